@@ -1,0 +1,132 @@
+"""The library's error hierarchy.
+
+Every error the library raises on purpose derives from :class:`WelfareRulesError`; the subclasses
+also inherit the matching built-in exception, so ``except ValueError`` keeps working for callers who
+do not know about us. Messages name the thing, what was expected and what was found, and carry the
+location (``file:line:column``) when there is one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from difflib import get_close_matches
+
+import attrs
+
+
+@attrs.frozen
+class Location:
+    """Where something was written: a file, a 1-based line and a 1-based column."""
+
+    file: str | None = None
+    line: int | None = None
+    column: int | None = None
+
+    def __str__(self) -> str:
+        parts = [self.file or "<string>"]
+        if self.line is not None:
+            parts.append(str(self.line))
+            if self.column is not None:
+                parts.append(str(self.column))
+        return ":".join(parts)
+
+
+def did_you_mean(name: str, candidates: Iterable[str]) -> str:
+    """Return ``" — did you mean 'x'?"`` for the closest candidate, or an empty string."""
+    close = get_close_matches(name, list(candidates), n=1, cutoff=0.6)
+    return f" — did you mean '{close[0]}'?" if close else ""
+
+
+class WelfareRulesError(Exception):
+    """Base class of every error raised by welfare-rules on purpose."""
+
+
+class LocatedError(WelfareRulesError):
+    """An error about something written somewhere: a rule file, an expression, a data file."""
+
+    def __init__(self, message: str, location: Location | None = None, path: str | None = None):
+        self.message = message
+        self.location = location
+        self.path = path
+        super().__init__(self._render())
+
+    def _render(self) -> str:
+        where = f"{self.location}: " if self.location is not None else ""
+        what = f"{self.path}: " if self.path else ""
+        return f"{where}{what}{self.message}"
+
+
+class ExpressionSyntaxError(LocatedError, SyntaxError):
+    """An expression is not valid in the rule language (bad syntax or a forbidden construct)."""
+
+    def __str__(self) -> str:  # SyntaxError.__str__ would drop our location prefix
+        return self._render()
+
+
+class RuleTypeError(LocatedError, TypeError):
+    """An expression is well formed but refers to an unknown name or mixes types."""
+
+
+class RuleLoadError(LocatedError, ValueError):
+    """A rule, schema or parameter file does not describe a valid model."""
+
+
+class ErrorGroup(WelfareRulesError, ValueError):
+    """Several located errors reported together (all the mistakes of all files at once)."""
+
+    def __init__(self, errors: Sequence[LocatedError], summary: str = "invalid rules"):
+        self.errors = list(errors)
+        lines = [f"{summary}: {len(self.errors)} error(s)"]
+        lines.extend(f"  {e}" for e in self.errors)
+        super().__init__("\n".join(lines))
+
+
+class CycleError(RuleLoadError):
+    """Rules refer to each other in a loop."""
+
+    def __init__(self, cycle: Sequence[str], location: Location | None = None):
+        self.cycle = list(cycle)
+        super().__init__("rules form a cycle: " + " -> ".join(self.cycle), location)
+
+
+class PluginError(WelfareRulesError, ValueError):
+    """A plugin cannot be loaded, or two plugins contribute the same thing without ``overrides``."""
+
+    def __init__(self, message: str, plugin: str | None = None):
+        self.plugin = plugin
+        super().__init__(message)
+
+
+class ParameterError(WelfareRulesError, LookupError):
+    """A parameter is unknown or has no value in force on the evaluation date."""
+
+    def __init__(self, message: str, parameter: str):
+        self.parameter = parameter
+        super().__init__(message)
+
+
+class EvaluationError(WelfareRulesError, ValueError):
+    """A record cannot be evaluated (unknown entity, a unique/any table violated, bad input)."""
+
+    def __init__(self, message: str, rule_id: str | None = None):
+        self.rule_id = rule_id
+        super().__init__(message)
+
+
+class HitPolicyError(EvaluationError):
+    """A UNIQUE or ANY decision table matched rows it may not match together."""
+
+    def __init__(self, rule_id: str, policy: str, rows: Sequence[int]):
+        self.policy = policy
+        self.rows = list(rows)
+        shown = ", ".join(str(r) for r in self.rows)
+        reason = (
+            "several rows matched" if policy == "unique" else "matching rows give different outputs"
+        )
+        super().__init__(
+            f"decision table '{rule_id}' (hit policy {policy}): {reason}: rows {shown}", rule_id
+        )
+
+
+class DataError(WelfareRulesError, ValueError):
+    """Input data cannot be read at all (as opposed to bad rows, which are quarantined)."""

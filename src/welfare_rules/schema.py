@@ -1,0 +1,245 @@
+"""Entities, their typed fields and their relations.
+
+The schema is data, read from YAML (the national one is ``national/schema.yaml``, DESIGN.md
+appendix A). Plugins extend it: they add fields to existing entities and add new entities, but
+never redefine a field another layer declared. Every field remembers the origin that declared it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from . import types as t
+from ._yaml import Positions, load_yaml_file
+from .errors import ErrorGroup, LocatedError, Location, RuleLoadError, did_you_mean
+
+
+@attrs.frozen
+class Text:
+    """A label or title in Indonesian (``id``) and English (``en``)."""
+
+    id: str = ""
+    en: str = ""
+
+    def get(self, lang: str) -> str:
+        if lang == "id":
+            return self.id or self.en
+        return self.en or self.id
+
+    @classmethod
+    def of(cls, value: Any) -> Text:
+        if value is None:
+            return cls()
+        if isinstance(value, str):
+            return cls(value, value)
+        if isinstance(value, Mapping):
+            return cls(str(value.get("id", "") or ""), str(value.get("en", "") or ""))
+        raise TypeError(f"expected a text or a mapping with 'id' and 'en', found {value!r}")
+
+
+@attrs.frozen
+class Origin:
+    """Who contributed something and from which file."""
+
+    plugin: str = "welfare-rules"
+    version: str = ""
+    file: str = ""
+
+    def __str__(self) -> str:
+        who = f"{self.plugin} {self.version}".strip()
+        return f"{who}, {self.file}" if self.file else who
+
+
+@attrs.frozen
+class Field:
+    """A typed attribute of an entity."""
+
+    name: str
+    type: t.Type
+    label: Text = Text()
+    required: bool = False
+    min: float | None = None
+    max: float | None = None
+    origin: Origin = Origin()
+
+
+@attrs.frozen
+class Relation:
+    """A one-to-many relation: in a record, a list of related records; in batch, a second table
+    joined on ``key`` (the related entity's column holding this entity's id)."""
+
+    name: str
+    entity: str
+    key: str
+    label: Text = Text()
+
+
+@attrs.frozen
+class Entity:
+    """A kind of record: household, person, institution, or one a plugin adds."""
+
+    name: str
+    key: str
+    fields: Mapping[str, Field]
+    relations: Mapping[str, Relation] = attrs.field(factory=dict)
+    label: Text = Text()
+
+    def field_or_none(self, name: str) -> Field | None:
+        return self.fields.get(name)
+
+
+@attrs.frozen
+class Schema:
+    """All entities of a loaded engine."""
+
+    entities: Mapping[str, Entity]
+
+    def entity(self, name: str) -> Entity:
+        try:
+            return self.entities[name]
+        except KeyError:
+            raise LookupError(
+                f"unknown entity '{name}'{did_you_mean(name, self.entities)}"
+                f" (known: {', '.join(sorted(self.entities))})"
+            ) from None
+
+    def parent_of(self, entity: str) -> tuple[Entity, Relation] | None:
+        """The entity that holds ``entity`` through a relation, if any."""
+        for ent in self.entities.values():
+            for rel in ent.relations.values():
+                if rel.entity == entity:
+                    return ent, rel
+        return None
+
+
+def _field_from(name: str, spec: Any, path: tuple[str | int, ...], pos: Positions,
+                origin: Origin) -> Field:
+    where = pos.get(path)
+    if isinstance(spec, str):
+        spec = {"type": spec}
+    if not isinstance(spec, Mapping):
+        raise RuleLoadError(f"field '{name}': expected a mapping or a type name, found {spec!r}",
+                            where)
+    known = {"type", "values", "label", "required", "optional", "min", "max", "description"}
+    extra = set(spec) - known
+    if extra:
+        bad = sorted(extra)[0]
+        raise RuleLoadError(f"field '{name}': unknown key '{bad}'{did_you_mean(bad, known)}",
+                            pos.get((*path, bad)))
+    type_name = spec.get("type")
+    if type_name == "enum":
+        values = spec.get("values")
+        if not isinstance(values, list) or not values:
+            raise RuleLoadError(f"field '{name}': an enum needs a non-empty list 'values'", where)
+        ftype = t.enum(tuple(str(v) for v in values))
+    else:
+        try:
+            ftype = t.parse_type_name(str(type_name))
+        except ValueError as exc:
+            raise RuleLoadError(f"field '{name}': {exc}", pos.get((*path, "type"))) from None
+    return Field(
+        name=name,
+        type=ftype,
+        label=Text.of(spec.get("label")),
+        required=bool(spec.get("required", False)),
+        min=spec.get("min"),
+        max=spec.get("max"),
+        origin=origin,
+    )
+
+
+class SchemaBuilder:
+    """Accumulates schema layers (national, then plugins) and reports clashes with both origins."""
+
+    def __init__(self) -> None:
+        self._entities: dict[str, dict[str, Any]] = {}
+        self.errors: list[LocatedError] = []
+
+    def add_file(self, path: str | Path, origin: Origin) -> None:
+        data, pos = load_yaml_file(path)
+        self.add_data(data, pos, origin)
+
+    def add_data(self, data: Any, pos: Positions, origin: Origin) -> None:
+        """Add one schema document: ``entities: {name: {key, label, fields, relations}}``."""
+        if not isinstance(data, Mapping) or not isinstance(data.get("entities"), Mapping):
+            self.errors.append(RuleLoadError("a schema file needs a mapping 'entities'",
+                                             pos.get(())))
+            return
+        for ename, espec in data["entities"].items():
+            epath: tuple[str | int, ...] = ("entities", ename)
+            if not isinstance(espec, Mapping):
+                self.errors.append(RuleLoadError(f"entity '{ename}': expected a mapping",
+                                                 pos.get(epath)))
+                continue
+            ent = self._entities.setdefault(
+                ename, {"key": None, "label": Text(), "fields": {}, "relations": {}})
+            if espec.get("key"):
+                if ent["key"] and ent["key"] != espec["key"]:
+                    self.errors.append(RuleLoadError(
+                        f"entity '{ename}': key already declared as '{ent['key']}'",
+                        pos.get((*epath, "key"))))
+                else:
+                    ent["key"] = str(espec["key"])
+            if "label" in espec:
+                ent["label"] = Text.of(espec["label"])
+            for fname, fspec in (espec.get("fields") or {}).items():
+                fpath = (*epath, "fields", fname)
+                try:
+                    fld = _field_from(str(fname), fspec, fpath, pos, origin)
+                except LocatedError as exc:
+                    self.errors.append(exc)
+                    continue
+                if fname in ent["fields"]:
+                    prev: Field = ent["fields"][fname]
+                    self.errors.append(RuleLoadError(
+                        f"field '{ename}.{fname}' is declared twice: by {prev.origin} and by "
+                        f"{origin} (a plugin adds fields; it does not redefine them)",
+                        pos.get(fpath)))
+                    continue
+                ent["fields"][fname] = fld
+            for rname, rspec in (espec.get("relations") or {}).items():
+                rpath = (*epath, "relations", rname)
+                if not isinstance(rspec, Mapping) or "entity" not in rspec or "key" not in rspec:
+                    self.errors.append(RuleLoadError(
+                        f"relation '{ename}.{rname}': needs 'entity' and 'key'", pos.get(rpath)))
+                    continue
+                ent["relations"][rname] = Relation(str(rname), str(rspec["entity"]),
+                                                   str(rspec["key"]), Text.of(rspec.get("label")))
+
+    def build(self) -> Schema:
+        entities: dict[str, Entity] = {}
+        for name, ent in self._entities.items():
+            key = ent["key"] or "id"
+            if key not in ent["fields"]:
+                self.errors.append(RuleLoadError(
+                    f"entity '{name}': its key field '{key}' is not declared", Location()))
+            entities[name] = Entity(name, key, dict(ent["fields"]), dict(ent["relations"]),
+                                    ent["label"])
+        for ent in entities.values():
+            for rel in ent.relations.values():
+                if rel.entity not in entities:
+                    self.errors.append(RuleLoadError(
+                        f"relation '{ent.name}.{rel.name}' points to unknown entity "
+                        f"'{rel.entity}'{did_you_mean(rel.entity, entities)}", Location()))
+                elif rel.key not in entities[rel.entity].fields:
+                    self.errors.append(RuleLoadError(
+                        f"relation '{ent.name}.{rel.name}': '{rel.entity}' has no field "
+                        f"'{rel.key}'", Location()))
+        if self.errors:
+            raise ErrorGroup(self.errors, "invalid schema")
+        return Schema(entities)
+
+
+def load_schema(files: Iterable[tuple[str | Path, Origin]]) -> Schema:
+    """Build a schema from files, in layer order."""
+    b = SchemaBuilder()
+    for path, origin in files:
+        try:
+            b.add_file(path, origin)
+        except LocatedError as exc:
+            b.errors.append(exc)
+    return b.build()
