@@ -1,0 +1,612 @@
+"""The reading pipeline: raw text batches in, canonical tables and a quarantine out.
+
+Per batch, all vectorised: row-level checks on the raw cells (undecodable bytes, a repeated
+header, an exact duplicate of an earlier row), then each mapped column is normalised, value-mapped,
+parsed and checked against its field (required, declared enum values, min/max, 16-digit ids), then
+duplicate keys. Rows with any problem go to the quarantine with one entry per problem; the rest
+are kept as compact Arrow columns. After the last batch, person-per-row sources are grouped into
+households (conflicting families quarantined, not merged) and child rows are matched to parents.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+import attrs
+import duckdb
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ..errors import DataError
+from ..schema import Entity, Field, Schema
+from . import _parse as P
+from ._sources import REPLACEMENT, FastReaderFailed, OpenedSource, RawBatch, open_source
+from ._sources import sequence as _seq
+from .result import CONFLICT_SCHEMA, QUARANTINE_SCHEMA, LoadResult, Link
+
+if TYPE_CHECKING:
+    from .mapping import ColumnSpec, MappingSpec
+
+ROW = "__row"
+ID_LABELS = {("person", "nik"): "NIK", ("household", "id"): "No. KK",
+             ("person", "household_id"): "No. KK"}
+
+
+# --- plans: what to do with each field ---------------------------------------------------------
+
+@attrs.frozen
+class FieldPlan:
+    """How one canonical field is filled: from which headers, parsed how, defaulting to what."""
+
+    field: Field
+    column: str | None                     # the mapping's name of the source column
+    headers: tuple[str, ...]               # normalised headers that feed it
+    parse: Callable[[pa.Array], P.Parsed]
+    values: Mapping[str, str]
+    default: pa.Scalar | None
+
+
+@attrs.frozen
+class EntityPlan:
+    entity: Entity
+    fields: tuple[FieldPlan, ...]
+
+
+def _parser_for(fld: Field, col: ColumnSpec | None, entity: str) -> Callable[[pa.Array],
+                                                                             P.Parsed]:
+    name = (col.parser if col is not None else None) or P.DEFAULT_PARSER[fld.type.kind]
+    fn = P.PARSERS[name][0]
+    shown = list(col.values) if col is not None and col.values else None
+    if fld.type.kind == "enum":
+        declared = fld.type.values
+        return lambda a: P.parse_enum(a, declared, shown)
+    if name == "digits16":
+        label = ID_LABELS.get((entity, fld.name), fld.name)
+        return lambda a: P.parse_digits16(a, label)
+    if fld.type.kind == "bool" and shown:
+        truthy = [k for k, v in col.values.items() if v == "true"] if col else []
+        falsy = [k for k, v in col.values.items() if v == "false"] if col else []
+        if name == "yes_no":
+            truthy, falsy = ["YA", *truthy], ["TIDAK", *falsy]
+        return lambda a: P.parse_bool(a, [*truthy, "true", "1"], [*falsy, "false", "0"])
+    return fn
+
+
+def build_plan(spec: MappingSpec, schema: Schema, entity: str) -> EntityPlan:
+    """The plan for one entity: every field of the schema, mapped or not (then all-null)."""
+    from .mapping import MappingError
+
+    ent = schema.entity(entity)
+    cols = spec.for_entity(entity)
+    plans: list[FieldPlan] = []
+    for fld in ent.fields.values():
+        mine = [c for c in cols if c.field == fld.name]
+        real = [c for c in mine if not c.column.startswith("<default ")]
+        col = real[0] if real else None
+        headers: list[str] = []
+        for c in real:
+            headers += [P.normalise_key(c.column), *(P.normalise_key(a) for a in c.aliases)]
+        parse = _parser_for(fld, col, entity)
+        default_value = next((c.default for c in mine if c.default is not None), None)
+        default = None
+        if default_value is not None:
+            from .mapping import _canon_text
+
+            parsed = parse(P.normalise(pa.array([_canon_text(default_value)], pa.string())))
+            if parsed.values.null_count or any(pc.any(m).as_py() for m, _ in parsed.problems):
+                raise MappingError(f"default {default_value!r} is not a valid value of "
+                                   f"{entity}.{fld.name} ({fld.type})")
+            default = parsed.values[0]
+        plans.append(FieldPlan(fld, col.column if col else None, tuple(headers), parse,
+                               dict(col.values) if col else {}, default))
+    return EntityPlan(ent, tuple(plans))
+
+
+# --- helpers -----------------------------------------------------------------------------------
+
+def falses(n: int) -> pa.Array:
+    return pc.fill_null(pa.nulls(n, pa.bool_()), False)
+
+
+def const(value: str | None, n: int) -> pa.Array:
+    arr = pa.nulls(n, pa.string())
+    return arr if value is None else pc.fill_null(arr, value)
+
+
+def entries(source: str, rows: pa.Array, entity: str, column: str | None, field: str | None,
+            values: pa.Array | None, reason: str | pa.Array) -> pa.Table:
+    n = len(rows)
+    reasons = const(reason, n) if isinstance(reason, str) else reason
+    vals = const("", n) if values is None else pc.fill_null(pc.cast(values, pa.string()), "")
+    return pa.Table.from_arrays(
+        [const(source, n), rows, const(entity, n), const(column or "", n), const(field or "", n),
+         vals, reasons], schema=QUARANTINE_SCHEMA)
+
+
+def _arrow(cursor: Any) -> pa.Table:
+    """A DuckDB result as an Arrow table (the method's name changed in DuckDB 1.4)."""
+    fetch = getattr(cursor, "to_arrow_table", None) or cursor.fetch_arrow_table
+    table: pa.Table = fetch()
+    return table
+
+
+class SeenSet:
+    """Remembers hashes of row contents (or keys) across batches, in an embedded DuckDB table,
+    so the memory per row seen is a few bytes and never a Python object."""
+
+    def __init__(self) -> None:
+        self.con = duckdb.connect()
+        self.con.execute("CREATE TABLE seen (h1 UBIGINT, h2 UBIGINT, first BIGINT)")
+
+    def first_rows(self, cols: Sequence[pa.Array], rows: pa.Array) -> pa.Array:
+        """For each row, the number of an earlier row with the same values (null if none)."""
+        if len(rows) == 0:
+            return pa.array([], pa.int64())
+        names = [f"k{i}" for i in range(len(cols))]
+        batch = pa.Table.from_arrays([*cols, rows], names=[*names, "r"])
+        keys = ", ".join(names)
+        self.con.register("batch", batch)
+        try:
+            self.con.execute(f"CREATE OR REPLACE TEMP TABLE b AS SELECT r, hash({keys}) AS h1, "
+                             f"hash('~', {keys}) AS h2 FROM batch")
+            self.con.execute("CREATE OR REPLACE TEMP TABLE f AS "
+                             "SELECT h1, h2, min(r) AS first FROM b GROUP BY h1, h2")
+            out = _arrow(self.con.sql(
+                "SELECT coalesce(s.first, CASE WHEN f.first < b.r THEN f.first END) AS dup "
+                "FROM b JOIN f USING (h1, h2) LEFT JOIN seen s USING (h1, h2) ORDER BY b.r"))
+            self.con.execute("INSERT INTO seen SELECT f.* FROM f ANTI JOIN seen s "
+                             "USING (h1, h2)")
+        finally:
+            self.con.unregister("batch")
+        return out.column("dup").combine_chunks().cast(pa.int64())
+
+
+@attrs.define
+class SourceState:
+    """What one source produced; merged into the result only once the source is fully read."""
+
+    name: str
+    rows_read: int = 0
+    quarantine: list[pa.Table] = attrs.field(factory=list)
+    parts: dict[str, list[pa.Table]] = attrs.field(factory=dict)
+    qkeys: list[pa.Table] = attrs.field(factory=list)   # (row, key text) of quarantined rows
+    unmapped: dict[str, None] = attrs.field(factory=dict)
+
+    def table(self, entity: str, schema: pa.Schema) -> pa.Table:
+        parts = self.parts.get(entity) or []
+        return pa.concat_tables(parts) if parts else schema.empty_table()
+
+
+# --- one source --------------------------------------------------------------------------------
+
+def _progress(enabled: bool | None) -> Any:
+    if enabled is None:
+        enabled = sys.stderr.isatty()
+    if not enabled:
+        return contextlib.nullcontext(None)
+    from rich.console import Console
+    from rich.progress import (BarColumn, DownloadColumn, Progress, TextColumn,
+                               TimeElapsedColumn)
+
+    return Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(),
+                    TimeElapsedColumn(), console=Console(stderr=True), transient=False)
+
+
+def _typed_schema(plan: EntityPlan) -> pa.Schema:
+    return pa.schema([(ROW, pa.int64())]
+                     + [(fp.field.name, P.ARROW_TYPES[fp.field.type.kind]) for fp in plan.fields])
+
+
+def read_source(spec: MappingSpec, source: Any, plans: Sequence[EntityPlan], *,
+                key_column: str | None, dedupe_keys: Sequence[tuple[str, str]],
+                bar: Any, chunk_size: int) -> SourceState:
+    """Read one source with the given entity plans; retry with the tolerant reader when the fast
+    CSV parser gives up on a damaged file."""
+    opened = open_source(source, chunk_size=chunk_size, delimiter=spec.delimiter,
+                         encoding=spec.encoding, sheet=spec.sheet)
+    try:
+        return _read_opened(opened, plans, key_column, dedupe_keys, bar)
+    except FastReaderFailed:
+        if opened.fallback is None:
+            raise
+        return _read_opened(opened.fallback(), plans, key_column, dedupe_keys, bar)
+
+
+def _header_index(headers: Sequence[str]) -> dict[str, str]:
+    index: dict[str, str] = {}
+    for h in headers:
+        index.setdefault(P.normalise_key(h), h)
+    return index
+
+
+def _read_opened(opened: OpenedSource, plans: Sequence[EntityPlan], key_column: str | None,
+                 dedupe_keys: Sequence[tuple[str, str]], bar: Any) -> SourceState:
+    st = SourceState(opened.name)
+    task = None
+    if bar is not None:
+        label = opened.name if len(opened.name) < 40 else "…" + opened.name[-39:]
+        task = bar.add_task(f"reading {label}", total=opened.total)
+    if opened.headers:
+        _check_required_columns(opened.name, opened.headers, plans)
+    row_seen = SeenSet()
+    key_seen = {k: SeenSet() for k in dedupe_keys}
+    enc = opened.encoding or "the source encoding"
+    try:
+        for raw in opened.batches:
+            _one_batch(st, raw, plans, key_column, row_seen, key_seen, enc)
+            if task is not None:
+                bar.update(task, completed=opened.position())
+    except (OSError, UnicodeError) as exc:
+        raise DataError(f"cannot read {opened.name}: {exc}") from None
+    finally:
+        if task is not None:
+            bar.update(task, completed=opened.position())
+    return st
+
+
+def _check_required_columns(name: str, headers: Sequence[str], plans: Sequence[EntityPlan]
+                            ) -> None:
+    index = _header_index(headers)
+    for plan in plans:
+        for fp in plan.fields:
+            if fp.field.required and fp.default is None and fp.headers and not any(
+                    h in index for h in fp.headers):
+                raise DataError(f"{name}: no column for the required field "
+                                f"{plan.entity.name}.{fp.field.name} (expected a header "
+                                f"'{fp.column}'; found: {', '.join(headers)})")
+            if fp.field.required and not fp.headers and fp.default is None:
+                raise DataError(f"the mapping has no column for the required field "
+                                f"{plan.entity.name}.{fp.field.name}")
+
+
+def _one_batch(st: SourceState, raw: RawBatch, plans: Sequence[EntityPlan],
+               key_column: str | None, row_seen: SeenSet, key_seen: Mapping[tuple[str, str],
+                                                                             SeenSet],
+               encoding: str) -> None:
+    table, rows = raw.table, raw.rows
+    n = table.num_rows
+    st.rows_read += n + len(raw.rejected)
+    if raw.rejected:
+        st.quarantine.append(pa.Table.from_pylist(
+            [{"source": st.name, "row": r, "entity": plans[0].entity.name, "column": c,
+              "field": "", "value": v, "reason": why} for r, c, v, why in raw.rejected],
+            schema=QUARANTINE_SCHEMA))
+        if key_column is not None:
+            st.qkeys.append(pa.table({"row": pa.array([r[0] for r in raw.rejected], pa.int64()),
+                                      "key": pa.nulls(len(raw.rejected), pa.string())}))
+    if n == 0:
+        return
+    index = _header_index(table.column_names)
+    known = {h for plan in plans for fp in plan.fields for h in fp.headers}
+    for key, header in index.items():
+        if key not in known:
+            st.unmapped.setdefault(header)
+    entity0 = plans[0].entity.name
+    cols = [table.column(i).combine_chunks() for i in range(table.num_columns)]
+    if table.num_columns and not pa.types.is_string(cols[0].type):
+        cols = [pc.cast(c, pa.string()) for c in cols]
+    bad_row = falses(n)
+    problems: list[pa.Table] = []
+
+    # 1. bytes that did not decode: U+FFFD in any cell
+    undecodable_col = pa.nulls(n, pa.string())
+    undecodable_val = pa.nulls(n, pa.string())
+    for name, col in reversed(list(zip(table.column_names, cols, strict=True))):
+        hit = pc.fill_null(pc.match_substring(col, REPLACEMENT), False)
+        undecodable_col = pc.if_else(hit, name, undecodable_col)
+        undecodable_val = pc.if_else(hit, col, undecodable_val)
+    undecodable = pc.is_valid(undecodable_col)
+    if pc.any(undecodable).as_py():
+        problems.append(entries(st.name, rows.filter(undecodable), entity0,
+                                None, None, undecodable_val.filter(undecodable),
+                                f"bytes that cannot be decoded as {encoding}").set_column(
+            3, "column", undecodable_col.filter(undecodable)))
+        bad_row = pc.or_(bad_row, undecodable)
+
+    # 2. the header written again halfway down
+    is_header = pc.fill_null(pa.nulls(n, pa.bool_()), True)
+    for name, col in zip(table.column_names, cols, strict=True):
+        same = pc.equal(pc.utf8_upper(pc.utf8_trim_whitespace(col)), P.normalise_key(name))
+        is_header = pc.and_(is_header, pc.fill_null(same, name.startswith("column_")))
+    is_header = pc.and_(is_header, pc.invert(bad_row))
+    if pc.any(is_header).as_py():
+        problems.append(entries(st.name, rows.filter(is_header), entity0, None, None, None,
+                                "repeated header row"))
+        bad_row = pc.or_(bad_row, is_header)
+
+    # 3. an exact repeat of an earlier row (the first one is kept)
+    dup_of = row_seen.first_rows(cols, rows)
+    is_dup = pc.and_(pc.is_valid(dup_of), pc.invert(bad_row))
+    if pc.any(is_dup).as_py():
+        reasons = pc.binary_join_element_wise("duplicate of row ",
+                                              pc.cast(dup_of.filter(is_dup), pa.string()), "")
+        problems.append(entries(st.name, rows.filter(is_dup), entity0, None, None, None,
+                                reasons))
+        bad_row = pc.or_(bad_row, is_dup)
+
+    # 4. every mapped field
+    typed: dict[str, dict[str, pa.Array]] = {}
+    field_bad = falses(n)
+    for plan in plans:
+        out: dict[str, pa.Array] = {}
+        for fp in plan.fields:
+            header = next((index[h] for h in fp.headers if h in index), None)
+            if header is None:
+                values = pa.nulls(n, P.ARROW_TYPES[fp.field.type.kind])
+                raw_col = None
+                probs: list[tuple[pa.Array, str]] = []
+            else:
+                raw_col = cols[table.column_names.index(header)]
+                text = P.apply_value_map(P.normalise(raw_col), fp.values)
+                parsed = fp.parse(text)
+                values, probs = parsed.values, list(parsed.problems)
+            if fp.default is not None:
+                values = pc.fill_null(values, fp.default)
+            some_bad = falses(n)
+            for m, _ in probs:
+                some_bad = pc.or_(some_bad, m)
+            if fp.field.required:
+                probs.append((pc.and_(pc.is_null(values), pc.invert(some_bad)),
+                              "required field is blank"))
+            kind = fp.field.type.kind
+            if kind in ("int", "decimal"):
+                if fp.field.min is not None:
+                    probs.append((pc.fill_null(pc.less(values, fp.field.min), False),
+                                  f"below the minimum {_num(fp.field.min)}"))
+                if fp.field.max is not None:
+                    probs.append((pc.fill_null(pc.greater(values, fp.field.max), False),
+                                  f"above the maximum {_num(fp.field.max)}"))
+            for mask, reason in probs:
+                mask = pc.and_(mask, pc.invert(bad_row))
+                if not pc.any(mask).as_py():
+                    continue
+                problems.append(entries(st.name, rows.filter(mask), plan.entity.name,
+                                        header or fp.column, fp.field.name,
+                                        raw_col.filter(mask) if raw_col is not None else None,
+                                        reason))
+                field_bad = pc.or_(field_bad, mask)
+            out[fp.field.name] = values
+        typed[plan.entity.name] = out
+    bad_row = pc.or_(bad_row, field_bad)
+
+    # 5. a key seen before on a valid row (a NIK twice)
+    for (ent, fname), seen in key_seen.items():
+        keep = pc.invert(bad_row)
+        key_vals = typed[ent][fname]
+        first = seen.first_rows([key_vals.filter(keep)], rows.filter(keep))
+        dup = pc.and_(pc.is_valid(first), pc.is_valid(key_vals.filter(keep)))
+        if pc.any(dup).as_py():
+            plan = next(p for p in plans if p.entity.name == ent)
+            fp = next(f for f in plan.fields if f.field.name == fname)
+            header = next((index[h] for h in fp.headers if h in index), fp.column)
+            reasons = pc.binary_join_element_wise(
+                f"duplicate {ID_LABELS.get((ent, fname), fname)}, first on row ",
+                pc.cast(first.filter(dup), pa.string()), "")
+            problems.append(entries(st.name, rows.filter(keep).filter(dup), ent, header, fname,
+                                    key_vals.filter(keep).filter(dup), reasons))
+            dup_full = pc.is_in(rows, value_set=rows.filter(keep).filter(dup))
+            bad_row = pc.or_(bad_row, dup_full)
+
+    if problems:
+        st.quarantine.extend(problems)
+        if key_column is not None:
+            kidx = next((index[h] for h in [P.normalise_key(key_column)] if h in index), None)
+            key_text = (P.normalise(cols[table.column_names.index(kidx)]) if kidx
+                        else pa.nulls(n, pa.string()))
+            st.qkeys.append(pa.table({"row": rows.filter(bad_row),
+                                      "key": key_text.filter(bad_row)}))
+    good = pc.invert(bad_row)
+    for plan in plans:
+        vals = typed[plan.entity.name]
+        arrays = [rows.filter(good)] + [vals[fp.field.name].filter(good) for fp in plan.fields]
+        st.parts.setdefault(plan.entity.name, []).append(
+            pa.Table.from_arrays(arrays, schema=_typed_schema(plan)))
+
+
+def _num(x: float) -> str:
+    return str(int(x)) if float(x).is_integer() else str(x)
+
+
+# --- whole loads -------------------------------------------------------------------------------
+
+def _link_for(schema: Schema, parent: str) -> Link | None:
+    ent = schema.entity(parent)
+    for rel in ent.relations.values():
+        return Link(rel.name, rel.entity, rel.key, ent.key)
+    return None
+
+
+def read_with_spec(spec: MappingSpec, source: Any, schema: Schema, *, entity: str,
+                   members: Any, progress: bool | None, chunk_size: int) -> LoadResult:
+    """Read a source (and optionally its members) following a mapping spec."""
+    if chunk_size < 1:
+        raise ValueError("chunk_size must be at least 1")
+    quarantine: list[pa.Table] = []
+    conflicts = CONFLICT_SCHEMA.empty_table()
+    warnings: list[str] = []
+    tables: dict[str, pa.Table] = {}
+    links: dict[str, Link] = {}
+    unmapped: dict[str, None] = {}
+    rows_read = 0
+    with _progress(progress) as bar:
+        if spec.layout == "person_per_row":
+            link = _link_for(schema, spec.entity)
+            if link is None:
+                raise DataError(f"entity '{spec.entity}' has no member relation for a "
+                                "person-per-row layout")
+            parent_plan = build_plan(spec, schema, spec.entity)
+            child_plan = build_plan(spec, schema, link.child)
+            st = read_source(spec, source, [parent_plan, child_plan],
+                             key_column=spec.group_by,
+                             dedupe_keys=[(link.child, schema.entity(link.child).key)],
+                             bar=bar, chunk_size=chunk_size)
+            rows_read += st.rows_read
+            unmapped.update(st.unmapped)
+            quarantine.extend(st.quarantine)
+            hh, persons, extra_q, conflicts = _group(st, parent_plan, child_plan, link)
+            quarantine.extend(extra_q)
+            tables = {spec.entity: hh, link.child: persons}
+            links[spec.entity] = link
+            warnings += _member_warnings(st.qkeys, hh.column(link.parent_key))
+        else:
+            plan = build_plan(spec, schema, entity)
+            st = read_source(spec, source, [plan], key_column=None,
+                             dedupe_keys=[(entity, plan.entity.key)], bar=bar,
+                             chunk_size=chunk_size)
+            rows_read += st.rows_read
+            unmapped.update(st.unmapped)
+            quarantine.extend(st.quarantine)
+            tables[entity] = st.table(entity, _typed_schema(plan))
+            if members is not None:
+                link = _link_for(schema, entity)
+                if link is None:
+                    raise DataError(f"entity '{entity}' has no member relation; "
+                                    "members= cannot be used")
+                child_plan = build_plan(spec, schema, link.child)
+                key_header = next((fp.column or fp.field.name for fp in child_plan.fields
+                                   if fp.field.name == link.key), link.key)
+                mst = read_source(spec, members, [child_plan], key_column=key_header,
+                                  dedupe_keys=[(link.child, child_plan.entity.key)], bar=bar,
+                                  chunk_size=chunk_size)
+                rows_read += mst.rows_read
+                unmapped.update(mst.unmapped)
+                quarantine.extend(mst.quarantine)
+                persons = mst.table(link.child, _typed_schema(child_plan))
+                parent_ids = tables[entity].column(link.parent_key)
+                orphan = pc.invert(pc.fill_null(
+                    pc.is_in(persons.column(link.key), value_set=parent_ids), False))
+                if pc.any(orphan).as_py():
+                    quarantine.append(entries(
+                        mst.name, persons.column(ROW).filter(orphan).combine_chunks(),
+                        link.child, key_header, link.key,
+                        persons.column(link.key).filter(orphan).combine_chunks(),
+                        f"{link.key} matches no valid {entity} (absent, or quarantined)"))
+                    persons = persons.filter(pc.invert(orphan))
+                tables[link.child] = persons
+                links[entity] = link
+                warnings += _member_warnings(mst.qkeys, parent_ids)
+    q = (pa.concat_tables(quarantine) if quarantine else QUARANTINE_SCHEMA.empty_table())
+    q = _sorted_quarantine(q.combine_chunks())
+    rows_q = _distinct_rows(q)
+    rows_valid = sum(t.num_rows for name, t in tables.items()
+                     if not (spec.layout == "person_per_row" and name == spec.entity))
+    out_tables = {name: t.drop_columns([ROW]) if ROW in t.column_names else t
+                  for name, t in tables.items()}
+    return LoadResult(tables=out_tables, quarantine=q, rows_read=rows_read,
+                      rows_valid=rows_valid, rows_quarantined=rows_q,
+                      household_conflicts=conflicts, unmapped_columns=list(unmapped),
+                      warnings=warnings, links=links)
+
+
+def _sorted_quarantine(q: pa.Table) -> pa.Table:
+    """Entries by source (in the order read), then row; a row's entries keep their order."""
+    if q.num_rows == 0:
+        return q
+    names = pa.array(list(dict.fromkeys(q.column("source").to_pylist())), pa.string())
+    keyed = q.append_column("_s", pc.index_in(q.column("source"), value_set=names))
+    keyed = keyed.append_column("_i", _seq(0, q.num_rows))
+    order = pc.sort_indices(keyed, sort_keys=[("_s", "ascending"), ("row", "ascending"),
+                                              ("_i", "ascending")])
+    return q.take(order)
+
+
+def _distinct_rows(q: pa.Table) -> int:
+    if q.num_rows == 0:
+        return 0
+    return q.group_by(["source", "row"]).aggregate([]).num_rows
+
+
+def _group(st: SourceState, parent: EntityPlan, child: EntityPlan, link: Link
+           ) -> tuple[pa.Table, pa.Table, list[pa.Table], pa.Table]:
+    """Person-per-row: households from their rows. Blanks merge; different non-blank values for
+    one household field quarantine the whole family and are listed as conflicts."""
+    key = link.parent_key
+    hh = st.table(parent.entity.name, _typed_schema(parent))
+    persons = st.table(child.entity.name, _typed_schema(child))
+    persons = persons.set_column(persons.column_names.index(link.key), link.key,
+                                 hh.column(key))
+    fields = [fp for fp in parent.fields if fp.field.name != key]
+    extra_q: list[pa.Table] = []
+    conflict_parts: list[pa.Table] = []
+    drop_rows: list[pa.Array] = []
+    if hh.num_rows and fields:
+        counts = hh.group_by(key, use_threads=False).aggregate(
+            [(fp.field.name, "count_distinct") for fp in fields])
+        for fp in fields:
+            c = counts.column(f"{fp.field.name}_count_distinct")
+            bad_keys = counts.column(key).filter(pc.greater(c, 1))
+            if len(bad_keys) == 0:
+                continue
+            in_bad = pc.is_in(hh.column(key), value_set=bad_keys)
+            sub = hh.filter(in_bad)
+            text = pc.cast(sub.column(fp.field.name), pa.string())
+            header = fp.column or fp.field.name
+            n = sub.num_rows
+            extra_q.append(entries(st.name, sub.column(ROW).combine_chunks(),
+                                   parent.entity.name, header, fp.field.name,
+                                   text.combine_chunks() if isinstance(text, pa.ChunkedArray)
+                                   else text,
+                                   f"household rows disagree on {fp.field.name}"))
+            has_value = pc.is_valid(sub.column(fp.field.name))
+            conflict_parts.append(pa.Table.from_arrays([
+                const(st.name, n), sub.column(key).combine_chunks(), const(fp.field.name, n),
+                const(header, n), sub.column(ROW).combine_chunks(),
+                pc.cast(sub.column(fp.field.name), pa.string()).combine_chunks(),
+            ], schema=CONFLICT_SCHEMA).filter(has_value))
+            drop_rows.append(sub.column(ROW).combine_chunks())
+    if drop_rows:
+        gone = pa.concat_arrays(drop_rows)
+        hh = hh.filter(pc.invert(pc.is_in(hh.column(ROW), value_set=gone)))
+        persons = persons.filter(pc.invert(pc.is_in(persons.column(ROW), value_set=gone)))
+    conflicts = (pa.concat_tables(conflict_parts).sort_by([("household_id", "ascending"),
+                                                           ("field", "ascending"),
+                                                           ("row", "ascending")])
+                 if conflict_parts else CONFLICT_SCHEMA.empty_table())
+    if hh.num_rows:
+        merged = hh.group_by(key, use_threads=False).aggregate(
+            [(ROW, "min")] + [(fp.field.name, "first") for fp in fields])
+        merged = merged.rename_columns(
+            [c.removesuffix("_first").replace(f"{ROW}_min", ROW) for c in merged.column_names])
+        merged = merged.sort_by(ROW)
+        merged = merged.select([ROW] + [fp.field.name for fp in parent.fields])
+    else:
+        merged = _typed_schema(parent).empty_table()
+    # required household fields other than the key: on at least one row of the family
+    for fp in fields:
+        if not fp.field.required:
+            continue
+        missing = pc.is_null(merged.column(fp.field.name))
+        if pc.any(missing).as_py():
+            bad_keys = merged.column(key).filter(missing)
+            rows_of = persons.filter(pc.is_in(persons.column(link.key), value_set=bad_keys))
+            extra_q.append(entries(st.name, rows_of.column(ROW).combine_chunks(),
+                                   parent.entity.name, fp.column or fp.field.name,
+                                   fp.field.name, None,
+                                   "required field is blank on every row of the household"))
+            merged = merged.filter(pc.invert(missing))
+            persons = persons.filter(pc.invert(pc.is_in(persons.column(link.key),
+                                                         value_set=bad_keys)))
+    return merged, persons, extra_q, conflicts
+
+
+def _member_warnings(qkeys: list[pa.Table], valid_ids: pa.Array | pa.ChunkedArray
+                     ) -> list[str]:
+    """A warning per kept household that lost member rows to the quarantine."""
+    if not qkeys:
+        return []
+    q = pa.concat_tables(qkeys)
+    ids = valid_ids.combine_chunks() if isinstance(valid_ids, pa.ChunkedArray) else valid_ids
+    q = q.filter(pc.fill_null(pc.is_in(q.column("key"), value_set=ids), False))
+    if q.num_rows == 0:
+        return []
+    grouped = q.group_by("key", use_threads=False).aggregate([("row", "list")])
+    out = []
+    for item in grouped.to_pylist():
+        rows = sorted(item["row_list"])
+        shown = ", ".join(str(r) for r in rows[:10]) + (", …" if len(rows) > 10 else "")
+        out.append(f"household {item['key']}: {len(rows)} member row(s) quarantined "
+                   f"(row {shown}); the household is kept without them")
+    return out

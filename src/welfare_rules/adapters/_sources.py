@@ -1,0 +1,665 @@
+"""Sources: every kind of input turned into a stream of raw text batches.
+
+A raw batch is a table of text columns named by the source's own headers, the 1-based data row
+number of each of its rows, and the rows the source itself could not split into cells (too few or
+too many cells), which never reach the table. Files are streamed in chunks; in-memory objects are
+sliced. Typed columns (Parquet, DataFrames, SQL results) are turned into text here so that one set
+of parsers validates every source the same way.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import json
+import math
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import attrs
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pa_csv
+
+from ..errors import DataError
+
+REPLACEMENT = "\ufffd"
+SNIFF_BYTES = 1 << 16
+
+
+class FastReaderFailed(Exception):
+    """pyarrow's CSV reader gave up on a damaged file; the tolerant reader takes over."""
+
+
+@attrs.frozen
+class SQLSource:
+    """A SQL query to read rows from.
+
+    Args:
+        query: the ``SELECT`` to run.
+        connection: a DuckDB connection, a database URL for SQLAlchemy
+            (``"postgresql+psycopg://..."``, ``"sqlite:///file.db"``), or a SQLAlchemy
+            ``Engine``/``Connection``.
+    """
+
+    query: str
+    connection: Any
+
+
+@attrs.define
+class RawBatch:
+    """Text cells of consecutive source rows.
+
+    Attributes:
+        table: one string column per source header (null = absent cell).
+        rows: the 1-based data row number of each table row.
+        rejected: ``(row, column, value, reason)`` for rows that could not be split into cells.
+    """
+
+    table: pa.Table
+    rows: pa.Array
+    rejected: list[tuple[int, str, str, str]] = attrs.field(factory=list)
+
+
+@attrs.define
+class OpenedSource:
+    """A source ready to stream: its display name, headers and batches."""
+
+    name: str
+    headers: list[str]
+    batches: Iterator[RawBatch]
+    total: int | None = None          # progress total (bytes for files, rows otherwise)
+    position: Callable[[], int] = lambda: 0
+    encoding: str | None = None
+    fallback: Callable[[], OpenedSource] | None = None  # a slower, more tolerant reader
+
+
+def unique_headers(names: Sequence[Any]) -> list[str]:
+    """Headers as text, blank ones named by position and repeats made distinct."""
+    out: list[str] = []
+    seen: set[str] = set()
+    for i, raw in enumerate(names):
+        name = "" if raw is None else str(raw).strip()
+        if not name:
+            name = f"column_{i + 1}"
+        base, n = name, 2
+        while name.upper() in seen:
+            name = f"{base}_{n}"
+            n += 1
+        seen.add(name.upper())
+        out.append(name)
+    return out
+
+
+# --- text conversion of typed columns --------------------------------------------------------
+
+def _py_to_text(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        if math.isnan(value):
+            return None
+        if value.is_integer() and abs(value) < 1e15:
+            return str(int(value))
+        return repr(value)
+    if hasattr(value, "isoformat"):
+        text = str(value.isoformat())
+        return text[:10] if text.endswith("T00:00:00") else text
+    if isinstance(value, dict | list):
+        return json.dumps(value, default=str, ensure_ascii=False)
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    return str(value)
+
+
+def to_text(arr: pa.Array | pa.ChunkedArray) -> pa.Array:
+    """A typed Arrow column as text cells (null stays null; NaN becomes null)."""
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    typ = arr.type
+    if pa.types.is_dictionary(typ):
+        arr = arr.dictionary_decode()
+        typ = arr.type
+    if pa.types.is_string(typ):
+        return arr
+    if pa.types.is_floating(typ):
+        arr = pc.if_else(pc.is_nan(arr), pa.scalar(None, typ), arr)
+    if pa.types.is_timestamp(typ):
+        midnight = pc.equal(pc.cast(pc.floor_temporal(arr, unit="day"), typ), arr)
+        as_date = pc.cast(pc.cast(arr, pa.date32()), pa.string())
+        return pc.if_else(pc.fill_null(midnight, True), as_date, pc.cast(arr, pa.string()))
+    if (pa.types.is_integer(typ) or pa.types.is_floating(typ) or pa.types.is_boolean(typ)
+            or pa.types.is_date(typ) or pa.types.is_decimal(typ) or pa.types.is_null(typ)
+            or pa.types.is_large_string(typ)):
+        return pc.cast(arr, pa.string())
+    return pa.array([_py_to_text(v) for v in arr.to_pylist()], pa.string())
+
+
+def _text_table(table: pa.Table | pa.RecordBatch, headers: list[str]) -> pa.Table:
+    cols = [to_text(table.column(i)) for i in range(table.num_columns)]
+    return pa.Table.from_arrays(cols, names=headers)
+
+
+def _arrow_batches(batches: Iterator[pa.RecordBatch], headers: list[str]) -> Iterator[RawBatch]:
+    start = 1
+    for b in batches:
+        if b.num_rows == 0:
+            continue
+        rows = sequence(start, b.num_rows)
+        start += b.num_rows
+        yield RawBatch(_text_table(b, headers), rows)
+
+
+def open_arrow(reader: pa.RecordBatchReader, name: str, total: int | None) -> OpenedSource:
+    headers = unique_headers(reader.schema.names)
+    count = [0]
+
+    def batches() -> Iterator[RawBatch]:
+        for raw in _arrow_batches(iter(reader), headers):
+            count[0] += raw.table.num_rows
+            yield raw
+
+    return OpenedSource(name, headers, batches(), total, lambda: count[0])
+
+
+def _table_reader(table: pa.Table, chunk_size: int) -> pa.RecordBatchReader:
+    return pa.RecordBatchReader.from_batches(table.schema,
+                                             table.to_batches(max_chunksize=chunk_size))
+
+
+# --- CSV ---------------------------------------------------------------------------------------
+
+class _Transcoder(io.RawIOBase):
+    """Reads bytes in any encoding and hands out UTF-8. Bytes that do not decode become U+FFFD,
+    which later marks their row as undecodable; a bad byte never stops the read."""
+
+    def __init__(self, raw: BinaryIO, encoding: str):
+        self._raw = raw
+        self._decoder = codecs.getincrementaldecoder(encoding)(errors="replace")
+        self._pending = b""
+        self._eof = False
+        self.consumed = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        want = len(buffer)
+        while len(self._pending) < want and not self._eof:
+            chunk = self._raw.read(1 << 20)
+            self.consumed += len(chunk)
+            if not chunk:
+                self._eof = True
+                text = self._decoder.decode(b"", final=True)
+            else:
+                text = self._decoder.decode(chunk)
+            self._pending += text.replace("\x00", REPLACEMENT).encode("utf-8")
+        n = min(want, len(self._pending))
+        buffer[:n] = self._pending[:n]
+        self._pending = self._pending[n:]
+        return n
+
+    def close(self) -> None:
+        self._raw.close()
+        super().close()
+
+
+def sniff_encoding(sample: bytes) -> str:
+    """UTF-8 with a BOM, UTF-8 when the sample decodes as such, Windows-1252 otherwise."""
+    if sample.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    try:
+        sample.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        # a multi-byte character cut at the end of the sample is not evidence against UTF-8
+        if exc.start < len(sample) - 3:
+            return "cp1252"
+    return "utf-8"
+
+
+def sniff_delimiter(header_line: str) -> str:
+    counts = {d: header_line.count(d) for d in (",", ";", "\t", "|")}
+    best = max(counts, key=lambda d: counts[d])
+    return best if counts[best] else ","
+
+
+def _normalise_encoding(encoding: str) -> str:
+    try:
+        name = codecs.lookup(encoding).name
+    except LookupError:
+        raise DataError(f"unknown encoding '{encoding}'") from None
+    return name
+
+
+def open_csv(path: Path, *, delimiter: str | None, encoding: str | None, chunk_size: int,
+             fast: bool = True) -> OpenedSource:
+    """Open a CSV file for streaming (pyarrow's reader; the ``csv`` module as a fallback)."""
+    try:
+        size = path.stat().st_size
+        with path.open("rb") as fh:
+            sample = fh.read(SNIFF_BYTES)
+    except OSError as exc:
+        raise DataError(f"cannot read {path}: {exc.strerror or exc}") from None
+    enc = _normalise_encoding(encoding) if encoding else sniff_encoding(sample)
+    if enc == "utf-8" and sample.startswith(codecs.BOM_UTF8):
+        enc = "utf-8-sig"
+    text = sample.decode(enc, errors="replace").replace("\x00", REPLACEMENT)
+    first = text.splitlines()[0] if text.strip() else ""
+    if not first.strip():
+        raise DataError(f"{path}: the file is empty or its first line is blank (no header)")
+    delim = delimiter or sniff_delimiter(first)
+    try:
+        header_cells = next(csv.reader([first], delimiter=delim))
+    except csv.Error as exc:
+        raise DataError(f"{path}: cannot read the header line: {exc}") from None
+    headers = unique_headers(header_cells)
+    lines = text.count("\n") or 1
+    bytes_per_row = max(16, len(sample) // lines)
+    block = min(64 << 20, max(1 << 20, bytes_per_row * chunk_size))
+    fh = path.open("rb")
+    stream = _Transcoder(fh, enc)
+    opened = OpenedSource(str(path), headers, iter(()), size, lambda: stream.consumed, enc)
+    if fast:
+        opened.batches = _pyarrow_csv(stream, headers, delim, block)
+        opened.fallback = lambda: open_csv(path, delimiter=delim, encoding=enc,
+                                           chunk_size=chunk_size, fast=False)
+    else:
+        opened.batches = _python_csv(stream, headers, delim, chunk_size)
+    return opened
+
+
+def sequence(start: int, count: int) -> pa.Array:
+    """``start, start + 1, ...`` as an int64 array, built without a Python list."""
+    if count == 0:
+        return pa.array([], pa.int64())
+    ones = pc.fill_null(pa.nulls(count, pa.int64()), 1)
+    return pc.add(pc.cumulative_sum(ones), start - 1)
+
+
+def _row_numbers(base: int, count: int, skipped: list[int]) -> pa.Array:
+    """Numbers for ``count`` good rows starting at ``base``, leaving out the numbers of rows the
+    parser rejected (``skipped``, ascending)."""
+    numbers = sequence(base, count)
+    for s in skipped:
+        if s >= base:
+            numbers = pc.add(numbers, pc.cast(pc.greater_equal(numbers, s), pa.int64()))
+    return numbers
+
+
+def _pyarrow_csv(stream: _Transcoder, headers: list[str], delim: str, block: int
+                 ) -> Iterator[RawBatch]:
+    names = [f"c{i}" for i in range(len(headers))]
+    rejected: list[tuple[int, str, str, str]] = []
+    skipped: list[int] = []
+    unnumbered = [0]
+
+    def on_invalid(row: Any) -> str:
+        number = row.number
+        if number is None or number < 0:
+            unnumbered[0] += 1
+            return "skip"
+        data_row = int(number) - 1  # the header is record 1
+        reason = (f"too few cells ({row.actual_columns} of {row.expected_columns}): "
+                  "a truncated or broken line" if row.actual_columns < row.expected_columns
+                  else f"too many cells ({row.actual_columns} of {row.expected_columns})")
+        rejected.append((data_row, "", str(row.text)[:200], reason))
+        skipped.append(data_row)
+        return "skip"
+
+    try:
+        reader = pa_csv.open_csv(
+            io.BufferedReader(stream, 1 << 20),
+            read_options=pa_csv.ReadOptions(column_names=names, skip_rows=1, use_threads=False,
+                                            block_size=block),
+            parse_options=pa_csv.ParseOptions(delimiter=delim, invalid_row_handler=on_invalid,
+                                              newlines_in_values=False),
+            convert_options=pa_csv.ConvertOptions(
+                column_types=dict.fromkeys(names, pa.string()), strings_can_be_null=True,
+                null_values=[""], quoted_strings_can_be_null=True),
+        )
+    except pa.ArrowInvalid as exc:
+        if "Empty CSV file" in str(exc):
+            return
+        raise FastReaderFailed(str(exc)) from exc
+    base = 1
+    while True:
+        try:
+            batch = reader.read_next_batch()
+        except StopIteration:
+            break
+        except pa.ArrowInvalid as exc:
+            raise FastReaderFailed(str(exc)) from exc
+        if unnumbered[0]:
+            raise FastReaderFailed("the CSV parser could not number a rejected row")
+        numbers = _row_numbers(base, batch.num_rows, sorted(skipped))
+        if len(numbers):
+            last = int(numbers[-1].as_py())
+            skipped[:] = [s for s in skipped if s > last]
+            base = last + 1
+        done, rejected[:] = list(rejected), []
+        table = pa.Table.from_batches([batch]).rename_columns(headers)
+        yield RawBatch(table, numbers, done)
+    if rejected:
+        yield RawBatch(pa.table({h: pa.array([], pa.string()) for h in headers}),
+                       pa.array([], pa.int64()), list(rejected))
+
+
+def _python_csv(stream: _Transcoder, headers: list[str], delim: str, chunk_size: int
+                ) -> Iterator[RawBatch]:
+    text = io.TextIOWrapper(io.BufferedReader(stream, 1 << 20), encoding="utf-8",
+                            errors="replace", newline="")
+    reader = csv.reader(text, delimiter=delim, strict=False)
+    width = len(headers)
+    try:
+        next(reader)
+    except StopIteration:
+        return
+    row = 0
+    cells: list[list[str]] = []
+    numbers: list[int] = []
+    rejected: list[tuple[int, str, str, str]] = []
+
+    def flush() -> RawBatch:
+        cols = [pa.array([c[i] or None for c in cells], pa.string()) for i in range(width)]
+        out = RawBatch(pa.Table.from_arrays(cols, names=headers),
+                       pa.array(numbers, pa.int64()), list(rejected))
+        cells.clear()
+        numbers.clear()
+        rejected.clear()
+        return out
+
+    while True:
+        try:
+            rec = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            row += 1
+            rejected.append((row, "", "", f"unreadable line: {exc}"))
+            continue
+        if not rec or (len(rec) == 1 and not rec[0].strip()):
+            continue
+        row += 1
+        if len(rec) != width:
+            what = "too few" if len(rec) < width else "too many"
+            reason = (f"{what} cells ({len(rec)} of {width})"
+                      + (": a truncated or broken line" if len(rec) < width else ""))
+            rejected.append((row, "", delim.join(rec)[:200], reason))
+            continue
+        cells.append(rec)
+        numbers.append(row)
+        if len(cells) >= chunk_size:
+            yield flush()
+    if cells or rejected:
+        yield flush()
+
+
+# --- other files -------------------------------------------------------------------------------
+
+def open_xlsx(path: Path, *, sheet: str | None, chunk_size: int) -> OpenedSource:
+    import openpyxl
+
+    try:
+        wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises many kinds for a damaged workbook
+        raise DataError(f"cannot read {path} as an Excel workbook: {exc}") from None
+    ws = wb[sheet] if sheet else wb.worksheets[0]
+    rows = ws.iter_rows(values_only=True)
+    header: Sequence[Any] | None = None
+    skipped_before = 0
+    for values in rows:
+        skipped_before += 1
+        if any(v is not None and str(v).strip() for v in values):
+            header = values
+            break
+    if header is None:
+        wb.close()
+        raise DataError(f"{path}: the first sheet has no header row")
+    headers = unique_headers(header)
+    width = len(headers)
+    count = [0]
+
+    def batches() -> Iterator[RawBatch]:
+        cells: list[list[str | None]] = []
+        numbers: list[int] = []
+        rejected: list[tuple[int, str, str, str]] = []
+        n = 0
+        for values in rows:
+            n += 1
+            count[0] += 1
+            texts = [_py_to_text(v) for v in values]
+            if not any(t is not None and t.strip() for t in texts):
+                continue
+            extra = [t for t in texts[width:] if t is not None and t.strip()]
+            if extra:
+                rejected.append((n, "", ";".join(t or "" for t in texts)[:200],
+                                 f"too many cells ({width + len(extra)} of {width})"))
+                continue
+            texts = (texts + [None] * width)[:width]
+            cells.append(texts)
+            numbers.append(n)
+            if len(cells) >= chunk_size:
+                yield _flush_rows(headers, cells, numbers, rejected)
+        if cells or rejected:
+            yield _flush_rows(headers, cells, numbers, rejected)
+        wb.close()
+
+    return OpenedSource(str(path), headers, batches(), ws.max_row, lambda: count[0])
+
+
+def _flush_rows(headers: list[str], cells: list[list[str | None]], numbers: list[int],
+                rejected: list[tuple[int, str, str, str]]) -> RawBatch:
+    cols = [pa.array([c[i] for c in cells], pa.string()) for i in range(len(headers))]
+    out = RawBatch(pa.Table.from_arrays(cols, names=headers), pa.array(numbers, pa.int64()),
+                   list(rejected))
+    cells.clear()
+    numbers.clear()
+    rejected.clear()
+    return out
+
+
+def _records_source(name: str, records: Iterator[tuple[int, Any]], chunk_size: int,
+                    total: int | None) -> OpenedSource:
+    """JSON objects as rows; headers are the union of keys, taken per batch."""
+    seen_headers: dict[str, str] = {}
+    count = [0]
+
+    def batches() -> Iterator[RawBatch]:
+        chunk: list[tuple[int, dict[str, Any]]] = []
+        rejected: list[tuple[int, str, str, str]] = []
+
+        def flush() -> RawBatch:
+            keys: dict[str, None] = {}
+            for _, obj in chunk:
+                keys.update(dict.fromkeys(obj))
+            headers = [seen_headers.setdefault(k.upper(), k) for k in keys]
+            cols = [pa.array([_py_to_text(obj.get(k)) for _, obj in chunk], pa.string())
+                    for k in keys]
+            out = RawBatch(pa.Table.from_arrays(cols, names=headers) if headers
+                           else pa.table({}).append_column("_", pa.nulls(len(chunk), pa.string())),
+                           pa.array([r for r, _ in chunk], pa.int64()), list(rejected))
+            chunk.clear()
+            rejected.clear()
+            return out
+
+        for row, obj in records:
+            count[0] += 1
+            if isinstance(obj, str):  # a line that is not JSON: the reason
+                rejected.append((row, "", "", obj))
+            elif not isinstance(obj, dict):
+                rejected.append((row, "", _py_to_text(obj) or "", "not a JSON object"))
+            else:
+                chunk.append((row, {str(k): v for k, v in obj.items()}))
+            if len(chunk) >= chunk_size:
+                yield flush()
+        if chunk or rejected:
+            yield flush()
+
+    return OpenedSource(name, [], batches(), total, lambda: count[0])
+
+
+def open_json(path: Path, *, chunk_size: int) -> OpenedSource:
+    try:
+        data = json.loads(path.read_bytes().decode("utf-8-sig", errors="replace"))
+    except (OSError, ValueError) as exc:
+        raise DataError(f"cannot read {path} as JSON: {exc}") from None
+    if isinstance(data, dict):
+        data = [data]
+    if not isinstance(data, list):
+        raise DataError(f"{path}: expected a JSON array of objects")
+    return _records_source(str(path), enumerate(data, start=1), chunk_size, len(data))
+
+
+def open_jsonl(path: Path, *, chunk_size: int) -> OpenedSource:
+    def records() -> Iterator[tuple[int, Any]]:
+        with path.open("rb") as fh:
+            row = 0
+            for line in fh:
+                if not line.strip():
+                    continue
+                row += 1
+                try:
+                    yield row, json.loads(line.decode("utf-8", errors="strict"))
+                except UnicodeDecodeError:
+                    yield row, "bytes that cannot be decoded as UTF-8"
+                except ValueError as exc:
+                    yield row, f"not valid JSON: {exc}"
+
+    if not path.exists():
+        raise DataError(f"cannot read {path}: no such file")
+    return _records_source(str(path), records(), chunk_size, None)
+
+
+def open_parquet(path: Path, *, chunk_size: int) -> OpenedSource:
+    import pyarrow.parquet as pq
+
+    try:
+        pf = pq.ParquetFile(path)
+    except (OSError, pa.ArrowException) as exc:
+        raise DataError(f"cannot read {path} as Parquet: {exc}") from None
+    reader = pa.RecordBatchReader.from_batches(pf.schema_arrow,
+                                               pf.iter_batches(batch_size=chunk_size))
+    opened = open_arrow(reader, str(path), pf.metadata.num_rows)
+    return opened
+
+
+# --- SQL ---------------------------------------------------------------------------------------
+
+def open_sql(src: SQLSource, *, chunk_size: int) -> OpenedSource:
+    conn = src.connection
+    if type(conn).__module__.startswith("duckdb"):
+        try:
+            rel = conn.sql(src.query)
+            reader = rel.to_arrow_reader(chunk_size)
+        except Exception as exc:  # duckdb.Error subclasses are not importable by name here
+            raise DataError(f"SQL query failed: {exc}") from None
+        return open_arrow(reader, "<sql>", None)
+    return _open_sqlalchemy(src, chunk_size)
+
+
+def _open_sqlalchemy(src: SQLSource, chunk_size: int) -> OpenedSource:
+    try:
+        import sqlalchemy as sa
+    except ImportError:
+        raise DataError("reading a database URL needs SQLAlchemy: "
+                        "pip install 'welfare-rules[sql]'") from None
+    conn = src.connection
+    owned = None
+    try:
+        if isinstance(conn, str):
+            owned = sa.create_engine(conn)
+            connection = owned.connect()
+        elif isinstance(conn, sa.engine.Engine):
+            owned = conn
+            connection = conn.connect()
+        else:
+            connection = conn
+        result = connection.execution_options(stream_results=True).execute(sa.text(src.query))
+    except sa.exc.SQLAlchemyError as exc:
+        raise DataError(f"SQL query failed: {exc}") from None
+    headers = unique_headers(list(result.keys()))
+    count = [0]
+
+    def batches() -> Iterator[RawBatch]:
+        start = 1
+        try:
+            for part in result.partitions(chunk_size):
+                cols = [pa.array([_py_to_text(r[i]) for r in part], pa.string())
+                        for i in range(len(headers))]
+                rows = pa.array(range(start, start + len(part)), pa.int64())
+                start += len(part)
+                count[0] += len(part)
+                yield RawBatch(pa.Table.from_arrays(cols, names=headers), rows)
+        finally:
+            result.close()
+            if owned is not None:
+                connection.close()
+                if isinstance(conn, str):
+                    owned.dispose()
+
+    return OpenedSource("<sql>", headers, batches(), None, lambda: count[0])
+
+
+# --- dispatch ----------------------------------------------------------------------------------
+
+def open_source(source: Any, *, chunk_size: int, delimiter: str | None = None,
+                encoding: str | None = None, sheet: str | None = None) -> OpenedSource:
+    """Open any supported source.
+
+    Raises:
+        DataError: the source kind is not supported or the file cannot be read at all.
+    """
+    if isinstance(source, SQLSource):
+        return open_sql(source, chunk_size=chunk_size)
+    if isinstance(source, str | Path):
+        path = Path(source)
+        if not path.is_file():
+            raise DataError(f"cannot read {path}: no such file")
+        suffix = "".join(path.suffixes[-1:]).lower()
+        if suffix in (".xlsx", ".xlsm"):
+            return open_xlsx(path, sheet=sheet, chunk_size=chunk_size)
+        if suffix in (".parquet", ".pq"):
+            return open_parquet(path, chunk_size=chunk_size)
+        if suffix == ".json":
+            return open_json(path, chunk_size=chunk_size)
+        if suffix in (".jsonl", ".ndjson"):
+            return open_jsonl(path, chunk_size=chunk_size)
+        return open_csv(path, delimiter=delimiter, encoding=encoding, chunk_size=chunk_size)
+    if isinstance(source, pa.Table):
+        return open_arrow(_table_reader(source, chunk_size), "<dataframe>", source.num_rows)
+    if isinstance(source, pa.RecordBatch):
+        table = pa.Table.from_batches([source])
+        return open_arrow(_table_reader(table, chunk_size), "<dataframe>", table.num_rows)
+    if isinstance(source, pa.RecordBatchReader):
+        return open_arrow(source, "<dataframe>", None)
+    module = type(source).__module__
+    if module.startswith("pandas"):
+        return open_arrow(_table_reader(_pandas_to_arrow(source), chunk_size), "<dataframe>",
+                          len(source))
+    if module.startswith("polars"):
+        table = source.to_arrow()
+        return open_arrow(_table_reader(table, chunk_size), "<dataframe>", table.num_rows)
+    if module.startswith("duckdb"):
+        try:
+            reader = source.to_arrow_reader(chunk_size)
+        except AttributeError:
+            reader = source.fetch_record_batch(chunk_size)
+        return open_arrow(reader, "<dataframe>", None)
+    if hasattr(source, "__arrow_c_stream__"):
+        return open_arrow(pa.RecordBatchReader.from_stream(source), "<dataframe>", None)
+    raise DataError(f"cannot read a {type(source).__name__}: expected a file path, a pandas or "
+                    "polars DataFrame, an Arrow table, a DuckDB relation or a SQLSource")
+
+
+def _pandas_to_arrow(df: Any) -> pa.Table:
+    try:
+        return pa.Table.from_pandas(df, preserve_index=False)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        # mixed-type object columns: take each cell's text
+        cols = {str(c): pa.array([_py_to_text(v) for v in df[c].tolist()], pa.string())
+                for c in df.columns}
+        return pa.table(cols)

@@ -1,0 +1,154 @@
+"""The outcome of a load: canonical tables, the quarantine and the row accounting."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import attrs
+import pyarrow as pa
+import pyarrow.compute as pc
+
+QUARANTINE_SCHEMA = pa.schema([
+    ("source", pa.string()),
+    ("row", pa.int64()),
+    ("entity", pa.string()),
+    ("column", pa.string()),
+    ("field", pa.string()),
+    ("value", pa.string()),
+    ("reason", pa.string()),
+])
+
+CONFLICT_SCHEMA = pa.schema([
+    ("source", pa.string()),
+    ("household_id", pa.string()),
+    ("field", pa.string()),
+    ("column", pa.string()),
+    ("row", pa.int64()),
+    ("value", pa.string()),
+])
+
+
+@attrs.frozen
+class Link:
+    """How a parent entity's records hold child records (``household.members`` → ``person``)."""
+
+    name: str
+    child: str
+    key: str
+    parent_key: str
+
+
+@attrs.define
+class LoadResult:
+    """Canonical tables read from a source, with everything that could not be read.
+
+    Attributes:
+        tables: canonical tables by entity name; columns are the entity's canonical fields.
+        quarantine: one entry per problem found: ``source``, ``row`` (1-based data row, header
+            excluded), ``entity``, ``column`` (source header), ``field`` (canonical), ``value``
+            (raw text) and ``reason``. A row with two bad cells has two entries.
+        rows_read: source rows read (data rows, every source together).
+        rows_valid: source rows that made it into ``tables``.
+        rows_quarantined: distinct source rows in ``quarantine``.
+        household_conflicts: person-per-row layouts: rows of one family that disagree about a
+            household field (``source``, ``household_id``, ``field``, ``column``, ``row``,
+            ``value``); those families are quarantined, never merged.
+        unmapped_columns: source headers the adapter does not know (ignored).
+        warnings: things a reader should know that did not cost a row, e.g. a household kept
+            without its quarantined member rows.
+        links: parent → child relations used by :meth:`iter_records`.
+    """
+
+    tables: dict[str, pa.Table]
+    quarantine: pa.Table
+    rows_read: int
+    rows_valid: int
+    rows_quarantined: int
+    household_conflicts: pa.Table = attrs.field(factory=CONFLICT_SCHEMA.empty_table)
+    unmapped_columns: list[str] = attrs.field(factory=list)
+    warnings: list[str] = attrs.field(factory=list)
+    links: Mapping[str, Link] = attrs.field(factory=dict)
+
+    def __attrs_post_init__(self) -> None:
+        if self.rows_read != self.rows_valid + self.rows_quarantined:
+            raise AssertionError(  # an internal error: the accounting must always balance
+                f"row accounting broken: read {self.rows_read} != valid {self.rows_valid} + "
+                f"quarantined {self.rows_quarantined}")
+
+    def summary(self) -> str:
+        """One line: ``read N, valid V, quarantined Q``."""
+        return (f"read {self.rows_read}, valid {self.rows_valid}, "
+                f"quarantined {self.rows_quarantined}")
+
+    def iter_records(self, entity: str = "household", chunk_size: int = 10_000
+                     ) -> Iterator[dict[str, Any]]:
+        """Yield one nested dict per record, for the per-record engine.
+
+        A household carries its members under ``"members"`` (a list of person dicts). Values are
+        plain Python: bool, int, float, str, ``datetime.date``; None where missing. Records are
+        built a chunk at a time, so memory stays bounded by ``chunk_size``.
+
+        Args:
+            entity: the entity whose records to yield.
+            chunk_size: how many records to build at a time.
+
+        Raises:
+            KeyError: no table for ``entity`` was loaded.
+        """
+        table = self.tables[entity]
+        link = self.links.get(entity)
+        if link is None or link.child not in self.tables:
+            for batch in table.to_batches(max_chunksize=chunk_size):
+                yield from batch.to_pylist()
+            return
+        children = self.tables[link.child]
+        parent_ids = table.column(link.parent_key)
+        pos = pc.index_in(children.column(link.key), value_set=parent_ids)
+        pos = pc.fill_null(pos, table.num_rows)  # children without a parent sort last
+        order = pc.sort_indices(pa.table({"p": pos, "i": _arange(len(pos))}),
+                                sort_keys=[("p", "ascending"), ("i", "ascending")])
+        sorted_children = children.take(order)
+        sorted_pos = pos.take(order)
+        start_parent, start_child = 0, 0
+        for batch in table.to_batches(max_chunksize=chunk_size):
+            n = batch.num_rows
+            inside = pc.and_(pc.greater_equal(sorted_pos, start_parent),
+                             pc.less(sorted_pos, start_parent + n))
+            k = int(pc.sum(pc.cast(pc.fill_null(inside, False), pa.int64())).as_py() or 0)
+            kids = sorted_children.slice(start_child, k).to_pylist()
+            owners = sorted_pos.slice(start_child, k).to_pylist()
+            records = batch.to_pylist()
+            for rec in records:
+                rec[link.name] = []
+            for owner, kid in zip(owners, kids, strict=True):
+                records[owner - start_parent][link.name].append(kid)
+            yield from records
+            start_parent += n
+            start_child += k
+
+    def write_quarantine(self, directory: str | Path) -> list[Path]:
+        """Write the quarantine as ``quarantine.csv`` and ``quarantine.parquet``.
+
+        Args:
+            directory: where to write (created if absent).
+
+        Returns:
+            The paths written.
+        """
+        import pyarrow.csv as pa_csv
+        import pyarrow.parquet as pq
+
+        out = Path(directory)
+        out.mkdir(parents=True, exist_ok=True)
+        csv_path, pq_path = out / "quarantine.csv", out / "quarantine.parquet"
+        pa_csv.write_csv(self.quarantine, csv_path)
+        pq.write_table(self.quarantine, pq_path)
+        return [csv_path, pq_path]
+
+
+def _arange(n: int) -> pa.Array:
+    from ._sources import sequence
+
+    return sequence(0, n)
