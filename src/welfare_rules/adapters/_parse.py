@@ -202,7 +202,7 @@ def parse_id_decimal(text: pa.Array) -> Parsed:
 
 
 def parse_yes_no(text: pa.Array) -> Parsed:
-    return parse_bool(text, truthy=("YA", "Y", "true", "1"), falsy=("TIDAK", "T", "false", "0"))
+    return parse_bool(text, truthy=("YA", "true", "1"), falsy=("TIDAK", "false", "0"))
 
 
 def parse_digits16(text: pa.Array, label: str = "number") -> Parsed:
