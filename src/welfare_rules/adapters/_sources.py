@@ -431,7 +431,7 @@ def open_xlsx(path: Path, *, sheet: str | None, chunk_size: int) -> OpenedSource
         for values in rows:
             n += 1
             count[0] += 1
-            texts = [_py_to_text(v) for v in values]
+            texts = [_xlsx_text(v) for v in values]
             if not any(t is not None and t.strip() for t in texts):
                 continue
             extra = [t for t in texts[width:] if t is not None and t.strip()]
@@ -449,6 +449,15 @@ def open_xlsx(path: Path, *, sheet: str | None, chunk_size: int) -> OpenedSource
         wb.close()
 
     return OpenedSource(str(path), headers, batches(), ws.max_row, lambda: count[0])
+
+
+def _xlsx_text(value: Any) -> str | None:
+    """A spreadsheet cell as text. A number of 16 or more digits has been through a double
+    (Excel keeps 15 significant digits), so it is shown as the decimal number it is, which the
+    16-digit id check then rejects instead of trusting digits that may be lost."""
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10**15:
+        return repr(float(value))
+    return _py_to_text(value)
 
 
 def _flush_rows(headers: list[str], cells: list[list[str | None]], numbers: list[int],
@@ -551,7 +560,7 @@ def open_parquet(path: Path, *, chunk_size: int) -> OpenedSource:
 
 def open_sql(src: SQLSource, *, chunk_size: int) -> OpenedSource:
     conn = src.connection
-    if type(conn).__module__.startswith("duckdb"):
+    if "duckdb" in type(conn).__module__:
         try:
             rel = conn.sql(src.query)
             reader = rel.to_arrow_reader(chunk_size)
@@ -643,7 +652,7 @@ def open_source(source: Any, *, chunk_size: int, delimiter: str | None = None,
     if module.startswith("polars"):
         table = source.to_arrow()
         return open_arrow(_table_reader(table, chunk_size), "<dataframe>", table.num_rows)
-    if module.startswith("duckdb"):
+    if "duckdb" in module:
         try:
             reader = source.to_arrow_reader(chunk_size)
         except AttributeError:
