@@ -18,6 +18,35 @@ from .errors import Location, RuleLoadError
 PathKey = tuple[str | int, ...]
 
 
+class LocatedStr(str):
+    """A string read from YAML that remembers where it was written.
+
+    It is a real ``str`` (equal to and hashing like the plain text); ``where`` gives the
+    location of a position inside it, so an expression's errors can point into the file.
+    """
+
+    __slots__ = ("file", "line", "col", "style")
+    file: str | None
+    line: int
+    col: int
+    style: str | None
+
+    def where(self, line: int = 1, col: int = 0) -> Location:
+        """Location of (1-based ``line``, 0-based ``col``) inside this string."""
+        if self.style in ("|", ">"):
+            return Location(self.file, self.line + line, col + 1)
+        offset = 1 if self.style in ("'", '"') else 0
+        if line == 1:
+            return Location(self.file, self.line, self.col + offset + col)
+        return Location(self.file, self.line + line - 1, col + 1)
+
+
+def located(text: str, file: str | None, line: int, col: int, style: str | None) -> LocatedStr:
+    s = LocatedStr(text)
+    s.file, s.line, s.col, s.style = file, line, col, style
+    return s
+
+
 class Positions:
     """Locations of the values of one YAML document, by path."""
 
@@ -69,7 +98,11 @@ def _construct(node: yaml.Node, path: PathKey, pos: Positions, loader: yaml.Safe
         return out
     if isinstance(node, yaml.SequenceNode):
         return [_construct(v, (*path, i), pos, loader) for i, v in enumerate(node.value)]
-    return loader.construct_object(node, deep=True)  # type: ignore[no-untyped-call]
+    value = loader.construct_object(node, deep=True)  # type: ignore[no-untyped-call]
+    if isinstance(value, str):
+        return located(value, pos.file, node.start_mark.line + 1, node.start_mark.column + 1,
+                       node.style if isinstance(node, yaml.ScalarNode) else None)
+    return value
 
 
 def load_yaml(text: str, file: str | None = None) -> tuple[Any, Positions]:

@@ -1,0 +1,1 @@
+"""Backends: the per-record Python reference (traced explanations) and the SQL batch backends."""

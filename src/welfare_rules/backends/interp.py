@@ -1,0 +1,137 @@
+"""A small tree-walking interpreter with the same semantics as the generated code.
+
+Used off the hot path only: the details of a finding (which member, which severity), and the
+sub-expression values an explanation shows. Values of rules come from a decision that the
+compiled code already produced, so this never re-evaluates rules.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from ..expr import nodes as n
+from . import runtime
+
+
+class Scope:
+    """Name resolution for the interpreter: a record, its rule values, and related records."""
+
+    def __init__(self, record: Mapping[str, Any], rule_value: Callable[[str], Any],
+                 has_rule: Callable[[str], bool], params: Callable[[str], Any], as_of: Any,
+                 functions: Mapping[str, Any],
+                 relation: Callable[[str], list[Scope]] | None = None):
+        self.record = record
+        self.rule_value = rule_value
+        self.has_rule = has_rule
+        self.params = params
+        self.as_of = as_of
+        self.functions = functions
+        self.relation = relation
+
+
+def evaluate(node: n.Node, s: Scope) -> Any:  # noqa: C901 - one dispatch, kept together
+    if isinstance(node, n.Literal):
+        return node.value
+    if isinstance(node, n.Name):
+        if node.id == "as_of":
+            return s.as_of
+        if s.has_rule(node.id):
+            return s.rule_value(node.id)
+        return s.record.get(node.id)
+    if isinstance(node, n.Param):
+        return s.params(node.path)
+    if isinstance(node, n.ListLit):
+        return [evaluate(i, s) for i in node.items]
+    if isinstance(node, n.Unary):
+        v = evaluate(node.operand, s)
+        if v is None:
+            return None
+        return (not v) if node.op == "not" else -v
+    if isinstance(node, n.BinOp):
+        a, b = evaluate(node.left, s), evaluate(node.right, s)
+        if a is None or b is None:
+            return None
+        if node.op in ("/", "//", "%") and b == 0:
+            return None
+        return {"+": lambda: a + b, "-": lambda: a - b, "*": lambda: a * b,
+                "/": lambda: a / b, "//": lambda: a // b, "%": lambda: a % b}[node.op]()
+    if isinstance(node, n.Compare):
+        a, b = evaluate(node.left, s), evaluate(node.right, s)
+        if a is None or b is None:
+            return None
+        if node.op == "in":
+            return a in b
+        if node.op == "notin":
+            return a not in b
+        return {"==": a == b, "!=": a != b}.get(node.op) if node.op in ("==", "!=") else \
+            {"<": lambda: a < b, "<=": lambda: a <= b, ">": lambda: a > b,
+             ">=": lambda: a >= b}[node.op]()
+    if isinstance(node, n.BoolOp):
+        vals = []
+        for v in node.values:
+            x = evaluate(v, s)
+            if node.op == "and" and x is False:
+                return False
+            if node.op == "or" and x is True:
+                return True
+            vals.append(x)
+        return runtime.kleene_and(vals) if node.op == "and" else runtime.kleene_or(vals)
+    if isinstance(node, n.IfExp):
+        c = evaluate(node.test, s)
+        if c is None:
+            return None
+        return evaluate(node.body if c else node.orelse, s)
+    if isinstance(node, n.Call):
+        return _call(node, s)
+    raise TypeError(f"cannot evaluate {node!r}")
+
+
+def _call(node: n.Call, s: Scope) -> Any:
+    name = node.func
+    if s.relation is not None and node.args and isinstance(node.args[0], n.Name) and \
+            name in ("count", "any", "all", "sum", "min", "max"):
+        try:
+            members = s.relation(node.args[0].id)
+        except KeyError:
+            members = None
+        if members is not None:
+            return _aggregate(node, members)
+    if name in ("min", "max"):
+        name = "least" if name == "min" else "greatest"
+    fn = s.functions[name]
+    args = [evaluate(a, s) for a in node.args]
+    if fn.null_propagating and any(a is None for a in args):
+        return None
+    return fn.python(*args)
+
+
+def _aggregate(node: n.Call, members: list[Scope]) -> Any:
+    name = node.func
+    where = node.kwarg("where")
+    args = node.args[1:]
+    picked = []
+    for m in members:
+        if where is not None:
+            w = evaluate(where, m)
+            if w is None:
+                return None
+            if not w:
+                continue
+        picked.append(m)
+    if name == "count" and not args:
+        return len(picked)
+    vals = [evaluate(args[0], m) for m in picked]
+    if name == "count":
+        return None if any(v is None for v in vals) else sum(1 for v in vals if v)
+    if name == "any":
+        return runtime.kleene_or(vals)
+    if name == "all":
+        return runtime.kleene_and(vals)
+    if any(v is None for v in vals):
+        return None
+    if name == "sum":
+        return sum(vals)
+    if not vals:
+        return None
+    return min(vals) if name == "min" else max(vals)

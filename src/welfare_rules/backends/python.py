@@ -1,0 +1,716 @@
+"""The Python reference backend: rules compiled to Python source, once per engine.
+
+For each entity the engine evaluates, the rules in force are turned into one generated module:
+straight-line code with a local variable per intermediate value, Kleene logic inlined with
+short-circuits, and related records (a household's members) evaluated in phases so that
+``rank()`` sees every sibling's earlier values. Only code we generate is compiled, from trees the
+whitelisting parser built: literals are emitted with ``repr`` and names are our own slot numbers,
+so no text from a rule file ever becomes code.
+
+The result of one evaluation is a list of rule values by slot (and one list per member); the
+engine's :class:`~welfare_rules.engine.Decision` turns them into values, statuses and
+explanations lazily, which is why tracing costs little.
+"""
+
+from __future__ import annotations
+
+import datetime
+import itertools
+import re
+import warnings
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import attrs
+
+from ..errors import EvaluationError
+from ..expr import nodes as n
+from ..expr.functions import Function
+from ..model import Rule, Table, UnaryTest
+from . import runtime
+
+
+@attrs.define
+class EntityPlan:
+    """What to compile for one entity: its rules in dependency order and its related entity."""
+
+    entity: str
+    rules: list[Rule]  # in force, topologically sorted
+    phases: dict[str, int] = attrs.field(factory=dict)  # rule id -> phase (child entities)
+    relation: str | None = None  # relation to the child entity, if any
+    child: EntityPlan | None = None
+
+
+@attrs.define
+class Compiled:
+    """A compiled entity: ``run(record, params, as_of)`` returns (rule values, member values)."""
+
+    entity: str
+    slots: dict[str, int]
+    rules: list[Rule]
+    run: Callable[[Mapping[str, Any], Sequence[Any], datetime.date], tuple[list[Any], list[Any]]]
+    child: Compiled | None
+    relation: str | None
+    source: str
+    details: dict[str, Callable[..., Any]] = attrs.field(factory=dict)
+    run_members: Callable[..., list[list[Any]]] | None = None
+
+
+_LITERAL = re.compile(r"^(-?[0-9][0-9_.e+-]*|'.*'|\".*\"|True|False|C[0-9]+)$", re.S)
+
+
+def nullable(*atoms: str) -> str:
+    """The condition 'any of these is None', leaving out atoms that are never None."""
+    parts = []
+    for a in atoms:
+        if a == "None":
+            return "True"
+        if _LITERAL.match(a):
+            continue
+        parts.append(f"{a} is None")
+    return " or ".join(parts) if parts else "False"
+
+
+class _Gen:
+    """Emits Python source lines with indentation and fresh temporaries."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+        self.indent = 1
+        self.counter = itertools.count()
+
+    def tmp(self) -> str:
+        return f"t{next(self.counter)}"
+
+    def emit(self, line: str) -> None:
+        self.lines.append("    " * self.indent + line)
+
+
+@attrs.define
+class _Ctx:
+    """How names resolve while generating one function."""
+
+    field_var: Callable[[str], str]
+    rule_var: Callable[[str], str]
+    member_field: Callable[[str], str] | None = None
+    member_rule: Callable[[str], str] | None = None
+    in_member: bool = False
+    rank_slot: Callable[[n.Call], str] | None = None
+    relation_loop: str = "zip(members, MR)"
+
+
+class PythonCompiler:
+    """Compiles entity plans to Python functions."""
+
+    def __init__(self, functions: Mapping[str, Function], param_index: Mapping[str, int],
+                 params_needed_check: bool = True):
+        self.functions = functions
+        self.param_index = param_index
+        self.consts: dict[str, Any] = {}
+        self.namespace: dict[str, Any] = {
+            "datetime": datetime, "_rt": runtime, "_Missing": runtime.Missing,
+            "_pmiss": runtime.param_missing, "EvaluationError": EvaluationError,
+        }
+        for name, fn in functions.items():
+            self.namespace[f"F_{name}"] = fn.python
+
+    # -- constants ----------------------------------------------------------------------------
+
+    def const(self, value: Any) -> str:
+        name = f"C{len(self.consts)}"
+        self.consts[name] = value
+        self.namespace[name] = value
+        return name
+
+    def literal(self, v: Any) -> str:
+        if v is None or isinstance(v, bool | int | float | str):
+            return repr(v)
+        return self.const(v)
+
+    # -- expressions --------------------------------------------------------------------------
+
+    def expr(self, g: _Gen, node: n.Node, ctx: _Ctx, params_used: set[str]) -> str:
+        """Emit statements computing ``node``; return the variable (or literal) holding it."""
+        if isinstance(node, n.Literal):
+            return self.literal(node.value)
+        if isinstance(node, n.Name):
+            if node.id == "as_of":
+                return "as_of"
+            if ctx.in_member:
+                assert ctx.member_field is not None and ctx.member_rule is not None
+                try:
+                    return ctx.member_rule(node.id)
+                except KeyError:
+                    return ctx.member_field(node.id)
+            try:
+                return ctx.rule_var(node.id)
+            except KeyError:
+                return ctx.field_var(node.id)
+        if isinstance(node, n.Param):
+            params_used.add(node.path)
+            return f"p{self.param_index[node.path]}"
+        if isinstance(node, n.ListLit):
+            if all(isinstance(i, n.Literal) for i in node.items):
+                return self.const(frozenset(i.value for i in node.items  # type: ignore[attr-defined]
+                                            if i.value is not None))  # type: ignore[attr-defined]
+            items = [self.expr(g, i, ctx, params_used) for i in node.items]
+            t = g.tmp()
+            g.emit(f"{t} = ({', '.join(items)},)")
+            return t
+        if isinstance(node, n.Unary):
+            a = self.expr(g, node.operand, ctx, params_used)
+            t = g.tmp()
+            op = "not " if node.op == "not" else "-"
+            g.emit(f"{t} = None if {nullable(a)} else {op}{a}")
+            return t
+        if isinstance(node, n.BinOp):
+            a = self.expr(g, node.left, ctx, params_used)
+            b = self.expr(g, node.right, ctx, params_used)
+            t = g.tmp()
+            guard = nullable(a, b)
+            if node.op in ("/", "//", "%"):
+                guard += f" or {b} == 0"
+            g.emit(f"{t} = None if {guard} else {a} {node.op} {b}")
+            return t
+        if isinstance(node, n.Compare):
+            a = self.expr(g, node.left, ctx, params_used)
+            b = self.expr(g, node.right, ctx, params_used)
+            t = g.tmp()
+            if node.op in ("in", "notin"):
+                op = "in" if node.op == "in" else "not in"
+                g.emit(f"{t} = None if {nullable(a, b)} else {a} {op} {b}")
+            else:
+                g.emit(f"{t} = None if {nullable(a, b)} else {a} {node.op} {b}")
+            return t
+        if isinstance(node, n.BoolOp):
+            return self.boolop(g, node, ctx, params_used)
+        if isinstance(node, n.IfExp):
+            c = self.expr(g, node.test, ctx, params_used)
+            t = g.tmp()
+            g.emit(f"if {c} is None:")
+            g.indent += 1
+            g.emit(f"{t} = None")
+            g.indent -= 1
+            g.emit(f"elif {c}:")
+            g.indent += 1
+            b = self.expr(g, node.body, ctx, params_used)
+            g.emit(f"{t} = {b}")
+            g.indent -= 1
+            g.emit("else:")
+            g.indent += 1
+            o = self.expr(g, node.orelse, ctx, params_used)
+            g.emit(f"{t} = {o}")
+            g.indent -= 1
+            return t
+        if isinstance(node, n.Call):
+            return self.call(g, node, ctx, params_used)
+        raise TypeError(f"cannot compile {node!r}")
+
+    def boolop(self, g: _Gen, node: n.BoolOp, ctx: _Ctx, params_used: set[str]) -> str:
+        stop = "False" if node.op == "and" else "True"
+        other = "True" if node.op == "and" else "False"
+        acc = g.tmp()
+        first = self.expr(g, node.values[0], ctx, params_used)
+        g.emit(f"{acc} = {first}")
+        opened = 0
+        for v in node.values[1:]:
+            g.emit(f"if {acc} is not {stop}:")
+            g.indent += 1
+            opened += 1
+            x = self.expr(g, v, ctx, params_used)
+            g.emit(f"{acc} = {stop} if {x} is {stop} else "
+                   f"(None if {nullable(acc, x)} else {other})")
+        g.indent -= opened
+        return acc
+
+    def call(self, g: _Gen, node: n.Call, ctx: _Ctx, params_used: set[str]) -> str:
+        name = node.func
+        is_rel = bool(node.args) and isinstance(node.args[0], n.Name) and not ctx.in_member \
+            and ctx.member_field is not None and name in ("count", "any", "all", "sum",
+                                                          "min", "max") \
+            and self._is_relation(node.args[0].id)
+        if is_rel:
+            return self.aggregate(g, node, ctx, params_used)
+        if name == "rank":
+            assert ctx.rank_slot is not None
+            return ctx.rank_slot(node)
+        if name in ("min", "max"):
+            name = "least" if name == "min" else "greatest"
+        fn = self.functions[name]
+        args = [self.expr(g, a, ctx, params_used) for a in node.args]
+        t = g.tmp()
+        call = f"F_{name}({', '.join(args)})"
+        if all(isinstance(a, n.Literal) for a in node.args) and name != "is_missing":
+            try:
+                value = fn.python(*[a.value for a in node.args])  # type: ignore[attr-defined]
+            except Exception:  # noqa: BLE001 - fall back to run time, where it is caught
+                value = None
+            else:
+                return self.literal(value)
+        if fn.null_propagating and args and nullable(*args) != "False":
+            g.emit(f"{t} = None if {nullable(*args)} else {call}")
+        else:
+            g.emit(f"{t} = {call}")
+        return t
+
+    _relations: set[str] = set()
+
+    def _is_relation(self, name: str) -> bool:
+        return name in self._relations
+
+    def aggregate(self, g: _Gen, node: n.Call, ctx: _Ctx, params_used: set[str]) -> str:
+        name = node.func
+        mctx = attrs.evolve(ctx, in_member=True)
+        where = node.kwarg("where")
+        args = node.args[1:]
+        t = g.tmp()
+        unk = g.tmp()
+        if name == "count" and not args and where is None:
+            g.emit(f"{t} = len(members)")
+            return t
+        init = {"count": "0", "sum": "0", "any": "False", "all": "True",
+                "min": "None", "max": "None"}[name]
+        g.emit(f"{t} = {init}")
+        g.emit(f"{unk} = False")
+        g.emit(f"for m, mr in {ctx.relation_loop}:")
+        g.indent += 1
+        if where is not None:
+            w = self.expr(g, where, mctx, params_used)
+            g.emit(f"if {w} is None:")
+            g.indent += 1
+            g.emit(f"{unk} = True")
+            g.emit("break")
+            g.indent -= 1
+            g.emit(f"if not {w}:")
+            g.indent += 1
+            g.emit("continue")
+            g.indent -= 1
+        if name == "count" and not args:
+            g.emit(f"{t} += 1")
+        else:
+            x = self.expr(g, args[0], mctx, params_used)
+            if name == "count":
+                g.emit(f"if {x} is None:")
+                g.indent += 1
+                g.emit(f"{unk} = True")
+                g.indent -= 1
+                g.emit(f"elif {x}:")
+                g.indent += 1
+                g.emit(f"{t} += 1")
+                g.indent -= 1
+            elif name in ("any", "all"):
+                stop = "True" if name == "any" else "False"
+                g.emit(f"if {x} is {stop}:")
+                g.indent += 1
+                g.emit(f"{t} = {stop}")
+                g.emit(f"{unk} = False")
+                g.emit("break")
+                g.indent -= 1
+                g.emit(f"if {x} is None:")
+                g.indent += 1
+                g.emit(f"{unk} = True")
+                g.indent -= 1
+            else:
+                g.emit(f"if {x} is None:")
+                g.indent += 1
+                g.emit(f"{unk} = True")
+                g.emit("break")
+                g.indent -= 1
+                if name == "sum":
+                    g.emit(f"{t} += {x}")
+                else:
+                    cmp = "<" if name == "min" else ">"
+                    g.emit(f"if {t} is None or {x} {cmp} {t}:")
+                    g.indent += 1
+                    g.emit(f"{t} = {x}")
+                    g.indent -= 1
+        g.indent -= 1
+        g.emit(f"if {unk}:")
+        g.indent += 1
+        g.emit(f"{t} = None")
+        g.indent -= 1
+        return t
+
+    # -- rule kinds ---------------------------------------------------------------------------
+
+    def rule(self, g: _Gen, rule: Rule, ctx: _Ctx, params_used: set[str],
+             blocked_var: str | None) -> str:
+        """Emit the computation of one rule; return the variable holding its value."""
+        rv = ctx.rule_var
+        if rule.kind in ("condition", "check") and rule.mode is not None:
+            base = self._condition(g, rule, ctx, params_used)
+            if rule.kind == "check" and rule.check is not None and rule.check.for_each:
+                agg = n.Call("any", (n.Name(rule.check.for_each),
+                                     rule.check.where or n.Literal(True)))
+                a = self.expr(g, agg, ctx, params_used)
+                t = g.tmp()
+                g.emit(f"{t} = False if {base} is False or {a} is False else "
+                       f"(None if {base} is None or {a} is None else True)")
+                return t
+            return base
+        if rule.kind == "value":
+            assert rule.expr is not None
+            v = self.expr(g, rule.expr, ctx, params_used)
+            if rule.declared_type is not None and rule.declared_type.kind == "decimal":
+                t = g.tmp()
+                g.emit(f"{t} = None if {v} is None else float({v})")
+                return t
+            return v
+        if rule.kind == "table":
+            assert rule.table is not None
+            return self._table(g, rule, rule.table, ctx, params_used)
+        if rule.kind == "ladder":
+            holds = ", ".join("True" if lv.rule is None else rv(lv.rule) for lv in rule.levels)
+            names = self.const(tuple(lv.name for lv in rule.levels))
+            t = g.tmp()
+            b = blocked_var or g.tmp()
+            g.emit(f"{t}, {b} = _rt.ladder({names}, ({holds},))")
+            return t
+        if rule.kind == "score":
+            t = g.tmp()
+            terms = []
+            guards = []
+            for ind in rule.indicators:
+                w = self.expr(g, ind.weight, ctx, params_used)
+                x = rv(ind.rule)
+                guards.append(nullable(x, w))
+                terms.append(f"{w} * {x}")
+            if not terms:
+                g.emit(f"{t} = 0")
+            else:
+                g.emit(f"{t} = None if {' or '.join(guards)} else {' + '.join(terms)}")
+            return t
+        raise EvaluationError(f"rule '{rule.id}': cannot compile kind {rule.kind}", rule.id)
+
+    def _condition(self, g: _Gen, rule: Rule, ctx: _Ctx, params_used: set[str]) -> str:
+        rv = ctx.rule_var
+        if rule.mode == "when":
+            assert rule.expr is not None
+            return self.expr(g, rule.expr, ctx, params_used)
+        kids = [rv(c) for c in rule.children]
+        t = g.tmp()
+        if rule.mode == "not":
+            g.emit(f"{t} = None if {kids[0]} is None else not {kids[0]}")
+        elif rule.mode == "all":
+            g.emit(f"{t} = _rt.kleene_and(({', '.join(kids)},))" if kids else f"{t} = True")
+        elif rule.mode == "any":
+            g.emit(f"{t} = _rt.kleene_or(({', '.join(kids)},))" if kids else f"{t} = False")
+        else:
+            assert rule.at_least is not None
+            k = self.expr(g, rule.at_least, ctx, params_used)
+            g.emit(f"{t} = _rt.at_least({k}, ({', '.join(kids)},))" if kids else
+                   f"{t} = None if {k} is None else {k} <= 0")
+        return t
+
+    def _unary_test(self, g: _Gen, x: str, test: UnaryTest, ctx: _Ctx,
+                    params_used: set[str]) -> str:
+        if test.op == "any":
+            return "True"
+        t = g.tmp()
+        if test.op == "range":
+            assert test.value is not None and test.high is not None
+            lo = self.expr(g, test.value, ctx, params_used)
+            hi = self.expr(g, test.high, ctx, params_used)
+            lop = "<=" if test.low_closed else "<"
+            hop = "<=" if test.high_closed else "<"
+            g.emit(f"{t} = None if {nullable(x, lo, hi)} else "
+                   f"({lo} {lop} {x} {hop} {hi})")
+        else:
+            assert test.value is not None
+            v = self.expr(g, test.value, ctx, params_used)
+            if test.op == "in":
+                g.emit(f"{t} = None if {nullable(x)} else {x} in {v}")
+            else:
+                g.emit(f"{t} = None if {nullable(x, v)} else {x} {test.op} {v}")
+        if test.negate:
+            g.emit(f"{t} = None if {t} is None else not {t}")
+        return t
+
+    def _table(self, g: _Gen, rule: Rule, table: Table, ctx: _Ctx,
+               params_used: set[str]) -> str:
+        ins = [self.expr(g, e, ctx, params_used) for e in table.inputs]
+        matches = []
+        for row in table.rows:
+            parts = [self._unary_test(g, x, test, ctx, params_used)
+                     for x, test in zip(ins, row.tests, strict=True)]
+            parts = [p for p in parts if p != "True"]
+            if not parts:
+                matches.append("True")
+            elif len(parts) == 1:
+                matches.append(parts[0])
+            else:
+                m = g.tmp()
+                g.emit(f"{m} = _rt.kleene_and(({', '.join(parts)},))")
+                matches.append(m)
+        outs = []
+        for row in table.rows:
+            vals = [self.expr(g, o, ctx, params_used) for o in row.outputs]
+            outs.append(f"({', '.join(vals)},)")
+        default = "None"
+        if table.default is not None:
+            dv = [self.expr(g, o, ctx, params_used) for o in table.default]
+            default = f"({', '.join(dv)},)"
+        names = self.const(tuple(o.name for o in table.outputs))
+        declared = self.const(tuple(tuple(o.values) for o in table.outputs))
+        t = g.tmp()
+        g.emit(f"{t} = _rt.hit({rule.id!r}, {table.hit_policy!r}, {table.aggregation!r}, "
+               f"{names}, {declared}, ({', '.join(matches)},), ({', '.join(outs)},), "
+               f"{default})")
+        return t
+
+    # -- entities -----------------------------------------------------------------------------
+
+    def compile(self, plan: EntityPlan, relations: set[str]) -> Compiled:
+        """Compile one entity (and its child entity) into a ``run`` function."""
+        self._relations = relations
+        child = self._compile_child(plan.child) if plan.child is not None else None
+        slots = self._slots(plan.rules)
+        g = _Gen()
+        params_used: set[str] = set()
+        body = _Gen()
+        body.indent = 1
+        fields: dict[str, str] = {}
+
+        def field_var(name: str) -> str:
+            if name not in fields:
+                fields[name] = f"f{len(fields)}"
+            return fields[name]
+
+        local: dict[str, str] = {}
+
+        def rule_var(rid: str) -> str:
+            return local[rid]
+
+        mslots = child.slots if child is not None else {}
+
+        def member_field(name: str) -> str:
+            t = body.tmp()
+            body.emit(f"{t} = m.get({name!r})")
+            return t
+
+        def member_rule(rid: str) -> str:
+            return f"mr[{mslots[rid]}]"
+
+        ctx = _Ctx(field_var, rule_var, member_field if child else None,
+                   member_rule if child else None)
+        for rule in plan.rules:
+            blocked = f"v{slots[rule.id + '#blocked']}" if rule.kind == "ladder" else None
+            start = len(body.lines)
+            v = self.rule(body, rule, ctx, params_used, blocked)
+            var = f"v{slots[rule.id]}"
+            body.emit(f"{var} = {v}")
+            self._guard_params(body, start, params_used, rule.id)
+            local[rule.id] = var
+        # header: fields, params, members
+        g.emit("get = r.get")
+        for name, var in fields.items():
+            g.emit(f"{var} = get({name!r})")
+        for p in sorted(params_used):
+            g.emit(f"p{self.param_index[p]} = P[{self.param_index[p]}]")
+        if child is not None:
+            g.emit(f"members = get({plan.relation!r}) or ()")
+            g.emit("MR = _child(members, P, as_of)")
+        else:
+            g.emit("MR = ()")
+        g.lines.extend(body.lines)
+        g.emit("return [" + ", ".join(f"v{i}" for i in range(len(slots))) + "], MR")
+        source = "def run(r, P, as_of):\n" + "\n".join(g.lines) + "\n"
+        ns = dict(self.namespace)
+        if child is not None:
+            ns["_child"] = child.run_members
+        _exec(source, plan.entity, ns)
+        comp = Compiled(plan.entity, slots, plan.rules, ns["run"], child, plan.relation,
+                        source)
+        return comp
+
+    def _guard_params(self, g: _Gen, start: int, params_used: set[str], rule_id: str) -> None:
+        """Insert, before a rule's code, checks that the parameters it reads are in force."""
+        text = "\n".join(g.lines[start:])
+        checks = []
+        for p in sorted(params_used):
+            var = f"p{self.param_index[p]}"
+            if var in text:
+                checks.append("    " * g.indent + f"if {var}.__class__ is _Missing: "
+                              f"_pmiss({var}, {rule_id!r})")
+        g.lines[start:start] = checks
+
+    @staticmethod
+    def _slots(rules: Sequence[Rule]) -> dict[str, int]:
+        slots: dict[str, int] = {}
+        for r in rules:
+            slots[r.id] = len(slots)
+            if r.kind == "ladder":
+                slots[r.id + "#blocked"] = len(slots)
+        return slots
+
+    def _compile_child(self, plan: EntityPlan) -> Compiled:
+        """Compile a child entity (persons of a household) phase by phase.
+
+        Returns a Compiled whose ``run`` evaluates one record alone (a family of one) and whose
+        ``run_members`` evaluates all the members of a parent record.
+        """
+        slots = self._slots(plan.rules)
+        rank_nodes: list[tuple[n.Call, int]] = []
+        by_phase: dict[int, list[Rule]] = {}
+        for r in plan.rules:
+            by_phase.setdefault(plan.phases.get(r.id, 0), []).append(r)
+        for r in plan.rules:
+            for node in _rule_nodes(r):
+                for sub in n.walk(node):
+                    if isinstance(sub, n.Call) and sub.func == "rank":
+                        slots[f"{r.id}#rank{len(rank_nodes)}"] = len(slots)
+                        rank_nodes.append((sub, len(slots) - 1))
+        rank_slot_of = {id(node): slot for node, slot in rank_nodes}
+        rank_phase = {id(node): plan.phases.get(r.id, 0) for r in plan.rules
+                      for node0 in _rule_nodes(r) for node in n.walk(node0)
+                      if isinstance(node, n.Call) and node.func == "rank"}
+        funcs: list[str] = []
+        steps: list[str] = []
+        all_params: set[str] = set()
+        for phase in sorted(set(by_phase) | {0}):
+            # ranks needed by this phase's rules
+            for node, slot in rank_nodes:
+                if rank_phase[id(node)] == phase:
+                    fname = f"rank{slot}"
+                    funcs.append(self._rank_function(fname, node, slot, slots, all_params))
+                    steps.append(f"    {fname}(members, MR, P, as_of)")
+            rules = by_phase.get(phase, [])
+            if not rules:
+                continue
+            fname = f"phase{phase}"
+            funcs.append(self._phase_function(fname, rules, slots, rank_slot_of, all_params))
+            steps.append(f"    for m, R in zip(members, MR):\n        {fname}(m, R, P, as_of)")
+        n_slots = len(slots)
+        source = "\n".join(funcs) + (
+            f"\n\ndef run_members(members, P, as_of):\n"
+            f"    MR = [[None] * {n_slots} for _ in members]\n"
+            + "\n".join(steps) + "\n    return MR\n\n"
+            "def run(r, P, as_of):\n"
+            "    return run_members((r,), P, as_of)[0], ()\n")
+        ns = dict(self.namespace)
+        _exec(source, plan.entity, ns)
+        comp = Compiled(plan.entity, slots, plan.rules, ns["run"], None, None, source)
+        comp.run_members = ns["run_members"]
+        return comp
+
+    def _phase_function(self, fname: str, rules: list[Rule], slots: dict[str, int],
+                        rank_slot_of: dict[int, int], all_params: set[str]) -> str:
+        body = _Gen()
+        fields: dict[str, str] = {}
+        params_used: set[str] = set()
+        here = {r.id for r in rules}
+
+        def field_var(name: str) -> str:
+            if name not in fields:
+                fields[name] = f"f{len(fields)}"
+            return fields[name]
+
+        def rule_var(rid: str) -> str:
+            if rid not in slots:
+                raise KeyError(rid)
+            return f"v{slots[rid]}" if rid in here else f"R[{slots[rid]}]"
+
+        def rank_slot(node: n.Call) -> str:
+            return f"R[{rank_slot_of[id(node)]}]"
+
+        ctx = _Ctx(field_var, rule_var, rank_slot=rank_slot)
+        for rule in rules:
+            blocked = f"v{slots[rule.id + '#blocked']}" if rule.kind == "ladder" else None
+            start = len(body.lines)
+            v = self.rule(body, rule, ctx, params_used, blocked)
+            body.emit(f"v{slots[rule.id]} = {v}")
+            body.emit(f"R[{slots[rule.id]}] = v{slots[rule.id]}")
+            if blocked:
+                body.emit(f"R[{slots[rule.id + '#blocked']}] = {blocked}")
+            self._guard_params(body, start, params_used, rule.id)
+        head = [f"def {fname}(r, R, P, as_of):", "    get = r.get"]
+        head += [f"    {var} = get({name!r})" for name, var in fields.items()]
+        head += [f"    p{self.param_index[p]} = P[{self.param_index[p]}]"
+                 for p in sorted(params_used)]
+        all_params |= params_used
+        return "\n".join(head + body.lines + ["    return None"]) + "\n"
+
+    def _rank_function(self, fname: str, node: n.Call, slot: int, slots: dict[str, int],
+                       all_params: set[str]) -> str:
+        body = _Gen()
+        body.indent = 2
+        fields: dict[str, str] = {}
+        params_used: set[str] = set()
+
+        def field_var(name: str) -> str:
+            t = body.tmp()
+            body.emit(f"{t} = r.get({name!r})")
+            return t
+
+        def rule_var(rid: str) -> str:
+            if rid not in slots:
+                raise KeyError(rid)
+            return f"R[{slots[rid]}]"
+
+        ctx = _Ctx(field_var, rule_var)
+        where = node.kwarg("where")
+        if where is not None:
+            w = self.expr(body, where, ctx, params_used)
+            body.emit(f"if {w} is not True:")
+            body.emit("    continue")
+        within = node.kwarg("within")
+        g = self.expr(body, within, ctx, params_used) if within is not None else "None"
+        by = node.kwarg("by")
+        assert by is not None
+        keys = by.items if isinstance(by, n.ListLit) else (by,)
+        kvars = []
+        desc = []
+        for key in keys:
+            k = key
+            d = False
+            if isinstance(key, n.Call) and key.func in ("desc", "asc"):
+                k, d = key.args[0], key.func == "desc"
+            kvars.append(self.expr(body, k, ctx, params_used))
+            desc.append(d)
+        body.emit(f"entries.append((i, {g}, ({', '.join(kvars)},)))")
+        head = [f"def {fname}(members, MR, P, as_of):"]
+        head += [f"    p{self.param_index[p]} = P[{self.param_index[p]}]"
+                 for p in sorted(params_used)]
+        head += ["    entries = []", "    for i, (r, R) in enumerate(zip(members, MR)):"]
+        del fields
+        tail = [f"    ranks = _rt.rank_members(entries, {tuple(desc)!r}, len(members))",
+                "    for R, k in zip(MR, ranks):",
+                f"        R[{slot}] = k"]
+        all_params |= params_used
+        return "\n".join(head + body.lines + tail) + "\n"
+
+
+def _exec(source: str, entity: str, ns: dict[str, Any]) -> None:
+    """Compile and run generated source (our own code; literal operands may make Python warn
+    about ``is`` comparisons with literals, which are correct here)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SyntaxWarning)
+        code = compile(source, f"<welfare_rules:{entity}>", "exec")
+    exec(code, ns)  # noqa: S102
+
+
+def _rule_nodes(rule: Rule) -> list[n.Node]:
+    """Every expression tree of a rule."""
+    out: list[n.Node] = []
+    if rule.expr is not None:
+        out.append(rule.expr)
+    if rule.at_least is not None:
+        out.append(rule.at_least)
+    if rule.table is not None:
+        out.extend(rule.table.inputs)
+        for row in rule.table.rows:
+            out.extend(row.outputs)
+            for test in row.tests:
+                out.extend(x for x in (test.value, test.high) if x is not None)
+        if rule.table.default:
+            out.extend(rule.table.default)
+    for ind in rule.indicators:
+        out.append(ind.weight)
+    if rule.check is not None:
+        if rule.check.where is not None:
+            out.append(n.Call("any", (n.Name(rule.check.for_each or ""), rule.check.where)))
+        out.extend(c.when for c in rule.check.severity if c.when is not None)
+    return out
+
+
+rule_nodes = _rule_nodes

@@ -1,0 +1,57 @@
+"""Finding details: which related records a check concerns, and at which severity."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from ..model import Rule
+from .interp import Scope, evaluate
+
+if TYPE_CHECKING:
+    from ..decision import _Base
+    from ..engine import Engine
+
+
+def scope_for(d: _Base) -> Scope:
+    """An interpreter scope over a decision (or member decision) already evaluated."""
+    eng = d.engine
+    plan = d.plan
+    names = sorted(eng.parameters)
+
+    def param(path: str) -> Any:
+        v = plan.params[names.index(path)]
+        return None if v.__class__.__name__ == "Missing" else v
+
+    def relation(name: str) -> list[Scope]:
+        members = getattr(d, "members", None)
+        if members is None or name != plan.compiled.relation:
+            raise KeyError(name)
+        return [scope_for(m) for m in members]
+
+    return Scope(d.record, d.value, lambda rid: rid in d._slots, param, d.as_of,
+                 eng.functions, relation)
+
+
+def compile_check_detail(engine: Engine, rule: Rule, entity: str
+                         ) -> Callable[[_Base], list[tuple[int | None, str]]]:
+    chk = rule.check
+    assert chk is not None
+
+    def severity(scope: Scope) -> str:
+        for case in chk.severity:
+            if case.when is None or evaluate(case.when, scope) is True:
+                return case.level
+        return chk.severity[-1].level
+
+    def detail(d: _Base) -> list[tuple[int | None, str]]:
+        if chk.for_each:
+            out: list[tuple[int | None, str]] = []
+            for md in getattr(d, "members", []):
+                ms = scope_for(md)
+                if chk.where is None or evaluate(chk.where, ms) is True:
+                    out.append((md.index, severity(ms)))
+            return out
+        return [(None, severity(scope_for(d)))]
+
+    return detail

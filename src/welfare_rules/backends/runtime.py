@@ -1,0 +1,177 @@
+"""Helpers the generated Python code calls: decision-table hit policies, ladders and ranks.
+
+Kept small and free of engine state so that generated code stays fast and the semantics are in
+one readable place (the SQL backends mirror them).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from ..errors import HitPolicyError, ParameterError
+
+
+class Missing:
+    """Marks a parameter without a value in force; reading it raises the stored error."""
+
+    __slots__ = ("error",)
+
+    def __init__(self, error: ParameterError):
+        self.error = error
+
+    def __repr__(self) -> str:
+        return "<missing parameter>"
+
+
+def param_missing(value: Missing, rule_id: str) -> Any:
+    err = value.error
+    raise ParameterError(f"{err} (needed by rule '{rule_id}')", err.parameter)
+
+
+def kleene_and(values: Sequence[Any]) -> bool | None:
+    unknown = False
+    for v in values:
+        if v is False:
+            return False
+        if v is None:
+            unknown = True
+    return None if unknown else True
+
+
+def kleene_or(values: Sequence[Any]) -> bool | None:
+    unknown = False
+    for v in values:
+        if v is True:
+            return True
+        if v is None:
+            unknown = True
+    return None if unknown else False
+
+
+def at_least(n: Any, values: Sequence[Any]) -> bool | None:
+    """True once ``n`` values are known true, false once ``n`` can no longer be reached."""
+    if n is None:
+        return None
+    true = unknown = 0
+    for v in values:
+        if v is True:
+            true += 1
+        elif v is None:
+            unknown += 1
+    if true >= n:
+        return True
+    if true + unknown < n:
+        return False
+    return None
+
+
+def _rank_key(outputs: Sequence[Sequence[Any]], row: Sequence[Any]) -> tuple[int, ...]:
+    out = []
+    for declared, value in zip(outputs, row, strict=True):
+        try:
+            out.append(list(declared).index(value))
+        except ValueError:
+            out.append(len(declared))
+    return tuple(out)
+
+
+def hit(rule_id: str, policy: str, aggregation: str | None, names: Sequence[str],
+        declared: Sequence[Sequence[Any]], matches: Sequence[Any],
+        outputs: Sequence[Sequence[Any]], default: Sequence[Any] | None) -> Any:
+    """Apply a DMN hit policy.
+
+    ``matches[i]`` is the three-valued match of row ``i``; ``outputs[i]`` its output values.
+    A row whose match is unknown makes the result unknown unless the policy is FIRST and a
+    known match comes before it.
+
+    Raises:
+        HitPolicyError: UNIQUE matched several rows, or ANY matched rows with different outputs.
+    """
+    multi = len(names) > 1
+
+    def shape(row: Sequence[Any]) -> Any:
+        return dict(zip(names, row, strict=True)) if multi else row[0]
+
+    if policy == "first":
+        for m, out in zip(matches, outputs, strict=True):
+            if m is None:
+                return None
+            if m:
+                return shape(out)
+        return shape(default) if default is not None else None
+    if any(m is None for m in matches):
+        return None
+    hits = [i for i, m in enumerate(matches) if m]
+    if policy == "unique":
+        if len(hits) > 1:
+            raise HitPolicyError(rule_id, "unique", [i + 1 for i in hits])
+        if hits:
+            return shape(outputs[hits[0]])
+        return shape(default) if default is not None else None
+    if policy == "any":
+        distinct = {tuple(outputs[i]) for i in hits}
+        if len(distinct) > 1:
+            raise HitPolicyError(rule_id, "any", [i + 1 for i in hits])
+        if hits:
+            return shape(outputs[hits[0]])
+        return shape(default) if default is not None else None
+    if policy == "priority":
+        if not hits:
+            return shape(default) if default is not None else None
+        best = min(hits, key=lambda i: (_rank_key(declared, outputs[i]), i))
+        return shape(outputs[best])
+    if policy == "output_order":
+        ordered = sorted(hits, key=lambda i: (_rank_key(declared, outputs[i]), i))
+        return [shape(outputs[i]) for i in ordered]
+    if policy == "rule_order":
+        return [shape(outputs[i]) for i in hits]
+    # collect
+    values = [outputs[i][0] for i in hits]
+    if aggregation is None:
+        return [shape(outputs[i]) for i in hits]
+    if aggregation == "count":
+        return len(values)
+    if not values:
+        return None
+    if any(v is None for v in values):
+        return None
+    if aggregation == "sum":
+        return sum(values)
+    if aggregation == "min":
+        return min(values)
+    return max(values)
+
+
+def ladder(names: Sequence[str], holds: Sequence[Any]) -> tuple[str | None, bool]:
+    """Climb: the highest level whose criteria and all lower ones hold.
+
+    Returns the level reached (``None`` if even the first does not hold) and whether the climb
+    was stopped by an unknown criterion rather than a false one.
+    """
+    reached = None
+    for name, h in zip(names, holds, strict=True):
+        if h is True:
+            reached = name
+            continue
+        return reached, h is None
+    return reached, False
+
+
+def rank_members(entries: list[tuple[int, Any, tuple[Any, ...]]], descending: Sequence[bool],
+                 n_members: int) -> list[int | None]:
+    """Rank members within groups: ``entries`` are (member index, group, sort keys) for the
+    members that pass ``where``; keys sort with missing values last; ties keep member order."""
+    ranks: list[int | None] = [None] * n_members
+    items = list(entries)
+    for j in range(len(descending) - 1, -1, -1):
+        if descending[j]:
+            items.sort(key=lambda e: (0, 0) if e[2][j] is None else (1, e[2][j]), reverse=True)
+        else:
+            items.sort(key=lambda e: (1, 0) if e[2][j] is None else (0, e[2][j]))
+    counters: dict[Any, int] = {}
+    for idx, group, _ in items:
+        c = counters.get(group, 0) + 1
+        counters[group] = c
+        ranks[idx] = c
+    return ranks

@@ -1,0 +1,27 @@
+"""The built-in plugin: the functions of the rule language and the canonical adapter.
+
+Registered through the same hooks as any regional plugin (STYLE.md: built-ins are plugins too).
+"""
+
+from __future__ import annotations
+
+from .expr.functions import builtin_functions
+from .hookspecs import Register, hookimpl
+
+PLUGIN_NAME = "welfare-rules"
+LAYER = "national"
+
+
+@hookimpl
+def register_functions(register: Register) -> None:
+    for fn in builtin_functions():
+        register(fn)
+
+
+@hookimpl
+def register_adapters(register: Register) -> None:
+    try:
+        from .adapters import CanonicalAdapter
+    except ImportError:  # the adapters package is optional while it is being built
+        return
+    register(CanonicalAdapter())

@@ -1,0 +1,826 @@
+"""The engine: assembles plugins into a checked rule model and evaluates records.
+
+:meth:`Engine.load` builds everything once: the plugin manager, the schema, parameters and
+rules layered national → province → city (a later layer replaces a rule or parameter only when
+it declares ``overrides``), the dependency graph (a cycle is a load error naming it) and the
+type check of every expression. All errors of all files are reported together.
+
+An engine is immutable and safe to share between threads. Compiled Python code is cached per
+*selection* (which dated version of each rule is in force), so evaluating many records for one
+``as_of`` compiles once.
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import json
+import threading
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+from . import types as t
+from ._yaml import Positions
+from .backends import runtime
+from .backends.python import Compiled, EntityPlan, PythonCompiler, rule_nodes
+from .errors import (
+    CycleError,
+    ErrorGroup,
+    EvaluationError,
+    LocatedError,
+    Location,
+    ParameterError,
+    PluginError,
+    RuleLoadError,
+    RuleTypeError,
+    WelfareRulesError,
+    did_you_mean,
+)
+from .expr import nodes as n
+from .expr.check import Checker, Env, Refs
+from .expr.functions import Function
+from .loading import load_parameter_files, load_rules
+from .model import Parameter, Rule, RuleSet
+from .plugins import PluginInfo, call_contributions, get_plugin_manager, resolve_plugins
+from .schema import Origin, Schema, SchemaBuilder
+
+if TYPE_CHECKING:
+    from .decision import Decision
+
+
+class UnknownRuleError(WelfareRulesError, KeyError):
+    """A rule id that the engine does not know."""
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+@attrs.frozen
+class Contribution:
+    """One thing a plugin contributed (for ``welfare-rules plugins``)."""
+
+    plugin: str
+    kind: str  # schema, rules, parameters, function, adapter, rule_tests, register
+    name: str
+    file: str = ""
+
+
+@attrs.define
+class _Plan:
+    compiled: Compiled
+    params: list[Any]
+    param_since: dict[str, datetime.date | None]
+    rules: dict[str, Rule]  # in force, by id (all entities)
+
+
+def _origin(info: PluginInfo, file: str = "") -> Origin:
+    return Origin(info.name, info.version, file)
+
+
+class Engine:
+    """A loaded, checked set of rules, ready to evaluate. Create it with :meth:`load`."""
+
+    def __init__(self, *, schema: Schema, rules: Mapping[str, tuple[Rule, ...]],
+                 parameters: Mapping[str, Parameter], functions: Mapping[str, Function],
+                 adapters: Mapping[str, Any], plugins: Sequence[PluginInfo],
+                 contributions: Sequence[Contribution], refs: Mapping[tuple[str, int], Refs],
+                 rule_types: Mapping[str, t.Type], order: Sequence[str],
+                 rule_tests: Sequence[tuple[Path, str]], registers: Mapping[str, Any]):
+        self.schema = schema
+        self.rules = dict(rules)
+        self.parameters = dict(parameters)
+        self.functions = dict(functions)
+        self.adapters = dict(adapters)
+        self.plugins = list(plugins)
+        self.contributions = list(contributions)
+        self.refs = dict(refs)
+        self.rule_types = dict(rule_types)
+        self.order = list(order)
+        self.rule_tests = list(rule_tests)
+        self.registers = dict(registers)
+        self._param_index = {name: i for i, name in enumerate(sorted(self.parameters))}
+        self._lock = threading.Lock()
+        self._compiled: dict[tuple[str, tuple[tuple[str, int], ...]], Compiled] = {}
+        self._plans: dict[tuple[str, datetime.date], _Plan] = {}
+        self._details: dict[tuple[str, int], Any] = {}
+
+    # ------------------------------------------------------------------------------------------
+    # Loading
+
+    @classmethod
+    def load(cls, plugins: Iterable[Any] | str | None = None, *,
+             rules: Iterable[str | Path] | str | Path | None = None,
+             parameters: Mapping[str, Any] | None = None,
+             builtins: bool = True) -> Engine:
+        """Load the national pack, the given plugins and extra rule files, and check them.
+
+        Args:
+            plugins: entry-point names of installed plugins (``"kota-pekalongan"``), modules,
+                plugin objects, or ``"installed"`` for every installed plugin that
+                ``WELFARE_RULES_PLUGINS`` allows. ``None``: national rules only.
+            rules: extra ruleset files or folders, loaded as the top layer (they may override).
+            parameters: parameter values that replace the loaded ones on every date, for
+                what-if work: ``{"pkh.elderly_age": 70}``.
+            builtins: register the built-in functions and the national pack (tests turn this
+                off to load a plugin alone).
+
+        Raises:
+            ErrorGroup: one or more located errors in the schema, rules or parameters.
+            PluginError: a plugin cannot be found or loaded, a hook is misspelled, or two
+                plugins contribute the same thing without ``overrides``.
+        """
+        infos = resolve_plugins(plugins)
+        pm, infos = get_plugin_manager(infos, builtins=builtins)
+        return _Loader(pm, infos).load(rules, parameters)
+
+    # ------------------------------------------------------------------------------------------
+    # Introspection
+
+    def rule(self, rule_id: str, as_of: datetime.date | None = None) -> Rule:
+        """The rule with this id (the version in force on ``as_of``, else the latest)."""
+        versions = self.rules.get(rule_id)
+        if not versions:
+            raise UnknownRuleError(f"unknown rule '{rule_id}'"
+                                   f"{did_you_mean(rule_id, self.visible_rule_ids())}")
+        if as_of is not None:
+            for r in versions:
+                if r.in_force(as_of):
+                    return r
+        return versions[-1]
+
+    def visible_rule_ids(self, entity: str | None = None) -> list[str]:
+        """Ids of the rules users see (named criteria included, hidden ones not), in order."""
+        return [rid for rid in self.order if not self.rules[rid][0].hidden
+                and (entity is None or self.rules[rid][0].entity == entity)]
+
+    def entity_of(self, rule_id: str) -> str:
+        return self.rule(rule_id).entity
+
+    def parameter(self, name: str) -> Parameter:
+        try:
+            return self.parameters[name]
+        except KeyError:
+            raise ParameterError(f"unknown parameter '{name}'"
+                                 f"{did_you_mean(name, self.parameters)}", name) from None
+
+    def rule_refs(self, rule: Rule) -> Refs:
+        versions = self.rules[rule.id]
+        return self.refs.get((rule.id, versions.index(rule)), Refs())
+
+    def fingerprint(self, as_of: datetime.date | None = None) -> dict[str, Any]:
+        """What a decision depends on: plugins and versions, rulesets, a digest of every rule
+        and parameter, and ``as_of`` — enough to reproduce it later."""
+        h = hashlib.sha256()
+        for rid in sorted(self.rules):
+            for r in self.rules[rid]:
+                h.update(repr((r.id, r.version, r.ruleset, str(r.origin), r.effective_from,
+                               r.effective_until, r.expr, r.table, r.levels, r.children,
+                               r.at_least, r.indicators, r.check)).encode())
+        for name in sorted(self.parameters):
+            p = self.parameters[name]
+            h.update(repr((name, p.values, str(p.origin))).encode())
+        rulesets = sorted({(r.ruleset, r.version, str(r.origin.plugin))
+                           for vs in self.rules.values() for r in vs if r.ruleset})
+        return {
+            "engine": "welfare-rules",
+            "plugins": {p.name: p.version for p in self.plugins},
+            "rulesets": [{"id": a, "version": b, "plugin": c} for a, b, c in rulesets],
+            "digest": h.hexdigest()[:16],
+            "as_of": as_of.isoformat() if as_of else None,
+        }
+
+    # ------------------------------------------------------------------------------------------
+    # Evaluation
+
+    def evaluate(self, entity: str, record: Mapping[str, Any],
+                 as_of: datetime.date | None = None) -> Decision:
+        """Evaluate every rule of ``entity`` in force on ``as_of`` for one record.
+
+        Args:
+            entity: ``"household"``, ``"person"``, ``"institution"`` or a plugin's entity.
+            record: a mapping of canonical fields; a household's ``members`` is a list of
+                person mappings. Missing fields are unknown, never errors.
+            as_of: the evaluation date (parameters and rules in force); default today.
+
+        Raises:
+            EvaluationError: unknown entity, or a UNIQUE/ANY decision table violated.
+            ParameterError: a rule needs a parameter that has no value on ``as_of``.
+        """
+        from .decision import Decision
+
+        as_of = _as_date(as_of)
+        plan = self._plan(entity, as_of)
+        if not isinstance(record, Mapping):
+            raise EvaluationError(f"a record is a mapping of fields, found "
+                                  f"{type(record).__name__}")
+        values, members = plan.compiled.run(record, plan.params, as_of)
+        return Decision(self, entity, record, as_of, plan, values, members)
+
+    def read(self, source: Any, adapter: str | Any | None = None, **kwargs: Any) -> Any:
+        """Read a source (file, DataFrame, Arrow table, SQL) into canonical records.
+
+        Args:
+            source: what to read (see :func:`welfare_rules.adapters.read`).
+            adapter: the name of a registered adapter (``"kota-pekalongan"``), an adapter
+                object, or ``None`` for the canonical one-table-per-entity layout.
+
+        Returns:
+            A :class:`welfare_rules.adapters.LoadResult`: ``tables``, ``quarantine`` and the
+            counts ``rows_read == rows_valid + rows_quarantined``.
+        """
+        from .adapters import read
+
+        if isinstance(adapter, str):
+            if adapter not in self.adapters:
+                raise PluginError(f"unknown adapter '{adapter}'"
+                                  f"{did_you_mean(adapter, self.adapters)} (registered: "
+                                  f"{', '.join(sorted(self.adapters))})", adapter)
+            adapter = self.adapters[adapter]
+        return read(source, self.schema, adapter=adapter, **kwargs)
+
+    def evaluate_batch(self, entity: str, data: Any, *, members: Any = None,
+                       as_of: datetime.date | None = None, backend: str = "duckdb",
+                       **kwargs: Any) -> Any:
+        """Evaluate a table of records; see :mod:`welfare_rules.batch`."""
+        from .batch import evaluate_batch
+
+        return evaluate_batch(self, entity, data, members=members, as_of=_as_date(as_of),
+                              backend=backend, **kwargs)
+
+    # ------------------------------------------------------------------------------------------
+    # Plans and compilation
+
+    def in_force(self, as_of: datetime.date) -> dict[str, Rule]:
+        out: dict[str, Rule] = {}
+        for rid, versions in self.rules.items():
+            for r in versions:
+                if r.in_force(as_of):
+                    out[rid] = r
+                    break
+        return out
+
+    def params_at(self, as_of: datetime.date) -> tuple[list[Any], dict[str, datetime.date | None]]:
+        values: list[Any] = [None] * len(self._param_index)
+        since: dict[str, datetime.date | None] = {}
+        for name, i in self._param_index.items():
+            try:
+                v, d = self.parameters[name].at(as_of)
+            except ParameterError as exc:
+                values[i] = runtime.Missing(exc)
+                since[name] = None
+                continue
+            values[i] = v
+            since[name] = d
+        return values, since
+
+    def entity_plan(self, entity: str, in_force: Mapping[str, Rule]) -> EntityPlan:
+        ent = self.schema.entity(entity)
+        own = [in_force[rid] for rid in self.order if rid in in_force
+               and in_force[rid].entity == entity]
+        plan = EntityPlan(entity, own)
+        if ent.relations:
+            rel = next(iter(ent.relations.values()))
+            plan.relation = rel.name
+            plan.child = self.entity_plan(rel.entity, in_force)
+        plan.phases = self._phases(own)
+        return plan
+
+    def _phases(self, rules: Sequence[Rule]) -> dict[str, int]:
+        phases: dict[str, int] = {}
+        for r in rules:
+            refs = self.rule_refs(r)
+            deps = [d for d in self._deps(r, refs) if d in phases]
+            base = max((phases[d] for d in deps), default=0)
+            phases[r.id] = base + 1 if refs.uses_rank else base
+        return phases
+
+    def _plan(self, entity: str, as_of: datetime.date) -> _Plan:
+        key = (entity, as_of)
+        plan = self._plans.get(key)
+        if plan is not None:
+            return plan
+        if entity not in self.schema.entities:
+            raise EvaluationError(f"unknown entity '{entity}'"
+                                  f"{did_you_mean(entity, self.schema.entities)}")
+        with self._lock:
+            plan = self._plans.get(key)
+            if plan is not None:
+                return plan
+            in_force = self.in_force(as_of)
+            selection = tuple(sorted((rid, self.rules[rid].index(r))
+                                     for rid, r in in_force.items()))
+            ckey = (entity, selection)
+            compiled = self._compiled.get(ckey)
+            if compiled is None:
+                compiled = self._compile(entity, in_force)
+                self._compiled[ckey] = compiled
+            params, since = self.params_at(as_of)
+            plan = _Plan(compiled, params, since, in_force)
+            if len(self._plans) > 512:
+                self._plans.clear()
+            self._plans[key] = plan
+            return plan
+
+    def _compile(self, entity: str, in_force: Mapping[str, Rule]) -> Compiled:
+        comp = PythonCompiler(self.functions, self._param_index)
+        known = set(self.rules)
+
+        plan = self.entity_plan(entity, in_force)
+        relations = {r for e in self.schema.entities.values() for r in e.relations}
+        missing_ok = known - set(in_force)
+        _install_not_in_force(comp, missing_ok)
+        if self.schema.parent_of(entity) is not None and not self.schema.entity(
+                entity).relations:
+            return comp._compile_child(plan)
+        return comp.compile(plan, relations)
+
+    # -- findings support (compiled lazily, see decision.py) ----------------------------------
+
+    def check_detail(self, rule: Rule, entity: str) -> Any:
+        key = (rule.id, self.rules[rule.id].index(rule))
+        fn = self._details.get(key)
+        if fn is None:
+            from .backends.python_detail import compile_check_detail
+
+            with self._lock:
+                fn = compile_check_detail(self, rule, entity)
+                self._details[key] = fn
+        return fn
+
+    def _deps(self, rule: Rule, refs: Refs) -> set[str]:
+        deps = set(refs.rules) | set(refs.member_rules) | set(rule.children)
+        deps |= {lv.rule for lv in rule.levels if lv.rule}
+        deps |= {i.rule for i in rule.indicators}
+        return deps
+
+
+def _install_not_in_force(comp: PythonCompiler, ids: set[str]) -> None:
+    """Make references to rules that are not in force compile to ``None`` (unknown)."""
+    original = comp.expr
+
+    def expr(g: Any, node: n.Node, ctx: Any, params_used: set[str]) -> str:
+        if isinstance(node, n.Name) and node.id in ids:
+            return "None"
+        return original(g, node, ctx, params_used)
+
+    comp.expr = expr  # type: ignore[method-assign]
+
+
+def _as_date(as_of: datetime.date | str | None) -> datetime.date:
+    if as_of is None:
+        return datetime.date.today()
+    if isinstance(as_of, datetime.datetime):
+        return as_of.date()
+    if isinstance(as_of, datetime.date):
+        return as_of
+    if isinstance(as_of, str):
+        try:
+            return datetime.date.fromisoformat(as_of)
+        except ValueError:
+            raise EvaluationError(f"as_of must be a date YYYY-MM-DD, found {as_of!r}") from None
+    raise EvaluationError(f"as_of must be a date, found {as_of!r}")
+
+
+class _Loader:
+    """One :meth:`Engine.load`: collects contributions and checks them together."""
+
+    def __init__(self, pm: Any, infos: list[PluginInfo]):
+        self.pm = pm
+        self.infos = infos
+        self.errors: list[LocatedError] = []
+        self.contributions: list[Contribution] = []
+
+    def _contrib(self, hook: str, handler: Any) -> None:
+        def make_register(info: PluginInfo) -> Any:
+            def register(*args: Any, **kwargs: Any) -> None:
+                handler(info, *args, **kwargs)
+            return register
+        call_contributions(self.pm, self.infos, hook, make_register)
+
+    def load(self, extra_rules: Any, overrides: Mapping[str, Any] | None) -> Engine:
+        # schema
+        sb = SchemaBuilder()
+
+        def on_schema(info: PluginInfo, item: Any) -> None:
+            if isinstance(item, Mapping):
+                sb.add_data(item, Positions(f"<{info.name} schema>"), _origin(info))
+                self.contributions.append(Contribution(info.name, "schema", "(inline)"))
+            else:
+                sb.add_file(item, _origin(info, Path(item).name))
+                self.contributions.append(Contribution(info.name, "schema", Path(item).name,
+                                                       str(item)))
+
+        self._contrib("register_schema", on_schema)
+        try:
+            schema = sb.build()
+        except ErrorGroup as exc:
+            raise ErrorGroup(exc.errors, "invalid schema") from None
+
+        # functions
+        functions: dict[str, Function] = {}
+
+        def on_function(info: PluginInfo, fn: Function) -> None:
+            if not isinstance(fn, Function):
+                raise PluginError(f"plugin '{info.name}' registered {fn!r}, not a Function",
+                                  info.name)
+            if fn.name in functions:
+                raise PluginError(f"function '{fn.name}' is contributed by both "
+                                  f"'{functions[fn.name].plugin}' and '{info.name}'", info.name)
+            functions[fn.name] = attrs.evolve(fn, plugin=info.name)
+            self.contributions.append(Contribution(info.name, "function", fn.name))
+
+        self._contrib("register_functions", on_function)
+
+        # adapters
+        adapters: dict[str, Any] = {}
+
+        def on_adapter(info: PluginInfo, adapter: Any) -> None:
+            name = getattr(adapter, "name", None)
+            if not name:
+                raise PluginError(f"plugin '{info.name}' registered an adapter without a name",
+                                  info.name)
+            if name in adapters:
+                raise PluginError(f"adapter '{name}' is contributed twice (by "
+                                  f"'{adapters[name][0]}' and '{info.name}')", info.name)
+            adapters[name] = (info.name, adapter)
+            self.contributions.append(Contribution(info.name, "adapter", name))
+
+        self._contrib("register_adapters", on_adapter)
+
+        # parameters
+        params: dict[str, Parameter] = {}
+
+        def on_params(info: PluginInfo, path: Any) -> None:
+            ps, es = load_parameter_files(path, _origin(info))
+            self.errors.extend(es)
+            for p in ps:
+                self._layer_param(params, p)
+                self.contributions.append(Contribution(info.name, "parameter", p.name,
+                                                       p.origin.file))
+
+        self._contrib("register_parameters", on_params)
+        if overrides:
+            for name, value in overrides.items():
+                if name not in params:
+                    raise ParameterError(f"cannot override unknown parameter '{name}'"
+                                         f"{did_you_mean(name, params)}", name)
+                old = params[name]
+                vt = t.type_of_value(value)
+                if not t.compatible(old.type, vt):
+                    raise ParameterError(f"parameter '{name}' is {old.type}; the override "
+                                         f"{value!r} is {vt}", name)
+                params[name] = attrs.evolve(
+                    old, values=((datetime.date.min, value),),
+                    origin=Origin("Engine.load(parameters=...)", "", ""), overrides=name)
+
+        # rules
+        rulesets: list[RuleSet] = []
+
+        def on_rules(info: PluginInfo, path: Any) -> None:
+            rs, es = load_rules([(path, _origin(info))])
+            self.errors.extend(es)
+            rulesets.extend(rs)
+            for r in rs:
+                self.contributions.append(Contribution(info.name, "ruleset", r.id,
+                                                       r.origin.file))
+
+        self._contrib("register_rules", on_rules)
+        if extra_rules is not None:
+            paths = [extra_rules] if isinstance(extra_rules, str | Path) else list(extra_rules)
+            user = PluginInfo("user rules", "", "city", "Engine.load(rules=...)")
+            for p in paths:
+                on_rules(user, p)
+            self.infos.append(user)
+
+        tests: list[tuple[Path, str]] = []
+        self._contrib("register_rule_tests",
+                      lambda info, path: tests.append((Path(path), info.name)))
+        registers: dict[str, Any] = {}
+
+        def on_register(info: PluginInfo, name: str, spec: Any) -> None:
+            registers[name] = {**dict(spec), "plugin": info.name}
+            self.contributions.append(Contribution(info.name, "register", name))
+
+        self._contrib("register_registers", on_register)
+
+        rules = self._layer_rules(rulesets, schema)
+        refs, types_, order = self._check(schema, rules, params, functions)
+        if self.errors:
+            raise ErrorGroup(_dedupe(self.errors))
+        return Engine(schema=schema, rules=rules, parameters=params, functions=functions,
+                      adapters={k: v for k, (_, v) in adapters.items()}, plugins=self.infos,
+                      contributions=self.contributions, refs=refs, rule_types=types_,
+                      order=order, rule_tests=tests, registers=registers)
+
+    # -- layering -----------------------------------------------------------------------------
+
+    def _layer_param(self, params: dict[str, Parameter], p: Parameter) -> None:
+        old = params.get(p.name)
+        if old is None:
+            if p.overrides and p.overrides != p.name:
+                self.errors.append(RuleLoadError(
+                    f"parameter '{p.name}' declares overrides '{p.overrides}', which is not "
+                    f"its own name", p.location))
+            elif p.overrides:
+                self.errors.append(RuleLoadError(
+                    f"parameter '{p.name}' declares overrides but no earlier layer defines it"
+                    f"{did_you_mean(p.name, params)}", p.location))
+            params[p.name] = p
+            return
+        if p.overrides == p.name:
+            params[p.name] = p
+            return
+        self.errors.append(RuleLoadError(
+            f"parameter '{p.name}' is defined by {old.origin} and again by {p.origin}; "
+            f"declare 'overrides: true' to replace it", p.location))
+
+    def _layer_rules(self, rulesets: list[RuleSet], schema: Schema) -> dict[str, tuple[Rule,
+                                                                                     ...]]:
+        rules: dict[str, list[Rule]] = {}
+        for rs in rulesets:
+            if rs.entity not in schema.entities:
+                self.errors.append(RuleLoadError(
+                    f"ruleset '{rs.id}': unknown entity '{rs.entity}'"
+                    f"{did_you_mean(rs.entity, schema.entities)}", Location(rs.origin.file)))
+                continue
+            for r in rs.rules:
+                if r.parent is not None:
+                    continue
+                existing = rules.get(r.id)
+                if r.overrides is not None:
+                    target = r.overrides
+                    if target != r.id:
+                        self.errors.append(RuleLoadError(
+                            f"rule '{r.id}' declares overrides '{target}': a rule overrides "
+                            f"the rule of the same id", r.location))
+                    elif not existing:
+                        self.errors.append(RuleLoadError(
+                            f"rule '{r.id}' declares overrides but no earlier layer defines it",
+                            r.location))
+                    else:
+                        _remove_with_children(rules, r.id, existing[0].origin.plugin)
+            for r in rs.rules:
+                existing = rules.get(r.id)
+                if existing:
+                    clash = [e for e in existing
+                             if e.origin.plugin != r.origin.plugin or _overlap(e, r)]
+                    if clash:
+                        e = clash[0]
+                        same = e.origin.plugin == r.origin.plugin
+                        why = ("with overlapping effective dates" if same else
+                               f"without 'overrides: {r.id}'")
+                        self.errors.append(RuleLoadError(
+                            f"rule '{r.id}' is defined by {e.origin} ({e.location}) and again "
+                            f"by {r.origin} {why}", r.location))
+                        continue
+                rules.setdefault(r.id, []).append(r)
+        return {k: tuple(sorted(v, key=lambda r: r.effective_from or datetime.date.min))
+                for k, v in rules.items()}
+
+    # -- checking -----------------------------------------------------------------------------
+
+    def _check(self, schema: Schema, rules: Mapping[str, tuple[Rule, ...]],
+               params: Mapping[str, Parameter], functions: Mapping[str, Function]
+               ) -> tuple[dict[tuple[str, int], Refs], dict[str, t.Type], list[str]]:
+        rule_entity = {rid: vs[0].entity for rid, vs in rules.items()}
+        for rid, vs in rules.items():
+            if any(v.entity != vs[0].entity for v in vs):
+                self.errors.append(RuleLoadError(f"rule '{rid}' has versions for different "
+                                                 f"entities", vs[0].location))
+        rule_types: dict[str, t.Type] = {}
+        env = Env(schema, rule_entity, rule_types, {k: p.type for k, p in params.items()},
+                  functions)
+        # 1. dependencies (syntactic; types come later, in dependency order)
+        deps: dict[str, set[str]] = {}
+        pre_refs: dict[tuple[str, int], Refs] = {}
+        for rid, vs in rules.items():
+            deps[rid] = set()
+            for i, r in enumerate(vs):
+                refs = Refs()
+                for node in rule_nodes(r):
+                    _syntactic_refs(node, rule_entity, refs)
+                pre_refs[(rid, i)] = refs
+                d = set(refs.rules) | set(refs.member_rules) | set(r.children)
+                d |= {lv.rule for lv in r.levels if lv.rule}
+                d |= {ind.rule for ind in r.indicators}
+                deps[rid] |= {x for x in d if x in rules}
+        order = self._toposort(deps, rules)
+        # 2. types
+        refs_out: dict[tuple[str, int], Refs] = {}
+        for rid in order:
+            for i, r in enumerate(rules[rid]):
+                try:
+                    ty, refs = self._check_rule(r, env, schema)
+                except LocatedError as exc:
+                    self.errors.append(exc)
+                    rule_types.setdefault(rid, t.ANY)
+                    refs_out[(rid, i)] = pre_refs[(rid, i)]
+                    continue
+                refs_out[(rid, i)] = refs
+                prev = rule_types.get(rid)
+                if prev is not None and prev != t.ANY and not t.compatible(prev, ty):
+                    self.errors.append(RuleTypeError(
+                        f"rule '{rid}' has versions of different types ({prev} and {ty})",
+                        r.location))
+                rule_types[rid] = ty if prev is None or prev == t.ANY else t.unify(prev, ty)
+        return refs_out, rule_types, order
+
+    def _toposort(self, deps: Mapping[str, set[str]],
+                  rules: Mapping[str, tuple[Rule, ...]]) -> list[str]:
+        order: list[str] = []
+        state: dict[str, int] = {}
+        reported: set[frozenset[str]] = set()
+        for start in sorted(deps):
+            if state.get(start):
+                continue
+            stack: list[tuple[str, list[str]]] = [(start, sorted(deps[start]))]
+            path = [start]
+            state[start] = 1
+            while stack:
+                node, todo = stack[-1]
+                if todo:
+                    nxt = todo.pop()
+                    st = state.get(nxt, 0)
+                    if st == 0:
+                        state[nxt] = 1
+                        path.append(nxt)
+                        stack.append((nxt, sorted(deps.get(nxt, ()))))
+                    elif st == 1:
+                        cycle = path[path.index(nxt):] + [nxt]
+                        key = frozenset(cycle)
+                        if key not in reported:
+                            reported.add(key)
+                            self.errors.append(CycleError(cycle, rules[nxt][0].location))
+                    continue
+                state[node] = 2
+                order.append(node)
+                stack.pop()
+                path.pop()
+        return order
+
+    def _check_rule(self, r: Rule, env: Env, schema: Schema) -> tuple[t.Type, Refs]:
+        checker = Checker(env, r.entity)
+        refs = Refs()
+
+        def want_bool(node: n.Node, what: str) -> None:
+            ty = checker.check(node, refs)
+            if ty.kind not in ("bool", "null", "any"):
+                raise RuleTypeError(f"rule '{r.id}': {what} must be a condition (true/false), "
+                                    f"found {ty}", node.loc or r.location)
+
+        if r.kind in ("condition", "check"):
+            if r.mode == "when":
+                assert r.expr is not None
+                want_bool(r.expr, "'when'")
+            elif r.mode == "at_least":
+                assert r.at_least is not None
+                ty = checker.check(r.at_least, refs)
+                if ty.kind not in ("int", "null", "any"):
+                    raise RuleTypeError(f"rule '{r.id}': at_least needs a whole number, found "
+                                        f"{ty}", r.at_least.loc or r.location)
+            for c in r.children:
+                refs.rules.add(c)
+            if r.check is not None:
+                chk = r.check
+                scope_entity = r.entity
+                if chk.for_each:
+                    ent = schema.entity(r.entity)
+                    if chk.for_each not in ent.relations:
+                        raise RuleLoadError(f"check '{r.id}': for_each '{chk.for_each}' is not a "
+                                            f"relation of {r.entity}"
+                                            f"{did_you_mean(chk.for_each, ent.relations)}",
+                                            r.location)
+                    scope_entity = ent.relations[chk.for_each].entity
+                    agg = n.Call("any", (n.Name(chk.for_each), chk.where or n.Literal(True)),
+                                 loc=chk.where.loc if chk.where else None)
+                    want_bool(agg, "'where'")
+                mchecker = Checker(env, scope_entity)
+                for case in chk.severity:
+                    if case.when is not None:
+                        ty = mchecker.check(case.when, Refs())
+                        if ty.kind not in ("bool", "null", "any"):
+                            raise RuleTypeError(f"check '{r.id}': severity 'when' must be a "
+                                                f"condition, found {ty}",
+                                                case.when.loc or r.location)
+            return t.BOOL, refs
+        if r.kind == "value":
+            assert r.expr is not None
+            ty = checker.check(r.expr, refs)
+            if r.declared_type is not None:
+                if not t.compatible(r.declared_type, ty):
+                    raise RuleTypeError(f"rule '{r.id}': declared type {r.declared_type} but "
+                                        f"the value is {ty}", r.expr.loc or r.location)
+                ty = r.declared_type
+            return ty, refs
+        if r.kind == "table":
+            assert r.table is not None
+            return self._check_table(r, checker, refs), refs
+        if r.kind == "ladder":
+            for lv in r.levels:
+                if lv.rule:
+                    refs.rules.add(lv.rule)
+            return t.enum(tuple(lv.name for lv in r.levels)), refs
+        if r.kind == "score":
+            out = t.INT
+            for ind in r.indicators:
+                refs.rules.add(ind.rule)
+                wt = checker.check(ind.weight, refs)
+                if not wt.is_numeric:
+                    raise RuleTypeError(f"score '{r.id}': weight must be a number, found {wt}",
+                                        ind.weight.loc or r.location)
+                it = env.rule_types.get(ind.rule, t.ANY)
+                if not (it.is_numeric or it.kind == "bool"):
+                    raise RuleTypeError(f"score '{r.id}': indicator '{ind.rule}' must be a number "
+                                        f"or a condition, found {it}", r.location)
+                if "decimal" in (wt.kind, it.kind):
+                    out = t.DECIMAL
+            return out, refs
+        raise RuleLoadError(f"rule '{r.id}': unknown kind {r.kind}", r.location)
+
+    def _check_table(self, r: Rule, checker: Checker, refs: Refs) -> t.Type:
+        table = r.table
+        assert table is not None
+        in_types = [checker.check(e, refs) for e in table.inputs]
+        out_types = [t.NULL] * len(table.outputs)
+        for row in table.rows:
+            for ty, test in zip(in_types, row.tests, strict=True):
+                for v in (test.value, test.high):
+                    if v is None:
+                        continue
+                    vt = checker.check(v, refs)
+                    want = vt.elem if (test.op == "in" and vt.elem is not None) else vt
+                    if not t.compatible(ty, want):
+                        raise RuleTypeError(
+                            f"table '{r.id}': test '{test.text}' compares {ty} with {want}",
+                            row.location)
+                    if ty.kind == "enum":
+                        lits = v.items if isinstance(v, n.ListLit) else (v,)
+                        for lit in lits:
+                            if isinstance(lit, n.Literal) and isinstance(lit.value, str) and \
+                                    lit.value not in ty.values:
+                                raise RuleTypeError(
+                                    f"table '{r.id}': '{lit.value}' is not a value of {ty}"
+                                    f"{did_you_mean(lit.value, ty.values)}", row.location)
+            for i, o in enumerate(row.outputs):
+                ot = checker.check(o, refs)
+                if not t.compatible(out_types[i], ot):
+                    raise RuleTypeError(f"table '{r.id}': output '{table.outputs[i].name}' mixes "
+                                        f"{out_types[i]} and {ot}", row.location)
+                out_types[i] = t.unify(out_types[i], ot)
+        for i, o in enumerate(table.outputs):
+            if o.values and all(isinstance(v, str) for v in o.values):
+                out_types[i] = t.enum(tuple(str(v) for v in o.values))
+        if table.aggregation == "count":
+            return t.INT
+        if table.aggregation in ("sum", "min", "max"):
+            if not out_types[0].is_numeric:
+                raise RuleTypeError(f"table '{r.id}': {table.aggregation} needs numeric outputs",
+                                    r.location)
+            return out_types[0]
+        single = t.RECORD if table.multi_output else out_types[0]
+        return t.list_of(single) if table.returns_list else single
+
+
+def _syntactic_refs(node: n.Node, rule_entity: Mapping[str, str], refs: Refs) -> None:
+    for sub in n.walk(node):
+        if isinstance(sub, n.Name) and sub.id in rule_entity:
+            refs.rules.add(sub.id)
+
+
+def _overlap(a: Rule, b: Rule) -> bool:
+    a0 = a.effective_from or datetime.date.min
+    b0 = b.effective_from or datetime.date.min
+    a1 = a.effective_until or datetime.date.max
+    b1 = b.effective_until or datetime.date.max
+    return a0 < b1 and b0 < a1
+
+
+def _remove_with_children(rules: dict[str, list[Rule]], rid: str, plugin: str) -> None:
+    doomed = {rid}
+    changed = True
+    while changed:
+        changed = False
+        for k, vs in rules.items():
+            if k not in doomed and any(v.parent in doomed and v.origin.plugin == plugin
+                                       for v in vs):
+                doomed.add(k)
+                changed = True
+    for k in doomed:
+        rules.pop(k, None)
+
+
+def _dedupe(errors: list[LocatedError]) -> list[LocatedError]:
+    seen: set[str] = set()
+    out = []
+    for e in errors:
+        if str(e) not in seen:
+            seen.add(str(e))
+            out.append(e)
+    return out
+
+
+def dump_json(value: Any) -> str:
+    return json.dumps(value, default=str, ensure_ascii=False)

@@ -1,0 +1,344 @@
+"""The function registry of the rule language.
+
+A :class:`Function` carries everything each layer needs: its type rule for the checker, a Python
+implementation for the reference backend and, optionally, a SQL implementation (a builder of
+sqlglot expressions) for the batch backends. Built-in scalar functions are defined here and
+contributed through the same plugin hook as a municipality's own (``register_functions``).
+
+Relation aggregations (``count``, ``any``, ``all``, ``sum``, ``min``, ``max`` over ``members``) and
+``rank`` are *special forms*: their arguments are evaluated once per related record, so every
+backend compiles them itself. They are listed in :data:`SPECIAL_FORMS` so that name suggestions
+and the documentation know them.
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime
+import math
+import re
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import attrs
+
+from .. import types as t
+
+TypeRule = Callable[[Sequence[t.Type]], t.Type]
+SqlBuilder = Callable[..., Any]
+
+SPECIAL_FORMS: dict[str, str] = {
+    "count": "count(members) or count(members, condition[, where=...]): how many related "
+             "records (meet the condition)",
+    "any": "any(members, condition): Kleene OR of the condition over related records",
+    "all": "all(members, condition): Kleene AND of the condition over related records",
+    "sum": "sum(members, expression[, where=condition]): total over related records",
+    "min": "min(members, expression[, where=...]) or min(a, b, ...): smallest value",
+    "max": "max(members, expression[, where=...]) or max(a, b, ...): largest value",
+    "rank": "rank(by=[desc(x), y], within=group, where=condition): 1-based position of this "
+            "record among its siblings (same parent), within its group",
+    "desc": "desc(x): sort key in descending order, inside rank(by=...)",
+    "asc": "asc(x): sort key in ascending order, inside rank(by=...)",
+}
+
+
+@attrs.frozen
+class Function:
+    """A function usable in rule expressions.
+
+    Attributes:
+        name: the name used in expressions.
+        signature: human-readable signature for errors and docs, e.g. ``years_between(date, date) -> int``.
+        type_rule: given the argument types, returns the result type or raises ``TypeError``
+            with a message saying what was expected.
+        python: the implementation for the Python backend. It receives Python values, ``None``
+            for unknown, and must return ``None`` for an unknown result.
+        sql: builds a sqlglot expression from the argument expressions (``sql(*args,
+            dialect=...)``); ``None`` when the function has no SQL implementation, which the batch
+            backends report clearly.
+        null_propagating: when true, the Python backend returns ``None`` without calling
+            ``python`` if any argument is ``None``.
+        description: one line for ``welfare-rules plugins`` and the docs.
+        plugin: the plugin that contributed it (filled in at registration).
+    """
+
+    name: str
+    signature: str
+    type_rule: TypeRule
+    python: Callable[..., Any]
+    sql: SqlBuilder | None = None
+    null_propagating: bool = True
+    description: str = ""
+    plugin: str = ""
+
+
+def simple_signature(args: Sequence[str], returns: str | t.Type,
+                     *, variadic: bool = False, min_args: int | None = None) -> TypeRule:
+    """Build a type rule from argument kinds.
+
+    Argument kinds are type names (``int``, ``date``…) or ``number`` (int or decimal), ``text``
+    (str or enum) and ``any``. ``returns`` is a type name or a :class:`Type`.
+    """
+    ret = returns if isinstance(returns, t.Type) else (
+        t.parse_type_name(returns) if returns != "any" else t.ANY)
+    need = len(args) if min_args is None else min_args
+
+    def accepts(kind: str, ty: t.Type) -> bool:
+        if ty.kind in ("null", "any") or kind == "any":
+            return True
+        if kind == "number":
+            return ty.is_numeric
+        if kind == "text":
+            return ty.is_textual
+        if kind == "decimal":
+            return ty.is_numeric
+        return ty.kind == kind
+
+    def rule(types: Sequence[t.Type]) -> t.Type:
+        if len(types) < need or (not variadic and len(types) > len(args)):
+            exp = f"at least {need}" if variadic or need != len(args) else str(len(args))
+            raise TypeError(f"takes {exp} argument(s), got {len(types)}")
+        for i, ty in enumerate(types):
+            kind = args[min(i, len(args) - 1)]
+            if not accepts(kind, ty):
+                raise TypeError(f"argument {i + 1} must be {kind}, found {ty}")
+        return ret
+
+    return rule
+
+
+# ---------------------------------------------------------------------------------------------
+# Python implementations of the built-ins. Dates follow the calendar, not day counts: an age is
+# completed years, and adding a year to 29 February gives 28 February.
+
+
+def years_between(a: datetime.date, b: datetime.date) -> int:
+    """Completed years from ``a`` to ``b`` (negative, truncated toward zero, when b < a)."""
+    if b < a:
+        return -years_between(b, a)
+    return b.year - a.year - ((b.month, b.day) < (a.month, a.day))
+
+
+def months_between(a: datetime.date, b: datetime.date) -> int:
+    """Completed months from ``a`` to ``b`` (negative, truncated toward zero, when b < a)."""
+    if b < a:
+        return -months_between(b, a)
+    return (b.year - a.year) * 12 + b.month - a.month - (b.day < a.day)
+
+
+def days_between(a: datetime.date, b: datetime.date) -> int:
+    return (b - a).days
+
+
+def add_months(d: datetime.date, n: int) -> datetime.date | None:
+    total = d.year * 12 + (d.month - 1) + int(n)
+    year, month0 = divmod(total, 12)
+    if not 1 <= year <= 9999:
+        return None
+    day = min(d.day, calendar.monthrange(year, month0 + 1)[1])
+    return datetime.date(year, month0 + 1, day)
+
+
+def add_years(d: datetime.date, n: int) -> datetime.date | None:
+    return add_months(d, int(n) * 12)
+
+
+def add_days(d: datetime.date, n: int) -> datetime.date | None:
+    try:
+        return d + datetime.timedelta(days=int(n))
+    except OverflowError:
+        return None
+
+
+def make_date(*args: Any) -> datetime.date | None:
+    """``date("2024-01-01")`` or ``date(2024, 1, 1)``; an impossible date is unknown."""
+    try:
+        if len(args) == 1 and isinstance(args[0], str):
+            return datetime.date.fromisoformat(args[0])
+        if len(args) == 3:
+            return datetime.date(int(args[0]), int(args[1]), int(args[2]))
+    except (ValueError, TypeError, OverflowError):
+        return None
+    return None
+
+
+def is_valid_date(y: int, m: int, d: int) -> bool:
+    return make_date(y, m, d) is not None
+
+
+def coalesce(*args: Any) -> Any:
+    for a in args:
+        if a is not None:
+            return a
+    return None
+
+
+def substr(s: str, start: int, length: int | None = None) -> str:
+    """``s[start:start+length]`` with 0-based ``start``."""
+    start = max(int(start), 0)
+    if length is None:
+        return s[start:]
+    return s[start:start + max(int(length), 0)]
+
+
+def to_int(s: Any) -> int | None:
+    """Digits (optionally signed) to an integer; anything else is unknown."""
+    if isinstance(s, bool):
+        return int(s)
+    if isinstance(s, int):
+        return s
+    if isinstance(s, float):
+        return int(s) if s.is_integer() else None
+    text = str(s).strip()
+    if re.fullmatch(r"[+-]?[0-9]{1,18}", text):
+        return int(text)
+    return None
+
+
+_regex_cache: dict[str, re.Pattern[str]] = {}
+
+
+def matches(s: str, pattern: str) -> bool:
+    """Whether the whole of ``s`` matches the regular expression ``pattern``."""
+    rx = _regex_cache.get(pattern)
+    if rx is None:
+        rx = _regex_cache[pattern] = re.compile(pattern)
+    return rx.fullmatch(s) is not None
+
+
+def round_half_away(x: float, ndigits: int = 0) -> float | int:
+    """Round half away from zero, as SQL does (Python's round() rounds half to even)."""
+    f = 10 ** int(ndigits)
+    v = math.floor(abs(x) * f + 0.5) / f
+    v = math.copysign(v, x)
+    return int(v) if int(ndigits) <= 0 and isinstance(x, int) else v
+
+
+def count_true(*args: Any) -> int:
+    """How many arguments are known to be true (unknown counts as not met)."""
+    return sum(1 for a in args if a is True)
+
+
+def _least(*args: Any) -> Any:
+    return min(args)
+
+
+def _greatest(*args: Any) -> Any:
+    return max(args)
+
+
+def _numeric_result(types: Sequence[t.Type]) -> t.Type:
+    if not types:
+        raise TypeError("takes at least 1 argument")
+    for i, ty in enumerate(types):
+        if not (ty.is_numeric or ty.kind == "date"):
+            raise TypeError(f"argument {i + 1} must be a number or a date, found {ty}")
+    kinds = {ty.kind for ty in types} - {"null", "any"}
+    if kinds == {"date"}:
+        return t.DATE
+    if "date" in kinds:
+        raise TypeError("cannot mix dates and numbers")
+    return t.DECIMAL if "decimal" in kinds else t.INT
+
+
+def _coalesce_type(types: Sequence[t.Type]) -> t.Type:
+    if not types:
+        raise TypeError("takes at least 1 argument")
+    out = t.NULL
+    for ty in types:
+        if not t.compatible(out, ty):
+            raise TypeError(f"arguments must have one type, found {out} and {ty}")
+        out = t.unify(out, ty)
+    return out
+
+
+def _date_type(types: Sequence[t.Type]) -> t.Type:
+    if len(types) == 1 and types[0].kind in ("str", "null", "any"):
+        return t.DATE
+    if len(types) == 3 and all(ty.is_numeric for ty in types):
+        return t.DATE
+    raise TypeError("takes a text 'YYYY-MM-DD' or three numbers (year, month, day)")
+
+
+def _abs_type(types: Sequence[t.Type]) -> t.Type:
+    if len(types) != 1 or not types[0].is_numeric:
+        raise TypeError("takes one number")
+    return types[0] if types[0].kind != "null" else t.INT
+
+
+def _round_type(types: Sequence[t.Type]) -> t.Type:
+    if not 1 <= len(types) <= 2 or not all(ty.is_numeric for ty in types):
+        raise TypeError("takes a number and optionally the number of decimals")
+    return t.DECIMAL if len(types) == 2 else t.INT
+
+
+def _bool_count_type(types: Sequence[t.Type]) -> t.Type:
+    for i, ty in enumerate(types):
+        if ty.kind not in ("bool", "null", "any"):
+            raise TypeError(f"argument {i + 1} must be a condition, found {ty}")
+    return t.INT
+
+
+def builtin_functions() -> list[Function]:
+    """The built-in scalar functions (the SQL backends attach their SQL builders by name)."""
+    s = simple_signature
+    return [
+        Function("years_between", "years_between(date, date) -> int",
+                 s(["date", "date"], "int"), years_between,
+                 description="completed years from the first date to the second"),
+        Function("months_between", "months_between(date, date) -> int",
+                 s(["date", "date"], "int"), months_between,
+                 description="completed months from the first date to the second"),
+        Function("days_between", "days_between(date, date) -> int",
+                 s(["date", "date"], "int"), days_between,
+                 description="days from the first date to the second"),
+        Function("add_years", "add_years(date, int) -> date", s(["date", "int"], "date"),
+                 add_years, description="the date n years later (29 Feb -> 28 Feb)"),
+        Function("add_months", "add_months(date, int) -> date", s(["date", "int"], "date"),
+                 add_months, description="the date n months later, clamped to the month's end"),
+        Function("add_days", "add_days(date, int) -> date", s(["date", "int"], "date"),
+                 add_days, description="the date n days later"),
+        Function("date", "date(str) | date(int, int, int) -> date", _date_type, make_date,
+                 description="a date from 'YYYY-MM-DD' or year, month, day; impossible = unknown"),
+        Function("is_valid_date", "is_valid_date(int, int, int) -> bool",
+                 s(["int", "int", "int"], "bool"), is_valid_date,
+                 description="whether year, month, day form a real date"),
+        Function("year", "year(date) -> int", s(["date"], "int"), lambda d: d.year,
+                 description="the year of a date"),
+        Function("month", "month(date) -> int", s(["date"], "int"), lambda d: d.month,
+                 description="the month of a date"),
+        Function("day", "day(date) -> int", s(["date"], "int"), lambda d: d.day,
+                 description="the day of the month of a date"),
+        Function("coalesce", "coalesce(x, y, ...) -> x", _coalesce_type, coalesce,
+                 null_propagating=False, description="the first argument that is known"),
+        Function("is_missing", "is_missing(x) -> bool", s(["any"], "bool"),
+                 lambda x: x is None, null_propagating=False,
+                 description="whether the value is missing (never unknown itself)"),
+        Function("len", "len(str) -> int", s(["text"], "int"), len,
+                 description="number of characters"),
+        Function("substr", "substr(str, start, length) -> str",
+                 s(["text", "int", "int"], "str", min_args=2), substr,
+                 description="part of a text; start counts from 0"),
+        Function("startswith", "startswith(str, str) -> bool", s(["text", "text"], "bool"),
+                 lambda a, b: a.startswith(b), description="whether a text starts with another"),
+        Function("endswith", "endswith(str, str) -> bool", s(["text", "text"], "bool"),
+                 lambda a, b: a.endswith(b), description="whether a text ends with another"),
+        Function("matches", "matches(str, pattern) -> bool", s(["text", "str"], "bool"),
+                 matches, description="whether the whole text matches a regular expression"),
+        Function("to_int", "to_int(str) -> int", s(["any"], "int"), to_int,
+                 description="digits to an integer; anything else is unknown"),
+        Function("abs", "abs(number) -> number", _abs_type, abs, description="absolute value"),
+        Function("round", "round(number[, digits]) -> number", _round_type, round_half_away,
+                 description="round half away from zero"),
+        Function("floor", "floor(number) -> int", s(["number"], "int"), math.floor,
+                 description="largest integer not above"),
+        Function("ceil", "ceil(number) -> int", s(["number"], "int"), math.ceil,
+                 description="smallest integer not below"),
+        Function("least", "least(x, y, ...) -> x", _numeric_result, _least,
+                 description="the smallest argument; unknown if any is unknown"),
+        Function("greatest", "greatest(x, y, ...) -> x", _numeric_result, _greatest,
+                 description="the largest argument; unknown if any is unknown"),
+        Function("count_true", "count_true(c1, c2, ...) -> int", _bool_count_type, count_true,
+                 null_propagating=False,
+                 description="how many conditions are known true (unknown counts as not met)"),
+    ]

@@ -1,0 +1,35 @@
+"""The national rule pack: schema, rulesets, parameters and rule tests, as a plugin.
+
+Everything here is YAML beside this file; this module only registers it through the plugin
+hooks, exactly as a regional plugin does.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..hookspecs import Register, hookimpl
+
+HERE = Path(__file__).parent
+PLUGIN_NAME = "welfare-rules-national"
+LAYER = "national"
+
+
+@hookimpl
+def register_schema(register: Register) -> None:
+    register(HERE / "schema.yaml")
+
+
+@hookimpl
+def register_parameters(register: Register) -> None:
+    register(HERE / "parameters")
+
+
+@hookimpl
+def register_rules(register: Register) -> None:
+    register(HERE / "rules")
+
+
+@hookimpl
+def register_rule_tests(register: Register) -> None:
+    register(HERE / "tests")
