@@ -25,7 +25,8 @@ def test_id_number_reads_rupiah_amounts() -> None:
                                               "rp1.500.000,00", " 0 ", "", "1,5", "1.50.000"])
     assert values == [1500000, 1500000, 1500000, 1500000, 0, None, None, None]
     assert reasons[:6] == [None] * 6
-    assert reasons[6] is not None and reasons[7] is not None
+    assert reasons[6] is not None
+    assert reasons[7] is not None
 
 
 def test_id_decimal_reads_decimal_commas() -> None:

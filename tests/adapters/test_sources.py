@@ -204,7 +204,7 @@ def test_unreadable_sources_raise_data_error(tmp_path: Path, schema: Schema) -> 
         read(empty, schema)
     no_key = tmp_path / "nokey.csv"
     no_key.write_text("name,sex\nA,male\n")
-    with pytest.raises(DataError, match="required field person.nik"):
+    with pytest.raises(DataError, match=r"required field person\.nik"):
         read(no_key, schema, entity="person")
     with pytest.raises(DataError, match="cannot read a object"):
         read(object(), schema)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import sys
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -25,7 +25,7 @@ from ..schema import Entity, Field, Schema
 from . import _parse as P
 from ._sources import REPLACEMENT, FastReaderFailed, OpenedSource, RawBatch, open_source
 from ._sources import sequence as _seq
-from .result import CONFLICT_SCHEMA, QUARANTINE_SCHEMA, LoadResult, Link
+from .result import CONFLICT_SCHEMA, QUARANTINE_SCHEMA, Link, LoadResult
 
 if TYPE_CHECKING:
     from .mapping import ColumnSpec, MappingSpec
@@ -188,8 +188,7 @@ def _progress(enabled: bool | None) -> Any:
     if not enabled:
         return contextlib.nullcontext(None)
     from rich.console import Console
-    from rich.progress import (BarColumn, DownloadColumn, Progress, TextColumn,
-                               TimeElapsedColumn)
+    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeElapsedColumn
 
     return Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(),
                     TimeElapsedColumn(), console=Console(stderr=True), transient=False)
@@ -281,9 +280,9 @@ def _one_batch(st: SourceState, raw: RawBatch, plans: Sequence[EntityPlan],
         return
     index = _header_index(table.column_names)
     known = {h for plan in plans for fp in plan.fields for h in fp.headers}
-    for key, header in index.items():
+    for key, name in index.items():
         if key not in known:
-            st.unmapped.setdefault(header)
+            st.unmapped.setdefault(name)
     entity0 = plans[0].entity.name
     cols = [table.column(i).combine_chunks() for i in range(table.num_columns)]
     if table.num_columns and not pa.types.is_string(cols[0].type):
@@ -333,7 +332,7 @@ def _one_batch(st: SourceState, raw: RawBatch, plans: Sequence[EntityPlan],
     for plan in plans:
         out: dict[str, pa.Array] = {}
         for fp in plan.fields:
-            header = next((index[h] for h in fp.headers if h in index), None)
+            header: str | None = next((index[h] for h in fp.headers if h in index), None)
             if header is None:
                 values = pa.nulls(n, P.ARROW_TYPES[fp.field.type.kind])
                 raw_col = None
@@ -381,11 +380,11 @@ def _one_batch(st: SourceState, raw: RawBatch, plans: Sequence[EntityPlan],
         if pc.any(dup).as_py():
             plan = next(p for p in plans if p.entity.name == ent)
             fp = next(f for f in plan.fields if f.field.name == fname)
-            header = next((index[h] for h in fp.headers if h in index), fp.column)
+            key_header = next((index[h] for h in fp.headers if h in index), fp.column)
             reasons = pc.binary_join_element_wise(
                 f"duplicate {ID_LABELS.get((ent, fname), fname)}, first on row ",
                 pc.cast(first.filter(dup), pa.string()), "")
-            problems.append(entries(st.name, rows.filter(keep).filter(dup), ent, header, fname,
+            problems.append(entries(st.name, rows.filter(keep).filter(dup), ent, key_header, fname,
                                     key_vals.filter(keep).filter(dup), reasons))
             dup_full = pc.is_in(rows, value_set=rows.filter(keep).filter(dup))
             bad_row = pc.or_(bad_row, dup_full)
@@ -516,7 +515,8 @@ def _sorted_quarantine(q: pa.Table) -> pa.Table:
 def _distinct_rows(q: pa.Table) -> int:
     if q.num_rows == 0:
         return 0
-    return q.group_by(["source", "row"]).aggregate([]).num_rows
+    distinct: int = q.group_by(["source", "row"]).aggregate([]).num_rows
+    return distinct
 
 
 def _group(st: SourceState, parent: EntityPlan, child: EntityPlan, link: Link

@@ -410,9 +410,7 @@ def open_xlsx(path: Path, *, sheet: str | None, chunk_size: int) -> OpenedSource
     ws = wb[sheet] if sheet else wb.worksheets[0]
     rows = ws.iter_rows(values_only=True)
     header: Sequence[Any] | None = None
-    skipped_before = 0
     for values in rows:
-        skipped_before += 1
         if any(v is not None and str(v).strip() for v in values):
             header = values
             break
