@@ -259,7 +259,7 @@ def open_csv(path: Path, *, delimiter: str | None, encoding: str | None, chunk_s
     headers = unique_headers(header_cells)
     lines = text.count("\n") or 1
     bytes_per_row = max(16, len(sample) // lines)
-    block = min(64 << 20, max(1 << 20, bytes_per_row * chunk_size))
+    block = min(64 << 20, max(1 << 14, bytes_per_row * chunk_size))
     fh = path.open("rb")
     stream = _Transcoder(fh, enc)
     opened = OpenedSource(str(path), headers, iter(()), size, lambda: stream.consumed, enc)
