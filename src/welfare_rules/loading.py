@@ -652,6 +652,17 @@ class _Flattener:
                                  key=lambda b: b.min))
             self.rules.append(Rule(**self.base(rid, "score", path, spec,
                                                indicators=tuple(inds), bands=bands)))
+            if bands:
+                # The band is a value rule of its own, `<score>_band`: the label of the highest
+                # band whose min the score reaches (unknown below the lowest or when unknown).
+                label: n.Node = n.Literal(None)
+                for b in bands:
+                    label = n.IfExp(n.Compare(">=", n.Name(rid), n.Literal(b.min)),
+                                    n.Literal(b.label), label)
+                self.rules.append(Rule(**self.base(
+                    f"{rid}_band", "value", (*path, "score", "bands"), None, expr=label,
+                    parent=rid, declared_type=t.enum(tuple(b.label for b in bands)),
+                    title=Text(f"{rid} (kelompok)", f"{rid} (band)"))))
         elif isinstance(spec, CheckRuleSpec):
             self.check(rid, spec, path)
 
