@@ -320,6 +320,7 @@ def make_converter() -> cattrs.Converter:
     conv.register_structure_hook(float | str, float_or_str)
     conv.register_structure_hook(str | list[SeverityCaseSpec], sev_hook)
     conv.register_structure_hook(str | bool | None, bool_or_str)
+    conv.register_structure_hook(str | bool, bool_or_str)  # what optional_union leaves
     conv.register_structure_hook(Any, lambda v, _: v)
 
     def is_optional_union(tp: Any) -> bool:
