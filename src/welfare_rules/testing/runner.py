@@ -1,0 +1,228 @@
+"""YAML rule test cases: loading, running, and reporting differences.
+
+A test file is a list of cases, or a mapping with ``plugins`` (entry-point names to load
+besides the national pack), ``defaults`` (keys every case inherits) and ``cases``::
+
+    - name: a household meeting exactly 9 criteria is poor
+      entity: household
+      as_of: 2024-01-01
+      parameters: {bps.min_criteria: 9}
+      input: {...}
+      output: {poor_bps: true}
+      status: {poor_bps: "true"}
+      members_output: [{age: 44}]
+      findings: [deceased_recipient]
+
+``output`` compares values (``null`` means unknown); numbers compare with a tolerance of one
+thousandth. A failure reports the case's name and each differing value, never a traceback.
+"""
+
+from __future__ import annotations
+
+import datetime
+import math
+import threading
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from .._yaml import load_yaml_file
+from ..errors import LocatedError, Location, WelfareRulesError
+
+_CASE_KEYS = {"name", "entity", "as_of", "parameters", "input", "output", "status",
+              "members_output", "findings", "plugins", "error"}
+
+
+@attrs.frozen
+class RuleTestCase:
+    """One YAML case."""
+
+    name: str
+    location: Location
+    entity: str
+    as_of: datetime.date
+    input: Mapping[str, Any]
+    output: Mapping[str, Any] = attrs.field(factory=dict)
+    status: Mapping[str, str] = attrs.field(factory=dict)
+    members_output: Sequence[Mapping[str, Any]] | None = None
+    findings: Sequence[str] | None = None
+    parameters: Mapping[str, Any] = attrs.field(factory=dict)
+    plugins: tuple[str, ...] = ()
+    error: str | None = None  # the expected error message fragment, if the case must fail
+
+
+@attrs.frozen
+class CaseResult:
+    case: RuleTestCase
+    diffs: tuple[str, ...] = ()
+    error: str | None = None
+
+    @property
+    def passed(self) -> bool:
+        return not self.diffs and self.error is None
+
+    def report(self) -> str:
+        lines = [f"{self.case.location}: {self.case.name}"]
+        if self.error:
+            lines.append(f"    error: {self.error}")
+        lines.extend(f"    {d}" for d in self.diffs)
+        return "\n".join(lines)
+
+
+class RuleTestFileError(LocatedError):
+    """A rule test file is malformed."""
+
+
+def load_cases(path: str | Path, plugins: Sequence[str] = ()) -> list[RuleTestCase]:
+    """Read the cases of one YAML test file.
+
+    Raises:
+        RuleTestFileError: the file is not a list of cases (located).
+    """
+    data, pos = load_yaml_file(path)
+    defaults: dict[str, Any] = {}
+    file_plugins = tuple(plugins)
+    items = data
+    if isinstance(data, Mapping):
+        file_plugins += tuple(data.get("plugins") or ())
+        defaults = dict(data.get("defaults") or {})
+        items = data.get("cases")
+    if not isinstance(items, list):
+        raise RuleTestFileError("a rule test file is a list of cases (or a mapping with "
+                                "'cases')", pos.get(()))
+    base: tuple[str | int, ...] = ("cases",) if isinstance(data, Mapping) else ()
+    cases = []
+    for i, raw in enumerate(items):
+        where = pos.get((*base, i))
+        if not isinstance(raw, Mapping):
+            raise RuleTestFileError("a case is a mapping", where)
+        item = {**defaults, **raw}
+        extra = set(item) - _CASE_KEYS
+        if extra:
+            raise RuleTestFileError(f"case {i + 1}: unknown key(s) {sorted(extra)} (expected "
+                                    f"{sorted(_CASE_KEYS)})", where)
+        for key in ("name", "input"):
+            if key not in item:
+                raise RuleTestFileError(f"case {i + 1}: '{key}' is required", where)
+        as_of = item.get("as_of", datetime.date.today())
+        if isinstance(as_of, str):
+            as_of = datetime.date.fromisoformat(as_of)
+        cases.append(RuleTestCase(
+            name=str(item["name"]), location=where, entity=str(item.get("entity", "household")),
+            as_of=as_of, input=item["input"], output=item.get("output") or {},
+            status=item.get("status") or {}, members_output=item.get("members_output"),
+            findings=item.get("findings"), parameters=item.get("parameters") or {},
+            plugins=file_plugins + tuple(item.get("plugins") or ()), error=item.get("error")))
+    return cases
+
+
+def iter_case_files(path: str | Path) -> list[Path]:
+    p = Path(path)
+    if p.is_dir():
+        return sorted(x for x in p.rglob("*") if x.suffix in (".yaml", ".yml"))
+    return [p]
+
+
+class EngineCache:
+    """Engines by (plugins, parameter overrides): loading is the slow part of a test run."""
+
+    def __init__(self, base_plugins: Sequence[Any] = ()):
+        self.base = tuple(base_plugins)
+        self._engines: dict[Any, Any] = {}
+        self._lock = threading.Lock()
+
+    def get(self, plugins: Sequence[Any], parameters: Mapping[str, Any]) -> Any:
+        from ..engine import Engine
+
+        key = (tuple(map(_key, (*self.base, *plugins))),
+               tuple(sorted((k, repr(v)) for k, v in parameters.items())))
+        with self._lock:
+            eng = self._engines.get(key)
+            if eng is None:
+                plugs = [*self.base, *plugins]
+                eng = Engine.load(plugins=plugs or None, parameters=dict(parameters) or None)
+                self._engines[key] = eng
+            return eng
+
+
+def _key(p: Any) -> Any:
+    return p if isinstance(p, str) else id(p)
+
+
+def _same(expected: Any, actual: Any) -> bool:
+    if isinstance(expected, bool) or isinstance(actual, bool):
+        return expected is actual or expected == actual and type(expected) is type(actual)
+    if isinstance(expected, int | float) and isinstance(actual, int | float):
+        return math.isclose(expected, actual, rel_tol=1e-9, abs_tol=1e-3)
+    if isinstance(expected, str) and isinstance(actual, datetime.date):
+        return expected == actual.isoformat()
+    if isinstance(expected, list) and isinstance(actual, list):
+        return len(expected) == len(actual) and all(map(_same, expected, actual))
+    if isinstance(expected, Mapping) and isinstance(actual, Mapping):
+        return set(expected) == set(actual) and all(_same(expected[k], actual[k])
+                                                    for k in expected)
+    return bool(expected == actual)
+
+
+def _show(v: Any) -> str:
+    return "unknown" if v is None else repr(v)
+
+
+def run_case(case: RuleTestCase, engines: EngineCache) -> CaseResult:
+    """Run one case; never raises for a failing case (the result says what differs)."""
+    try:
+        engine = engines.get(case.plugins, case.parameters)
+        d = engine.evaluate(case.entity, case.input, as_of=case.as_of)
+        diffs: list[str] = []
+        for rid, want in case.output.items():
+            got = d.value(rid)
+            if not _same(want, got):
+                diffs.append(f"{rid}: expected {_show(want)}, got {_show(got)}")
+        for rid, want in case.status.items():
+            got = d.status(rid)
+            if str(want) != got:
+                diffs.append(f"status of {rid}: expected {want}, got {got}")
+        if case.members_output is not None:
+            members = d.members
+            if len(members) != len(case.members_output):
+                diffs.append(f"members_output lists {len(case.members_output)} members, the "
+                             f"record has {len(members)}")
+            for i, (md, want_m) in enumerate(zip(members, case.members_output, strict=False)):
+                for rid, want in (want_m or {}).items():
+                    got = md.value(rid)
+                    if not _same(want, got):
+                        diffs.append(f"member {i + 1} {rid}: expected {_show(want)}, got "
+                                     f"{_show(got)}")
+        if case.findings is not None:
+            got_f = sorted(f.check for f in d.findings)
+            if sorted(case.findings) != got_f:
+                diffs.append(f"findings: expected {sorted(case.findings)}, got {got_f}")
+        if case.error is not None:
+            diffs.append(f"expected an error containing {case.error!r}, but it evaluated")
+        return CaseResult(case, tuple(diffs))
+    except (WelfareRulesError, KeyError) as exc:
+        msg = str(exc)
+        if case.error is not None and case.error in msg:
+            return CaseResult(case)
+        return CaseResult(case, error=f"{type(exc).__name__}: {msg}")
+
+
+def run_rule_tests(paths: Iterable[str | Path], plugins: Sequence[Any] = (),
+                   engines: EngineCache | None = None) -> list[CaseResult]:
+    """Run every case of the given files or folders."""
+    engines = engines or EngineCache()
+    results = []
+    for path in paths:
+        for f in iter_case_files(path):
+            try:
+                cases = load_cases(f, [p for p in plugins if isinstance(p, str)])
+            except LocatedError as exc:
+                dummy = RuleTestCase(f.name, exc.location or Location(str(f)), "household",
+                                     datetime.date.today(), {})
+                results.append(CaseResult(dummy, error=str(exc)))
+                continue
+            for case in cases:
+                results.append(run_case(case, engines))
+    return results
