@@ -29,8 +29,8 @@ try:
 except ImportError:  # running from a checkout without an editable install
     sys.path.insert(0, str(ROOT / "src"))
 
-from welfare_rules import builtin_plugin  # noqa: E402
 from welfare_rules.engine import Engine  # noqa: E402
+from welfare_rules.expr.functions import builtin_functions  # noqa: E402
 from welfare_rules.hookspecs import hookimpl  # noqa: E402
 
 TCK = json.loads((HERE / "dmn-tck-hit-policies.json").read_text(encoding="utf-8"))
@@ -120,6 +120,11 @@ class TckPack:
         register(self.folder / "schema.yaml")
 
     @hookimpl
+    def register_functions(self, register: Any) -> None:
+        for fn in builtin_functions():
+            register(fn)
+
+    @hookimpl
     def register_rules(self, register: Any) -> None:
         register(self.folder / "rules")
 
@@ -134,7 +139,7 @@ def engine(tmp_path_factory: pytest.TempPathFactory) -> Engine:
         (folder / "rules" / f"{entity_of(model)}.yaml").write_text(
             yaml.safe_dump(ruleset_of(model), sort_keys=False, allow_unicode=True),
             encoding="utf-8")
-    return Engine.load(plugins=[builtin_plugin, TckPack(folder)], builtins=False)
+    return Engine.load(plugins=[TckPack(folder)], builtins=False)
 
 
 CASES = [pytest.param(model, dec, case, id=f"{model['model']}/{case['id']}")

@@ -25,9 +25,9 @@ try:
 except ImportError:  # running from a checkout without an editable install
     sys.path.insert(0, str(ROOT / "src"))
 
-from welfare_rules import builtin_plugin  # noqa: E402
 from welfare_rules.engine import Engine  # noqa: E402
 from welfare_rules.errors import ErrorGroup  # noqa: E402
+from welfare_rules.expr.functions import builtin_functions  # noqa: E402
 from welfare_rules.hookspecs import hookimpl  # noqa: E402
 
 AS_OF = datetime.date(2024, 1, 1)
@@ -70,6 +70,18 @@ entities:
 
 def dedent(text: str) -> str:
     return textwrap.dedent(text).lstrip("\n")
+
+
+class BuiltinFunctions:
+    """The rule language's built-in functions alone (no schema, no national pack)."""
+
+    PLUGIN_NAME = "t-functions"
+    LAYER = "national"
+
+    @hookimpl
+    def register_functions(self, register: Any) -> None:
+        for fn in builtin_functions():
+            register(fn)
 
 
 class RulePack:
@@ -139,10 +151,10 @@ def write_pack(folder: Path, name: str = "t-pack", *, rules: str | Mapping[str, 
 def build_engine(folder: Path, rules: str | Mapping[str, str] | None = None, *,
                  params: str | Mapping[str, str] | None = None, schema: str | None = SCHEMA,
                  extra_plugins: Iterable[Any] = (), **load_kwargs: Any) -> Engine:
-    """Load an engine from one test pack (plus the built-in functions, without the national
-    pack)."""
+    """Load an engine from one test pack plus the built-in functions: neither the national
+    schema nor the national pack, so the test schema is the whole schema."""
     pack = write_pack(folder, rules=rules, params=params, schema=schema)
-    return Engine.load(plugins=[builtin_plugin, pack, *extra_plugins], builtins=False,
+    return Engine.load(plugins=[BuiltinFunctions(), pack, *extra_plugins], builtins=False,
                        **load_kwargs)
 
 
