@@ -1,15 +1,23 @@
-"""The built-in plugin: the functions of the rule language and the canonical adapter.
+"""The built-in plugin: the national schema, the functions of the rule language and the
+canonical adapter.
 
 Registered through the same hooks as any regional plugin (STYLE.md: built-ins are plugins too).
 """
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from .expr.functions import builtin_functions
 from .hookspecs import Register, hookimpl
 
 PLUGIN_NAME = "welfare-rules"
 LAYER = "national"
+
+
+@hookimpl
+def register_schema(register: Register) -> None:
+    register(Path(__file__).parent / "national" / "schema.yaml")
 
 
 @hookimpl

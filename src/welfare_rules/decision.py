@@ -111,6 +111,34 @@ class _Base:
             out["_status"] = {rid: self.status(rid) for rid in self.rule_ids()}
         return out
 
+    def trace(self) -> dict[str, Any]:
+        """The full trace: for every rule and criterion its value and status, the inputs it
+        read (fields with their values), and each parameter with its value, the date that value
+        took effect and its reference; members' traces under ``"members"``."""
+        plan = self.plan
+        eng = self.engine
+        index = eng._param_index
+        rec = self.record
+        out: dict[str, Any] = {}
+        for rid, slot in self._slots.items():
+            rule = plan.rules.get(rid)
+            if rule is None:
+                continue
+            refs = eng.rule_refs(rule)
+            params = {}
+            for p in refs.params:
+                v = plan.params[index[p]]
+                params[p] = (v, plan.param_since.get(p), eng.parameters[p].reference)
+            out[rid] = {"value": self._values[slot],
+                        "inputs": {f: rec.get(f) for f in refs.fields},
+                        "rules": {r: self._values[self._slots[r]] for r in refs.rules
+                                  if r in self._slots},
+                        "params": params}
+        members = getattr(self, "members", None)
+        if members:
+            out["members"] = [m.trace() for m in members]
+        return out
+
     def explain(self, rule_id: str, lang: str = "id", *, unmask: bool = False,
                 fmt: str = "text") -> str:
         """Explain a rule's outcome for this record: its criteria, the values used, the
@@ -124,6 +152,9 @@ class _Base:
 
 class Decision(_Base):
     """The evaluation of one record."""
+
+    __slots__ = ("engine", "entity", "record", "as_of", "plan", "_values", "_member_values",
+                 "_slots", "_findings")
 
     def __init__(self, engine: Engine, entity: str, record: Mapping[str, Any],
                  as_of: datetime.date, plan: _Plan, values: list[Any], members: Sequence[Any]):

@@ -47,6 +47,8 @@ from .model import Parameter, Rule, RuleSet
 from .plugins import PluginInfo, call_contributions, get_plugin_manager, resolve_plugins
 from .schema import Origin, Schema, SchemaBuilder
 
+from .decision import Decision as _Decision
+
 if TYPE_CHECKING:
     from .decision import Decision
 
@@ -102,6 +104,8 @@ class Engine:
         self.rule_tests = list(rule_tests)
         self.registers = dict(registers)
         self._param_index = {name: i for i, name in enumerate(sorted(self.parameters))}
+        self._refs_by_rule = {id(r): self.refs.get((rid, i), Refs())
+                              for rid, vs in self.rules.items() for i, r in enumerate(vs)}
         self._lock = threading.Lock()
         self._compiled: dict[tuple[str, tuple[tuple[str, int], ...]], Compiled] = {}
         self._plans: dict[tuple[str, datetime.date], _Plan] = {}
@@ -114,7 +118,7 @@ class Engine:
     def load(cls, plugins: Iterable[Any] | str | None = None, *,
              rules: Iterable[str | Path] | str | Path | None = None,
              parameters: Mapping[str, Any] | None = None,
-             builtins: bool = True) -> Engine:
+             builtins: bool = True, national: bool = True) -> Engine:
         """Load the national pack, the given plugins and extra rule files, and check them.
 
         Args:
@@ -124,8 +128,10 @@ class Engine:
             rules: extra ruleset files or folders, loaded as the top layer (they may override).
             parameters: parameter values that replace the loaded ones on every date, for
                 what-if work: ``{"pkh.elderly_age": 70}``.
-            builtins: register the built-in functions and the national pack (tests turn this
-                off to load a plugin alone).
+            builtins: register the built-ins (national schema, functions, canonical adapter)
+                and the national pack; off, only the given plugins are loaded.
+            national: register the national rules and parameters (off: the schema and the
+                functions only, for a pack of one's own).
 
         Raises:
             ErrorGroup: one or more located errors in the schema, rules or parameters.
@@ -133,7 +139,7 @@ class Engine:
                 plugins contribute the same thing without ``overrides``.
         """
         infos = resolve_plugins(plugins)
-        pm, infos = get_plugin_manager(infos, builtins=builtins)
+        pm, infos = get_plugin_manager(infos, builtins=builtins, national=national)
         return _Loader(pm, infos).load(rules, parameters)
 
     # ------------------------------------------------------------------------------------------
@@ -167,8 +173,12 @@ class Engine:
                                  f"{did_you_mean(name, self.parameters)}", name) from None
 
     def rule_refs(self, rule: Rule) -> Refs:
-        versions = self.rules[rule.id]
-        return self.refs.get((rule.id, versions.index(rule)), Refs())
+        """What a rule reads: fields, rules, parameters, member fields and rules."""
+        refs = self._refs_by_rule.get(id(rule))
+        if refs is None:
+            versions = self.rules[rule.id]
+            refs = self.refs.get((rule.id, versions.index(rule)), Refs())
+        return refs
 
     def fingerprint(self, as_of: datetime.date | None = None) -> dict[str, Any]:
         """What a decision depends on: plugins and versions, rulesets, a digest of every rule
@@ -209,15 +219,14 @@ class Engine:
             EvaluationError: unknown entity, or a UNIQUE/ANY decision table violated.
             ParameterError: a rule needs a parameter that has no value on ``as_of``.
         """
-        from .decision import Decision
-
-        as_of = _as_date(as_of)
-        plan = self._plan(entity, as_of)
-        if not isinstance(record, Mapping):
+        if as_of.__class__ is not datetime.date:
+            as_of = _as_date(as_of)
+        plan = self._plans.get((entity, as_of)) or self._plan(entity, as_of)  # type: ignore[arg-type]
+        if record.__class__ is not dict and not isinstance(record, Mapping):
             raise EvaluationError(f"a record is a mapping of fields, found "
                                   f"{type(record).__name__}")
         values, members = plan.compiled.run(record, plan.params, as_of)
-        return Decision(self, entity, record, as_of, plan, values, members)
+        return _Decision(self, entity, record, as_of, plan, values, members)
 
     def read(self, source: Any, adapter: str | Any | None = None, **kwargs: Any) -> Any:
         """Read a source (file, DataFrame, Arrow table, SQL) into canonical records.

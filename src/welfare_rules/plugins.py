@@ -129,15 +129,16 @@ def _load_entry_point(ep: md.EntryPoint) -> PluginInfo:
     return _info_for(obj, f"entry point of {dist}", name=dist, version=version)
 
 
-def get_plugin_manager(plugins: Sequence[PluginInfo], *,
-                       builtins: bool = True) -> tuple[pluggy.PluginManager, list[PluginInfo]]:
+def get_plugin_manager(plugins: Sequence[PluginInfo], *, builtins: bool = True,
+                       national: bool = True) -> tuple[pluggy.PluginManager, list[PluginInfo]]:
     """Build a plugin manager with the built-ins and ``plugins`` registered, in layer order.
 
     Raises:
         PluginError: a plugin implements a hook that does not exist (misspelled), or has the
             wrong arguments, or two plugins have the same name.
     """
-    from . import builtin_plugin, national
+    from . import builtin_plugin
+    from . import national as national_pack
 
     pm = pluggy.PluginManager(PROJECT)
     pm.add_hookspecs(hookspecs)
@@ -145,8 +146,9 @@ def get_plugin_manager(plugins: Sequence[PluginInfo], *,
     if builtins:
         infos.append(PluginInfo("welfare-rules", _own_version(), "national", "built-in",
                                 builtin_plugin))
+    if builtins and national:
         infos.append(PluginInfo("welfare-rules-national", _own_version(), "national",
-                                "built-in", national))
+                                "built-in", national_pack))
     infos.extend(sorted(plugins, key=lambda p: LAYERS[p.layer]))
     seen: dict[str, PluginInfo] = {}
     for info in infos:

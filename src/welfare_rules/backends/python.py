@@ -65,7 +65,7 @@ def nullable(*atoms: str) -> str:
     for a in atoms:
         if a == "None":
             return "True"
-        if _LITERAL.match(a):
+        if _LITERAL.match(a) or a == "as_of":
             continue
         parts.append(f"{a} is None")
     return " or ".join(parts) if parts else "False"
@@ -239,6 +239,9 @@ class PythonCompiler:
         fn = self.functions[name]
         args = [self.expr(g, a, ctx, params_used) for a in node.args]
         t = g.tmp()
+        inline = self._inline_call(g, name, fn, args, t)
+        if inline:
+            return t
         call = f"F_{name}({', '.join(args)})"
         if all(isinstance(a, n.Literal) for a in node.args) and name != "is_missing":
             try:
@@ -254,6 +257,31 @@ class PythonCompiler:
         return t
 
     _relations: set[str] = set()
+
+    def _inline_call(self, g: _Gen, name: str, fn: Function, args: list[str], t: str) -> bool:
+        """Inline the hottest built-ins (a Python call costs more than their body)."""
+        from ..expr import functions as F
+
+        if name == "is_missing" and fn.python is not F.builtin_python("is_missing"):
+            return False
+        if name == "is_missing" and len(args) == 1:
+            g.emit(f"{t} = {args[0]} is None")
+            return True
+        if name == "coalesce" and len(args) == 2 and fn.python is F.coalesce:
+            a, b = args
+            g.emit(f"{t} = {a} if {a} is not None else {b}")
+            return True
+        if name == "years_between" and fn.python is F.years_between and len(args) == 2:
+            a, b = args
+            g.emit(f"if {nullable(a, b)}:")
+            g.emit(f"    {t} = None")
+            g.emit(f"elif {b} >= {a}:")
+            g.emit(f"    {t} = {b}.year - {a}.year - (({b}.month, {b}.day) < "
+                   f"({a}.month, {a}.day))")
+            g.emit("else:")
+            g.emit(f"    {t} = F_years_between({a}, {b})")
+            return True
+        return False
 
     def _is_relation(self, name: str) -> bool:
         return name in self._relations
@@ -578,12 +606,14 @@ class PythonCompiler:
             if not rules:
                 continue
             fname = f"phase{phase}"
-            funcs.append(self._phase_function(fname, rules, slots, rank_slot_of, all_params))
-            steps.append(f"    for m, R in zip(members, MR):\n        {fname}(m, R, P, as_of)")
+            funcs.append(self._phase_function(fname, rules, slots, rank_slot_of, all_params,
+                                              first=not steps))
+            steps.append(f"    {fname}(members, MR, P, as_of)")
         n_slots = len(slots)
         source = "\n".join(funcs) + (
             f"\n\ndef run_members(members, P, as_of):\n"
-            f"    MR = [[None] * {n_slots} for _ in members]\n"
+            + ("    MR = []\n" if steps and steps[0].strip().startswith("phase") else
+               f"    MR = [[None] * {n_slots} for _ in members]\n")
             + "\n".join(steps) + "\n    return MR\n\n"
             "def run(r, P, as_of):\n"
             "    return run_members((r,), P, as_of)[0], ()\n")
@@ -594,8 +624,12 @@ class PythonCompiler:
         return comp
 
     def _phase_function(self, fname: str, rules: list[Rule], slots: dict[str, int],
-                        rank_slot_of: dict[int, int], all_params: set[str]) -> str:
+                        rank_slot_of: dict[int, int], all_params: set[str],
+                        first: bool) -> str:
+        """One phase over all members. The first phase builds each member's slot list (cheaper
+        than creating it empty and assigning); later phases fill their slots in place."""
         body = _Gen()
+        body.indent = 2
         fields: dict[str, str] = {}
         params_used: set[str] = set()
         here = {r.id for r in rules}
@@ -614,19 +648,29 @@ class PythonCompiler:
             return f"R[{rank_slot_of[id(node)]}]"
 
         ctx = _Ctx(field_var, rule_var, rank_slot=rank_slot)
+        assigned: dict[int, str] = {}
         for rule in rules:
             blocked = f"v{slots[rule.id + '#blocked']}" if rule.kind == "ladder" else None
             start = len(body.lines)
             v = self.rule(body, rule, ctx, params_used, blocked)
             body.emit(f"v{slots[rule.id]} = {v}")
-            body.emit(f"R[{slots[rule.id]}] = v{slots[rule.id]}")
+            assigned[slots[rule.id]] = f"v{slots[rule.id]}"
             if blocked:
-                body.emit(f"R[{slots[rule.id + '#blocked']}] = {blocked}")
+                assigned[slots[rule.id + "#blocked"]] = blocked
             self._guard_params(body, start, params_used, rule.id)
-        head = [f"def {fname}(r, R, P, as_of):", "    get = r.get"]
-        head += [f"    {var} = get({name!r})" for name, var in fields.items()]
+        if first:
+            items = ", ".join(assigned.get(i, "None") for i in range(len(slots)))
+            body.emit(f"MR.append([{items}])")
+        else:
+            for i, var in assigned.items():
+                body.emit(f"R[{i}] = {var}")
+        head = [f"def {fname}(members, MR, P, as_of):"]
         head += [f"    p{self.param_index[p]} = P[{self.param_index[p]}]"
                  for p in sorted(params_used)]
+        head.append("    for r in members:" if first else
+                    "    for r, R in zip(members, MR):")
+        head.append("        get = r.get")
+        head += [f"        {var} = get({name!r})" for name, var in fields.items()]
         all_params |= params_used
         return "\n".join(head + body.lines + ["    return None"]) + "\n"
 

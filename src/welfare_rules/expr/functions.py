@@ -214,6 +214,16 @@ def round_half_away(x: float, ndigits: int = 0) -> float | int:
     return int(v) if int(ndigits) <= 0 and isinstance(x, int) else v
 
 
+def is_missing(x: Any) -> bool:
+    return x is None
+
+
+def builtin_python(name: str) -> Callable[..., Any] | None:
+    """The Python implementation of a built-in, to tell it from a plugin's replacement."""
+    return {"is_missing": is_missing, "coalesce": coalesce,
+            "years_between": years_between}.get(name)
+
+
 def count_true(*args: Any) -> int:
     """How many arguments are known to be true (unknown counts as not met)."""
     return sum(1 for a in args if a is True)
@@ -312,7 +322,7 @@ def builtin_functions() -> list[Function]:
         Function("coalesce", "coalesce(x, y, ...) -> x", _coalesce_type, coalesce,
                  null_propagating=False, description="the first argument that is known"),
         Function("is_missing", "is_missing(x) -> bool", s(["any"], "bool"),
-                 lambda x: x is None, null_propagating=False,
+                 is_missing, null_propagating=False,
                  description="whether the value is missing (never unknown itself)"),
         Function("len", "len(str) -> int", s(["text"], "int"), len,
                  description="number of characters"),

@@ -1,4 +1,8 @@
-"""The national rule pack: schema, rulesets, parameters and rule tests, as a plugin.
+"""The national rule pack: rulesets, parameters and rule tests, as a plugin.
+
+The national schema (``schema.yaml`` beside this file) is the library's contract and is
+registered by :mod:`welfare_rules.builtin_plugin`, so that ``Engine.load(national=False)`` still
+knows households, persons and institutions.
 
 Everything here is YAML beside this file; this module only registers it through the plugin
 hooks, exactly as a regional plugin does.
@@ -13,11 +17,6 @@ from ..hookspecs import Register, hookimpl
 HERE = Path(__file__).parent
 PLUGIN_NAME = "welfare-rules-national"
 LAYER = "national"
-
-
-@hookimpl
-def register_schema(register: Register) -> None:
-    register(HERE / "schema.yaml")
 
 
 @hookimpl
