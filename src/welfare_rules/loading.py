@@ -376,6 +376,9 @@ def _structure(data: Any, cls: type, pos: Positions, base: tuple[str | int, ...]
                 path_text, _, detail = msg.partition(" @ ")
                 detail_text, _, where = msg.rpartition(" @ ")
                 path = _split_path(where) if where.startswith("$") else ()
+                bad_key = re.match(r"unknown key\(s\) '([^']+)'", detail_text)
+                if bad_key:  # point at the misspelled key's line, not the mapping's first
+                    path = (*path, bad_key.group(1))
                 shown = where.lstrip("$").lstrip(".") if where.startswith("$") else ""
                 errors.append(RuleLoadError(detail_text, pos.get(base + path), shown or None))
         else:
