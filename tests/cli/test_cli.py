@@ -1,0 +1,135 @@
+"""The command line: exit codes, located errors, the rule-test runner and the JSON Schema."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from welfare_rules.cli import main
+
+GOOD = """\
+id: t_cli
+entity: household
+rules:
+  - id: t_cli_small
+    title: {id: Kecil, en: Small}
+    when: floor_area_m2 < 20
+"""
+
+BAD = """\
+id: t_cli_bad
+entity: household
+rules:
+  - id: t_cli_a
+    when: floor_aera_m2 < 20
+  - id: t_cli_b
+    when: floor_type == "mud"
+"""
+
+CASES = """\
+- name: a small floor is small
+  entity: household
+  as_of: 2024-01-01
+  input: {floor_area_m2: 10}
+  output: {t_cli_small: true}
+- name: this case is wrong on purpose
+  entity: household
+  as_of: 2024-01-01
+  input: {floor_area_m2: 30}
+  output: {t_cli_small: true}
+"""
+
+
+def run(*args: str) -> tuple[int, str, str]:
+    r = CliRunner().invoke(main, list(args))
+    return r.exit_code, r.stdout, r.stderr
+
+
+def test_check_accepts_valid_rules(tmp_path: Path) -> None:
+    (tmp_path / "good.yaml").write_text(GOOD)
+    code, out, _ = run("check", str(tmp_path / "good.yaml"))
+    assert code == 0
+    assert out.startswith("ok:")
+
+
+def test_check_reports_every_error_located_and_exits_2(tmp_path: Path) -> None:
+    f = tmp_path / "bad.yaml"
+    f.write_text(BAD)
+    code, _, err = run("check", str(f))
+    assert code == 2
+    assert f"{f}:5:11: unknown name 'floor_aera_m2'" in err
+    assert "did you mean 'floor_area_m2'" in err
+    assert f"{f}:7:" in err and "'mud' is not a value of enum" in err
+    assert err.strip().splitlines()[-1] == "welfare-rules: 2 error(s) in the rules"
+
+
+def test_test_command_prints_case_names_and_differences(tmp_path: Path) -> None:
+    (tmp_path / "rules.yaml").write_text(GOOD)
+    (tmp_path / "cases.yaml").write_text(CASES)
+    from welfare_rules.testing.runner import EngineCache, run_rule_tests
+
+    class Cache(EngineCache):
+        def get(self, plugins, parameters):  # type: ignore[no-untyped-def]
+            from welfare_rules import Engine
+
+            return Engine.load(rules=[tmp_path / "rules.yaml"], national=False)
+
+    results = run_rule_tests([tmp_path / "cases.yaml"], engines=Cache())
+    assert [r.passed for r in results] == [True, False]
+    assert "this case is wrong on purpose" in results[1].report()
+    assert "t_cli_small: expected True, got False" in results[1].report()
+    assert "Traceback" not in results[1].report()
+
+
+def test_test_command_exit_code_is_1_on_failure(tmp_path: Path) -> None:
+    (tmp_path / "cases.yaml").write_text(
+        "- name: unknown rule\n  input: {}\n  as_of: 2024-01-01\n  output: {no_such_rule: 1}\n")
+    code, out, _ = run("test", str(tmp_path / "cases.yaml"))
+    assert code == 1
+    assert "0 passed, 1 failed" in out
+    assert "unknown rule" in out
+
+
+def test_schema_is_json_schema_of_the_rule_format() -> None:
+    code, out, _ = run("schema")
+    assert code == 0
+    schema = json.loads(out)
+    assert schema["$schema"].endswith("2020-12/schema")
+    assert {"ConditionRuleSpec", "TableSpec", "LadderRuleSpec", "CheckRuleSpec"} <= set(
+        schema["$defs"])
+
+
+def test_national_rule_files_validate_against_the_schema() -> None:
+    import jsonschema
+    import yaml
+
+    code, out, _ = run("schema")
+    schema = json.loads(out)
+    root = Path(__file__).parents[2] / "src" / "welfare_rules" / "national" / "rules"
+    files = sorted(root.glob("*.yaml"))
+    assert files
+    for f in files:
+        data = yaml.safe_load(f.read_text())
+        jsonschema.validate(_jsonable(data), schema)
+
+
+def _jsonable(v: object) -> object:
+    import datetime
+
+    if isinstance(v, dict):
+        return {str(k): _jsonable(x) for k, x in v.items()}
+    if isinstance(v, list):
+        return [_jsonable(x) for x in v]
+    if isinstance(v, datetime.date):
+        return v.isoformat()
+    return v
+
+
+def test_a_bad_as_of_is_exit_2(tmp_path: Path) -> None:
+    f = tmp_path / "h.csv"
+    f.write_text("id\n3375010101010001\n")
+    code, _, err = run("evaluate", str(f), "--as-of", "yesterday")
+    assert code == 2
+    assert "--as-of must be a date" in err
