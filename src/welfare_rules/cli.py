@@ -294,6 +294,59 @@ def explain(data: str, record_id: str, rule_ids: Sequence[str], members: str | N
 
 
 @main.command()
+@click.argument("data", type=click.Path(exists=True))
+@click.option("--members", type=click.Path(exists=True))
+@click.option("--entity", default="household", show_default=True)
+@click.option("--adapter")
+@click.option("--set", "sets", multiple=True, help="Parameter change name=value; repeatable.")
+@click.option("--rules", "rule_files", multiple=True, type=click.Path(exists=True),
+              help="Changed rule files (loaded on top, with overrides:).")
+@click.option("--rule", "rule_ids", multiple=True, required=True,
+              help="Rule to compare; repeatable.")
+@click.option("--by", default="kelurahan", show_default=True)
+@click.option("--backend", type=click.Choice(["duckdb", "spark", "python"]), default="duckdb",
+              show_default=True)
+@click.option("--changes", "changes_out", type=click.Path(),
+              help="Write every changed record to this CSV.")
+@plugin_option
+@as_of_option
+@guarded
+def diff(data: str, members: str | None, entity: str, adapter: str | None,
+         sets: Sequence[str], rule_files: Sequence[str], rule_ids: Sequence[str], by: str,
+         backend: str, changes_out: str | None, plugins: Sequence[str],
+         as_of: str | None) -> None:
+    """Impact of a rule or parameter change over a population: who gains, who loses."""
+    from .whatif import compare
+
+    if not sets and not rule_files:
+        raise BadInput("give --set name=value and/or --rules FILE: what changes?")
+    before = _engine(plugins)
+    after = _engine(plugins, rule_files, sets)
+    loaded = _read(before, data, members, adapter, entity)
+    summary, changed = compare(before, after, entity, loaded, as_of=_as_of(as_of),
+                               rules=list(rule_ids), by=by or None, backend=backend)
+    _print_table(summary, f"{entity}: before → after ({', '.join([*sets, *rule_files])})")
+    click.echo(f"{changed.num_rows} record(s) changed")
+    if changes_out:
+        import pyarrow.csv as pacsv
+
+        pacsv.write_csv(changed, changes_out)
+        click.echo(f"wrote {changes_out}")
+
+
+def _print_table(table: Any, title: str) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    t = Table(title=title)
+    for col in table.column_names:
+        t.add_column(col)
+    for row in table.to_pylist():
+        t.add_row(*("" if v is None else str(v) for v in row.values()))
+    Console().print(t)
+
+
+@main.command()
 @click.option("--households", type=int, default=85_000, show_default=True,
               help="Size of the synthetic city.")
 @click.option("--seed", type=int, default=3375, show_default=True)
