@@ -599,6 +599,10 @@ class _Flattener:
                     cid, "condition", path, None, mode="when", expr=expr, hidden=True,
                     parent=parent, title=Text(str(crit), str(crit)))))
             return cid
+        if crit.id is not None and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", str(crit.id)):
+            self.errors.append(RuleLoadError(
+                f"criterion id '{crit.id}' must be a name (letters, digits, underscore)",
+                self.pos.get((*path, "id"))))
         cid = crit.id or f"{parent}#{i + 1}"
         return self.condition(cid, crit, path, hidden=crit.id is None, parent=parent)
 
