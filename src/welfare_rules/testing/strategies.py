@@ -1,0 +1,236 @@
+"""Hypothesis strategies that generate valid records from a loaded engine's schema.
+
+The strategies read the schema, not a fixed list of fields, so they cover every field a plugin
+adds: enums draw from the declared values, ints and decimals respect the declared ``min`` and
+``max``, dates fall in a range, NIKs and family-card numbers are 16 digits (a NIK agrees with
+the person's sex and birth date, as Dukcapil issues them). Any field but the entity's key may be
+missing (``None``), with probability ``missing``; missing data shrinks away, so a failing example
+is reported with as many fields present as possible.
+
+    from hypothesis import given
+    from welfare_rules.testing.strategies import households
+
+    @given(households(engine, max_members=4))
+    def test_never_crashes(hh):
+        engine.evaluate("household", hh, as_of=datetime.date(2024, 1, 1))
+
+New features extend this module (one place for record, parameter and node strategies).
+"""
+
+from __future__ import annotations
+
+import datetime
+import string
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from hypothesis import strategies as st
+
+from .. import types as t
+
+if TYPE_CHECKING:
+    from ..engine import Engine
+    from ..schema import Field
+
+__all__ = [
+    "BIRTH_DATES",
+    "DATES",
+    "digits",
+    "field_values",
+    "households",
+    "nik_for",
+    "records",
+]
+
+#: Default range of generated dates (verification, registration, death...).
+DATES = (datetime.date(1990, 1, 1), datetime.date(2030, 12, 31))
+#: Default range of birth dates.
+BIRTH_DATES = (datetime.date(1920, 1, 1), datetime.date(2024, 12, 31))
+
+_INT_SPAN = 100_000_000  # when a field declares no max: up to this much above its min
+_DECIMAL_SPAN = 10_000.0
+_ID_FIELDS = {"nik", "household_id"}  # 16-digit identity numbers (and the household's id)
+_NAME_ALPHABET = string.ascii_letters + " '"
+
+
+def digits(n: int = 16, *, prefix: str = "") -> st.SearchStrategy[str]:
+    """Strings of exactly ``n`` digits, starting with ``prefix``."""
+    rest = n - len(prefix)
+    return st.text(alphabet="0123456789", min_size=rest, max_size=rest).map(
+        lambda s: prefix + s)
+
+
+def nik_for(birth_date: datetime.date, sex: str | None, region: str, serial: int) -> str:
+    """The NIK Dukcapil would issue: region (6), birth day (+40 for women), month, year (2),
+    serial (4)."""
+    day = birth_date.day + (40 if sex == "female" else 0)
+    return f"{region}{day:02d}{birth_date.month:02d}{birth_date.year % 100:02d}{serial:04d}"
+
+
+def field_values(fld: Field, *, dates: tuple[datetime.date, datetime.date] = DATES,
+                 birth_dates: tuple[datetime.date, datetime.date] = BIRTH_DATES
+                 ) -> st.SearchStrategy[Any]:
+    """Valid values of one schema field (never ``None``)."""
+    ty = fld.type
+    if fld.name in _ID_FIELDS:
+        return digits(16)
+    return _values_of_type(ty, fld, dates, birth_dates)
+
+
+def _values_of_type(ty: t.Type, fld: Field, dates: tuple[datetime.date, datetime.date],
+                    birth_dates: tuple[datetime.date, datetime.date]) -> st.SearchStrategy[Any]:
+    kind = ty.kind
+    if kind == "bool":
+        return st.booleans()
+    if kind == "int":
+        lo = int(fld.min) if fld.min is not None else 0
+        hi = int(fld.max) if fld.max is not None else lo + _INT_SPAN
+        return st.integers(lo, hi)
+    if kind == "decimal":
+        lo_f = float(fld.min) if fld.min is not None else 0.0
+        hi_f = float(fld.max) if fld.max is not None else lo_f + _DECIMAL_SPAN
+        return st.floats(lo_f, hi_f, allow_nan=False, allow_infinity=False).map(
+            lambda x: min(max(round(x, 2), lo_f), hi_f))
+    if kind == "enum":
+        return st.sampled_from(ty.values)
+    if kind == "date":
+        lo_d, hi_d = birth_dates if fld.name == "birth_date" else dates
+        return st.dates(lo_d, hi_d)
+    if kind == "str":
+        return st.text(alphabet=_NAME_ALPHABET, min_size=1, max_size=24).map(str.strip).filter(
+            bool)
+    if kind == "list" and ty.elem is not None:
+        return st.lists(_values_of_type(ty.elem, fld, dates, birth_dates), max_size=4)
+    return st.none()
+
+
+@st.composite
+def _maybe(draw: st.DrawFn, values: st.SearchStrategy[Any], missing: float) -> Any:
+    # An integer draw (not a float) so that shrinking goes to 0, i.e. to "present".
+    if missing > 0 and draw(st.integers(0, 999)) >= round(1000 * (1 - missing)):
+        return None
+    return draw(values)
+
+
+def records(engine: Engine, entity: str, missing: float = 0.1, *,
+            fields: Mapping[str, st.SearchStrategy[Any]] | None = None,
+            dates: tuple[datetime.date, datetime.date] = DATES,
+            birth_dates: tuple[datetime.date, datetime.date] = BIRTH_DATES
+            ) -> st.SearchStrategy[dict[str, Any]]:
+    """Records of ``entity`` with every scalar field of the engine's schema (plugins included).
+
+    Args:
+        engine: a loaded engine (its schema decides the fields).
+        entity: ``"household"``, ``"person"``, ``"institution"`` or a plugin's entity.
+        missing: the probability that a field (other than the key) is missing (``None``).
+        fields: strategies replacing the generated ones for some fields, e.g.
+            ``{"kelurahan": st.sampled_from(KELURAHAN)}``.
+        dates: the range of date fields; ``birth_dates`` the range of ``birth_date``.
+
+    Relations (a household's ``members``) are not filled: see :func:`households`. A person's
+    ``nik`` agrees with its ``sex`` and ``birth_date`` when both are present; a dead person's
+    ``death_date`` is not before the birth date, and a living person has none.
+    """
+    if not 0 <= missing <= 1:
+        raise ValueError(f"missing is a probability between 0 and 1, found {missing}")
+    ent = engine.schema.entity(entity)
+    given = dict(fields or {})
+    parts: dict[str, st.SearchStrategy[Any]] = {}
+    for name, fld in ent.fields.items():
+        if name in given:
+            values = given.pop(name)
+        elif name == ent.key and fld.type.kind == "str":
+            values = digits(16)  # No. KK, NIK, or an institution's id
+        else:
+            values = field_values(fld, dates=dates, birth_dates=birth_dates)
+        parts[name] = values if name == ent.key else _maybe(values, missing)
+    for name, strategy in given.items():  # fields not in the schema: taken as given
+        parts[name] = strategy
+    fixed = st.fixed_dictionaries(parts)
+    if entity == "person" or _looks_like_person(ent.fields):
+        return fixed.map(_person_consistency)
+    return fixed
+
+
+def _looks_like_person(fields: Mapping[str, Any]) -> bool:
+    return {"nik", "birth_date", "sex"} <= set(fields)
+
+
+def _person_consistency(rec: dict[str, Any]) -> dict[str, Any]:
+    rec = dict(rec)
+    bd, sex, nik = rec.get("birth_date"), rec.get("sex"), rec.get("nik")
+    if isinstance(bd, datetime.date) and isinstance(nik, str) and len(nik) == 16:
+        rec["nik"] = nik_for(bd, sex, nik[:6], int(nik[12:]))
+    if "is_alive" in rec and "death_date" in rec:
+        if rec["is_alive"]:
+            rec["death_date"] = None
+        elif isinstance(rec["death_date"], datetime.date) and isinstance(bd, datetime.date) \
+                and rec["death_date"] < bd:
+            rec["death_date"] = bd
+    return rec
+
+
+@st.composite
+def _households(draw: st.DrawFn, engine: Engine, min_members: int, max_members: int,
+                missing: float, fields: Mapping[str, st.SearchStrategy[Any]] | None,
+                member_fields: Mapping[str, st.SearchStrategy[Any]] | None,
+                dates: tuple[datetime.date, datetime.date],
+                birth_dates: tuple[datetime.date, datetime.date]) -> dict[str, Any]:
+    hh = draw(records(engine, "household", missing, fields=fields, dates=dates,
+                      birth_dates=birth_dates))
+    ent = engine.schema.entity("household")
+    rel = next(iter(ent.relations.values()), None)
+    if rel is None:
+        return hh
+    n = draw(st.integers(min_members, max_members))
+    people = draw(st.lists(records(engine, rel.entity, missing, fields=member_fields,
+                                   dates=dates, birth_dates=birth_dates),
+                           min_size=n, max_size=n))
+    child = engine.schema.entity(rel.entity)
+    seen: set[Any] = set()
+    members = []
+    for i, p in enumerate(people):
+        p = dict(p)
+        if rel.key in child.fields:
+            p[rel.key] = hh[ent.key]
+        if "relationship" in child.fields and p.get("relationship") is not None:
+            # exactly one head, first; nobody else is the head
+            if i == 0:
+                p["relationship"] = "head"
+            elif p["relationship"] == "head":
+                p["relationship"] = "child"
+        key = p.get(child.key)
+        if key in seen and isinstance(key, str) and len(key) == 16:
+            key = key[:12] + f"{(int(key[12:]) + i) % 10_000:04d}"
+            while key in seen:
+                key = key[:12] + f"{(int(key[12:]) + 1) % 10_000:04d}"
+            p[child.key] = key
+        seen.add(p.get(child.key))
+        members.append(p)
+    hh[rel.name] = members
+    return hh
+
+
+def households(engine: Engine, min_members: int = 0, max_members: int = 6, *,
+               missing: float = 0.1, fields: Mapping[str, st.SearchStrategy[Any]] | None = None,
+               member_fields: Mapping[str, st.SearchStrategy[Any]] | None = None,
+               dates: tuple[datetime.date, datetime.date] = DATES,
+               birth_dates: tuple[datetime.date, datetime.date] = BIRTH_DATES
+               ) -> st.SearchStrategy[dict[str, Any]]:
+    """Household records with ``members``, as :meth:`Engine.evaluate` takes them.
+
+    Members carry the household's id in ``household_id``, have distinct 16-digit NIKs, and the
+    first member (when relationships are present) is the only head.
+
+    Args:
+        engine: a loaded engine (its schema decides the fields, plugin fields included).
+        min_members, max_members: how many members.
+        missing: the probability that a field is missing, for households and members.
+        fields, member_fields: strategies replacing the generated ones for some fields.
+        dates, birth_dates: the ranges of generated dates.
+    """
+    if min_members < 0 or max_members < min_members:
+        raise ValueError("need 0 <= min_members <= max_members")
+    return _households(engine, min_members, max_members, missing, fields, member_fields,
+                       dates, birth_dates)
+
