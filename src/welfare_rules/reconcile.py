@@ -1,0 +1,611 @@
+"""Reconciling a recipient list with reference registers: deaths, civil servants and more.
+
+This module owns the monthly "who should no longer be paid" routine (docs/reconcile.md). A
+recipient list (households and persons, recipients being households with a ``receives_*`` flag)
+is matched against registers a region supplies through adapters: the national pack declares a
+death register and a civil-servant list (``national/registers.yaml``), a plugin declares more
+through ``register_registers``. A match by NIK (or by No. KK, for a register keyed by family) is
+evidence and carries the register's action; a match by normalised name and birth date alone is
+only ever "needs verification" — never an automatic action. Matching is columnar: DuckDB joins
+over Arrow tables, one pass per register, never a Python loop over people. Every finding carries
+the engine fingerprint and the register record that is its evidence, so an auditor can redo it.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import attrs
+import pyarrow as pa
+
+from .decision import mask_id
+from .errors import DataError, PluginError
+from .schema import Schema, SchemaBuilder, Text
+
+if TYPE_CHECKING:
+    import duckdb
+
+    from .engine import Engine
+
+__all__ = [
+    "ACTIONS",
+    "ACTION_REMOVE",
+    "ACTION_STOP",
+    "ACTION_VERIFY",
+    "MATCH_HOUSEHOLD",
+    "MATCH_NAME",
+    "MATCH_NIK",
+    "PROGRAMMES",
+    "STATUS_EVIDENCE",
+    "STATUS_VERIFY",
+    "Reconciliation",
+    "RegisterSpec",
+    "load_registers",
+    "normalise_name",
+    "reconcile",
+]
+
+ACTION_STOP = "stop payment"
+ACTION_REMOVE = "remove member"
+ACTION_VERIFY = "verify at the kelurahan"
+#: the recommended actions and their Indonesian wording
+ACTIONS: dict[str, str] = {
+    ACTION_STOP: "hentikan pembayaran",
+    ACTION_REMOVE: "keluarkan anggota dari daftar",
+    ACTION_VERIFY: "verifikasi di kelurahan",
+}
+STATUS_EVIDENCE = "evidence"
+STATUS_VERIFY = "needs verification"
+MATCH_NIK = "nik"
+MATCH_HOUSEHOLD = "household_id"
+MATCH_NAME = "name_birth_date"
+MATCH_KEYS = (MATCH_NIK, MATCH_HOUSEHOLD, MATCH_NAME)
+SEVERITIES = ("error", "warning", "info")
+#: programmes of the national schema: ``receives_<p>`` flags a recipient of ``p``
+PROGRAMMES = ("pkh", "bpnt", "pbi")
+NATIONAL_REGISTERS = Path(__file__).parent / "national" / "registers.yaml"
+_NATIONAL_PLUGIN = "welfare-rules-national"
+
+# -- names ------------------------------------------------------------------------------------
+# The same regular expressions run in Python (normalise_name) and in DuckDB (RE2), so a name
+# normalises identically on both sides; a test keeps them in step.
+_AFTER_COMMA = r",.*$"  # academic titles written after a comma: "Budi, S.Pd."
+_TRAILING_DOTTED = r"(\s+[a-z]{1,3}\.[a-z]{1,4}\.?)+\s*$"  # "Budi S.Pd." "Sri A.Md."
+_NON_LETTERS = r"[^a-z]+"
+HONORIFICS = ("h", "hj", "haji", "hajah", "hajjah", "kh", "drs", "dra", "dr", "ir", "prof",
+              "bpk", "bapak", "pak", "ibu", "bu", "sdr", "sdri", "saudara", "saudari", "ny",
+              "nyonya", "nn", "nona", "tn", "tuan", "alm", "almh", "almarhum", "almarhumah")
+_HONORIFIC = r"\b(?:" + "|".join(HONORIFICS) + r")\b"
+_SPACES = r"\s+"
+
+
+def normalise_name(name: str | None) -> str:
+    """A name as matching compares it: lower case, titles and honorifics dropped, letters only,
+    single spaces. ``"Hj. SITI  Rahayu, S.Pd."`` → ``"siti rahayu"``; ``None`` → ``""``."""
+    if name is None:
+        return ""
+    s = name.lower()
+    s = re.sub(_AFTER_COMMA, "", s)
+    s = re.sub(_TRAILING_DOTTED, "", s)
+    s = re.sub(_NON_LETTERS, " ", s)
+    s = re.sub(_HONORIFIC, " ", s)
+    return re.sub(_SPACES, " ", s).strip()
+
+
+def _sql_str(s: str) -> str:
+    return "'" + s.replace("'", "''") + "'"
+
+
+def install_macros(con: duckdb.DuckDBPyConnection) -> None:
+    """Define ``wr_norm_name(s)`` (as :func:`normalise_name`), ``wr_mask(s)`` (as
+    :func:`~welfare_rules.decision.mask_id`) and ``wr_nik(s)`` (16 digits or NULL) on a DuckDB
+    connection."""
+    con.execute(f"""
+        CREATE OR REPLACE TEMP MACRO wr_norm_name(s) AS coalesce(trim(regexp_replace(
+            regexp_replace(regexp_replace(regexp_replace(regexp_replace(lower(s),
+            {_sql_str(_AFTER_COMMA)}, ''), {_sql_str(_TRAILING_DOTTED)}, ''),
+            {_sql_str(_NON_LETTERS)}, ' ', 'g'), {_sql_str(_HONORIFIC)}, ' ', 'g'),
+            {_sql_str(_SPACES)}, ' ', 'g')), '')""")
+    con.execute("""
+        CREATE OR REPLACE TEMP MACRO wr_mask(s) AS CASE
+            WHEN s IS NULL THEN ''
+            WHEN length(CAST(s AS VARCHAR)) <= 8 THEN repeat('*', length(CAST(s AS VARCHAR)))
+            ELSE left(CAST(s AS VARCHAR), 4) || repeat('*', length(CAST(s AS VARCHAR)) - 8)
+                 || right(CAST(s AS VARCHAR), 4) END""")
+    con.execute("""
+        CREATE OR REPLACE TEMP MACRO wr_nik(s) AS CASE
+            WHEN regexp_full_match(regexp_replace(CAST(s AS VARCHAR), '\\s', '', 'g'), '[0-9]{16}')
+            THEN regexp_replace(CAST(s AS VARCHAR), '\\s', '', 'g') END""")
+
+
+def connect() -> duckdb.DuckDBPyConnection:
+    """A fresh in-memory DuckDB connection with the macros of :func:`install_macros`."""
+    import duckdb
+
+    con = duckdb.connect()
+    install_macros(con)
+    return con
+
+
+# -- registers --------------------------------------------------------------------------------
+
+def _by_role(value: Any, what: str, name: str, allowed: Sequence[str]) -> tuple[str, str]:
+    if isinstance(value, Mapping):
+        extra = set(value) - {"head_or_sole", "member"}
+        if extra:
+            raise PluginError(f"register '{name}': {what} has unknown keys {sorted(extra)} "
+                              f"(expected head_or_sole, member)")
+        head = value.get("head_or_sole", value.get("member"))
+        member = value.get("member", head)
+    else:
+        head = member = value
+    for v in (head, member):
+        if v not in allowed:
+            raise PluginError(f"register '{name}': {what} {v!r} is not one of "
+                              f"{', '.join(repr(a) for a in allowed)}")
+    return str(head), str(member)
+
+
+@attrs.frozen
+class RegisterSpec:
+    """A reference register: its columns, how it matches people and what a match means.
+
+    Attributes:
+        name: the register's name (``death``, ``civil_servant``, a plugin's own).
+        title: Indonesian and English title.
+        fields: column name → type name (``str``, ``date``, ``int``, ``decimal``, ``bool``).
+        match: the match keys, among ``nik``, ``household_id``, ``name_birth_date``.
+        action_head: action when the matched person is the head or the only living member of a
+            recipient family (and for a ``household_id`` match).
+        action_member: action for any other member.
+        severity_head, severity_member: the severity of a finding, by the same roles.
+        key: the column identifying a register record (a certificate number); shown as evidence.
+        in_force_field: a date column: a record counts only when on or before ``as_of``.
+        reference: the legal basis or owner of the data.
+        plugin: the plugin that declared it.
+    """
+
+    name: str
+    title: Text
+    fields: Mapping[str, str]
+    match: tuple[str, ...]
+    action_head: str
+    action_member: str
+    severity_head: str = "error"
+    severity_member: str = "warning"
+    key: str | None = None
+    in_force_field: str | None = None
+    reference: str = ""
+    plugin: str = ""
+
+    @classmethod
+    def from_mapping(cls, name: str, spec: Mapping[str, Any], plugin: str = "") -> RegisterSpec:
+        """Build a spec from its YAML/hook form (see ``national/registers.yaml``).
+
+        Raises:
+            PluginError: an unknown match key, action or severity, or a match key whose columns
+                the register does not declare.
+        """
+        known = {"title", "reference", "fields", "key", "match", "in_force_field", "action",
+                 "severity", "overrides", "plugin", "description"}
+        extra = set(spec) - known
+        if extra:
+            raise PluginError(f"register '{name}' (from {plugin or '?'}): unknown keys "
+                              f"{sorted(extra)}", plugin or None)
+        match = spec.get("match", [MATCH_NIK])
+        match = (match,) if isinstance(match, str) else tuple(match)
+        bad = [m for m in match if m not in MATCH_KEYS]
+        if bad or not match:
+            raise PluginError(f"register '{name}': match keys {bad or '[]'} are not among "
+                              f"{', '.join(MATCH_KEYS)}", plugin or None)
+        fields = {str(k): str(v) for k, v in (spec.get("fields") or {}).items()}
+        needed = {MATCH_NIK: {"nik": "str"}, MATCH_HOUSEHOLD: {"household_id": "str"},
+                  MATCH_NAME: {"name": "str", "birth_date": "date"}}
+        for m in match:
+            for col, typ in needed[m].items():
+                fields.setdefault(col, typ)
+        action_head, action_member = _by_role(spec.get("action", ACTION_VERIFY), "action", name,
+                                              list(ACTIONS))
+        sev_head, sev_member = _by_role(spec.get("severity", "warning"), "severity", name,
+                                        SEVERITIES)
+        key = spec.get("key")
+        in_force = spec.get("in_force_field")
+        for what, column in (("key", key), ("in_force_field", in_force)):
+            if column is not None and column not in fields:
+                raise PluginError(f"register '{name}': {what} '{column}' is not among its fields "
+                                  f"{sorted(fields)}", plugin or None)
+        return cls(name=name, title=Text.of(spec.get("title") or name), fields=fields,
+                   match=match, action_head=action_head, action_member=action_member,
+                   severity_head=sev_head, severity_member=sev_member, key=key,
+                   in_force_field=in_force, reference=str(spec.get("reference") or ""),
+                   plugin=plugin or str(spec.get("plugin") or ""))
+
+    def schema(self) -> Schema:
+        """A one-entity schema (the entity is the register's name) for the adapters."""
+        b = SchemaBuilder()
+        from ._yaml import Positions
+
+        b.add_data({"entities": {self.name: {"key": self.key or next(iter(self.fields)),
+                                             "fields": dict(self.fields)}}},
+                   Positions(None), _origin(self.plugin))
+        return b.build()
+
+
+def _origin(plugin: str) -> Any:
+    from .schema import Origin
+
+    return Origin(plugin or "welfare-rules")
+
+
+def load_registers(engine: Engine | None = None) -> dict[str, RegisterSpec]:
+    """The registers known to ``engine``: the national ones, then those plugins declare.
+
+    A plugin register with the name of a national one replaces it only with ``overrides: true``.
+
+    Raises:
+        PluginError: a clash without ``overrides``, or an invalid declaration.
+    """
+    import yaml
+
+    out: dict[str, RegisterSpec] = {}
+    data = yaml.safe_load(NATIONAL_REGISTERS.read_text(encoding="utf-8")) or {}
+    for name, spec in data.items():
+        out[str(name)] = RegisterSpec.from_mapping(str(name), spec, _NATIONAL_PLUGIN)
+    for name, spec in (engine.registers if engine is not None else {}).items():
+        plugin = str(spec.get("plugin", ""))
+        if name in out and out[name].plugin != plugin and plugin != _NATIONAL_PLUGIN \
+                and not spec.get("overrides"):
+            raise PluginError(f"register '{name}' is declared by {out[name].plugin} and by "
+                              f"{plugin}; declare 'overrides: true' to replace it", plugin)
+        out[str(name)] = RegisterSpec.from_mapping(str(name), spec, plugin)
+    return out
+
+
+# -- input tables -----------------------------------------------------------------------------
+
+def to_arrow(data: Any, what: str) -> pa.Table:
+    """An Arrow table from an Arrow table, a pandas/polars DataFrame or a DuckDB relation."""
+    if isinstance(data, pa.Table):
+        return data
+    if hasattr(data, "to_arrow_table"):  # DuckDB relation
+        return data.to_arrow_table()
+    if hasattr(data, "to_arrow") and not hasattr(data, "iloc"):  # polars, BatchResult
+        return pa.table(data.to_arrow())
+    try:
+        import pandas as pd
+
+        if isinstance(data, pd.DataFrame):
+            return pa.Table.from_pandas(data, preserve_index=False)
+    except ImportError:  # pragma: no cover - pandas is optional
+        pass
+    raise DataError(f"{what}: expected an Arrow table, a DataFrame or a DuckDB relation, "
+                    f"found {type(data).__name__}")
+
+
+def recipient_tables(households: Any, persons: Any = None) -> tuple[pa.Table, pa.Table]:
+    """Households and persons as Arrow tables from tables, DataFrames or a ``LoadResult``."""
+    from .adapters import LoadResult
+
+    if isinstance(households, LoadResult):
+        if persons is None:
+            persons = households.tables.get("person")
+        households = households.tables["household"]
+    if persons is None:
+        raise DataError("the persons table is needed (members of the recipient families)")
+    if isinstance(persons, LoadResult):
+        persons = persons.tables["person"]
+    return to_arrow(households, "households"), to_arrow(persons, "persons")
+
+
+def _read_register(spec: RegisterSpec, source: Any, adapter: Any) -> tuple[pa.Table, Any, str]:
+    from .adapters import CanonicalAdapter, LoadResult, read
+
+    if isinstance(source, LoadResult):
+        loaded = source
+    elif isinstance(source, pa.Table) and set(spec.fields) <= set(source.column_names) \
+            and adapter is None:
+        # an already typed Arrow table: still validated by the canonical adapter
+        loaded = read(source, spec.schema(), adapter=CanonicalAdapter(frozenset()),
+                      entity=spec.name, progress=False)
+    else:
+        chosen = adapter if adapter is not None else CanonicalAdapter(frozenset())
+        loaded = read(source, spec.schema(), adapter=chosen, entity=spec.name, progress=False)
+    table = loaded.tables.get(spec.name)
+    if table is None:
+        raise DataError(f"register '{spec.name}': the source gave no '{spec.name}' table")
+    src = str(source) if isinstance(source, (str, Path)) else "<dataframe>"
+    return table, loaded, src
+
+
+# -- the result -------------------------------------------------------------------------------
+
+FINDING_COLUMNS = (
+    "household_id", "kecamatan", "kelurahan", "programmes", "nik", "name", "relationship",
+    "birth_date", "register", "register_title", "register_key", "register_record",
+    "register_source", "match_type", "status", "severity", "action", "action_id", "reason",
+    "as_of", "fingerprint",
+)
+
+
+@attrs.define
+class Reconciliation:
+    """The findings of one reconciliation run.
+
+    Attributes:
+        findings: one row per (person or family, register record) match, most severe first.
+            Columns: ``household_id`` and ``nik`` masked; ``kecamatan``, ``kelurahan``,
+            ``programmes`` (received, comma-separated), ``name``, ``relationship``,
+            ``birth_date`` of the member (null for a family match); ``register``,
+            ``register_title``, ``register_key`` (the record's key value), ``register_record``
+            (the record as JSON, NIKs masked), ``register_source``; ``match_type`` (``nik``,
+            ``household_id`` or ``name_birth_date``), ``status`` (``evidence`` or ``needs
+            verification``), ``severity``, ``action`` (English), ``action_id`` (Indonesian),
+            ``reason``, ``as_of`` and ``fingerprint`` (JSON). With ``unmask=True`` also
+            ``household_id_unmasked`` and ``nik_unmasked``.
+        registers: the register specs used.
+        loads: how each register was read (row accounting and quarantine).
+        fingerprint: the engine fingerprint as of the run.
+        as_of: the reconciliation date.
+    """
+
+    findings: pa.Table
+    registers: dict[str, RegisterSpec]
+    loads: dict[str, Any]
+    fingerprint: dict[str, Any]
+    as_of: datetime.date
+    _keys: pa.Table = attrs.field(repr=False)  # unmasked household ids, action, programmes
+
+    @property
+    def quarantine(self) -> pa.Table:
+        """Register rows that could not be read, every register together."""
+        tables = [ld.quarantine for ld in self.loads.values() if ld is not None]
+        return pa.concat_tables(tables) if tables else pa.table({})
+
+    def households(self, *, action: str | None = None, status: str | None = None) -> list[str]:
+        """Unmasked ids of the households with a finding (of this action/status), sorted."""
+        import pyarrow.compute as pc
+
+        t = self._keys
+        if action is not None:
+            t = t.filter(pc.equal(t["action"], action))
+        if status is not None:
+            t = t.filter(pc.equal(t["status"], status))
+        return sorted(set(t["household_id"].to_pylist()))
+
+    def freed_places(self, programmes: Iterable[str] = PROGRAMMES) -> pa.Table:
+        """Places freed by "stop payment" evidence: ``programme``, ``kecamatan``,
+        ``kelurahan``, ``places`` (distinct families), one row per programme and kelurahan."""
+        con = connect()
+        con.register("k", self._keys)
+        parts = [f"""SELECT '{p}' AS programme, kecamatan, kelurahan,
+                     count(DISTINCT household_id) AS places FROM k
+                     WHERE action = '{ACTION_STOP}' AND status = '{STATUS_EVIDENCE}'
+                       AND list_contains(programmes, '{p}')
+                     GROUP BY kecamatan, kelurahan""" for p in programmes]
+        if not parts:
+            return pa.table({"programme": pa.array([], pa.string())})
+        sql = " UNION ALL ".join(parts) + " ORDER BY programme, kecamatan, kelurahan"
+        return con.sql(sql).to_arrow_table()
+
+    def summary(self) -> pa.Table:
+        """Counts by ``register``, ``match_type``, ``status``, ``action`` and ``severity``."""
+        con = connect()
+        con.register("f", self.findings)
+        return con.sql("""SELECT register, match_type, status, action, severity,
+                                     count(*) AS findings,
+                                     count(DISTINCT household_id) AS households
+                              FROM f GROUP BY ALL ORDER BY ALL""").to_arrow_table()
+
+    def to_pandas(self) -> Any:
+        return self.findings.to_pandas()
+
+    def write(self, directory: str | Path, *, basename: str = "reconciliation") -> list[Path]:
+        """Write the findings as CSV and XLSX (findings, summary, freed places, quarantine)."""
+        import pyarrow.csv as pacsv
+
+        from .reports import write_workbook
+
+        out = Path(directory)
+        out.mkdir(parents=True, exist_ok=True)
+        csv_path = out / f"{basename}.csv"
+        pacsv.write_csv(self.findings, csv_path)
+        xlsx_path = write_workbook(out / f"{basename}.xlsx", {
+            "findings": self.findings, "summary": self.summary(),
+            "freed places": self.freed_places(), "register quarantine": self.quarantine})
+        return [csv_path, xlsx_path]
+
+
+# -- matching ---------------------------------------------------------------------------------
+
+def _role_sql(spec: RegisterSpec, which: str, alias: str) -> str:
+    head, member = ((spec.action_head, spec.action_member) if which == "action"
+                    else (spec.severity_head, spec.severity_member))
+    if head == member:
+        return _sql_str(head)
+    return f"CASE WHEN {alias}.is_head_or_sole THEN {_sql_str(head)} ELSE {_sql_str(member)} END"
+
+
+def reconcile(engine: Engine, households: Any, persons: Any = None, *,
+              registers: Mapping[str, Any], as_of: datetime.date | str | None = None,
+              adapters: Mapping[str, Any] | None = None,
+              programmes: Sequence[str] = PROGRAMMES, unmask: bool = False) -> Reconciliation:
+    """Match the recipients of a population against reference registers.
+
+    Args:
+        engine: the loaded engine (its registers and its fingerprint).
+        households: the households table (Arrow, DataFrame, DuckDB relation) or the
+            ``LoadResult`` of ``engine.read`` (then ``persons`` may be omitted). Recipients are
+            households with any ``receives_<programme>`` true.
+        persons: the persons table (all members; the whole population is used to tell whether a
+            register NIK belongs to someone known).
+        registers: register name → source: a path, DataFrame, Arrow table or ``LoadResult``,
+            with the register's canonical columns (or read through ``adapters[name]``).
+        as_of: the reconciliation date (register records dated after it do not count);
+            default today.
+        adapters: register name → adapter object or the name of an adapter ``engine`` knows.
+        programmes: the programmes whose ``receives_*`` flags make a recipient.
+        unmask: also return the raw ids in ``household_id_unmasked`` and ``nik_unmasked``.
+
+    Returns:
+        The :class:`Reconciliation`.
+
+    Raises:
+        DataError: an unknown register, or a source that cannot be read at all.
+        PluginError: an invalid register declaration or an unknown adapter name.
+    """
+    as_of = _as_date(as_of)
+    specs = load_registers(engine)
+    hh, pp = recipient_tables(households, persons)
+    fingerprint = engine.fingerprint(as_of)
+    fp_json = json.dumps(fingerprint, sort_keys=True, ensure_ascii=False)
+    con = connect()
+    con.register("hh_in", hh)
+    con.register("pp_in", pp)
+    recv = [p for p in programmes if f"receives_{p}" in hh.column_names]
+    if not recv:
+        raise DataError(f"the households table has none of the columns "
+                        f"{', '.join('receives_' + p for p in programmes)}")
+    prog_list = "list_filter([" + ", ".join(
+        f"CASE WHEN coalesce(receives_{p}, false) THEN '{p}' END" for p in recv)
+    prog_list += "], lambda x: x IS NOT NULL)"
+    alive = "coalesce(is_alive, true)" if "is_alive" in pp.column_names else "true"
+    rel = "relationship" if "relationship" in pp.column_names else "NULL"
+    con.execute(f"""
+        CREATE TEMP TABLE rh AS
+        SELECT id AS household_id, kecamatan, kelurahan, {prog_list} AS programmes
+        FROM hh_in WHERE len({prog_list}) > 0""")
+    con.execute(f"""
+        CREATE TEMP TABLE rp AS
+        WITH m AS (
+            SELECT p.nik, wr_nik(p.nik) AS nik16, p.household_id, p.name, p.birth_date,
+                   {rel} AS relationship, {alive} AS alive, wr_norm_name(p.name) AS nname
+            FROM pp_in p JOIN rh ON p.household_id = rh.household_id)
+        SELECT m.*, (relationship = 'head' OR
+                     count(*) FILTER (WHERE alive) OVER (PARTITION BY household_id)
+                     - CASE WHEN alive THEN 1 ELSE 0 END = 0) AS is_head_or_sole
+        FROM m""")
+    con.execute("CREATE TEMP TABLE known_nik AS SELECT DISTINCT wr_nik(nik) AS nik FROM pp_in "
+                "WHERE wr_nik(nik) IS NOT NULL")
+    adapters = dict(adapters or {})
+    loads: dict[str, Any] = {}
+    parts: list[str] = []
+    for name, source in registers.items():
+        if name not in specs:
+            from .errors import did_you_mean
+
+            raise DataError(f"unknown register '{name}'{did_you_mean(name, specs)} (known: "
+                            f"{', '.join(sorted(specs))})")
+        spec = specs[name]
+        adapter = adapters.get(name)
+        if isinstance(adapter, str):
+            if adapter not in engine.adapters:
+                raise PluginError(f"unknown adapter '{adapter}' for register '{name}'")
+            adapter = engine.adapters[adapter]
+        table, loaded, src = _read_register(spec, source, adapter)
+        loads[name] = loaded
+        tname = f"reg_{len(parts)}"
+        con.register(tname + "_in", table)
+        cols = list(spec.fields)
+        record = "to_json({" + ", ".join(
+            f"{_sql_str(c)}: " + (f"wr_mask({_q(c)})" if c in ("nik", "household_id")
+                                   and not unmask else _q(c)) for c in cols) + "})"
+        in_force = (f"WHERE {_q(spec.in_force_field)} IS NULL OR "
+                    f"{_q(spec.in_force_field)} <= DATE '{as_of.isoformat()}'"
+                    if spec.in_force_field else "")
+        nik_expr = "wr_nik(nik)" if "nik" in cols else "NULL"
+        nname = "wr_norm_name(name)" if "name" in cols else "''"
+        key = f"CAST({_q(spec.key)} AS VARCHAR)" if spec.key else "CAST(_row AS VARCHAR)"
+        con.execute(f"""
+            CREATE TEMP TABLE {tname} AS
+            SELECT *, {nik_expr} AS _nik, {nname} AS _nname, {key} AS _key,
+                   {record} AS _record
+            FROM (SELECT *, row_number() OVER () AS _row FROM {tname}_in) {in_force}""")
+        common = (f"{_sql_str(name)} AS register, {_sql_str(spec.title.en)} AS register_title, "
+                  f"r._key AS register_key, CAST(r._record AS VARCHAR) AS register_record, "
+                  f"{_sql_str(src)} AS register_source")
+        if MATCH_NIK in spec.match:
+            parts.append(f"""
+                SELECT p.household_id, p.nik, p.name, p.relationship, p.birth_date, {common},
+                       'nik' AS match_type, '{STATUS_EVIDENCE}' AS status,
+                       {_role_sql(spec, 'severity', 'p')} AS severity,
+                       {_role_sql(spec, 'action', 'p')} AS action, 0 AS _order
+                FROM rp p JOIN {tname} r ON r._nik = p.nik16""")
+        if MATCH_HOUSEHOLD in spec.match:
+            parts.append(f"""
+                SELECT h.household_id, NULL AS nik, NULL AS name, NULL AS relationship,
+                       NULL::DATE AS birth_date, {common},
+                       'household_id' AS match_type, '{STATUS_EVIDENCE}' AS status,
+                       {_sql_str(spec.severity_head)} AS severity,
+                       {_sql_str(spec.action_head)} AS action, 1 AS _order
+                FROM rh h JOIN {tname} r ON CAST(r.household_id AS VARCHAR) = h.household_id""")
+        if MATCH_NAME in spec.match:
+            # A register record whose NIK belongs to someone known is about that person: a
+            # namesake with the same birth date elsewhere is not flagged. A person already
+            # matched by NIK in this register is not flagged again by name.
+            nik_match = (f"AND NOT EXISTS (SELECT 1 FROM {tname} r2 WHERE r2._nik = p.nik16)"
+                         if MATCH_NIK in spec.match else "")
+            parts.append(f"""
+                SELECT p.household_id, p.nik, p.name, p.relationship, p.birth_date, {common},
+                       'name_birth_date' AS match_type, '{STATUS_VERIFY}' AS status,
+                       'warning' AS severity, '{ACTION_VERIFY}' AS action, 2 AS _order
+                FROM rp p JOIN {tname} r
+                  ON r._nname = p.nname AND r.birth_date = p.birth_date
+                WHERE r._nname <> '' AND p.nname <> ''
+                  AND (r._nik IS NULL OR r._nik NOT IN (SELECT nik FROM known_nik))
+                  {nik_match}""")
+    if not parts:
+        raise DataError("no register given to reconcile against")
+    con.execute("CREATE TEMP TABLE m AS " + " UNION ALL ".join(parts))
+    reason = """CASE m.match_type
+        WHEN 'nik' THEN 'NIK ' || wr_mask(m.nik) || ' found in ' || m.register_title
+                        || ' (record ' || coalesce(m.register_key, '?') || ')'
+        WHEN 'household_id' THEN 'No. KK found in ' || m.register_title
+                        || ' (record ' || coalesce(m.register_key, '?') || ')'
+        ELSE 'same name and birth date as a record of ' || m.register_title
+             || ' with another or no NIK (record ' || coalesce(m.register_key, '?')
+             || '): the same person? check at the kelurahan' END"""
+    action_id = "CASE m.action " + " ".join(
+        f"WHEN {_sql_str(a)} THEN {_sql_str(i)}" for a, i in ACTIONS.items()) + " END"
+    unmasked = (", m.household_id AS household_id_unmasked, m.nik AS nik_unmasked"
+                if unmask else "")
+    sev = "CASE m.severity WHEN 'error' THEN 0 WHEN 'warning' THEN 1 ELSE 2 END"
+    findings = con.sql(f"""
+        SELECT wr_mask(m.household_id) AS household_id, h.kecamatan, h.kelurahan,
+               array_to_string(h.programmes, ', ') AS programmes,
+               CASE WHEN m.nik IS NULL THEN NULL ELSE wr_mask(m.nik) END AS nik, m.name,
+               m.relationship, m.birth_date, m.register, m.register_title, m.register_key,
+               m.register_record, m.register_source, m.match_type, m.status, m.severity,
+               m.action, {action_id} AS action_id, {reason} AS reason,
+               DATE '{as_of.isoformat()}' AS as_of, {_sql_str(fp_json)} AS fingerprint
+               {unmasked}
+        FROM m JOIN rh h USING (household_id)
+        ORDER BY {sev}, m._order, h.kelurahan, m.household_id, m.nik, m.register, m.register_key
+    """).to_arrow_table()
+    keys = con.sql("""
+        SELECT m.household_id, h.kecamatan, h.kelurahan, h.programmes, m.action, m.status,
+               m.register, m.match_type
+        FROM m JOIN rh h USING (household_id)""").to_arrow_table()
+    return Reconciliation(findings=findings, registers={n: specs[n] for n in registers},
+                          loads=loads, fingerprint=fingerprint, as_of=as_of, keys=keys)
+
+
+def _q(col: str) -> str:
+    return '"' + col.replace('"', '""') + '"'
+
+
+def _as_date(as_of: datetime.date | str | None) -> datetime.date:
+    if as_of is None:
+        return datetime.date.today()
+    if isinstance(as_of, str):
+        return datetime.date.fromisoformat(as_of)
+    return as_of
+
+
+def mask_column(values: Iterable[Any]) -> pa.Array:
+    """Mask a column of NIKs / No. KK with :func:`mask_id` (None stays None)."""
+    return pa.array([None if v is None else mask_id(v) for v in values], pa.string())
