@@ -1,0 +1,31 @@
+"""The DuckDB batch backend: the SQL compiler's DuckDB dialect and an in-process runner.
+
+DuckDB is the default batch backend: embedded, columnar, and able to spill to a temporary
+directory under a memory limit, so a city (or a province) fits on a laptop. Sources are
+registered as views (Arrow tables, DataFrames, relations) or scanned straight from Parquet.
+"""
+
+from __future__ import annotations
+
+from sqlglot import exp
+
+from .sql import SqlCompiler
+
+
+class DuckDBCompiler(SqlCompiler):
+    """DuckDB spelling of the constructs that differ between dialects."""
+
+    dialect = "duckdb"
+
+    def add_months_sql(self, d: exp.Expression, months: exp.Expression) -> exp.Expression:
+        # DuckDB clamps to the month's end, as the Python backend does; date + interval is a
+        # timestamp, hence the cast back
+        return exp.cast(exp.Add(this=d, expression=exp.Interval(
+            this=exp.Paren(this=months), unit=exp.var("MONTH"))), "DATE")
+
+    def first_sql(self, lst: exp.Expression) -> exp.Expression:
+        return exp.Anonymous(this="list_extract", expressions=[lst, exp.Literal.number(1)])
+
+    def fn_days_between(self, a: list[exp.Expression], node: object, ctx: object
+                        ) -> exp.Expression:
+        return exp.Sub(this=exp.cast(a[1], "DATE"), expression=exp.cast(a[0], "DATE"))

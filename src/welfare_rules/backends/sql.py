@@ -1,0 +1,1284 @@
+"""Rules compiled to SQL as sqlglot expression trees, for the batch backends.
+
+One dispatching compiler (:class:`SqlCompiler`) turns expression trees and every rule kind into
+sqlglot expressions; a subclass per dialect (:mod:`.duckdb`, :mod:`.spark`) supplies the few
+constructs the dialects spell differently. Values never become SQL text by pasting: literals are
+``exp.Literal``/``exp.Boolean``/``exp.Null`` nodes and sqlglot renders them.
+
+The semantics are those of the Python reference backend (:mod:`.python`, :mod:`.runtime`), which
+the differential tests hold every backend to: Kleene logic (SQL's own ``AND``/``OR``/``NOT``), an
+unknown operand makes arithmetic and comparisons unknown, division by zero is unknown, ``//``
+floors and ``%`` takes the sign of the divisor, aggregations over members are unknown when any
+value (or ``where``) that matters is unknown, ranks are ``row_number()`` among the siblings
+passing ``where`` with missing keys last and ties in member input order.
+
+An entity with a child relation (a household and its members) compiles to a chain of CTEs:
+
+* ``p0`` … ``pN``: the child records, one CTE layer per dependency depth of its rules (ranks are
+  window functions partitioned by the parent key);
+* ``agg``: every member aggregation the parent's rules use, ``GROUP BY`` the parent key;
+* ``h0`` … ``hM``: the parent records ``LEFT JOIN agg`` (a household without members gets count
+  0, sum 0, min/max unknown, any false, all true), then one layer per depth.
+
+Every rule gives a value column ``<rule_id>`` and a status column ``<rule_id>__status``
+(``true``/``false``/``unknown``/``value``, and ``error`` when a UNIQUE/ANY table is violated; the
+value is then NULL). Parameters are resolved for ``as_of`` and inlined as literals; rules not in
+force are NULL.
+"""
+
+from __future__ import annotations
+
+import datetime
+import math
+import re
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import attrs
+from sqlglot import exp
+
+from .. import types as t
+from ..decision import _MASKED_FIELDS
+from ..errors import EvaluationError, ParameterError
+from ..expr import nodes as n
+from ..expr.check import AGGREGATES, Checker, Env, Refs
+from ..model import Rule, Table, UnaryTest
+from .interp import Scope, evaluate
+from .python import rule_nodes
+
+if TYPE_CHECKING:
+    from ..engine import Engine
+
+ROW = "__row"  # input order of records (ties in ranks, output order)
+PARENT = "__parent"  # a child record's parent key
+HAS = "__has"  # set on the aggregation side of the parent join
+STATUS_SUFFIX = "__status"
+
+
+class SqlCompileError(EvaluationError):
+    """A rule cannot be compiled to SQL (e.g. a plugin function without a SQL version)."""
+
+
+def sql_type(ty: t.Type) -> exp.DataType | None:
+    """The SQL type of a rule-language type (None: leave it to the engine)."""
+    kind = {"bool": "BOOLEAN", "int": "BIGINT", "decimal": "DOUBLE", "str": "VARCHAR",
+            "enum": "VARCHAR", "date": "DATE"}.get(ty.kind)
+    return exp.DataType.build(kind) if kind else None
+
+
+def col(name: str, table: str | None = None) -> exp.Column:
+    return exp.column(exp.to_identifier(name, quoted=True),
+                      table=exp.to_identifier(table, quoted=True) if table else None)
+
+
+def paren(e: exp.Expression) -> exp.Expression:
+    if isinstance(e, exp.Column | exp.Literal | exp.Boolean | exp.Null | exp.Paren | exp.Cast
+                  | exp.Func):
+        return e
+    return exp.Paren(this=e)
+
+
+def is_null(e: exp.Expression) -> exp.Expression:
+    return exp.Is(this=paren(e), expression=exp.Null())
+
+
+def is_true(e: exp.Expression) -> exp.Expression:
+    return exp.Is(this=paren(e), expression=exp.true())
+
+
+def is_false(e: exp.Expression) -> exp.Expression:
+    return exp.Is(this=paren(e), expression=exp.false())
+
+
+def case(whens: Sequence[tuple[exp.Expression, exp.Expression]],
+         default: exp.Expression | None = None) -> exp.Expression:
+    c = exp.Case()
+    for cond, then in whens:
+        c = c.when(cond, then)
+    if default is not None:
+        c = c.else_(default)
+    return c
+
+
+def flag(cond: exp.Expression) -> exp.Expression:
+    """1 when ``cond`` is true, else 0 (for SUM/MAX aggregation of conditions)."""
+    return case([(cond, exp.Literal.number(1))], exp.Literal.number(0))
+
+
+def or_all(parts: Sequence[exp.Expression]) -> exp.Expression:
+    if not parts:
+        return exp.false()
+    out = paren(parts[0])
+    for p in parts[1:]:
+        out = exp.Or(this=out, expression=paren(p))
+    return out
+
+
+def and_all(parts: Sequence[exp.Expression]) -> exp.Expression:
+    if not parts:
+        return exp.true()
+    out = paren(parts[0])
+    for p in parts[1:]:
+        out = exp.And(this=out, expression=paren(p))
+    return out
+
+
+def add_all(parts: Sequence[exp.Expression]) -> exp.Expression:
+    if not parts:
+        return exp.Literal.number(0)
+    out = paren(parts[0])
+    for p in parts[1:]:
+        out = exp.Add(this=out, expression=paren(p))
+    return out
+
+
+def _is_const(e: exp.Expression) -> bool:
+    return isinstance(e, exp.Literal | exp.Boolean | exp.Null) or (
+        isinstance(e, exp.Cast) and isinstance(e.this, exp.Literal))
+
+
+def null_guard(value: exp.Expression, atoms: Sequence[exp.Expression]) -> exp.Expression:
+    """``value``, but NULL when any of the atoms is NULL (constants are skipped)."""
+    conds = [is_null(a) for a in atoms if not _is_const(a)]
+    if any(isinstance(a, exp.Null) for a in atoms):
+        return exp.Null()
+    if not conds:
+        return value
+    return case([(or_all(conds), exp.Null())], value)
+
+
+@attrs.define
+class Ctx:
+    """How names resolve while compiling one expression."""
+
+    entity: str
+    table: str | None = None  # qualifier for columns (None: unqualified)
+    rules: frozenset[str] = frozenset()  # rule columns present (in force, this entity)
+    member: Ctx | None = None  # context of the child entity (for aggregations)
+    aggs: Mapping[n.Node, str] | None = None  # aggregation node -> column (parent scope)
+    rank_partition: Sequence[exp.Expression] = ()  # sibling partition (child scope)
+
+
+@attrs.define
+class RuleColumns:
+    """What one rule adds to its layer: the value and, for some kinds, helper columns."""
+
+    value: exp.Expression
+    extra: dict[str, exp.Expression] = attrs.field(factory=dict)
+
+
+@attrs.define
+class EntityQuery:
+    """The compiled queries of one entity evaluation.
+
+    ``ctes`` define every layer; ``result`` selects one row per record (key, values, statuses),
+    ``members`` one row per child record, ``findings`` the checks that apply.
+    """
+
+    entity: str
+    ctes: list[tuple[str, exp.Select]]
+    result: exp.Select
+    members: exp.Select | None
+    findings: exp.Select | None
+    rule_ids: list[str]
+    member_rule_ids: list[str]
+    error_rules: list[str]  # UNIQUE/ANY tables: status 'error' possible
+
+    def with_ctes(self, select: exp.Select) -> exp.Select:
+        out = select.copy()
+        for name, q in self.ctes:
+            out = out.with_(name, as_=q.copy())
+        return out
+
+
+class SqlCompiler:
+    """Compiles an engine's rules in force on ``as_of`` to sqlglot expressions.
+
+    Subclasses set :attr:`dialect` and override the ``<construct>_sql`` methods that differ.
+    """
+
+    dialect: ClassVar[str] = ""
+
+    def __init__(self, engine: Engine, as_of: datetime.date, lang: str = "id"):
+        self.engine = engine
+        self.as_of = as_of
+        self.lang = lang
+        self.in_force = engine.in_force(as_of)
+        self.not_in_force = set(engine.rules) - set(self.in_force)
+        rule_entity = {rid: vs[0].entity for rid, vs in engine.rules.items()}
+        self.env = Env(engine.schema, rule_entity, dict(engine.rule_types),
+                       {k: p.type for k, p in engine.parameters.items()}, engine.functions)
+        self._checkers: dict[str, Checker] = {}
+        self._rule: Rule | None = None  # the rule being compiled (for error messages)
+        self.builtins: dict[str, Callable[..., exp.Expression]] = {
+            name[3:]: getattr(self, name) for name in dir(self) if name.startswith("fn_")}
+
+    # -- helpers ------------------------------------------------------------------------------
+
+    def type_of(self, node: n.Node, entity: str) -> t.Type:
+        checker = self._checkers.get(entity)
+        if checker is None:
+            checker = self._checkers[entity] = Checker(self.env, entity)
+        try:
+            return checker.check(node, Refs())
+        except Exception:  # noqa: BLE001 - a checked engine never gets here; be lenient
+            return t.ANY
+
+    def param(self, path: str) -> Any:
+        try:
+            value, _ = self.engine.parameters[path].at(self.as_of)
+        except ParameterError as exc:
+            rid = self._rule.id if self._rule else "?"
+            raise ParameterError(f"{exc} (needed by rule '{rid}')", exc.parameter) from None
+        return value
+
+    def literal(self, v: Any) -> exp.Expression:
+        if v is None:
+            return exp.Null()
+        if isinstance(v, bool):
+            return exp.Boolean(this=v)
+        if isinstance(v, int):
+            lit = exp.Literal.number(v)
+            return exp.cast(lit, "BIGINT") if abs(v) >= 2**31 else lit
+        if isinstance(v, float):
+            if math.isnan(v) or math.isinf(v):
+                return exp.cast(exp.Literal.string(repr(v)), "DOUBLE")
+            return exp.cast(exp.Literal.number(repr(v)), "DOUBLE")
+        if isinstance(v, str):
+            return exp.Literal.string(v)
+        if isinstance(v, datetime.date):
+            return exp.cast(exp.Literal.string(v.isoformat()), "DATE")
+        if isinstance(v, list | tuple):
+            return self.array_sql([self.literal(x) for x in v])
+        raise SqlCompileError(f"cannot write {v!r} as a SQL literal")
+
+    def name_col(self, name: str, ctx: Ctx) -> exp.Expression:
+        if name in self.not_in_force and self.env.rule_entity.get(name) == ctx.entity:
+            return exp.Null()
+        return col(name, ctx.table)
+
+    # -- expressions --------------------------------------------------------------------------
+
+    def _foldable(self, node: n.Node) -> bool:
+        for sub in n.walk(node):
+            if isinstance(sub, n.Name | n.Param):
+                return False
+            if isinstance(sub, n.Call) and (sub.func in AGGREGATES or sub.func == "rank"
+                                            or sub.func == "is_missing"):
+                return False
+        return True
+
+    def expr(self, node: n.Node, ctx: Ctx) -> exp.Expression:
+        """Compile an expression evaluated for one record of ``ctx.entity``."""
+        if not isinstance(node, n.Literal | n.ListLit) and self._foldable(node):
+            scope = Scope({}, lambda _: None, lambda _: False, lambda _: None, self.as_of,
+                          self.engine.functions)
+            try:
+                value = evaluate(node, scope)
+            except Exception:  # noqa: BLE001 - as the Python backend: fold failures are unknown
+                value = None
+            if not isinstance(value, list | dict):
+                return self.literal(value)
+        method = getattr(self, f"{type(node).__name__.lower()}_expr")
+        result: exp.Expression = method(node, ctx)
+        return result
+
+    def literal_expr(self, node: n.Literal, ctx: Ctx) -> exp.Expression:
+        return self.literal(node.value)
+
+    def name_expr(self, node: n.Name, ctx: Ctx) -> exp.Expression:
+        if node.id == "as_of":
+            return self.literal(self.as_of)
+        return self.name_col(node.id, ctx)
+
+    def param_expr(self, node: n.Param, ctx: Ctx) -> exp.Expression:
+        return self.literal(self.param(node.path))
+
+    def listlit_expr(self, node: n.ListLit, ctx: Ctx) -> exp.Expression:
+        return self.array_sql([self.expr(i, ctx) for i in node.items])
+
+    def unary_expr(self, node: n.Unary, ctx: Ctx) -> exp.Expression:
+        a = self.expr(node.operand, ctx)
+        if node.op == "not":
+            return exp.Not(this=paren(a))
+        return exp.Neg(this=paren(a))
+
+    def binop_expr(self, node: n.BinOp, ctx: Ctx) -> exp.Expression:
+        a, b = self.expr(node.left, ctx), self.expr(node.right, ctx)
+        lt, rt = self.type_of(node.left, ctx.entity), self.type_of(node.right, ctx.entity)
+        pa, pb = paren(a), paren(b)
+        if node.op == "+" and lt.kind == "str" and rt.kind == "str":
+            return exp.DPipe(this=pa, expression=pb, safe=True)
+        if node.op == "+":
+            return exp.Add(this=pa, expression=pb)
+        if node.op == "-":
+            return exp.Sub(this=pa, expression=pb)
+        if node.op == "*":
+            return exp.Mul(this=pa, expression=pb)
+        zero = exp.EQ(this=pb, expression=exp.Literal.number(0))
+        if node.op == "/":
+            value: exp.Expression = exp.Div(this=exp.cast(pa, "DOUBLE"), expression=pb,
+                                            typed=False, safe=False)
+        elif node.op == "//":
+            value = exp.Floor(this=exp.Div(this=exp.cast(pa, "DOUBLE"), expression=pb,
+                                           typed=False, safe=False))
+            if lt.kind == "int" and rt.kind == "int":
+                value = exp.cast(value, "BIGINT")
+        else:  # % with Python's sign rule: the result takes the sign of the divisor
+            inner = exp.Mod(this=pa, expression=pb)
+            value = exp.Mod(this=exp.Paren(this=exp.Add(this=exp.Paren(this=inner),
+                                                        expression=pb)), expression=pb)
+        return case([(zero, exp.Null())], value)
+
+    def compare_expr(self, node: n.Compare, ctx: Ctx) -> exp.Expression:
+        a = self.expr(node.left, ctx)
+        if node.op in ("in", "notin"):
+            found = self.contains(a, node.right, ctx)
+            return exp.Not(this=paren(found)) if node.op == "notin" else found
+        b = self.expr(node.right, ctx)
+        cls = {"==": exp.EQ, "!=": exp.NEQ, "<": exp.LT, "<=": exp.LTE, ">": exp.GT,
+               ">=": exp.GTE}[node.op]
+        return cls(this=paren(a), expression=paren(b))
+
+    def contains(self, a: exp.Expression, right: n.Node, ctx: Ctx) -> exp.Expression:
+        """``a in right`` as the Python backend computes it: unknown only when ``a`` (or the
+        list itself) is unknown; list items that are unknown never match."""
+        if isinstance(right, n.Param):
+            value = self.param(right.path)
+            if value is None:
+                return exp.Null()
+            right = n.ListLit(tuple(n.Literal(v) for v in value))
+        if isinstance(right, n.ListLit):
+            if all(isinstance(i, n.Literal) for i in right.items):
+                items = [self.literal(i.value) for i in right.items  # type: ignore[attr-defined]
+                         if i.value is not None]  # type: ignore[attr-defined]
+                found: exp.Expression = (exp.In(this=paren(a), expressions=items) if items
+                                         else exp.false())
+            else:
+                found = or_all([exp.Coalesce(this=exp.EQ(this=paren(a),
+                                                         expression=paren(self.expr(i, ctx))),
+                                             expressions=[exp.false()])
+                                for i in right.items])
+            return null_guard(found, [a])
+        lst = self.expr(right, ctx)
+        return null_guard(self.array_contains_sql(lst, a), [a, lst])
+
+    def boolop_expr(self, node: n.BoolOp, ctx: Ctx) -> exp.Expression:
+        parts = [self.expr(v, ctx) for v in node.values]
+        return and_all(parts) if node.op == "and" else or_all(parts)
+
+    def ifexp_expr(self, node: n.IfExp, ctx: Ctx) -> exp.Expression:
+        c = self.expr(node.test, ctx)
+        return case([(is_true(c), self.expr(node.body, ctx)),
+                     (is_false(c), self.expr(node.orelse, ctx))], exp.Null())
+
+    def call_expr(self, node: n.Call, ctx: Ctx) -> exp.Expression:
+        name = node.func
+        if ctx.aggs is not None and node in ctx.aggs:
+            return col(ctx.aggs[node], ctx.table)
+        if name == "rank":
+            return self.rank(node, ctx)
+        if name in ("min", "max"):
+            name = "least" if name == "min" else "greatest"
+        args = [self.expr(a, ctx) for a in node.args]
+        builtin = self.builtins.get(name)
+        fn = self.engine.functions.get(name)
+        if fn is not None and fn.sql is not None:
+            value: exp.Expression = fn.sql(*args, dialect=self.dialect)
+        elif builtin is not None and (fn is None or fn.plugin in ("", "welfare-rules",
+                                                                   "welfare-rules-builtins")
+                                      or _is_builtin(fn)):
+            value = builtin(args, node, ctx)
+        else:
+            plugin = fn.plugin if fn is not None else "?"
+            rid = self._rule.id if self._rule else "?"
+            raise SqlCompileError(
+                f"function '{node.func}' (from plugin '{plugin}') has no SQL implementation, so "
+                f"rule '{rid}' cannot run on the {self.dialect} backend; give the Function a "
+                f"'sql' builder or use backend='python'", rid)
+        if fn is not None and fn.null_propagating and name not in _NULL_SAFE_BUILTINS:
+            value = null_guard(value, args)
+        return value
+
+    # -- built-in functions (fn_<name>(args, node, ctx)) ---------------------------------------
+
+    def _md(self, d: exp.Expression) -> exp.Expression:
+        return exp.Add(this=exp.Mul(this=exp.Month(this=d), expression=exp.Literal.number(100)),
+                       expression=exp.Day(this=d))
+
+    def fn_years_between(self, a: list[exp.Expression], node: n.Call, ctx: Ctx
+                         ) -> exp.Expression:
+        x, y = a
+
+        def fwd(p: exp.Expression, q: exp.Expression) -> exp.Expression:
+            return exp.Sub(this=exp.Sub(this=exp.Year(this=q), expression=exp.Year(this=p)),
+                           expression=flag(exp.LT(this=self._md(q), expression=self._md(p))))
+
+        return case([(exp.LT(this=y, expression=x), exp.Neg(this=exp.Paren(this=fwd(y, x))))],
+                    fwd(x, y))
+
+    def fn_months_between(self, a: list[exp.Expression], node: n.Call, ctx: Ctx
+                          ) -> exp.Expression:
+        x, y = a
+
+        def ym(d: exp.Expression) -> exp.Expression:
+            return exp.Add(this=exp.Mul(this=exp.Year(this=d), expression=exp.Literal.number(12)),
+                           expression=exp.Month(this=d))
+
+        def fwd(p: exp.Expression, q: exp.Expression) -> exp.Expression:
+            return exp.Sub(this=exp.Sub(this=ym(q), expression=ym(p)),
+                           expression=flag(exp.LT(this=exp.Day(this=q), expression=exp.Day(this=p))))
+
+        return case([(exp.LT(this=y, expression=x), exp.Neg(this=exp.Paren(this=fwd(y, x))))],
+                    fwd(x, y))
+
+    def fn_days_between(self, a: list[exp.Expression], node: n.Call, ctx: Ctx
+                        ) -> exp.Expression:
+        return exp.DateDiff(this=a[1], expression=a[0], unit=exp.var("DAY"))
+
+    def fn_add_months(self, a: list[exp.Expression], node: n.Call, ctx: Ctx) -> exp.Expression:
+        return self.add_months_sql(a[0], exp.cast(a[1], "INT"))
+
+    def fn_add_years(self, a: list[exp.Expression], node: n.Call, ctx: Ctx) -> exp.Expression:
+        return self.add_months_sql(a[0], exp.cast(exp.Mul(this=paren(a[1]),
+                                                          expression=exp.Literal.number(12)),
+                                                  "INT"))
+
+    def fn_add_days(self, a: list[exp.Expression], node: n.Call, ctx: Ctx) -> exp.Expression:
+        return exp.DateAdd(this=a[0], expression=exp.cast(a[1], "INT"), unit=exp.var("DAY"))
+
+    def _valid_ymd(self, y: exp.Expression, m: exp.Expression, d: exp.Expression
+                   ) -> exp.Expression:
+        first = exp.DateFromParts(year=y, month=m, day=exp.Literal.number(1))
+        return and_all([
+            exp.Between(this=y, low=exp.Literal.number(1), high=exp.Literal.number(9999)),
+            exp.Between(this=m, low=exp.Literal.number(1), high=exp.Literal.number(12)),
+            exp.GTE(this=d, expression=exp.Literal.number(1)),
+            exp.LTE(this=d, expression=exp.Day(this=exp.LastDay(this=case(
+                [(exp.Between(this=m, low=exp.Literal.number(1), high=exp.Literal.number(12)),
+                  first)], exp.Null())))),
+        ])
+
+    def fn_date(self, a: list[exp.Expression], node: n.Call, ctx: Ctx) -> exp.Expression:
+        if len(a) == 1:
+            return self.try_date_sql(a[0])
+        y, m, d = (exp.cast(x, "INT") for x in a)
+        return case([(self._valid_ymd(y, m, d), exp.DateFromParts(year=y, month=m, day=d))],
+                    exp.Null())
+
+    def fn_is_valid_date(self, a: list[exp.Expression], node: n.Call, ctx: Ctx
+                         ) -> exp.Expression:
+        y, m, d = (exp.cast(x, "INT") for x in a)
+        return exp.Coalesce(this=self._valid_ymd(y, m, d), expressions=[exp.false()])
+
+    def fn_year(self, a: list[exp.Expression], node: n.Call, ctx: Ctx) -> exp.Expression:
+        return exp.Year(this=a[0])
+
+    def fn_month(self, a: list[exp.Expression], node: n.Call, ctx: Ctx) -> exp.Expression:
+        return exp.Month(this=a[0])
+
+    def fn_day(self, a: list[exp.Expression], node: n.Call, ctx: Ctx) -> exp.Expression:
+        return exp.Day(this=a[0])
+
+    def fn_coalesce(self, a: list[exp.Expression], node: n.Call, ctx: Ctx) -> exp.Expression:
+        return a[0] if len(a) == 1 else exp.Coalesce(this=a[0], expressions=a[1:])
+
+    def fn_is_missing(self, a: list[exp.Expression], node: n.Call, ctx: Ctx) -> exp.Expression:
+        return is_null(a[0])
+
+    def fn_len(self, a: list[exp.Expression], node: n.Call, ctx: Ctx) -> exp.Expression:
+        return exp.Length(this=a[0])
+
+    def fn_substr(self, a: list[exp.Expression], node: n.Call, ctx: Ctx) -> exp.Expression:
+        start = exp.Add(this=exp.Greatest(this=exp.cast(a[1], "BIGINT"),
+                                          expressions=[exp.Literal.number(0)]),
+                        expression=exp.Literal.number(1))
+        if len(a) == 2:
+            return exp.Substring(this=a[0], start=start)
+        length = exp.Greatest(this=exp.cast(a[2], "BIGINT"), expressions=[exp.Literal.number(0)])
+        return exp.Substring(this=a[0], start=start, length=length)
+
+    def fn_startswith(self, a: list[exp.Expression], node: n.Call, ctx: Ctx) -> exp.Expression:
+        return exp.EQ(this=exp.Substring(this=a[0], start=exp.Literal.number(1),
+                                         length=exp.Length(this=a[1])), expression=a[1])
+
+    def fn_endswith(self, a: list[exp.Expression], node: n.Call, ctx: Ctx) -> exp.Expression:
+        return exp.EQ(this=exp.Right(this=a[0], expression=exp.Length(this=a[1])),
+                      expression=a[1])
+
+    def fn_matches(self, a: list[exp.Expression], node: n.Call, ctx: Ctx) -> exp.Expression:
+        pattern = node.args[1]
+        assert isinstance(pattern, n.Literal) and isinstance(pattern.value, str)
+        return self.full_match_sql(a[0], pattern.value)
+
+    def fn_to_int(self, a: list[exp.Expression], node: n.Call, ctx: Ctx) -> exp.Expression:
+        ty = self.type_of(node.args[0], ctx.entity)
+        x = a[0]
+        if ty.kind == "int":
+            return x
+        if ty.kind == "bool":
+            return exp.cast(x, "BIGINT")
+        if ty.kind == "decimal":
+            return case([(exp.EQ(this=x, expression=exp.Floor(this=x)), exp.cast(x, "BIGINT"))],
+                        exp.Null())
+        s = exp.Trim(this=exp.cast(x, "VARCHAR"))
+        return case([(self.full_match_sql(s, r"[+-]?[0-9]{1,18}"), exp.cast(s, "BIGINT"))],
+                    exp.Null())
+
+    def fn_abs(self, a: list[exp.Expression], node: n.Call, ctx: Ctx) -> exp.Expression:
+        return exp.Abs(this=a[0])
+
+    def fn_round(self, a: list[exp.Expression], node: n.Call, ctx: Ctx) -> exp.Expression:
+        # the same formula as the Python backend, so the float edge cases agree too
+        x = exp.cast(a[0], "DOUBLE")
+        if len(a) == 1:
+            f: exp.Expression = exp.Literal.number(1)
+        else:
+            f = exp.Pow(this=exp.cast(exp.Literal.number(10), "DOUBLE"), expression=a[1])
+        v = exp.Div(this=exp.Floor(this=exp.Add(this=exp.Mul(this=exp.Abs(this=x), expression=f),
+                                                expression=exp.cast(exp.Literal.number(0.5),
+                                                                    "DOUBLE"))),
+                    expression=f, typed=False, safe=False)
+        signed = case([(exp.LT(this=x, expression=exp.Literal.number(0)), exp.Neg(this=v))], v)
+        if len(a) == 1 and self.type_of(node.args[0], ctx.entity).kind == "int":
+            return exp.cast(signed, "BIGINT")
+        return signed
+
+    def fn_floor(self, a: list[exp.Expression], node: n.Call, ctx: Ctx) -> exp.Expression:
+        return exp.cast(exp.Floor(this=a[0]), "BIGINT")
+
+    def fn_ceil(self, a: list[exp.Expression], node: n.Call, ctx: Ctx) -> exp.Expression:
+        return exp.cast(exp.Ceil(this=a[0]), "BIGINT")
+
+    def fn_least(self, a: list[exp.Expression], node: n.Call, ctx: Ctx) -> exp.Expression:
+        return a[0] if len(a) == 1 else exp.Least(this=a[0], expressions=a[1:])
+
+    def fn_greatest(self, a: list[exp.Expression], node: n.Call, ctx: Ctx) -> exp.Expression:
+        return a[0] if len(a) == 1 else exp.Greatest(this=a[0], expressions=a[1:])
+
+    def fn_count_true(self, a: list[exp.Expression], node: n.Call, ctx: Ctx) -> exp.Expression:
+        return add_all([flag(is_true(x)) for x in a])
+
+    # -- dialect hooks ------------------------------------------------------------------------
+
+    def array_sql(self, items: Sequence[exp.Expression]) -> exp.Expression:
+        return exp.Array(expressions=list(items))
+
+    def array_contains_sql(self, lst: exp.Expression, x: exp.Expression) -> exp.Expression:
+        return exp.ArrayContains(this=lst, expression=x)
+
+    def struct_sql(self, fields: Sequence[tuple[str, exp.Expression]]) -> exp.Expression:
+        return exp.Struct(expressions=[exp.PropertyEQ(this=exp.to_identifier(k), expression=v)
+                                       for k, v in fields])
+
+    def filter_sql(self, lst: exp.Expression, var: str, cond: exp.Expression) -> exp.Expression:
+        return exp.ArrayFilter(this=lst, expression=exp.Lambda(
+            this=cond, expressions=[exp.to_identifier(var)]))
+
+    def transform_sql(self, lst: exp.Expression, var: str, body: exp.Expression
+                      ) -> exp.Expression:
+        return exp.Transform(this=lst, expression=exp.Lambda(
+            this=body, expressions=[exp.to_identifier(var)]))
+
+    def sort_sql(self, lst: exp.Expression) -> exp.Expression:
+        return exp.ArraySort(this=lst)
+
+    def first_sql(self, lst: exp.Expression) -> exp.Expression:
+        return exp.Anonymous(this="element_at", expressions=[lst, exp.Literal.number(1)])
+
+    def full_match_sql(self, s: exp.Expression, pattern: str) -> exp.Expression:
+        return exp.RegexpFullMatch(this=s, expression=exp.Literal.string(pattern))
+
+    def add_months_sql(self, d: exp.Expression, months: exp.Expression) -> exp.Expression:
+        return exp.AddMonths(this=d, expression=months)
+
+    def try_date_sql(self, s: exp.Expression) -> exp.Expression:
+        return exp.TryCast(this=s, to=exp.DataType.build("DATE"))
+
+    # -- members: aggregations and ranks ------------------------------------------------------
+
+    def aggregate(self, node: n.Call, mctx: Ctx) -> tuple[exp.Expression, exp.Expression]:
+        """The aggregate over a group of child rows and its value for a parent without any."""
+        name = node.func
+        where = node.kwarg("where")
+        args = node.args[1:]
+        one = exp.Literal.number(1)
+
+        def any_of(cond: exp.Expression) -> exp.Expression:
+            return exp.EQ(this=exp.Max(this=flag(cond)), expression=one)
+
+        w = self.expr(where, mctx) if where is not None else None
+        sel = exp.Coalesce(this=w, expressions=[exp.false()]) if w is not None else exp.true()
+        unknown = [any_of(is_null(w))] if w is not None else []
+        if name == "count" and not args:
+            if w is None:
+                return exp.Count(this=exp.Star()), exp.Literal.number(0)
+            return case([(unknown[0], exp.Null())], exp.Sum(this=flag(sel))), \
+                exp.Literal.number(0)
+        x = self.expr(args[0], mctx)
+        sel_and = (lambda c: and_all([sel, c])) if w is not None else (lambda c: c)
+        if name == "count":
+            unknown.append(any_of(sel_and(is_null(x))))
+            return case([(or_all(unknown), exp.Null())],
+                        exp.Sum(this=flag(sel_and(is_true(x))))), exp.Literal.number(0)
+        if name in ("any", "all"):
+            stop = is_true(x) if name == "any" else is_false(x)
+            stop_value = exp.true() if name == "any" else exp.false()
+            whens = [(c, exp.Null()) for c in unknown]
+            whens.append((any_of(sel_and(stop)), stop_value))
+            whens.append((any_of(sel_and(is_null(x))), exp.Null()))
+            empty = exp.false() if name == "any" else exp.true()
+            return case(whens, empty), empty
+        unknown.append(any_of(sel_and(is_null(x))))
+        picked = case([(sel, x)]) if w is not None else x
+        ty = self.type_of(node, self._parent_entity(mctx))
+        if name == "sum":
+            total: exp.Expression = exp.Coalesce(this=exp.Sum(this=picked),
+                                                 expressions=[exp.Literal.number(0)])
+            target = sql_type(ty)
+            if target is not None:
+                total = exp.Cast(this=total, to=target)
+            return case([(or_all(unknown), exp.Null())], total), exp.Literal.number(0)
+        agg = exp.Min(this=picked) if name == "min" else exp.Max(this=picked)
+        return case([(or_all(unknown), exp.Null())], agg), exp.Null()
+
+    def _parent_entity(self, mctx: Ctx) -> str:
+        parent = self.engine.schema.parent_of(mctx.entity)
+        return parent[0].name if parent else mctx.entity
+
+    def rank(self, node: n.Call, ctx: Ctx) -> exp.Expression:
+        where = node.kwarg("where")
+        within = node.kwarg("within")
+        by = node.kwarg("by")
+        assert by is not None
+        partition = list(ctx.rank_partition)
+        passes = is_true(self.expr(where, ctx)) if where is not None else None
+        if passes is not None:
+            partition.append(passes)
+        if within is not None:
+            partition.append(self.expr(within, ctx))
+        order: list[exp.Expression] = []
+        for key in by.items if isinstance(by, n.ListLit) else (by,):
+            k, desc = key, False
+            if isinstance(key, n.Call) and key.func in ("desc", "asc"):
+                k, desc = key.args[0], key.func == "desc"
+            ke = self.expr(k, ctx)
+            order.append(exp.Ordered(this=is_null(ke), desc=False, nulls_first=False))
+            order.append(exp.Ordered(this=paren(ke), desc=desc, nulls_first=False))
+        order.append(exp.Ordered(this=col(ROW, ctx.table), desc=False, nulls_first=False))
+        win = exp.Window(this=exp.RowNumber(), partition_by=partition or None,
+                         order=exp.Order(expressions=order))
+        if passes is None:
+            return win
+        return case([(passes, win)], exp.Null())
+
+    # -- rule kinds ---------------------------------------------------------------------------
+
+    def rule(self, rule: Rule, ctx: Ctx) -> RuleColumns:
+        self._rule = rule
+        try:
+            return getattr(self, f"{rule.kind}_rule")(rule, ctx)  # type: ignore[no-any-return]
+        finally:
+            self._rule = None
+
+    def _child(self, rid: str, ctx: Ctx) -> exp.Expression:
+        return self.name_col(rid, ctx)
+
+    def condition_rule(self, rule: Rule, ctx: Ctx) -> RuleColumns:
+        if rule.mode == "when":
+            assert rule.expr is not None
+            return RuleColumns(self.expr(rule.expr, ctx))
+        kids = [self._child(c, ctx) for c in rule.children]
+        if rule.mode == "not":
+            return RuleColumns(exp.Not(this=paren(kids[0])))
+        if rule.mode == "all":
+            return RuleColumns(and_all(kids))
+        if rule.mode == "any":
+            return RuleColumns(or_all(kids))
+        assert rule.at_least is not None
+        k = self.expr(rule.at_least, ctx)
+        if not kids:
+            return RuleColumns(null_guard(exp.LTE(this=paren(k),
+                                                  expression=exp.Literal.number(0)), [k]))
+        true_n = add_all([flag(is_true(c)) for c in kids])
+        unk_n = add_all([flag(is_null(c)) for c in kids])
+        return RuleColumns(case([
+            (is_null(k), exp.Null()),
+            (exp.GTE(this=paren(true_n), expression=paren(k)), exp.true()),
+            (exp.LT(this=exp.Paren(this=exp.Add(this=paren(true_n), expression=paren(unk_n))),
+                    expression=paren(k)), exp.false()),
+        ], exp.Null()))
+
+    def check_rule(self, rule: Rule, ctx: Ctx) -> RuleColumns:
+        base = self.condition_rule(rule, ctx).value
+        chk = rule.check
+        if chk is not None and chk.for_each:
+            agg = n.Call("any", (n.Name(chk.for_each), chk.where or n.Literal(True)))
+            a = self.expr(agg, ctx)
+            return RuleColumns(and_all([base, a]))
+        return RuleColumns(base)
+
+    def value_rule(self, rule: Rule, ctx: Ctx) -> RuleColumns:
+        assert rule.expr is not None
+        v = self.expr(rule.expr, ctx)
+        if rule.declared_type is not None and rule.declared_type.kind == "decimal":
+            v = exp.cast(v, "DOUBLE")
+        return RuleColumns(v)
+
+    def ladder_rule(self, rule: Rule, ctx: Ctx) -> RuleColumns:
+        holds = [exp.true() if lv.rule is None else self._child(lv.rule, ctx)
+                 for lv in rule.levels]
+        value_whens: list[tuple[exp.Expression, exp.Expression]] = []
+        blocked_whens: list[tuple[exp.Expression, exp.Expression]] = []
+        for i, h in enumerate(holds):
+            below = self.literal(rule.levels[i - 1].name) if i else exp.Null()
+            value_whens.append((exp.Not(this=is_true(h)), below))
+            blocked_whens.append((is_null(h), exp.true()))
+            blocked_whens.append((is_false(h), exp.false()))
+        value = case(value_whens, self.literal(rule.levels[-1].name))
+        blocked = case(blocked_whens, exp.false())
+        return RuleColumns(value, {rule.id + "__blocked": blocked})
+
+    def score_rule(self, rule: Rule, ctx: Ctx) -> RuleColumns:
+        terms, atoms = [], []
+        for ind in rule.indicators:
+            w = self.expr(ind.weight, ctx)
+            x = self._child(ind.rule, ctx)
+            if self.engine.rule_types.get(ind.rule, t.ANY).kind == "bool":
+                x = exp.cast(x, "INT")
+            terms.append(exp.Mul(this=paren(w), expression=paren(x)))
+            atoms += [w, x]
+        if not terms:
+            return RuleColumns(exp.Literal.number(0))
+        return RuleColumns(null_guard(add_all(terms), atoms))
+
+    # -- decision tables ----------------------------------------------------------------------
+
+    def _unary_test(self, x: exp.Expression, test: UnaryTest, ctx: Ctx) -> exp.Expression | None:
+        if test.op == "any":
+            return None
+        if test.op == "range":
+            assert test.value is not None and test.high is not None
+            lo, hi = self.expr(test.value, ctx), self.expr(test.high, ctx)
+            lcls = exp.LTE if test.low_closed else exp.LT
+            hcls = exp.LTE if test.high_closed else exp.LT
+            r = null_guard(and_all([lcls(this=paren(lo), expression=paren(x)),
+                                    hcls(this=paren(x), expression=paren(hi))]), [x, lo, hi])
+        elif test.op == "in":
+            assert test.value is not None
+            r = self.contains(x, test.value, ctx)
+        else:
+            assert test.value is not None
+            v = self.expr(test.value, ctx)
+            cls = {"==": exp.EQ, "!=": exp.NEQ, "<": exp.LT, "<=": exp.LTE, ">": exp.GT,
+                   ">=": exp.GTE}[test.op]
+            r = cls(this=paren(x), expression=paren(v))
+        return exp.Not(this=paren(r)) if test.negate else r
+
+    def table_rule(self, rule: Rule, ctx: Ctx) -> RuleColumns:
+        table = rule.table
+        assert table is not None
+        ins = [self.expr(e, ctx) for e in table.inputs]
+        matches: list[exp.Expression] = []
+        for row in table.rows:
+            parts = [p for p in (self._unary_test(x, test, ctx)
+                                 for x, test in zip(ins, row.tests, strict=True)) if p is not None]
+            matches.append(and_all(parts))
+        outs = [[self.expr(o, ctx) for o in row.outputs] for row in table.rows]
+        default = [self.expr(o, ctx) for o in table.default] if table.default is not None else None
+        names = [o.name for o in table.outputs]
+
+        def shape(vals: Sequence[exp.Expression]) -> exp.Expression:
+            return self.struct_sql(list(zip(names, vals, strict=True))) if len(names) > 1 \
+                else vals[0]
+
+        dflt = shape(default) if default is not None else exp.Null()
+        unknown = or_all([is_null(m) for m in matches]) if matches else exp.false()
+        nhits = add_all([flag(is_true(m)) for m in matches])
+        policy = table.hit_policy
+        extra: dict[str, exp.Expression] = {}
+        if policy == "first":
+            whens: list[tuple[exp.Expression, exp.Expression]] = []
+            for m, o in zip(matches, outs, strict=True):
+                whens.append((is_null(m), exp.Null()))
+                whens.append((m, shape(o)))
+            return RuleColumns(case(whens, dflt) if whens else dflt)
+        if policy in ("unique", "any"):
+            if policy == "unique":
+                error: exp.Expression = exp.GT(this=paren(nhits), expression=exp.Literal.number(1))
+            else:
+                pairs = []
+                for i in range(len(matches)):
+                    for j in range(i + 1, len(matches)):
+                        if _same_outputs(table, i, j):
+                            continue
+                        differ = or_all([exp.Not(this=exp.NullSafeEQ(this=paren(a),
+                                                                     expression=paren(b)))
+                                         for a, b in zip(outs[i], outs[j], strict=True)])
+                        pairs.append(and_all([is_true(matches[i]), is_true(matches[j]), differ]))
+                error = or_all(pairs)
+            error = and_all([exp.Not(this=paren(unknown)), paren(error)])
+            whens = [(unknown, exp.Null()), (error, exp.Null())]
+            whens += [(is_true(m), shape(o)) for m, o in zip(matches, outs, strict=True)]
+            extra[rule.id + "__error"] = exp.Coalesce(this=paren(error),
+                                                      expressions=[exp.false()])
+            return RuleColumns(case(whens, dflt), extra)
+        if policy == "priority" or policy == "output_order":
+            keys = [self._priority_key(table, o, row.outputs) for o, row in
+                    zip(outs, table.rows, strict=True)]
+            if all(isinstance(k, int) for k in keys):
+                order = sorted(range(len(matches)), key=lambda i: (keys[i], i))
+                if policy == "priority":
+                    whens = [(unknown, exp.Null())]
+                    whens += [(is_true(matches[i]), shape(outs[i])) for i in order]
+                    return RuleColumns(case(whens, dflt))
+                return RuleColumns(case([(unknown, exp.Null())],
+                                        self._hits_list([matches[i] for i in order],
+                                                        [shape(outs[i]) for i in order])))
+            key_exprs = [self.literal(k) if isinstance(k, int) else k for k in keys]
+            items = [self.struct_sql([("k", key_exprs[i]), ("i", exp.Literal.number(i)),
+                                      ("h", exp.Coalesce(this=matches[i],
+                                                         expressions=[exp.false()])),
+                                      ("v", shape(outs[i]))]) for i in range(len(matches))]
+            lst = self.sort_sql(self.filter_sql(self.array_sql(items), "x",
+                                                exp.column("h", table="x")))
+            values = self.transform_sql(lst, "x", exp.column("v", table="x"))
+            if policy == "output_order":
+                return RuleColumns(case([(unknown, exp.Null())], values))
+            return RuleColumns(case([(unknown, exp.Null()),
+                                     (exp.EQ(this=paren(nhits), expression=exp.Literal.number(0)),
+                                      dflt)], self.first_sql(values)))
+        if policy == "rule_order" or (policy == "collect" and table.aggregation is None):
+            return RuleColumns(case([(unknown, exp.Null())],
+                                    self._hits_list(matches, [shape(o) for o in outs])))
+        # collect with an aggregation
+        agg = table.aggregation
+        if agg == "count":
+            return RuleColumns(case([(unknown, exp.Null())], nhits))
+        first = [o[0] for o in outs]
+        null_hit = or_all([and_all([is_true(m), is_null(v)])
+                           for m, v in zip(matches, first, strict=True)])
+        no_hit = exp.EQ(this=paren(nhits), expression=exp.Literal.number(0))
+        bad = [(unknown, exp.Null()), (no_hit, exp.Null()), (null_hit, exp.Null())]
+        if agg == "sum":
+            total = add_all([case([(is_true(m), v)], exp.Literal.number(0))
+                             for m, v in zip(matches, first, strict=True)])
+            return RuleColumns(case(bad, total))
+        picked = [case([(is_true(m), v)]) for m, v in zip(matches, first, strict=True)]
+        if len(picked) == 1:
+            return RuleColumns(case(bad, picked[0]))
+        cls = exp.Least if agg == "min" else exp.Greatest
+        return RuleColumns(case(bad, cls(this=picked[0], expressions=picked[1:])))
+
+    def _hits_list(self, matches: Sequence[exp.Expression], values: Sequence[exp.Expression]
+                   ) -> exp.Expression:
+        if not matches:
+            return self.array_sql([])
+        items = [self.struct_sql([("h", exp.Coalesce(this=m, expressions=[exp.false()])),
+                                  ("v", v)]) for m, v in zip(matches, values, strict=True)]
+        return self.transform_sql(self.filter_sql(self.array_sql(items), "x",
+                                                  exp.column("h", table="x")),
+                                  "x", exp.column("v", table="x"))
+
+    def _priority_key(self, table: Table, outs: Sequence[exp.Expression],
+                      nodes: Sequence[n.Node]) -> int | exp.Expression:
+        """The rank of a row's outputs in the declared output values (lexicographic over
+        outputs), as one integer; a SQL expression when an output is not a literal."""
+        sizes = [len(o.values) + 1 for o in table.outputs]
+        static = all(isinstance(x, n.Literal) for x in nodes)
+        if static:
+            key = 0
+            for decl, node in zip(table.outputs, nodes, strict=True):
+                value = node.value  # type: ignore[attr-defined]
+                idx = list(decl.values).index(value) if value in decl.values else len(decl.values)
+                key = key * (len(decl.values) + 1) + idx
+            return key
+        expr_key: exp.Expression = exp.Literal.number(0)
+        for decl, e, size in zip(table.outputs, outs, sizes, strict=True):
+            idx = case([(exp.NullSafeEQ(this=paren(e), expression=self.literal(v)),
+                         exp.Literal.number(i)) for i, v in enumerate(decl.values)],
+                       exp.Literal.number(len(decl.values)))
+            expr_key = exp.Add(this=exp.Mul(this=paren(expr_key),
+                                            expression=exp.Literal.number(size)),
+                               expression=paren(idx))
+        return expr_key
+
+    # -- status -------------------------------------------------------------------------------
+
+    def status(self, rule: Rule, ctx: Ctx) -> exp.Expression:
+        v = col(rule.id, ctx.table)
+        if rule.kind in ("condition", "check"):
+            return case([(is_null(v), exp.Literal.string("unknown")),
+                         (v, exp.Literal.string("true"))], exp.Literal.string("false"))
+        whens: list[tuple[exp.Expression, exp.Expression]] = []
+        if rule.kind == "table" and rule.table is not None and \
+                rule.table.hit_policy in ("unique", "any"):
+            whens.append((col(rule.id + "__error", ctx.table), exp.Literal.string("error")))
+        whens.append((is_null(v), exp.Literal.string("unknown")))
+        if rule.kind == "ladder":
+            whens.append((col(rule.id + "__blocked", ctx.table), exp.Literal.string("unknown")))
+        return case(whens, exp.Literal.string("value"))
+
+    # -- entities -----------------------------------------------------------------------------
+
+    def _layers(self, rules: Sequence[Rule]) -> list[list[Rule]]:
+        """Group rules by dependency depth: a rule's layer comes after those it reads."""
+        ids = {r.id for r in rules}
+        depth: dict[str, int] = {}
+        for r in rules:  # rules are in dependency order
+            deps = self.engine._deps(r, self.engine.rule_refs(r)) & ids
+            depth[r.id] = 1 + max((depth[d] for d in deps if d in depth), default=0)
+        layers: list[list[Rule]] = [[] for _ in range(max(depth.values(), default=0))]
+        for r in rules:
+            layers[depth[r.id] - 1].append(r)
+        return layers
+
+    def _base(self, entity: str, source: str, columns: Sequence[str],
+              parent_key: str | None) -> exp.Select:
+        ent = self.engine.schema.entity(entity)
+        present = set(columns)
+        sel: list[exp.Expression] = []
+        for name, fld in ent.fields.items():
+            ty = sql_type(fld.type)
+            src: exp.Expression = col(name) if name in present else exp.Null()
+            sel.append(exp.alias_(exp.Cast(this=src, to=ty) if ty is not None else src, name,
+                                  quoted=True))
+        sel.append(exp.alias_(col(ROW), ROW, quoted=True))
+        if parent_key is not None:
+            pk = col(parent_key) if parent_key in present else exp.Null()
+            sel.append(exp.alias_(exp.cast(pk, "VARCHAR"), PARENT, quoted=True))
+        return exp.select(*sel).from_(exp.to_table(source, quoted=True) if "." not in source
+                                      else exp.to_table(source))
+
+    def _rule_layers(self, prefix: str, start: str, rules: Sequence[Rule], ctx: Ctx,
+                     ctes: list[tuple[str, exp.Select]]) -> str:
+        prev = start
+        for i, layer in enumerate(self._layers(rules), 1):
+            sel: list[exp.Expression] = [exp.Star()]
+            for r in layer:
+                rc = self.rule(r, ctx)
+                sel.append(exp.alias_(rc.value, r.id, quoted=True))
+                for k, v in rc.extra.items():
+                    sel.append(exp.alias_(v, k, quoted=True))
+            name = f"{prefix}{i}"
+            ctes.append((name, exp.select(*sel).from_(exp.to_table(prev, quoted=True))))
+            prev = name
+        return prev
+
+    def _outputs(self, entity: str, rules: Sequence[Rule], ctx: Ctx
+                 ) -> tuple[list[exp.Expression], list[str], list[str]]:
+        by_id = {r.id: r for r in rules}
+        out: list[exp.Expression] = []
+        ids = self.engine.visible_rule_ids(entity)
+        for rid in ids:
+            r = by_id.get(rid)
+            if r is None:
+                ty = sql_type(self.engine.rule_types.get(rid, t.ANY))
+                out.append(exp.alias_(exp.Cast(this=exp.Null(), to=ty) if ty is not None
+                                      else exp.Null(), rid, quoted=True))
+                out.append(exp.alias_(exp.cast(exp.Null(), "VARCHAR"), rid + STATUS_SUFFIX,
+                                      quoted=True))
+                continue
+            out.append(exp.alias_(col(rid, ctx.table), rid, quoted=True))
+            out.append(exp.alias_(self.status(r, ctx), rid + STATUS_SUFFIX, quoted=True))
+        errs = [r.id for r in rules if r.kind == "table" and r.table is not None
+                and r.table.hit_policy in ("unique", "any") and r.id in ids]
+        return out, ids, errs
+
+    def compile_entity(self, entity: str, source: str, columns: Sequence[str],
+                       members_source: str | None = None,
+                       member_columns: Sequence[str] = ()) -> EntityQuery:
+        """Compile the evaluation of ``entity`` over a source table (and its children).
+
+        Args:
+            entity: the entity evaluated.
+            source: the table (or view) holding its records, with a ``__row`` column.
+            columns: the columns present in ``source`` (absent fields read as unknown).
+            members_source: the table of child records (with ``__row``), if the entity has a
+                relation.
+            member_columns: the columns present in ``members_source``.
+        """
+        eng = self.engine
+        ent = eng.schema.entity(entity)
+        plan = eng.entity_plan(entity, self.in_force)
+        ctes: list[tuple[str, exp.Select]] = []
+        key = ent.key
+        parent = eng.schema.parent_of(entity)
+        if plan.child is None or members_source is None:
+            # a record on its own; a child entity evaluated alone is a family of one
+            ctes.append(("h0", self._base(entity, source, columns, None)))
+            rank_part = [col(ROW)] if parent is not None else []
+            ctx = Ctx(entity, None, frozenset(r.id for r in plan.rules),
+                      rank_partition=rank_part)
+            last = self._rule_layers("h", "h0", plan.rules, ctx, ctes)
+            outs, ids, errs = self._outputs(entity, plan.rules, ctx)
+            result = exp.select(exp.alias_(col(key), key, quoted=True), *outs).from_(
+                exp.to_table(last, quoted=True)).order_by(col(ROW))
+            findings = self._findings_single(entity, plan.rules, last)
+            return EntityQuery(entity, ctes, result, None, findings, ids, [], errs)
+
+        child = plan.child
+        rel = ent.relations[plan.relation or ""]
+        cent = eng.schema.entity(child.entity)
+        # children: only those whose parent is in the source, as the Python backend sees them
+        p0 = self._base(child.entity, members_source, member_columns, rel.key)
+        ctes.append(("p0", p0))
+        mctx = Ctx(child.entity, None, frozenset(r.id for r in child.rules),
+                   rank_partition=[col(PARENT)])
+        plast = self._rule_layers("p", "p0", child.rules, mctx, ctes)
+        # aggregations
+        aggs: dict[n.Node, str] = {}
+        for r in plan.rules:
+            for node in rule_nodes(r) + _check_nodes(r):
+                for sub in n.walk(node):
+                    if isinstance(sub, n.Call) and sub.func in AGGREGATES and sub.args and \
+                            isinstance(sub.args[0], n.Name) and sub.args[0].id in ent.relations \
+                            and sub not in aggs:
+                        aggs[sub] = f"__agg{len(aggs)}"
+        agg_sel: list[exp.Expression] = [exp.alias_(col(PARENT), PARENT, quoted=True),
+                                         exp.alias_(exp.true(), HAS, quoted=True)]
+        empties: dict[str, exp.Expression] = {}
+        for node, name in aggs.items():
+            self._rule = None
+            value, empty = self.aggregate(node, mctx)  # type: ignore[arg-type]
+            agg_sel.append(exp.alias_(value, name, quoted=True))
+            empties[name] = empty
+        ctes.append(("agg", exp.select(*agg_sel).from_(exp.to_table(plast, quoted=True))
+                     .group_by(col(PARENT))))
+        h0 = self._base(entity, source, columns, None)
+        ctes.append(("h0", h0))
+        join_sel: list[exp.Expression] = [exp.Column(this=exp.Star(),
+                                                     table=exp.to_identifier("h0"))]
+        for name, empty in empties.items():
+            join_sel.append(exp.alias_(case([(is_null(col(HAS, "agg")), empty)],
+                                            col(name, "agg")), name, quoted=True))
+        hj = exp.select(*join_sel).from_(exp.to_table("h0", quoted=True)).join(
+            exp.to_table("agg", quoted=True),
+            on=exp.EQ(this=col(key, "h0"), expression=col(PARENT, "agg")), join_type="left")
+        ctes.append(("hj", hj))
+        ctx = Ctx(entity, None, frozenset(r.id for r in plan.rules), member=mctx, aggs=aggs)
+        hlast = self._rule_layers("h", "hj", plan.rules, ctx, ctes)
+        outs, ids, errs = self._outputs(entity, plan.rules, ctx)
+        result = exp.select(exp.alias_(col(key), key, quoted=True), *outs).from_(
+            exp.to_table(hlast, quoted=True)).order_by(col(ROW))
+        # members of the households that are in the source
+        pctx = attrs.evolve(mctx, table="p")
+        mouts, mids, _ = self._outputs(child.entity, child.rules, pctx)
+        members = exp.select(
+            exp.alias_(col(cent.key, "p"), cent.key, quoted=True),
+            exp.alias_(col(PARENT, "p"), rel.key, quoted=True), *mouts,
+        ).from_(exp.alias_(exp.to_table(plast, quoted=True), "p", quoted=True, table=True)).join(
+            exp.alias_(exp.to_table(hlast, quoted=True), "h", quoted=True, table=True),
+            on=exp.EQ(this=col(PARENT, "p"), expression=col(key, "h")), join_type="inner",
+        ).order_by(col(ROW, "h"), col(ROW, "p"))
+        findings = self._findings_family(entity, plan.rules, child.entity, child.rules,
+                                         hlast, plast, ctx)
+        return EntityQuery(entity, ctes, result, members, findings, ids, mids, errs)
+
+    # -- findings -----------------------------------------------------------------------------
+
+    def _severity(self, rule: Rule, ctx: Ctx) -> exp.Expression:
+        assert rule.check is not None
+        cases = rule.check.severity
+        whens = []
+        for c in cases:
+            if c.when is None:
+                return case(whens, exp.Literal.string(c.level)) if whens \
+                    else exp.Literal.string(c.level)
+            whens.append((is_true(self.expr(c.when, ctx)), exp.Literal.string(c.level)))
+        return case(whens, exp.Literal.string(cases[-1].level))
+
+    def _format(self, name: str, ctx: Ctx, rules: set[str]) -> exp.Expression | None:
+        """A ``{name}`` placeholder from one source as text, or None if it has no such name."""
+        ent = self.engine.schema.entity(ctx.entity)
+        if name in rules:
+            ty = self.engine.rule_types.get(name, t.ANY)
+            v = col(name, ctx.table)
+        elif name in ent.fields:
+            ty = ent.fields[name].type
+            v = col(name, ctx.table)
+            if name in _MASKED_FIELDS or (name == "id" and ctx.entity == "household"):
+                return exp.Coalesce(this=self.mask_sql(exp.cast(v, "VARCHAR")),
+                                    expressions=[exp.Literal.string("")])
+        else:
+            return None
+        if ty.kind == "bool":
+            text: exp.Expression = case([(v, exp.Literal.string("True"))],
+                                        exp.Literal.string("False"))
+        elif ty.kind == "decimal":
+            text = self.float_text_sql(v)
+        else:
+            text = exp.cast(v, "VARCHAR")
+        return exp.Coalesce(this=text, expressions=[exp.Literal.string("?")])
+
+    def mask_sql(self, s: exp.Expression) -> exp.Expression:
+        """mask_id: keep the first 4 and last 4 characters of a NIK or No. KK."""
+        length = exp.Length(this=s)
+        stars = exp.Repeat(this=exp.Literal.string("*"), times=exp.Sub(
+            this=length, expression=exp.Literal.number(8)))
+        return case([(exp.LTE(this=length, expression=exp.Literal.number(8)),
+                      exp.Repeat(this=exp.Literal.string("*"), times=length))],
+                    exp.DPipe(this=exp.DPipe(this=exp.Substring(
+                        this=s, start=exp.Literal.number(1), length=exp.Literal.number(4)),
+                        expression=stars, safe=True),
+                        expression=exp.Right(this=s, expression=exp.Literal.number(4)),
+                        safe=True))
+
+    def float_text_sql(self, v: exp.Expression) -> exp.Expression:
+        return exp.cast(v, "VARCHAR")
+
+    def message(self, rule: Rule, sources: Sequence[tuple[Ctx, set[str]]]) -> exp.Expression:
+        assert rule.check is not None
+        template = rule.check.message.get(self.lang)
+        parts: list[exp.Expression] = []
+        pos = 0
+        for m in re.finditer(r"\{([A-Za-z_][A-Za-z0-9_]*)\}", template):
+            if m.start() > pos:
+                parts.append(exp.Literal.string(template[pos:m.start()]))
+            text = None
+            for ctx, rules in sources:
+                text = self._format(m.group(1), ctx, rules)
+                if text is not None:
+                    break
+            parts.append(text if text is not None else exp.Literal.string(m.group(0)))
+            pos = m.end()
+        if pos < len(template) or not parts:
+            parts.append(exp.Literal.string(template[pos:]))
+        out = parts[0]
+        for p in parts[1:]:
+            out = exp.DPipe(this=out, expression=p, safe=True)
+        return out
+
+    def _finding_select(self, check: str, severity: exp.Expression, entity: str,
+                        record: exp.Expression, member: exp.Expression, msg: exp.Expression,
+                        rec_row: exp.Expression, mem_row: exp.Expression) -> exp.Select:
+        return exp.select(
+            exp.alias_(exp.Literal.string(check), "check", quoted=True),
+            exp.alias_(severity, "severity", quoted=True),
+            exp.alias_(exp.Literal.string(entity), "entity", quoted=True),
+            exp.alias_(exp.cast(record, "VARCHAR"), "record_id", quoted=True),
+            exp.alias_(exp.cast(member, "VARCHAR"), "member_id", quoted=True),
+            exp.alias_(msg, "message", quoted=True),
+            exp.alias_(rec_row, "__rec_row", quoted=True),
+            exp.alias_(exp.cast(mem_row, "BIGINT"), "__mem_row", quoted=True),
+        )
+
+    def _union(self, selects: list[exp.Select]) -> exp.Select | None:
+        if not selects:
+            return None
+        body: exp.Expression = selects[0]
+        for s in selects[1:]:
+            body = exp.union(body, s, distinct=False)
+        sub = exp.select(exp.Star()).from_(exp.alias_(exp.Subquery(this=body), "f",
+                                                      table=True))
+        sev = case([(exp.EQ(this=col("severity"), expression=exp.Literal.string(s)),
+                     exp.Literal.number(i)) for i, s in enumerate(("error", "warning", "info"))],
+                   exp.Literal.number(9))
+        return sub.order_by(col("__rec_row"), sev, col("check"),
+                            exp.Ordered(this=col("__mem_row"), nulls_first=True))
+
+    def _findings_single(self, entity: str, rules: Sequence[Rule], last: str
+                         ) -> exp.Select | None:
+        key = self.engine.schema.entity(entity).key
+        ctx = Ctx(entity, "h", frozenset(r.id for r in rules))
+        names = {r.id for r in rules}
+        selects = []
+        for r in rules:
+            if r.kind != "check" or r.check is None or r.check.for_each:
+                continue
+            self._rule = r
+            s = self._finding_select(r.id, self._severity(r, ctx), entity, col(key, "h"),
+                                     exp.Null(), self.message(r, [(ctx, names)]), col(ROW, "h"),
+                                     exp.Null())
+            selects.append(s.from_(exp.alias_(exp.to_table(last, quoted=True), "h", quoted=True,
+                                              table=True)).where(is_true(col(r.id, "h"))))
+        self._rule = None
+        return self._union(selects)
+
+    def _findings_family(self, entity: str, rules: Sequence[Rule], child: str,
+                         child_rules: Sequence[Rule], hlast: str, plast: str, hctx: Ctx
+                         ) -> exp.Select | None:
+        eng = self.engine
+        key = eng.schema.entity(entity).key
+        ckey = eng.schema.entity(child).key
+        h = attrs.evolve(hctx, table="h")
+        p = Ctx(child, "p", frozenset(r.id for r in child_rules))
+        hnames, pnames = {r.id for r in rules}, {r.id for r in child_rules}
+        htable = exp.alias_(exp.to_table(hlast, quoted=True), "h", quoted=True, table=True)
+        ptable = exp.alias_(exp.to_table(plast, quoted=True), "p", quoted=True, table=True)
+        on = exp.EQ(this=col(PARENT, "p"), expression=col(key, "h"))
+        selects = []
+        for r in rules:
+            if r.kind != "check" or r.check is None:
+                continue
+            self._rule = r
+            if not r.check.for_each:
+                s = self._finding_select(r.id, self._severity(r, h), entity, col(key, "h"),
+                                         exp.Null(), self.message(r, [(h, hnames)]),
+                                         col(ROW, "h"), exp.Null())
+                selects.append(s.from_(htable.copy()).where(is_true(col(r.id, "h"))))
+                continue
+            where = self.expr(r.check.where, p) if r.check.where is not None else exp.true()
+            s = self._finding_select(r.id, self._severity(r, p), entity, col(key, "h"),
+                                     col(ckey, "p"), self.message(r, [(p, pnames), (h, hnames)]),
+                                     col(ROW, "h"), col(ROW, "p"))
+            selects.append(s.from_(htable.copy()).join(ptable.copy(), on=on.copy(),
+                                                       join_type="inner")
+                           .where(and_all([is_true(col(r.id, "h")), is_true(where)])))
+        for r in child_rules:
+            if r.kind != "check" or r.check is None:
+                continue
+            self._rule = r
+            s = self._finding_select(r.id, self._severity(r, p), child, col(key, "h"),
+                                     col(ckey, "p"), self.message(r, [(p, pnames), (h, hnames)]),
+                                     col(ROW, "h"), col(ROW, "p"))
+            selects.append(s.from_(htable.copy()).join(ptable.copy(), on=on.copy(),
+                                                       join_type="inner")
+                           .where(is_true(col(r.id, "p"))))
+        self._rule = None
+        return self._union(selects)
+
+    def sql(self, e: exp.Expression) -> str:
+        """Render a compiled tree as SQL text of this dialect."""
+        return parenthesize(e).sql(dialect=self.dialect)
+
+
+def parenthesize(tree: exp.Expression) -> exp.Expression:
+    """Wrap every operand that is itself an operator in parentheses.
+
+    The compiler builds trees by structure, and sqlglot renders a tree as written, so
+    ``a - (b + c)`` built as ``Sub(a, Add(b, c))`` would come out as ``a - b + c``.
+    """
+
+    def wrap(node: exp.Expression) -> exp.Expression:
+        if isinstance(node, exp.Binary | exp.Not | exp.Neg):
+            for key in ("this", "expression"):
+                child = node.args.get(key)
+                if isinstance(child, exp.Binary | exp.Not | exp.Neg | exp.Case):
+                    node.set(key, exp.Paren(this=child))
+        return node
+
+    return tree.copy().transform(wrap, copy=False)
+
+
+_NULL_SAFE_BUILTINS = {"coalesce", "is_missing", "count_true"}
+
+
+def _is_builtin(fn: Any) -> bool:
+    from ..expr.functions import builtin_functions
+
+    return any(b.name == fn.name and b.python is fn.python for b in builtin_functions()) or \
+        fn.python.__module__ == "welfare_rules.expr.functions"
+
+
+def _same_outputs(table: Table, i: int, j: int) -> bool:
+    a, b = table.rows[i].outputs, table.rows[j].outputs
+    return all(isinstance(x, n.Literal) and isinstance(y, n.Literal) and x.value == y.value
+               and type(x.value) is type(y.value) for x, y in zip(a, b, strict=True))
+
+
+def _check_nodes(rule: Rule) -> list[n.Node]:
+    """Severity conditions of a record-level check may aggregate over members too."""
+    if rule.check is None or rule.check.for_each:
+        return []
+    return [c.when for c in rule.check.severity if c.when is not None]
