@@ -151,7 +151,10 @@ def get_plugin_manager(plugins: Sequence[PluginInfo], *, builtins: bool = True,
                                 "built-in", national_pack))
     infos.extend(sorted(plugins, key=lambda p: LAYERS[p.layer]))
     seen: dict[str, PluginInfo] = {}
-    for info in infos:
+    for info in list(infos):
+        if info.name in seen and seen[info.name].obj is info.obj:
+            infos.remove(info)  # asked for twice (e.g. by a test file and by -p): load once
+            continue
         if info.name in seen:
             raise PluginError(f"two plugins are named '{info.name}' ({seen[info.name].source} "
                               f"and {info.source})", info.name)
