@@ -25,7 +25,7 @@ class LocatedStr(str):
     location of a position inside it, so an expression's errors can point into the file.
     """
 
-    __slots__ = ("file", "line", "col", "style")
+    __slots__ = ("col", "file", "line", "style")
     file: str | None
     line: int
     col: int
@@ -84,7 +84,7 @@ def _construct(node: yaml.Node, path: PathKey, pos: Positions, loader: yaml.Safe
     if isinstance(node, yaml.MappingNode):
         out: dict[Any, Any] = {}
         for knode, vnode in node.value:
-            key = loader.construct_object(knode, deep=True)  # type: ignore[no-untyped-call]
+            key = loader.construct_object(knode, deep=True)
             if isinstance(key, datetime.date | int | float | bool):
                 key_for_path: str | int = str(key)
             else:
@@ -98,7 +98,7 @@ def _construct(node: yaml.Node, path: PathKey, pos: Positions, loader: yaml.Safe
         return out
     if isinstance(node, yaml.SequenceNode):
         return [_construct(v, (*path, i), pos, loader) for i, v in enumerate(node.value)]
-    value = loader.construct_object(node, deep=True)  # type: ignore[no-untyped-call]
+    value = loader.construct_object(node, deep=True)
     if isinstance(value, str):
         return located(value, pos.file, node.start_mark.line + 1, node.start_mark.column + 1,
                        node.style if isinstance(node, yaml.ScalarNode) else None)
@@ -114,7 +114,7 @@ def load_yaml(text: str, file: str | None = None) -> tuple[Any, Positions]:
     pos = Positions(file)
     loader = yaml.SafeLoader(text)
     try:
-        node = loader.get_single_node()  # type: ignore[no-untyped-call]
+        node = loader.get_single_node()
         if node is None:
             return None, pos
         return _construct(node, (), pos, loader), pos
@@ -125,7 +125,7 @@ def load_yaml(text: str, file: str | None = None) -> tuple[Any, Positions]:
     except yaml.YAMLError as exc:
         raise RuleLoadError(f"invalid YAML: {exc}", Location(file)) from None
     finally:
-        loader.dispose()  # type: ignore[no-untyped-call]
+        loader.dispose()
 
 
 def load_yaml_file(path: str | Path) -> tuple[Any, Positions]:

@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 
 import click
 
-from .errors import ErrorGroup, LocatedError, WelfareRulesError
+from .errors import ErrorGroup, WelfareRulesError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -243,7 +243,7 @@ def _print_summary(res: Any, entity: str) -> None:
     by = "kelurahan" if entity in ("household", "institution") else None
     try:
         summary = res.summary(by=by) if by else res.summary()
-    except Exception as exc:  # noqa: BLE001 - a summary problem must not hide the results
+    except Exception as exc:
         click.echo(f"(summary unavailable: {exc})", err=True)
         return
     df = summary.to_pandas() if hasattr(summary, "to_pandas") else summary

@@ -61,6 +61,7 @@ def _status(rule: Rule, value: Any, blocked: bool = False) -> str:
 
 class _Base:
     engine: Engine
+    plan: _Plan
     entity: str
     record: Mapping[str, Any]
     as_of: datetime.date
@@ -153,8 +154,17 @@ class _Base:
 class Decision(_Base):
     """The evaluation of one record."""
 
-    __slots__ = ("engine", "entity", "record", "as_of", "plan", "_values", "_member_values",
-                 "_slots", "_findings")
+    __slots__ = (
+        "_findings",
+        "_member_values",
+        "_slots",
+        "_values",
+        "as_of",
+        "engine",
+        "entity",
+        "plan",
+        "record",
+    )
 
     def __init__(self, engine: Engine, entity: str, record: Mapping[str, Any],
                  as_of: datetime.date, plan: _Plan, values: list[Any], members: Sequence[Any]):

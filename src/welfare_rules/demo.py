@@ -14,6 +14,7 @@ The data is synthetic: names, numbers and families are invented; no real person 
 from __future__ import annotations
 
 import datetime
+from typing import Any
 
 import attrs
 import numpy as np
@@ -90,9 +91,9 @@ def _choice(rng: np.random.Generator, values: list[str], n: int,
     return np.asarray(values, dtype=object)[idx]
 
 
-def _blank(rng: np.random.Generator, arr: np.ndarray, rate: float) -> list:
+def _blank(rng: np.random.Generator, arr: Any, rate: float) -> list[Any]:
     """Turn a share of the values into missing ones (None)."""
-    out = arr.tolist()
+    out: list[Any] = list(np.asarray(arr).tolist())
     if rate > 0:
         for i in np.flatnonzero(rng.random(len(out)) < rate):
             out[i] = None
@@ -240,12 +241,12 @@ def generate_city(households: int = 85_000, *, seed: int = 3375,
            for k, b, f, s in zip(kec_of, birth_dates, sex_female, serial_p, strict=True)]
     # planted NIK problems
     bad = rng.random(total)
-    for i in np.flatnonzero(bad < 0.002):  # wrong length
-        nik[i] = nik[i][:15]
-    for i in np.flatnonzero((bad >= 0.002) & (bad < 0.004)):  # sex disagrees
-        sex_female[i] = not sex_female[i]
-    for i in np.flatnonzero((bad >= 0.004) & (bad < 0.005)):  # impossible day
-        nik[i] = nik[i][:6] + "35" + nik[i][8:]
+    for j in np.flatnonzero(bad < 0.002).tolist():  # wrong length
+        nik[j] = nik[j][:15]
+    for j in np.flatnonzero((bad >= 0.002) & (bad < 0.004)).tolist():  # sex disagrees
+        sex_female[j] = not sex_female[j]
+    for j in np.flatnonzero((bad >= 0.004) & (bad < 0.005)).tolist():  # impossible day
+        nik[j] = nik[j][:6] + "35" + nik[j][8:]
     school = np.full(total, "none", dtype=object)
     school[(age >= 4) & (age < 6)] = "paud"
     school[(age >= 6) & (age < 12)] = "sd"

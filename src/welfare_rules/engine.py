@@ -26,6 +26,7 @@ from . import types as t
 from ._yaml import Positions
 from .backends import runtime
 from .backends.python import Compiled, EntityPlan, PythonCompiler, rule_nodes
+from .decision import Decision as _Decision
 from .errors import (
     CycleError,
     ErrorGroup,
@@ -46,8 +47,6 @@ from .loading import load_parameter_files, load_rules
 from .model import Parameter, Rule, RuleSet
 from .plugins import PluginInfo, call_contributions, get_plugin_manager, resolve_plugins
 from .schema import Origin, Schema, SchemaBuilder
-
-from .decision import Decision as _Decision
 
 if TYPE_CHECKING:
     from .decision import Decision
@@ -221,7 +220,7 @@ class Engine:
         """
         if as_of.__class__ is not datetime.date:
             as_of = _as_date(as_of)
-        plan = self._plans.get((entity, as_of)) or self._plan(entity, as_of)  # type: ignore[arg-type]
+        plan = self._plans.get((entity, as_of)) or self._plan(entity, as_of)
         if record.__class__ is not dict and not isinstance(record, Mapping):
             raise EvaluationError(f"a record is a mapping of fields, found "
                                   f"{type(record).__name__}")
@@ -248,7 +247,7 @@ class Engine:
                                   f"{did_you_mean(adapter, self.adapters)} (registered: "
                                   f"{', '.join(sorted(self.adapters))})", adapter)
             adapter = self.adapters[adapter]
-        return read(source, self.schema, adapter=adapter, **kwargs)
+        return read(source, self.schema, adapter=adapter, **kwargs)  # type: ignore[arg-type]
 
     def evaluate_batch(self, entity: str, data: Any, *, members: Any = None,
                        as_of: datetime.date | None = None, backend: str = "duckdb",
@@ -658,7 +657,7 @@ class _Loader:
                         path.append(nxt)
                         stack.append((nxt, sorted(deps.get(nxt, ()))))
                     elif st == 1:
-                        cycle = path[path.index(nxt):] + [nxt]
+                        cycle = [*path[path.index(nxt):], nxt]
                         key = frozenset(cycle)
                         if key not in reported:
                             reported.add(key)
@@ -779,9 +778,9 @@ class _Loader:
                     raise RuleTypeError(f"table '{r.id}': output '{table.outputs[i].name}' mixes "
                                         f"{out_types[i]} and {ot}", row.location)
                 out_types[i] = t.unify(out_types[i], ot)
-        for i, o in enumerate(table.outputs):
-            if o.values and all(isinstance(v, str) for v in o.values):
-                out_types[i] = t.enum(tuple(str(v) for v in o.values))
+        for i, out in enumerate(table.outputs):
+            if out.values and all(isinstance(v, str) for v in out.values):
+                out_types[i] = t.enum(tuple(str(v) for v in out.values))
         if table.aggregation == "count":
             return t.INT
         if table.aggregation in ("sum", "min", "max"):

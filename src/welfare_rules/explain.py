@@ -181,13 +181,13 @@ class _Builder:
 
 
 def _eval_count(b: _Builder, d: _Base, rule: Rule) -> str:
-    from .backends.python_detail import scope_for
     from .backends.interp import evaluate
+    from .backends.python_detail import scope_for
 
     assert rule.at_least is not None
     try:
         return _fmt_value(evaluate(rule.at_least, scope_for(d)))
-    except Exception:  # noqa: BLE001 - an explanation never fails on a detail
+    except Exception:
         return to_source(rule.at_least)
 
 

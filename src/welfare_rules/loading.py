@@ -20,7 +20,7 @@ import attrs
 import cattrs
 from cattrs.gen import make_dict_structure_fn, override
 
-from . import types as t  # noqa: I001
+from . import types as t
 from ._yaml import LocatedStr, Positions, load_yaml_file
 from .errors import (
     ExpressionSyntaxError,
@@ -276,7 +276,8 @@ def make_converter() -> cattrs.Converter:
         data = {k: val for k, val in v.items() if k != "kind"}
         if kind is not None:
             if kind not in _KIND_BY_NAME:
-                raise ValueError(f"unknown rule kind '{kind}'{did_you_mean(str(kind), _KIND_BY_NAME)}"
+                hint = did_you_mean(str(kind), _KIND_BY_NAME)
+                raise ValueError(f"unknown rule kind '{kind}'{hint}"
                                  f" (expected one of {', '.join(_KIND_BY_NAME)})")
             cls = _KIND_BY_NAME[kind]
         else:
@@ -332,15 +333,14 @@ def make_converter() -> cattrs.Converter:
         if v is None:
             return None
         rest = tuple(a for a in typing.get_args(tp) if a is not type(None))
-        return conv.structure(v, Union[rest])  # type: ignore[arg-type]
+        return conv.structure(v, Union[rest])  # type: ignore[arg-type]  # noqa: UP007
 
     conv.register_structure_hook_func(is_optional_union, optional_union)
-    for cls in (ConditionSpec, ConditionRuleSpec):
-        conv.register_structure_hook(cls, make_dict_structure_fn(
-            cls, conv, not_=override(rename="not"), _cattrs_forbid_extra_keys=True))
-    for cls in (EffectiveSpec,):
-        conv.register_structure_hook(cls, make_dict_structure_fn(
-            cls, conv, from_=override(rename="from"), _cattrs_forbid_extra_keys=True))
+    for cond_cls in (ConditionSpec, ConditionRuleSpec):
+        conv.register_structure_hook(cond_cls, make_dict_structure_fn(
+            cond_cls, conv, not_=override(rename="not"), _cattrs_forbid_extra_keys=True))
+    conv.register_structure_hook(EffectiveSpec, make_dict_structure_fn(
+        EffectiveSpec, conv, from_=override(rename="from"), _cattrs_forbid_extra_keys=True))
     return conv
 
 
@@ -373,7 +373,7 @@ def _structure(data: Any, cls: type, pos: Positions, base: tuple[str | int, ...]
         errors: list[LocatedError] = []
         if isinstance(exc, cattrs.BaseValidationError):
             for msg in cattrs.transform_error(exc, path="$", format_exception=_format_exc):
-                path_text, _, detail = msg.partition(" @ ")
+                _path_text, _, _detail = msg.partition(" @ ")
                 detail_text, _, where = msg.rpartition(" @ ")
                 path = _split_path(where) if where.startswith("$") else ()
                 bad_key = re.match(r"unknown key\(s\) '([^']+)'", detail_text)
@@ -390,7 +390,7 @@ def _format_exc(exc: BaseException, type_: Any) -> str:
     if isinstance(exc, KeyError):
         return "required key missing"
     if isinstance(exc, cattrs.ForbiddenExtraKeysError):
-        fields = [f.name.rstrip("_") for f in attrs.fields(exc.cl)]  # type: ignore[misc]
+        fields = [f.name.rstrip("_") for f in attrs.fields(exc.cl)]
         bad = sorted(exc.extra_fields)
         hints = "".join(did_you_mean(b, fields) for b in bad[:1])
         return f"unknown key(s) {', '.join(repr(b) for b in bad)}{hints}"
@@ -438,7 +438,6 @@ def parse_unary_test(cell: Any, loc: Location) -> UnaryTest:
     those literals); FEEL unary tests ``<18``, ``>= param.x``, ``"a","b"``, ``[1..5]``,
     ``not("a")``; other text is an expression the input must equal.
     """
-    text = cell
     if isinstance(cell, list):
         return UnaryTest("in", n.ListLit(tuple(n.Literal(_feel_literal(v)) for v in cell)),
                          text=str(cell))
@@ -480,7 +479,9 @@ def _feel_literal(v: Any) -> Any:
 
 
 def _split_feel_list(s: str) -> list[str]:
-    parts, cur, quoted = [], [], False
+    parts: list[str] = []
+    cur: list[str] = []
+    quoted = False
     for ch in s:
         if ch == '"':
             quoted = not quoted
@@ -683,11 +684,11 @@ class _Flattener:
             for i, c in enumerate(spec.severity):
                 when = self.expr(c.when, (*sev_path, i, "when")) if c.when else None
                 cases.append(SeverityCase(when, c.level))
-        for c in cases:
-            if c.level not in SEVERITIES:
+        for case in cases:
+            if case.level not in SEVERITIES:
                 self.errors.append(RuleLoadError(
-                    f"check '{rid}': severity '{c.level}' is not one of "
-                    f"{', '.join(SEVERITIES)}{did_you_mean(c.level, SEVERITIES)}",
+                    f"check '{rid}': severity '{case.level}' is not one of "
+                    f"{', '.join(SEVERITIES)}{did_you_mean(case.level, SEVERITIES)}",
                     self.pos.get(sev_path)))
         where = self.expr(spec.where, (*path, "where")) if spec.where else None
         if spec.for_each and spec.where is None:

@@ -123,7 +123,7 @@ def resolve_plugins(requested: Iterable[Any] | str | None) -> list[PluginInfo]:
 def _load_entry_point(ep: md.EntryPoint) -> PluginInfo:
     try:
         obj = ep.load()
-    except Exception as exc:  # noqa: BLE001 - a broken plugin must be reported, not crash
+    except Exception as exc:
         raise PluginError(f"plugin '{ep.name}' failed to import: {exc}", ep.name) from exc
     dist, version = _dist_version(ep)
     return _info_for(obj, f"entry point of {dist}", name=dist, version=version)

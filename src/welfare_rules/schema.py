@@ -219,15 +219,15 @@ class SchemaBuilder:
                     f"entity '{name}': its key field '{key}' is not declared", Location()))
             entities[name] = Entity(name, key, dict(ent["fields"]), dict(ent["relations"]),
                                     ent["label"])
-        for ent in entities.values():
-            for rel in ent.relations.values():
+        for built in entities.values():
+            for rel in built.relations.values():
                 if rel.entity not in entities:
                     self.errors.append(RuleLoadError(
-                        f"relation '{ent.name}.{rel.name}' points to unknown entity "
+                        f"relation '{built.name}.{rel.name}' points to unknown entity "
                         f"'{rel.entity}'{did_you_mean(rel.entity, entities)}", Location()))
                 elif rel.key not in entities[rel.entity].fields:
                     self.errors.append(RuleLoadError(
-                        f"relation '{ent.name}.{rel.name}': '{rel.entity}' has no field "
+                        f"relation '{built.name}.{rel.name}': '{rel.entity}' has no field "
                         f"'{rel.key}'", Location()))
         if self.errors:
             raise ErrorGroup(self.errors, "invalid schema")

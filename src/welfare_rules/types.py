@@ -124,4 +124,5 @@ def parse_type_name(name: str) -> Type:
         return list_of(parse_type_name(name[5:-1]))
     if name in ("bool", "int", "decimal", "str", "date", "any"):
         return Type(name)
-    raise ValueError(f"unknown type '{name}' (expected bool, int, decimal, str, date, enum, list[...])")
+    raise ValueError(f"unknown type '{name}' (expected bool, int, decimal, str, date, enum, "
+                     f"list[...])")

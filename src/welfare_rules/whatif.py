@@ -70,13 +70,10 @@ def compare(before: Any, after: Any, entity: str, data: Any, *, members: Any = N
             SELECT a."{key}" AS "{key}", {group} AS grp, '{rid}' AS rule,
                    a.{col}::VARCHAR AS before, b.{col}::VARCHAR AS after
             FROM a JOIN b USING ("{key}") WHERE a.{col} IS DISTINCT FROM b.{col}""")
-    summary = con.execute(" UNION ALL ".join(parts) + " ORDER BY grp, rule").arrow()
-    changed = con.execute(" UNION ALL ".join(changes) + f' ORDER BY rule, grp, "{key}"').arrow()
+    summary = con.sql(" UNION ALL ".join(parts) + " ORDER BY grp, rule").to_arrow_table()
+    changed = con.sql(" UNION ALL ".join(changes)
+                      + f' ORDER BY rule, grp, "{key}"').to_arrow_table()
     label = by or "group"
     summary = summary.rename_columns([label if c == "grp" else c for c in summary.column_names])
     changed = changed.rename_columns([label if c == "grp" else c for c in changed.column_names])
-    return _table(summary), _table(changed)
-
-
-def _table(x: Any) -> pa.Table:
-    return x.read_all() if hasattr(x, "read_all") else x
+    return summary, changed

@@ -30,7 +30,7 @@ class Scope:
         self.relation = relation
 
 
-def evaluate(node: n.Node, s: Scope) -> Any:  # noqa: C901 - one dispatch, kept together
+def evaluate(node: n.Node, s: Scope) -> Any:
     if isinstance(node, n.Literal):
         return node.value
     if isinstance(node, n.Name):

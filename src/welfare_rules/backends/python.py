@@ -137,7 +137,8 @@ class PythonCompiler:
             if node.id == "as_of":
                 return "as_of"
             if ctx.in_member:
-                assert ctx.member_field is not None and ctx.member_rule is not None
+                assert ctx.member_field is not None
+                assert ctx.member_rule is not None
                 try:
                     return ctx.member_rule(node.id)
                 except KeyError:
@@ -246,7 +247,7 @@ class PythonCompiler:
         if all(isinstance(a, n.Literal) for a in node.args) and name != "is_missing":
             try:
                 value = fn.python(*[a.value for a in node.args])  # type: ignore[attr-defined]
-            except Exception:  # noqa: BLE001 - fall back to run time, where it is caught
+            except Exception:
                 value = None
             else:
                 return self.literal(value)
@@ -256,7 +257,7 @@ class PythonCompiler:
             g.emit(f"{t} = {call}")
         return t
 
-    _relations: set[str] = set()
+    _relations: frozenset[str] = frozenset()
 
     def _inline_call(self, g: _Gen, name: str, fn: Function, args: list[str], t: str) -> bool:
         """Inline the hottest built-ins (a Python call costs more than their body)."""
@@ -436,7 +437,8 @@ class PythonCompiler:
             return "True"
         t = g.tmp()
         if test.op == "range":
-            assert test.value is not None and test.high is not None
+            assert test.value is not None
+            assert test.high is not None
             lo = self.expr(g, test.value, ctx, params_used)
             hi = self.expr(g, test.high, ctx, params_used)
             lop = "<=" if test.low_closed else "<"
@@ -490,7 +492,7 @@ class PythonCompiler:
 
     def compile(self, plan: EntityPlan, relations: set[str]) -> Compiled:
         """Compile one entity (and its child entity) into a ``run`` function."""
-        self._relations = relations
+        self._relations = frozenset(relations)
         child = self._compile_child(plan.child) if plan.child is not None else None
         slots = self._slots(plan.rules)
         g = _Gen()
@@ -611,7 +613,7 @@ class PythonCompiler:
             steps.append(f"    {fname}(members, MR, P, as_of)")
         n_slots = len(slots)
         source = "\n".join(funcs) + (
-            f"\n\ndef run_members(members, P, as_of):\n"
+            "\n\ndef run_members(members, P, as_of):\n"
             + ("    MR = []\n" if steps and steps[0].strip().startswith("phase") else
                f"    MR = [[None] * {n_slots} for _ in members]\n")
             + "\n".join(steps) + "\n    return MR\n\n"
@@ -730,7 +732,7 @@ def _exec(source: str, entity: str, ns: dict[str, Any]) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", SyntaxWarning)
         code = compile(source, f"<welfare_rules:{entity}>", "exec")
-    exec(code, ns)  # noqa: S102
+    exec(code, ns)
 
 
 def _rule_nodes(rule: Rule) -> list[n.Node]:

@@ -48,7 +48,8 @@ class Function:
 
     Attributes:
         name: the name used in expressions.
-        signature: human-readable signature for errors and docs, e.g. ``years_between(date, date) -> int``.
+        signature: human-readable signature for errors and docs, e.g.
+            ``years_between(date, date) -> int``.
         type_rule: given the argument types, returns the result type or raises ``TypeError``
             with a message saying what was expected.
         python: the implementation for the Python backend. It receives Python values, ``None``

@@ -173,7 +173,8 @@ def to_source(node: Node) -> str:
     if isinstance(node, ListLit):
         return "[" + ", ".join(to_source(i) for i in node.items) + "]"
     if isinstance(node, Unary):
-        return f"not {to_source(node.operand)}" if node.op == "not" else f"-{to_source(node.operand)}"
+        inner = to_source(node.operand)
+        return f"not {inner}" if node.op == "not" else f"-{inner}"
     if isinstance(node, BinOp):
         return f"({to_source(node.left)} {node.op} {to_source(node.right)})"
     if isinstance(node, Compare):

@@ -153,7 +153,7 @@ def _key(p: Any) -> Any:
 
 def _same(expected: Any, actual: Any) -> bool:
     if isinstance(expected, bool) or isinstance(actual, bool):
-        return expected is actual or expected == actual and type(expected) is type(actual)
+        return expected is actual or (expected == actual and type(expected) is type(actual))
     if isinstance(expected, int | float) and isinstance(actual, int | float):
         return math.isclose(expected, actual, rel_tol=1e-9, abs_tol=1e-3)
     if isinstance(expected, str) and isinstance(actual, datetime.date):
