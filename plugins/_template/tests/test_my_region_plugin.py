@@ -29,9 +29,8 @@ def test_a_registered_poor_household_is_eligible() -> None:
 
 def test_the_rule_is_not_in_force_before_2024() -> None:
     engine = plugin_engine(plugin)
-    d = engine.evaluate("household", household(in_dtks=True, desil=2, my_region_registered=True),
-                        as_of=datetime.date(2023, 6, 1))
-    assert d.value("my_region_top_up_eligible") is None
+    assert "my_region_top_up_eligible" not in engine.in_force(datetime.date(2023, 6, 1))
+    assert "my_region_top_up_eligible" in engine.in_force(AS_OF)
 
 
 def test_the_yaml_rule_tests_pass() -> None:
