@@ -15,8 +15,8 @@ contribute the same name. Hooks are called once per :meth:`Engine.load`, in laye
 A plugin module or object may set ``PLUGIN_NAME`` (shown in ``welfare-rules plugins`` and in
 explanations; an installed plugin is named after its distribution), ``LAYER`` (``"province"`` or
 ``"city"``; default ``"city"``) and ``__version__``. It implements only the hooks it needs; a
-``@hookimpl`` function whose name is not one of these hooks (``register_rulez``) fails loading with a
-:class:`~welfare_rules.errors.PluginError` (``check_pending``).
+``@hookimpl`` function whose name is not one of these hooks (``register_rulez``) fails loading
+with a :class:`~welfare_rules.errors.PluginError` (``check_pending``).
 
 Implementations may accept fewer arguments than the spec (pluggy passes only those they name),
 which is how hooks evolve: new arguments are added, never removed.
