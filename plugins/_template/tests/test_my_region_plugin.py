@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime
 
 import welfare_rules_my_region as plugin
+
 from welfare_rules.testing import assert_decision, household, plugin_engine, run_rule_tests
 
 AS_OF = datetime.date(2024, 6, 1)

@@ -92,18 +92,18 @@ def plugins_registered(*plugins: Any, **kwargs: Any) -> Iterator[Engine]:
 
     extra = resolve_plugins(list(plugins))
     with _patch_lock:
-        original = engine_mod.resolve_plugins
+        original = getattr(engine_mod, "resolve_plugins")  # noqa: B009 - patched below
 
         def resolve_with_extra(requested: Any) -> Any:
             infos = list(original(requested))
             names = {i.name for i in infos}
             return infos + [i for i in extra if i.name not in names]
 
-        engine_mod.resolve_plugins = resolve_with_extra  # type: ignore[assignment]
+        setattr(engine_mod, "resolve_plugins", resolve_with_extra)  # noqa: B010
         try:
             yield engine_mod.Engine.load(**kwargs)
         finally:
-            engine_mod.resolve_plugins = original  # type: ignore[assignment]
+            setattr(engine_mod, "resolve_plugins", original)  # noqa: B010
 
 
 # ---------------------------------------------------------------------------------------------
@@ -230,7 +230,7 @@ def assert_decision(d: Decision | MemberDecision, rule: str, value: Any = _UNSET
         return
     try:
         why = d.explain(rule, lang=lang)
-    except Exception as exc:  # noqa: BLE001 - the assertion must still say what differs
+    except Exception as exc:  # the assertion must still say what differs
         why = f"(no explanation: {exc})"
     header = f"rule '{rule}': " + "; ".join(problems)
     raise AssertionError(f"{header}\n{_indent(str(why))}")
