@@ -77,8 +77,8 @@ class _Builder:
         if v is not None and not self.unmask and (
                 name in _MASK or (name == ent.key and d.entity == "household")):
             shown = self.mask(v)
-        return {"name": name, "label": f.label.get(self.lang) if f else name, "value": shown,
-                "missing": v is None}
+        label = (f.label.get(self.lang) if f else "") or name  # an unlabelled field: its name
+        return {"name": name, "label": label, "value": shown, "missing": v is None}
 
     def param(self, name: str) -> dict[str, Any]:
         p = self.eng.parameters[name]
