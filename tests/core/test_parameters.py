@@ -121,7 +121,7 @@ def test_an_override_of_an_unknown_parameter_is_an_error_with_a_suggestion(engin
 
 def test_an_override_of_the_wrong_type_is_an_error(engine_from):
     """A text cannot override a number."""
-    with pytest.raises(ParameterError, match="t.rate"):
+    with pytest.raises(ParameterError, match=r"t\.rate"):
         engine_from(RULES, params=PARAMS, parameters={"t.rate": "many"})
 
 

@@ -8,8 +8,11 @@ from welfare_rules.errors import RuleTypeError
 
 
 def single_error(errors_from, body, entity="household"):
+    """The one error of a ruleset; every type error is located in its file."""
     errors = errors_from(body, entity=entity)
     assert 1 == len(errors), [str(e) for e in errors]
+    where = errors[0].location
+    assert (True, True) == (where.file.endswith(".yaml"), where.line is not None)
     return errors[0]
 
 
