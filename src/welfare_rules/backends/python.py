@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime
 import itertools
+import math
 import re
 import warnings
 from collections.abc import Callable, Mapping, Sequence
@@ -123,6 +124,8 @@ class PythonCompiler:
         return name
 
     def literal(self, v: Any) -> str:
+        if isinstance(v, float) and not math.isfinite(v):
+            return self.const(v)  # repr() gives 'inf'/'nan', which are not Python literals
         if v is None or isinstance(v, bool | int | float | str):
             return repr(v)
         return self.const(v)
