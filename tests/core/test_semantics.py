@@ -143,3 +143,15 @@ def test_a_record_must_be_a_mapping(members):
     """Evaluating a list is an error that says so."""
     with pytest.raises(EvaluationError, match="a record is a mapping"):
         members.evaluate("household", [1, 2], as_of=AS_OF)
+
+
+@pytest.mark.parametrize(("body", "expected"), [
+    ("- {id: t_r, when: x < 1e999}\n", True),
+    ("- {id: t_r, value: -1e999}\n", float("-inf")),
+    ("- id: t_r\n  table:\n    hit_policy: first\n    inputs: [x]\n"
+     "    rows: [{when: [\"< 1e999\"], then: .inf}]\n", float("inf")),
+])
+def test_a_literal_too_large_for_a_float_compiles(engine_from, body, expected):
+    """Literals that overflow to infinity (`1e999`, YAML `.inf`) compile and evaluate."""
+    assert expected == engine_from(body).evaluate("household", {"x": 3},
+                                                  as_of=AS_OF).value("t_r")
