@@ -35,7 +35,8 @@ def person(birth: datetime.date, sex: str = "male", serial: int = 1, relationshi
 
 #: A household meeting all 14 BPS criteria, in the DTKS, decile 1.
 POOR: dict[str, Any] = {
-    "id": "3375010101240001", "in_dtks": True, "desil": 1, "last_verified": datetime.date(2023, 6, 1),
+    "id": "3375010101240001", "in_dtks": True, "desil": 1,
+    "last_verified": datetime.date(2023, 6, 1),
     "floor_area_m2": 12, "floor_type": "earth", "wall_type": "bamboo", "toilet": "none",
     "electricity": "none", "water_source": "river", "cooking_fuel": "firewood",
     "meat_milk_per_week": 1, "new_clothes_per_year": 1, "meals_per_day": 2,

@@ -48,7 +48,7 @@ def test_explain_poor_bps_lists_every_criterion_value_and_parameter(engine: Engi
         assert f"{rule.title.get(lang)} ({rid})" in text
     # the value used and the parameter with its reference
     assert ("Jenis lantai = earth" if lang == "id" else "Floor type = earth") in text
-    assert "Luas lantai (m²) = 12" in text if lang == "id" else "Floor area (m²) = 12" in text
+    assert ("Luas lantai (m²) = 12" if lang == "id" else "Floor area (m²) = 12") in text
     for name in ("bps.min_criteria", "bps.floor_area_per_person_m2", "bps.head_income_threshold",
                  "bps.savings_threshold", "bps.farmer_land_m2"):
         p = engine.parameter(name)
@@ -62,7 +62,8 @@ def test_explain_unknown_poor_bps_names_the_missing_fields(engine: Engine) -> No
     d = engine.evaluate("household", household(met=range(1, 9), unknown=(9, 10)), as_of=AS_OF)
     text = d.explain("poor_bps", lang="en")
     assert "needs verification" in text
-    assert "new_clothes_per_year" in text and "meals_per_day" in text
+    assert "new_clothes_per_year" in text
+    assert "meals_per_day" in text
 
 
 # ------------------------------------------------------------------------------- PKH
@@ -127,7 +128,9 @@ def test_deceased_head_is_an_error_and_other_deceased_member_a_warning(engine: E
              if f.check == "deceased_recipient"]
     assert found == [("deceased_recipient", "error", 0), ("deceased_recipient", "warning", 1)]
     msg = next(f.message for f in d.findings if f.severity == "error")
-    assert "Budi" in msg and "3375********0001" in msg and "3375010101800001" not in msg
+    assert "Budi" in msg
+    assert "3375********0001" in msg
+    assert "3375010101800001" not in msg
 
 
 def test_nik_findings_carry_severity_and_an_actionable_message(engine: Engine) -> None:

@@ -36,7 +36,7 @@ def test_every_national_parameter_has_titles_unit_and_reference(engine: Engine) 
     for name, p in sorted(engine.parameters.items()):
         if p.origin.plugin != PLUGIN_NAME:
             continue
-        if not (p.title.id and p.title.en and p.title.id != p.title.en or name == ""):
+        if not ((p.title.id and p.title.en and p.title.id != p.title.en) or name == ""):
             problems.append(f"{name}: title needs distinct id and en texts")
         if not p.unit:
             problems.append(f"{name}: no unit")
@@ -71,7 +71,8 @@ def test_unverified_facts_of_domain_md_are_marked(engine: Engine) -> None:
 
 def test_the_minimum_wage_is_left_to_regional_plugins(engine: Engine) -> None:
     p = engine.parameter("exclusion.min_wage_month")
-    assert p.optional and p.values == ()
+    assert p.optional
+    assert p.values == ()
 
 
 def test_yaml_cases_cover_every_rule_with_true_false_and_unknown(engine: Engine) -> None:
