@@ -243,6 +243,8 @@ def render_message(template: str, sources: Sequence[_Base], unmask: bool = False
                 if name in _MASKED_FIELDS or (name == "id" and src.entity == "household"):
                     return str(v) if unmask else mask_id(v)
                 return "?" if v is None else str(v)
+        if any(name in src.engine.schema.entity(src.entity).fields for src in sources):
+            return "?"  # a declared field the record leaves out is unknown, like a blank one
         return m.group(0)
 
     return _PLACEHOLDER.sub(sub, template)
