@@ -484,3 +484,30 @@ def test_a_check_with_an_unknown_condition_is_unknown_and_gives_no_finding(engin
     d = engine_from(CHECKS).evaluate("household", {"id": "1"}, as_of=AS_OF)
     assert ([], None, "unknown") == (d.findings, d.value("t_negative"),
                                      d.status("t_negative"))
+
+
+def test_a_message_placeholder_may_name_a_rule(engine_from):
+    """`{rule}` placeholders show the rule's value."""
+    eng = engine_from("""
+        - {id: t_total, value: x * 2}
+        - id: t_big
+          kind: check
+          when: t_total > 4
+          severity: info
+          message: {id: "Total {t_total}", en: "Total {t_total}"}
+        """)
+    assert ["Total 6"] == [f.message for f in eng.evaluate("household", {"x": 3},
+                                                           as_of=AS_OF).findings]
+
+
+def test_a_message_placeholder_for_a_field_absent_from_the_record_shows_unknown(engine_from):
+    """A declared field the record leaves out reads "?", as a blank one does."""
+    eng = engine_from("""
+        - id: t_neg
+          kind: check
+          when: x < 0
+          severity: info
+          message: {id: "x={x} nama={name}", en: "x={x} name={name}"}
+        """)
+    assert ["x=-1 nama=?"] == [f.message for f in eng.evaluate("household", {"x": -1},
+                                                               as_of=AS_OF).findings]
