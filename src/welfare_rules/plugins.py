@@ -169,7 +169,7 @@ def get_plugin_manager(plugins: Sequence[PluginInfo], *, builtins: bool = True,
     try:
         pm.check_pending()
     except pluggy.PluginValidationError as exc:
-        bad = getattr(exc, "plugin_name", None) or ""
+        bad = pm.get_name(exc.plugin) or ""  # pluggy gives the plugin object
         names = hookspecs.all_hook_names()
         hint = ""
         for word in str(exc).split():
