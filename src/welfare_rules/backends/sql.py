@@ -1238,6 +1238,137 @@ class SqlCompiler:
         self._rule = None
         return self._union(selects)
 
+    # -- dataset-level checks -----------------------------------------------------------------
+
+    def template(self, text: str, resolve: Callable[[str], exp.Expression | None]
+                 ) -> exp.Expression:
+        """A message template as a string expression; ``resolve`` gives each placeholder."""
+        parts: list[exp.Expression] = []
+        pos = 0
+        for m in re.finditer(r"\{([A-Za-z_][A-Za-z0-9_]*)\}", text):
+            if m.start() > pos:
+                parts.append(exp.Literal.string(text[pos:m.start()]))
+            value = resolve(m.group(1))
+            parts.append(value if value is not None else exp.Literal.string(m.group(0)))
+            pos = m.end()
+        if pos < len(text) or not parts:
+            parts.append(exp.Literal.string(text[pos:]))
+        out = parts[0]
+        for p in parts[1:]:
+            out = exp.DPipe(this=out, expression=p, safe=True)
+        return out
+
+    def dataset_findings(self, checks: Mapping[str, Mapping[str, Any]], entity: str,
+                         has_members: bool) -> exp.Select | None:
+        """Findings of the dataset-level checks over the ``h0`` (and ``p0``) layers."""
+        eng = self.engine
+        ent = eng.schema.entity(entity)
+        rel = next(iter(ent.relations.values()), None)
+        selects: list[exp.Select] = []
+        for cid, spec in checks.items():
+            kind = spec.get("kind")
+            message = Text_of(spec.get("message")).get(self.lang)
+            severity = exp.Literal.string(str(spec.get("severity", "warning")))
+            if kind == "duplicate_key":
+                target = spec.get("entity", "person")
+                if target == entity:
+                    table, parent_key, mem = "h0", None, None
+                elif rel is not None and has_members and target == rel.entity:
+                    table, parent_key, mem = "p0", PARENT, eng.schema.entity(target).key
+                else:
+                    continue
+                tent = eng.schema.entity(target)
+                keys = [str(k) for k in spec.get("key", ())]
+                across = str(spec.get("across"))
+                norm = set(spec.get("normalise", ()) or ())
+                if not keys or any(k not in tent.fields for k in keys) or (
+                        across not in tent.fields and across != rel_key(rel, target)):
+                    continue
+
+                def keyed(k: str, tbl: str, norm: set[str] = norm) -> exp.Expression:
+                    c = col(k, tbl)
+                    return exp.Lower(this=exp.Trim(this=c)) if k in norm else c
+
+                across_col = PARENT if table == "p0" and rel is not None and across == rel.key \
+                    else across
+                src = exp.alias_(exp.to_table(table, quoted=True), "b", quoted=True, table=True)
+                base = exp.select(*[exp.alias_(keyed(k, "b"), f"__k{i}", quoted=True)
+                                    for i, k in enumerate(keys)],
+                                  exp.alias_(col(across_col, "b"), "__a", quoted=True)).from_(src)
+                if table == "p0":
+                    base = base.join(exp.alias_(exp.to_table("h0", quoted=True), "hh", quoted=True,
+                                                table=True),
+                                     on=exp.EQ(this=col(PARENT, "b"), expression=col(ent.key, "hh")),
+                                     join_type="inner")
+                base = base.where(and_all([exp.Not(this=is_null(col(k if k not in norm else k,
+                                                                       "b")))
+                                           for k in keys]))
+                groups = exp.select(*[col(f"__k{i}") for i in range(len(keys))],
+                                    exp.alias_(exp.Count(this=exp.Distinct(
+                                        expressions=[col("__a")])), "__n", quoted=True)).from_(
+                    exp.alias_(exp.Subquery(this=base), "s", table=True)).group_by(
+                    *[col(f"__k{i}") for i in range(len(keys))]).having(
+                    exp.GT(this=exp.Count(this=exp.Distinct(expressions=[col("__a")])),
+                           expression=exp.Literal.number(1)))
+                r = exp.alias_(exp.to_table(table, quoted=True), "r", quoted=True, table=True)
+                g = exp.alias_(exp.Subquery(this=groups), "g", table=True)
+
+                def resolve(name: str, tent: Any = tent) -> exp.Expression | None:
+                    if name == "count":
+                        return exp.cast(col("__n", "g"), "VARCHAR")
+                    if name in tent.fields:
+                        return self._format(name, Ctx(tent.name, "r"), set())
+                    return None
+
+                rec = col(PARENT, "r") if table == "p0" else col(ent.key, "r")
+                sel = self._finding_select(
+                    cid, severity.copy(), target, rec,
+                    col(mem, "r") if mem else exp.Null(), self.template(message, resolve),
+                    col(ROW, "hh") if table == "p0" else col(ROW, "r"),
+                    col(ROW, "r") if table == "p0" else exp.Null())
+                sel = sel.from_(r).join(g, on=and_all([
+                    exp.EQ(this=keyed(k, "r"), expression=col(f"__k{i}", "g"))
+                    for i, k in enumerate(keys)]), join_type="inner")
+                if table == "p0":
+                    sel = sel.join(exp.alias_(exp.to_table("h0", quoted=True), "hh", quoted=True,
+                                              table=True),
+                                   on=exp.EQ(this=col(PARENT, "r"), expression=col(ent.key, "hh")),
+                                   join_type="inner")
+                selects.append(sel)
+            elif kind == "forbidden_combination":
+                if spec.get("entity", entity) != entity:
+                    continue
+                progs = {str(k): str(v) for k, v in (spec.get("programmes") or {}).items()}
+                for pair_no, pair in enumerate(spec.get("forbidden", ()) or ()):
+                    a, b = (str(x) for x in pair)
+                    fa, fb = progs.get(a), progs.get(b)
+                    if fa not in ent.fields or fb not in ent.fields:
+                        continue
+
+                    def resolve2(name: str, a: str = a, b: str = b) -> exp.Expression | None:
+                        if name in ("a", "b"):
+                            return exp.Literal.string((a if name == "a" else b).upper())
+                        if name in ent.fields:
+                            return self._format(name, Ctx(entity, "r"), set())
+                        return None
+
+                    sel = self._finding_select(
+                        cid, severity.copy(), entity, col(ent.key, "r"), exp.Null(),
+                        self.template(message, resolve2), col(ROW, "r"),
+                        exp.Literal.number(pair_no))
+                    selects.append(sel.from_(exp.alias_(exp.to_table("h0", quoted=True), "r",
+                                                        quoted=True, table=True))
+                                   .where(and_all([is_true(col(fa, "r")),
+                                                   is_true(col(fb, "r"))])))
+        if not selects:
+            return None
+        body: exp.Expression = selects[0]
+        for sel in selects[1:]:
+            body = exp.union(body, sel, distinct=False)
+        return exp.select(exp.Star()).from_(exp.alias_(exp.Subquery(this=body), "d",
+                                                       table=True)).order_by(
+            col("check"), col("__rec_row"), exp.Ordered(this=col("__mem_row"), nulls_first=True))
+
     def sql(self, e: exp.Expression) -> str:
         """Render a compiled tree as SQL text of this dialect."""
         return parenthesize(e).sql(dialect=self.dialect)
@@ -1262,6 +1393,16 @@ def parenthesize(tree: exp.Expression) -> exp.Expression:
 
 
 _NULL_SAFE_BUILTINS = {"coalesce", "is_missing", "count_true"}
+
+
+def Text_of(value: Any) -> Any:  # noqa: N802 - mirrors schema.Text.of
+    from ..schema import Text
+
+    return Text.of(value)
+
+
+def rel_key(rel: Any, target: str) -> str | None:
+    return str(rel.key) if rel is not None and rel.entity == target else None
 
 
 def _is_builtin(fn: Any) -> bool:
