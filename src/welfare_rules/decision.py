@@ -69,6 +69,7 @@ class _Base:
     _slots: Mapping[str, int]
 
     def _slot(self, rule_id: str) -> int:
+        """The slot of a rule in force; -1 for a rule of this entity not in force today."""
         try:
             return self._slots[rule_id]
         except KeyError:
@@ -78,23 +79,30 @@ class _Base:
             if rule.entity != self.entity:
                 raise KeyError(f"'{rule_id}' is a rule of {rule.entity}, not {self.entity}; "
                                f"see .members[i].value({rule_id!r})") from None
-            raise KeyError(f"rule '{rule_id}' is not in force on {self.as_of}") from None
+            return -1
         raise KeyError(f"unknown rule '{rule_id}'"
                        f"{did_you_mean(rule_id, self.engine.visible_rule_ids(self.entity))}"
                        ) from None
 
     def value(self, rule_id: str) -> Any:
         """The rule's value: True/False/None for conditions and checks, a number, a level
-        name or ``None`` (unknown) for the others."""
-        return self._values[self._slot(rule_id)]
+        name or ``None`` (unknown). A rule not in force on ``as_of`` is unknown."""
+        slot = self._slot(rule_id)
+        return None if slot < 0 else self._values[slot]
+
+    def in_force(self, rule_id: str) -> bool:
+        """Whether a version of the rule is in force on this decision's ``as_of``."""
+        return self._slot(rule_id) >= 0
 
     def status(self, rule_id: str) -> str:
         """``"true"``, ``"false"``, ``"unknown"`` or ``"value"``.
 
         A ladder whose climb an unknown criterion stopped is ``"unknown"`` although its value
-        is the level confirmed so far.
+        is the level confirmed so far; a rule not in force on ``as_of`` is ``"unknown"``.
         """
         slot = self._slot(rule_id)
+        if slot < 0:
+            return "unknown"
         rule = self.engine.rule(rule_id, self.as_of)
         blocked = False
         if rule.kind == "ladder":

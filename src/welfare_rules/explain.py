@@ -248,6 +248,13 @@ def _render_text(b: _Builder, node: dict[str, Any], indent: int = 0) -> list[str
 def explain(d: _Base, rule_id: str, *, lang: str = "id", unmask: bool = False,
             fmt: str = "text") -> str:
     b = _Builder(d, lang, unmask)
+    if not d.in_force(rule_id):
+        versions = d.engine.rules[rule_id]
+        spans = ", ".join(f"{v.effective_from or '…'} – {v.effective_until or '…'}"
+                          for v in versions)
+        word = "tidak berlaku pada" if b.lang == "id" else "is not in force on"
+        when = "berlaku" if b.lang == "id" else "in force"
+        return f"{rule_id} {word} {d.as_of.isoformat()} ({when}: {spans})"
     node = b.node(d, rule_id)
     if fmt == "json":
         return json.dumps(node, default=str, ensure_ascii=False, indent=2)

@@ -531,10 +531,12 @@ class _Flattener:
     pos: Positions
     errors: list[LocatedError]
     rules: list[Rule] = attrs.field(factory=list)
+    #: the effective window of the top-level rule being flattened: its criteria share it
+    current_effective: EffectiveSpec | None = None
 
     def base(self, rid: str, kind: str, path: tuple[str | int, ...], spec: Any,
              **kw: Any) -> dict[str, Any]:
-        eff = getattr(spec, "effective", None)
+        eff = getattr(spec, "effective", None) or self.current_effective
         return {
             "id": rid, "kind": kind, "entity": self.ruleset.entity,
             "title": getattr(spec, "title", None) or Text(),
@@ -608,6 +610,7 @@ class _Flattener:
         return self.condition(cid, crit, path, hidden=crit.id is None, parent=parent)
 
     def rule(self, spec: Any, path: tuple[str | int, ...]) -> None:
+        self.current_effective = getattr(spec, "effective", None)
         rid = str(spec.id)
         if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", rid):
             self.errors.append(RuleLoadError(
