@@ -43,17 +43,19 @@ def test_a_rule_using_a_versioned_rule_reads_the_version_in_force(versions):
 
 
 def test_a_rule_of_an_ended_ruleset_is_not_in_force(versions):
-    """`until` is exclusive: from that day the old ruleset's own rules are gone."""
+    """`until` is exclusive: from that day the old ruleset's own rules are unknown."""
     d = versions.evaluate("household", {"x": 1}, as_of="2024-01-01")
-    with pytest.raises(KeyError, match="not in force on 2024-01-01"):
-        d.value("t_uses_amount")
+    assert (None, "unknown", False) == (d.value("t_uses_amount"), d.status("t_uses_amount"),
+                                        d.in_force("t_uses_amount"))
+    assert "is not in force on 2024-01-01" in d.explain("t_uses_amount", lang="en")
 
 
 def test_before_every_version_the_rule_is_not_in_force(versions):
-    """Before the first version takes effect the rule has no value at all."""
+    """Before the first version takes effect the rule is unknown (not an error)."""
     d = versions.evaluate("household", {"x": 1}, as_of="2019-12-31")
-    with pytest.raises(KeyError, match="not in force"):
-        d.value("t_amount")
+    assert (None, "unknown") == (d.value("t_amount"), d.status("t_amount"))
+    with pytest.raises(KeyError, match="unknown rule 'no_such_rule'"):
+        d.value("no_such_rule")
 
 
 def test_engine_rule_returns_the_version_in_force(versions):
