@@ -146,7 +146,8 @@ def test_a_plugin_redefining_a_national_rule_without_overrides_fails_naming_both
         Engine.load(plugins=[FilePlugin("welfare-rules-clash", rules)])
     msg = str(err.value)
     assert "rule 'lks_registered' is defined by welfare-rules-national" in msg
-    assert "rules/lks.yaml" in msg and "welfare-rules-clash 9.9" in msg
+    assert "rules/lks.yaml" in msg
+    assert "welfare-rules-clash 9.9" in msg
     assert "overrides: lks_registered" in msg
 
 
@@ -209,7 +210,8 @@ def test_a_misspelled_hook_implementation_fails_loudly() -> None:
     with pytest.raises(PluginError) as err:
         Engine.load(plugins=[Misspelled()])
     msg = str(err.value)
-    assert "register_rulez" in msg and "welfare-rules-typo" in msg
+    assert "register_rulez" in msg
+    assert "welfare-rules-typo" in msg
     assert "register_rules" in msg  # the suggestion
     assert err.value.plugin == "welfare-rules-typo"
 
@@ -271,16 +273,17 @@ def test_a_plugin_function_is_type_checked_like_a_built_in(tmp_path: Path) -> No
     errors = [e for e in err.value.errors if isinstance(e, RuleTypeError)]
     assert len(errors) == 1, str(err.value)
     e = errors[0]
-    assert e.location is not None and e.location.file is not None
-    assert e.location.file.endswith("r.yaml") and e.location.line == 5
+    assert e.location is not None
+    assert e.location.file is not None
+    assert e.location.file.endswith("r.yaml")
+    assert e.location.line == 5
     assert "argument 1 must be text, found int" in str(e)
 
 
 def test_the_city_function_region_name_agrees_in_python_and_sql() -> None:
     import duckdb
-    from sqlglot import exp
-
     import welfare_rules_kota_pekalongan as city
+    from sqlglot import exp
 
     fn = Engine.load(plugins=["kota-pekalongan"]).functions["region_name"]
     assert fn.sql is not None
@@ -310,7 +313,8 @@ def test_welfare_rules_plugins_limits_which_installed_plugins_load(
     with pytest.raises(PluginError, match="WELFARE_RULES_PLUGINS"):
         Engine.load(plugins=["kota-pekalongan"])
     names = {p.name for p in Engine.load(plugins="installed").plugins}
-    assert CITY not in names and "welfare-rules-my-region" in names
+    assert CITY not in names
+    assert "welfare-rules-my-region" in names
 
 
 def test_welfare_rules_plugins_none_loads_no_installed_plugin(

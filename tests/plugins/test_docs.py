@@ -62,7 +62,7 @@ def test_the_tutorial_has_every_file_of_the_plugin() -> None:
             f"{TUTORIAL}/tests/test_my_city.py"} <= files
 
 
-@pytest.fixture()
+@pytest.fixture
 def tutorial(tmp_path: Path) -> Iterator[tuple[Path, ModuleType]]:
     """The tutorial's plugin, written from the page's code blocks into a fresh folder."""
     for rel, body in titled_blocks(doc_text()).items():
@@ -95,7 +95,8 @@ def test_the_tutorial_python_tests_pass(tutorial: tuple[Path, ModuleType]) -> No
     root, _ = tutorial
     spec = importlib.util.spec_from_file_location("_tutorial_tests",
                                                   root / "tests" / "test_my_city.py")
-    assert spec is not None and spec.loader is not None
+    assert spec is not None
+    assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     tests = [fn for name, fn in inspect.getmembers(module, inspect.isfunction)
@@ -131,7 +132,8 @@ def test_the_tutorial_override_is_needed(tutorial: tuple[Path, ModuleType]) -> N
         Engine.load(plugins=[plugin])
     msg = str(err.value)
     assert "exclusion.min_wage_month" in msg
-    assert "welfare-rules-national" in msg and "welfare-rules-my-city" in msg
+    assert "welfare-rules-national" in msg
+    assert "welfare-rules-my-city" in msg
     assert "overrides: true" in msg
 
 
@@ -144,4 +146,5 @@ def test_the_tutorial_function_is_type_checked(tutorial: tuple[Path, ModuleType]
         Engine.load(plugins=[plugin])
     bad = [e for e in err.value.errors if isinstance(e, RuleTypeError)]
     assert bad, str(err.value)
-    assert "top_up.yaml" in str(bad[0]) and "round_up_thousand" in str(bad[0])
+    assert "top_up.yaml" in str(bad[0])
+    assert "round_up_thousand" in str(bad[0])
