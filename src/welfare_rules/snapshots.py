@@ -145,7 +145,8 @@ def take_snapshot(engine: Engine, data: Any, members: Any = None, *,
             results = _append(table, {c: out[c] for c in cols})
         return Snapshot(entity, key, as_of, results, findings, engine.fingerprint(as_of),
                         tuple(cols))
-    return _python_snapshot(engine, table, child, entity, key, as_of, wanted)
+    return _python_snapshot(engine, data if isinstance(data, LoadResult) else table, child,
+                            entity, key, as_of, wanted)
 
 
 def _append(table: pa.Table, columns: Mapping[str, Any]) -> pa.Table:
@@ -176,20 +177,16 @@ def _batch_findings(res: Any, entity: str) -> pa.Table:
     return pa.table(cols, schema=FINDING_SCHEMA)
 
 
-def _python_snapshot(engine: Engine, table: pa.Table, child: pa.Table | None, entity: str,
+def _python_snapshot(engine: Engine, table: Any, child: pa.Table | None, entity: str,
                      key: str, as_of: datetime.date, wanted: Sequence[str]) -> Snapshot:
     """The per-record path: the reference backend, one ``engine.evaluate`` per record."""
-    from .adapters.result import Link, LoadResult
+    from .adapters import LoadResult
 
-    ent = engine.schema.entity(entity)
-    tables = {entity: table}
-    links = {}
-    if child is not None and ent.relations:
-        rel = next(iter(ent.relations.values()))
-        tables[rel.entity] = child
-        links[entity] = Link(name=rel.name, child=rel.entity, key=rel.key, parent_key=ent.key)
-    loaded = LoadResult(tables=tables, quarantine=pa.table({}), rows_read=0, rows_valid=0,
-                        rows_quarantined=0, links=links)
+    # validated like every other path (the batch backends read through the adapters too): a
+    # malformed member row is quarantined, its household kept without it
+    loaded = table if isinstance(table, LoadResult) else engine.read(
+        table, entity=entity, members=child, progress=False)
+    table = loaded.tables[entity]
     values: dict[str, list[Any]] = {rid: [] for rid in wanted}
     frows: list[tuple[Any, ...]] = []
     for rec in loaded.iter_records(entity):
