@@ -275,6 +275,18 @@ class PythonCompiler:
             a, b = args
             g.emit(f"{t} = {a} if {a} is not None else {b}")
             return True
+        if name == "matches" and fn.python is F.matches and len(args) == 2 and \
+                args[1].startswith(("'", '"')):
+            import ast as _ast
+
+            rx = self.const(re.compile(_ast.literal_eval(args[1])))
+            g.emit(f"{t} = None if {nullable(args[0])} else {rx}.fullmatch({args[0]}) is not None")
+            return True
+        if name == "substr" and fn.python is F.substr and len(args) == 3 and \
+                args[1].isdigit() and args[2].isdigit():
+            a, b = int(args[1]), int(args[2])
+            g.emit(f"{t} = None if {nullable(args[0])} else {args[0]}[{a}:{a + b}]")
+            return True
         if name == "years_between" and fn.python is F.years_between and len(args) == 2:
             a, b = args
             g.emit(f"if {nullable(a, b)}:")
@@ -462,6 +474,8 @@ class PythonCompiler:
     def _table(self, g: _Gen, rule: Rule, table: Table, ctx: _Ctx,
                params_used: set[str]) -> str:
         ins = [self.expr(g, e, ctx, params_used) for e in table.inputs]
+        if table.hit_policy == "first":
+            return self._table_first(g, table, ins, ctx, params_used)
         matches = []
         for row in table.rows:
             parts = [self._unary_test(g, x, test, ctx, params_used)
@@ -489,6 +503,54 @@ class PythonCompiler:
         g.emit(f"{t} = _rt.hit({rule.id!r}, {table.hit_policy!r}, {table.aggregation!r}, "
                f"{names}, {declared}, ({', '.join(matches)},), ({', '.join(outs)},), "
                f"{default})")
+        return t
+
+    def _table_first(self, g: _Gen, table: Table, ins: list[str], ctx: _Ctx,
+                     params_used: set[str]) -> str:
+        """FIRST inline: rows are tried in order and the first known match decides; a row
+        whose match is unknown before any match makes the result unknown. Later rows, and
+        the outputs of rows that do not match, are never computed."""
+        t = g.tmp()
+        names = [o.name for o in table.outputs]
+
+        def shape(values: list[str]) -> str:
+            if len(names) > 1:
+                return "{" + ", ".join(f"{k!r}: {v}" for k, v in zip(names, values,
+                                                                       strict=True)) + "}"
+            return values[0]
+
+        g.emit("while True:")
+        g.indent += 1
+        for row in table.rows:
+            r = g.tmp()
+            g.emit(f"{r} = True")
+            opened = 0
+            for x, test in zip(ins, row.tests, strict=True):
+                if test.op == "any":
+                    continue
+                g.emit(f"if {r} is not False:")
+                g.indent += 1
+                opened += 1
+                v = self._unary_test(g, x, test, ctx, params_used)
+                g.emit(f"if {v} is not True:")
+                g.emit(f"    {r} = False if {v} is False else None")
+            g.indent -= opened
+            g.emit(f"if {r} is None:")
+            g.emit(f"    {t} = None")
+            g.emit("    break")
+            g.emit(f"if {r}:")
+            g.indent += 1
+            outs = [self.expr(g, o, ctx, params_used) for o in row.outputs]
+            g.emit(f"{t} = {shape(outs)}")
+            g.emit("break")
+            g.indent -= 1
+        if table.default is not None:
+            dv = [self.expr(g, o, ctx, params_used) for o in table.default]
+            g.emit(f"{t} = {shape(dv)}")
+        else:
+            g.emit(f"{t} = None")
+        g.emit("break")
+        g.indent -= 1
         return t
 
     # -- entities -----------------------------------------------------------------------------

@@ -183,17 +183,20 @@ def substr(s: str, start: int, length: int | None = None) -> str:
 
 
 def to_int(s: Any) -> int | None:
-    """Digits (optionally signed) to an integer; anything else is unknown."""
+    """Digits (optionally signed, at most 18) to an integer; anything else is unknown."""
+    if s.__class__ is str:
+        text = s.strip()
+        body = text[1:] if text[:1] in ("+", "-") else text
+        if 0 < len(body) <= 18 and body.isascii() and body.isdigit():
+            return int(text)
+        return None
     if isinstance(s, bool):
         return int(s)
     if isinstance(s, int):
         return s
     if isinstance(s, float):
         return int(s) if s.is_integer() else None
-    text = str(s).strip()
-    if re.fullmatch(r"[+-]?[0-9]{1,18}", text):
-        return int(text)
-    return None
+    return to_int(str(s))
 
 
 _regex_cache: dict[str, re.Pattern[str]] = {}
