@@ -7,6 +7,7 @@ national pack by the Python reference backend; tests build their registers and q
 from __future__ import annotations
 
 import datetime
+from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
@@ -14,10 +15,14 @@ import pytest
 
 from welfare_rules.demo import City, generate_city
 from welfare_rules.engine import Engine
-from welfare_rules.snapshots import Snapshot, take_snapshot
+from welfare_rules.reallocate import propose_reallocation
+from welfare_rules.reconcile import reconcile
+from welfare_rules.reports import ReportFiles, write_report
+from welfare_rules.snapshots import Snapshot, compare_snapshots, take_snapshot
 
 SEED = 20240701
 HOUSEHOLDS = 3000
+CHART_IDS = ("chart-eligibility", "chart-findings", "chart-lks", "chart-changes")
 
 
 @pytest.fixture(scope="session")
@@ -48,3 +53,31 @@ def recipients(city: City) -> set[str]:
 
 def as_of(city: City) -> datetime.date:
     return city.as_of
+
+
+def build_report(engine: Engine, city: City, snapshot: Snapshot, out: Path) -> ReportFiles:
+    """What ``welfare-rules report`` does: reconcile, compare with last month, propose,
+    report."""
+    heads = [p for p in rows(city.persons) if p["relationship"] == "head"][:60:3]
+    death = pa.table({
+        "nik": [p["nik"] for p in heads], "name": [p["name"] for p in heads],
+        "birth_date": pa.array([p["birth_date"] for p in heads], pa.date32()),
+        "death_date": pa.array([datetime.date(2024, 6, 1)] * len(heads), pa.date32()),
+        "certificate_number": [f"AK-{i}" for i in range(len(heads))]})
+    rec = reconcile(engine, city.households, city.persons, registers={"death": death},
+                    as_of=city.as_of)
+    previous = take_snapshot(engine, city.households.slice(0, city.households.num_rows - 40),
+                             city.persons, as_of=datetime.date(2024, 6, 1), backend="python")
+    changes = compare_snapshots(previous, snapshot, engine=engine)
+    proposal = propose_reallocation(engine, snapshot, rec, members=city.persons)
+    institutions = take_snapshot(engine, city.institutions, entity="institution",
+                                 as_of=city.as_of, backend="python")
+    return write_report(out / "laporan.html", out / "laporan.xlsx", snapshot=snapshot,
+                        reconciliation=rec, institutions=institutions, changes=changes,
+                        proposal=proposal, engine=engine)
+
+
+@pytest.fixture(scope="session")
+def report(engine: Engine, city: City, snapshot: Snapshot,
+           tmp_path_factory: pytest.TempPathFactory) -> ReportFiles:
+    return build_report(engine, city, snapshot, tmp_path_factory.mktemp("report"))
