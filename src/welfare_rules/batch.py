@@ -96,7 +96,7 @@ def _to_arrow(obj: Any) -> pa.Table | None:
     if mod.startswith("polars"):
         return obj.to_arrow()
     if mod.startswith("duckdb"):
-        return obj.arrow().read_all() if hasattr(obj.arrow(), "read_all") else obj.arrow()
+        return _fetch(obj)
     if isinstance(obj, pa.RecordBatchReader):
         return obj.read_all()
     return None
@@ -581,8 +581,9 @@ def _run_duckdb(engine: Engine, entity: str, inputs: _Inputs, as_of: datetime.da
 
 
 def _fetch(rel: Any) -> pa.Table:
-    if hasattr(rel, "fetch_arrow_table"):
-        return rel.fetch_arrow_table()
+    for name in ("to_arrow_table", "fetch_arrow_table"):
+        if hasattr(rel, name):
+            return getattr(rel, name)()  # type: ignore[no-any-return]
     out = rel.arrow()
     return out.read_all() if hasattr(out, "read_all") else out
 

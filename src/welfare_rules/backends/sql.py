@@ -445,7 +445,8 @@ class SqlCompiler:
                                                   "INT"))
 
     def fn_add_days(self, a: list[exp.Expression], node: n.Call, ctx: Ctx) -> exp.Expression:
-        return exp.DateAdd(this=a[0], expression=exp.cast(a[1], "INT"), unit=exp.var("DAY"))
+        return exp.cast(exp.DateAdd(this=a[0], expression=exp.cast(a[1], "INT"),
+                                    unit=exp.var("DAY")), "DATE")
 
     def _valid_ymd(self, y: exp.Expression, m: exp.Expression, d: exp.Expression
                    ) -> exp.Expression:
@@ -865,10 +866,13 @@ class SqlCompiler:
                              for m, v in zip(matches, first, strict=True)])
             return RuleColumns(case(bad, total))
         picked = [case([(is_true(m), v)]) for m, v in zip(matches, first, strict=True)]
-        if len(picked) == 1:
-            return RuleColumns(case(bad, picked[0]))
-        cls = exp.Least if agg == "min" else exp.Greatest
-        return RuleColumns(case(bad, cls(this=picked[0], expressions=picked[1:])))
+        # fold by hand: LEAST/GREATEST treat NULL differently across engines
+        acc = picked[0]
+        cmp = exp.LT if agg == "min" else exp.GT
+        for p in picked[1:]:
+            acc = case([(is_null(acc), p), (is_null(p), acc),
+                        (cmp(this=paren(p), expression=paren(acc)), p)], acc)
+        return RuleColumns(case(bad, acc))
 
     def _hits_list(self, matches: Sequence[exp.Expression], values: Sequence[exp.Expression]
                    ) -> exp.Expression:
@@ -1103,8 +1107,8 @@ class SqlCompiler:
         else:
             return None
         if ty.kind == "bool":
-            text: exp.Expression = case([(v, exp.Literal.string("True"))],
-                                        exp.Literal.string("False"))
+            text: exp.Expression = case([(is_true(v), exp.Literal.string("True")),
+                                         (is_false(v), exp.Literal.string("False"))])
         elif ty.kind == "decimal":
             text = self.float_text_sql(v)
         else:
