@@ -318,11 +318,19 @@ class PythonCompiler:
         g.emit(f"{unk} = False")
         g.emit(f"for m, mr in {ctx.relation_loop}:")
         g.indent += 1
+        # any/all with where=: a known stop value must not hide an unknown where of a later
+        # member (the result is unknown whatever the order), so they keep looking
+        kleene_where = where is not None and name in ("any", "all")
+        wunk = g.tmp() if kleene_where else unk
+        found = g.tmp() if kleene_where else ""
+        if kleene_where:
+            g.emit(f"{wunk} = False")
+            g.emit(f"{found} = False")
         if where is not None:
             w = self.expr(g, where, mctx, params_used)
             g.emit(f"if {w} is None:")
             g.indent += 1
-            g.emit(f"{unk} = True")
+            g.emit(f"{wunk} = True")
             g.emit("break")
             g.indent -= 1
             g.emit(f"if not {w}:")
@@ -346,9 +354,13 @@ class PythonCompiler:
                 stop = "True" if name == "any" else "False"
                 g.emit(f"if {x} is {stop}:")
                 g.indent += 1
-                g.emit(f"{t} = {stop}")
-                g.emit(f"{unk} = False")
-                g.emit("break")
+                if kleene_where:
+                    g.emit(f"{found} = True")
+                    g.emit("continue")
+                else:
+                    g.emit(f"{t} = {stop}")
+                    g.emit(f"{unk} = False")
+                    g.emit("break")
                 g.indent -= 1
                 g.emit(f"if {x} is None:")
                 g.indent += 1
@@ -369,6 +381,11 @@ class PythonCompiler:
                     g.emit(f"{t} = {x}")
                     g.indent -= 1
         g.indent -= 1
+        if kleene_where:
+            stop = "True" if name == "any" else "False"
+            g.emit(f"{t} = None if {wunk} else ({stop} if {found} else "
+                   f"(None if {unk} else {t}))")
+            return t
         g.emit(f"if {unk}:")
         g.indent += 1
         g.emit(f"{t} = None")

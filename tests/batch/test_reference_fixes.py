@@ -1,0 +1,27 @@
+"""Regression tests for differences the differential tests found in the Python reference."""
+
+from __future__ import annotations
+
+import datetime
+
+import welfare_rules as wr
+
+AS_OF = datetime.date(2024, 1, 1)
+
+
+def test_any_with_unknown_where_is_unknown_whatever_the_member_order(kinds: wr.Engine) -> None:
+    """any(members, c, where=w) is unknown when some member's w is unknown, even if an earlier
+    member already satisfies c (docs/rules.md: an unknown where makes the result unknown)."""
+    adult = {"nik": "1", "birth_date": datetime.date(2010, 1, 1), "is_alive": True}
+    unknown = {"nik": "2", "birth_date": datetime.date(2012, 1, 1), "is_alive": None}
+    for members in ([adult, unknown], [unknown, adult]):
+        d = kinds.evaluate("household", {"id": "h", "members": members}, as_of=AS_OF)
+        assert d.value("t_any") is None, members
+
+
+def test_all_with_unknown_where_is_unknown_after_a_false(kinds: wr.Engine) -> None:
+    """all(members, c, where=w) is unknown, not false, when a later member's w is unknown."""
+    poor = {"nik": "1", "is_alive": True, "income_month": 0}
+    unknown = {"nik": "2", "is_alive": None, "income_month": 5}
+    d = kinds.evaluate("household", {"id": "h", "members": [poor, unknown]}, as_of=AS_OF)
+    assert d.value("t_all_where") is None
