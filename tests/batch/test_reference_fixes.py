@@ -25,3 +25,9 @@ def test_all_with_unknown_where_is_unknown_after_a_false(kinds: wr.Engine) -> No
     unknown = {"nik": "2", "is_alive": None, "income_month": 5}
     d = kinds.evaluate("household", {"id": "h", "members": [poor, unknown]}, as_of=AS_OF)
     assert d.value("t_all_where") is None
+
+
+def test_any_with_where_over_no_members_is_false(kinds: wr.Engine) -> None:
+    """any(members, c, where=w) over a household without members is false, all() true."""
+    d = kinds.evaluate("household", {"id": "h", "members": []}, as_of=AS_OF)
+    assert (d.value("t_any"), d.value("t_all_where")) == (False, True)

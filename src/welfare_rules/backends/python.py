@@ -316,8 +316,6 @@ class PythonCompiler:
                 "min": "None", "max": "None"}[name]
         g.emit(f"{t} = {init}")
         g.emit(f"{unk} = False")
-        g.emit(f"for m, mr in {ctx.relation_loop}:")
-        g.indent += 1
         # any/all with where=: a known stop value must not hide an unknown where of a later
         # member (the result is unknown whatever the order), so they keep looking
         kleene_where = where is not None and name in ("any", "all")
@@ -326,6 +324,8 @@ class PythonCompiler:
         if kleene_where:
             g.emit(f"{wunk} = False")
             g.emit(f"{found} = False")
+        g.emit(f"for m, mr in {ctx.relation_loop}:")
+        g.indent += 1
         if where is not None:
             w = self.expr(g, where, mctx, params_used)
             g.emit(f"if {w} is None:")
