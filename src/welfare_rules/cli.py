@@ -346,6 +346,129 @@ def _print_table(table: Any, title: str) -> None:
     Console().print(t)
 
 
+def _registers(specs: Sequence[str]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for spec in specs:
+        if "=" not in spec:
+            raise BadInput(f"--register expects name=path, found {spec!r}")
+        name, path = spec.split("=", 1)
+        if not Path(path).exists():
+            raise BadInput(f"--register {name}: no such file {path!r}")
+        out[name.strip()] = path
+    return out
+
+
+register_option = click.option(
+    "--register", "register_specs", multiple=True,
+    help="A reference register: name=path (e.g. death=kematian.csv); repeatable.")
+
+
+@main.command()
+@click.argument("data", type=click.Path(exists=True))
+@click.option("--members", type=click.Path(exists=True))
+@click.option("--adapter")
+@register_option
+@click.option("--out", type=click.Path(), default="reconciliation", show_default=True)
+@click.option("--unmask", is_flag=True, help="Also write the full NIKs (unmasked columns).")
+@click.option("--fail-on", type=click.Choice(["error", "warning", "info"]),
+              help="Exit 1 when a finding of this severity or worse exists.")
+@plugin_option
+@as_of_option
+@guarded
+def reconcile(data: str, members: str | None, adapter: str | None,
+              register_specs: Sequence[str], out: str, unmask: bool, fail_on: str | None,
+              plugins: Sequence[str], as_of: str | None) -> None:
+    """Match recipients against registers (deaths, civil servants, ...): findings with
+    evidence and the recommended action; a name-only match is only "needs verification"."""
+    from .reconcile import reconcile as run
+
+    registers = _registers(register_specs)
+    if not registers:
+        raise BadInput("give at least one --register name=path")
+    engine = _engine(plugins)
+    loaded = _read(engine, data, members, adapter, "household")
+    rec = run(engine, loaded, registers=registers, as_of=_as_of(as_of), unmask=unmask)
+    for p in rec.write(out):
+        click.echo(f"wrote {p}")
+    click.echo(str(rec.summary()))
+    if fail_on:
+        order = ["error", "warning", "info"]
+        wanted = set(order[: order.index(fail_on) + 1])
+        if any(sv in wanted for sv in rec.findings.column("severity").to_pylist()):
+            click.echo(f"welfare-rules: findings of severity {fail_on} or worse", err=True)
+            sys.exit(1)
+
+
+@main.command()
+@click.argument("data", type=click.Path(exists=True), required=False)
+@click.option("--members", type=click.Path(exists=True))
+@click.option("--institutions", type=click.Path(exists=True), help="LKS table.")
+@click.option("--adapter")
+@register_option
+@click.option("--previous", type=click.Path(exists=True),
+              help="Last month's snapshot (Parquet) to report the changes since.")
+@click.option("--save-snapshot", type=click.Path(), help="Save this month's snapshot here.")
+@click.option("--demo", "demo_size", type=int,
+              help="Report on a generated demo city of this many households instead of DATA.")
+@click.option("--out", type=click.Path(), default="report", show_default=True)
+@plugin_option
+@as_of_option
+@guarded
+def report(data: str | None, members: str | None, institutions: str | None,
+           adapter: str | None, register_specs: Sequence[str], previous: str | None,
+           save_snapshot: str | None, demo_size: int | None, out: str,
+           plugins: Sequence[str], as_of: str | None) -> None:
+    """Write the monthly report: one self-contained HTML file with charts and an XLSX
+    workbook (eligibility per kelurahan, findings, LKS per level, changes, proposals)."""
+    from .reallocate import propose_reallocation
+    from .reconcile import reconcile as run_reconcile
+    from .reports import write_report
+    from .snapshots import Snapshot, compare_snapshots, take_snapshot
+
+    engine = _engine(plugins)
+    registers = _registers(register_specs)
+    lks: Any = None
+    if demo_size is not None:
+        from .demo import generate_city
+
+        city = generate_city(demo_size)
+        when = _as_of(as_of) if as_of else city.as_of
+        households: Any = city.households
+        persons: Any = city.persons
+        lks = city.institutions
+        if city.death_register is not None and "death" not in registers:
+            registers = {**registers, "death": city.death_register}
+    elif data is not None:
+        when = _as_of(as_of)
+        loaded = _read(engine, data, members, adapter, "household")
+        click.echo(loaded.summary())
+        households, persons = loaded.tables["household"], loaded.tables.get("person")
+        if institutions:
+            lks = _read(engine, institutions, None, None, "institution").tables["institution"]
+    else:
+        raise BadInput("give DATA (and --members) or --demo N")
+    snap = take_snapshot(engine, households, persons, as_of=when)
+    if save_snapshot:
+        click.echo(f"wrote {snap.save(save_snapshot)}")
+    lks_snap = take_snapshot(engine, lks, entity="institution", as_of=when) \
+        if lks is not None else None
+    rec = run_reconcile(engine, households, persons, registers=registers, as_of=when) \
+        if registers else None
+    changes = compare_snapshots(Snapshot.load(previous), snap, engine=engine) \
+        if previous else None
+    proposal = propose_reallocation(engine, snap, rec, as_of=when) if rec is not None else None
+    Path(out).mkdir(parents=True, exist_ok=True)
+    files = write_report(Path(out) / "report.html", Path(out) / "report.xlsx", snapshot=snap,
+                         reconciliation=rec, institutions=lks_snap, changes=changes,
+                         proposal=proposal, engine=engine)
+    click.echo(f"wrote {files.html}")
+    if files.xlsx is not None:
+        click.echo(f"wrote {files.xlsx}")
+    if proposal is not None:
+        for p in proposal.write(out):
+            click.echo(f"wrote {p}")
+
+
 @main.command()
 @click.option("--households", type=int, default=85_000, show_default=True,
               help="Size of the synthetic city.")

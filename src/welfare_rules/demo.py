@@ -63,6 +63,9 @@ class City:
     persons: pa.Table
     institutions: pa.Table
     as_of: datetime.date
+    #: deaths Dukcapil recorded: some of people the household data still lists as alive (by
+    #: NIK, or only by name and birth date when the NIK was mistyped), and unrelated people
+    death_register: pa.Table | None = None
 
     def write(self, directory: str, formats: tuple[str, ...] = ("parquet", "csv")) -> list[str]:
         """Write ``households``, ``persons`` and ``institutions`` as Parquet and/or CSV."""
@@ -74,8 +77,10 @@ class City:
         out = pathlib.Path(directory)
         out.mkdir(parents=True, exist_ok=True)
         written = []
-        for name in ("households", "persons", "institutions"):
+        for name in ("households", "persons", "institutions", "death_register"):
             table = getattr(self, name)
+            if table is None:
+                continue
             if "parquet" in formats:
                 pq.write_table(table, out / f"{name}.parquet")
                 written.append(str(out / f"{name}.parquet"))
@@ -286,7 +291,40 @@ def generate_city(households: int = 85_000, *, seed: int = 3375,
         "income_month": pa.array(income.tolist(), type=pa.int64()),
     })
 
-    return City(hh_table, persons, _institutions(rng, institutions, today, epoch), as_of)
+    return City(hh_table, persons, _institutions(rng, institutions, today, epoch), as_of,
+                _death_register(rng, persons, today, epoch))
+
+
+def _death_register(rng: np.random.Generator, persons: pa.Table, today: int,
+                    epoch: datetime.date) -> pa.Table:
+    """Deaths recorded by the civil registry that the household data does not show yet."""
+    alive = np.flatnonzero(np.asarray(persons.column("is_alive").to_pylist(), dtype=bool))
+    n = len(alive)
+    by_nik = rng.choice(alive, size=max(1, n // 400), replace=False)
+    rest = np.setdiff1d(alive, by_nik)
+    by_name = rng.choice(rest, size=max(1, n // 2000), replace=False)
+    nik = persons.column("nik").to_pylist()
+    name = persons.column("name").to_pylist()
+    birth = persons.column("birth_date").to_pylist()
+    rows: list[dict[str, Any]] = []
+    for i in by_nik.tolist():
+        rows.append({"nik": nik[i], "name": name[i], "birth_date": birth[i]})
+    for i in by_name.tolist():  # the NIK was mistyped at the registry: last digits differ
+        typo = nik[i][:12] + f"{(int(nik[i][12:] or 0) + 1) % 10000:04d}" \
+            if len(nik[i]) == 16 and nik[i].isdigit() else nik[i]
+        rows.append({"nik": typo, "name": name[i].upper(), "birth_date": birth[i]})
+    for k in range(max(1, n // 1000)):  # people of other cities
+        rows.append({"nik": f"3326{rng.integers(10**11, 10**12 - 1)}",
+                     "name": f"Warga Luar {k + 1}",
+                     "birth_date": epoch + datetime.timedelta(days=int(rng.integers(0, 20000)))})
+    days = today - rng.integers(5, 400, len(rows))
+    for j, row in enumerate(rows):
+        row["death_date"] = epoch + datetime.timedelta(days=int(days[j]))
+        row["certificate_number"] = f"3375-KM-{j + 1:06d}"
+    order = rng.permutation(len(rows)).tolist()
+    return pa.Table.from_pylist([rows[j] for j in order], schema=pa.schema([
+        ("nik", pa.string()), ("name", pa.string()), ("birth_date", pa.date32()),
+        ("death_date", pa.date32()), ("certificate_number", pa.string())]))
 
 
 def _institutions(rng: np.random.Generator, n: int, today: int,

@@ -509,6 +509,11 @@ class _Loader:
         registers: dict[str, Any] = {}
 
         def on_register(info: PluginInfo, name: str, spec: Any) -> None:
+            old = registers.get(name)
+            if old is not None and old["plugin"] != info.name and not spec.get("overrides"):
+                raise PluginError(f"register '{name}' is declared by '{old['plugin']}' and by "
+                                  f"'{info.name}'; declare 'overrides: true' to replace it",
+                                  info.name)
             registers[name] = {**dict(spec), "plugin": info.name}
             self.contributions.append(Contribution(info.name, "register", name))
 

@@ -253,9 +253,10 @@ def load_registers(engine: Engine | None = None) -> dict[str, RegisterSpec]:
     import yaml
 
     out: dict[str, RegisterSpec] = {}
-    data = yaml.safe_load(NATIONAL_REGISTERS.read_text(encoding="utf-8")) or {}
-    for name, spec in data.items():
-        out[str(name)] = RegisterSpec.from_mapping(str(name), spec, _NATIONAL_PLUGIN)
+    if engine is None or not engine.registers:
+        data = yaml.safe_load(NATIONAL_REGISTERS.read_text(encoding="utf-8")) or {}
+        for name, spec in data.items():
+            out[str(name)] = RegisterSpec.from_mapping(str(name), spec, _NATIONAL_PLUGIN)
     for name, spec in (engine.registers if engine is not None else {}).items():
         plugin = str(spec.get("plugin", ""))
         if name in out and out[name].plugin != plugin and plugin != _NATIONAL_PLUGIN \

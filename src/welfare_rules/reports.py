@@ -327,9 +327,12 @@ def write_report(html_path: str | Path, xlsx_path: str | Path | None = None, *,
 <p class="note">NIK dan No. KK disamarkan / NIKs and family-card numbers are masked.
 Temuan dan usulan adalah bahan verifikasi: perangkat lunak mengusulkan, manusia memutuskan /
 findings and proposals are for verification: the library proposes, people decide.</p>
-<div class="fp">{html.escape(json.dumps(fingerprint, indent=1, ensure_ascii=False))}</div>
 {''.join(chart_html)}
 {''.join(sections)}
+<details><summary>Sidik aturan / engine fingerprint (untuk audit: aturan, parameter, plugin,
+tanggal)</summary>
+<div class="fp">{html.escape(json.dumps(fingerprint, indent=1, ensure_ascii=False))}</div>
+</details>
 </body>
 </html>
 """

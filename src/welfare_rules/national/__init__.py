@@ -32,3 +32,12 @@ def register_rules(register: Register) -> None:
 @hookimpl
 def register_rule_tests(register: Register) -> None:
     register(HERE / "tests")
+
+
+@hookimpl
+def register_registers(register: Register) -> None:
+    import yaml
+
+    data = yaml.safe_load((HERE / "registers.yaml").read_text(encoding="utf-8")) or {}
+    for name, spec in data.items():
+        register(str(name), spec)
