@@ -1,7 +1,23 @@
 #!/usr/bin/env bash
-# Install everything the test suite needs into .venv and run it. CI runs exactly this.
+# Install everything the test suite needs and run it. CI runs exactly this (.ci/run).
+#   - Python packages: into .venv, from the project's own pyproject files (the library with its
+#     dev extra, and the bundled plugins);
+#   - Chromium (Debian package) for the report's browser test, when it is missing;
+#   - Java 17 for Spark in local mode is expected on the machine.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+if ! command -v chromium >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "installing chromium (Debian package) for the report browser test" >&2
+    apt-get update -qq >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  else
+    echo "chromium is missing and cannot be installed here (needs root and apt-get);" \
+         "the report browser test will fail" >&2
+  fi
+fi
+
 python3 -m venv .venv
 .venv/bin/pip install -q --upgrade pip
 .venv/bin/pip install -q -e ".[dev]" ./plugins/kota-pekalongan ./plugins/_template
