@@ -1,9 +1,9 @@
 """Batch evaluation: a table of records through the SQL backends (or the Python reference).
 
-:func:`evaluate_batch` takes whatever ingestion reads (a :class:`~welfare_rules.adapters.LoadResult`),
-a path, a DataFrame, an Arrow table or a DuckDB relation (a Spark DataFrame for Spark), compiles
-the rules in force on ``as_of`` once (:mod:`welfare_rules.backends.sql`) and runs them as one
-query per output: DuckDB in process by default (with a memory limit and a temporary directory,
+:func:`evaluate_batch` takes whatever ingestion reads (a
+:class:`~welfare_rules.adapters.LoadResult`), a path, a DataFrame, an Arrow table or a DuckDB
+relation (a Spark DataFrame for Spark), compiles the rules in force on ``as_of`` once
+(:mod:`welfare_rules.backends.sql`) and runs them as one query per output: DuckDB in process by default (with a memory limit and a temporary directory,
 so inputs larger than memory spill), Spark for clusters, or record by record through
 :meth:`Engine.evaluate` (``backend="python"``) — all three give the same table shape and, as the
 differential tests check, the same values.
@@ -16,6 +16,7 @@ the UNIQUE/ANY violations (``errors``; they never abort a batch) and the engine 
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import itertools
 import shutil
@@ -346,10 +347,8 @@ class BatchResult:
             self._cleanup = None
 
     def __del__(self) -> None:
-        try:
+        with contextlib.suppress(Exception):  # best effort at interpreter exit
             self.close()
-        except Exception:  # noqa: BLE001, S110 - best effort at interpreter exit
-            pass
 
     def __repr__(self) -> str:
         return (f"<BatchResult {self.entity} as_of={self.as_of} backend={self.backend}: "
@@ -583,7 +582,8 @@ def _run_duckdb(engine: Engine, entity: str, inputs: _Inputs, as_of: datetime.da
 def _fetch(rel: Any) -> pa.Table:
     for name in ("to_arrow_table", "fetch_arrow_table"):
         if hasattr(rel, name):
-            return getattr(rel, name)()  # type: ignore[no-any-return]
+            result: pa.Table = getattr(rel, name)()
+            return result
     out = rel.arrow()
     return out.read_all() if hasattr(out, "read_all") else out
 
@@ -611,7 +611,7 @@ def _run_spark(engine: Engine, entity: str, inputs: _Inputs, as_of: datetime.dat
         else:
             df = src
         if ROW not in df.columns:
-            from pyspark.sql import functions as F  # noqa: N812
+            from pyspark.sql import functions as F
 
             df = df.withColumn(ROW, F.monotonically_increasing_id())
         df.createOrReplaceTempView(view)
@@ -718,7 +718,8 @@ def _run_python(engine: Engine, entity: str, inputs: _Inputs, as_of: datetime.da
     if load is None:
         tables = {k: inputs.arrow(k) for k in inputs.tables}
         links = {entity: Link(rel.name, rel.entity, rel.key, ent.key)} if rel else {}
-        n_rows = tables[entity].num_rows if tables.get(entity) is not None else 0
+        main = tables.get(entity)
+        n_rows = main.num_rows if main is not None else 0
         load = LoadResult({k: v for k, v in tables.items() if v is not None},
                           QUARANTINE_SCHEMA.empty_table(), n_rows, n_rows, 0, links=links)
     in_force = engine.in_force(as_of)
@@ -851,6 +852,7 @@ def _python_dataset_findings(engine: Engine, entity: str, records: list[dict[str
             keys = [str(k) for k in spec.get("key", ())]
             across = str(spec.get("across"))
             norm = set(spec.get("normalise", ()) or ())
+            rows: list[tuple[dict[str, Any], dict[str, Any], int | None]]
             if target == entity:
                 rows = [(r, r, None) for r in records]
                 tent = ent
@@ -872,8 +874,8 @@ def _python_dataset_findings(engine: Engine, entity: str, records: list[dict[str
                     vals.append(str(v).strip(" ").lower() if k in norm else v)
                 return tuple(vals)
 
-            def across_of(m: Mapping[str, Any], r: Mapping[str, Any], across: str = across
-                          ) -> Any:
+            def across_of(m: Mapping[str, Any], r: Mapping[str, Any], across: str = across,
+                          target: str = target) -> Any:
                 if rel is not None and target == rel.entity and across == rel.key:
                     return r.get(ent.key)
                 return m.get(across)
@@ -912,7 +914,7 @@ def _python_dataset_findings(engine: Engine, entity: str, records: list[dict[str
             for r in records:
                 for pair in spec.get("forbidden", ()) or ():
                     a, b = (str(x) for x in pair)
-                    fa, fb = progs.get(a), progs.get(b)
+                    fa, fb = progs.get(a, ""), progs.get(b, "")
                     if fa not in ent.fields or fb not in ent.fields:
                         continue
                     if r.get(fa) is True and r.get(fb) is True:

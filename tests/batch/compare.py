@@ -44,7 +44,8 @@ def differences(expected: pa.Table, actual: pa.Table, label: str, limit: int = 1
                 ) -> list[str]:
     out: list[str] = []
     if expected.column_names != actual.column_names:
-        out.append(f"{label}: columns differ: {set(expected.column_names) ^ set(actual.column_names)}"
+        odd = set(expected.column_names) ^ set(actual.column_names)
+        out.append(f"{label}: columns differ: {odd}"
                    f" / order {expected.column_names[:5]} vs {actual.column_names[:5]}")
     if expected.num_rows != actual.num_rows:
         out.append(f"{label}: {expected.num_rows} rows expected, {actual.num_rows} found")

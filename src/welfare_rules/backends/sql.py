@@ -221,7 +221,7 @@ class SqlCompiler:
             checker = self._checkers[entity] = Checker(self.env, entity)
         try:
             return checker.check(node, Refs())
-        except Exception:  # noqa: BLE001 - a checked engine never gets here; be lenient
+        except Exception:
             return t.ANY
 
     def param(self, path: str) -> Any:
@@ -275,7 +275,7 @@ class SqlCompiler:
                           self.engine.functions)
             try:
                 value = evaluate(node, scope)
-            except Exception:  # noqa: BLE001 - as the Python backend: fold failures are unknown
+            except Exception:
                 value = None
             if not isinstance(value, list | dict):
                 return self.literal(value)
@@ -336,9 +336,10 @@ class SqlCompiler:
             found = self.contains(a, node.right, ctx)
             return exp.Not(this=paren(found)) if node.op == "notin" else found
         b = self.expr(node.right, ctx)
-        cls = {"==": exp.EQ, "!=": exp.NEQ, "<": exp.LT, "<=": exp.LTE, ">": exp.GT,
-               ">=": exp.GTE}[node.op]
-        return cls(this=paren(a), expression=paren(b))
+        cls: Any = {"==": exp.EQ, "!=": exp.NEQ, "<": exp.LT, "<=": exp.LTE, ">": exp.GT,
+                    ">=": exp.GTE}[node.op]
+        result: exp.Expression = cls(this=paren(a), expression=paren(b))
+        return result
 
     def contains(self, a: exp.Expression, right: n.Node, ctx: Ctx) -> exp.Expression:
         """``a in right`` as the Python backend computes it: unknown only when ``a`` (or the
@@ -385,9 +386,7 @@ class SqlCompiler:
         fn = self.engine.functions.get(name)
         if fn is not None and fn.sql is not None:
             value: exp.Expression = fn.sql(*args, dialect=self.dialect)
-        elif builtin is not None and (fn is None or fn.plugin in ("", "welfare-rules",
-                                                                   "welfare-rules-builtins")
-                                      or _is_builtin(fn)):
+        elif builtin is not None:  # a plugin cannot take a built-in's name (load error)
             value = builtin(args, node, ctx)
         else:
             plugin = fn.plugin if fn is not None else "?"
@@ -426,8 +425,8 @@ class SqlCompiler:
                            expression=exp.Month(this=d))
 
         def fwd(p: exp.Expression, q: exp.Expression) -> exp.Expression:
-            return exp.Sub(this=exp.Sub(this=ym(q), expression=ym(p)),
-                           expression=flag(exp.LT(this=exp.Day(this=q), expression=exp.Day(this=p))))
+            late = exp.LT(this=exp.Day(this=q), expression=exp.Day(this=p))
+            return exp.Sub(this=exp.Sub(this=ym(q), expression=ym(p)), expression=flag(late))
 
         return case([(exp.LT(this=y, expression=x), exp.Neg(this=exp.Paren(this=fwd(y, x))))],
                     fwd(x, y))
@@ -509,7 +508,8 @@ class SqlCompiler:
 
     def fn_matches(self, a: list[exp.Expression], node: n.Call, ctx: Ctx) -> exp.Expression:
         pattern = node.args[1]
-        assert isinstance(pattern, n.Literal) and isinstance(pattern.value, str)
+        assert isinstance(pattern, n.Literal)
+        assert isinstance(pattern.value, str)
         return self.full_match_sql(a[0], pattern.value)
 
     def fn_to_int(self, a: list[exp.Expression], node: n.Call, ctx: Ctx) -> exp.Expression:
@@ -625,7 +625,8 @@ class SqlCompiler:
         if name in ("any", "all"):
             stop = is_true(x) if name == "any" else is_false(x)
             stop_value = exp.true() if name == "any" else exp.false()
-            whens = [(c, exp.Null()) for c in unknown]
+            whens: list[tuple[exp.Expression, exp.Expression]] = [(c, exp.Null())
+                                                                  for c in unknown]
             whens.append((any_of(sel_and(stop)), stop_value))
             whens.append((any_of(sel_and(is_null(x))), exp.Null()))
             empty = exp.false() if name == "any" else exp.true()
@@ -758,8 +759,10 @@ class SqlCompiler:
     def _unary_test(self, x: exp.Expression, test: UnaryTest, ctx: Ctx) -> exp.Expression | None:
         if test.op == "any":
             return None
+        r: exp.Expression
         if test.op == "range":
-            assert test.value is not None and test.high is not None
+            assert test.value is not None
+            assert test.high is not None
             lo, hi = self.expr(test.value, ctx), self.expr(test.high, ctx)
             lcls = exp.LTE if test.low_closed else exp.LT
             hcls = exp.LTE if test.high_closed else exp.LT
@@ -771,9 +774,9 @@ class SqlCompiler:
         else:
             assert test.value is not None
             v = self.expr(test.value, ctx)
-            cls = {"==": exp.EQ, "!=": exp.NEQ, "<": exp.LT, "<=": exp.LTE, ">": exp.GT,
-                   ">=": exp.GTE}[test.op]
-            r = cls(this=paren(x), expression=paren(v))
+            ops: Any = {"==": exp.EQ, "!=": exp.NEQ, "<": exp.LT, "<=": exp.LTE, ">": exp.GT,
+                        ">=": exp.GTE}[test.op]
+            r = ops(this=paren(x), expression=paren(v))
         return exp.Not(this=paren(r)) if test.negate else r
 
     def table_rule(self, rule: Rule, ctx: Ctx) -> RuleColumns:
@@ -894,8 +897,9 @@ class SqlCompiler:
             key = 0
             for decl, node in zip(table.outputs, nodes, strict=True):
                 value = node.value  # type: ignore[attr-defined]
-                idx = list(decl.values).index(value) if value in decl.values else len(decl.values)
-                key = key * (len(decl.values) + 1) + idx
+                pos = list(decl.values).index(value) if value in decl.values \
+                    else len(decl.values)
+                key = key * (len(decl.values) + 1) + pos
             return key
         expr_key: exp.Expression = exp.Literal.number(0)
         for decl, e, size in zip(table.outputs, outs, sizes, strict=True):
@@ -941,7 +945,7 @@ class SqlCompiler:
               parent_key: str | None) -> exp.Select:
         ent = self.engine.schema.entity(entity)
         present = set(columns)
-        sel: list[exp.Expression] = []
+        sel: list[Any] = []
         for name, fld in ent.fields.items():
             ty = sql_type(fld.type)
             src: exp.Expression = col(name) if name in present else exp.Null()
@@ -958,7 +962,7 @@ class SqlCompiler:
                      ctes: list[tuple[str, exp.Select]]) -> str:
         prev = start
         for i, layer in enumerate(self._layers(rules), 1):
-            sel: list[exp.Expression] = [exp.Star()]
+            sel: list[Any] = [exp.Star()]
             for r in layer:
                 rc = self.rule(r, ctx)
                 sel.append(exp.alias_(rc.value, r.id, quoted=True))
@@ -970,9 +974,9 @@ class SqlCompiler:
         return prev
 
     def _outputs(self, entity: str, rules: Sequence[Rule], ctx: Ctx
-                 ) -> tuple[list[exp.Expression], list[str], list[str]]:
+                 ) -> tuple[list[Any], list[str], list[str]]:
         by_id = {r.id: r for r in rules}
-        out: list[exp.Expression] = []
+        out: list[Any] = []
         ids = self.engine.visible_rule_ids(entity)
         for rid in ids:
             r = by_id.get(rid)
@@ -1039,7 +1043,7 @@ class SqlCompiler:
                             isinstance(sub.args[0], n.Name) and sub.args[0].id in ent.relations \
                             and sub not in aggs:
                         aggs[sub] = f"__agg{len(aggs)}"
-        agg_sel: list[exp.Expression] = [exp.alias_(col(PARENT), PARENT, quoted=True),
+        agg_sel: list[Any] = [exp.alias_(col(PARENT), PARENT, quoted=True),
                                          exp.alias_(exp.true(), HAS, quoted=True)]
         empties: dict[str, exp.Expression] = {}
         for node, name in aggs.items():
@@ -1051,7 +1055,7 @@ class SqlCompiler:
                      .group_by(col(PARENT))))
         h0 = self._base(entity, source, columns, None)
         ctes.append(("h0", h0))
-        join_sel: list[exp.Expression] = [exp.Column(this=exp.Star(),
+        join_sel: list[Any] = [exp.Column(this=exp.Star(),
                                                      table=exp.to_identifier("h0"))]
         for name, empty in empties.items():
             join_sel.append(exp.alias_(case([(is_null(col(HAS, "agg")), empty)],
@@ -1084,7 +1088,7 @@ class SqlCompiler:
     def _severity(self, rule: Rule, ctx: Ctx) -> exp.Expression:
         assert rule.check is not None
         cases = rule.check.severity
-        whens = []
+        whens: list[tuple[exp.Expression, exp.Expression]] = []
         for c in cases:
             if c.when is None:
                 return case(whens, exp.Literal.string(c.level)) if whens \
@@ -1276,9 +1280,9 @@ class SqlCompiler:
             if kind == "duplicate_key":
                 target = spec.get("entity", "person")
                 if target == entity:
-                    table, parent_key, mem = "h0", None, None
+                    table, mem = "h0", None
                 elif rel is not None and has_members and target == rel.entity:
-                    table, parent_key, mem = "p0", PARENT, eng.schema.entity(target).key
+                    table, mem = "p0", eng.schema.entity(target).key
                 else:
                     continue
                 tent = eng.schema.entity(target)
@@ -1293,8 +1297,9 @@ class SqlCompiler:
                     c = col(k, tbl)
                     return exp.Lower(this=exp.Trim(this=c)) if k in norm else c
 
-                across_col = PARENT if table == "p0" and rel is not None and across == rel.key \
-                    else across
+                across_col = across
+                if table == "p0" and rel is not None and across == rel.key:
+                    across_col = PARENT
                 src = exp.alias_(exp.to_table(table, quoted=True), "b", quoted=True, table=True)
                 base = exp.select(*[exp.alias_(keyed(k, "b"), f"__k{i}", quoted=True)
                                     for i, k in enumerate(keys)],
@@ -1302,11 +1307,10 @@ class SqlCompiler:
                 if table == "p0":
                     base = base.join(exp.alias_(exp.to_table("h0", quoted=True), "hh", quoted=True,
                                                 table=True),
-                                     on=exp.EQ(this=col(PARENT, "b"), expression=col(ent.key, "hh")),
+                                     on=exp.EQ(this=col(PARENT, "b"),
+                                               expression=col(ent.key, "hh")),
                                      join_type="inner")
-                base = base.where(and_all([exp.Not(this=is_null(col(k if k not in norm else k,
-                                                                       "b")))
-                                           for k in keys]))
+                base = base.where(and_all([exp.Not(this=is_null(col(k, "b"))) for k in keys]))
                 groups = exp.select(*[col(f"__k{i}") for i in range(len(keys))],
                                     exp.alias_(exp.Count(this=exp.Distinct(
                                         expressions=[col("__a")])), "__n", quoted=True)).from_(
@@ -1345,7 +1349,7 @@ class SqlCompiler:
                 progs = {str(k): str(v) for k, v in (spec.get("programmes") or {}).items()}
                 for pair_no, pair in enumerate(spec.get("forbidden", ()) or ()):
                     a, b = (str(x) for x in pair)
-                    fa, fb = progs.get(a), progs.get(b)
+                    fa, fb = progs.get(a, ""), progs.get(b, "")
                     if fa not in ent.fields or fb not in ent.fields:
                         continue
 
@@ -1399,7 +1403,7 @@ def parenthesize(tree: exp.Expression) -> exp.Expression:
 _NULL_SAFE_BUILTINS = {"coalesce", "is_missing", "count_true"}
 
 
-def Text_of(value: Any) -> Any:  # noqa: N802 - mirrors schema.Text.of
+def Text_of(value: Any) -> Any:
     from ..schema import Text
 
     return Text.of(value)
@@ -1407,13 +1411,6 @@ def Text_of(value: Any) -> Any:  # noqa: N802 - mirrors schema.Text.of
 
 def rel_key(rel: Any, target: str) -> str | None:
     return str(rel.key) if rel is not None and rel.entity == target else None
-
-
-def _is_builtin(fn: Any) -> bool:
-    from ..expr.functions import builtin_functions
-
-    return any(b.name == fn.name and b.python is fn.python for b in builtin_functions()) or \
-        fn.python.__module__ == "welfare_rules.expr.functions"
 
 
 def _same_outputs(table: Table, i: int, j: int) -> bool:

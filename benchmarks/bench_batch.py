@@ -1,0 +1,201 @@
+"""Batch throughput: the national pack through evaluate_batch vs one hand-written DuckDB query.
+
+Each measurement runs in its own process (so peak RSS is that run's own) on Parquet files made
+by ``benchmarks/generate.py`` (cached under ``benchmarks/data/``). Both sides read the same
+Parquet files and write their results to Parquet. The hand-written query implements BPS
+poverty (9 of 14, Kleene), PKH eligibility (components, caps, ranks) and the deceased-recipient
+check with the same semantics as the national rules; the national pack evaluates every rule
+(about 100 household and person rules, each with a status column).
+
+    python benchmarks/bench_batch.py                  # 100k and 1M, duckdb + hand-written
+    python benchmarks/bench_batch.py --sizes 100000 --backends duckdb spark python
+    python benchmarks/bench_batch.py --ten-million    # adds 10M (duckdb + hand-written)
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).parent
+AS_OF = datetime.date(2024, 7, 1)
+
+HAND_WRITTEN = """
+WITH p AS (
+  SELECT nik, household_id,
+    CASE WHEN birth_date IS NULL THEN NULL
+         WHEN DATE '{as_of}' >= birth_date THEN year(DATE '{as_of}') - year(birth_date)
+              - CASE WHEN month(DATE '{as_of}') * 100 + day(DATE '{as_of}')
+                        < month(birth_date) * 100 + day(birth_date) THEN 1 ELSE 0 END
+         ELSE -(year(birth_date) - year(DATE '{as_of}')
+              - CASE WHEN month(birth_date) * 100 + day(birth_date)
+                        < month(DATE '{as_of}') * 100 + day(DATE '{as_of}') THEN 1 ELSE 0 END)
+    END AS age,
+    is_alive AND (death_date IS NULL OR death_date > DATE '{as_of}') AS alive,
+    sex, is_pregnant, disability, school_level
+  FROM read_parquet('{persons}')
+), c AS (
+  SELECT *, CASE
+      WHEN age IS NULL THEN NULL WHEN age < 6 THEN 'early_childhood'
+      WHEN (sex = 'female' AND is_pregnant) IS NULL THEN NULL
+      WHEN sex = 'female' AND is_pregnant THEN 'pregnant'
+      WHEN disability IS NULL THEN NULL WHEN disability = 'severe' THEN 'severe_disability'
+      WHEN age >= 60 THEN 'elderly'
+      WHEN age BETWEEN 6 AND 21 AND school_level IS NULL THEN NULL
+      WHEN age BETWEEN 6 AND 21 AND school_level = 'sma' THEN 'sma'
+      WHEN age BETWEEN 6 AND 21 AND school_level = 'smp' THEN 'smp'
+      WHEN age BETWEEN 6 AND 21 AND school_level = 'sd' THEN 'sd'
+      ELSE 'none' END AS comp
+  FROM p
+), a AS (
+  SELECT *, CASE comp WHEN 'pregnant' THEN 3000000 WHEN 'early_childhood' THEN 3000000
+      WHEN 'sd' THEN 900000 WHEN 'smp' THEN 1500000 WHEN 'sma' THEN 2000000
+      WHEN 'severe_disability' THEN 2400000 WHEN 'elderly' THEN 2400000 WHEN 'none' THEN 0
+      END AS amount,
+    CASE WHEN (alive AND comp != 'none') IS TRUE THEN row_number() OVER (
+      PARTITION BY household_id, (alive AND comp != 'none') IS TRUE, comp ORDER BY nik) END
+      AS comp_rank
+  FROM c
+), w AS (
+  SELECT *, alive AND comp != 'none' AND (CASE WHEN comp = 'early_childhood' THEN comp_rank <= 2
+      WHEN comp = 'pregnant' THEN comp_rank <= 2 WHEN comp IS NULL THEN NULL ELSE TRUE END)
+      AS within_cap FROM a
+), r AS (
+  SELECT *, CASE WHEN within_cap IS TRUE THEN row_number() OVER (
+      PARTITION BY household_id, within_cap IS TRUE ORDER BY amount IS NULL, amount DESC, nik)
+      END AS person_rank FROM w
+), m AS (
+  SELECT household_id, count(*) AS n,
+    CASE WHEN max(CASE WHEN within_cap AND person_rank <= 4 THEN 1 ELSE 0 END) = 1 THEN TRUE
+         WHEN max(CASE WHEN (within_cap AND person_rank <= 4) IS NULL THEN 1 ELSE 0 END) = 1
+         THEN NULL ELSE FALSE END AS has_component,
+    CASE WHEN max(CASE WHEN NOT alive THEN 1 ELSE 0 END) = 1 THEN TRUE
+         WHEN max(CASE WHEN alive IS NULL THEN 1 ELSE 0 END) = 1 THEN NULL ELSE FALSE END
+      AS any_deceased
+  FROM r GROUP BY household_id
+), h AS (
+  SELECT h.*, coalesce(m.n, 0) AS member_count,
+    CASE WHEN m.household_id IS NULL THEN FALSE ELSE m.has_component END AS has_component,
+    CASE WHEN m.household_id IS NULL THEN FALSE ELSE m.any_deceased END AS any_deceased
+  FROM read_parquet('{households}') h LEFT JOIN m ON h.id = m.household_id
+), k AS (
+  SELECT id, has_component, any_deceased, in_dtks, desil,
+    receives_pkh OR receives_bpnt OR receives_pbi AS recipient,
+    [CASE WHEN member_count = 0 THEN NULL ELSE floor_area_m2 / member_count < 8 END,
+     floor_type IN ('earth', 'bamboo', 'cheap_wood'),
+     wall_type IN ('bamboo', 'rumbia', 'low_quality_wood', 'unplastered_brick'),
+     toilet IN ('none', 'shared'), electricity = 'none',
+     water_source IN ('unprotected_well', 'unprotected_spring', 'river', 'rain'),
+     cooking_fuel IN ('firewood', 'charcoal', 'kerosene'), meat_milk_per_week <= 1,
+     new_clothes_per_year <= 1, meals_per_day <= 2, NOT can_afford_clinic,
+     head_occupation IN ('farm_labourer', 'fisher', 'construction_labourer',
+                         'plantation_labourer')
+       OR (head_occupation = 'farmer' AND land_area_m2 <= 500)
+       OR head_income_month < 600000,
+     head_education IN ('none', 'sd_incomplete', 'sd'), savings_value < 500000] AS crit
+  FROM h
+)
+SELECT id,
+  CASE WHEN len(list_filter(crit, lambda x: x IS TRUE)) >= 9 THEN TRUE
+       WHEN len(list_filter(crit, lambda x: x IS NOT FALSE)) < 9 THEN FALSE END AS poor_bps,
+  in_dtks AND desil <= 4 AND has_component AS pkh_eligible,
+  recipient AND any_deceased AS deceased_recipient
+FROM k
+"""
+
+
+def peak_rss_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def run_one(kind: str, data: Path, n: int, memory_limit: str) -> dict[str, object]:
+    """One measurement in this process (called in a child process)."""
+    import duckdb
+
+    out = Path(tempfile.mkdtemp()) / "out.parquet"
+    hp, pp = data / "households.parquet", data / "persons.parquet"
+    if kind == "hand-written":
+        con = duckdb.connect(config={"memory_limit": memory_limit,
+                                     "temp_directory": str(out.parent / "spill")})
+        sql = HAND_WRITTEN.format(as_of=AS_OF.isoformat(), persons=pp, households=hh_path(hp))
+        t0 = time.perf_counter()
+        con.sql(sql).write_parquet(str(out))
+        wall = time.perf_counter() - t0
+    else:
+        import welfare_rules as wr
+
+        engine = wr.Engine.load()
+        t0 = time.perf_counter()
+        kw: dict[str, object] = {}
+        if kind == "duckdb":
+            kw = {"output": out, "memory_limit": memory_limit, "validate": False}
+            res = engine.evaluate_batch("household", hp, members=pp, as_of=AS_OF,
+                                        backend="duckdb", dataset_checks=False, **kw)
+        elif kind == "duckdb-validated":
+            res = engine.evaluate_batch("household", hp, members=pp, as_of=AS_OF,
+                                        backend="duckdb", output=out, dataset_checks=False,
+                                        memory_limit=memory_limit)
+        else:
+            res = engine.evaluate_batch("household", hp, members=pp, as_of=AS_OF,
+                                        backend=kind, validate=False, dataset_checks=False)
+            res.to_arrow()
+        wall = time.perf_counter() - t0
+    return {"kind": kind, "n": n, "wall_s": round(wall, 3),
+            "households_per_s": round(n / wall), "peak_rss_mib": round(peak_rss_mib())}
+
+
+def hh_path(p: Path) -> Path:
+    return p
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--sizes", type=int, nargs="*", default=[100_000, 1_000_000])
+    ap.add_argument("--ten-million", action="store_true", help="also run 10M households")
+    ap.add_argument("--backends", nargs="*", default=["duckdb"],
+                    help="duckdb, duckdb-validated, spark, python")
+    ap.add_argument("--memory-limit", default="1GB")
+    ap.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.child:
+        kind, data, n = args.child
+        print(json.dumps(run_one(kind, Path(data), int(n), args.memory_limit)))
+        return
+    sizes = list(args.sizes) + ([10_000_000] if args.ten_million else [])
+    print(f"{'N':>10} {'run':<18} {'wall s':>8} {'hh/s':>12} {'peak MiB':>9} {'ratio':>6}")
+    for n in sizes:
+        data = HERE / "data" / f"batch-{n}"
+        if not (data / "persons.parquet").exists():
+            sys.path.insert(0, str(HERE))
+            from generate import generate
+
+            generate(n, data)
+        ref = None
+        for kind in ["hand-written", *args.backends]:
+            if kind == "python" and n > 100_000:
+                continue
+            proc = subprocess.run(
+                [sys.executable, __file__, "--memory-limit", args.memory_limit, "--child", kind,
+                 str(data), str(n)], capture_output=True, text=True, env=os.environ.copy(),
+                check=False)
+            if proc.returncode:
+                print(f"{n:>10} {kind:<18} FAILED: {proc.stderr.strip().splitlines()[-1:]}")
+                continue
+            r = json.loads(proc.stdout.strip().splitlines()[-1])
+            wall = float(r["wall_s"])  # type: ignore[arg-type]
+            ref = wall if kind == "hand-written" else ref
+            ratio = f"{wall / ref:.2f}" if ref else ""
+            print(f"{n:>10} {kind:<18} {wall:>8.2f} {r['households_per_s']:>12,} "
+                  f"{r['peak_rss_mib']:>9} {ratio:>6}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
