@@ -3,10 +3,10 @@
 :func:`evaluate_batch` takes whatever ingestion reads (a
 :class:`~welfare_rules.adapters.LoadResult`), a path, a DataFrame, an Arrow table or a DuckDB
 relation (a Spark DataFrame for Spark), compiles the rules in force on ``as_of`` once
-(:mod:`welfare_rules.backends.sql`) and runs them as one query per output: DuckDB in process by default (with a memory limit and a temporary directory,
-so inputs larger than memory spill), Spark for clusters, or record by record through
-:meth:`Engine.evaluate` (``backend="python"``) — all three give the same table shape and, as the
-differential tests check, the same values.
+(:mod:`welfare_rules.backends.sql`) and runs them as one query per output: DuckDB in process by
+default (with a memory limit and a temporary directory, so inputs larger than memory spill),
+Spark for clusters, or record by record through :meth:`Engine.evaluate` (``backend="python"``).
+All three give the same table shape and, as the differential tests check, the same values.
 
 The :class:`BatchResult` holds one row per record (the key, carried columns such as
 ``kelurahan``, each rule's value and ``<rule>__status``), the member results, the findings (rule
