@@ -235,24 +235,50 @@ def _has_findings(res: Any, level: str) -> bool:
     return any(s in wanted for s in f.column("severity").to_pylist())
 
 
+_MAIN_RULES = {
+    "household": ["poor_bps", "pkh_eligible", "bpnt_eligible", "pbi_eligible",
+                  "exclusion_review"],
+    "institution": ["lks_registered", "lks_documents_complete", "lks_accreditation_valid"],
+}
+
+
 def _print_summary(res: Any, entity: str) -> None:
+    """Per kelurahan: records and the main rules that hold; findings per check; LKS per
+    maturity level. Other entities: every top-level condition."""
+    import duckdb
     from rich.console import Console
-    from rich.table import Table
 
     console = Console()
-    by = "kelurahan" if entity in ("household", "institution") else None
-    try:
-        summary = res.summary(by=by) if by else res.summary()
-    except Exception as exc:
-        click.echo(f"(summary unavailable: {exc})", err=True)
-        return
-    df = summary.to_pandas() if hasattr(summary, "to_pandas") else summary
-    table = Table(title=f"{entity}: summary" + (f" per {by}" if by else ""))
-    for col in df.columns:
-        table.add_column(str(col), justify="left" if df[col].dtype == object else "right")
-    for row in df.itertuples(index=False):
-        table.add_row(*("" if v is None else str(v) for v in row))
-    console.print(table)
+    table = res.to_arrow()
+    con = duckdb.connect()
+    con.register("r", table)
+    con.register("f", res.findings)
+    by = "kelurahan" if "kelurahan" in table.column_names else None
+    wanted = [c for c in _MAIN_RULES.get(entity, []) if c in table.column_names]
+    if not wanted:
+        wanted = [rid for rid in res.rule_ids if res.engine.rule(rid).kind == "condition"
+                  and res.engine.rule(rid).parent is None][:6]
+    cols = ", ".join(f'count(*) FILTER (WHERE "{c}") AS "{c}"' for c in wanted)
+    group = f'"{by}"' if by else "'all'"
+    rows = con.sql(f"SELECT {group} AS {by or 'group'}, count(*) AS records"
+                   f"{', ' + cols if cols else ''} FROM r GROUP BY ALL ORDER BY 1"
+                   ).to_arrow_table()
+    label = {"household": "households", "institution": "LKS"}.get(entity, entity)
+    _print_table(rows, f"{label}: records and rules that hold"
+                 + (f" per {by}" if by else ""), console)
+    if "lks_maturity" in table.column_names:
+        levels = con.sql("SELECT coalesce(lks_maturity, '(none)') AS level, count(*) AS lks, "
+                         "count(*) FILTER (WHERE lks_maturity__status = 'unknown') AS "
+                         "needs_verification FROM r GROUP BY ALL ORDER BY 1").to_arrow_table() \
+            if "lks_maturity__status" in table.column_names else \
+            con.sql("SELECT coalesce(lks_maturity, '(none)') AS level, count(*) AS lks "
+                    "FROM r GROUP BY ALL ORDER BY 1").to_arrow_table()
+        _print_table(levels, "LKS per maturity level", console)
+    if res.findings.num_rows:
+        checks = con.sql("SELECT \"check\", severity, count(*) AS findings, "
+                         "count(DISTINCT record_id) AS records FROM f GROUP BY ALL "
+                         "ORDER BY findings DESC").to_arrow_table()
+        _print_table(checks, f"{label}: findings per check", console)
 
 
 @main.command()
@@ -334,16 +360,24 @@ def diff(data: str, members: str | None, entity: str, adapter: str | None,
         click.echo(f"wrote {changes_out}")
 
 
-def _print_table(table: Any, title: str) -> None:
+def _print_table(table: Any, title: str, console: Any = None) -> None:
     from rich.console import Console
     from rich.table import Table
 
     t = Table(title=title)
     for col in table.column_names:
-        t.add_column(col)
+        numeric = pa_is_numeric(table.schema.field(col).type)
+        t.add_column(col, justify="right" if numeric else "left", overflow="fold")
     for row in table.to_pylist():
-        t.add_row(*("" if v is None else str(v) for v in row.values()))
-    Console().print(t)
+        t.add_row(*("" if v is None else f"{v:,}" if isinstance(v, int) and
+                    not isinstance(v, bool) else str(v) for v in row.values()))
+    (console or Console()).print(t)
+
+
+def pa_is_numeric(ty: Any) -> bool:
+    import pyarrow.types as pat
+
+    return bool(pat.is_integer(ty) or pat.is_floating(ty))
 
 
 def _registers(specs: Sequence[str]) -> dict[str, Any]:

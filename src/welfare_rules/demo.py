@@ -336,8 +336,11 @@ def _institutions(rng: np.random.Generator, n: int, today: int,
         return pa.array([epoch + datetime.timedelta(days=int(d)) if p else None
                          for d, p in zip(days, present, strict=True)], type=pa.date32())
 
-    registered = rng.random(n) < 0.75
-    accredited = legal & (rng.random(n) < 0.5)
+    # A spread of maturity: most LKS are on record with their papers, fewer are registered
+    # with complete documents, and a handful are accredited, well reported legal entities.
+    maturity = rng.random(n)
+    registered = maturity > 0.2
+    accredited = legal & (maturity > 0.55)
     return pa.table({
         "id": [f"LKS-3375-{i + 1:03d}" for i in range(n)],
         "name": [f"LKS {name}" for name in _choice(rng, ["Al Ikhlas", "Bina Sejahtera",
@@ -348,24 +351,28 @@ def _institutions(rng: np.random.Generator, n: int, today: int,
         "founded": pa.array((today - rng.integers(200, 25 * 365, n)).astype("int32")
                             ).cast(pa.date32()),
         "legal_entity": legal.tolist(),
-        "notarial_deed": (legal & (rng.random(n) < 0.9)).tolist(),
-        "menkumham_approval": (legal & (rng.random(n) < 0.8)).tolist(),
+        "notarial_deed": (legal & (rng.random(n) < 0.95)).tolist(),
+        "menkumham_approval": (legal & (rng.random(n) < 0.9)).tolist(),
         "npwp": [f"{rng.integers(10**14, 10**15)}" if x else None for x in legal],
-        "founding_note_legalised": (~legal & (rng.random(n) < 0.7)).tolist(),
-        "ad_art": (rng.random(n) < 0.85).tolist(),
-        "officers_complete": (rng.random(n) < 0.8).tolist(),
-        "work_programme": (rng.random(n) < 0.8).tolist(),
-        "domicile_letter_date": date_or_none(today - rng.integers(0, 800, n), rng.random(n) < 0.9),
+        "founding_note_legalised": (~legal & (rng.random(n) < 0.8)).tolist(),
+        "ad_art": (maturity > 0.1).tolist(),
+        "officers_complete": (maturity > 0.15).tolist(),
+        "work_programme": (maturity > 0.1).tolist(),
+        "domicile_letter_date": date_or_none(today - rng.integers(0, 330, n), maturity > 0.1),
         "registration_number": [f"460/{i + 1:03d}/2022" if r else None
                                 for i, r in enumerate(registered)],
-        "registration_date": date_or_none(today - rng.integers(0, 5 * 365, n), registered),
-        "accreditation_grade": pa.array(np.where(accredited, _choice(rng, ["A", "B", "C"], n),
+        "registration_date": date_or_none(today - rng.integers(0, 3 * 365 - 30, n), registered),
+        "accreditation_grade": pa.array(np.where(accredited, _choice(rng, ["A", "B", "C"], n,
+                                                                     [0.4, 0.4, 0.2]),
                                                  "none").tolist()),
-        "accreditation_date": date_or_none(today - rng.integers(0, 6 * 365, n), accredited),
+        "accreditation_date": date_or_none(today - rng.integers(0, 3 * 365 - 30, n), accredited),
         "staff_count": rng.integers(2, 30, n).tolist(),
-        "social_workers": rng.integers(0, 5, n).tolist(),
-        "clients_per_year": rng.integers(0, 200, n).tolist(),
-        "active_programmes": rng.integers(0, 6, n).tolist(),
-        "funding_sources": rng.integers(0, 5, n).tolist(),
-        "reports_last_3_years": rng.integers(0, 4, n).tolist(),
+        "social_workers": np.where(maturity > 0.4, rng.integers(1, 5, n), 0).tolist(),
+        "clients_per_year": np.where(maturity > 0.4, rng.integers(20, 200, n),
+                                     rng.integers(0, 20, n)).tolist(),
+        "active_programmes": np.where(maturity > 0.15, rng.integers(1, 6, n), 0).tolist(),
+        "funding_sources": np.where(maturity > 0.6, rng.integers(2, 5, n), 1).tolist(),
+        "reports_last_3_years": np.where(maturity > 0.6, 3,
+                                         np.where(maturity > 0.4, 2, rng.integers(0, 2, n))
+                                         ).tolist(),
     })
