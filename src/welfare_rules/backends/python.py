@@ -280,12 +280,14 @@ class PythonCompiler:
             import ast as _ast
 
             rx = self.const(re.compile(_ast.literal_eval(args[1])))
-            g.emit(f"{t} = None if {nullable(args[0])} else {rx}.fullmatch({args[0]}) is not None")
+            g.emit(f"{t} = None if {nullable(args[0])} else "
+                   f"{rx}.fullmatch({args[0]}) is not None")
             return True
         if name == "substr" and fn.python is F.substr and len(args) == 3 and \
                 args[1].isdigit() and args[2].isdigit():
-            a, b = int(args[1]), int(args[2])
-            g.emit(f"{t} = None if {nullable(args[0])} else {args[0]}[{a}:{a + b}]")
+            start, length = int(args[1]), int(args[2])
+            g.emit(f"{t} = None if {nullable(args[0])} else "
+                   f"{args[0]}[{start}:{start + length}]")
             return True
         if name == "years_between" and fn.python is F.years_between and len(args) == 2:
             a, b = args
