@@ -22,7 +22,6 @@ population, ask why one household is not eligible, and try a policy change — *
 instead of 4: who gains, per kelurahan?* The data is the bundled **synthetic** city (no real
 person), 5,000 households of the 85,000 the demo generates."""),
     ("code", """\
-import datetime
 import welfare_rules as wr
 from welfare_rules.demo import generate_city
 

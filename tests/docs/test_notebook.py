@@ -11,7 +11,8 @@ DOCS = Path(__file__).parents[2] / "docs" / "notebooks"
 
 def _cells() -> list[tuple[str, str]]:
     spec = importlib.util.spec_from_file_location("nb_build", DOCS / "build.py")
-    assert spec is not None and spec.loader is not None
+    assert spec is not None
+    assert spec.loader is not None
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
     return list(mod.CELLS)
