@@ -174,10 +174,10 @@ def main() -> None:
     for n in sizes:
         data = HERE / "data" / f"batch-{n}"
         if not (data / "persons.parquet").exists():
-            sys.path.insert(0, str(HERE))
-            from generate import generate
-
-            generate(n, data)
+            # in a child process: on Linux a child inherits its parent's peak RSS, so the
+            # parent must stay small for the children's figures to be their own
+            subprocess.run([sys.executable, str(HERE / "generate.py"), str(n), str(data)],
+                           check=True)
         ref = None
         for kind in ["hand-written", *args.backends]:
             if kind == "python" and n > 100_000:
