@@ -213,8 +213,8 @@ def evaluate(data: str, members: str | None, entity: str, adapter: str | None, b
     loaded = _read(engine, data, members, adapter, entity)
     too_many = _quarantine_gate(loaded, max_quarantine)
     res = engine.evaluate_batch(entity, loaded, as_of=when, backend=backend)
-    written = res.write(out)
-    for p in written:
+    written = [*res.write(out), *loaded.write_quarantine(out)]
+    for p in dict.fromkeys(written):
         click.echo(f"wrote {p}")
     _print_summary(res, entity)
     if too_many:

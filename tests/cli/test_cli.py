@@ -134,3 +134,50 @@ def test_a_bad_as_of_is_exit_2(tmp_path: Path) -> None:
     code, _, err = run("evaluate", str(f), "--as-of", "yesterday")
     assert code == 2
     assert "--as-of must be a date" in err
+
+
+def test_demo_writes_results_that_open_in_pandas(tmp_path: Path) -> None:
+    """The main job on a small city: Parquet and CSV results, a summary per kelurahan."""
+    import pandas as pd
+
+    out = tmp_path / "demo"
+    code, stdout, _ = run("demo", "--households", "1500", "--out", str(out))
+    assert code == 0
+    assert "per kelurahan" in stdout
+    assert "LKS per maturity level" in stdout
+    hh = pd.read_parquet(out / "households" / "results.parquet")
+    assert len(hh) == 1500
+    assert {"id", "kelurahan", "poor_bps", "pkh_eligible", "pkh_eligible__status"} <= set(
+        hh.columns)
+    assert len(pd.read_csv(out / "households" / "results.csv", dtype={"id": str})) == 1500
+    assert set(hh["kelurahan"]) <= {k for _, (_, ks) in _kecamatan().items() for k in ks}
+    lks = pd.read_csv(out / "lks" / "results.csv")
+    assert set(lks["lks_maturity"].dropna()) <= {"embrio", "tumbuh", "berkembang", "mandiri"}
+
+
+def _kecamatan() -> dict[str, tuple[str, list[str]]]:
+    from welfare_rules.demo import KECAMATAN
+
+    return KECAMATAN
+
+
+def test_evaluate_writes_the_quarantine_and_fails_over_the_threshold(tmp_path: Path) -> None:
+    hh = tmp_path / "households.csv"
+    hh.write_text("id,kelurahan,desil,in_dtks\n"
+                  "3375010101010001,Tirto,2,true\n"
+                  "3.37501E+15,Tirto,2,true\n"          # a No. KK a spreadsheet mangled
+                  "3375010101010003,Tirto,eleven,true\n")
+    persons = tmp_path / "persons.csv"
+    persons.write_text("nik,household_id,relationship,is_alive\n"
+                       "3375014101900001,3375010101010001,head,true\n")
+    out = tmp_path / "out"
+    args = ["evaluate", str(hh), "--members", str(persons), "--out", str(out),
+            "--as-of", "2024-07-01"]
+    code, stdout, _ = run(*args)
+    assert code == 0
+    assert "read 4, valid 2, quarantined 2" in stdout  # 3 household rows + 1 person row
+    assert (out / "quarantine.csv").exists()
+    assert (out / "quarantine.parquet").exists()
+    code, _, err = run(*args, "--max-quarantine", "1")
+    assert code == 1
+    assert "rows quarantined" in err

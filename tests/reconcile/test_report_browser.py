@@ -52,12 +52,35 @@ def test_the_console_check_catches_a_javascript_error(tmp_path: Path) -> None:
     assert any("Uncaught ReferenceError" in line for line in console)
 
 
-def test_the_report_renders_every_chart_without_a_javascript_error(
-        report: ReportFiles, tmp_path: Path) -> None:
-    dom, console = render(report.html, tmp_path / "profile")
+def assert_charts_rendered(html: Path, profile: Path, charts: tuple[str, ...]) -> None:
+    dom, console = render(html, profile)
     assert console == [], "the page logged to the console:\n" + "\n".join(console)
-    for div in CHART_IDS:
+    for div in charts:
         m = re.search(rf'<div id="{div}"[^>]*>(.*?)</div>\s*<script', dom, re.S)
         assert m is not None, f"chart {div} is missing from the rendered page"
         assert 'class="main-svg"' in m.group(1), f"plotly did not render {div}"
-    assert dom.count('class="main-svg"') >= 2 * len(CHART_IDS)
+    assert dom.count('class="main-svg"') >= 2 * len(charts)
+
+
+def test_the_report_renders_every_chart_without_a_javascript_error(
+        report: ReportFiles, tmp_path: Path) -> None:
+    assert_charts_rendered(report.html, tmp_path / "profile", CHART_IDS)
+
+
+def test_the_report_command_on_the_demo_city_writes_html_and_xlsx_that_render(
+        tmp_path: Path) -> None:
+    """`welfare-rules report --demo N`: the demo city, its death register, the LKS."""
+    from click.testing import CliRunner
+    from openpyxl import load_workbook
+
+    from welfare_rules.cli import main
+
+    out = tmp_path / "report"
+    r = CliRunner().invoke(main, ["report", "--demo", "2000", "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    assert {"report.html", "report.xlsx", "reallocation.csv", "reallocation.xlsx"} <= {
+        p.name for p in out.iterdir()}
+    assert len(load_workbook(out / "report.xlsx", read_only=True).sheetnames) >= 4
+    # no previous snapshot was given, so there is no chart of changes
+    assert_charts_rendered(out / "report.html", tmp_path / "profile",
+                           tuple(c for c in CHART_IDS if c != "chart-changes"))
