@@ -243,9 +243,15 @@ class Engine:
 
         if isinstance(adapter, str):
             if adapter not in self.adapters:
+                from .plugins import installed_entry_points
+
+                hint = ""
+                if any(ep.name == adapter for ep in installed_entry_points()):
+                    hint = (f"; the installed plugin '{adapter}' is not loaded: "
+                            f"Engine.load(plugins=['{adapter}']) or -p {adapter}")
                 raise PluginError(f"unknown adapter '{adapter}'"
                                   f"{did_you_mean(adapter, self.adapters)} (registered: "
-                                  f"{', '.join(sorted(self.adapters))})", adapter)
+                                  f"{', '.join(sorted(self.adapters))}){hint}", adapter)
             adapter = self.adapters[adapter]
         return read(source, self.schema, adapter=adapter, **kwargs)  # type: ignore[arg-type]
 
