@@ -129,7 +129,7 @@ def _normalise(engine: Engine, entity: str, data: Any, members: Any, *, adapter:
             if ent_name is None or obj is None:
                 continue
             if isinstance(obj, str | Path) and str(obj).endswith(".parquet") and \
-                    backend == "duckdb":
+                    backend in ("duckdb", "spark"):
                 inp.tables[ent_name] = Path(obj)
                 continue
             tbl = _to_arrow(obj)
