@@ -137,3 +137,39 @@ def population(seed: int, n: int, missing: float, as_of: datetime.date
     ])
     return (pa.Table.from_pylist(households, schema=h_schema),
             pa.Table.from_pylist(persons, schema=p_schema))
+
+
+def flat_population(schema: Any, entity: str, seed: int, n: int, missing: float,
+                    as_of: datetime.date) -> pa.Table:
+    """``n`` records of an entity without members, every field drawn from its schema type
+    (so a plugin's extra fields are covered too)."""
+    rng = random.Random(seed)
+    ent = schema.entity(entity)
+    arrow = {"bool": pa.bool_(), "int": pa.int64(), "decimal": pa.float64(), "str": pa.string(),
+             "enum": pa.string(), "date": pa.date32()}
+    rows = []
+    for i in range(n):
+        row: dict[str, Any] = {}
+        for name, fld in ent.fields.items():
+            kind = fld.type.kind
+            if name == ent.key:
+                row[name] = f"{entity[:3]}{i:06d}"
+                continue
+            if rng.random() < missing:
+                row[name] = None
+            elif kind == "bool":
+                row[name] = rng.random() < 0.6
+            elif kind == "int":
+                row[name] = rng.choice([0, 1, 2, 3, 4, 5, 12, 20, 25, 100])
+            elif kind == "decimal":
+                row[name] = rng.choice([0.0, 1.5, 20.0, 100.25])
+            elif kind == "enum":
+                row[name] = rng.choice(list(fld.type.values))
+            elif kind == "date":
+                row[name] = _date_near(rng, [as_of, *_BOUNDARIES])
+            else:
+                row[name] = rng.choice(["A-1", "0001/2020", "Klego", "Kramatsari", ""])
+        rows.append(row)
+    schema_ = pa.schema([(name, arrow.get(fld.type.kind, pa.string()))
+                         for name, fld in ent.fields.items()])
+    return pa.Table.from_pylist(rows, schema=schema_)

@@ -79,3 +79,61 @@ def test_spark_equals_python_every_kind(kinds: wr.Engine, spark: Any,
                                         pop: tuple[int, float, Any]) -> None:
     """Every rule kind, hit policy and function gives the same result in Spark as in Python."""
     _assert_agree(kinds, "spark", *pop, spark=spark)
+
+
+def _pekalongan() -> wr.Engine:
+    import sys
+    from pathlib import Path
+
+    src = Path(__file__).resolve().parents[2] / "plugins" / "kota-pekalongan" / "src"
+    if str(src) not in sys.path:
+        sys.path.insert(0, str(src))
+    import welfare_rules_kota_pekalongan as kp
+
+    return wr.Engine.load(plugins=[kp])
+
+
+@pytest.fixture(scope="module")
+def pekalongan() -> wr.Engine:
+    return _pekalongan()
+
+
+def _assert_institutions_agree(engine: wr.Engine, backend: str, seed: int, missing: float,
+                               as_of: datetime.date, **kw: Any) -> None:
+    from .gen import flat_population
+
+    tbl = flat_population(engine.schema, "institution", seed, N_HOUSEHOLDS, missing, as_of)
+    ref = evaluate_batch(engine, "institution", tbl, as_of=as_of, backend="python",
+                         validate=False, dataset_checks=False)
+    got = evaluate_batch(engine, "institution", tbl, as_of=as_of, backend=backend,
+                         validate=False, dataset_checks=False, **kw)
+    diffs = differences(ref.to_arrow(), got.to_arrow(), "institutions")
+    diffs += differences(ref.findings, got.findings, "findings")
+    assert not diffs, f"seed={seed} missing={missing} as_of={as_of}:\n" + "\n".join(diffs)
+
+
+@settings(max_examples=4, deadline=None, suppress_health_check=SLOW, phases=PHASES)
+@given(populations)
+def test_duckdb_equals_python_pekalongan(pekalongan: wr.Engine, pop: tuple[int, float, Any]
+                                         ) -> None:
+    """The Kota Pekalongan plugin's household rules and checks agree in DuckDB and Python."""
+    _assert_agree(pekalongan, "duckdb", *pop)
+
+
+@settings(max_examples=4, deadline=None, suppress_health_check=SLOW, phases=PHASES)
+@given(populations)
+def test_duckdb_equals_python_institutions(pekalongan: wr.Engine, national: wr.Engine,
+                                           pop: tuple[int, float, Any]) -> None:
+    """The LKS ladders (national default and the Pekalongan one) agree in DuckDB and Python."""
+    _assert_institutions_agree(national, "duckdb", *pop)
+    _assert_institutions_agree(pekalongan, "duckdb", *pop)
+
+
+@pytest.mark.spark
+@settings(max_examples=1, deadline=None, suppress_health_check=SLOW, phases=PHASES)
+@given(populations)
+def test_spark_equals_python_pekalongan(pekalongan: wr.Engine, spark: Any,
+                                        pop: tuple[int, float, Any]) -> None:
+    """The Kota Pekalongan plugin's rules agree in Spark and Python (households, LKS)."""
+    _assert_agree(pekalongan, "spark", *pop, spark=spark)
+    _assert_institutions_agree(pekalongan, "spark", *pop, spark=spark)
