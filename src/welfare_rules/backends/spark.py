@@ -7,6 +7,7 @@ session (``local[2]``, few shuffle partitions) for tests and laptops.
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from sqlglot import exp
@@ -45,9 +46,13 @@ def local_session(app_name: str = "welfare-rules", *, cores: int = 2,
     spark = (SparkSession.builder.master(f"local[{cores}]").appName(app_name)
              .config("spark.sql.shuffle.partitions", str(shuffle_partitions))
              .config("spark.ui.enabled", "false")
+             .config("spark.ui.showConsoleProgress", "false")
              .config("spark.sql.session.timeZone", "UTC")
              .config("spark.sql.execution.arrow.pyspark.enabled", "true")
-             .config("spark.driver.memory", "1g")
+             # the results come back to Python through Arrow in the driver: 1 GB (the
+             # default) runs out on the demo city (85,000 households, ~200 columns)
+             .config("spark.driver.memory",
+                     os.environ.get("WELFARE_RULES_SPARK_DRIVER_MEMORY", "4g"))
              .getOrCreate())
     spark.sparkContext.setLogLevel("ERROR")
     return spark
