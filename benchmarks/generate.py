@@ -17,21 +17,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-ENUMS = {
-    "floor_type": ["earth", "bamboo", "cheap_wood", "cement", "tile", "ceramic", "good_wood"],
-    "wall_type": ["bamboo", "rumbia", "low_quality_wood", "unplastered_brick", "plastered_brick",
-                  "good_wood"],
-    "toilet": ["none", "shared", "private"],
-    "electricity": ["none", "non_pln", "pln_450", "pln_900_subsidised", "pln_900",
-                    "pln_1300_plus"],
-    "water_source": ["unprotected_well", "unprotected_spring", "river", "rain", "protected_well",
-                     "protected_spring", "piped", "bottled"],
-    "cooking_fuel": ["firewood", "charcoal", "kerosene", "lpg", "electric", "piped_gas"],
-    "head_occupation": ["none", "farmer", "farm_labourer", "fisher", "construction_labourer",
-                        "plantation_labourer", "trader", "private_employee", "civil_servant",
-                        "other"],
-    "head_education": ["none", "sd_incomplete", "sd", "smp", "sma", "diploma", "higher"],
-}
+from welfare_rules.demo import household_enums
+
+ENUMS = household_enums()
 KELURAHAN = [f"Kelurahan {i:02d}" for i in range(27)]
 KECAMATAN = ["Pekalongan Barat", "Pekalongan Timur", "Pekalongan Utara", "Pekalongan Selatan"]
 EPOCH = datetime.date(1970, 1, 1)

@@ -38,21 +38,20 @@ _FIRST_F = ["Siti", "Sri", "Dewi", "Nur", "Rina", "Wati", "Lestari", "Aisyah", "
 _LAST = ["Santoso", "Wibowo", "Hidayat", "Saputra", "Rahman", "Kurniawan", "Setiawan",
          "Pratama", "Susanto", "Nugroho", "Hartono", "Wijaya", "Purnomo", "Maulana", ""]
 
-_ENUMS = {
-    "floor_type": ["earth", "bamboo", "cheap_wood", "cement", "tile", "ceramic", "good_wood"],
-    "wall_type": ["bamboo", "rumbia", "low_quality_wood", "unplastered_brick",
-                  "plastered_brick", "good_wood"],
-    "toilet": ["none", "shared", "private"],
-    "electricity": ["none", "non_pln", "pln_450", "pln_900_subsidised", "pln_900",
-                    "pln_1300_plus"],
-    "water_source": ["unprotected_well", "unprotected_spring", "river", "rain",
-                     "protected_well", "protected_spring", "piped", "bottled"],
-    "cooking_fuel": ["firewood", "charcoal", "kerosene", "lpg", "electric", "piped_gas"],
-    "head_occupation": ["none", "farmer", "farm_labourer", "fisher", "construction_labourer",
-                        "plantation_labourer", "trader", "private_employee", "civil_servant",
-                        "other"],
-    "head_education": ["none", "sd_incomplete", "sd", "smp", "sma", "diploma", "higher"],
-}
+def household_enums() -> dict[str, list[str]]:
+    """The declared values of the household's enum fields, from the national schema (the one
+    source of truth; the order runs from poorest to best off, which the generators rely on)."""
+    from pathlib import Path
+
+    from .schema import Origin, load_schema
+
+    schema = load_schema([(Path(__file__).parent / "national" / "schema.yaml", Origin())])
+    return {name: list(f.type.values)
+            for name, f in schema.entity("household").fields.items()
+            if f.type.kind == "enum"}
+
+
+_ENUMS = household_enums()
 
 
 @attrs.frozen

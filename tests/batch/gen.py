@@ -15,26 +15,14 @@ from typing import Any
 
 import pyarrow as pa
 
+from welfare_rules.demo import household_enums
+
 AS_OF_DATES = [datetime.date(2024, 1, 1), datetime.date(2023, 12, 31), datetime.date(2024, 2, 29),
                datetime.date(2024, 3, 1), datetime.date(2025, 3, 1)]
 _BOUNDARIES = [datetime.date(2024, 1, 1), datetime.date(2024, 3, 1), datetime.date(2020, 2, 29),
                datetime.date(2023, 12, 31), datetime.date(2016, 1, 1)]
 
-HOUSEHOLD_ENUMS = {
-    "floor_type": ["earth", "bamboo", "cheap_wood", "cement", "tile", "ceramic", "good_wood"],
-    "wall_type": ["bamboo", "rumbia", "low_quality_wood", "unplastered_brick", "plastered_brick",
-                  "good_wood"],
-    "toilet": ["none", "shared", "private"],
-    "electricity": ["none", "non_pln", "pln_450", "pln_900_subsidised", "pln_900",
-                    "pln_1300_plus"],
-    "water_source": ["unprotected_well", "unprotected_spring", "river", "rain", "protected_well",
-                     "protected_spring", "piped", "bottled"],
-    "cooking_fuel": ["firewood", "charcoal", "kerosene", "lpg", "electric", "piped_gas"],
-    "head_occupation": ["none", "farmer", "farm_labourer", "fisher", "construction_labourer",
-                        "plantation_labourer", "trader", "private_employee", "civil_servant",
-                        "other"],
-    "head_education": ["none", "sd_incomplete", "sd", "smp", "sma", "diploma", "higher"],
-}
+HOUSEHOLD_ENUMS = household_enums()
 NAMES = ["Slamet", "Siti", "Ahmad", "Kasmini", "Budi", "Nur Aini", "Sri", "Joko"]
 KELURAHAN = ["Kramatsari", "Klego", "Panjang Wetan", "Degayu"]
 KECAMATAN = ["Pekalongan Barat", "Pekalongan Timur", "Pekalongan Utara"]
