@@ -673,8 +673,7 @@ class _Lenient:
     'error') and the rest is evaluated as usual, as the SQL backends do."""
 
     def __init__(self, engine: Engine, entity: str, as_of: datetime.date):
-        from .backends.python import PythonCompiler
-        from .engine import _install_not_in_force, _Plan
+        from .engine import _Plan
 
         self.errors: list[tuple[str, str]] = []
         shim = pytypes.SimpleNamespace(**{k: getattr(runtime, k) for k in dir(runtime)
@@ -688,19 +687,10 @@ class _Lenient:
                 return None
 
         shim.hit = hit
-        comp = PythonCompiler(engine.functions, engine._param_index)
-        comp.namespace["_rt"] = shim
         in_force = engine.in_force(as_of)
-        _install_not_in_force(comp, set(engine.rules) - set(in_force))
-        plan = engine.entity_plan(entity, in_force)
-        relations = {r for e in engine.schema.entities.values() for r in e.relations}
-        if engine.schema.parent_of(entity) is not None and not engine.schema.entity(
-                entity).relations:
-            compiled = comp._compile_child(plan)
-        else:
-            compiled = comp.compile(plan, relations)
+        compiled = engine._compile(entity, in_force, {"_rt": shim})
         params, since = engine.params_at(as_of)
-        self.plan = _Plan(compiled, params, since, in_force)
+        self.plan = _Plan(compiled, params, since, in_force, engine._param_index)
         self.engine, self.entity, self.as_of = engine, entity, as_of
 
     def evaluate(self, record: Mapping[str, Any]) -> tuple[Decision, list[tuple[str, str]]]:

@@ -314,7 +314,6 @@ def explain(data: str, record_id: str, rule_ids: Sequence[str], members: str | N
         click.echo("")
     if d.findings:
         click.echo("Temuan:" if lang == "id" else "Findings:")
-        from .decision import render_message  # noqa: F401 - messages are already masked
         for f in d.findings:
             click.echo(f"  [{f.severity}] {f.check}: {f.message}")
 

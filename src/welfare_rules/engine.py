@@ -75,6 +75,12 @@ class _Plan:
     params: list[Any]
     param_since: dict[str, datetime.date | None]
     rules: dict[str, Rule]  # in force, by id (all entities)
+    param_index: Mapping[str, int]
+
+    def param(self, name: str) -> Any:
+        """The value in force of a parameter (None when it has none)."""
+        v = self.params[self.param_index[name]]
+        return None if isinstance(v, runtime.Missing) else v
 
 
 def _origin(info: PluginInfo, file: str = "") -> Origin:
@@ -332,20 +338,21 @@ class Engine:
                 compiled = self._compile(entity, in_force)
                 self._compiled[ckey] = compiled
             params, since = self.params_at(as_of)
-            plan = _Plan(compiled, params, since, in_force)
+            plan = _Plan(compiled, params, since, in_force, self._param_index)
             if len(self._plans) > 512:
                 self._plans.clear()
             self._plans[key] = plan
             return plan
 
-    def _compile(self, entity: str, in_force: Mapping[str, Rule]) -> Compiled:
-        comp = PythonCompiler(self.functions, self._param_index)
-        known = set(self.rules)
-
+    def _compile(self, entity: str, in_force: Mapping[str, Rule],
+                 namespace: Mapping[str, Any] | None = None) -> Compiled:
+        """Compile ``entity`` for the rules in force; ``namespace`` replaces names the
+        generated code uses (the batch backend's lenient hit policies)."""
+        comp = PythonCompiler(self.functions, self._param_index,
+                              frozenset(set(self.rules) - set(in_force)))
+        comp.namespace.update(namespace or {})
         plan = self.entity_plan(entity, in_force)
         relations = {r for e in self.schema.entities.values() for r in e.relations}
-        missing_ok = known - set(in_force)
-        _install_not_in_force(comp, missing_ok)
         if self.schema.parent_of(entity) is not None and not self.schema.entity(
                 entity).relations:
             return comp._compile_child(plan)
@@ -369,18 +376,6 @@ class Engine:
         deps |= {lv.rule for lv in rule.levels if lv.rule}
         deps |= {i.rule for i in rule.indicators}
         return deps
-
-
-def _install_not_in_force(comp: PythonCompiler, ids: set[str]) -> None:
-    """Make references to rules that are not in force compile to ``None`` (unknown)."""
-    original = comp.expr
-
-    def expr(g: Any, node: n.Node, ctx: Any, params_used: set[str]) -> str:
-        if isinstance(node, n.Name) and node.id in ids:
-            return "None"
-        return original(g, node, ctx, params_used)
-
-    comp.expr = expr  # type: ignore[method-assign]
 
 
 def _as_date(as_of: datetime.date | str | None) -> datetime.date:

@@ -83,9 +83,7 @@ class _Builder:
     def param(self, name: str) -> dict[str, Any]:
         p = self.eng.parameters[name]
         since = self.d.plan.param_since.get(name)
-        names = sorted(self.eng.parameters)
-        v = self.d.plan.params[names.index(name)]
-        value = None if v.__class__.__name__ == "Missing" else v
+        value = self.d.plan.param(name)
         return {"name": name, "title": p.title.get(self.lang), "value": _fmt_value(value),
                 "since": since.isoformat() if since else None, "reference": p.reference,
                 "unverified": p.unverified, "origin": str(p.origin), "unit": p.unit}

@@ -104,9 +104,11 @@ class PythonCompiler:
     """Compiles entity plans to Python functions."""
 
     def __init__(self, functions: Mapping[str, Function], param_index: Mapping[str, int],
-                 params_needed_check: bool = True):
+                 not_in_force: frozenset[str] = frozenset()):
         self.functions = functions
         self.param_index = param_index
+        #: rule ids with no version in force for this compilation: they read as unknown
+        self.not_in_force = not_in_force
         self.consts: dict[str, Any] = {}
         self.namespace: dict[str, Any] = {
             "datetime": datetime, "_rt": runtime, "_Missing": runtime.Missing,
@@ -137,6 +139,8 @@ class PythonCompiler:
         if isinstance(node, n.Literal):
             return self.literal(node.value)
         if isinstance(node, n.Name):
+            if node.id in self.not_in_force:
+                return "None"
             if node.id == "as_of":
                 return "as_of"
             if ctx.in_member:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from ..model import Rule
 from .interp import Scope, evaluate
@@ -17,19 +17,13 @@ def scope_for(d: _Base) -> Scope:
     """An interpreter scope over a decision (or member decision) already evaluated."""
     eng = d.engine
     plan = d.plan
-    names = sorted(eng.parameters)
-
-    def param(path: str) -> Any:
-        v = plan.params[names.index(path)]
-        return None if v.__class__.__name__ == "Missing" else v
-
     def relation(name: str) -> list[Scope]:
         members = getattr(d, "members", None)
         if members is None or name != plan.compiled.relation:
             raise KeyError(name)
         return [scope_for(m) for m in members]
 
-    return Scope(d.record, d.value, lambda rid: rid in d._slots, param, d.as_of,
+    return Scope(d.record, d.value, lambda rid: rid in d._slots, plan.param, d.as_of,
                  eng.functions, relation)
 
 
