@@ -116,6 +116,13 @@ def peak_rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def cpu_s() -> float:
+    """CPU time of this process (user + system, all threads): less disturbed than wall time
+    by other work on a shared machine."""
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
 def run_one(kind: str, data: Path, n: int, memory_limit: str) -> dict[str, object]:
     """One measurement in this process (called in a child process)."""
     import duckdb
@@ -126,14 +133,14 @@ def run_one(kind: str, data: Path, n: int, memory_limit: str) -> dict[str, objec
         con = duckdb.connect(config={"memory_limit": memory_limit,
                                      "temp_directory": str(out.parent / "spill")})
         sql = HAND_WRITTEN.format(as_of=AS_OF.isoformat(), persons=pp, households=hh_path(hp))
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), cpu_s()
         con.sql(sql).write_parquet(str(out))
         wall = time.perf_counter() - t0
     else:
         import welfare_rules as wr
 
         engine = wr.Engine.load()
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), cpu_s()
         kw: dict[str, object] = {}
         if kind == "duckdb":
             kw = {"output": out, "memory_limit": memory_limit, "validate": False}
@@ -148,7 +155,8 @@ def run_one(kind: str, data: Path, n: int, memory_limit: str) -> dict[str, objec
                                         backend=kind, validate=False, dataset_checks=False)
             res.to_arrow()
         wall = time.perf_counter() - t0
-    return {"kind": kind, "n": n, "wall_s": round(wall, 3),
+    cpu = cpu_s() - c0
+    return {"kind": kind, "n": n, "wall_s": round(wall, 3), "cpu_s": round(cpu, 3),
             "households_per_s": round(n / wall), "peak_rss_mib": round(peak_rss_mib())}
 
 
@@ -170,7 +178,8 @@ def main() -> None:
         print(json.dumps(run_one(kind, Path(data), int(n), args.memory_limit)))
         return
     sizes = list(args.sizes) + ([10_000_000] if args.ten_million else [])
-    print(f"{'N':>10} {'run':<18} {'wall s':>8} {'hh/s':>12} {'peak MiB':>9} {'ratio':>6}")
+    print(f"{'N':>10} {'run':<18} {'wall s':>8} {'hh/s':>12} {'peak MiB':>9} {'ratio':>6} "
+          f"{'cpu s':>7} {'cpu ratio':>9}")
     for n in sizes:
         data = HERE / "data" / f"batch-{n}"
         if not (data / "persons.parquet").exists():
@@ -178,7 +187,7 @@ def main() -> None:
             # parent must stay small for the children's figures to be their own
             subprocess.run([sys.executable, str(HERE / "generate.py"), str(n), str(data)],
                            check=True)
-        ref = None
+        ref = cref = None
         for kind in ["hand-written", *args.backends]:
             if kind == "python" and n > 100_000:
                 continue
@@ -190,11 +199,13 @@ def main() -> None:
                 print(f"{n:>10} {kind:<18} FAILED: {proc.stderr.strip().splitlines()[-1:]}")
                 continue
             r = json.loads(proc.stdout.strip().splitlines()[-1])
-            wall = float(r["wall_s"])  # type: ignore[arg-type]
-            ref = wall if kind == "hand-written" else ref
+            wall, cpu = float(r["wall_s"]), float(r["cpu_s"])  # type: ignore[arg-type]
+            if kind == "hand-written":
+                ref, cref = wall, cpu
             ratio = f"{wall / ref:.2f}" if ref else ""
+            cratio = f"{cpu / cref:.2f}" if ref else ""
             print(f"{n:>10} {kind:<18} {wall:>8.2f} {r['households_per_s']:>12,} "
-                  f"{r['peak_rss_mib']:>9} {ratio:>6}", flush=True)
+                  f"{r['peak_rss_mib']:>9} {ratio:>6} {cpu:>7.2f} {cratio:>9}", flush=True)
 
 
 if __name__ == "__main__":

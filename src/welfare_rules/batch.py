@@ -31,7 +31,7 @@ import pyarrow.compute as pc
 
 from . import types as t
 from ._yaml import load_yaml_file
-from .adapters.result import QUARANTINE_SCHEMA, Link, LoadResult
+from .adapters.result import QUARANTINE_SCHEMA, Link, LoadResult, empty_table
 from .backends import runtime
 from .backends.sql import ROW, STATUS_SUFFIX, EntityQuery, SqlCompiler
 from .decision import Decision, mask_id
@@ -74,7 +74,7 @@ class _Inputs:
         self.entity = entity
         self.child = child
         self.tables: dict[str, Any] = {}  # entity -> pa.Table | Path (parquet) | spark DF
-        self.quarantine: pa.Table = QUARANTINE_SCHEMA.empty_table()
+        self.quarantine: pa.Table = empty_table(QUARANTINE_SCHEMA)
         self.load: LoadResult | None = None
 
     def arrow(self, entity: str) -> pa.Table | None:
@@ -545,11 +545,20 @@ def _run_duckdb(engine: Engine, entity: str, inputs: _Inputs, as_of: datetime.da
     res_sql = comp.sql(q.with_ctes(_carry_select(q, carry, ent.key)))
     results_path: Path | None = None
     cached: pa.Table | None = None
-    if output is not None:
-        results_path = Path(output)
-        con.sql(res_sql).write_parquet(str(results_path))
-    else:
-        cached = _fetch(con.sql(res_sql))
+    # The results query joins the records to their members' aggregates with the aggregates
+    # (one narrow row per record) on the build side. DuckDB estimates a GROUP BY's output as
+    # large as its input (all the members), so it would swap the sides and hold the whole
+    # (wide) entity table in memory through the members' window sorts, which then spill
+    # (docs/performance.md has the figures): keep the sides as written, for this query only.
+    con.execute("SET disabled_optimizers = 'build_side_probe_side'")
+    try:
+        if output is not None:
+            results_path = Path(output)
+            con.sql(res_sql).write_parquet(str(results_path))
+        else:
+            cached = _as_text(_fetch(con.sql(res_sql)))
+    finally:
+        con.execute("RESET disabled_optimizers")
 
     def results() -> pa.Table:
         if cached is not None:
@@ -562,12 +571,12 @@ def _run_duckdb(engine: Engine, entity: str, inputs: _Inputs, as_of: datetime.da
     def members() -> pa.Table | None:
         if q.members is None:
             return None
-        return _fetch(con.sql(comp.sql(q.with_ctes(q.members))))
+        return _as_text(_fetch(con.sql(comp.sql(q.with_ctes(q.members)))))
 
     def findings() -> pa.Table:
         f = _findings_union(comp, q, ds)
         if f is None:
-            return FINDINGS_SCHEMA.empty_table()
+            return empty_table(FINDINGS_SCHEMA)
         return _fetch(con.sql(comp.sql(f))).cast(FINDINGS_SCHEMA)
 
     def cleanup() -> None:
@@ -577,6 +586,15 @@ def _run_duckdb(engine: Engine, entity: str, inputs: _Inputs, as_of: datetime.da
     return BatchResult(engine, entity, as_of, "duckdb", results=results, members=members,
                        findings=findings, inputs=inputs, rule_ids=q.rule_ids,
                        error_rules=q.error_rules, cleanup=cleanup, results_path=results_path)
+
+
+def _as_text(tbl: pa.Table) -> pa.Table:
+    """Status columns come from DuckDB as ENUMs (Arrow dictionaries): plain text, as from every
+    backend."""
+    for i, f in enumerate(tbl.schema):
+        if pa.types.is_dictionary(f.type) and f.name.endswith(STATUS_SUFFIX):
+            tbl = tbl.set_column(i, f.name, tbl.column(i).cast(pa.string()))
+    return tbl
 
 
 def _fetch(rel: Any) -> pa.Table:
@@ -637,7 +655,7 @@ def _run_spark(engine: Engine, entity: str, inputs: _Inputs, as_of: datetime.dat
     def findings() -> pa.Table:
         f = _findings_union(comp, q, ds)
         if f is None:
-            return FINDINGS_SCHEMA.empty_table()
+            return empty_table(FINDINGS_SCHEMA)
         return arrow(comp.sql(f)).cast(FINDINGS_SCHEMA)
 
     def cleanup() -> None:
@@ -711,7 +729,7 @@ def _run_python(engine: Engine, entity: str, inputs: _Inputs, as_of: datetime.da
         main = tables.get(entity)
         n_rows = main.num_rows if main is not None else 0
         load = LoadResult({k: v for k, v in tables.items() if v is not None},
-                          QUARANTINE_SCHEMA.empty_table(), n_rows, n_rows, 0, links=links)
+                          empty_table(QUARANTINE_SCHEMA), n_rows, n_rows, 0, links=links)
     in_force = engine.in_force(as_of)
     rule_ids = engine.visible_rule_ids(entity)
     child = rel.entity if rel else None

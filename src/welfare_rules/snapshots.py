@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 import pyarrow as pa
 
+from .adapters.result import empty_table
 from .reconcile import _as_date, _q, _sql_str, connect, to_arrow
 
 if TYPE_CHECKING:
@@ -80,7 +81,7 @@ class Snapshot:
         table = pq.read_table(path)
         meta = json.loads((table.schema.metadata or {})[b"welfare_rules.snapshot"])
         fpath = path.with_suffix(".findings.parquet")
-        findings = pq.read_table(fpath) if fpath.exists() else FINDING_SCHEMA.empty_table()
+        findings = pq.read_table(fpath) if fpath.exists() else empty_table(FINDING_SCHEMA)
         return cls(entity=meta["entity"], key=meta["key"],
                    as_of=datetime.date.fromisoformat(meta["as_of"]),
                    results=table.replace_schema_metadata(None), findings=findings,
@@ -160,11 +161,11 @@ def _append(table: pa.Table, columns: Mapping[str, Any]) -> pa.Table:
 def _batch_findings(res: Any, entity: str) -> pa.Table:
     f = getattr(res, "findings", None)
     if f is None:
-        return FINDING_SCHEMA.empty_table()
+        return empty_table(FINDING_SCHEMA)
     try:
         t = to_arrow(f, "findings")
     except Exception:  # an unknown shape gives no findings, not a crash
-        return FINDING_SCHEMA.empty_table()
+        return empty_table(FINDING_SCHEMA)
     cols = {}
     aliases = {"check": ("check", "rule", "check_id"), "severity": ("severity",),
                "message": ("message",), "entity": ("entity",),

@@ -121,6 +121,24 @@ def test_streaming_output_to_parquet(national: wr.Engine, loaded: Any, tmp_path:
     assert differences(ref, res.to_arrow(), "households") == []
 
 
+def test_status_columns_are_text_from_every_backend_and_path(national: wr.Engine, loaded: Any,
+                                                             tmp_path: Path) -> None:
+    """DuckDB computes statuses as an ENUM (one byte a row); callers still get text columns,
+    in memory and from the Parquet file, with the same types as the Python backend."""
+    py = evaluate_batch(national, "household", loaded, as_of=AS_OF, backend="python")
+    mem = evaluate_batch(national, "household", loaded, as_of=AS_OF)
+    out = evaluate_batch(national, "household", loaded, as_of=AS_OF,
+                         output=tmp_path / "r.parquet")
+    for res in (py, mem, out):
+        tables = [res.to_arrow(), res.member_results]
+        statuses = [f for tbl in tables if tbl is not None for f in tbl.schema
+                    if f.name.endswith("__status")]
+        assert statuses, res.backend
+        assert {f.type for f in statuses} == {pa.string()}, res.backend
+    assert mem.to_arrow().column("poor_bps__status").to_pylist() == \
+        py.to_arrow().column("poor_bps__status").to_pylist()
+
+
 def test_institutions_and_persons_evaluate_on_their_own(national: wr.Engine) -> None:
     """Entities without members compile to one query; a person alone is a family of one."""
     inst = evaluate_batch(national, "institution", EXAMPLES / "institutions.csv", as_of=AS_OF)

@@ -25,7 +25,7 @@ from ..schema import Entity, Field, Schema
 from . import _parse as P
 from ._sources import REPLACEMENT, FastReaderFailed, OpenedSource, RawBatch, open_source
 from ._sources import sequence as _seq
-from .result import CONFLICT_SCHEMA, QUARANTINE_SCHEMA, Link, LoadResult
+from .result import CONFLICT_SCHEMA, QUARANTINE_SCHEMA, Link, LoadResult, empty_table
 
 if TYPE_CHECKING:
     from .mapping import ColumnSpec, MappingSpec
@@ -177,7 +177,7 @@ class SourceState:
 
     def table(self, entity: str, schema: pa.Schema) -> pa.Table:
         parts = self.parts.get(entity) or []
-        return pa.concat_tables(parts) if parts else schema.empty_table()
+        return pa.concat_tables(parts) if parts else empty_table(schema)
 
 
 # --- one source --------------------------------------------------------------------------------
@@ -424,7 +424,7 @@ def read_with_spec(spec: MappingSpec, source: Any, schema: Schema, *, entity: st
     if chunk_size < 1:
         raise ValueError("chunk_size must be at least 1")
     quarantine: list[pa.Table] = []
-    conflicts = CONFLICT_SCHEMA.empty_table()
+    conflicts = empty_table(CONFLICT_SCHEMA)
     warnings: list[str] = []
     tables: dict[str, pa.Table] = {}
     links: dict[str, Link] = {}
@@ -487,7 +487,7 @@ def read_with_spec(spec: MappingSpec, source: Any, schema: Schema, *, entity: st
                 tables[link.child] = persons
                 links[entity] = link
                 warnings += _member_warnings(mst.qkeys, parent_ids)
-    q = (pa.concat_tables(quarantine) if quarantine else QUARANTINE_SCHEMA.empty_table())
+    q = (pa.concat_tables(quarantine) if quarantine else empty_table(QUARANTINE_SCHEMA))
     q = _sorted_quarantine(q.combine_chunks())
     rows_q = _distinct_rows(q)
     rows_valid = sum(t.num_rows for name, t in tables.items()
@@ -564,7 +564,7 @@ def _group(st: SourceState, parent: EntityPlan, child: EntityPlan, link: Link
     conflicts = (pa.concat_tables(conflict_parts).sort_by([("household_id", "ascending"),
                                                            ("field", "ascending"),
                                                            ("row", "ascending")])
-                 if conflict_parts else CONFLICT_SCHEMA.empty_table())
+                 if conflict_parts else empty_table(CONFLICT_SCHEMA))
     if hh.num_rows:
         merged = hh.group_by(key, use_threads=False).aggregate(
             [(ROW, "min")] + [(fp.field.name, "first") for fp in fields])
@@ -573,7 +573,7 @@ def _group(st: SourceState, parent: EntityPlan, child: EntityPlan, link: Link
         merged = merged.sort_by(ROW)
         merged = merged.select([ROW] + [fp.field.name for fp in parent.fields])
     else:
-        merged = _typed_schema(parent).empty_table()
+        merged = empty_table(_typed_schema(parent))
     # required household fields other than the key: on at least one row of the family
     for fp in fields:
         if not fp.field.required:

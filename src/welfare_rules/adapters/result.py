@@ -10,6 +10,13 @@ import attrs
 import pyarrow as pa
 import pyarrow.compute as pc
 
+
+def empty_table(schema: pa.Schema) -> pa.Table:
+    """A table with ``schema`` and no rows (``Schema.empty_table()`` imports pandas: a second
+    lost on a cold start)."""
+    return pa.Table.from_batches([], schema=schema)
+
+
 QUARANTINE_SCHEMA = pa.schema([
     ("source", pa.string()),
     ("row", pa.int64()),

@@ -71,6 +71,12 @@ def col(name: str, table: str | None = None) -> exp.Column:
                       table=exp.to_identifier(table, quoted=True) if table else None)
 
 
+def alias(e: exp.Expression, name: str, **kw: Any) -> exp.Expression:
+    """``e AS name`` (``e`` not copied: the compiler builds every node fresh)."""
+    out: exp.Expression = exp.alias_(e, name, copy=False, **kw)  # type: ignore[assignment]
+    return out
+
+
 def paren(e: exp.Expression) -> exp.Expression:
     if isinstance(e, exp.Column | exp.Literal | exp.Boolean | exp.Null | exp.Paren | exp.Cast
                   | exp.Func):
@@ -94,9 +100,9 @@ def case(whens: Sequence[tuple[exp.Expression, exp.Expression]],
          default: exp.Expression | None = None) -> exp.Expression:
     c = exp.Case()
     for cond, then in whens:
-        c = c.when(cond, then)
+        c = c.when(cond, then, copy=False)
     if default is not None:
-        c = c.else_(default)
+        c = c.else_(default, copy=False)
     return c
 
 
@@ -185,9 +191,12 @@ class EntityQuery:
     error_rules: list[str]  # UNIQUE/ANY tables: status 'error' possible
 
     def with_ctes(self, select: exp.Select) -> exp.Select:
+        """``select`` preceded by every CTE (the CTE trees are shared, not copied: rendering
+        only adds parentheses, which is idempotent)."""
         out = select.copy()
-        for name, q in self.ctes:
-            out = out.with_(name, as_=q.copy())
+        out.set("with_", exp.With(expressions=[
+            exp.CTE(this=q, alias=exp.TableAlias(this=exp.to_identifier(name)))
+            for name, q in self.ctes]))
         return out
 
 
@@ -927,6 +936,10 @@ class SqlCompiler:
             whens.append((col(rule.id + "__blocked", ctx.table), exp.Literal.string("unknown")))
         return case(whens, exp.Literal.string("value"))
 
+    def status_column(self, status: exp.Expression) -> exp.Expression:
+        """A status column as the dialect stores it best (plain text here)."""
+        return status
+
     # -- entities -----------------------------------------------------------------------------
 
     def _layers(self, rules: Sequence[Rule]) -> list[list[Rule]]:
@@ -949,12 +962,12 @@ class SqlCompiler:
         for name, fld in ent.fields.items():
             ty = sql_type(fld.type)
             src: exp.Expression = col(name) if name in present else exp.Null()
-            sel.append(exp.alias_(exp.Cast(this=src, to=ty) if ty is not None else src, name,
+            sel.append(alias(exp.Cast(this=src, to=ty) if ty is not None else src, name,
                                   quoted=True))
-        sel.append(exp.alias_(col(ROW), ROW, quoted=True))
+        sel.append(alias(col(ROW), ROW, quoted=True))
         if parent_key is not None:
             pk = col(parent_key) if parent_key in present else exp.Null()
-            sel.append(exp.alias_(exp.cast(pk, "VARCHAR"), PARENT, quoted=True))
+            sel.append(alias(exp.cast(pk, "VARCHAR"), PARENT, quoted=True))
         return exp.select(*sel).from_(exp.to_table(source, quoted=True) if "." not in source
                                       else exp.to_table(source))
 
@@ -965,9 +978,9 @@ class SqlCompiler:
             sel: list[Any] = [exp.Star()]
             for r in layer:
                 rc = self.rule(r, ctx)
-                sel.append(exp.alias_(rc.value, r.id, quoted=True))
+                sel.append(alias(rc.value, r.id, quoted=True))
                 for k, v in rc.extra.items():
-                    sel.append(exp.alias_(v, k, quoted=True))
+                    sel.append(alias(v, k, quoted=True))
             name = f"{prefix}{i}"
             ctes.append((name, exp.select(*sel).from_(exp.to_table(prev, quoted=True))))
             prev = name
@@ -982,13 +995,14 @@ class SqlCompiler:
             r = by_id.get(rid)
             if r is None:
                 ty = sql_type(self.engine.rule_types.get(rid, t.ANY))
-                out.append(exp.alias_(exp.Cast(this=exp.Null(), to=ty) if ty is not None
+                out.append(alias(exp.Cast(this=exp.Null(), to=ty) if ty is not None
                                       else exp.Null(), rid, quoted=True))
-                out.append(exp.alias_(exp.cast(exp.Null(), "VARCHAR"), rid + STATUS_SUFFIX,
+                out.append(alias(exp.cast(exp.Null(), "VARCHAR"), rid + STATUS_SUFFIX,
                                       quoted=True))
                 continue
-            out.append(exp.alias_(col(rid, ctx.table), rid, quoted=True))
-            out.append(exp.alias_(self.status(r, ctx), rid + STATUS_SUFFIX, quoted=True))
+            out.append(alias(col(rid, ctx.table), rid, quoted=True))
+            out.append(alias(self.status_column(self.status(r, ctx)), rid + STATUS_SUFFIX,
+                                  quoted=True))
         errs = [r.id for r in rules if r.kind == "table" and r.table is not None
                 and r.table.hit_policy in ("unique", "any") and r.id in ids]
         return out, ids, errs
@@ -1020,7 +1034,7 @@ class SqlCompiler:
                       rank_partition=rank_part)
             last = self._rule_layers("h", "h0", plan.rules, ctx, ctes)
             outs, ids, errs = self._outputs(entity, plan.rules, ctx)
-            result = exp.select(exp.alias_(col(key), key, quoted=True), *outs).from_(
+            result = exp.select(alias(col(key), key, quoted=True), *outs).from_(
                 exp.to_table(last, quoted=True)).order_by(col(ROW))
             findings = self._findings_single(entity, plan.rules, last)
             return EntityQuery(entity, ctes, result, None, findings, ids, [], errs)
@@ -1043,13 +1057,13 @@ class SqlCompiler:
                             isinstance(sub.args[0], n.Name) and sub.args[0].id in ent.relations \
                             and sub not in aggs:
                         aggs[sub] = f"__agg{len(aggs)}"
-        agg_sel: list[Any] = [exp.alias_(col(PARENT), PARENT, quoted=True),
-                                         exp.alias_(exp.true(), HAS, quoted=True)]
+        agg_sel: list[Any] = [alias(col(PARENT), PARENT, quoted=True),
+                                         alias(exp.true(), HAS, quoted=True)]
         empties: dict[str, exp.Expression] = {}
         for node, name in aggs.items():
             self._rule = None
             value, empty = self.aggregate(node, mctx)  # type: ignore[arg-type]
-            agg_sel.append(exp.alias_(value, name, quoted=True))
+            agg_sel.append(alias(value, name, quoted=True))
             empties[name] = empty
         ctes.append(("agg", exp.select(*agg_sel).from_(exp.to_table(plast, quoted=True))
                      .group_by(col(PARENT))))
@@ -1058,7 +1072,7 @@ class SqlCompiler:
         join_sel: list[Any] = [exp.Column(this=exp.Star(),
                                                      table=exp.to_identifier("h0"))]
         for name, empty in empties.items():
-            join_sel.append(exp.alias_(case([(is_null(col(HAS, "agg")), empty)],
+            join_sel.append(alias(case([(is_null(col(HAS, "agg")), empty)],
                                             col(name, "agg")), name, quoted=True))
         hj = exp.select(*join_sel).from_(exp.to_table("h0", quoted=True)).join(
             exp.to_table("agg", quoted=True),
@@ -1067,16 +1081,16 @@ class SqlCompiler:
         ctx = Ctx(entity, None, frozenset(r.id for r in plan.rules), member=mctx, aggs=aggs)
         hlast = self._rule_layers("h", "hj", plan.rules, ctx, ctes)
         outs, ids, errs = self._outputs(entity, plan.rules, ctx)
-        result = exp.select(exp.alias_(col(key), key, quoted=True), *outs).from_(
+        result = exp.select(alias(col(key), key, quoted=True), *outs).from_(
             exp.to_table(hlast, quoted=True)).order_by(col(ROW))
         # members of the households that are in the source
         pctx = attrs.evolve(mctx, table="p")
         mouts, mids, _ = self._outputs(child.entity, child.rules, pctx)
         members = exp.select(
-            exp.alias_(col(cent.key, "p"), cent.key, quoted=True),
-            exp.alias_(col(PARENT, "p"), rel.key, quoted=True), *mouts,
-        ).from_(exp.alias_(exp.to_table(plast, quoted=True), "p", quoted=True, table=True)).join(
-            exp.alias_(exp.to_table(hlast, quoted=True), "h", quoted=True, table=True),
+            alias(col(cent.key, "p"), cent.key, quoted=True),
+            alias(col(PARENT, "p"), rel.key, quoted=True), *mouts,
+        ).from_(alias(exp.to_table(plast, quoted=True), "p", quoted=True, table=True)).join(
+            alias(exp.to_table(hlast, quoted=True), "h", quoted=True, table=True),
             on=exp.EQ(this=col(PARENT, "p"), expression=col(key, "h")), join_type="inner",
         ).order_by(col(ROW, "h"), col(ROW, "p"))
         findings = self._findings_family(entity, plan.rules, child.entity, child.rules,
@@ -1161,14 +1175,14 @@ class SqlCompiler:
                         record: exp.Expression, member: exp.Expression, msg: exp.Expression,
                         rec_row: exp.Expression, mem_row: exp.Expression) -> exp.Select:
         return exp.select(
-            exp.alias_(exp.Literal.string(check), "check", quoted=True),
-            exp.alias_(severity, "severity", quoted=True),
-            exp.alias_(exp.Literal.string(entity), "entity", quoted=True),
-            exp.alias_(exp.cast(record, "VARCHAR"), "record_id", quoted=True),
-            exp.alias_(exp.cast(member, "VARCHAR"), "member_id", quoted=True),
-            exp.alias_(msg, "message", quoted=True),
-            exp.alias_(rec_row, "__rec_row", quoted=True),
-            exp.alias_(exp.cast(mem_row, "BIGINT"), "__mem_row", quoted=True),
+            alias(exp.Literal.string(check), "check", quoted=True),
+            alias(severity, "severity", quoted=True),
+            alias(exp.Literal.string(entity), "entity", quoted=True),
+            alias(exp.cast(record, "VARCHAR"), "record_id", quoted=True),
+            alias(exp.cast(member, "VARCHAR"), "member_id", quoted=True),
+            alias(msg, "message", quoted=True),
+            alias(rec_row, "__rec_row", quoted=True),
+            alias(exp.cast(mem_row, "BIGINT"), "__mem_row", quoted=True),
         )
 
     def _union(self, selects: list[exp.Select]) -> exp.Select | None:
@@ -1177,7 +1191,7 @@ class SqlCompiler:
         body: exp.Expression = selects[0]
         for s in selects[1:]:
             body = exp.union(body, s, distinct=False)
-        sub = exp.select(exp.Star()).from_(exp.alias_(exp.Subquery(this=body), "f",
+        sub = exp.select(exp.Star()).from_(alias(exp.Subquery(this=body), "f",
                                                       table=True))
         sev = case([(exp.EQ(this=col("severity"), expression=exp.Literal.string(s)),
                      exp.Literal.number(i)) for i, s in enumerate(("error", "warning", "info"))],
@@ -1198,7 +1212,7 @@ class SqlCompiler:
             s = self._finding_select(r.id, self._severity(r, ctx), entity, col(key, "h"),
                                      exp.Null(), self.message(r, [(ctx, names)]), col(ROW, "h"),
                                      exp.Null())
-            selects.append(s.from_(exp.alias_(exp.to_table(last, quoted=True), "h", quoted=True,
+            selects.append(s.from_(alias(exp.to_table(last, quoted=True), "h", quoted=True,
                                               table=True)).where(is_true(col(r.id, "h"))))
         self._rule = None
         return self._union(selects)
@@ -1212,8 +1226,8 @@ class SqlCompiler:
         h = attrs.evolve(hctx, table="h")
         p = Ctx(child, "p", frozenset(r.id for r in child_rules))
         hnames, pnames = {r.id for r in rules}, {r.id for r in child_rules}
-        htable = exp.alias_(exp.to_table(hlast, quoted=True), "h", quoted=True, table=True)
-        ptable = exp.alias_(exp.to_table(plast, quoted=True), "p", quoted=True, table=True)
+        htable = alias(exp.to_table(hlast, quoted=True), "h", quoted=True, table=True)
+        ptable = alias(exp.to_table(plast, quoted=True), "p", quoted=True, table=True)
         on = exp.EQ(this=col(PARENT, "p"), expression=col(key, "h"))
         selects = []
         for r in rules:
@@ -1300,26 +1314,26 @@ class SqlCompiler:
                 across_col = across
                 if table == "p0" and rel is not None and across == rel.key:
                     across_col = PARENT
-                src = exp.alias_(exp.to_table(table, quoted=True), "b", quoted=True, table=True)
-                base = exp.select(*[exp.alias_(keyed(k, "b"), f"__k{i}", quoted=True)
+                src = alias(exp.to_table(table, quoted=True), "b", quoted=True, table=True)
+                base = exp.select(*[alias(keyed(k, "b"), f"__k{i}", quoted=True)
                                     for i, k in enumerate(keys)],
-                                  exp.alias_(col(across_col, "b"), "__a", quoted=True)).from_(src)
+                                  alias(col(across_col, "b"), "__a", quoted=True)).from_(src)
                 if table == "p0":
-                    base = base.join(exp.alias_(exp.to_table("h0", quoted=True), "hh", quoted=True,
+                    base = base.join(alias(exp.to_table("h0", quoted=True), "hh", quoted=True,
                                                 table=True),
                                      on=exp.EQ(this=col(PARENT, "b"),
                                                expression=col(ent.key, "hh")),
                                      join_type="inner")
                 base = base.where(and_all([exp.Not(this=is_null(col(k, "b"))) for k in keys]))
                 groups = exp.select(*[col(f"__k{i}") for i in range(len(keys))],
-                                    exp.alias_(exp.Count(this=exp.Distinct(
+                                    alias(exp.Count(this=exp.Distinct(
                                         expressions=[col("__a")])), "__n", quoted=True)).from_(
-                    exp.alias_(exp.Subquery(this=base), "s", table=True)).group_by(
+                    alias(exp.Subquery(this=base), "s", table=True)).group_by(
                     *[col(f"__k{i}") for i in range(len(keys))]).having(
                     exp.GT(this=exp.Count(this=exp.Distinct(expressions=[col("__a")])),
                            expression=exp.Literal.number(1)))
-                r = exp.alias_(exp.to_table(table, quoted=True), "r", quoted=True, table=True)
-                g = exp.alias_(exp.Subquery(this=groups), "g", table=True)
+                r = alias(exp.to_table(table, quoted=True), "r", quoted=True, table=True)
+                g = alias(exp.Subquery(this=groups), "g", table=True)
 
                 def resolve(name: str, tent: Any = tent) -> exp.Expression | None:
                     if name == "count":
@@ -1338,7 +1352,7 @@ class SqlCompiler:
                     exp.EQ(this=keyed(k, "r"), expression=col(f"__k{i}", "g"))
                     for i, k in enumerate(keys)]), join_type="inner")
                 if table == "p0":
-                    sel = sel.join(exp.alias_(exp.to_table("h0", quoted=True), "hh", quoted=True,
+                    sel = sel.join(alias(exp.to_table("h0", quoted=True), "hh", quoted=True,
                                               table=True),
                                    on=exp.EQ(this=col(PARENT, "r"), expression=col(ent.key, "hh")),
                                    join_type="inner")
@@ -1364,7 +1378,7 @@ class SqlCompiler:
                         cid, severity.copy(), entity, col(ent.key, "r"), exp.Null(),
                         self.template(message, resolve2), col(ROW, "r"),
                         exp.Literal.number(pair_no))
-                    selects.append(sel.from_(exp.alias_(exp.to_table("h0", quoted=True), "r",
+                    selects.append(sel.from_(alias(exp.to_table("h0", quoted=True), "r",
                                                         quoted=True, table=True))
                                    .where(and_all([is_true(col(fa, "r")),
                                                    is_true(col(fb, "r"))])))
@@ -1373,7 +1387,7 @@ class SqlCompiler:
         body: exp.Expression = selects[0]
         for sel in selects[1:]:
             body = exp.union(body, sel, distinct=False)
-        return exp.select(exp.Star()).from_(exp.alias_(exp.Subquery(this=body), "d",
+        return exp.select(exp.Star()).from_(alias(exp.Subquery(this=body), "d",
                                                        table=True)).order_by(
             col("check"), col("__rec_row"), exp.Ordered(this=col("__mem_row"), nulls_first=True))
 
@@ -1397,7 +1411,8 @@ def parenthesize(tree: exp.Expression) -> exp.Expression:
                     node.set(key, exp.Paren(this=child))
         return node
 
-    return tree.copy().transform(wrap, copy=False)
+    # in place: a parenthesis never changes what a tree means, and wrapping is idempotent
+    return tree.transform(wrap, copy=False)
 
 
 _NULL_SAFE_BUILTINS = {"coalesce", "is_missing", "count_true"}
