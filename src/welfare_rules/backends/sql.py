@@ -166,6 +166,16 @@ class Ctx:
 
 
 @attrs.define
+class AggregateParts:
+    """An aggregation compiled: per-child-row columns, the group expression over them, and
+    the value for a parent without children."""
+
+    rows: list[tuple[str, exp.Expression]]
+    group: exp.Expression
+    empty: exp.Expression
+
+
+@attrs.define
 class RuleColumns:
     """What one rule adds to its layer: the value and, for some kinds, helper columns."""
 
@@ -607,51 +617,79 @@ class SqlCompiler:
 
     # -- members: aggregations and ranks ------------------------------------------------------
 
-    def aggregate(self, node: n.Call, mctx: Ctx) -> tuple[exp.Expression, exp.Expression]:
-        """The aggregate over a group of child rows and its value for a parent without any."""
-        name = node.func
+    def aggregate(self, node: n.Call, mctx: Ctx, name: str) -> AggregateParts:
+        """An aggregation over a group of child rows, in two parts: columns computed on each
+        child row (named ``<name>__<part>``), and the group expression that combines them.
+
+        The per-row columns are small (a flag, a code, the value summed) and the compiler
+        computes them in the earliest child layer their inputs allow, so the child rows carry
+        them, not the fields they read, through the window sorts of ranks. Every "is anything
+        unknown?" test of one aggregation is one flag (the conditions are two-valued), and
+        ``any``/``all`` one code ranking the outcomes.
+        """
+        func = node.func
         where = node.kwarg("where")
         args = node.args[1:]
-        one = exp.Literal.number(1)
+        zero = exp.Literal.number(0)
+        rows: list[tuple[str, exp.Expression]] = []
 
-        def any_of(cond: exp.Expression) -> exp.Expression:
-            return exp.EQ(this=exp.Max(this=flag(cond)), expression=one)
+        def part(suffix: str, e: exp.Expression) -> exp.Expression:
+            rows.append((f"{name}__{suffix}", e))
+            return col(f"{name}__{suffix}")
+
+        def small(i: int) -> exp.Expression:
+            return exp.cast(exp.Literal.number(i), "TINYINT")
+
+        def done(group: exp.Expression, empty: exp.Expression) -> AggregateParts:
+            return AggregateParts(rows, group, empty)
 
         w = self.expr(where, mctx) if where is not None else None
         sel = exp.Coalesce(this=w, expressions=[exp.false()]) if w is not None else exp.true()
-        unknown = [any_of(is_null(w))] if w is not None else []
-        if name == "count" and not args:
+        unknown = [is_null(w)] if w is not None else []
+
+        def unknown_flag() -> exp.Expression:
+            return exp.Max(this=part("u", or_all(unknown)))
+
+        if func == "count" and not args:
             if w is None:
-                return exp.Count(this=exp.Star()), exp.Literal.number(0)
-            return case([(unknown[0], exp.Null())], exp.Sum(this=flag(sel))), \
-                exp.Literal.number(0)
+                return done(exp.Count(this=exp.Star()), zero)
+            return done(case([(unknown_flag(), exp.Null())],
+                             exp.Sum(this=part("n", case([(sel, small(1))], small(0))))), zero)
         x = self.expr(args[0], mctx)
         sel_and = (lambda c: and_all([sel, c])) if w is not None else (lambda c: c)
-        if name == "count":
-            unknown.append(any_of(sel_and(is_null(x))))
-            return case([(or_all(unknown), exp.Null())],
-                        exp.Sum(this=flag(sel_and(is_true(x))))), exp.Literal.number(0)
-        if name in ("any", "all"):
-            stop = is_true(x) if name == "any" else is_false(x)
-            stop_value = exp.true() if name == "any" else exp.false()
-            whens: list[tuple[exp.Expression, exp.Expression]] = [(c, exp.Null())
-                                                                  for c in unknown]
-            whens.append((any_of(sel_and(stop)), stop_value))
-            whens.append((any_of(sel_and(is_null(x))), exp.Null()))
-            empty = exp.false() if name == "any" else exp.true()
-            return case(whens, empty), empty
-        unknown.append(any_of(sel_and(is_null(x))))
-        picked = case([(sel, x)]) if w is not None else x
+        if func == "count":
+            unknown.append(sel_and(is_null(x)))
+            counted = part("n", case([(sel_and(is_true(x)), small(1))], small(0)))
+            return done(case([(unknown_flag(), exp.Null())], exp.Sum(this=counted)), zero)
+        if func in ("any", "all"):
+            # 3: a `where` unknown, 2: a member decides (true for any, false for all),
+            # 1: a member's value unknown, 0: none of these
+            stop = is_true(x) if func == "any" else is_false(x)
+            stop_value = exp.true() if func == "any" else exp.false()
+            codes: list[tuple[exp.Expression, exp.Expression]] = []
+            if unknown:
+                codes.append((unknown[0], small(3)))
+            codes += [(sel_and(stop), small(2)), (sel_and(is_null(x)), small(1))]
+            c = part("c", case(codes, small(0)))
+            empty = exp.false() if func == "any" else exp.true()
+
+            def code(i: int) -> exp.Expression:
+                return exp.EQ(this=exp.Max(this=c.copy()), expression=exp.Literal.number(i))
+
+            return done(case([(code(3), exp.Null()), (code(2), stop_value),
+                              (code(1), exp.Null())], empty), empty.copy())
+        unknown.append(sel_and(is_null(x)))
+        picked = part("v", case([(sel, x)]) if w is not None else x)
         ty = self.type_of(node, self._parent_entity(mctx))
-        if name == "sum":
+        if func == "sum":
             total: exp.Expression = exp.Coalesce(this=exp.Sum(this=picked),
-                                                 expressions=[exp.Literal.number(0)])
+                                                 expressions=[zero.copy()])
             target = sql_type(ty)
             if target is not None:
                 total = exp.Cast(this=total, to=target)
-            return case([(or_all(unknown), exp.Null())], total), exp.Literal.number(0)
-        agg = exp.Min(this=picked) if name == "min" else exp.Max(this=picked)
-        return case([(or_all(unknown), exp.Null())], agg), exp.Null()
+            return done(case([(unknown_flag(), exp.Null())], total), zero)
+        agg = exp.Min(this=picked) if func == "min" else exp.Max(this=picked)
+        return done(case([(unknown_flag(), exp.Null())], agg), exp.Null())
 
     def _parent_entity(self, mctx: Ctx) -> str:
         parent = self.engine.schema.parent_of(mctx.entity)
@@ -972,15 +1010,22 @@ class SqlCompiler:
                                       else exp.to_table(source))
 
     def _rule_layers(self, prefix: str, start: str, rules: Sequence[Rule], ctx: Ctx,
-                     ctes: list[tuple[str, exp.Select]]) -> str:
+                     ctes: list[tuple[str, exp.Select]],
+                     extra: Sequence[tuple[int, str, exp.Expression]] = ()) -> str:
+        """One CTE per dependency depth of ``rules``; ``extra`` columns ``(layer, name,
+        expression)`` join the given layer (1 = the first; one past the last adds a layer)."""
+        layers: list[list[Rule]] = self._layers(rules)
+        while len(layers) < max((e[0] for e in extra), default=0):
+            layers.append([])
         prev = start
-        for i, layer in enumerate(self._layers(rules), 1):
+        for i, layer in enumerate(layers, 1):
             sel: list[Any] = [exp.Star()]
             for r in layer:
                 rc = self.rule(r, ctx)
                 sel.append(alias(rc.value, r.id, quoted=True))
                 for k, v in rc.extra.items():
                     sel.append(alias(v, k, quoted=True))
+            sel += [alias(e, k, quoted=True) for at, k, e in extra if at == i]
             name = f"{prefix}{i}"
             ctes.append((name, exp.select(*sel).from_(exp.to_table(prev, quoted=True))))
             prev = name
@@ -1047,8 +1092,8 @@ class SqlCompiler:
         ctes.append(("p0", p0))
         mctx = Ctx(child.entity, None, frozenset(r.id for r in child.rules),
                    rank_partition=[col(PARENT)])
-        plast = self._rule_layers("p", "p0", child.rules, mctx, ctes)
-        # aggregations
+        # aggregations: their per-member columns join the first member layer that has what
+        # they read (so the rows carry them, not the fields, through rank windows)
         aggs: dict[n.Node, str] = {}
         for r in plan.rules:
             for node in rule_nodes(r) + _check_nodes(r):
@@ -1057,14 +1102,21 @@ class SqlCompiler:
                             isinstance(sub.args[0], n.Name) and sub.args[0].id in ent.relations \
                             and sub not in aggs:
                         aggs[sub] = f"__agg{len(aggs)}"
+        layer_of = {r.id: i for i, layer in enumerate(self._layers(child.rules), 1)
+                    for r in layer}
         agg_sel: list[Any] = [alias(col(PARENT), PARENT, quoted=True),
-                                         alias(exp.true(), HAS, quoted=True)]
+                              alias(exp.true(), HAS, quoted=True)]
         empties: dict[str, exp.Expression] = {}
+        member_cols: list[tuple[int, str, exp.Expression]] = []
         for node, name in aggs.items():
             self._rule = None
-            value, empty = self.aggregate(node, mctx)  # type: ignore[arg-type]
-            agg_sel.append(alias(value, name, quoted=True))
-            empties[name] = empty
+            parts = self.aggregate(node, mctx, name)  # type: ignore[arg-type]
+            at = 1 + max((layer_of[s.id] for s in n.walk(node)
+                          if isinstance(s, n.Name) and s.id in layer_of), default=0)
+            member_cols += [(at, k, e) for k, e in parts.rows]
+            agg_sel.append(alias(parts.group, name, quoted=True))
+            empties[name] = parts.empty
+        plast = self._rule_layers("p", "p0", child.rules, mctx, ctes, member_cols)
         ctes.append(("agg", exp.select(*agg_sel).from_(exp.to_table(plast, quoted=True))
                      .group_by(col(PARENT))))
         h0 = self._base(entity, source, columns, None)
