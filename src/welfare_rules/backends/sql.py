@@ -711,9 +711,10 @@ class SqlCompiler:
             k, desc = key, False
             if isinstance(key, n.Call) and key.func in ("desc", "asc"):
                 k, desc = key.args[0], key.func == "desc"
-            ke = self.expr(k, ctx)
-            order.append(exp.Ordered(this=is_null(ke), desc=False, nulls_first=False))
-            order.append(exp.Ordered(this=paren(ke), desc=desc, nulls_first=False))
+            # missing keys last, whatever the direction (sqlglot spells NULLS LAST where the
+            # dialect's default differs)
+            order.append(exp.Ordered(this=paren(self.expr(k, ctx)), desc=desc,
+                                     nulls_first=False))
         order.append(exp.Ordered(this=col(ROW, ctx.table), desc=False, nulls_first=False))
         win = exp.Window(this=exp.RowNumber(), partition_by=partition or None,
                          order=exp.Order(expressions=order))
