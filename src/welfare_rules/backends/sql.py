@@ -15,14 +15,17 @@ passing ``where`` with missing keys last and ties in member input order.
 An entity with a child relation (a household and its members) compiles to a chain of CTEs:
 
 * ``p0`` … ``pN``: the child records, one CTE layer per dependency depth of its rules (ranks are
-  window functions partitioned by the parent key);
-* ``agg``: every member aggregation the parent's rules use, ``GROUP BY`` the parent key;
+  window functions partitioned by the parent key); each member aggregation the parent's rules
+  use adds small per-member columns (a flag, a code, the value summed) to the first layer that
+  has what it reads, so the rows carry those, not the fields, through the window sorts;
+* ``agg``: the aggregations over those columns, ``GROUP BY`` the parent key;
 * ``h0`` … ``hM``: the parent records ``LEFT JOIN agg`` (a household without members gets count
   0, sum 0, min/max unknown, any false, all true), then one layer per depth.
 
 Every rule gives a value column ``<rule_id>`` and a status column ``<rule_id>__status``
 (``true``/``false``/``unknown``/``value``, and ``error`` when a UNIQUE/ANY table is violated; the
-value is then NULL). Parameters are resolved for ``as_of`` and inlined as literals; rules not in
+value is then NULL; a dialect may store statuses as an enumeration, see
+:meth:`SqlCompiler.status_column`). Parameters are resolved for ``as_of`` and inlined as literals; rules not in
 force are NULL.
 """
 
