@@ -7,7 +7,9 @@ session (``local[2]``, few shuffle partitions) for tests and laptops.
 
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import Callable
 from typing import Any
 
 from sqlglot import exp
@@ -56,3 +58,25 @@ def local_session(app_name: str = "welfare-rules", *, cores: int = 2,
              .getOrCreate())
     spark.sparkContext.setLogLevel("ERROR")
     return spark
+
+
+def keep(df: Any) -> tuple[Any, Callable[[], None]]:
+    """``df`` computed now and kept by the executors (in memory, spilling to disk), as a frame
+    whose plan no longer carries how it was computed; and a function that releases it.
+
+    The batch runner keeps the inputs and the last layers of the rule chain this way, so the
+    output queries neither re-evaluate the chain nor carry its plan (or the input rows of a
+    local relation) through the driver's optimiser. A local checkpoint is not fault tolerant:
+    if an executor holding a block is lost, queries over it fail rather than recompute.
+    """
+    from pyspark import StorageLevel
+
+    out = df.localCheckpoint(eager=True, storageLevel=StorageLevel.MEMORY_AND_DISK)
+
+    def release() -> None:
+        # the checkpointed RDD behind the frame's plan (classic sessions); otherwise the
+        # context cleaner frees the blocks once the frame is garbage
+        with contextlib.suppress(Exception):
+            out._jdf.queryExecution().analyzed().rdd().unpersist(False)
+
+    return out, release
