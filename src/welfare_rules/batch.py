@@ -604,9 +604,12 @@ def _run_spark(engine: Engine, entity: str, inputs: _Inputs, as_of: datetime.dat
     findings union) would otherwise plan and run the whole chain again."""
     from sqlglot import exp
 
-    from .backends.spark import SparkCompiler, keep, local_session
+    from .backends.spark import SparkCompiler, driver_guard, keep, local_session
 
     spark = spark or local_session()
+    memory = None
+    with contextlib.suppress(Exception):
+        memory = spark.sparkContext.getConf().get("spark.driver.memory")
     ent = engine.schema.entity(entity)
     rel = next(iter(ent.relations.values()), None)
     run = next(_counter)
@@ -656,29 +659,34 @@ def _run_spark(engine: Engine, entity: str, inputs: _Inputs, as_of: datetime.dat
         return spark.sql(comp.sql(select)).toArrow()
 
     try:
-        view, columns = register("entity", inputs.tables[entity])
-        mview, mcols = None, None
-        if rel is not None and rel.entity in inputs.tables:
-            mview, mcols = register("members", inputs.tables[rel.entity])
-        q = comp.compile_entity(entity, view, columns, mview, mcols or ())
-        ds = comp.dataset_findings(checks, entity, mcols is not None) if checks else None
-        for name in q.ends():  # in chain order: a layer reads those kept before it
-            layer = exp.select(exp.Star()).from_(exp.to_table(name, quoted=True))
-            layers[name] = view_of(name, spark.sql(comp.sql(q.with_tables(layer, layers))),
-                                   kept=True)
-        table = arrow(q.with_tables(_carry_select(q, carry, ent.key), layers))
+        with driver_guard(spark, "evaluating the rules", memory):
+            view, columns = register("entity", inputs.tables[entity])
+            mview, mcols = None, None
+            if rel is not None and rel.entity in inputs.tables:
+                mview, mcols = register("members", inputs.tables[rel.entity])
+            q = comp.compile_entity(entity, view, columns, mview, mcols or ())
+            ds = comp.dataset_findings(checks, entity, mcols is not None) if checks else None
+            for name in q.ends():  # in chain order: a layer reads those kept before it
+                layer = exp.select(exp.Star()).from_(exp.to_table(name, quoted=True))
+                layers[name] = view_of(name, spark.sql(comp.sql(q.with_tables(layer, layers))),
+                                       kept=True)
+            table = arrow(q.with_tables(_carry_select(q, carry, ent.key), layers))
     except BaseException:
         cleanup()
         raise
 
     def members() -> pa.Table | None:
-        return arrow(q.with_tables(q.members, layers)) if q.members is not None else None
+        if q.members is None:
+            return None
+        with driver_guard(spark, "computing the member results", memory):
+            return arrow(q.with_tables(q.members, layers))
 
     def findings() -> pa.Table:
         f = _findings_union(comp, q, ds, layers)
         if f is None:
             return FINDINGS_SCHEMA.empty_table()
-        return arrow(f).cast(FINDINGS_SCHEMA)
+        with driver_guard(spark, "computing the findings", memory):
+            return arrow(f).cast(FINDINGS_SCHEMA)
 
     return BatchResult(engine, entity, as_of, "spark", results=lambda: table, members=members,
                        findings=findings, inputs=inputs, rule_ids=q.rule_ids,

@@ -1,9 +1,12 @@
 """The Spark runner: the rule chain evaluated once (its last layers kept as tables), what it
-keeps released on close."""
+keeps released on close, and a lost driver JVM reported instead of waited for."""
 
 from __future__ import annotations
 
 import datetime
+import subprocess
+import sys
+import types
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +16,7 @@ from sqlglot import exp
 
 import welfare_rules as wr
 from welfare_rules.batch import _findings_union, _with_row, evaluate_batch, load_dataset_checks
+from welfare_rules.errors import EvaluationError
 
 from .compare import differences
 
@@ -89,3 +93,31 @@ def test_spark_keeps_the_inputs_and_last_layers_and_releases_them(national: wr.E
     res.close()
     assert not ours_rdds & kept()
     assert not ours_views & views()
+
+
+@pytest.mark.spark
+def test_the_local_session_jvm_exits_when_out_of_memory(spark: Any) -> None:
+    """An OutOfMemoryError can kill a scheduler thread and leave every call waiting: the
+    driver of local_session() exits instead (the Python side then fails, see below)."""
+    bean = spark._jvm.java.lang.management.ManagementFactory.getRuntimeMXBean()
+    assert "-XX:+ExitOnOutOfMemoryError" in list(bean.getInputArguments())
+
+
+def test_a_lost_driver_is_an_evaluation_error_naming_the_memory_setting() -> None:
+    """A call that fails because the JVM exited (code 3: out of memory) becomes an
+    EvaluationError that names WELFARE_RULES_SPARK_DRIVER_MEMORY; other errors pass."""
+    pytest.importorskip("pyspark")
+    from welfare_rules.backends.spark import driver_guard
+
+    proc = subprocess.Popen([sys.executable, "-c", "raise SystemExit(3)"])
+    proc.wait()
+    session = types.SimpleNamespace(_sc=types.SimpleNamespace(
+        _gateway=types.SimpleNamespace(proc=proc)))
+    lost = (r"ran out of memory and exited while computing the findings \(spark.driver.memory "
+            r"is 1g; give it more with WELFARE_RULES_SPARK_DRIVER_MEMORY")
+    with pytest.raises(EvaluationError, match=lost), \
+            driver_guard(session, "computing the findings", "1g"):
+        raise ConnectionRefusedError(111, "Connection refused")
+    with pytest.raises(ValueError, match="not about the driver"), \
+            driver_guard(session, "computing the findings", "1g"):
+        raise ValueError("not about the driver")
