@@ -464,9 +464,11 @@ def _compile(engine: Engine, compiler_cls: type[SqlCompiler], entity: str, as_of
     return comp, q
 
 
-def _findings_union(comp: SqlCompiler, q: EntityQuery, ds: Any) -> Any:
+def _findings_union(comp: SqlCompiler, q: EntityQuery, ds: Any,
+                    tables: Mapping[str, str] | None = None) -> Any:
     """Rule findings (by record, severity, check, member) then dataset findings (by check,
-    record, member), as one ordered query."""
+    record, member), as one ordered query (over the layers kept in ``tables``, if given:
+    see :meth:`EntityQuery.with_tables`)."""
     from sqlglot import exp
 
     from .backends.sql import case, col
@@ -496,9 +498,10 @@ def _findings_union(comp: SqlCompiler, q: EntityQuery, ds: Any) -> Any:
     body: exp.Expression = parts[0]
     if len(parts) == 2:
         body = exp.union(parts[0], parts[1], distinct=False)
-    return q.with_ctes(exp.select(*[c.copy() for c in cols]).from_(
+    select = exp.select(*[c.copy() for c in cols]).from_(
         exp.alias_(exp.Subquery(this=body), "z", table=True)).order_by(
-        *[col(c) for c in ("__p", "__o1", "__o2", "__o3", "__o4", "__o5")]))
+        *[col(c) for c in ("__p", "__o1", "__o2", "__o3", "__o4", "__o5")])
+    return q.with_ctes(select) if tables is None else q.with_tables(select, tables)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -613,15 +616,38 @@ def _fetch(rel: Any) -> pa.Table:
 def _run_spark(engine: Engine, entity: str, inputs: _Inputs, as_of: datetime.date,
                checks: Mapping[str, Any], carry: Sequence[str], lang: str, spark: Any
                ) -> BatchResult:
-    from .backends.spark import SparkCompiler, local_session
+    """The chain is evaluated once: its last member and entity layers are kept by the
+    executors (:func:`~welfare_rules.backends.spark.keep`) and the result, member and
+    findings queries read them. Spark inlines CTEs, so each query (each branch of the
+    findings union) would otherwise plan and run the whole chain again."""
+    from sqlglot import exp
+
+    from .backends.spark import SparkCompiler, driver_guard, keep, local_session
 
     spark = spark or local_session()
+    memory = None
+    with contextlib.suppress(Exception):
+        memory = spark.sparkContext.getConf().get("spark.driver.memory")
     ent = engine.schema.entity(entity)
     rel = next(iter(ent.relations.values()), None)
     run = next(_counter)
+    views: list[str] = []
+    releases: list[Callable[[], None]] = []
+
+    def view_of(name: str, df: Any, *, kept: bool) -> str:
+        if kept:
+            df, release = keep(df)
+            releases.append(release)
+        view = f"wr_{run}_{name}"
+        df.createOrReplaceTempView(view)
+        views.append(view)
+        return view
 
     def register(name: str, src: Any) -> tuple[str, list[str]]:
-        view = f"wr_{run}_{name}"
+        # an Arrow table becomes a LocalRelation, whose rows every plan would carry in the
+        # driver (and the optimiser compute over there); a row number added here is not
+        # deterministic: both are read once and kept
+        fresh = isinstance(src, pa.Table)
         if isinstance(src, pa.Table):
             df = spark.createDataFrame(_spark_safe(_with_row(src)))
         elif isinstance(src, Path):
@@ -632,36 +658,53 @@ def _run_spark(engine: Engine, entity: str, inputs: _Inputs, as_of: datetime.dat
             from pyspark.sql import functions as F
 
             df = df.withColumn(ROW, F.monotonically_increasing_id())
-        df.createOrReplaceTempView(view)
-        return view, list(df.columns)
-
-    view, columns = register("entity", inputs.tables[entity])
-    mview, mcols = None, None
-    if rel is not None and rel.entity in inputs.tables:
-        mview, mcols = register("members", inputs.tables[rel.entity])
-    comp = SparkCompiler(engine, as_of, lang=lang)
-    q = comp.compile_entity(entity, view, columns, mview, mcols or ())
-    ds = comp.dataset_findings(checks, entity, mcols is not None) if checks else None
-
-    def arrow(sql: str) -> pa.Table:
-        return spark.sql(sql).toArrow()
-
-    res_sql = comp.sql(q.with_ctes(_carry_select(q, carry, ent.key)))
-    table = arrow(res_sql)
-
-    def members() -> pa.Table | None:
-        return arrow(comp.sql(q.with_ctes(q.members))) if q.members is not None else None
-
-    def findings() -> pa.Table:
-        f = _findings_union(comp, q, ds)
-        if f is None:
-            return empty_table(FINDINGS_SCHEMA)
-        return arrow(comp.sql(f)).cast(FINDINGS_SCHEMA)
+            fresh = True
+        return view_of(name, df, kept=fresh), list(df.columns)
 
     def cleanup() -> None:
-        for v in (view, mview):
-            if v:
+        for release in releases:
+            release()
+        for v in views:
+            with contextlib.suppress(Exception):  # the session may be gone
                 spark.catalog.dropTempView(v)
+        releases.clear()
+        views.clear()
+
+    comp = SparkCompiler(engine, as_of, lang=lang)
+    layers: dict[str, str] = {}  # kept layer -> its view
+
+    def arrow(select: Any) -> pa.Table:
+        return spark.sql(comp.sql(select)).toArrow()
+
+    try:
+        with driver_guard(spark, "evaluating the rules", memory):
+            view, columns = register("entity", inputs.tables[entity])
+            mview, mcols = None, None
+            if rel is not None and rel.entity in inputs.tables:
+                mview, mcols = register("members", inputs.tables[rel.entity])
+            q = comp.compile_entity(entity, view, columns, mview, mcols or ())
+            ds = comp.dataset_findings(checks, entity, mcols is not None) if checks else None
+            for name in q.ends():  # in chain order: a layer reads those kept before it
+                layer = exp.select(exp.Star()).from_(exp.to_table(name, quoted=True))
+                layers[name] = view_of(name, spark.sql(comp.sql(q.with_tables(layer, layers))),
+                                       kept=True)
+            table = arrow(q.with_tables(_carry_select(q, carry, ent.key), layers))
+    except BaseException:
+        cleanup()
+        raise
+
+    def members() -> pa.Table | None:
+        if q.members is None:
+            return None
+        with driver_guard(spark, "computing the member results", memory):
+            return arrow(q.with_tables(q.members, layers))
+
+    def findings() -> pa.Table:
+        f = _findings_union(comp, q, ds, layers)
+        if f is None:
+            return empty_table(FINDINGS_SCHEMA)
+        with driver_guard(spark, "computing the findings", memory):
+            return arrow(f).cast(FINDINGS_SCHEMA)
 
     return BatchResult(engine, entity, as_of, "spark", results=lambda: table, members=members,
                        findings=findings, inputs=inputs, rule_ids=q.rule_ids,

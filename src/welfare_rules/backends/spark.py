@@ -7,11 +7,14 @@ session (``local[2]``, few shuffle partitions) for tests and laptops.
 
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from sqlglot import exp
 
+from ..errors import EvaluationError
 from .sql import SqlCompiler
 
 
@@ -32,6 +35,15 @@ class SparkCompiler(SqlCompiler):
         return exp.Anonymous(this="add_months", expressions=[d, months])
 
 
+DRIVER_MEMORY_ENV = "WELFARE_RULES_SPARK_DRIVER_MEMORY"
+
+
+def driver_memory() -> str:
+    """``spark.driver.memory`` of :func:`local_session`: ``$WELFARE_RULES_SPARK_DRIVER_MEMORY``,
+    else 4g."""
+    return os.environ.get(DRIVER_MEMORY_ENV, "4g")
+
+
 def local_session(app_name: str = "welfare-rules", *, cores: int = 2,
                   shuffle_partitions: int = 4) -> Any:
     """A local SparkSession with quiet logs and few shuffle partitions.
@@ -49,10 +61,82 @@ def local_session(app_name: str = "welfare-rules", *, cores: int = 2,
              .config("spark.ui.showConsoleProgress", "false")
              .config("spark.sql.session.timeZone", "UTC")
              .config("spark.sql.execution.arrow.pyspark.enabled", "true")
-             # the results come back to Python through Arrow in the driver: 1 GB (the
-             # default) runs out on the demo city (85,000 households, ~200 columns)
-             .config("spark.driver.memory",
-                     os.environ.get("WELFARE_RULES_SPARK_DRIVER_MEMORY", "4g"))
+             # the results come back to Python through Arrow in the driver
+             .config("spark.driver.memory", driver_memory())
+             # a JVM out of memory may lose a scheduler thread and leave every call waiting
+             # forever: exit instead, so the Python side fails (see driver_guard)
+             .config("spark.driver.extraJavaOptions", "-XX:+ExitOnOutOfMemoryError")
              .getOrCreate())
     spark.sparkContext.setLogLevel("ERROR")
     return spark
+
+
+def keep(df: Any) -> tuple[Any, Callable[[], None]]:
+    """``df`` computed now and kept by the executors (in memory, spilling to disk), as a frame
+    whose plan no longer carries how it was computed; and a function that releases it.
+
+    The batch runner keeps the inputs and the last layers of the rule chain this way, so the
+    output queries neither re-evaluate the chain nor carry its plan (or the input rows of a
+    local relation) through the driver's optimiser. A local checkpoint is not fault tolerant:
+    if an executor holding a block is lost, queries over it fail rather than recompute.
+    """
+    from pyspark import StorageLevel
+
+    out = df.localCheckpoint(eager=True, storageLevel=StorageLevel.MEMORY_AND_DISK)
+
+    def release() -> None:
+        # the checkpointed RDD behind the frame's plan (classic sessions); otherwise the
+        # context cleaner frees the blocks once the frame is garbage
+        with contextlib.suppress(Exception):
+            out._jdf.queryExecution().analyzed().rdd().unpersist(False)
+
+    return out, release
+
+
+@contextlib.contextmanager
+def driver_guard(spark: Any, doing: str, memory: str | None = None) -> Iterator[None]:
+    """Turn the loss of the Spark driver (its JVM exited, e.g. out of memory, or was killed)
+    into an :class:`~welfare_rules.errors.EvaluationError` that says how to give it more
+    memory. Other errors pass through unchanged.
+
+    Args:
+        spark: the session.
+        doing: what was being computed (for the message).
+        memory: ``spark.driver.memory`` as read before (a dead JVM cannot be asked).
+    """
+    try:
+        yield
+    except Exception as exc:
+        reason = _driver_lost(spark, exc)
+        if reason is None:
+            raise
+        setting = f"spark.driver.memory is {memory}; " if memory else ""
+        raise EvaluationError(
+            f"the Spark driver {reason} while {doing} ({setting}give it more with "
+            f"{DRIVER_MEMORY_ENV}, e.g. {DRIVER_MEMORY_ENV}=8g, or use the duckdb "
+            f"backend)") from exc
+
+
+def _driver_lost(spark: Any, exc: BaseException) -> str | None:
+    """How the driver JVM was lost, if ``exc`` comes from losing it; else None."""
+    from py4j.protocol import (  # type: ignore[import-untyped]
+        Py4JError,
+        Py4JJavaError,
+        Py4JNetworkError,
+    )
+
+    network = isinstance(exc, Py4JNetworkError | ConnectionError | EOFError)
+    if isinstance(exc, Py4JJavaError) or not (network or isinstance(exc, Py4JError)):
+        return None  # a Java exception (the JVM answered), or not Py4J's at all
+    proc = getattr(getattr(getattr(spark, "_sc", None), "_gateway", None), "proc", None)
+    code = None
+    if proc is not None:
+        with contextlib.suppress(Exception):  # after a broken connection, it may still be
+            code = proc.wait(timeout=10 if network else 0)  # on its way out
+    if code is None:
+        return "(JVM) stopped answering" if network else None
+    if code == 3:  # -XX:+ExitOnOutOfMemoryError
+        return "(JVM) ran out of memory and exited"
+    if code < 0:
+        return f"(JVM) was killed by signal {-code} (the system may be out of memory)"
+    return f"(JVM) exited with code {code}"

@@ -25,8 +25,8 @@ An entity with a child relation (a household and its members) compiles to a chai
 Every rule gives a value column ``<rule_id>`` and a status column ``<rule_id>__status``
 (``true``/``false``/``unknown``/``value``, and ``error`` when a UNIQUE/ANY table is violated; the
 value is then NULL; a dialect may store statuses as an enumeration, see
-:meth:`SqlCompiler.status_column`). Parameters are resolved for ``as_of`` and inlined as literals; rules not in
-force are NULL.
+:meth:`SqlCompiler.status_column`). Parameters are resolved for ``as_of`` and inlined as
+literals; rules not in force are NULL.
 """
 
 from __future__ import annotations
@@ -210,6 +210,58 @@ class EntityQuery:
         out.set("with_", exp.With(expressions=[
             exp.CTE(this=q, alias=exp.TableAlias(this=exp.to_identifier(name)))
             for name, q in self.ctes]))
+        return out
+
+    # -- layers kept as tables (a runner that evaluates the chain once, e.g. Spark) ----------
+
+    def reads(self, select: exp.Expression) -> list[str]:
+        """The CTEs that ``select`` reads directly, in chain order."""
+        tables = {tb.name for tb in select.find_all(exp.Table) if not tb.args.get("db")}
+        return [name for name, _ in self.ctes if name in tables]
+
+    def ends(self) -> list[str]:
+        """The layers the result and member queries read (the last member layer, then the
+        entity's last layer): what a runner keeps to run every output query without
+        re-evaluating the chain. The findings read them too (and the cheap ``h0``/``p0``)."""
+        read = set(self.reads(self.result))
+        if self.members is not None:
+            read |= set(self.reads(self.members))
+        return [name for name, _ in self.ctes if name in read]
+
+    def with_tables(self, select: exp.Select, tables: Mapping[str, str]) -> exp.Select:
+        """``select`` over the chain where some layers are already tables.
+
+        Args:
+            select: a query over the CTEs (``result``, ``members``, a layer, ...).
+            tables: CTE name -> the table (or view) that holds that layer's rows.
+
+        Returns:
+            the query with those layers read from their tables (under their CTE name as
+            alias, so qualified columns still resolve), preceded only by the CTEs it still
+            needs.
+        """
+        def rename(node: exp.Expression) -> exp.Expression:
+            if isinstance(node, exp.Table) and not node.args.get("db") and node.name in tables:
+                named = exp.to_table(tables[node.name], quoted=True)
+                named.set("alias", exp.TableAlias(this=exp.to_identifier(
+                    node.alias or node.name, quoted=True)))
+                return named
+            return node
+
+        defs = dict(self.ctes)
+        needed: set[str] = set()
+        todo: list[exp.Expression] = [select]
+        while todo:
+            for tb in todo.pop().find_all(exp.Table):
+                if tb.name in defs and tb.name not in tables and tb.name not in needed \
+                        and not tb.args.get("db"):
+                    needed.add(tb.name)
+                    todo.append(defs[tb.name])
+        out = select.transform(rename)
+        assert isinstance(out, exp.Select)
+        for name, q in self.ctes:
+            if name in needed:
+                out = out.with_(name, as_=q.transform(rename))
         return out
 
 

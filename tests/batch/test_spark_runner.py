@@ -1,0 +1,123 @@
+"""The Spark runner: the rule chain evaluated once (its last layers kept as tables), what it
+keeps released on close, and a lost driver JVM reported instead of waited for."""
+
+from __future__ import annotations
+
+import datetime
+import subprocess
+import sys
+import types
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pytest
+from sqlglot import exp
+
+import welfare_rules as wr
+from welfare_rules.batch import _findings_union, _with_row, evaluate_batch, load_dataset_checks
+from welfare_rules.errors import EvaluationError
+
+from .compare import differences
+
+EXAMPLES = Path(wr.__file__).parent / "national" / "examples"
+AS_OF = datetime.date(2024, 1, 1)
+
+
+@pytest.fixture(scope="module")
+def loaded(national: wr.Engine) -> Any:
+    return national.read(EXAMPLES / "households.csv", members=EXAMPLES / "persons.csv")
+
+
+def test_queries_over_kept_layers_equal_the_queries_over_every_cte(national: wr.Engine,
+                                                                    loaded: Any) -> None:
+    """EntityQuery.ends/with_tables: with the last member and household layers stored as
+    tables, the result, member and findings queries give the rows of the full queries
+    (checked on DuckDB, which runs both quickly), and the result needs no CTE at all."""
+    import duckdb
+
+    from welfare_rules.backends.duckdb import DuckDBCompiler
+
+    con = duckdb.connect()
+    hh, pp = _with_row(loaded.tables["household"]), _with_row(loaded.tables["person"])
+    con.register("src_entity", hh)
+    con.register("src_members", pp)
+    comp = DuckDBCompiler(national, AS_OF)
+    q = comp.compile_entity("household", "src_entity", hh.column_names, "src_members",
+                            pp.column_names)
+    assert q.members is not None
+    assert q.ends() == [*q.reads(q.members)[:1], *q.reads(q.result)]
+    assert q.ends()[0].startswith("p")
+    assert q.ends()[1] == q.ctes[-1][0]
+    tables: dict[str, str] = {}
+    for name in q.ends():
+        layer = exp.select(exp.Star()).from_(exp.to_table(name, quoted=True))
+        con.execute(f'CREATE TABLE "kept_{name}" AS {comp.sql(q.with_tables(layer, tables))}')
+        tables[name] = f"kept_{name}"
+    ds = comp.dataset_findings(load_dataset_checks(), "household", True)
+
+    def rows(select: Any) -> pa.Table:
+        return con.sql(comp.sql(select)).to_arrow_table()
+
+    tail = q.with_tables(q.result, tables)
+    assert not list(tail.find_all(exp.CTE))
+    assert differences(rows(q.with_ctes(q.result)), rows(tail), "result") == []
+    assert differences(rows(q.with_ctes(q.members)), rows(q.with_tables(q.members, tables)),
+                       "members") == []
+    full, kept = rows(_findings_union(comp, q, ds)), rows(_findings_union(comp, q, ds, tables))
+    assert full.num_rows > 0
+    assert differences(full, kept, "findings") == []
+
+
+@pytest.mark.spark
+def test_spark_keeps_the_inputs_and_last_layers_and_releases_them(national: wr.Engine,
+                                                                  loaded: Any, spark: Any
+                                                                  ) -> None:
+    """Two inputs and two layers are kept (checkpointed) and viewed; close() drops them."""
+    jsc = spark.sparkContext._jsc
+
+    def kept() -> set[int]:
+        return set(jsc.getPersistentRDDs().keySet().toArray())
+
+    def views() -> set[str]:
+        return {t.name for t in spark.catalog.listTables() if t.isTemporary}
+
+    rdds0, views0 = kept(), views()
+    res = evaluate_batch(national, "household", loaded, as_of=AS_OF, backend="spark",
+                         spark=spark)
+    assert res.findings.num_rows > 0
+    assert res.member_results is not None
+    ours_rdds, ours_views = kept() - rdds0, views() - views0
+    assert len(ours_rdds) == 4
+    assert len(ours_views) == 4
+    res.close()
+    assert not ours_rdds & kept()
+    assert not ours_views & views()
+
+
+@pytest.mark.spark
+def test_the_local_session_jvm_exits_when_out_of_memory(spark: Any) -> None:
+    """An OutOfMemoryError can kill a scheduler thread and leave every call waiting: the
+    driver of local_session() exits instead (the Python side then fails, see below)."""
+    bean = spark._jvm.java.lang.management.ManagementFactory.getRuntimeMXBean()
+    assert "-XX:+ExitOnOutOfMemoryError" in list(bean.getInputArguments())
+
+
+def test_a_lost_driver_is_an_evaluation_error_naming_the_memory_setting() -> None:
+    """A call that fails because the JVM exited (code 3: out of memory) becomes an
+    EvaluationError that names WELFARE_RULES_SPARK_DRIVER_MEMORY; other errors pass."""
+    pytest.importorskip("pyspark")
+    from welfare_rules.backends.spark import driver_guard
+
+    proc = subprocess.Popen([sys.executable, "-c", "raise SystemExit(3)"])
+    proc.wait()
+    session = types.SimpleNamespace(_sc=types.SimpleNamespace(
+        _gateway=types.SimpleNamespace(proc=proc)))
+    lost = (r"ran out of memory and exited while computing the findings \(spark.driver.memory "
+            r"is 1g; give it more with WELFARE_RULES_SPARK_DRIVER_MEMORY")
+    with pytest.raises(EvaluationError, match=lost), \
+            driver_guard(session, "computing the findings", "1g"):
+        raise ConnectionRefusedError(111, "Connection refused")
+    with pytest.raises(ValueError, match="not about the driver"), \
+            driver_guard(session, "computing the findings", "1g"):
+        raise ValueError("not about the driver")
