@@ -137,7 +137,7 @@ def run_one(kind: str, data: Path, n: int, memory_limit: str) -> dict[str, objec
     if kind == "hand-written":
         con = duckdb.connect(config={"memory_limit": memory_limit,
                                      "temp_directory": str(out.parent / "spill")})
-        sql = HAND_WRITTEN.format(as_of=AS_OF.isoformat(), persons=pp, households=hh_path(hp))
+        sql = HAND_WRITTEN.format(as_of=AS_OF.isoformat(), persons=pp, households=hp)
         t0, c0 = time.perf_counter(), cpu_s()
         con.sql(sql).write_parquet(str(out))
         wall = time.perf_counter() - t0
@@ -169,10 +169,6 @@ def run_one(kind: str, data: Path, n: int, memory_limit: str) -> dict[str, objec
     cpu = cpu_s() - c0
     return {"kind": kind, "n": n, "wall_s": round(wall, 3), "cpu_s": round(cpu, 3),
             "households_per_s": round(n / wall), "peak_rss_mib": round(peak_rss_mib())}
-
-
-def hh_path(p: Path) -> Path:
-    return p
 
 
 def main() -> None:

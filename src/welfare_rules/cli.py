@@ -267,12 +267,10 @@ def _print_summary(res: Any, entity: str) -> None:
     _print_table(rows, f"{label}: records and rules that hold"
                  + (f" per {by}" if by else ""), console)
     if "lks_maturity" in table.column_names:
+        # every rule column has its status column beside it
         levels = con.sql("SELECT coalesce(lks_maturity, '(none)') AS level, count(*) AS lks, "
                          "count(*) FILTER (WHERE lks_maturity__status = 'unknown') AS "
-                         "needs_verification FROM r GROUP BY ALL ORDER BY 1").to_arrow_table() \
-            if "lks_maturity__status" in table.column_names else \
-            con.sql("SELECT coalesce(lks_maturity, '(none)') AS level, count(*) AS lks "
-                    "FROM r GROUP BY ALL ORDER BY 1").to_arrow_table()
+                         "needs_verification FROM r GROUP BY ALL ORDER BY 1").to_arrow_table()
         _print_table(levels, "LKS per maturity level", console)
     if res.findings.num_rows:
         checks = con.sql("SELECT \"check\", severity, count(*) AS findings, "
@@ -365,7 +363,7 @@ def _print_table(table: Any, title: str, console: Any = None) -> None:
 
     t = Table(title=title)
     for col in table.column_names:
-        numeric = pa_is_numeric(table.schema.field(col).type)
+        numeric = _is_numeric(table.schema.field(col).type)
         t.add_column(col, justify="right" if numeric else "left", overflow="fold")
     for row in table.to_pylist():
         t.add_row(*("" if v is None else f"{v:,}" if isinstance(v, int) and
@@ -373,7 +371,7 @@ def _print_table(table: Any, title: str, console: Any = None) -> None:
     (console or Console()).print(t)
 
 
-def pa_is_numeric(ty: Any) -> bool:
+def _is_numeric(ty: Any) -> bool:
     import pyarrow.types as pat
 
     return bool(pat.is_integer(ty) or pat.is_floating(ty))

@@ -1057,7 +1057,7 @@ class SqlCompiler:
             ty = sql_type(fld.type)
             src: exp.Expression = col(name) if name in present else exp.Null()
             sel.append(alias(exp.Cast(this=src, to=ty) if ty is not None else src, name,
-                                  quoted=True))
+                             quoted=True))
         sel.append(alias(col(ROW), ROW, quoted=True))
         if parent_key is not None:
             pk = col(parent_key) if parent_key in present else exp.Null()
@@ -1067,10 +1067,12 @@ class SqlCompiler:
 
     def _rule_layers(self, prefix: str, start: str, rules: Sequence[Rule], ctx: Ctx,
                      ctes: list[tuple[str, exp.Select]],
-                     extra: Sequence[tuple[int, str, exp.Expression]] = ()) -> str:
-        """One CTE per dependency depth of ``rules``; ``extra`` columns ``(layer, name,
-        expression)`` join the given layer (1 = the first; one past the last adds a layer)."""
-        layers: list[list[Rule]] = self._layers(rules)
+                     extra: Sequence[tuple[int, str, exp.Expression]] = (),
+                     layers: list[list[Rule]] | None = None) -> str:
+        """One CTE per dependency depth of ``rules`` (``layers``, if the caller has them);
+        ``extra`` columns ``(layer, name, expression)`` join the given layer (1 = the first;
+        one past the last adds a layer)."""
+        layers = list(layers) if layers is not None else self._layers(rules)
         while len(layers) < max((e[0] for e in extra), default=0):
             layers.append([])
         prev = start
@@ -1097,13 +1099,13 @@ class SqlCompiler:
             if r is None:
                 ty = sql_type(self.engine.rule_types.get(rid, t.ANY))
                 out.append(alias(exp.Cast(this=exp.Null(), to=ty) if ty is not None
-                                      else exp.Null(), rid, quoted=True))
+                                 else exp.Null(), rid, quoted=True))
                 out.append(alias(exp.cast(exp.Null(), "VARCHAR"), rid + STATUS_SUFFIX,
-                                      quoted=True))
+                                 quoted=True))
                 continue
             out.append(alias(col(rid, ctx.table), rid, quoted=True))
             out.append(alias(self.status_column(self.status(r, ctx)), rid + STATUS_SUFFIX,
-                                  quoted=True))
+                             quoted=True))
         errs = [r.id for r in rules if r.kind == "table" and r.table is not None
                 and r.table.hit_policy in ("unique", "any") and r.id in ids]
         return out, ids, errs
@@ -1158,8 +1160,8 @@ class SqlCompiler:
                             isinstance(sub.args[0], n.Name) and sub.args[0].id in ent.relations \
                             and sub not in aggs:
                         aggs[sub] = f"__agg{len(aggs)}"
-        layer_of = {r.id: i for i, layer in enumerate(self._layers(child.rules), 1)
-                    for r in layer}
+        member_layers = self._layers(child.rules)
+        layer_of = {r.id: i for i, layer in enumerate(member_layers, 1) for r in layer}
         agg_sel: list[Any] = [alias(col(PARENT), PARENT, quoted=True),
                               alias(exp.true(), HAS, quoted=True)]
         empties: dict[str, exp.Expression] = {}
@@ -1172,7 +1174,8 @@ class SqlCompiler:
             member_cols += [(at, k, e) for k, e in parts.rows]
             agg_sel.append(alias(parts.group, name, quoted=True))
             empties[name] = parts.empty
-        plast = self._rule_layers("p", "p0", child.rules, mctx, ctes, member_cols)
+        plast = self._rule_layers("p", "p0", child.rules, mctx, ctes, member_cols,
+                                  member_layers)
         ctes.append(("agg", exp.select(*agg_sel).from_(exp.to_table(plast, quoted=True))
                      .group_by(col(PARENT))))
         h0 = self._base(entity, source, columns, None)
@@ -1181,7 +1184,7 @@ class SqlCompiler:
                                                      table=exp.to_identifier("h0"))]
         for name, empty in empties.items():
             join_sel.append(alias(case([(is_null(col(HAS, "agg")), empty)],
-                                            col(name, "agg")), name, quoted=True))
+                                       col(name, "agg")), name, quoted=True))
         hj = exp.select(*join_sel).from_(exp.to_table("h0", quoted=True)).join(
             exp.to_table("agg", quoted=True),
             on=exp.EQ(this=col(key, "h0"), expression=col(PARENT, "agg")), join_type="left")
@@ -1300,7 +1303,7 @@ class SqlCompiler:
         for s in selects[1:]:
             body = exp.union(body, s, distinct=False)
         sub = exp.select(exp.Star()).from_(alias(exp.Subquery(this=body), "f",
-                                                      table=True))
+                                                 table=True))
         sev = case([(exp.EQ(this=col("severity"), expression=exp.Literal.string(s)),
                      exp.Literal.number(i)) for i, s in enumerate(("error", "warning", "info"))],
                    exp.Literal.number(9))
@@ -1321,7 +1324,7 @@ class SqlCompiler:
                                      exp.Null(), self.message(r, [(ctx, names)]), col(ROW, "h"),
                                      exp.Null())
             selects.append(s.from_(alias(exp.to_table(last, quoted=True), "h", quoted=True,
-                                              table=True)).where(is_true(col(r.id, "h"))))
+                                         table=True)).where(is_true(col(r.id, "h"))))
         self._rule = None
         return self._union(selects)
 
@@ -1428,7 +1431,7 @@ class SqlCompiler:
                                   alias(col(across_col, "b"), "__a", quoted=True)).from_(src)
                 if table == "p0":
                     base = base.join(alias(exp.to_table("h0", quoted=True), "hh", quoted=True,
-                                                table=True),
+                                           table=True),
                                      on=exp.EQ(this=col(PARENT, "b"),
                                                expression=col(ent.key, "hh")),
                                      join_type="inner")
@@ -1461,7 +1464,7 @@ class SqlCompiler:
                     for i, k in enumerate(keys)]), join_type="inner")
                 if table == "p0":
                     sel = sel.join(alias(exp.to_table("h0", quoted=True), "hh", quoted=True,
-                                              table=True),
+                                         table=True),
                                    on=exp.EQ(this=col(PARENT, "r"), expression=col(ent.key, "hh")),
                                    join_type="inner")
                 selects.append(sel)
@@ -1487,7 +1490,7 @@ class SqlCompiler:
                         self.template(message, resolve2), col(ROW, "r"),
                         exp.Literal.number(pair_no))
                     selects.append(sel.from_(alias(exp.to_table("h0", quoted=True), "r",
-                                                        quoted=True, table=True))
+                                                   quoted=True, table=True))
                                    .where(and_all([is_true(col(fa, "r")),
                                                    is_true(col(fb, "r"))])))
         if not selects:
@@ -1496,7 +1499,7 @@ class SqlCompiler:
         for sel in selects[1:]:
             body = exp.union(body, sel, distinct=False)
         return exp.select(exp.Star()).from_(alias(exp.Subquery(this=body), "d",
-                                                       table=True)).order_by(
+                                                  table=True)).order_by(
             col("check"), col("__rec_row"), exp.Ordered(this=col("__mem_row"), nulls_first=True))
 
     def sql(self, e: exp.Expression) -> str:
