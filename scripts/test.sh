@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Install everything the test suite needs and run it. CI runs exactly this (.ci/run).
+# Install everything the test suite needs, then lint (ruff), type-check (mypy strict on src/) and
+# run the tests. CI runs exactly this (.ci/run).
 #   - Python packages: into .venv, from the project's own pyproject files (the library with its
 #     dev extra, and the bundled plugins);
 #   - Chromium (Debian package) for the report's browser test, when it is missing;
@@ -21,4 +22,8 @@ fi
 python3 -m venv .venv
 .venv/bin/pip install -q --upgrade pip
 .venv/bin/pip install -q -e ".[dev]" ./plugins/kota-pekalongan ./plugins/_template
-.venv/bin/pytest "$@"
+# Lint and types first (quick, and a failure is cheaper to read here than in pytest's output).
+.venv/bin/ruff check src tests plugins benchmarks docs
+.venv/bin/mypy
+# Two workers: CI has two cores (pytest-xdist); "$@" may add to or override it.
+.venv/bin/pytest -n 2 "$@"

@@ -411,7 +411,7 @@ def reconcile(data: str, members: str | None, adapter: str | None,
               plugins: Sequence[str], as_of: str | None) -> None:
     """Match recipients against registers (deaths, civil servants, ...): findings with
     evidence and the recommended action; a name-only match is only "needs verification"."""
-    from .reconcile import reconcile as run
+    from .recipients.reconcile import reconcile as run
 
     registers = _registers(register_specs)
     if not registers:
@@ -451,10 +451,10 @@ def report(data: str | None, members: str | None, institutions: str | None,
            plugins: Sequence[str], as_of: str | None) -> None:
     """Write the monthly report: one self-contained HTML file with charts and an XLSX
     workbook (eligibility per kelurahan, findings, LKS per level, changes, proposals)."""
-    from .reallocate import propose_reallocation
-    from .reconcile import reconcile as run_reconcile
+    from .recipients.reallocate import propose_reallocation
+    from .recipients.reconcile import reconcile as run_reconcile
+    from .recipients.snapshots import Snapshot, compare_snapshots, take_snapshot
     from .reports import write_report
-    from .snapshots import Snapshot, compare_snapshots, take_snapshot
 
     engine = _engine(plugins)
     registers = _registers(register_specs)

@@ -15,10 +15,10 @@ import pytest
 
 from welfare_rules.demo import City, generate_city
 from welfare_rules.engine import Engine
-from welfare_rules.reallocate import propose_reallocation
-from welfare_rules.reconcile import reconcile
+from welfare_rules.recipients.reallocate import propose_reallocation
+from welfare_rules.recipients.reconcile import reconcile
+from welfare_rules.recipients.snapshots import Snapshot, compare_snapshots, take_snapshot
 from welfare_rules.reports import ReportFiles, write_report
-from welfare_rules.snapshots import Snapshot, compare_snapshots, take_snapshot
 
 SEED = 20240701
 HOUSEHOLDS = 3000

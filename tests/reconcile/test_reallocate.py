@@ -16,9 +16,9 @@ from openpyxl import load_workbook
 from welfare_rules.demo import City
 from welfare_rules.engine import Engine
 from welfare_rules.hookspecs import hookimpl
-from welfare_rules.reallocate import indicator_weights, propose_reallocation, quota_table
-from welfare_rules.reconcile import Reconciliation, reconcile
-from welfare_rules.snapshots import Snapshot, take_snapshot
+from welfare_rules.recipients.reallocate import indicator_weights, propose_reallocation, quota_table
+from welfare_rules.recipients.reconcile import Reconciliation, reconcile
+from welfare_rules.recipients.snapshots import Snapshot, take_snapshot
 
 from .conftest import rows
 

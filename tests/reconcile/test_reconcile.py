@@ -18,7 +18,7 @@ from welfare_rules.demo import City
 from welfare_rules.engine import Engine
 from welfare_rules.errors import DataError, PluginError
 from welfare_rules.hookspecs import hookimpl
-from welfare_rules.reconcile import (
+from welfare_rules.recipients.reconcile import (
     ACTION_REMOVE,
     ACTION_STOP,
     ACTION_VERIFY,

@@ -9,8 +9,8 @@ from openpyxl import load_workbook
 
 from welfare_rules.demo import City
 from welfare_rules.engine import Engine
+from welfare_rules.recipients.snapshots import Snapshot
 from welfare_rules.reports import ReportFiles, write_report
-from welfare_rules.snapshots import Snapshot
 
 from .conftest import CHART_IDS, rows
 

@@ -11,7 +11,12 @@ import pyarrow.compute as pc
 from welfare_rules.decision import mask_id
 from welfare_rules.demo import City
 from welfare_rules.engine import Engine
-from welfare_rules.snapshots import Snapshot, compare_snapshots, rule_inputs, take_snapshot
+from welfare_rules.recipients.snapshots import (
+    Snapshot,
+    compare_snapshots,
+    rule_inputs,
+    take_snapshot,
+)
 
 from .conftest import rows
 

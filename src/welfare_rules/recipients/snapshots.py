@@ -20,11 +20,11 @@ from typing import TYPE_CHECKING, Any
 import attrs
 import pyarrow as pa
 
-from .adapters.result import empty_table
+from ..adapters.result import empty_table
 from .reconcile import _as_date, _q, _sql_str, connect, to_arrow
 
 if TYPE_CHECKING:
-    from .engine import Engine
+    from ..engine import Engine
 
 __all__ = ["Snapshot", "SnapshotDiff", "compare_snapshots", "rule_inputs", "take_snapshot"]
 
@@ -112,7 +112,7 @@ def take_snapshot(engine: Engine, data: Any, members: Any = None, *,
             ``"auto"`` (batch when :mod:`welfare_rules.batch` is installed, else Python).
     """
     as_of = _as_date(as_of)
-    from .adapters import LoadResult
+    from ..adapters import LoadResult
 
     ent = engine.schema.entity(entity)
     rel = next(iter(ent.relations.values()), None)
@@ -181,7 +181,7 @@ def _batch_findings(res: Any, entity: str) -> pa.Table:
 def _python_snapshot(engine: Engine, table: Any, child: pa.Table | None, entity: str,
                      key: str, as_of: datetime.date, wanted: Sequence[str]) -> Snapshot:
     """The per-record path: the reference backend, one ``engine.evaluate`` per record."""
-    from .adapters import LoadResult
+    from ..adapters import LoadResult
 
     # validated like every other path (the batch backends read through the adapters too): a
     # malformed member row is quarantined, its household kept without it

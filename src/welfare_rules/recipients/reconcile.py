@@ -23,14 +23,14 @@ from typing import TYPE_CHECKING, Any
 import attrs
 import pyarrow as pa
 
-from .decision import mask_id
-from .errors import DataError, PluginError
-from .schema import Schema, SchemaBuilder, Text
+from ..decision import mask_id
+from ..errors import DataError, PluginError
+from ..schema import Schema, SchemaBuilder, Text
 
 if TYPE_CHECKING:
     import duckdb
 
-    from .engine import Engine
+    from ..engine import Engine
 
 __all__ = [
     "ACTIONS",
@@ -68,7 +68,7 @@ MATCH_KEYS = (MATCH_NIK, MATCH_HOUSEHOLD, MATCH_NAME)
 SEVERITIES = ("error", "warning", "info")
 #: programmes of the national schema: ``receives_<p>`` flags a recipient of ``p``
 PROGRAMMES = ("pkh", "bpnt", "pbi")
-NATIONAL_REGISTERS = Path(__file__).parent / "national" / "registers.yaml"
+NATIONAL_REGISTERS = Path(__file__).parent.parent / "national" / "registers.yaml"
 _NATIONAL_PLUGIN = "welfare-rules-national"
 
 # -- names ------------------------------------------------------------------------------------
@@ -228,7 +228,7 @@ class RegisterSpec:
     def schema(self) -> Schema:
         """A one-entity schema (the entity is the register's name) for the adapters."""
         b = SchemaBuilder()
-        from ._yaml import Positions
+        from .._yaml import Positions
 
         b.add_data({"entities": {self.name: {"key": self.key or next(iter(self.fields)),
                                              "fields": dict(self.fields)}}},
@@ -237,7 +237,7 @@ class RegisterSpec:
 
 
 def _origin(plugin: str) -> Any:
-    from .schema import Origin
+    from ..schema import Origin
 
     return Origin(plugin or "welfare-rules")
 
@@ -290,7 +290,7 @@ def to_arrow(data: Any, what: str) -> pa.Table:
 
 def recipient_tables(households: Any, persons: Any = None) -> tuple[pa.Table, pa.Table]:
     """Households and persons as Arrow tables from tables, DataFrames or a ``LoadResult``."""
-    from .adapters import LoadResult
+    from ..adapters import LoadResult
 
     if isinstance(households, LoadResult):
         if persons is None:
@@ -304,7 +304,7 @@ def recipient_tables(households: Any, persons: Any = None) -> tuple[pa.Table, pa
 
 
 def _read_register(spec: RegisterSpec, source: Any, adapter: Any) -> tuple[pa.Table, Any, str]:
-    from .adapters import CanonicalAdapter, LoadResult, read
+    from ..adapters import CanonicalAdapter, LoadResult, read
 
     if isinstance(source, LoadResult):
         loaded = source
@@ -409,7 +409,7 @@ class Reconciliation:
         """Write the findings as CSV and XLSX (findings, summary, freed places, quarantine)."""
         import pyarrow.csv as pacsv
 
-        from .reports import write_workbook
+        from ..reports import write_workbook
 
         out = Path(directory)
         out.mkdir(parents=True, exist_ok=True)
@@ -497,7 +497,7 @@ def reconcile(engine: Engine, households: Any, persons: Any = None, *,
     parts: list[str] = []
     for name, source in registers.items():
         if name not in specs:
-            from .errors import did_you_mean
+            from ..errors import did_you_mean
 
             raise DataError(f"unknown register '{name}'{did_you_mean(name, specs)} (known: "
                             f"{', '.join(sorted(specs))})")

@@ -20,12 +20,12 @@ from typing import TYPE_CHECKING, Any
 import attrs
 import pyarrow as pa
 
-from .reconcile import PROGRAMMES, Reconciliation, _q, connect, to_arrow
-from .snapshots import Snapshot, SnapshotDiff
+from ..recipients.reconcile import PROGRAMMES, Reconciliation, _q, connect, to_arrow
+from ..recipients.snapshots import Snapshot, SnapshotDiff
 
 if TYPE_CHECKING:
-    from .engine import Engine
-    from .reallocate import Proposal
+    from ..engine import Engine
+    from ..recipients.reallocate import Proposal
 
 __all__ = ["ReportFiles", "report_tables", "write_report", "write_workbook"]
 
@@ -264,12 +264,12 @@ def write_report(html_path: str | Path, xlsx_path: str | Path | None = None, *,
         html_path: where to write the HTML (one file; plotly.js is embedded, so it opens
             offline).
         xlsx_path: where to write the workbook (one sheet per table); None = no workbook.
-        snapshot: the household :class:`~welfare_rules.snapshots.Snapshot` (or its results
+        snapshot: the household :class:`Snapshot` (or its results
             table): eligibility per kelurahan and, from a Snapshot, the rule-check findings.
         reconciliation: register findings and freed places.
         institutions: the LKS evaluation (a Snapshot of ``institution`` or a table with
             ``maturity_rule``).
-        changes: :func:`~welfare_rules.snapshots.compare_snapshots` of the previous and this
+        changes: :func:`compare_snapshots` of the previous and this
             month.
         proposal: a reallocation proposal.
         engine: used for the LKS levels (the ladder of ``maturity_rule``) and the fingerprint
@@ -363,7 +363,7 @@ def write_workbook(path: str | Path, tables: Mapping[str, pa.Table]) -> Path:
     used: list[str] = []
     bold = Font(bold=True)
     for name, table in tables.items():
-        from .reallocate import _sheet_name
+        from ..recipients.reallocate import _sheet_name
 
         sheet_name = _sheet_name(name, used)
         used.append(sheet_name)

@@ -21,12 +21,12 @@ from typing import TYPE_CHECKING, Any
 import attrs
 import pyarrow as pa
 
-from .errors import DataError
+from ..errors import DataError
 from .reconcile import PROGRAMMES, Reconciliation, _as_date, _q, _sql_str, connect, to_arrow
 from .snapshots import Snapshot
 
 if TYPE_CHECKING:
-    from .engine import Engine
+    from ..engine import Engine
 
 __all__ = ["Proposal", "indicator_weights", "propose_reallocation", "write_proposal"]
 
@@ -38,7 +38,7 @@ def indicator_weights(engine: Engine, score_rule: str,
                       as_of: datetime.date) -> list[tuple[str, str, float | None]]:
     """The indicators of a score rule as ``(indicator rule id, title, weight)``; the weight is
     read as of ``as_of`` (a literal or a parameter; ``None`` when it is another expression)."""
-    from .expr import nodes as n
+    from ..expr import nodes as n
 
     rule = engine.rule(score_rule, as_of)
     if rule.kind != "score":
@@ -117,10 +117,10 @@ def propose_reallocation(engine: Engine, results: Snapshot | Any, places: Reconc
 
     Args:
         engine: the engine that evaluated ``results`` (its score rule, weights, fingerprint).
-        results: a household :class:`~welfare_rules.snapshots.Snapshot` or a results table
+        results: a household :class:`~.snapshots.Snapshot` or a results table
             with ``id``, ``kelurahan``, ``desil``, ``receives_<programme>``, the eligibility
             rule of each programme, the score rule and (for the breakdown) its indicators.
-        places: a :class:`~welfare_rules.reconcile.Reconciliation` (its freed places) or a
+        places: a :class:`~.reconcile.Reconciliation` (its freed places) or a
             quota table with ``programme``, ``kelurahan`` and ``places`` (and ``kecamatan``).
         as_of: the evaluation date (default: the snapshot's, else today).
         programmes: limit to these programmes (default: those in ``places``).
