@@ -123,6 +123,8 @@ class Dimension:
             vals = [self.atoms[i].label for i in idx]
             return (f"{self.name} = {vals[0]}" if len(vals) == 1
                     else f"{self.name} in {{{', '.join(vals)}}}")
+        if len(idx) == 1 and self.atoms[idx[0]].kind == "value":
+            return f"{self.name} = {self.atoms[idx[0]].label}"
         parts = []
         for run in _runs(idx):
             first, last = self.atoms[run[0]], self.atoms[run[-1]]
@@ -1108,7 +1110,7 @@ def unit_range(unit: str) -> tuple[float | None, float | None, bool] | None:
     return None
 
 
-_NUMBER = re.compile(r"(?<![\w.,])\d{1,3}(?:[.,]\d{3})+(?![\d])|(?<![\w.,])\d+(?:[.,]\d+)?"
+_NUMBER = re.compile(r"(?<![\d.,])\d{1,3}(?:[.,]\d{3})+(?![\d])|(?<![\d.,])\d+(?:[.,]\d+)?"
                      r"(?![\w])")
 
 
