@@ -60,7 +60,8 @@ def test_export_then_import_gives_back_an_equal_model(name: str, tmp_path: Path)
     again = _reload(obj, copy)
     if isinstance(obj, Rule):
         assert isinstance(again, Rule)
-        assert obj.table is not None and again.table is not None
+        assert obj.table is not None
+        assert again.table is not None
         assert _normal(obj.table) == _normal(again.table)
     else:
         assert isinstance(again, Parameter)
@@ -92,7 +93,8 @@ def test_an_edited_cell_comes_back_as_a_diff_and_only_that_line_changes(tmp_path
     assert ['+        - {when: ["-", "-", \'"severe", "moderate"\', "-"], '
             'then: severe_disability}'] == added
     again = _reload(rule, copy)
-    assert isinstance(again, Rule) and again.table is not None
+    assert isinstance(again, Rule)
+    assert again.table is not None
     assert ("severe", "moderate") == tuple(
         i.value for i in again.table.rows[2].tests[2].value.items)  # type: ignore[union-attr]
 
