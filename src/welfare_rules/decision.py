@@ -20,7 +20,9 @@ from .errors import did_you_mean
 from .model import Rule
 
 if TYPE_CHECKING:
+    from .counterfactuals import Counterfactual
     from .engine import Engine, _Plan
+    from .explain import Explanation
 
 STATUSES = ("true", "false", "unknown", "value")
 SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
@@ -88,7 +90,22 @@ class _Base:
         """The rule's value: True/False/None for conditions and checks, a number, a level
         name or ``None`` (unknown). A rule not in force on ``as_of`` is unknown."""
         slot = self._slot(rule_id)
-        return None if slot < 0 else self._values[slot]
+        if slot < 0:
+            return None
+        v = self._values[slot]
+        if v is None or self._blocked(rule_id):
+            return self._sound(rule_id)[0]
+        return v
+
+    def _blocked(self, rule_id: str) -> bool:
+        """Whether a ladder's climb stopped on an unknown criterion."""
+        b = self._slots.get(rule_id + "#blocked")
+        return b is not None and bool(self._values[b])
+
+    def _sound(self, rule_id: str) -> tuple[Any, bool]:
+        """(value, known) of an outcome the three-valued evaluation left unknown; a member's
+        outcome keeps the three-valued answer (its record is settled with the household's)."""
+        return self._values[self._slots[rule_id]], False
 
     def in_force(self, rule_id: str) -> bool:
         """Whether a version of the rule is in force on this decision's ``as_of``."""
@@ -104,10 +121,26 @@ class _Base:
         if slot < 0:
             return "unknown"
         rule = self.engine.rule(rule_id, self.as_of)
-        blocked = False
-        if rule.kind == "ladder":
-            blocked = bool(self._values[self._slots[rule_id + "#blocked"]])
-        return _status(rule, self._values[slot], blocked)
+        v = self._values[slot]
+        blocked = self._blocked(rule_id)
+        if v is None or blocked:
+            sv, known = self._sound(rule_id)
+            if known:
+                return _status(rule, sv, False)
+        return _status(rule, v, blocked)
+
+    def needs(self, rule_id: str) -> list[str]:
+        """A minimal set of blank inputs that would decide an unknown outcome, e.g.
+        ``["floor_area_m2", "members[1].is_pregnant"]``; empty when the outcome is known.
+
+        Filling in these inputs, whatever their values, makes the outcome known, and none of
+        them can be left out (see :mod:`welfare_rules.unknowns` for what is exact).
+        """
+        from .unknowns import needs
+
+        if self.status(rule_id) != "unknown" or not isinstance(self, Decision):
+            return []
+        return [str(i) for i in needs(self, rule_id)]
 
     def rule_ids(self) -> list[str]:
         return [rid for rid in self.engine.visible_rule_ids(self.entity) if rid in self._slots]
@@ -148,15 +181,44 @@ class _Base:
             out["members"] = [m.trace() for m in members]
         return out
 
-    def explain(self, rule_id: str, lang: str = "id", *, unmask: bool = False,
-                fmt: str = "text") -> str:
-        """Explain a rule's outcome for this record: its criteria, the values used, the
-        parameters with the date they took effect and their legal reference, and the origin
-        of the rule. ``lang`` is ``"id"`` or ``"en"``; NIKs are masked unless ``unmask``."""
+    def explain(self, rule_id: str, lang: str = "id", *, level: str = "full",
+                unmask: bool = False, fmt: str = "text") -> str:
+        """Explain a rule's outcome for this record.
+
+        Args:
+            rule_id: the rule.
+            lang: ``"id"`` or ``"en"``; every word, value, unit, amount and date is in it.
+            level: ``"summary"`` — 3 to 10 sentences to read to the family (no rule ids,
+                expressions or parameter paths); ``"full"`` — the complete trace for officers.
+            unmask: show NIKs and family card numbers in full.
+            fmt: ``"text"``, ``"html"`` or ``"json"`` (the tree of :meth:`explanation`).
+        """
         from .explain import explain
 
         self._slot(rule_id)
-        return explain(self, rule_id, lang=lang, unmask=unmask, fmt=fmt)
+        return explain(self, rule_id, lang=lang, level=level, unmask=unmask, fmt=fmt)
+
+    def counterfactuals(self, rule_id: str, limit: int = 3) -> list[Counterfactual]:
+        """The smallest changes of this record's inputs that flip the outcome of ``rule_id``,
+        each verified by evaluating its ``.record``; ``.changes`` maps inputs
+        (``members[0].is_pregnant`` for a member) to new values, ``.sentence(lang)`` says it.
+        Fields the schema marks ``changeable: false`` are never proposed."""
+        from .counterfactuals import counterfactuals
+
+        if not isinstance(self, Decision):
+            raise TypeError("counterfactuals are asked of the household's decision; "
+                            "address a member's inputs as members[i].field")
+        self._slot(rule_id)
+        return counterfactuals(self, rule_id, limit)
+
+    def explanation(self, rule_id: str, lang: str = "id", *, level: str = "full",
+                    unmask: bool = False) -> Explanation:
+        """The explanation as an object: ``str()``, ``to_dict()`` for apps, and HTML in a
+        notebook."""
+        from .explain import explanation
+
+        self._slot(rule_id)
+        return explanation(self, rule_id, lang=lang, level=level, unmask=unmask)
 
 
 class Decision(_Base):
@@ -165,6 +227,8 @@ class Decision(_Base):
     __slots__ = (
         "_findings",
         "_member_values",
+        "_members",
+        "_settled",
         "_slots",
         "_values",
         "as_of",
@@ -185,16 +249,30 @@ class Decision(_Base):
         self._member_values = members
         self._slots = plan.compiled.slots
         self._findings: list[Finding] | None = None
+        self._settled: dict[str, tuple[Any, bool]] = {}
+        self._members: list[MemberDecision] | None = None
+
+    def _sound(self, rule_id: str) -> tuple[Any, bool]:
+        """Settle an unknown outcome over the completions of its blank inputs (cached)."""
+        got = self._settled.get(rule_id)
+        if got is None:
+            from .unknowns import settle
+
+            raw = self._values[self._slots[rule_id]]
+            s = settle(self, rule_id)
+            got = (s.value, True) if s.known else (raw, False)
+            self._settled[rule_id] = got
+        return got
 
     @property
     def members(self) -> list[MemberDecision]:
         """One decision per related record (a household's members), in record order."""
-        child = self.plan.compiled.child
-        if child is None:
-            return []
-        recs = self.record.get(self.plan.compiled.relation or "") or ()
-        return [MemberDecision(self, i, r, vals) for i, (r, vals) in
-                enumerate(zip(recs, self._member_values, strict=False))]
+        if self._members is None:
+            child = self.plan.compiled.child
+            recs = self.record.get(self.plan.compiled.relation or "") or () if child else ()
+            self._members = [MemberDecision(self, i, r, vals) for i, (r, vals) in
+                             enumerate(zip(recs, self._member_values, strict=False))]
+        return self._members
 
     @property
     def findings(self) -> list[Finding]:
@@ -229,6 +307,20 @@ class MemberDecision(_Base):
         self.plan = parent.plan
         self._values = values
         self._slots = child.slots
+        self._settled: dict[str, tuple[Any, bool]] = {}
+
+    def _sound(self, rule_id: str) -> tuple[Any, bool]:
+        """A member's unknown outcome, settled over the completions of the household's blank
+        inputs it reads (a rank reads the other members too)."""
+        got = self._settled.get(rule_id)
+        if got is None:
+            from .unknowns import settle
+
+            raw = self._values[self._slots[rule_id]]
+            s = settle(self.parent, rule_id, member=self.index)
+            got = (s.value, True) if s.known else (raw, False)
+            self._settled[rule_id] = got
+        return got
 
     def __repr__(self) -> str:
         return f"<MemberDecision {self.entity} #{self.index} {mask_id(self.record.get('nik'))}>"
