@@ -339,12 +339,12 @@ def with_values(record: Mapping[str, Any], changes: Mapping[Input, Any]) -> dict
 def outcome(d: Decision, record: Mapping[str, Any], rule_id: str,
             member: int | None = None) -> tuple[Any, bool]:
     """(value, known) of a rule for another version of the decision's record (of its member
-    ``member`` for a member's rule); a completion that violates a decision table's hit policy
-    is unknown."""
-    try:
-        values, members = d.plan.compiled.run(record, d.plan.params, d.as_of)
-    except EvaluationError:
-        return None, False
+    ``member`` for a member's rule).
+
+    Raises:
+        EvaluationError: the record violates a decision table's hit policy.
+    """
+    values, members = d.plan.compiled.run(record, d.plan.params, d.as_of)
     if member is not None:
         child = d.plan.compiled.child
         assert child is not None
@@ -403,22 +403,27 @@ def settle(d: Decision, rule_id: str, fixed: Mapping[Input, Any] | None = None,
         inputs.append(inp)
         doms.append(dom)
     if not inputs:
-        v, known = outcome(d, base, rule_id, member)
+        try:
+            v, known = outcome(d, base, rule_id, member)
+        except EvaluationError:
+            return Settled(None, False, exact)
         return Settled(v, known, exact)
     total = math.prod(len(x) for x in doms)
     rng = random.Random(0) if total > MAX_COMPLETIONS else None
     first: tuple[Any, bool] | None = None
     for combo in _completions(doms, rng):
-        v, known = outcome(d, with_values(base, dict(zip(inputs, combo, strict=True))), rule_id,
-                           member)
+        try:
+            v, known = outcome(d, with_values(base, dict(zip(inputs, combo, strict=True))),
+                               rule_id, member)
+        except EvaluationError:
+            continue  # a record violating a UNIQUE/ANY table is no completion
         if first is None:
             first = (v, known)
         if not known:
             return Settled(None, False, False)
         if not _same(v, first[0]):
             return Settled(None, False, True)
-    assert first is not None
-    if rng is not None:
+    if first is None or rng is not None:
         return Settled(None, False, False)  # sampled only: the three-valued answer stands
     return Settled(first[0], True, exact)
 
@@ -472,8 +477,10 @@ def _decides(d: Decision, rule_id: str, chosen: Sequence[Input], c: Cone,
     for combo in itertools.product(*doms):
         values = {**fixed, **dict(zip(enum_inputs, combo, strict=True))}
         base = with_values(d.record, values)
-        blank = dict.fromkeys(leave)
-        _v, known = outcome(d, with_values(base, blank), rule_id)
+        try:
+            _v, known = outcome(d, with_values(base, dict.fromkeys(leave)), rule_id)
+        except EvaluationError:
+            continue  # no completion
         if not known:
             return False
     return True
