@@ -41,7 +41,8 @@ def _module(folder: str, name: str) -> Any:
 
     path = Path(__file__).parent.parent / folder / f"{name}.py"
     spec = importlib.util.spec_from_file_location(f"_explain_{folder}_{name}", path)
-    assert spec is not None and spec.loader is not None
+    assert spec is not None
+    assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -100,7 +101,7 @@ def _case(draw: st.DrawFn, engine: Engine) -> tuple[dict[str, Any], list[Slot]]:
 
 def _check_sound_and_complete(engine: Engine, rec: dict[str, Any], blank: list[Slot],
                               rule_ids: list[str]) -> None:
-    partial = _set(rec, {s: None for s in blank})
+    partial = _set(rec, dict.fromkeys(blank))
     try:
         d = engine.evaluate("household", partial, as_of=AS_OF)
     except HitPolicyError:
@@ -191,7 +192,7 @@ def test_national_institution_unknowns_are_sound_and_complete(national: Engine,
     slots = [f for f in ent.fields if rec.get(f) is not None and _domain(national,
                                                                           "institution", f)]
     blank = data.draw(st.lists(st.sampled_from(slots), min_size=1, max_size=3, unique=True))
-    partial = {**rec, **{f: None for f in blank}}
+    partial = {**rec, **dict.fromkeys(blank)}
     d = national.evaluate("institution", partial, as_of=AS_OF)
     doms = [_domain(national, "institution", f) or [] for f in blank]
     for rid in _top_rules(national, "institution"):
