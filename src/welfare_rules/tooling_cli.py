@@ -1,4 +1,4 @@
-"""CLI commands of the rule tooling: ``lint``.
+"""CLI commands of the rule tooling: ``lint`` and ``table export`` / ``table import``.
 
 Registered on the main ``welfare-rules`` group by :func:`register`. Exit codes follow the CLI:
 0 clean, 1 findings of error level (lint), 2 bad input with a one-line reason on stderr.
@@ -94,7 +94,7 @@ def lint_engine_for(paths: Sequence[str], plugins: Sequence[str]) -> tuple[Any, 
 
 
 def register(group: click.Group, *, guarded: Decorator, plugin_option: Decorator) -> None:
-    """Add ``lint`` to the ``welfare-rules`` group, with the CLI's shared error
+    """Add ``lint`` and ``table`` to the ``welfare-rules`` group, with the CLI's shared error
     handling (``guarded``) and ``-p/--plugin`` option (passed in: this module does not import
     the CLI module that imports it)."""
     @click.command("lint")
@@ -123,4 +123,49 @@ def register(group: click.Group, *, guarded: Decorator, plugin_option: Decorator
         if counts["error"]:
             sys.exit(1)
 
+    @click.group("table")
+    def table_group() -> None:
+        """Decision tables and parameters as spreadsheets: export, edit, import back."""
+
+
+    @table_group.command("export")
+    @click.argument("name")
+    @click.option("--xlsx", "out", type=click.Path(), required=True,
+                  help="Workbook to write.")
+    @plugin_option
+    @guarded
+    def table_export(name: str, out: str, plugins: Sequence[str]) -> None:
+        """Write decision table or parameter NAME to a workbook (one row per table row, cells as
+        DMN unary tests; a parameter: a column per date)."""
+        from .engine import Engine
+        from .tables import export_xlsx
+
+        engine = Engine.load(plugins=list(plugins) or None)
+        written = export_xlsx(engine, name, out)
+        click.echo(f"wrote {written}")
+
+
+    @table_group.command("import")
+    @click.argument("workbook", type=click.Path(exists=True))
+    @click.option("--into", "target", type=click.Path(exists=True),
+                  help="YAML file to update (default: the file the rule or parameter came from).")
+    @click.option("--dry-run", is_flag=True, help="Show the diff, change nothing.")
+    @plugin_option
+    @guarded
+    def table_import(workbook: str, target: str | None, dry_run: bool,
+                     plugins: Sequence[str]) -> None:
+        """Read an exported workbook back into the YAML; print a diff of what changed."""
+        from .engine import Engine
+        from .tables import import_xlsx
+
+        engine = Engine.load(plugins=list(plugins) or None)
+        result = import_xlsx(engine, workbook, target, write=not dry_run)
+        if not result.diff:
+            click.echo("no change")
+            return
+        click.echo(result.diff, nl=False)
+        if not dry_run:
+            click.echo(f"updated {result.file}")
+
     group.add_command(lint_cmd)
+    group.add_command(table_group)
