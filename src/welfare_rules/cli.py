@@ -823,7 +823,7 @@ def demo(ui: Ui, households: int, seed: int, out: str, backend: str, plugins: Se
 
 from .tooling_cli import register as _register_tooling  # noqa: E402  (lint, table)
 
-_register_tooling(main, guarded=guarded, plugin_option=plugin_option)
+_register_tooling(main, plugin_option=plugin_option)
 
 if __name__ == "__main__":  # pragma: no cover
     main()
