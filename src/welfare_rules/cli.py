@@ -140,7 +140,8 @@ def _plugin_owning(paths: Sequence[str]) -> dict[str, tuple[str, Path]]:
     wanted = [Path(p).resolve() for p in paths]
     for ep in installed_entry_points():
         try:
-            info = resolve_plugins([ep.name])[0]
+            # the requested plugin, not the plugins it requires (listed before it)
+            info = next(i for i in resolve_plugins([ep.name]) if i.entry_point == ep.name)
         except Exception:  # a broken plugin is reported by `plugins`, not here
             continue
         mod_file = getattr(info.obj, "__file__", None)
