@@ -33,7 +33,7 @@ import pyarrow as pa
 from ..recipients.reconcile import PROGRAMMES, Reconciliation, _q, connect, to_arrow
 from ..recipients.snapshots import Snapshot, SnapshotDiff
 from .boundaries import Boundaries, load_boundaries
-from .charts import figures
+from .figures import figures
 from .formatting import Formatter
 
 if TYPE_CHECKING:
