@@ -834,6 +834,9 @@ def demo(ui: Ui, households: int, seed: int, out: str, backend: str, plugins: Se
 from .tooling_cli import register as _register_tooling  # noqa: E402  (lint, table)
 
 _register_tooling(main, plugin_option=plugin_option)
+from .impact_cli import register as _register_impact  # noqa: E402  (impact, allocate)
+
+_register_impact(main, plugin_option=plugin_option)
 
 if __name__ == "__main__":  # pragma: no cover
     main()
