@@ -204,14 +204,19 @@ def check(ui: Ui, paths: Sequence[str], plugins: Sequence[str], alone: bool) -> 
 @click.argument("paths", nargs=-1, type=click.Path(exists=True))
 @plugin_option
 @click.option("--verbose", "-v", is_flag=True, help="Print every case, not only failures.")
+@click.option("--coverage", is_flag=True, help="Report which criteria, table rows and ladder "
+              "levels the cases exercised, per ruleset.")
+@click.option("--fail-under", type=float, help="Exit 1 when rule coverage is below N percent.")
 @command_options
-def test_cmd(ui: Ui, paths: Sequence[str], plugins: Sequence[str], verbose: bool) -> None:
+def test_cmd(ui: Ui, paths: Sequence[str], plugins: Sequence[str], verbose: bool,
+             coverage: bool, fail_under: float | None) -> None:
     """Run YAML rule test cases (default: every test file registered by the loaded plugins).
 
     Each file runs under the plugins it declares (``plugins:``); a registered file that
     declares none runs under the plugin that registered it (the national cases under the
     national pack alone); a file given as PATH that declares none runs under ``-p``.
     """
+    from .testing.coverage import RuleCoverage, print_coverage
     from .testing.runner import EngineCache, registered_test_files, run_rule_tests
 
     engines = EngineCache()
@@ -222,8 +227,10 @@ def test_cmd(ui: Ui, paths: Sequence[str], plugins: Sequence[str], verbose: bool
         engine = engines.get(tuple(plugins), {})
         targets = registered_test_files(engine)
     ui.header(engine=engine, what="rule tests")
+    cov = RuleCoverage() if coverage or fail_under is not None else None
     with ui.phase("running the rule tests"):
-        results = run_rule_tests(targets, engines=engines)
+        results = run_rule_tests(targets, engines=engines,
+                                 observe=cov.observe if cov is not None else None)
     failed = [r for r in results if not r.passed]
     ui.set(passed=len(results) - len(failed), failed=len(failed),
            cases=[{"name": r.case.name, "location": str(r.case.location), "passed": r.passed,
@@ -236,7 +243,8 @@ def test_cmd(ui: Ui, paths: Sequence[str], plugins: Sequence[str], verbose: bool
             elif verbose:
                 click.echo(f"ok   {r.case.name}")
         click.echo(f"{len(results) - len(failed)} passed, {len(failed)} failed")
-    if failed:
+    below = cov is not None and print_coverage(ui, cov, fail_under)
+    if failed or below:
         ui.done()
         sys.exit(1)
 
