@@ -709,17 +709,22 @@ def reconcile(ui: Ui, data: str, members: str | None, adapter: str | None,
 @register_option
 @click.option("--previous", type=click.Path(exists=True),
               help="Last month's snapshot (Parquet) to report the changes since.")
+@click.option("--history", type=click.Path(exists=True, file_okay=False),
+              help="A folder of saved snapshots (*.parquet, --save-snapshot): the trend over "
+                   "all of them.")
 @click.option("--save-snapshot", type=click.Path(), help="Save this month's snapshot here.")
 @click.option("--demo", "demo_size", type=int,
               help="Report on a generated demo city of this many households instead of DATA.")
 @click.option("--out", type=click.Path(), default="report", show_default=True)
+@click.option("--locale", default="id_ID", show_default=True,
+              help="Locale of the report's numbers and dates (id_ID, en_US, ...).")
 @plugin_option
 @as_of_option
 @command_options
 def report(ui: Ui, data: str | None, members: str | None, institutions: str | None,
            adapter: str | None, register_specs: Sequence[str], previous: str | None,
-           save_snapshot: str | None, demo_size: int | None, out: str,
-           plugins: Sequence[str], as_of: str | None) -> None:
+           history: str | None, save_snapshot: str | None, demo_size: int | None, out: str,
+           locale: str, plugins: Sequence[str], as_of: str | None) -> None:
     """Write the monthly report: one self-contained HTML file with charts and an XLSX
     workbook (headline figures, eligibility per kelurahan, findings, LKS per level, changes,
     trend, proposals)."""
@@ -770,18 +775,23 @@ def report(ui: Ui, data: str | None, members: str | None, institutions: str | No
     with ui.phase("comparing with the saved snapshots"):
         changes = compare_snapshots(Snapshot.load(previous), snap, engine=engine) \
             if previous else None
+        saved = [Snapshot.load(p) for p in sorted(Path(history).glob("*.parquet"))
+                 if not p.name.endswith(".findings.parquet")] if history else []
+        if save_snapshot and history:  # this month's file, if saved there, is `snap` itself
+            saved = [s for s in saved if s.as_of != snap.as_of]
     proposal = propose_reallocation(engine, snap, rec, as_of=when) if rec is not None else None
     Path(out).mkdir(parents=True, exist_ok=True)
     with ui.phase("writing the report"):
         files = write_report(Path(out) / "report.html", Path(out) / "report.xlsx",
                              snapshot=snap, reconciliation=rec, institutions=lks_snap,
-                             changes=changes, proposal=proposal, engine=engine)
+                             changes=changes, proposal=proposal, engine=engine,
+                             history=saved, locale=locale)
         written = [files.html, *([files.xlsx] if files.xlsx is not None else [])]
         if proposal is not None:
             written.extend(proposal.write(out))
     for p in written:
         ui.info(f"wrote {p}")
-    ui.set(written=[str(p) for p in written])
+    ui.set(written=[str(p) for p in written], headline=files.headline)
 
 
 @main.command()
