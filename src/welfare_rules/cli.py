@@ -54,6 +54,27 @@ def guarded(fn: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+class _BackendChoice(click.Choice):  # type: ignore[type-arg]
+    """``--backend``: the names the built-in and installed plugins register, read on use."""
+
+    def __init__(self) -> None:
+        super().__init__(())
+
+    @property
+    def choices(self) -> tuple[str, ...]:
+        from .errors import PluginError
+        from .plugins import backend_names
+
+        try:
+            return tuple(backend_names())
+        except PluginError:  # a broken installed plugin: the built-in backends still work
+            return tuple(backend_names(None))
+
+    @choices.setter
+    def choices(self, value: object) -> None:
+        pass
+
+
 def _as_of(value: str | None) -> datetime.date:
     if value is None:
         return datetime.date.today()
@@ -193,7 +214,7 @@ def _quarantine_gate(loaded: Any, max_quarantine: float | None) -> bool:
               help="Person table (canonical layout), joined on household_id.")
 @click.option("--entity", default="household", show_default=True)
 @click.option("--adapter", help="Registered adapter name (e.g. kota-pekalongan).")
-@click.option("--backend", type=click.Choice(["duckdb", "spark", "python"]), default="duckdb",
+@click.option("--backend", type=_BackendChoice(), default="duckdb",
               show_default=True)
 @click.option("--out", "out", type=click.Path(), default="welfare-output", show_default=True)
 @click.option("--max-quarantine", type=float,
@@ -327,7 +348,7 @@ def explain(data: str, record_id: str, rule_ids: Sequence[str], members: str | N
 @click.option("--rule", "rule_ids", multiple=True, required=True,
               help="Rule to compare; repeatable.")
 @click.option("--by", default="kelurahan", show_default=True)
-@click.option("--backend", type=click.Choice(["duckdb", "spark", "python"]), default="duckdb",
+@click.option("--backend", type=_BackendChoice(), default="duckdb",
               show_default=True)
 @click.option("--changes", "changes_out", type=click.Path(),
               help="Write every changed record to this CSV.")
@@ -505,7 +526,7 @@ def report(data: str | None, members: str | None, institutions: str | None,
               help="Size of the synthetic city.")
 @click.option("--seed", type=int, default=3375, show_default=True)
 @click.option("--out", type=click.Path(), default="demo-output", show_default=True)
-@click.option("--backend", type=click.Choice(["duckdb", "spark", "python"]), default="duckdb",
+@click.option("--backend", type=_BackendChoice(), default="duckdb",
               show_default=True)
 @plugin_option
 @guarded
