@@ -14,6 +14,7 @@ import html
 import json
 from typing import TYPE_CHECKING, Any
 
+from .backends.record import mask_id
 from .expr.nodes import to_source
 
 if TYPE_CHECKING:
@@ -60,8 +61,6 @@ def _fmt_value(v: Any) -> str:
 
 class _Builder:
     def __init__(self, d: _Base, lang: str, unmask: bool):
-        from .decision import mask_id
-
         self.d = d
         self.lang = lang if lang in _WORDS else "en"
         self.w = _WORDS[self.lang]

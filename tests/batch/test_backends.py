@@ -70,7 +70,9 @@ def test_a_plugin_backend_is_used_by_name_and_sees_the_plan(loaded: Any) -> None
     assert res.backend == "counting"
     assert len(backend.jobs) == 1
     job = backend.jobs[0]
-    assert job.plan is engine.plan(AS_OF) and job.as_of == AS_OF and job.entity == "household"
+    assert job.plan is engine.plan(AS_OF)
+    assert job.as_of == AS_OF
+    assert job.entity == "household"
     ref = evaluate_batch(engine, "household", loaded, as_of=AS_OF, backend="duckdb")
     assert differences(ref.to_arrow(), res.to_arrow(), "households") == []
 
@@ -79,7 +81,8 @@ def test_an_instance_is_accepted_without_registering_it(national: wr.Engine, loa
                                                         ) -> None:
     backend = Counting("adhoc")
     res = national.evaluate_batch("household", loaded, as_of="2024-01-01", backend=backend)
-    assert res.backend == "adhoc" and len(backend.jobs) == 1
+    assert res.backend == "adhoc"
+    assert len(backend.jobs) == 1
     assert "adhoc" not in national.backends
 
 
@@ -93,8 +96,8 @@ def test_an_unknown_backend_name_lists_the_registered_ones(national: wr.Engine, 
 
 
 def test_two_plugins_registering_one_name_is_a_load_error_naming_both() -> None:
-    with pytest.raises(PluginError, match="backend 'duckdb' is contributed twice.*"
-                                          "'welfare-rules' and 'test-backends'"):
+    with pytest.raises(PluginError, match=r"backend 'duckdb' is contributed twice.*"
+                                          r"'welfare-rules' and 'test-backends'"):
         wr.Engine.load(plugins=[BackendPlugin(Counting("duckdb"))])
 
 
@@ -111,5 +114,5 @@ def test_the_cli_lists_the_registered_backend_names() -> None:
     assert "[duckdb|python|spark]" in out
     bad = CliRunner().invoke(main, ["evaluate", str(EXAMPLES / "households.csv"),
                                     "--backend", "polars"])
-    assert bad.exit_code == 2 and "'polars' is not one of 'duckdb', 'python', 'spark'" in \
-        bad.output
+    assert bad.exit_code == 2
+    assert "'polars' is not one of 'duckdb', 'python', 'spark'" in bad.output
