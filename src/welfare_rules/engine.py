@@ -46,6 +46,7 @@ from .loading import load_parameter_files, load_rules
 from .model import Parameter, Rule, RuleSet
 from .plan import EntityPlan, Plan, RuleModel, UnknownRuleError
 from .plugins import PluginInfo, call_contributions, get_plugin_manager, resolve_plugins
+from .reform import Reform, load_reform
 from .schema import Origin, Schema, SchemaBuilder
 
 if TYPE_CHECKING:
@@ -78,11 +79,14 @@ class Engine:
                  contributions: Sequence[Contribution], refs: Mapping[tuple[str, int], Refs],
                  rule_types: Mapping[str, t.Type], order: Sequence[str],
                  rule_tests: Sequence[tuple[Path, str]], registers: Mapping[str, Any],
-                 backends: Mapping[str, Backend] | None = None):
+                 backends: Mapping[str, Backend] | None = None,
+                 reform: Reform | None = None):
+        self.reform = reform  # the reform applied as the last layer, if any
         #: the checked rule model (schema, rules, parameters, functions, refs, types, order)
-        self.model = RuleModel(schema=schema, rules=rules, parameters=parameters,
-                               functions=functions, refs=refs, rule_types=rule_types,
-                               order=order, plugins=[(p.name, p.version) for p in plugins])
+        self.model = RuleModel(
+            schema=schema, rules=rules, parameters=parameters, functions=functions, refs=refs,
+            rule_types=rule_types, order=order, plugins=[(p.name, p.version) for p in plugins],
+            fingerprint_extra={"reform": reform.fingerprint()} if reform is not None else None)
         self.schema = schema
         self.rules = self.model.rules
         self.parameters = self.model.parameters
@@ -110,6 +114,7 @@ class Engine:
     def load(cls, plugins: Iterable[Any] | str | None = None, *,
              rules: Iterable[str | Path] | str | Path | None = None,
              parameters: Mapping[str, Any] | None = None,
+             reform: str | Path | Mapping[str, Any] | Reform | None = None,
              builtins: bool = True, national: bool = True) -> Engine:
         """Load the national pack, the given plugins and extra rule files, and check them.
 
@@ -120,6 +125,9 @@ class Engine:
             rules: extra ruleset files or folders, loaded as the top layer (they may override).
             parameters: parameter values that replace the loaded ones on every date, for
                 what-if work: ``{"pkh.elderly_age": 70}``.
+            reform: a reform file (or a :class:`~welfare_rules.reform.Reform`), applied as
+                the last layer: its parameter changes and overriding rule files
+                (:mod:`welfare_rules.reform`).
             builtins: register the built-ins (national schema, functions, canonical adapter)
                 and the national pack; off, only the given plugins are loaded.
             national: register the national rules and parameters (off: the schema and the
@@ -130,9 +138,10 @@ class Engine:
             PluginError: a plugin cannot be found or loaded, a hook is misspelled, or two
                 plugins contribute the same thing without ``overrides``.
         """
+        rf = load_reform(reform) if reform is not None else None
         infos = resolve_plugins(plugins)
         pm, infos = get_plugin_manager(infos, builtins=builtins, national=national)
-        return _Loader(pm, infos).load(rules, parameters)
+        return _Loader(pm, infos, rf).load(rules, parameters)
 
     # ------------------------------------------------------------------------------------------
     # Introspection
@@ -305,9 +314,10 @@ def _as_date(as_of: datetime.date | str | None) -> datetime.date:
 class _Loader:
     """One :meth:`Engine.load`: collects contributions and checks them together."""
 
-    def __init__(self, pm: Any, infos: list[PluginInfo]):
+    def __init__(self, pm: Any, infos: list[PluginInfo], reform: Reform | None = None):
         self.pm = pm
         self.infos = infos
+        self.reform = reform
         self.errors: list[LocatedError] = []
         self.contributions: list[Contribution] = []
 
@@ -412,6 +422,12 @@ class _Loader:
             for p in paths:
                 on_rules(user, p)
             self.infos.append(user)
+        if self.reform is not None:
+            self.errors.extend(self.reform.apply_parameters(params))
+            layer = PluginInfo(self.reform.plugin_name, "", "city", "reform")
+            for p in self.reform.rule_files:
+                on_rules(layer, p)
+            self.infos.append(layer)
 
         tests: list[tuple[Path, str]] = []
         self._contrib("register_rule_tests",
@@ -452,7 +468,7 @@ class _Loader:
                       adapters={k: v for k, (_, v) in adapters.items()}, plugins=self.infos,
                       contributions=self.contributions, refs=refs, rule_types=types_,
                       order=order, rule_tests=tests, registers=registers,
-                      backends={k: v for k, (_, v) in backends.items()})
+                      backends={k: v for k, (_, v) in backends.items()}, reform=self.reform)
 
     # -- layering -----------------------------------------------------------------------------
 

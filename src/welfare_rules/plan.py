@@ -85,12 +85,15 @@ class RuleModel:
         rule_types: the type of each rule.
         order: rule ids in dependency order (a rule after those it reads).
         plugins: ``(name, version)`` of each loaded plugin (for the fingerprint).
+        fingerprint_extra: more of what a decision depends on, added to the fingerprint
+            (the engine's reform).
     """
 
     def __init__(self, *, schema: Schema, rules: Mapping[str, tuple[Rule, ...]],
                  parameters: Mapping[str, Parameter], functions: Mapping[str, Function],
                  refs: Mapping[tuple[str, int], Refs], rule_types: Mapping[str, t.Type],
-                 order: Sequence[str], plugins: Sequence[tuple[str, str]] = ()):
+                 order: Sequence[str], plugins: Sequence[tuple[str, str]] = (),
+                 fingerprint_extra: Mapping[str, Any] | None = None):
         self.schema = schema
         self.rules = dict(rules)
         self.parameters = dict(parameters)
@@ -99,6 +102,7 @@ class RuleModel:
         self.rule_types = dict(rule_types)
         self.order = list(order)
         self.plugins = tuple(plugins)
+        self.fingerprint_extra = dict(fingerprint_extra or {})
         #: parameter name -> position in :attr:`Plan.params`
         self.param_index: dict[str, int] = {name: i for i, name in
                                             enumerate(sorted(self.parameters))}
@@ -191,6 +195,7 @@ class RuleModel:
             "rulesets": [{"id": a, "version": b, "plugin": c} for a, b, c in rulesets],
             "digest": h.hexdigest()[:16],
             "as_of": as_of.isoformat() if as_of else None,
+            **self.fingerprint_extra,
         }
 
     # -- plans --------------------------------------------------------------------------------
