@@ -161,7 +161,8 @@ def _plugin_owning(paths: Sequence[str]) -> dict[str, tuple[str, Path]]:
     wanted = [Path(p).resolve() for p in paths]
     for ep in installed_entry_points():
         try:
-            info = resolve_plugins([ep.name])[0]
+            # the requested plugin, not the plugins it requires (listed before it)
+            info = next(i for i in resolve_plugins([ep.name]) if i.entry_point == ep.name)
         except Exception:  # a broken plugin is reported by `plugins`, not here
             continue
         mod_file = getattr(info.obj, "__file__", None)
@@ -844,6 +845,9 @@ def demo(ui: Ui, households: int, seed: int, out: str, backend: str, plugins: Se
 from .tooling_cli import register as _register_tooling  # noqa: E402  (lint, table)
 
 _register_tooling(main, plugin_option=plugin_option)
+from .impact_cli import register as _register_impact  # noqa: E402  (impact, allocate)
+
+_register_impact(main, plugin_option=plugin_option)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -14,8 +14,10 @@ import html
 import json
 from typing import TYPE_CHECKING, Any
 
+from . import wording
 from .backends.record import mask_id
 from .expr.nodes import to_source
+from .plugins import layering
 
 if TYPE_CHECKING:
     from .decision import Decision, _Base
@@ -23,7 +25,8 @@ if TYPE_CHECKING:
 
 _WORDS = {
     "id": {"true": "YA", "false": "TIDAK", "unknown": "TIDAK DIKETAHUI", "value": "nilai",
-           "reference": "Dasar", "origin": "Sumber aturan", "needs": "perlu verifikasi",
+           "reference": "Dasar", "origin": "Sumber aturan", "layers": "lapisan",
+           "needs": "perlu verifikasi",
            "param": "parameter", "since": "berlaku sejak", "unverified": "belum terverifikasi",
            "inputs": "data yang dipakai", "at_least": "terpenuhi jika paling sedikit {n} dari "
            "{m} kriteria (terpenuhi {k})", "all": "semua kriteria harus terpenuhi",
@@ -33,7 +36,8 @@ _WORDS = {
            "per tanggal", "blocked": "pendakian terhenti karena data belum lengkap",
            "findings": "Temuan"},
     "en": {"true": "YES", "false": "NO", "unknown": "UNKNOWN", "value": "value",
-           "reference": "Reference", "origin": "Rule from", "needs": "needs verification",
+           "reference": "Reference", "origin": "Rule from", "layers": "layers",
+           "needs": "needs verification",
            "param": "parameter", "since": "in force since", "unverified": "unverified",
            "inputs": "data used", "at_least": "holds when at least {n} of {m} criteria hold "
            "({k} hold)", "all": "all criteria must hold", "any": "any one criterion is enough",
@@ -57,6 +61,35 @@ def _fmt_value(v: Any) -> str:
     if isinstance(v, datetime.date):
         return v.isoformat()
     return str(v)
+
+
+def rule_title(d: _Base, rule: Rule, lang: str) -> str:
+    """A rule's title in ``lang`` with its placeholders filled: ``{param.x}`` the value in
+    force (with its unit, in words), ``{name}`` a field or rule value of the record."""
+    return wording.render(rule.title.get(lang) or rule.id, _resolver(d, lang))
+
+
+def _resolver(d: _Base, lang: str) -> Any:
+    eng = d.engine
+
+    def resolve(name: str, bare: bool) -> str | None:
+        if name.startswith("param."):
+            pname = name[len("param."):]
+            if pname not in eng.parameters:
+                return None
+            v = d.plan.param(pname)
+            if bare and isinstance(v, int | float) and not isinstance(v, bool):
+                return wording.number(v, lang)
+            return wording.value(v, lang, unit=eng.parameters[pname].unit)
+        if name in d._slots:
+            r = d.plan.rules.get(name)
+            return wording.value(d.value(name), lang, unit=r.unit if r else "")
+        fld = eng.schema.entity(d.entity).fields.get(name)
+        if fld is not None:
+            return wording.value(d.record.get(name), lang, field=fld)
+        return None
+
+    return resolve
 
 
 class _Builder:
@@ -117,15 +150,16 @@ class _Builder:
         refs = self.eng.rule_refs(rule)
         value = d.value(rule_id)
         status = d.status(rule_id)
-        title = rule.title.get(self.lang) or rule_id
+        title = rule_title(d, rule, self.lang)
         out: dict[str, Any] = {
             "id": rule_id, "title": title, "kind": rule.kind, "value": value,
             "shown": _fmt_value(value), "status": status,
             "expression": to_source(rule.expr) if rule.expr is not None else None,
             "reference": rule.reference, "origin": str(rule.origin),
             "inputs": [self.field(d, f) for f in sorted(refs.fields)],
-            "rules_used": [{"id": r, "title": self.eng.rule(r, d.as_of).title.get(self.lang)
-                            or r, "value": _fmt_value(d.value(r))}
+            "rules_used": [{"id": r,
+                            "title": rule_title(d, self.eng.rule(r, d.as_of), self.lang),
+                            "value": _fmt_value(d.value(r))}
                            for r in sorted(refs.rules) if r in d._slots
                            and r not in rule.children],
             "params": [self.param(p) for p in sorted(refs.params)],
@@ -266,7 +300,8 @@ def explain(d: _Base, rule_id: str, *, lang: str = "id", unmask: bool = False,
     footer = []
     if rule.reference:
         footer.append(f"{w['reference']}: {rule.reference}")
-    footer.append(f"{w['origin']}: {rule.origin}")
+    footer.append(f"{w['origin']}: {rule.origin} ({w['layers']}: "
+                  f"{layering(d.engine.plugins)})")
     text = "\n".join(header + lines + footer)
     if fmt == "html":
         return "<pre>" + html.escape(text) + "</pre>"

@@ -60,6 +60,20 @@ class PluginInfo:
         return f"{self.name} {self.version}".strip()
 
 
+def layering(infos: Sequence[PluginInfo]) -> str:
+    """The layers of a loaded engine as one line: ``national → province <plugin> → city <plugin>``.
+
+    The built-in plugin and the national pack are the one word ``national``; every other plugin
+    is named with its version after its layer, in load order.
+    """
+    parts = ["national"]
+    for info in infos:
+        if info.source == "built-in":
+            continue
+        parts.append(f"{info.layer} {info.label}")
+    return " → ".join(parts)
+
+
 def installed_entry_points() -> list[md.EntryPoint]:
     """The installed plugins' entry points, filtered by ``WELFARE_RULES_PLUGINS``."""
     eps = list(md.entry_points(group=ENTRY_POINT_GROUP))

@@ -249,10 +249,11 @@ def test_test_with_a_city_plugin_runs_national_cases_under_the_national_pack() -
     assert all(by_file[f] == {()} for f in national)
     assert all(by_file[f] == {("kota-pekalongan",)} for f in city)
     # -p selects more files, it does not add cases to the national ones
+    # (the city's files and those of the province it requires, jawa-tengah)
     _, out_n, _ = run("test", "--json")
     assert json.loads(out_n)["passed"] + sum(
-        1 for c in doc["cases"] if "welfare_rules_kota_pekalongan" in c["location"]) == doc[
-        "passed"]
+        1 for c in doc["cases"] if "welfare_rules_kota_pekalongan" in c["location"]
+        or "welfare_rules_jawa_tengah" in c["location"]) == doc["passed"]
 
 
 def test_a_test_file_that_declares_no_plugins_runs_under_p(tmp_path: Path) -> None:
@@ -283,7 +284,7 @@ def test_check_a_plugin_folder_in_the_context_of_its_plugin(target: Path) -> Non
         assert out.startswith("ok:")
         assert "of kota-pekalongan" in out
     code, out, _ = run("check", str(PLUGIN_PKG / "rules"), "--json")
-    assert json.loads(out)["rulesets"] == 3
+    assert json.loads(out)["rulesets"] == 4
 
 
 def test_check_of_a_plugin_folder_still_finds_its_errors(tmp_path: Path) -> None:
