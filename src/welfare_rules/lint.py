@@ -923,9 +923,10 @@ class Linter:
             for r in versions:
                 read |= self.rule_params(r)
                 for text in _texts(r):
-                    read |= set(re.findall(r"\{param\.([A-Za-z0-9_.]+)\}", text))
+                    read |= set(_PARAM_PLACEHOLDER.findall(text))
+        code = _python_sources(self.engine)
         for name in names:
-            if name not in read:
+            if name not in read and f'"{name}"' not in code and f"'{name}'" not in code:
                 p = self.engine.parameters[name]
                 self.add("parameter-unread", "warning",
                          f"parameter '{name}' is not read by any rule", p.location,
@@ -963,9 +964,10 @@ class Linter:
                       (rule.check.message.en, ("message",))]
         reported: set[str] = set()
         for text, key in texts:
+            quoted = set(_PARAM_PLACEHOLDER.findall(text))
             for num in numbers_in(text):
                 pname = values.get(num)
-                if pname is not None and pname not in reported:
+                if pname is not None and pname not in reported and pname not in quoted:
                     reported.add(pname)
                     self.add("hard-coded-number", "warning",
                              f"rule '{rule.id}': the text '{text}' writes {_fmt_num(num)}, the "
@@ -1125,6 +1127,7 @@ def unit_range(unit: str) -> tuple[float | None, float | None, bool] | None:
     return None
 
 
+_PARAM_PLACEHOLDER = re.compile(r"\{param\.([A-Za-z0-9_.]+)(?::[^}]*)?\}")
 _NUMBER = re.compile(r"(?<![\d.,])\d{1,3}(?:[.,]\d{3})+(?![\d])|(?<![\d.,])\d+(?:[.,]\d+)?"
                      r"(?![\w])")
 
@@ -1170,6 +1173,24 @@ def _texts(rule: Rule) -> list[str]:
     if rule.check is not None:
         out += [rule.check.message.id, rule.check.message.en]
     return out
+
+
+def _python_sources(engine: Engine) -> str:
+    """The Python source of welfare-rules and of every loaded plugin's package: a parameter
+    named there in quotes is read by code (an allocation, a report), not only by rules."""
+    roots = {Path(__file__).resolve().parent}
+    for info in engine.plugins:
+        f = getattr(info.obj, "__file__", None)
+        if f:
+            roots.add(Path(f).resolve().parent)
+    parts = []
+    for root in sorted(roots):
+        for py in sorted(root.rglob("*.py")):
+            try:
+                parts.append(py.read_text(encoding="utf-8"))
+            except (OSError, UnicodeDecodeError):
+                continue
+    return "\n".join(parts)
 
 
 def parameter_layers(engine: Engine) -> list[Parameter]:
