@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
-import os
 import resource
 import statistics
 import subprocess
@@ -26,6 +25,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+from bench_batch import cpu_s, measure  # the same child-process measurement
 
 HERE = Path(__file__).parent
 AS_OF = datetime.date(2025, 7, 1)
@@ -36,11 +37,6 @@ parameters:
   pkh.max_desil: 6
   bpnt.amount_month: 250000
 """
-
-
-def cpu_s() -> float:
-    r = resource.getrusage(resource.RUSAGE_SELF)
-    return r.ru_utime + r.ru_stime
 
 
 def run_one(kind: str, data: Path, n: int, memory_limit: str) -> dict[str, object]:
@@ -76,19 +72,8 @@ def run_one(kind: str, data: Path, n: int, memory_limit: str) -> dict[str, objec
     cpu = cpu_s() - c0
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return {"kind": kind, "n": n, "rows": rows, "wall_s": round(wall, 3),
-            "cpu_s": round(cpu, 3), "peak_rss_mib": round(peak)}
-
-
-def measure(kind: str, data: Path, n: int, memory_limit: str) -> dict[str, float] | None:
-    proc = subprocess.run(
-        [sys.executable, __file__, "--memory-limit", memory_limit, "--child", kind,
-         str(data), str(n)], capture_output=True, text=True, env=os.environ.copy(),
-        check=False)
-    if proc.returncode:
-        print(f"{n:>10} {kind:<12} FAILED: {proc.stderr.strip().splitlines()[-1:]}")
-        return None
-    r = json.loads(proc.stdout.strip().splitlines()[-1])
-    return {k: float(r[k]) for k in ("wall_s", "cpu_s", "peak_rss_mib")}
+            "cpu_s": round(cpu, 3), "households_per_s": round(n / wall),
+            "peak_rss_mib": round(peak)}
 
 
 def row(n: int, kind: str, r: dict[str, float], ref: dict[str, float] | None) -> None:
@@ -120,7 +105,7 @@ def main() -> None:
         runs: dict[str, list[dict[str, float]]] = {k: [] for k in kinds}
         for _ in range(args.repeat):
             for kind in kinds:  # alternating: a busy spell of the machine hits both alike
-                r = measure(kind, data, n, args.memory_limit)
+                r = measure(kind, data, n, args.memory_limit, script=__file__)
                 if r is None:
                     continue
                 runs[kind].append(r)
