@@ -295,3 +295,20 @@ def test_check_of_a_plugin_folder_still_finds_its_errors(tmp_path: Path) -> None
     code, _, err = run("check", str(bad))
     assert code == 2
     assert f"{bad}:5:" in err
+
+
+def test_report_draws_the_trend_over_a_folder_of_saved_snapshots(tmp_path: Path) -> None:
+    hist = tmp_path / "snapshots"
+    hist.mkdir()
+    code, _, err = run("report", "--demo", "2000", "--as-of", "2024-06-01", "--out",
+                       str(tmp_path / "june"), "--save-snapshot", str(hist / "2024-06.parquet"))
+    assert code == 0, err
+    code, out, err = run("report", "--demo", "2000", "--history", str(hist), "--out",
+                         str(tmp_path / "july"), "--json", "--locale", "en_US")
+    assert code == 0, err
+    doc = json.loads(out)
+    assert doc["as_of"] == "2024-07-01"
+    assert doc["headline"]["change"]["since"] == "2024-06-01"
+    page = (tmp_path / "july" / "report.html").read_text(encoding="utf-8")
+    assert 'id="chart-trend"' in page
+    assert f"{doc['headline']['households']:,}" in page  # en_US grouping

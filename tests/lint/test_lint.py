@@ -106,7 +106,8 @@ def test_a_file_that_does_not_load_is_exit_2_with_located_errors(tmp_path: Path)
     assert "did you mean 'desil'" in res.output
 
 
-@pytest.mark.parametrize("plugins", [(), ("kota-pekalongan",), ("welfare_rules_my_region",)])
+@pytest.mark.parametrize("plugins", [(), ("jawa-tengah",), ("kota-pekalongan",),
+                                     ("welfare_rules_my_region",)])
 def test_the_national_pack_and_the_bundled_plugins_have_no_error_level_finding(
         plugins: tuple[str, ...]) -> None:
     engine, roots = lint_engine_for([], plugins)
