@@ -15,6 +15,7 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from . import wording
+from .backends.record import mask_id
 from .expr.nodes import to_source
 from .plugins import layering
 
@@ -93,8 +94,6 @@ def _resolver(d: _Base, lang: str) -> Any:
 
 class _Builder:
     def __init__(self, d: _Base, lang: str, unmask: bool):
-        from .decision import mask_id
-
         self.d = d
         self.lang = lang if lang in _WORDS else "en"
         self.w = _WORDS[self.lang]

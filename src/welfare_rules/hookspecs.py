@@ -205,6 +205,33 @@ def register_registers(register: Register) -> None:
 
 
 # ---------------------------------------------------------------------------------------------
+# Last in Engine.load: how batches are evaluated (backends do not depend on the rules).
+
+
+@hookspec
+def register_backends(register: Register) -> None:
+    """Contribute batch backends: how ``evaluate_batch`` runs the rules over a table.
+
+    When: last, once per :meth:`Engine.load`.
+
+    Args:
+        register: call ``register(backend)`` with an object implementing
+            :class:`welfare_rules.backends.base.Backend` (a ``name``, ``reads_parquet``,
+            ``native(data)`` and ``run(job) -> Outcome``; subclass
+            :class:`~welfare_rules.backends.base.BackendBase` for the defaults). Its ``name``
+            is what ``evaluate_batch(backend=...)`` and ``--backend`` accept. A name another
+            plugin registered already is a load error naming both plugins.
+
+    Returns:
+        Nothing.
+
+    Implemented by: the built-in plugin (``python``, ``duckdb``, ``spark``); a plugin with a
+    backend of its own (Polars, PostgreSQL, BigQuery). A backend reads only the
+    :class:`~welfare_rules.plan.Plan` and the inputs it is given (``docs/architecture.md``).
+    """
+
+
+# ---------------------------------------------------------------------------------------------
 # Phase 5: what the reports draw. Not called by Engine.load: the report asks the loaded plugins
 # when it draws a map.
 

@@ -752,8 +752,9 @@ def _duckdb_pair(base: Engine, reform: Engine, tables: Mapping[str, Any], day: d
     import duckdb
     from sqlglot import exp
 
+    from .backends.base import ROW, STATUS_SUFFIX
     from .backends.duckdb import DuckDBCompiler
-    from .backends.sql import ROW, STATUS_SUFFIX, col
+    from .backends.sql import col
 
     tmp = Path(tempfile.mkdtemp(prefix="welfare-rules-impact-"))
     config: dict[str, Any] = {"memory_limit": memory_limit,
@@ -790,7 +791,7 @@ def _duckdb_pair(base: Engine, reform: Engine, tables: Mapping[str, Any], day: d
             mcols = register("src_members", tables[rel.entity])
         queries = []
         for eng in (base, reform):
-            comp = DuckDBCompiler(eng, day)
+            comp = DuckDBCompiler(eng.plan(day))
             queries.append((comp, comp.compile_entity(
                 _ENTITY, "src_entity", columns, "src_members" if mcols is not None else None,
                 mcols or ())))

@@ -279,6 +279,27 @@ def call_contributions(pm: pluggy.PluginManager, infos: Sequence[PluginInfo], ho
         impl.function(**args)
 
 
+def backend_names(plugins: Iterable[Any] | str | None = "installed") -> list[str]:
+    """The names of the batch backends the built-in plugin and ``plugins`` register
+    (``register_backends``), without loading any rules: what ``--backend`` accepts.
+
+    Args:
+        plugins: as for :func:`resolve_plugins`; default every installed plugin that
+            ``WELFARE_RULES_PLUGINS`` allows.
+
+    Raises:
+        PluginError: a plugin cannot be found or loaded.
+    """
+    pm, infos = get_plugin_manager(resolve_plugins(plugins), national=False)
+    names: set[str] = set()
+
+    def make_register(info: PluginInfo) -> Callable[..., None]:
+        return lambda backend: names.add(str(getattr(backend, "name", "")))
+
+    call_contributions(pm, infos, "register_backends", make_register)
+    return sorted(n for n in names if n)
+
+
 def _own_version() -> str:
     try:
         return md.version("welfare-rules")
