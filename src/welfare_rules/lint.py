@@ -477,7 +477,7 @@ class Linter:
         assert table is not None
         params = self.rule_params(rule)
         per_period: dict[LintFinding, list[_Period]] = {}
-        periods = self.periods(rule, params)
+        periods = [p for p in self.periods(rule, params) if self._defined(p, params)]
         for period in periods:
             before = len(self.findings)
             self.table_once(rule, table, period)
@@ -816,19 +816,34 @@ class Linter:
             return
         if rule.mode != "when" or rule.expr is None or isinstance(rule.expr, n.Literal):
             return
-        for period in self.periods(rule, self.rule_params(rule)):
+        params = self.rule_params(rule)
+        verdicts = []
+        for period in self.periods(rule, params):
+            if not self._defined(period, params):
+                continue  # before the parameters' first values: evaluating fails anyway
             vals = self.abstract(rule.expr, rule.entity, period)
-            if len(vals) == 1:
-                what = "true" if True in vals else "false"
-                when = f" (with the parameter values in force {period.label()})" \
-                    if period.start or len(self.periods(rule, self.rule_params(rule))) > 1 \
-                    else ""
-                self.add(f"condition-always-{what}", "warning",
-                         f"criterion '{rule.id}' is always {what} for every known input: "
-                         f"{n.to_source(rule.expr)}{when}",
-                         self.at(rule.location, "when") if not rule.hidden else rule.location,
-                         rule.id)
-                break
+            verdicts.append((period, next(iter(vals)) if len(vals) == 1 else None))
+        for period, value in verdicts:
+            if value is None:
+                continue
+            what = "true" if value else "false"
+            when = "" if all(v == value for _, v in verdicts) else \
+                f" (with the parameter values in force {period.label()})"
+            self.add(f"condition-always-{what}", "warning",
+                     f"criterion '{rule.id}' is always {what} for every known input: "
+                     f"{n.to_source(rule.expr)}{when}",
+                     self.at(rule.location, "when") if not rule.hidden else rule.location,
+                     rule.id)
+            break
+
+    @staticmethod
+    def _defined(period: _Period, params: Iterable[str]) -> bool:
+        try:
+            for p in params:
+                period.param(p)
+        except _NotConstant:
+            return False
+        return True
 
     # -- parameters ----------------------------------------------------------------------------
 
@@ -908,9 +923,10 @@ class Linter:
             for r in versions:
                 read |= self.rule_params(r)
                 for text in _texts(r):
-                    read |= set(re.findall(r"\{param\.([A-Za-z0-9_.]+)\}", text))
+                    read |= set(_PARAM_PLACEHOLDER.findall(text))
+        code = _python_sources(self.engine)
         for name in names:
-            if name not in read:
+            if name not in read and f'"{name}"' not in code and f"'{name}'" not in code:
                 p = self.engine.parameters[name]
                 self.add("parameter-unread", "warning",
                          f"parameter '{name}' is not read by any rule", p.location,
@@ -948,9 +964,10 @@ class Linter:
                       (rule.check.message.en, ("message",))]
         reported: set[str] = set()
         for text, key in texts:
+            quoted = set(_PARAM_PLACEHOLDER.findall(text))
             for num in numbers_in(text):
                 pname = values.get(num)
-                if pname is not None and pname not in reported:
+                if pname is not None and pname not in reported and pname not in quoted:
                     reported.add(pname)
                     self.add("hard-coded-number", "warning",
                              f"rule '{rule.id}': the text '{text}' writes {_fmt_num(num)}, the "
@@ -1110,6 +1127,7 @@ def unit_range(unit: str) -> tuple[float | None, float | None, bool] | None:
     return None
 
 
+_PARAM_PLACEHOLDER = re.compile(r"\{param\.([A-Za-z0-9_.]+)(?::[^}]*)?\}")
 _NUMBER = re.compile(r"(?<![\d.,])\d{1,3}(?:[.,]\d{3})+(?![\d])|(?<![\d.,])\d+(?:[.,]\d+)?"
                      r"(?![\w])")
 
@@ -1155,6 +1173,24 @@ def _texts(rule: Rule) -> list[str]:
     if rule.check is not None:
         out += [rule.check.message.id, rule.check.message.en]
     return out
+
+
+def _python_sources(engine: Engine) -> str:
+    """The Python source of welfare-rules and of every loaded plugin's package: a parameter
+    named there in quotes is read by code (an allocation, a report), not only by rules."""
+    roots = {Path(__file__).resolve().parent}
+    for info in engine.plugins:
+        f = getattr(info.obj, "__file__", None)
+        if f:
+            roots.add(Path(f).resolve().parent)
+    parts = []
+    for root in sorted(roots):
+        for py in sorted(root.rglob("*.py")):
+            try:
+                parts.append(py.read_text(encoding="utf-8"))
+            except (OSError, UnicodeDecodeError):
+                continue
+    return "\n".join(parts)
 
 
 def parameter_layers(engine: Engine) -> list[Parameter]:
