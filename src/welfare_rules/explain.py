@@ -21,7 +21,9 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from . import wording
+from .backends.record import mask_id
 from .model import WHAT_IF
+from .plugins import layering
 
 if TYPE_CHECKING:
     from .decision import Decision, _Base
@@ -34,7 +36,7 @@ _W = {
         "true": "YA", "false": "TIDAK", "unknown": "BELUM DIKETAHUI",
         "basis": "Dasar hukum", "policy_local": "kebijakan daerah (tanpa dasar peraturan)",
         "unverified": "dasar hukum belum terverifikasi", "no_basis": "dasar hukum belum dicatat",
-        "origin": "Sumber aturan", "needs": "Data yang diperlukan untuk memastikan",
+        "origin": "Sumber aturan", "layers": "lapisan", "needs": "Data yang diperlukan untuk memastikan",
         "since": "berlaku sejak", "changed_by": "diubah oleh", "what_if": "nilai uji (what-if)",
         "inputs": "data yang dipakai", "at_least": "terpenuhi jika paling sedikit {n} dari "
         "{m} kriteria terpenuhi (terpenuhi {k})", "all": "semua kriteria harus terpenuhi",
@@ -50,7 +52,7 @@ _W = {
         "true": "YES", "false": "NO", "unknown": "NOT YET KNOWN",
         "basis": "Legal basis", "policy_local": "local policy (no regulation behind it)",
         "unverified": "legal basis not yet verified", "no_basis": "no legal basis recorded",
-        "origin": "Rule from", "needs": "Data needed to decide",
+        "origin": "Rule from", "layers": "layers", "needs": "Data needed to decide",
         "since": "in force since", "changed_by": "changed by", "what_if": "what-if value",
         "inputs": "data used", "at_least": "holds when at least {n} of {m} criteria hold "
         "({k} hold)", "all": "all criteria must hold", "any": "any one criterion is enough",
@@ -120,8 +122,6 @@ def _resolver(d: _Base, lang: str) -> Any:
 
 
 def _mask(value: Any) -> str:
-    from .decision import mask_id
-
     return mask_id(value)
 
 
@@ -443,7 +443,8 @@ def _full_text(b: _Builder, d: _Base, tree: dict[str, Any]) -> str:
     head = [f"{ent.label.get(b.lang) or d.entity} {shown} — {w['as_of']} "
             f"{wording.date(d.as_of, b.lang)}"]
     lines = _render_node(b, tree, 0)
-    foot = [f"{w['basis']}: {tree['basis']}", f"{w['origin']}: {tree['origin']}"]
+    foot = [f"{w['basis']}: {tree['basis']}",
+            f"{w['origin']}: {tree['origin']} ({w['layers']}: {layering(d.engine.plugins)})"]
     return "\n".join(head + lines + foot)
 
 
