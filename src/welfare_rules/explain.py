@@ -36,7 +36,8 @@ _W = {
         "true": "YA", "false": "TIDAK", "unknown": "BELUM DIKETAHUI",
         "basis": "Dasar hukum", "policy_local": "kebijakan daerah (tanpa dasar peraturan)",
         "unverified": "dasar hukum belum terverifikasi", "no_basis": "dasar hukum belum dicatat",
-        "origin": "Sumber aturan", "layers": "lapisan", "needs": "Data yang diperlukan untuk memastikan",
+        "origin": "Sumber aturan", "layers": "lapisan", "sources": "Rujukan",
+        "needs": "Data yang diperlukan untuk memastikan",
         "since": "berlaku sejak", "changed_by": "diubah oleh", "what_if": "nilai uji (what-if)",
         "inputs": "data yang dipakai", "at_least": "terpenuhi jika paling sedikit {n} dari "
         "{m} kriteria terpenuhi (terpenuhi {k})", "all": "semua kriteria harus terpenuhi",
@@ -52,7 +53,7 @@ _W = {
         "true": "YES", "false": "NO", "unknown": "NOT YET KNOWN",
         "basis": "Legal basis", "policy_local": "local policy (no regulation behind it)",
         "unverified": "legal basis not yet verified", "no_basis": "no legal basis recorded",
-        "origin": "Rule from", "layers": "layers", "needs": "Data needed to decide",
+        "origin": "Rule from", "layers": "layers", "sources": "Sources", "needs": "Data needed to decide",
         "since": "in force since", "changed_by": "changed by", "what_if": "what-if value",
         "inputs": "data used", "at_least": "holds when at least {n} of {m} criteria hold "
         "({k} hold)", "all": "all criteria must hold", "any": "any one criterion is enough",
@@ -443,7 +444,10 @@ def _full_text(b: _Builder, d: _Base, tree: dict[str, Any]) -> str:
     head = [f"{ent.label.get(b.lang) or d.entity} {shown} — {w['as_of']} "
             f"{wording.date(d.as_of, b.lang)}"]
     lines = _render_node(b, tree, 0)
-    foot = [f"{w['basis']}: {tree['basis']}",
+    foot = [f"{w['basis']}: {tree['basis']}"]
+    if tree["sources"]:
+        foot.append(f"{w['sources']}: {'; '.join(tree['sources'])}")
+    foot += [
             f"{w['origin']}: {tree['origin']} ({w['layers']}: {layering(d.engine.plugins)})"]
     return "\n".join(head + lines + foot)
 
@@ -467,8 +471,9 @@ def _render_node(b: _Builder, node: dict[str, Any], indent: int) -> list[str]:
         lines.append(f"{sub}{r['title']} = {r['shown']}")
     for p in node["params"]:
         where = f" ({p['where']})" if p["where"] else ""
+        src = f"; {w['sources']}: {'; '.join(p['sources'])}" if p["sources"] else ""
         lines.append(f"{sub}{w['param']} {p['name']} = {p['shown']}{where}; "
-                     f"{w['basis']}: {p['basis']}")
+                     f"{w['basis']}: {p['basis']}{src}")
     for m in node.get("members", []):
         vals = "; ".join(f"{v['label']} = {v['shown']}" for v in m["values"])
         lines.append(f"{sub}{w['member']} {m['member']} {m['nik']}: {vals}")
@@ -489,7 +494,7 @@ def _render_node(b: _Builder, node: dict[str, Any], indent: int) -> list[str]:
         for u in nx["unmet"]:
             vals = "; ".join(f"{i['label']} = {i['shown']}" for i in u["inputs"])
             items.append(u["title"] + (f" ({vals})" if vals else ""))
-        lines.append(f"{sub}{w['next'].format(level=nx['title'])}: " + "; ".join(items))
+        lines.append(f"{sub}{w['next'].format(level=nx['level'])}: " + "; ".join(items))
     return lines
 
 
@@ -590,7 +595,7 @@ def _reasons(b: _Builder, tree: dict[str, Any]) -> list[str]:
     elif tree["kind"] == "ladder":
         nx = tree.get("next")
         if nx and nx["unmet"]:
-            out.append(f"{b.w['next'].format(level=nx['title'])}: "
+            out.append(f"{b.w['next'].format(level=nx['level'])}: "
                        + "; ".join(_reason(u) for u in nx["unmet"][:4]) + ".")
     else:
         facts = _facts(tree, 4)
