@@ -53,7 +53,8 @@ _W = {
         "true": "YES", "false": "NO", "unknown": "NOT YET KNOWN",
         "basis": "Legal basis", "policy_local": "local policy (no regulation behind it)",
         "unverified": "legal basis not yet verified", "no_basis": "no legal basis recorded",
-        "origin": "Rule from", "layers": "layers", "sources": "Sources", "needs": "Data needed to decide",
+        "origin": "Rule from", "layers": "layers", "sources": "Sources",
+        "needs": "Data needed to decide",
         "since": "in force since", "changed_by": "changed by", "what_if": "what-if value",
         "inputs": "data used", "at_least": "holds when at least {n} of {m} criteria hold "
         "({k} hold)", "all": "all criteria must hold", "any": "any one criterion is enough",
