@@ -38,6 +38,8 @@ from .backends.base import (
     Inputs,
     Job,
     Outcome,
+    conform,
+    result_fields,
 )
 from .backends.duckdb import fetch_arrow
 from .errors import EvaluationError, PluginError, did_you_mean
@@ -46,7 +48,7 @@ if TYPE_CHECKING:
     from .engine import Engine
 
 __all__ = ["DATASET_CHECKS_FILE", "ERRORS_SCHEMA", "FINDINGS_SCHEMA", "BatchResult",
-           "evaluate_batch", "load_dataset_checks", "resolve_backend"]
+           "evaluate_batch", "load_dataset_checks", "resolve_backend", "to_pandas"]
 
 DATASET_CHECKS_FILE = Path(__file__).parent / "dataset_checks.yaml"
 _CARRY = ("kecamatan", "kelurahan")
@@ -137,7 +139,7 @@ class BatchResult:
     """
 
     def __init__(self, engine: Engine, entity: str, as_of: datetime.date, backend: str,
-                 outcome: Outcome, inputs: Inputs):
+                 outcome: Outcome, inputs: Inputs, carry: Sequence[str] = ()):
         self.engine = engine
         self.entity = entity
         self.as_of = as_of
@@ -155,17 +157,29 @@ class BatchResult:
         self._members: pa.Table | None = None
         self._findings: pa.Table | None = None
         self._cleanup: Callable[[], None] | None = outcome.cleanup
+        plan = engine.plan(as_of)
+        ent = plan.schema.entity(entity)
+        rel = next(iter(ent.relations.values()), None)
+        #: the result columns and their types (the same from every backend)
+        self.result_fields = result_fields(plan, entity, self.rule_ids, ent.key, carry)
+        self.member_fields = None if rel is None else result_fields(
+            plan, rel.entity, plan.visible_rule_ids(rel.entity),
+            plan.schema.entity(rel.entity).key, [rel.key])
 
     # -- tables -------------------------------------------------------------------------------
 
     def to_arrow(self) -> pa.Table:
         """One row per record: key, carried columns, ``<rule>`` and ``<rule>__status``."""
         if self._results is None:
-            self._results = self._get_results()
+            self._results = conform(self._get_results(), self.result_fields)
         return self._results
 
     def to_pandas(self) -> Any:
-        return self.to_arrow().to_pandas()
+        """The results as a pandas DataFrame with nullable dtypes: integers ``Int64``,
+        conditions ``boolean``, decimals ``Float64``, text ``string``, statuses ``category``,
+        dates and lists Arrow-backed — no ``object`` columns, no floats for integers with
+        gaps."""
+        return to_pandas(self.to_arrow())
 
     def to_polars(self) -> Any:
         import polars as pl
@@ -186,7 +200,10 @@ class BatchResult:
     def member_results(self) -> pa.Table | None:
         """One row per member (person key, parent key, person rules and statuses)."""
         if self._members is None:
-            self._members = self._get_members()
+            members = self._get_members()
+            if members is not None and self.member_fields is not None:
+                members = conform(members, self.member_fields)
+            self._members = members
         return self._members
 
     @property
@@ -391,7 +408,7 @@ def evaluate_batch(engine: Engine, entity: str, data: Any, *, members: Any = Non
               output=output, memory_limit=memory_limit, temp_directory=temp_directory,
               threads=threads, spark=spark)
     outcome = impl.run(job)
-    return BatchResult(engine, entity, as_of, impl.name, outcome, inputs)
+    return BatchResult(engine, entity, as_of, impl.name, outcome, inputs, carry_cols)
 
 
 def resolve_backend(engine: Engine, backend: str | Backend) -> Backend:
@@ -411,6 +428,26 @@ def resolve_backend(engine: Engine, backend: str | Backend) -> Backend:
         raise EvaluationError(f"unknown backend '{backend}'{did_you_mean(backend, engine.backends)}"
                               f" (registered: {names})")
     return impl
+
+
+def to_pandas(tbl: pa.Table) -> Any:
+    """An Arrow table as pandas with nullable (or Arrow-backed) dtypes, never ``object``
+    columns of Decimals or of booleans with gaps, nor floats for integers with gaps."""
+    import pandas as pd
+
+    simple: dict[pa.DataType, Any] = {
+        pa.int64(): pd.Int64Dtype(), pa.int32(): pd.Int32Dtype(), pa.int8(): pd.Int8Dtype(),
+        pa.bool_(): pd.BooleanDtype(), pa.float64(): pd.Float64Dtype(),
+        pa.string(): pd.StringDtype(), pa.large_string(): pd.StringDtype()}
+
+    def mapper(ty: pa.DataType) -> Any:
+        if ty in simple:
+            return simple[ty]
+        if pa.types.is_dictionary(ty):
+            return None  # categorical
+        return pd.ArrowDtype(ty)
+
+    return tbl.to_pandas(types_mapper=mapper)
 
 
 def _checks(spec: Any) -> dict[str, dict[str, Any]]:
