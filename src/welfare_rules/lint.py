@@ -721,8 +721,6 @@ class Linter:
     def satisfiable(self, conjuncts: Sequence[tuple[str, n.Node]], period: _Period
                     ) -> tuple[bool, str]:
         """Whether the conjunction can hold: each field's remaining values are intersected."""
-        allowed: dict[tuple[str, str], set[int]] = {}
-        dims: dict[tuple[str, str], Dimension] = {}
         atoms_by_field: dict[tuple[str, str], list[tuple[UnaryTest, dict[int, Any], str]]] = {}
         for entity, e in conjuncts:
             if self.abstract(e, entity, period) == {False}:
@@ -733,30 +731,23 @@ class Linter:
             dim, test, consts = atom
             atoms_by_field.setdefault((entity, dim.name), []).append(
                 (test, consts, n.to_source(e)))
-        for key, tests in atoms_by_field.items():
-            merged: dict[int, Any] = {}
-            bounds: list[float] = []
-            for _, consts, _src in tests:
-                bounds.extend(_boundaries(consts, lambda v: v.toordinal()
-                                          if isinstance(v, datetime.date) else v))
-                merged.update(consts)
-            fld = self.engine.schema.entity(key[0]).fields[key[1]]
-            base = self.dimension(key[1], n.Name(key[1]), key[0], [
-                {0: b} for _, c, _s in tests for b in c.values()])
+        for (entity, name), tests in atoms_by_field.items():
+            # one dimension cut at every constant of every comparison on this field
+            base = self.dimension(name, n.Name(name), entity,
+                                  [{0: v} for _, c, _s in tests for v in c.values()])
             if base is None:
                 continue
-            dims[key] = base
             ok = set(range(len(base.atoms)))
             for test, consts, _src in tests:
                 with contextlib.suppress(_NotConstant):
                     ok &= {i for i, a in enumerate(base.atoms)
                            if test_matches(test, a.rep, consts)}
-            allowed[key] = ok
             if not ok:
+                fld = self.engine.schema.entity(entity).fields[name]
                 srcs = " and ".join(s for _, _, s in tests)
                 rng = f" ({fld.min}..{fld.max})" if fld.min is not None or \
                     fld.max is not None else ""
-                return False, f"no value of {key[1]}{rng} satisfies {srcs}"
+                return False, f"no value of {name}{rng} satisfies {srcs}"
         return True, ""
 
     def ladder(self, rule: Rule) -> None:
