@@ -14,7 +14,7 @@ and as not eligible everywhere else: an unknown household is neither a gainer no
 With ``weights`` (a numeric column of the household table, e.g. survey weights), every count
 and every cost is a weighted sum.
 
-On DuckDB the two evaluations are one query over one scan of the registered input: both rule
+On DuckDB the two evaluations are one query over the input registered once: both rule
 chains are compiled over the same source tables and joined on the input row, and only the
 columns the comparison needs are computed out of them. The Python and Spark backends read the
 input once and evaluate it twice.
