@@ -232,6 +232,25 @@ class BatchResult:
 
     # -- reports ------------------------------------------------------------------------------
 
+    def _repr_html_(self) -> str:
+        """A notebook's view: what was evaluated, the counts, the first rows."""
+        from .display import table_html
+
+        res = self.to_arrow()
+        key = self.engine.schema.entity(self.entity).key
+        top = [rid for rid in self.rule_ids
+               if (r := self.engine.rule(rid, self.as_of)).parent is None and r.kind != "check"]
+        # eligibility first (pkh_eligible, ...), then the other top-level rules
+        main = sorted(top, key=lambda rid: not rid.endswith("_eligible"))[:8]
+        carried = [c for c in res.column_names if c != key and c not in self.rule_ids
+                   and not c.endswith(STATUS_SUFFIX)]
+        return table_html(res, title=f"BatchResult: {self.entity}", max_rows=10,
+                          columns=[key, *carried, *main],
+                          facts=[("as of", self.as_of), ("backend", self.backend),
+                                 ("records", res.num_rows), ("rules", len(self.rule_ids)),
+                                 ("findings", self.findings.num_rows),
+                                 ("quarantined rows", self.quarantine.num_rows)])
+
     def summary(self, by: str | Sequence[str] = "kelurahan") -> pa.Table:
         """Per group: records, how many are eligible (true) for each top-level condition
         rule, and ``findings__<check>``: findings per check (records of the group concerned).
@@ -357,7 +376,7 @@ def evaluate_batch(engine: Engine, entity: str, data: Any, *, members: Any = Non
                    as_of: datetime.date | str, backend: str | Backend = "duckdb",
                    adapter: Any = None,
                    validate: bool = True, dataset_checks: Any = True,
-                   carry: Sequence[str] | None = None, lang: str = "id",
+                   carry: Sequence[str] | str | None = None, lang: str = "id",
                    output: str | Path | None = None, memory_limit: str = "1GB",
                    temp_directory: str | Path | None = None, threads: int | None = None,
                    spark: Any = None) -> BatchResult:
@@ -380,7 +399,9 @@ def evaluate_batch(engine: Engine, entity: str, data: Any, *, members: Any = Non
             scales to inputs larger than memory.
         dataset_checks: ``True`` for ``dataset_checks.yaml``, ``False`` for none, or a mapping
             of definitions (same format) that replaces those of the file.
-        carry: input columns copied into the results (default: kecamatan, kelurahan).
+        carry: input columns copied into the results after the key: a list of fields,
+            ``"all"`` for every field of the entity (``desil``, ``in_dtks``, ... beside the
+            rules), or None for kecamatan and kelurahan.
         lang: language of finding messages (``id`` or ``en``).
         output: DuckDB: write the results straight to this Parquet file (streamed, so the
             result never has to fit in memory); ``to_arrow()`` then reads it back.
@@ -402,13 +423,32 @@ def evaluate_batch(engine: Engine, entity: str, data: Any, *, members: Any = Non
     checks = _checks(dataset_checks)
     inputs = _normalise(engine, entity, data, members, adapter=adapter, validate=validate,
                         backend=impl)
-    ent = engine.schema.entity(entity)
-    carry_cols = [c for c in (carry if carry is not None else _CARRY) if c in ent.fields]
+    carry_cols = _carry_columns(engine, entity, carry)
     job = Job(engine.plan(as_of), entity, inputs, checks=checks, carry=carry_cols, lang=lang,
               output=output, memory_limit=memory_limit, temp_directory=temp_directory,
               threads=threads, spark=spark)
     outcome = impl.run(job)
     return BatchResult(engine, entity, as_of, impl.name, outcome, inputs, carry_cols)
+
+
+def _carry_columns(engine: Engine, entity: str, carry: Sequence[str] | str | None) -> list[str]:
+    """The input columns to copy into the results.
+
+    Raises:
+        EvaluationError: ``carry`` names a field the entity does not have.
+    """
+    ent = engine.schema.entity(entity)
+    if carry is None:
+        return [c for c in _CARRY if c in ent.fields]
+    if carry == "all":
+        return [f for f in ent.fields if f != ent.key and f not in engine.rules]
+    if isinstance(carry, str):
+        raise EvaluationError(f"carry={carry!r}: give 'all' or a list of fields of {entity}")
+    unknown = [c for c in carry if c not in ent.fields]
+    if unknown:
+        raise EvaluationError(f"carry: {unknown[0]!r} is not a field of {entity}"
+                              f"{did_you_mean(unknown[0], ent.fields)}")
+    return [c for c in dict.fromkeys(carry) if c != ent.key]
 
 
 def resolve_backend(engine: Engine, backend: str | Backend) -> Backend:
