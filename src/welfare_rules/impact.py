@@ -770,7 +770,7 @@ def _duckdb_pair(base: Engine, reform: Engine, tables: Mapping[str, Any], day: d
     from sqlglot import exp
 
     from .backends.base import ROW, STATUS_SUFFIX
-    from .backends.duckdb import DuckDBCompiler
+    from .backends.duckdb import DuckDBCompiler, register_input
     from .backends.sql import col
 
     tmp = Path(tempfile.mkdtemp(prefix="welfare-rules-impact-"))
@@ -784,28 +784,10 @@ def _duckdb_pair(base: Engine, reform: Engine, tables: Mapping[str, Any], day: d
         ent = base.schema.entity(_ENTITY)
         rel = next(iter(ent.relations.values()), None)
 
-        def register(name: str, src: Any) -> list[str]:
-            if isinstance(src, Path):
-                r = con.read_parquet(str(src), file_row_number=True)
-                cols = [c for c in r.columns if c != "file_row_number"]
-                if ROW not in r.columns:
-                    r = r.select(*[duckdb.ColumnExpression(c) for c in cols],
-                                 duckdb.ColumnExpression("file_row_number").alias(ROW))
-                r.create_view(name)
-                return list(r.columns)
-            tbl = src
-            if ROW not in tbl.column_names:
-                import numpy as np
-
-                tbl = tbl.append_column(ROW, pa.array(np.arange(tbl.num_rows,
-                                                                dtype=np.int64)))
-            con.register(name, tbl)
-            return list(tbl.column_names)
-
-        columns = register("src_entity", tables[_ENTITY])
+        columns = register_input(con, "src_entity", tables[_ENTITY])
         mcols = None
         if rel is not None and rel.entity in tables:
-            mcols = register("src_members", tables[rel.entity])
+            mcols = register_input(con, "src_members", tables[rel.entity])
         queries = []
         for eng in (base, reform):
             comp = DuckDBCompiler(eng.plan(day))
