@@ -165,7 +165,8 @@ class BatchResult:
         as_of: the evaluation date.
         backend: ``duckdb``, ``spark`` or ``python``.
         quarantine: rows ingestion could not read (possibly empty).
-        fingerprint: :meth:`Engine.fingerprint` — rule, parameter and plugin versions, ``as_of``.
+        fingerprint: :meth:`Engine.fingerprint` — rule, parameter and plugin versions, the
+            dataset checks in force, ``as_of``.
         rule_ids: the rules with a value column, in rule order.
     """
 
@@ -322,21 +323,22 @@ class BatchResult:
     def write(self, directory: str | Path) -> list[Path]:
         """Write results.parquet, results.csv, members.parquet, findings.csv and
         quarantine.csv into ``directory`` (created if absent)."""
-        import pyarrow.csv as pa_csv
         import pyarrow.parquet as pq
+
+        from .safecells import write_csv
 
         out = Path(directory)
         out.mkdir(parents=True, exist_ok=True)
         paths = [self.write_parquet(out / "results.parquet")]
         res = self.to_arrow()
-        pa_csv.write_csv(_csv_safe(res), out / "results.csv")
+        write_csv(res, out / "results.csv")
         paths.append(out / "results.csv")
         mem = self.member_results
         if mem is not None:
             pq.write_table(mem, out / "members.parquet")
             paths.append(out / "members.parquet")
-        pa_csv.write_csv(self.findings, out / "findings.csv")
-        pa_csv.write_csv(self.quarantine, out / "quarantine.csv")
+        write_csv(self.findings, out / "findings.csv")
+        write_csv(self.quarantine, out / "quarantine.csv")
         paths += [out / "findings.csv", out / "quarantine.csv"]
         return paths
 
@@ -353,19 +355,6 @@ class BatchResult:
     def __repr__(self) -> str:
         return (f"<BatchResult {self.entity} as_of={self.as_of} backend={self.backend}: "
                 f"{len(self.rule_ids)} rules>")
-
-
-def _csv_safe(tbl: pa.Table) -> pa.Table:
-    """Lists and structs as JSON text, so the CSV writer accepts them."""
-    import json
-
-    cols = []
-    for c in tbl.columns:
-        if pa.types.is_list(c.type) or pa.types.is_struct(c.type):
-            c = pa.array([None if v is None else json.dumps(v, default=str)
-                          for v in c.to_pylist()], pa.string())
-        cols.append(c)
-    return pa.table(cols, names=tbl.column_names)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -423,12 +412,15 @@ def evaluate_batch(engine: Engine, entity: str, data: Any, *, members: Any = Non
     ent = engine.schema.entity(entity)
     carry_cols = [c for c in (carry if carry is not None else _CARRY) if c in ent.fields]
     if backend == "python":
-        return _run_python(engine, entity, inputs, as_of, checks, carry_cols, lang)
-    if backend == "duckdb":
-        return _run_duckdb(engine, entity, inputs, as_of, checks, carry_cols, lang,
-                           output=output, memory_limit=memory_limit,
-                           temp_directory=temp_directory, threads=threads)
-    return _run_spark(engine, entity, inputs, as_of, checks, carry_cols, lang, spark)
+        result = _run_python(engine, entity, inputs, as_of, checks, carry_cols, lang)
+    elif backend == "duckdb":
+        result = _run_duckdb(engine, entity, inputs, as_of, checks, carry_cols, lang,
+                             output=output, memory_limit=memory_limit,
+                             temp_directory=temp_directory, threads=threads)
+    else:
+        result = _run_spark(engine, entity, inputs, as_of, checks, carry_cols, lang, spark)
+    result.fingerprint = engine.fingerprint(as_of, dataset_checks=checks)
+    return result
 
 
 def _checks(spec: Any) -> dict[str, dict[str, Any]]:

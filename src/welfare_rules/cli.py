@@ -351,9 +351,9 @@ def diff(data: str, members: str | None, entity: str, adapter: str | None,
     _print_table(summary, f"{entity}: before → after ({', '.join([*sets, *rule_files])})")
     click.echo(f"{changed.num_rows} record(s) changed")
     if changes_out:
-        import pyarrow.csv as pacsv
+        from .safecells import write_csv
 
-        pacsv.write_csv(changed, changes_out)
+        write_csv(changed, changes_out)
         click.echo(f"wrote {changes_out}")
 
 

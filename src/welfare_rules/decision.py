@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from .errors import did_you_mean
+from .masking import MASKED_FIELDS, mask_id, mask_text
 from .model import Rule
 
 if TYPE_CHECKING:
@@ -24,15 +25,8 @@ if TYPE_CHECKING:
 
 STATUSES = ("true", "false", "unknown", "value")
 SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
-_MASKED_FIELDS = {"nik", "household_id"}
-
-
-def mask_id(value: Any) -> str:
-    """Mask a NIK or No. KK: keep the 4-digit region and the last 4 digits."""
-    s = "" if value is None else str(value)
-    if len(s) <= 8:
-        return "*" * len(s)
-    return s[:4] + "*" * (len(s) - 8) + s[-4:]
+_MASKED_FIELDS = MASKED_FIELDS  # kept for the SQL backend's message compiler
+__all__ = ["Decision", "Finding", "MemberDecision", "mask_id", "render_message"]
 
 
 @attrs.frozen
@@ -47,8 +41,23 @@ class Finding:
     member_id: str | None = None
     member_index: int | None = None
 
-    def to_dict(self) -> dict[str, Any]:
-        return attrs.asdict(self)
+    def to_dict(self, *, unmask: bool = False) -> dict[str, Any]:
+        """The finding as a dict; identifiers and 16-digit runs masked unless ``unmask``."""
+        d = attrs.asdict(self)
+        if not unmask:
+            d["message"] = mask_text(self.message)
+            d["record_id"] = None if self.record_id is None else mask_id(self.record_id)
+            d["member_id"] = None if self.member_id is None else mask_id(self.member_id)
+        return d
+
+    def __repr__(self) -> str:
+        d = self.to_dict()
+        return (f"Finding(check={self.check!r}, severity={self.severity!r}, "
+                f"message={d['message']!r}, entity={self.entity!r}, "
+                f"record_id={d['record_id']!r}, member_id={d['member_id']!r}, "
+                f"member_index={self.member_index!r})")
+
+    __str__ = __repr__
 
 
 def _status(rule: Rule, value: Any, blocked: bool = False) -> str:
@@ -245,12 +254,12 @@ def render_message(template: str, sources: Sequence[_Base], unmask: bool = False
         for src in sources:
             if name in src._slots:
                 v = src.value(name)
-                return "?" if v is None else str(v)
+                return "?" if v is None else mask_text(str(v), unmask=unmask)
             if name in src.record:
                 v = src.record.get(name)
-                if name in _MASKED_FIELDS or (name == "id" and src.entity == "household"):
+                if name in MASKED_FIELDS or (name == "id" and src.entity == "household"):
                     return str(v) if unmask else mask_id(v)
-                return "?" if v is None else str(v)
+                return "?" if v is None else mask_text(str(v), unmask=unmask)
         if any(name in src.engine.schema.entity(src.entity).fields for src in sources):
             return "?"  # a declared field the record leaves out is unknown, like a blank one
         return m.group(0)

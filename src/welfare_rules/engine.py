@@ -185,9 +185,16 @@ class Engine:
             refs = self.refs.get((rule.id, versions.index(rule)), Refs())
         return refs
 
-    def fingerprint(self, as_of: datetime.date | None = None) -> dict[str, Any]:
+    def fingerprint(self, as_of: datetime.date | None = None, *,
+                    dataset_checks: Mapping[str, Any] | None = None) -> dict[str, Any]:
         """What a decision depends on: plugins and versions, rulesets, a digest of every rule
-        and parameter, and ``as_of`` — enough to reproduce it later."""
+        and parameter, the dataset checks in force and ``as_of`` — enough to reproduce it.
+
+        Args:
+            as_of: the evaluation date.
+            dataset_checks: the dataset-level check definitions a batch ran with (their ids
+                and a digest of their definitions go in); ``None`` when none ran.
+        """
         h = hashlib.sha256()
         for rid in sorted(self.rules):
             for r in self.rules[rid]:
@@ -204,6 +211,10 @@ class Engine:
             "plugins": {p.name: p.version for p in self.plugins},
             "rulesets": [{"id": a, "version": b, "plugin": c} for a, b, c in rulesets],
             "digest": h.hexdigest()[:16],
+            "dataset_checks": None if dataset_checks is None else {
+                "ids": sorted(str(k) for k in dataset_checks),
+                "digest": hashlib.sha256(json.dumps(
+                    dataset_checks, sort_keys=True, default=str).encode()).hexdigest()[:16]},
             "as_of": as_of.isoformat() if as_of else None,
         }
 

@@ -144,7 +144,8 @@ def take_snapshot(engine: Engine, data: Any, members: Any = None, *,
                 f"FROM t LEFT JOIN r ON t.{_q(key)} = r.{_q(key)}").to_arrow_table()
         else:
             results = _append(table, {c: out[c] for c in cols})
-        return Snapshot(entity, key, as_of, results, findings, engine.fingerprint(as_of),
+        return Snapshot(entity, key, as_of, results, findings,
+                        getattr(res, "fingerprint", None) or engine.fingerprint(as_of),
                         tuple(cols))
     return _python_snapshot(engine, data if isinstance(data, LoadResult) else table, child,
                             entity, key, as_of, wanted)
