@@ -22,6 +22,8 @@ from .errors import (
 )
 from .expr.functions import Function
 from .hookspecs import hookimpl
+from .impact import ImpactResult, impact
+from .reform import Reform, load_reform
 
 __version__ = "0.1.0"
 
@@ -36,12 +38,16 @@ __all__ = [
     "Finding",
     "Function",
     "HitPolicyError",
+    "ImpactResult",
     "MemberDecision",
     "ParameterError",
     "PluginError",
+    "Reform",
     "RuleLoadError",
     "RuleTypeError",
     "WelfareRulesError",
     "__version__",
     "hookimpl",
+    "impact",
+    "load_reform",
 ]

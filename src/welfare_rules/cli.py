@@ -534,5 +534,9 @@ def demo(households: int, seed: int, out: str, backend: str, plugins: Sequence[s
                f"{backend})")
 
 
+from .tooling_cli import register as _register_tooling  # noqa: E402  (lint, table)
+
+_register_tooling(main, guarded=guarded, plugin_option=plugin_option)
+
 if __name__ == "__main__":  # pragma: no cover
     main()

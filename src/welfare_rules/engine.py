@@ -46,6 +46,7 @@ from .expr.functions import Function
 from .loading import load_parameter_files, load_rules
 from .model import Parameter, Rule, RuleSet
 from .plugins import PluginInfo, call_contributions, get_plugin_manager, resolve_plugins
+from .reform import Reform, load_reform
 from .schema import Origin, Schema, SchemaBuilder
 
 if TYPE_CHECKING:
@@ -95,8 +96,10 @@ class Engine:
                  adapters: Mapping[str, Any], plugins: Sequence[PluginInfo],
                  contributions: Sequence[Contribution], refs: Mapping[tuple[str, int], Refs],
                  rule_types: Mapping[str, t.Type], order: Sequence[str],
-                 rule_tests: Sequence[tuple[Path, str]], registers: Mapping[str, Any]):
+                 rule_tests: Sequence[tuple[Path, str]], registers: Mapping[str, Any],
+                 reform: Reform | None = None):
         self.schema = schema
+        self.reform = reform  # the reform applied as the last layer, if any
         self.rules = dict(rules)
         self.parameters = dict(parameters)
         self.functions = dict(functions)
@@ -123,6 +126,7 @@ class Engine:
     def load(cls, plugins: Iterable[Any] | str | None = None, *,
              rules: Iterable[str | Path] | str | Path | None = None,
              parameters: Mapping[str, Any] | None = None,
+             reform: str | Path | Mapping[str, Any] | Reform | None = None,
              builtins: bool = True, national: bool = True) -> Engine:
         """Load the national pack, the given plugins and extra rule files, and check them.
 
@@ -133,6 +137,9 @@ class Engine:
             rules: extra ruleset files or folders, loaded as the top layer (they may override).
             parameters: parameter values that replace the loaded ones on every date, for
                 what-if work: ``{"pkh.elderly_age": 70}``.
+            reform: a reform file (or a :class:`~welfare_rules.reform.Reform`), applied as
+                the last layer: its parameter changes and overriding rule files
+                (:mod:`welfare_rules.reform`).
             builtins: register the built-ins (national schema, functions, canonical adapter)
                 and the national pack; off, only the given plugins are loaded.
             national: register the national rules and parameters (off: the schema and the
@@ -143,9 +150,10 @@ class Engine:
             PluginError: a plugin cannot be found or loaded, a hook is misspelled, or two
                 plugins contribute the same thing without ``overrides``.
         """
+        rf = load_reform(reform) if reform is not None else None
         infos = resolve_plugins(plugins)
         pm, infos = get_plugin_manager(infos, builtins=builtins, national=national)
-        return _Loader(pm, infos).load(rules, parameters)
+        return _Loader(pm, infos, rf).load(rules, parameters)
 
     # ------------------------------------------------------------------------------------------
     # Introspection
@@ -216,6 +224,7 @@ class Engine:
                 "digest": hashlib.sha256(json.dumps(
                     dataset_checks, sort_keys=True, default=str).encode()).hexdigest()[:16]},
             "as_of": as_of.isoformat() if as_of else None,
+            **({"reform": self.reform.fingerprint()} if self.reform is not None else {}),
         }
 
     # ------------------------------------------------------------------------------------------
@@ -407,9 +416,10 @@ def _as_date(as_of: datetime.date | str | None) -> datetime.date:
 class _Loader:
     """One :meth:`Engine.load`: collects contributions and checks them together."""
 
-    def __init__(self, pm: Any, infos: list[PluginInfo]):
+    def __init__(self, pm: Any, infos: list[PluginInfo], reform: Reform | None = None):
         self.pm = pm
         self.infos = infos
+        self.reform = reform
         self.errors: list[LocatedError] = []
         self.contributions: list[Contribution] = []
 
@@ -514,6 +524,12 @@ class _Loader:
             for p in paths:
                 on_rules(user, p)
             self.infos.append(user)
+        if self.reform is not None:
+            self.errors.extend(self.reform.apply_parameters(params))
+            layer = PluginInfo(self.reform.plugin_name, "", "city", "reform")
+            for p in self.reform.rule_files:
+                on_rules(layer, p)
+            self.infos.append(layer)
 
         tests: list[tuple[Path, str]] = []
         self._contrib("register_rule_tests",
@@ -538,7 +554,7 @@ class _Loader:
         return Engine(schema=schema, rules=rules, parameters=params, functions=functions,
                       adapters={k: v for k, (_, v) in adapters.items()}, plugins=self.infos,
                       contributions=self.contributions, refs=refs, rule_types=types_,
-                      order=order, rule_tests=tests, registers=registers)
+                      order=order, rule_tests=tests, registers=registers, reform=self.reform)
 
     # -- layering -----------------------------------------------------------------------------
 
