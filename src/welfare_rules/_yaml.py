@@ -49,7 +49,7 @@ class _BoundedLoader(yaml.SafeLoader):
 
     def compose_node(self, parent: Any, index: Any) -> Any:
         if self.check_event(yaml.AliasEvent):
-            event = self.peek_event()
+            event: Any = self.peek_event()  # type: ignore[no-untyped-call]
             raise self._error(
                 f"YAML aliases are not allowed in rule files (found '*{event.anchor}'); "
                 "write the value out", event.start_mark)
@@ -57,7 +57,7 @@ class _BoundedLoader(yaml.SafeLoader):
             self._depth += 1
             if self._depth > MAX_NESTING:
                 raise self._error(f"YAML nested more than {MAX_NESTING} levels deep",
-                                  self.peek_event().start_mark)
+                                  self.peek_event().start_mark)  # type: ignore[no-untyped-call]
             try:
                 return super().compose_node(parent, index)
             finally:
