@@ -14,12 +14,14 @@ expansion or deep recursion happens.
 from __future__ import annotations
 
 import datetime
+import math
 import re
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from . import types as t
 from .errors import Location, RuleLoadError
 
 PathKey = tuple[str | int, ...]
@@ -149,7 +151,30 @@ def _construct(node: yaml.Node, path: PathKey, pos: Positions, loader: yaml.Safe
     if isinstance(value, str):
         return located(value, pos.file, node.start_mark.line + 1, node.start_mark.column + 1,
                        node.style if isinstance(node, yaml.ScalarNode) else None)
+    if isinstance(value, float | int) and not isinstance(value, bool):
+        _check_number(value, node, pos.file)
     return value
+
+
+def _check_number(value: float, node: yaml.Node, file: str | None) -> None:
+    """Numbers in YAML are what every backend can hold: finite 64-bit decimals of at most
+    15 significant digits, 64-bit integers (docs/security.md)."""
+    where = Location(file, node.start_mark.line + 1, node.start_mark.column + 1)
+    text = str(node.value)
+    shown = text if len(text) <= 30 else f"{text[:12]}…{text[-6:]} ({len(text)} characters)"
+    if isinstance(value, int):
+        if not t.INT64_MIN <= value <= t.INT64_MAX:
+            raise RuleLoadError(f"integer {shown} is outside the 64-bit range", where)
+        return
+    if not math.isfinite(value):
+        spelled = text.strip().lstrip("+-").lower() in (".inf", ".nan")
+        what = "is not finite" if spelled else "is out of the range of 64-bit decimals"
+        raise RuleLoadError(f"number {shown} {what} (NaN and infinities are refused; "
+                            "numbers must be finite on every backend)", where)
+    if t.significant_digits(text) > t.DECIMAL_DIGITS:
+        raise RuleLoadError(f"number {shown} has more than {t.DECIMAL_DIGITS} significant "
+                            "digits (decimals are 64-bit floating point on every backend)",
+                            where)
 
 
 def load_yaml(text: str, file: str | None = None) -> tuple[Any, Positions]:

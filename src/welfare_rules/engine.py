@@ -498,12 +498,13 @@ class _Loader:
                     raise ParameterError(f"cannot override unknown parameter '{name}'"
                                          f"{did_you_mean(name, params)}", name)
                 old = params[name]
-                vt = t.type_of_value(value)
-                if not t.compatible(old.type, vt):
+                try:
+                    converted = t.convert(value, old.type)
+                except ValueError as exc:
                     raise ParameterError(f"parameter '{name}' is {old.type}; the override "
-                                         f"{value!r} is {vt}", name)
+                                         f"is refused: {exc}", name) from None
                 params[name] = attrs.evolve(
-                    old, values=((datetime.date.min, value),),
+                    old, values=((datetime.date.min, converted),),
                     origin=Origin("Engine.load(parameters=...)", "", ""), overrides=name)
 
         # rules
