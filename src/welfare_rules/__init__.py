@@ -23,11 +23,13 @@ from .errors import (
 from .expr.functions import Function
 from .hookspecs import hookimpl
 from .impact import ImpactResult, impact
+from .recipients.allocate import Allocation, allocate
 from .reform import Reform, load_reform
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "Allocation",
     "CycleError",
     "DataError",
     "Decision",
@@ -47,6 +49,7 @@ __all__ = [
     "RuleTypeError",
     "WelfareRulesError",
     "__version__",
+    "allocate",
     "hookimpl",
     "impact",
     "load_reform",

@@ -44,10 +44,11 @@ from .expr import nodes as n
 from .expr.check import Checker, Env, Refs
 from .expr.functions import Function
 from .loading import load_parameter_files, load_rules
-from .model import Parameter, Rule, RuleSet
+from .model import WHAT_IF, Parameter, Rule, RuleSet
 from .plugins import PluginInfo, call_contributions, get_plugin_manager, resolve_plugins
 from .reform import Reform, load_reform
 from .schema import Origin, Schema, SchemaBuilder
+from .wording import template_names
 
 if TYPE_CHECKING:
     from .decision import Decision
@@ -505,7 +506,7 @@ class _Loader:
                                          f"is refused: {exc}", name) from None
                 params[name] = attrs.evolve(
                     old, values=((datetime.date.min, converted),),
-                    origin=Origin("Engine.load(parameters=...)", "", ""), overrides=name)
+                    origin=Origin(WHAT_IF, "", "Engine.load(parameters=...)"), overrides=name)
 
         # rules
         rulesets: list[RuleSet] = []
@@ -668,6 +669,9 @@ class _Loader:
                         f"rule '{rid}' has versions of different types ({prev} and {ty})",
                         r.location))
                 rule_types[rid] = ty if prev is None or prev == t.ANY else t.unify(prev, ty)
+        for vs in rules.values():
+            for r in vs:
+                self.errors.extend(_template_errors(r, params, schema, rule_entity))
         return refs_out, rule_types, order
 
     def _toposort(self, deps: Mapping[str, set[str]],
@@ -830,6 +834,37 @@ def _syntactic_refs(node: n.Node, rule_entity: Mapping[str, str], refs: Refs) ->
     for sub in n.walk(node):
         if isinstance(sub, n.Name) and sub.id in rule_entity:
             refs.rules.add(sub.id)
+
+
+def _template_errors(r: Rule, params: Mapping[str, Parameter], schema: Schema,
+                     rule_entity: Mapping[str, str]) -> list[LocatedError]:
+    """Placeholders of a rule's title and message that name nothing: ``{param.x}`` must be a
+    parameter, ``{name}`` a field or rule of the rule's entity (or of its parent's)."""
+    texts = [("title", r.title.id), ("title", r.title.en)]
+    if r.check is not None:
+        texts += [("message", r.check.message.id), ("message", r.check.message.en)]
+    ents = [r.entity]
+    parent = schema.parent_of(r.entity) if r.entity in schema.entities else None
+    if parent is not None:
+        ents.append(parent[0].name)
+    if r.entity in schema.entities:  # a check per member names the member's fields too
+        ents += [rel.entity for rel in schema.entity(r.entity).relations.values()]
+    known = {f for e in ents if e in schema.entities for f in schema.entity(e).fields}
+    known |= {rid for rid, e in rule_entity.items() if e in ents}
+    out: list[LocatedError] = []
+    for what, text in texts:
+        for name in template_names(text):
+            if name.startswith("param."):
+                pname = name[len("param."):]
+                if pname not in params:
+                    out.append(RuleLoadError(
+                        f"rule '{r.id}': {what} names unknown parameter '{pname}'"
+                        f"{did_you_mean(pname, params)}", r.location))
+            elif name not in known:
+                out.append(RuleLoadError(
+                    f"rule '{r.id}': {what} names '{{{name}}}', which is no field or rule of "
+                    f"{r.entity}{did_you_mean(name, known)}", r.location))
+    return out
 
 
 def _overlap(a: Rule, b: Rule) -> bool:

@@ -23,7 +23,6 @@ input once and evaluate it twice.
 from __future__ import annotations
 
 import datetime
-import html
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -33,6 +32,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .errors import DataError, EvaluationError
+from .formatting import number as _num
 
 if TYPE_CHECKING:
     from .engine import Engine
@@ -324,7 +324,7 @@ class ImpactResult:
         changes = self.changes
         if unmask:
             changes = changes.append_column(f"{self.key}_unmasked", changes.column(self.key))
-        changes = _mask_column(changes, self.key)
+        changes = mask_column(changes, self.key)
         about = pa.table({"item": ["reform", "as_of", "weights", "base rules digest",
                                    "reform rules digest"],
                           "value": [self.reform, self.as_of.isoformat(), self.weights or "-",
@@ -343,17 +343,8 @@ class ImpactResult:
         return out
 
 
-def _num(v: Any) -> str:
-    if v is None:
-        return "-"
-    if isinstance(v, float):
-        return f"{v:,.0f}" if abs(v - round(v)) < 1e-9 or abs(v) >= 1000 else f"{v:,.2f}"
-    if isinstance(v, int) and not isinstance(v, bool):
-        return f"{v:,}"
-    return str(v)
-
-
-def _mask_column(t: pa.Table, key: str) -> pa.Table:
+def mask_column(t: pa.Table, key: str) -> pa.Table:
+    """``t`` with the ids in column ``key`` masked (a NIK or No. KK keeps 4 + 4 digits)."""
     from .decision import mask_id
 
     if key not in t.column_names:
@@ -366,6 +357,8 @@ def _mask_column(t: pa.Table, key: str) -> pa.Table:
 def render_html(result: ImpactResult, *, by: str | None, standalone: bool) -> str:
     """The impact as HTML (Jinja2 template ``impact.html.j2``) with an SVG bar chart of the
     eligible households before and after per programme, and gainers/losers per group."""
+    from .reports.charts import bar_chart, template
+
     totals = result.totals.to_pylist()
     bars = [{"label": r["programme"], "a": r["eligible_before"] or 0,
              "b": r["eligible_after"] or 0} for r in totals]
@@ -374,7 +367,7 @@ def render_html(result: ImpactResult, *, by: str | None, standalone: bool) -> st
         for r in result.by(by).to_pylist():
             groups.append({"group": r[by], "programme": r["programme"],
                            "gainers": r["gainers"] or 0, "losers": r["losers"] or 0})
-    return str(_template("impact.html.j2").render(
+    return str(template("impact.html.j2").render(
         standalone=standalone, title=result.reform, as_of=result.as_of.isoformat(),
         weights=result.weights, columns=TOTAL_COLUMNS, totals=totals,
         chart=bar_chart(bars, ("before", "after")), by=by,
@@ -383,33 +376,6 @@ def render_html(result: ImpactResult, *, by: str | None, standalone: bool) -> st
                                if g["gainers"] or g["losers"]], ("gainers", "losers")),
         group_rows=result.by(by).to_pylist() if by else [], fmt=_num,
         fingerprint=result.fingerprint))
-
-
-def bar_chart(bars: Sequence[Mapping[str, Any]], legend: tuple[str, str], *,
-              width: int = 640) -> dict[str, Any]:
-    """Geometry of a horizontal paired bar chart (the template draws it as SVG)."""
-    top = max([float(b["a"]) for b in bars] + [float(b["b"]) for b in bars] + [1.0])
-    label_w, row_h = 220, 30
-    scale = (width - label_w - 90) / top
-    rows = []
-    for i, b in enumerate(bars):
-        y = 20 + i * row_h
-        rows.append({"label": str(b["label"]), "y": y,
-                     "a": {"w": float(b["a"]) * scale, "v": _num(b["a"])},
-                     "b": {"w": float(b["b"]) * scale, "v": _num(b["b"])}})
-    return {"rows": rows, "width": width, "height": 30 + len(bars) * row_h, "x0": label_w,
-            "legend": legend}
-
-
-def _template(name: str) -> Any:
-    import jinja2
-
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(Path(__file__).parent / "reports" / "templates")),
-        autoescape=jinja2.select_autoescape(["html", "j2"]), trim_blocks=True,
-        lstrip_blocks=True)
-    env.filters["esc"] = html.escape
-    return env.get_template(name)
 
 
 # ---------------------------------------------------------------------------------------------

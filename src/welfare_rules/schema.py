@@ -65,6 +65,16 @@ class Field:
     min: float | None = None
     max: float | None = None
     origin: Origin = Origin()
+    #: an enum's values in words, ``{value: Text}`` (``labels:`` in the schema file)
+    value_labels: Mapping[str, Text] = attrs.field(factory=dict)
+    #: ``False`` for facts a change of circumstances cannot alter (birth date, sex): a
+    #: counterfactual never proposes to change them
+    changeable: bool = True
+
+    def value_label(self, value: Any, lang: str) -> str | None:
+        """The word for an enum value in ``lang``, or ``None`` when the schema has none."""
+        text = self.value_labels.get(str(value))
+        return text.get(lang) if text is not None else None
 
 
 @attrs.frozen
@@ -124,7 +134,8 @@ def _field_from(name: str, spec: Any, path: tuple[str | int, ...], pos: Position
     if not isinstance(spec, Mapping):
         raise RuleLoadError(f"field '{name}': expected a mapping or a type name, found {spec!r}",
                             where)
-    known = {"type", "values", "label", "required", "optional", "min", "max", "description"}
+    known = {"type", "values", "label", "required", "optional", "min", "max", "description",
+             "labels", "changeable"}
     extra = set(spec) - known
     if extra:
         bad = sorted(extra)[0]
@@ -141,6 +152,21 @@ def _field_from(name: str, spec: Any, path: tuple[str | int, ...], pos: Position
             ftype = t.parse_type_name(str(type_name))
         except ValueError as exc:
             raise RuleLoadError(f"field '{name}': {exc}", pos.get((*path, "type"))) from None
+    labels = spec.get("labels") or {}
+    if "labels" in spec and (not isinstance(labels, Mapping) or type_name != "enum"):
+        raise RuleLoadError(f"field '{name}': 'labels' is a mapping from each enum value to "
+                            f"{{id: ..., en: ...}}", pos.get((*path, "labels")))
+    value_labels: dict[str, Text] = {}
+    for value, text in labels.items():
+        if str(value) not in ftype.values:
+            raise RuleLoadError(
+                f"field '{name}': 'labels' names '{value}', which is not one of its values"
+                f"{did_you_mean(str(value), ftype.values)}", pos.get((*path, "labels", value)))
+        try:
+            value_labels[str(value)] = Text.of(text)
+        except TypeError as exc:
+            raise RuleLoadError(f"field '{name}': labels.{value}: {exc}",
+                                pos.get((*path, "labels", value))) from None
     return Field(
         name=name,
         type=ftype,
@@ -149,6 +175,8 @@ def _field_from(name: str, spec: Any, path: tuple[str | int, ...], pos: Position
         min=spec.get("min"),
         max=spec.get("max"),
         origin=origin,
+        value_labels=value_labels,
+        changeable=bool(spec.get("changeable", True)),
     )
 
 

@@ -170,9 +170,8 @@ def convert(value: Any, ty: Type) -> Any:
     if value is None:
         return None
     kind = ty.kind
-    if isinstance(value, float | decimal.Decimal) and not isinstance(value, bool):
-        if not math.isfinite(value):
-            raise ValueError(f"{_short(value)} is not a number (NaN and infinities are refused)")
+    if isinstance(value, float | decimal.Decimal) and not math.isfinite(value):
+        raise ValueError(f"{_short(value)} is not a number (NaN and infinities are refused)")
     if kind == "bool":
         if isinstance(value, bool):
             return value

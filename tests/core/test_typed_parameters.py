@@ -35,8 +35,8 @@ HUGE_DECIMAL = "1" * 400 + ".5"
 @pytest.mark.parametrize("value", [math.nan, math.inf, -math.inf, 3.5, "4.5", True, "many",
                                    2**63, [1]])
 def test_a_bad_override_of_an_integer_parameter_is_refused(engine_from: Any, value: Any) -> None:
-    with pytest.raises(ParameterError, match="parameter 't.max_x' is int; the override is "
-                                             "refused"):
+    with pytest.raises(ParameterError, match=r"parameter 't\.max_x' is int; the override is "
+                                             r"refused"):
         engine_from(RULES, params=PARAMS, parameters={"t.max_x": value})
 
 
@@ -51,7 +51,7 @@ def test_an_integral_override_is_converted_to_int(engine_from: Any, value: Any,
 @pytest.mark.parametrize("value", [math.nan, math.inf, HUGE_DECIMAL, "nan", "-inf",
                                    "0.12345678901234567"])
 def test_a_bad_override_of_a_decimal_parameter_is_refused(engine_from: Any, value: Any) -> None:
-    with pytest.raises(ParameterError, match="'t.rate' is decimal; the override is refused"):
+    with pytest.raises(ParameterError, match=r"'t\.rate' is decimal; the override is refused"):
         engine_from(RULES, params=PARAMS, parameters={"t.rate": value})
 
 

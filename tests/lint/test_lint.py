@@ -83,7 +83,9 @@ def test_clean_rule_files_give_no_finding_at_all() -> None:
 def test_the_command_exits_1_on_errors_and_prints_json_lines() -> None:
     res = CliRunner().invoke(main, ["lint", str(FINDINGS), "--json"])
     assert 1 == res.exit_code, res.output
-    rows = [json.loads(line) for line in res.stdout.splitlines()]
+    result = json.loads(res.stdout)
+    assert 10 == result["counts"]["error"]
+    rows = result["findings"]
     assert {"code", "severity", "message", "file", "line", "column"} <= set(rows[0])
     assert any(r["code"] == "table-overlap" and r["severity"] == "error" for r in rows)
 

@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 __all__ = [
     "BIRTH_DATES",
     "DATES",
+    "allocation_inputs",
     "digits",
     "field_values",
     "households",
@@ -234,3 +235,31 @@ def households(engine: Engine, min_members: int = 0, max_members: int = 6, *,
     return _households(engine, min_members, max_members, missing, fields, member_fields,
                        dates, birth_dates)
 
+
+
+@st.composite
+def allocation_inputs(draw: st.DrawFn, programme: str = "pkh", *, max_households: int = 60,
+                      groups: tuple[str, ...] = ("Klego", "Degayu", "Setono", "Medono")
+                      ) -> tuple[list[dict[str, Any]], dict[str, int]]:
+    """A results table (as rows) and quotas for :func:`welfare_rules.recipients.allocate`.
+
+    Rows have ``id`` (distinct 16 digits), ``kelurahan``, ``<programme>_eligible`` and its
+    ``__status`` (true, false or unknown), ``priority_score`` (ties and missing scores are
+    likely), ``desil`` (possibly missing) and ``receives_<programme>``. Quotas name some of
+    the groups (a group without a quota has none), from 0 to more than the group holds.
+    """
+    n = draw(st.integers(0, max_households))
+    ids = draw(st.lists(digits(16), min_size=n, max_size=n, unique=True))
+    rows = []
+    for hid in ids:
+        status = draw(st.sampled_from(["true", "true", "false", "unknown"]))
+        rows.append({
+            "id": hid, "kelurahan": draw(st.sampled_from(groups)),
+            f"{programme}_eligible": {"true": True, "false": False}.get(status),
+            f"{programme}_eligible__status": status,
+            "priority_score": draw(st.one_of(st.none(), st.integers(0, 6))),
+            "desil": draw(st.one_of(st.none(), st.integers(1, 10))),
+            f"receives_{programme}": draw(st.booleans()),
+        })
+    quota = draw(st.dictionaries(st.sampled_from(groups), st.integers(0, max_households // 2)))
+    return rows, quota
