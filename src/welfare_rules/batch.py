@@ -35,7 +35,7 @@ from .adapters.result import QUARANTINE_SCHEMA, Link, LoadResult, empty_table
 from .backends import runtime
 from .backends.sql import ROW, STATUS_SUFFIX, EntityQuery, SqlCompiler
 from .decision import Decision, mask_id
-from .errors import EvaluationError, HitPolicyError
+from .errors import EvaluationError, HitPolicyError, NotFoundError
 
 if TYPE_CHECKING:
     from .engine import Engine
@@ -302,7 +302,7 @@ class BatchResult:
         else:
             rec = tbl.filter(pc.equal(tbl.column(key), str(row_or_id))).slice(0, 1).to_pylist()
         if not rec:
-            raise KeyError(f"no {self.entity} record {row_or_id!r}")
+            raise NotFoundError(f"no {self.entity} record {row_or_id!r}")
         record = {k: v for k, v in rec[0].items() if k != ROW}
         ent = self.engine.schema.entity(self.entity)
         for rel in ent.relations.values():

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from .errors import did_you_mean
+from .errors import UnknownRuleError, did_you_mean
 from .masking import MASKED_FIELDS, mask_id, mask_text
 from .model import Rule
 
@@ -86,12 +86,14 @@ class _Base:
         if rule_id in self.engine.rules:
             rule = self.engine.rule(rule_id)
             if rule.entity != self.entity:
-                raise KeyError(f"'{rule_id}' is a rule of {rule.entity}, not {self.entity}; "
-                               f"see .members[i].value({rule_id!r})") from None
+                raise UnknownRuleError(f"'{rule_id}' is a rule of {rule.entity}, not "
+                                       f"{self.entity}; see .members[i].value({rule_id!r})",
+                                       rule_id) from None
             return -1
-        raise KeyError(f"unknown rule '{rule_id}'"
-                       f"{did_you_mean(rule_id, self.engine.visible_rule_ids(self.entity))}"
-                       ) from None
+        raise UnknownRuleError(
+            f"unknown rule '{rule_id}'"
+            f"{did_you_mean(rule_id, self.engine.visible_rule_ids(self.entity))}",
+            rule_id) from None
 
     def value(self, rule_id: str) -> Any:
         """The rule's value: True/False/None for conditions and checks, a number, a level

@@ -37,7 +37,7 @@ from .errors import (
     PluginError,
     RuleLoadError,
     RuleTypeError,
-    WelfareRulesError,
+    UnknownRuleError,
     did_you_mean,
 )
 from .expr import nodes as n
@@ -52,13 +52,6 @@ from .wording import template_names
 
 if TYPE_CHECKING:
     from .decision import Decision
-
-
-class UnknownRuleError(WelfareRulesError, KeyError):
-    """A rule id that the engine does not know."""
-
-    def __str__(self) -> str:
-        return str(self.args[0])
 
 
 @attrs.frozen

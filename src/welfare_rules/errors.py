@@ -139,3 +139,22 @@ class HitPolicyError(EvaluationError):
 
 class DataError(WelfareRulesError, ValueError):
     """Input data cannot be read at all (as opposed to bad rows, which are quarantined)."""
+
+
+class NotFoundError(WelfareRulesError, KeyError):
+    """Something asked for by name or id is not there (a rule, a record, a column).
+
+    It is a ``KeyError`` too (lookups behave like a mapping's), but its text is the plain
+    message, not a quoted key.
+    """
+
+    def __str__(self) -> str:
+        return mask_text(str(self.args[0]) if self.args else "")
+
+
+class UnknownRuleError(NotFoundError):
+    """A rule id that the engine does not know, or that belongs to another entity."""
+
+    def __init__(self, message: str, rule_id: str | None = None):
+        self.rule_id = rule_id
+        super().__init__(message)

@@ -27,6 +27,7 @@ import attrs
 from ..errors import EvaluationError
 from ..expr import nodes as n
 from ..expr.functions import Function
+from ..expr.regex import compile_pattern
 from ..model import Rule, Table, UnaryTest
 from . import runtime
 
@@ -283,7 +284,7 @@ class PythonCompiler:
                 args[1].startswith(("'", '"')):
             import ast as _ast
 
-            rx = self.const(re.compile(_ast.literal_eval(args[1])))
+            rx = self.const(compile_pattern(_ast.literal_eval(args[1])))
             g.emit(f"{t} = None if {nullable(args[0])} else "
                    f"{rx}.fullmatch({args[0]}) is not None")
             return True

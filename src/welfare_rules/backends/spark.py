@@ -15,6 +15,7 @@ from typing import Any
 from sqlglot import exp
 
 from ..errors import EvaluationError
+from ..expr.regex import java_pattern
 from .sql import SqlCompiler
 
 
@@ -24,8 +25,8 @@ class SparkCompiler(SqlCompiler):
     dialect = "spark"
 
     def full_match_sql(self, s: exp.Expression, pattern: str) -> exp.Expression:
-        # Java regexes: anchor both ends (\\z: the very end, not before a final newline)
-        return exp.RegexpLike(this=s, expression=exp.Literal.string(f"^(?:{pattern})\\z"))
+        # Java regexes with RE2's meaning, anchored at both ends (expr/regex.py)
+        return exp.RegexpLike(this=s, expression=exp.Literal.string(java_pattern(pattern)))
 
     def fn_days_between(self, a: list[exp.Expression], node: object, ctx: object
                         ) -> exp.Expression:
