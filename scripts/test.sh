@@ -21,7 +21,7 @@ fi
 
 python3 -m venv .venv
 .venv/bin/pip install -q --upgrade pip
-.venv/bin/pip install -q -e ".[dev]" ./plugins/kota-pekalongan ./plugins/_template
+.venv/bin/pip install -q -e ".[dev]" ./plugins/jawa-tengah ./plugins/kota-pekalongan ./plugins/kota-semarang ./plugins/_template
 # Lint and types first (quick, and a failure is cheaper to read here than in pytest's output).
 .venv/bin/ruff check src tests plugins benchmarks docs
 .venv/bin/mypy

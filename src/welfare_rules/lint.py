@@ -477,7 +477,7 @@ class Linter:
         assert table is not None
         params = self.rule_params(rule)
         per_period: dict[LintFinding, list[_Period]] = {}
-        periods = self.periods(rule, params)
+        periods = [p for p in self.periods(rule, params) if self._defined(p, params)]
         for period in periods:
             before = len(self.findings)
             self.table_once(rule, table, period)
@@ -816,19 +816,34 @@ class Linter:
             return
         if rule.mode != "when" or rule.expr is None or isinstance(rule.expr, n.Literal):
             return
-        for period in self.periods(rule, self.rule_params(rule)):
+        params = self.rule_params(rule)
+        verdicts = []
+        for period in self.periods(rule, params):
+            if not self._defined(period, params):
+                continue  # before the parameters' first values: evaluating fails anyway
             vals = self.abstract(rule.expr, rule.entity, period)
-            if len(vals) == 1:
-                what = "true" if True in vals else "false"
-                when = f" (with the parameter values in force {period.label()})" \
-                    if period.start or len(self.periods(rule, self.rule_params(rule))) > 1 \
-                    else ""
-                self.add(f"condition-always-{what}", "warning",
-                         f"criterion '{rule.id}' is always {what} for every known input: "
-                         f"{n.to_source(rule.expr)}{when}",
-                         self.at(rule.location, "when") if not rule.hidden else rule.location,
-                         rule.id)
-                break
+            verdicts.append((period, next(iter(vals)) if len(vals) == 1 else None))
+        for period, value in verdicts:
+            if value is None:
+                continue
+            what = "true" if value else "false"
+            when = "" if all(v == value for _, v in verdicts) else \
+                f" (with the parameter values in force {period.label()})"
+            self.add(f"condition-always-{what}", "warning",
+                     f"criterion '{rule.id}' is always {what} for every known input: "
+                     f"{n.to_source(rule.expr)}{when}",
+                     self.at(rule.location, "when") if not rule.hidden else rule.location,
+                     rule.id)
+            break
+
+    @staticmethod
+    def _defined(period: _Period, params: Iterable[str]) -> bool:
+        try:
+            for p in params:
+                period.param(p)
+        except _NotConstant:
+            return False
+        return True
 
     # -- parameters ----------------------------------------------------------------------------
 

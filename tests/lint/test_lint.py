@@ -13,12 +13,13 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
 from welfare_rules.cli import main
 from welfare_rules.engine import Engine
 from welfare_rules.errors import HitPolicyError
 from welfare_rules.lint import holes, lint, numbers_in
+from welfare_rules.plugins import installed_entry_points
+from welfare_rules.testing.strategies import small_tables
 from welfare_rules.tooling_cli import FolderPack, lint_engine_for
 
 HERE = Path(__file__).parent
@@ -106,7 +107,7 @@ def test_a_file_that_does_not_load_is_exit_2_with_located_errors(tmp_path: Path)
     assert "did you mean 'desil'" in res.output
 
 
-@pytest.mark.parametrize("plugins", [(), ("kota-pekalongan",), ("welfare_rules_my_region",)])
+@pytest.mark.parametrize("plugins", [(), *((ep.name,) for ep in installed_entry_points())])
 def test_the_national_pack_and_the_bundled_plugins_have_no_error_level_finding(
         plugins: tuple[str, ...]) -> None:
     engine, roots = lint_engine_for([], plugins)
@@ -142,27 +143,7 @@ entities:
       lk: {type: int, min: 0, max: 4}
 """
 DOMAIN = {"lb": [True, False], "ls": ["a", "b", "c"], "lk": [0, 1, 2, 3, 4]}
-CELLS = {
-    "lb": st.sampled_from(['"-"', "true", "false"]),
-    "ls": st.sampled_from(['"-"', "a", "b", "[a, b]", '"not(c)"', """'"b","c"'"""]),
-    "lk": st.one_of(
-        st.just('"-"'),
-        st.builds(lambda op, v: f'"{op} {v}"', st.sampled_from(["<", "<=", ">", ">=", "!="]),
-                  st.integers(-1, 5)),
-        st.builds(lambda a, b, lo, hi: f'"{lo}{a}..{b}{hi}"', st.integers(-1, 3),
-                  st.integers(1, 5), st.sampled_from(["[", "("]), st.sampled_from(["]", ")"])),
-        st.integers(0, 4).map(str)),
-}
-
-
-@st.composite
-def small_tables(draw: st.DrawFn) -> tuple[str, list[str], list[tuple[list[str], int]]]:
-    inputs = draw(st.lists(st.sampled_from(sorted(DOMAIN)), min_size=1, max_size=3,
-                           unique=True))
-    policy = draw(st.sampled_from(["unique", "any", "first"]))
-    rows = draw(st.lists(st.tuples(st.tuples(*(CELLS[i] for i in inputs)),
-                                   st.integers(1, 2)), min_size=1, max_size=4))
-    return policy, inputs, [(list(c), o) for c, o in rows]
+KINDS = {"lb": "bool", "ls": "enum", "lk": "int"}
 
 
 def _table_file(policy: str, inputs: list[str], rows: list[tuple[list[str], int]]) -> str:
@@ -182,7 +163,7 @@ def _table_file(policy: str, inputs: list[str], rows: list[tuple[list[str], int]
 
 @settings(max_examples=30, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
-@given(table=small_tables())
+@given(table=small_tables(KINDS))
 def test_overlap_and_gap_verdicts_equal_a_brute_force_enumeration(
         tmp_path_factory: pytest.TempPathFactory,
         table: tuple[str, list[str], list[tuple[list[str], int]]]) -> None:

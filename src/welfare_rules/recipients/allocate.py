@@ -446,7 +446,9 @@ def _reasons(out: pa.Table, summary: pa.Table, alloc: Allocation, lang: str, *,
                 text += w["unscored"]
             elif scores.get((g, r["score"]), 0) > 1:
                 text += w["tie"]
-            if kept_n.get(g):
+            if r["kept"]:
+                text += w["kept"]
+            elif kept_n.get(g):
                 text += w["kept_places"].format(**fmt)
         else:
             unknown = r["eligibility"] == "unknown"

@@ -29,7 +29,7 @@ from __future__ import annotations
 import datetime
 import math
 import threading
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -201,11 +201,17 @@ def _show(v: Any) -> str:
     return "unknown" if v is None else repr(v)
 
 
-def run_case(case: RuleTestCase, engines: EngineCache) -> CaseResult:
-    """Run one case; never raises for a failing case (the result says what differs)."""
+def run_case(case: RuleTestCase, engines: EngineCache,
+             observe: Callable[[Any], None] | None = None) -> CaseResult:
+    """Run one case; never raises for a failing case (the result says what differs).
+
+    ``observe`` is called with the case's decision (rule coverage uses it).
+    """
     try:
         engine = engines.get(case.plugins, case.parameters)
         d = engine.evaluate(case.entity, case.input, as_of=case.as_of)
+        if observe is not None:
+            observe(d)
         diffs: list[str] = []
         for rid, want in case.output.items():
             got = d.value(rid)
@@ -242,7 +248,8 @@ def run_case(case: RuleTestCase, engines: EngineCache) -> CaseResult:
 
 def run_rule_tests(paths: Iterable[str | Path | tuple[str | Path, Sequence[Any]]],
                    plugins: Sequence[Any] = (),
-                   engines: EngineCache | None = None) -> list[CaseResult]:
+                   engines: EngineCache | None = None,
+                   observe: Callable[[Any], None] | None = None) -> list[CaseResult]:
     """Run every case of the given files or folders.
 
     Args:
@@ -250,6 +257,7 @@ def run_rule_tests(paths: Iterable[str | Path | tuple[str | Path, Sequence[Any]]
             under when they declare none (default: ``plugins``).
         plugins: the plugins of files that declare none and have none of their own.
         engines: a cache of loaded engines (shared between runs).
+        observe: called with every case's decision (see :mod:`welfare_rules.testing.coverage`).
     """
     engines = engines or EngineCache()
     results = []
@@ -264,5 +272,5 @@ def run_rule_tests(paths: Iterable[str | Path | tuple[str | Path, Sequence[Any]]
                 results.append(CaseResult(dummy, error=str(exc)))
                 continue
             for case in cases:
-                results.append(run_case(case, engines))
+                results.append(run_case(case, engines, observe))
     return results
