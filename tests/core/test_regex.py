@@ -11,8 +11,22 @@ import pyarrow as pa
 import pytest
 
 from welfare_rules.expr.regex import PatternError, compile_pattern, full_match, java_pattern
+from welfare_rules.hookspecs import hookimpl
 
 AS_OF = datetime.date(2024, 1, 1)
+
+
+class Backends:
+    """The built-in batch backends, for a test engine loaded without the built-ins."""
+
+    PLUGIN_NAME = "t-backends"
+    LAYER = "national"
+
+    @hookimpl
+    def register_backends(self, register: Any) -> None:
+        from welfare_rules.builtin_plugin import register_backends
+
+        register_backends(register)
 
 
 def _finishes(fn: Any, seconds: float = 30.0) -> Any:
@@ -65,7 +79,8 @@ def test_the_dialect_is_the_same_on_python_and_duckdb(engine_from: Any, text: st
                                                       pattern: str, expected: bool) -> None:
     assert expected is full_match(text, pattern)
     quoted = pattern.replace("\\", "\\\\")
-    eng = engine_from(f"- id: t_r\n  when: 'matches(name, \"{quoted}\")'\n")
+    eng = engine_from(f"- id: t_r\n  when: 'matches(name, \"{quoted}\")'\n",
+                      extra_plugins=[Backends()])
     py = eng.evaluate("household", {"name": text}, as_of=AS_OF).value("t_r")
     table = pa.table({"id": ["3375010101010001"], "name": [text]})
     res = eng.evaluate_batch("household", table, as_of=AS_OF, backend="duckdb")
