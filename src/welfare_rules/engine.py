@@ -40,6 +40,7 @@ from .errors import (
     did_you_mean,
 )
 from .expr import nodes as n
+from .expr.bounds import check_bounds
 from .expr.check import Checker, Env, Refs
 from .expr.functions import Function
 from .loading import load_parameter_files, load_rules
@@ -593,6 +594,8 @@ class _Loader:
         for vs in rules.values():
             for r in vs:
                 self.errors.extend(_template_errors(r, params, schema, rule_entity))
+        # 3. bounds: text growth and chain depth (docs/security.md)
+        self.errors.extend(check_bounds(rules, order, deps, schema, params, rule_nodes))
         return refs_out, rule_types, order
 
     def _toposort(self, deps: Mapping[str, set[str]],
