@@ -721,8 +721,6 @@ class Linter:
     def satisfiable(self, conjuncts: Sequence[tuple[str, n.Node]], period: _Period
                     ) -> tuple[bool, str]:
         """Whether the conjunction can hold: each field's remaining values are intersected."""
-        allowed: dict[tuple[str, str], set[int]] = {}
-        dims: dict[tuple[str, str], Dimension] = {}
         atoms_by_field: dict[tuple[str, str], list[tuple[UnaryTest, dict[int, Any], str]]] = {}
         for entity, e in conjuncts:
             if self.abstract(e, entity, period) == {False}:
@@ -733,30 +731,23 @@ class Linter:
             dim, test, consts = atom
             atoms_by_field.setdefault((entity, dim.name), []).append(
                 (test, consts, n.to_source(e)))
-        for key, tests in atoms_by_field.items():
-            merged: dict[int, Any] = {}
-            bounds: list[float] = []
-            for _, consts, _src in tests:
-                bounds.extend(_boundaries(consts, lambda v: v.toordinal()
-                                          if isinstance(v, datetime.date) else v))
-                merged.update(consts)
-            fld = self.engine.schema.entity(key[0]).fields[key[1]]
-            base = self.dimension(key[1], n.Name(key[1]), key[0], [
-                {0: b} for _, c, _s in tests for b in c.values()])
+        for (entity, name), tests in atoms_by_field.items():
+            # one dimension cut at every constant of every comparison on this field
+            base = self.dimension(name, n.Name(name), entity,
+                                  [{0: v} for _, c, _s in tests for v in c.values()])
             if base is None:
                 continue
-            dims[key] = base
             ok = set(range(len(base.atoms)))
             for test, consts, _src in tests:
                 with contextlib.suppress(_NotConstant):
                     ok &= {i for i, a in enumerate(base.atoms)
                            if test_matches(test, a.rep, consts)}
-            allowed[key] = ok
             if not ok:
+                fld = self.engine.schema.entity(entity).fields[name]
                 srcs = " and ".join(s for _, _, s in tests)
                 rng = f" ({fld.min}..{fld.max})" if fld.min is not None or \
                     fld.max is not None else ""
-                return False, f"no value of {key[1]}{rng} satisfies {srcs}"
+                return False, f"no value of {name}{rng} satisfies {srcs}"
         return True, ""
 
     def ladder(self, rule: Rule) -> None:
@@ -923,9 +914,10 @@ class Linter:
             for r in versions:
                 read |= self.rule_params(r)
                 for text in _texts(r):
-                    read |= set(re.findall(r"\{param\.([A-Za-z0-9_.]+)\}", text))
+                    read |= set(_PARAM_PLACEHOLDER.findall(text))
+        code = _python_sources(self.engine)
         for name in names:
-            if name not in read:
+            if name not in read and f'"{name}"' not in code and f"'{name}'" not in code:
                 p = self.engine.parameters[name]
                 self.add("parameter-unread", "warning",
                          f"parameter '{name}' is not read by any rule", p.location,
@@ -963,9 +955,10 @@ class Linter:
                       (rule.check.message.en, ("message",))]
         reported: set[str] = set()
         for text, key in texts:
+            quoted = set(_PARAM_PLACEHOLDER.findall(text))
             for num in numbers_in(text):
                 pname = values.get(num)
-                if pname is not None and pname not in reported:
+                if pname is not None and pname not in reported and pname not in quoted:
                     reported.add(pname)
                     self.add("hard-coded-number", "warning",
                              f"rule '{rule.id}': the text '{text}' writes {_fmt_num(num)}, the "
@@ -1125,6 +1118,7 @@ def unit_range(unit: str) -> tuple[float | None, float | None, bool] | None:
     return None
 
 
+_PARAM_PLACEHOLDER = re.compile(r"\{param\.([A-Za-z0-9_.]+)(?::[^}]*)?\}")
 _NUMBER = re.compile(r"(?<![\d.,])\d{1,3}(?:[.,]\d{3})+(?![\d])|(?<![\d.,])\d+(?:[.,]\d+)?"
                      r"(?![\w])")
 
@@ -1170,6 +1164,24 @@ def _texts(rule: Rule) -> list[str]:
     if rule.check is not None:
         out += [rule.check.message.id, rule.check.message.en]
     return out
+
+
+def _python_sources(engine: Engine) -> str:
+    """The Python source of welfare-rules and of every loaded plugin's package: a parameter
+    named there in quotes is read by code (an allocation, a report), not only by rules."""
+    roots = {Path(__file__).resolve().parent}
+    for info in engine.plugins:
+        f = getattr(info.obj, "__file__", None)
+        if f:
+            roots.add(Path(f).resolve().parent)
+    parts = []
+    for root in sorted(roots):
+        for py in sorted(root.rglob("*.py")):
+            try:
+                parts.append(py.read_text(encoding="utf-8"))
+            except (OSError, UnicodeDecodeError):
+                continue
+    return "\n".join(parts)
 
 
 def parameter_layers(engine: Engine) -> list[Parameter]:

@@ -1,8 +1,10 @@
 """The pytest plugin (entry point ``pytest11``): YAML rule tests as pytest items.
 
 Files named ``test_*.yaml`` (or ``*_test.yaml``) inside pytest's test paths are collected; each
-case is an item named after the case, and a failure prints the case and the differing values
-instead of a traceback. Fixtures ``welfare_engine`` (the national engine) is provided too.
+case is an item named after the case, run under the plugins its file declares (or, when it
+declares none, the installed plugin that registers the file), and a failure prints the case and
+the differing values instead of a traceback. The fixture ``welfare_engine`` (the national
+engine) is provided too.
 
 ``--rules-coverage`` prints, at the end of the run, which criteria, decision-table rows and
 ladder levels the YAML cases exercised, per ruleset (:mod:`welfare_rules.testing.coverage`);
@@ -19,7 +21,7 @@ from typing import Any
 import pytest
 
 from .coverage import RuleCoverage
-from .runner import CaseResult, EngineCache, RuleTestCase, load_cases, run_case
+from .runner import CaseResult, EngineCache, RuleTestCase, load_cases, plugins_registering, run_case
 
 _ENGINES = EngineCache()
 _COVERAGE = pytest.StashKey[RuleCoverage]()
@@ -89,7 +91,8 @@ def pytest_collect_file(parent: pytest.Collector, file_path: Path) -> pytest.Col
 
 class RuleTestFile(pytest.File):
     def collect(self) -> Iterator[pytest.Item]:
-        for case in load_cases(self.path):
+        # a file that declares no plugins runs under the installed plugin that registers it
+        for case in load_cases(self.path, plugins_registering(self.path)):
             yield RuleTestItem.from_parent(self, name=case.name, case=case)
 
 

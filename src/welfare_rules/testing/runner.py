@@ -156,6 +156,47 @@ def registered_test_files(engine: Any) -> list[tuple[Path, tuple[Any, ...]]]:
     return out
 
 
+_REGISTERED: dict[Path, tuple[Any, ...]] | None = None
+_REGISTERED_LOCK = threading.Lock()
+
+
+def plugins_registering(path: str | Path) -> tuple[Any, ...]:
+    """The installed plugin whose ``register_rule_tests`` registers ``path`` (or a folder
+    holding it), as the plugins a file that declares none runs under; ``()`` when none does.
+
+    Only the plugins' ``register_rule_tests`` hooks are called (no engine is loaded), once
+    per process.
+    """
+    global _REGISTERED
+    with _REGISTERED_LOCK:
+        if _REGISTERED is None:
+            _REGISTERED = _registered_paths()
+        found = Path(path).resolve()
+        for root, plugins in _REGISTERED.items():
+            if root == found or root in found.parents:
+                return plugins
+    return ()
+
+
+def _registered_paths() -> dict[Path, tuple[Any, ...]]:
+    from ..plugins import installed_entry_points, resolve_plugins
+
+    out: dict[Path, tuple[Any, ...]] = {}
+    for ep in installed_entry_points():
+        try:
+            info = resolve_plugins([ep.name])[0]
+        except WelfareRulesError:
+            continue  # a broken plugin is reported by `welfare-rules plugins`
+        hook = getattr(info.obj, "register_rule_tests", None)
+        if hook is None:
+            continue
+        paths: list[Any] = []
+        hook(paths.append)
+        for registered in paths:
+            out[Path(registered).resolve()] = (ep.name,)
+    return out
+
+
 class EngineCache:
     """Engines by (plugins, parameter overrides): loading is the slow part of a test run."""
 
