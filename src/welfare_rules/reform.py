@@ -36,7 +36,7 @@ from . import types as t
 from ._yaml import Positions, load_yaml, load_yaml_file
 from .errors import ErrorGroup, LocatedError, Location, RuleLoadError, did_you_mean
 from .loading import iter_yaml_files, parameters_from_data
-from .model import Parameter
+from .model import Basis, Parameter
 from .schema import Origin, Text
 
 __all__ = ["ParameterChange", "Reform", "load_reform"]
@@ -147,9 +147,12 @@ class Reform:
                 ref += f"; {ch.reference}"
             # the value is the reform's (a proposal, cited as such), not the base's sourced or
             # unverified fact
+            basis = Basis(instrument=self.describe("en"),
+                          sources=(where, *((ch.reference,) if ch.reference else ())))
             params[ch.name] = attrs.evolve(old, values=values, origin=self.origin,
                                            reference=ref, overrides=ch.name,
-                                           location=ch.location, unverified=False)
+                                           location=ch.location, unverified=False,
+                                           basis=basis)
         return errors
 
 
