@@ -153,7 +153,8 @@ def register(group: click.Group, *, plugin_option: Decorator) -> None:
         losers and the yearly cost; then the same per --by group. The base is the plugins'
         rules (the global --reform does not apply here: give the reform to compare with)."""
         from .engine import Engine
-        from .impact import impact, mask_column, read_weights
+        from .impact import impact, read_weights
+        from .safecells import write_csv
 
         reform = _reform(reform_file, sets)
         if reform is None:
@@ -180,9 +181,7 @@ def register(group: click.Group, *, plugin_option: Decorator) -> None:
         if html_out:
             written.append(str(res.write_html(html_out, by=by)))
         if changes_out:
-            import pyarrow.csv as pacsv
-
-            pacsv.write_csv(mask_column(res.changes, res.key), changes_out)
+            write_csv(res.changes, changes_out)  # ids masked, no cell a formula
             written.append(changes_out)
         ui.info(f"{res.changes.num_rows:,} change(s) of eligibility or benefit")
         for w in written:
@@ -219,8 +218,8 @@ def register(group: click.Group, *, plugin_option: Decorator) -> None:
         """Allocate a programme's quota per group: allocated, waitlist (in rank order) and not
         eligible, each with its reason."""
         from .engine import Engine
-        from .impact import mask_column
         from .recipients.allocate import allocate
+        from .safecells import write_csv
 
         when, note = _as_of(as_of)
         places = read_quota(quota, by)
@@ -253,9 +252,7 @@ def register(group: click.Group, *, plugin_option: Decorator) -> None:
         if html_out:
             written.append(str(alloc.write_html(html_out)))
         if csv_out:
-            import pyarrow.csv as pacsv
-
-            pacsv.write_csv(mask_column(alloc.to_arrow(), "id"), csv_out)
+            write_csv(alloc.to_arrow(), csv_out)  # ids masked, no cell a formula
             written.append(csv_out)
         for w in written:
             ui.info(f"wrote {w}")
