@@ -339,20 +339,8 @@ def _plural(entity: str, n: int) -> str:
 
 def _load_counts(loaded: Any, entity: str) -> dict[str, dict[str, int]]:
     """Records per entity: read, valid (kept) and quarantined (distinct source rows)."""
-    import pyarrow.compute as pc
-
-    q = loaded.quarantine
-    out: dict[str, dict[str, int]] = {}
-    entities = [entity, *[e for e in loaded.tables if e != entity]]
-    for ent in entities:
-        valid = loaded.tables[ent].num_rows if ent in loaded.tables else 0
-        quarantined = 0
-        if q.num_rows:
-            sel = q.filter(pc.equal(q.column("entity"), ent)).select(["source", "row"])
-            quarantined = len(set(zip(sel.column("source").to_pylist(),
-                                      sel.column("row").to_pylist(), strict=True)))
-        out[ent] = {"read": valid + quarantined, "valid": valid, "quarantined": quarantined}
-    return out
+    counts: dict[str, dict[str, int]] = loaded.counts(first=entity)
+    return counts
 
 
 def _persons(loaded: Any) -> int | None:
