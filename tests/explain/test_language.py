@@ -69,6 +69,13 @@ def _texts(engine: Engine, entity: str, rec: dict[str, object], lang: str) -> li
                                      if not x.startswith(("Sumber aturan", "Rule from",
                                                           "Rujukan", "Sources")))
                 out.append(body)
+    # free text of the record (names, numbers) is the data's, not the explanation's words
+    texts = [v for v in rec.values() if isinstance(v, str)]
+    for m in rec.get("members") or ():  # type: ignore[attr-defined]
+        texts += [v for v in m.values() if isinstance(v, str)]
+    for t in sorted(texts, key=len, reverse=True):
+        if t:
+            out = [body.replace(t, " ") for body in out]
     return out
 
 
