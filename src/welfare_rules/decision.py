@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from .errors import did_you_mean
+from .errors import InputProblem, did_you_mean
 from .model import Rule
 
 if TYPE_CHECKING:
@@ -165,6 +165,7 @@ class Decision(_Base):
     __slots__ = (
         "_findings",
         "_member_values",
+        "_problems",
         "_slots",
         "_values",
         "as_of",
@@ -175,7 +176,8 @@ class Decision(_Base):
     )
 
     def __init__(self, engine: Engine, entity: str, record: Mapping[str, Any],
-                 as_of: datetime.date, plan: _Plan, values: list[Any], members: Sequence[Any]):
+                 as_of: datetime.date, plan: _Plan, values: list[Any], members: Sequence[Any],
+                 problems: Sequence[InputProblem] = ()):
         self.engine = engine
         self.entity = entity
         self.record = record
@@ -185,6 +187,7 @@ class Decision(_Base):
         self._member_values = members
         self._slots = plan.compiled.slots
         self._findings: list[Finding] | None = None
+        self._problems = problems  # invalid input taken as unknown (on_invalid="unknown")
 
     @property
     def members(self) -> list[MemberDecision]:
@@ -262,6 +265,7 @@ def _compute_findings(d: Decision, lang: str = "id") -> list[Finding]:
     out: list[Finding] = []
     eng = d.engine
     rid_of = d.record.get(eng.schema.entity(d.entity).key)
+    out.extend(_input_findings(d, rid_of))
     for rule_id in d._slots:
         if "#" in rule_id:
             continue
@@ -297,6 +301,20 @@ def _compute_findings(d: Decision, lang: str = "id") -> list[Finding]:
                                    md.index))
     out.sort(key=lambda f: (SEVERITY_ORDER.get(f.severity, 9), f.check,
                             f.member_index if f.member_index is not None else -1))
+    return out
+
+
+def _input_findings(d: Decision, rid_of: Any) -> list[Finding]:
+    """One ``input.invalid`` error finding per value the record contract took as unknown."""
+    out = []
+    for p in d._problems:
+        member_id = None
+        if p.member_index is not None:
+            rel = d.record.get(p.relation or "members") or ()
+            if p.member_index < len(rel):
+                member_id = rel[p.member_index].get(d.engine.schema.entity(p.entity).key)
+        out.append(Finding("input.invalid", "error", f"{p} — taken as unknown", d.entity,
+                           _s(rid_of), _s(member_id), p.member_index))
     return out
 
 
