@@ -23,10 +23,14 @@ from .errors import (
 )
 from .expr.functions import Function
 from .hookspecs import hookimpl
+from .impact import ImpactResult, impact
+from .recipients.allocate import Allocation, allocate
+from .reform import Reform, load_reform
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "Allocation",
     "CycleError",
     "DataError",
     "Decision",
@@ -37,13 +41,18 @@ __all__ = [
     "Finding",
     "Function",
     "HitPolicyError",
+    "ImpactResult",
     "InputError",
     "MemberDecision",
     "ParameterError",
     "PluginError",
+    "Reform",
     "RuleLoadError",
     "RuleTypeError",
     "WelfareRulesError",
     "__version__",
+    "allocate",
     "hookimpl",
+    "impact",
+    "load_reform",
 ]

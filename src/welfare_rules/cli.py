@@ -1,64 +1,36 @@
 """The ``welfare-rules`` command line.
 
 Exit codes: 0 success; 1 findings (or quarantined rows) the user asked to fail on; 2 bad input
-(rule files, data, options), with a one-line reason on stderr. Library errors never show a
-traceback unless ``WELFARE_RULES_DEBUG`` is set.
+(rule files, data, options) or a missing optional package, with a one-line reason on stderr.
+No error shows a traceback unless ``WELFARE_RULES_DEBUG`` is set.
+
+Every command prints, as the first line on stderr, the version, the as-of date it used and the
+plugins loaded; ``--json`` prints the result as one JSON document on stdout; ``-q`` silences the
+messages. The shared machinery is in :mod:`welfare_rules.cli_kit`.
 """
 
 from __future__ import annotations
 
 import datetime
-import functools
 import json
-import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import click
 
-from .errors import ErrorGroup, WelfareRulesError
+from .cli_kit import BadInput, Ui, command_options, guarded, require, version
 
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-class BadInput(click.ClickException):
-    exit_code = 2
+__all__ = ["BadInput", "guarded", "main"]
 
 
-def _fail(message: str) -> None:
-    click.echo(f"welfare-rules: {message}", err=True)
-    sys.exit(2)
-
-
-def guarded(fn: F) -> F:
-    """Turn library errors into exit code 2 with a one-line reason (all located errors)."""
-
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except ErrorGroup as exc:
-            if os.environ.get("WELFARE_RULES_DEBUG"):
-                raise
-            for e in exc.errors:
-                click.echo(str(e), err=True)
-            _fail(f"{len(exc.errors)} error(s) in the rules")
-        except (WelfareRulesError, FileNotFoundError) as exc:
-            if os.environ.get("WELFARE_RULES_DEBUG"):
-                raise
-            _fail(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
-        return None
-
-    return wrapper  # type: ignore[return-value]
-
-
-def _as_of(value: str | None) -> datetime.date:
+def _as_of(value: str | None) -> tuple[datetime.date, str]:
+    """The evaluation date and where it came from (for the first line)."""
     if value is None:
-        return datetime.date.today()
+        return datetime.date.today(), "today; --as-of to change"
     try:
-        return datetime.date.fromisoformat(value)
+        return datetime.date.fromisoformat(value), "--as-of"
     except ValueError:
         raise BadInput(f"--as-of must be a date YYYY-MM-DD, found {value!r}") from None
 
@@ -83,104 +55,279 @@ def _parse_scalar(v: str) -> Any:
     return value
 
 
+def _backend(backend: str) -> None:
+    if backend == "spark":
+        require("--backend spark", "pyspark")
+
+
 plugin_option = click.option("--plugin", "-p", "plugins", multiple=True,
                              help="Plugin to load (entry-point name or module); repeatable.")
 as_of_option = click.option("--as-of", "as_of", help="Evaluation date YYYY-MM-DD (default today).")
+lang_option = click.option("--lang", type=click.Choice(["id", "en"]), default="id",
+                           show_default=True, help="Language of titles and explanations.")
+backend_option = click.option("--backend", type=click.Choice(["duckdb", "spark", "python"]),
+                              default="duckdb", show_default=True)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(package_name="welfare-rules")
-def main() -> None:
+@click.version_option(version(), "--version", "-V", prog_name="welfare-rules",
+                      message="%(prog)s %(version)s")
+@click.option("--json", "as_json", is_flag=True, help="Every command: print the result as JSON.")
+@click.option("--quiet", "-q", "quiet", is_flag=True, help="Every command: no messages.")
+def main(as_json: bool, quiet: bool) -> None:
     """Social-assistance eligibility, LKS maturity and data-quality rules."""
+
+
+# --------------------------------------------------------------------------------------------
+# Words of the tables, in Indonesian and English
+
+_WORDS: dict[str, tuple[str, str]] = {
+    "records": ("jumlah", "records"),
+    "households": ("keluarga", "households"),
+    "persons": ("jiwa", "persons"),
+    "findings": ("temuan", "findings"),
+    "check": ("pemeriksaan", "check"),
+    "severity": ("tingkat", "severity"),
+    "level": ("tingkat", "level"),
+    "lks": ("LKS", "LKS"),
+    "needs_verification": ("perlu verifikasi", "needs verification"),
+    "total": ("Jumlah", "Total"),
+    "rule": ("aturan", "rule"),
+    "before": ("sebelum", "before"),
+    "after": ("sesudah", "after"),
+    "gained": ("bertambah", "gained"),
+    "lost": ("berkurang", "lost"),
+    "changed": ("berubah", "changed"),
+    "other": ("perubahan lain", "other changes"),
+    "register": ("register", "register"),
+    "match_type": ("jenis kecocokan", "match type"),
+    "status": ("status", "status"),
+    "action": ("tindakan", "action"),
+}
+
+
+def _word(key: str, lang: str) -> str:
+    pair = _WORDS.get(key)
+    return (pair[0] if lang == "id" else pair[1]) if pair else key
+
+
+def _headers(engine: Any, columns: Sequence[str], lang: str) -> dict[str, str]:
+    """Column headers: rule titles in ``lang`` for rule columns, else the table words."""
+    out = {}
+    for c in columns:
+        if c in engine.rules and engine.rule(c).title.get(lang):
+            out[c] = engine.rule(c).title.get(lang)
+        else:
+            out[c] = _word(c, lang)
+    return out
+
+
+def _titles(engine: Any, lang: str) -> dict[str, str]:
+    return {rid: engine.rule(rid).title.get(lang) or rid for rid in engine.rules}
 
 
 # --------------------------------------------------------------------------------------------
 # Rules: check, test, schema, plugins
 
 
+def _plugin_owning(paths: Sequence[str]) -> dict[str, tuple[str, Path]]:
+    """The installed plugins whose folder holds one of ``paths`` (a plugin's own rule or
+    parameter folder, or the plugin's distribution folder): entry-point name → (plugin name,
+    package folder)."""
+    from .plugins import installed_entry_points, resolve_plugins
+
+    found: dict[str, tuple[str, Path]] = {}
+    wanted = [Path(p).resolve() for p in paths]
+    for ep in installed_entry_points():
+        try:
+            info = resolve_plugins([ep.name])[0]
+        except Exception:  # a broken plugin is reported by `plugins`, not here
+            continue
+        mod_file = getattr(info.obj, "__file__", None)
+        if not mod_file:
+            continue
+        root = Path(mod_file).resolve().parent
+        dist_root = root.parent.parent if root.parent.name == "src" else root
+        if any(w == dist_root or dist_root in w.parents for w in wanted):
+            found[ep.name] = (info.name, root)
+    return found
+
+
+def _under(path: Path, wanted: Sequence[Path]) -> bool:
+    return any(w == path or w in path.parents or path in w.parents for w in wanted)
+
+
 @main.command()
 @click.argument("paths", nargs=-1, type=click.Path(exists=True))
 @plugin_option
 @click.option("--alone", is_flag=True, help="Check the files without the national pack.")
-@guarded
-def check(paths: Sequence[str], plugins: Sequence[str], alone: bool) -> None:
-    """Load and type-check rule files; report every error with file:line:column."""
+@command_options
+def check(ui: Ui, paths: Sequence[str], plugins: Sequence[str], alone: bool) -> None:
+    """Load and type-check rule files; report every error with file:line:column.
+
+    A folder of an installed plugin (its rules, its parameters or the whole plugin) is
+    checked in the context of that plugin: the plugin is loaded with the national pack and
+    its own files are not loaded a second time.
+    """
     from .engine import Engine
 
     if not paths:
         raise BadInput("give one or more rule files or folders")
+    owners = {} if alone else _plugin_owning(paths)
+    if owners:
+        engine = Engine.load(plugins=list(dict.fromkeys([*plugins, *owners])))
+        ui.header(engine=engine, what=f"check in the context of {', '.join(owners)}")
+        wanted = [Path(p).resolve() for p in paths]
+        own = [c for c in engine.contributions for name, root in owners.values()
+               if c.plugin == name and c.kind in ("ruleset", "parameter") and c.file
+               and _under((root / c.file).resolve(), wanted)]
+        n_rules = len({c.name for c in own if c.kind == "ruleset"})
+        n_params = len({c.name for c in own if c.kind == "parameter"})
+        ui.set(ok=True, plugins_checked=list(owners), rulesets=n_rules, parameters=n_params,
+               rules=len(engine.rules))
+        if not ui.as_json:
+            click.echo(f"ok: {n_rules} ruleset(s) and {n_params} parameter(s) of "
+                       f"{', '.join(owners)} under the given paths, checked with the "
+                       f"national pack ({len(engine.rules)} rules loaded)")
+        return
     engine = Engine.load(plugins=list(plugins) or None, rules=list(paths), builtins=not alone)
+    ui.header(engine=engine, what="check")
     n_user = sum(1 for c in engine.contributions if c.plugin == "user rules")
-    click.echo(f"ok: {len(engine.rules)} rules loaded ({n_user} ruleset(s) from the given "
-               f"paths), {len(engine.parameters)} parameters")
+    ui.set(ok=True, rules=len(engine.rules), rulesets=n_user, parameters=len(engine.parameters))
+    if not ui.as_json:
+        click.echo(f"ok: {len(engine.rules)} rules loaded ({n_user} ruleset(s) from the given "
+                   f"paths), {len(engine.parameters)} parameters")
 
 
 @main.command("test")
 @click.argument("paths", nargs=-1, type=click.Path(exists=True))
 @plugin_option
 @click.option("--verbose", "-v", is_flag=True, help="Print every case, not only failures.")
-@guarded
-def test_cmd(paths: Sequence[str], plugins: Sequence[str], verbose: bool) -> None:
-    """Run YAML rule test cases (default: every test registered by the loaded plugins)."""
-    from .testing.runner import EngineCache, run_rule_tests
+@command_options
+def test_cmd(ui: Ui, paths: Sequence[str], plugins: Sequence[str], verbose: bool) -> None:
+    """Run YAML rule test cases (default: every test file registered by the loaded plugins).
 
-    engines = EngineCache(tuple(plugins))
-    targets: list[Any] = list(paths)
-    if not targets:
-        engine = engines.get((), {})
-        targets = [p for p, _ in engine.rule_tests]
-    results = run_rule_tests(targets, engines=engines)
+    Each file runs under the plugins it declares (``plugins:``); a registered file that
+    declares none runs under the plugin that registered it (the national cases under the
+    national pack alone); a file given as PATH that declares none runs under ``-p``.
+    """
+    from .testing.runner import EngineCache, registered_test_files, run_rule_tests
+
+    engines = EngineCache()
+    if paths:
+        targets: list[Any] = [(p, tuple(plugins)) for p in paths]
+        engine = engines.get(tuple(plugins), {})
+    else:
+        engine = engines.get(tuple(plugins), {})
+        targets = registered_test_files(engine)
+    ui.header(engine=engine, what="rule tests")
+    with ui.phase("running the rule tests"):
+        results = run_rule_tests(targets, engines=engines)
     failed = [r for r in results if not r.passed]
-    for r in results:
-        if not r.passed:
-            click.echo("FAIL " + r.report())
-        elif verbose:
-            click.echo(f"ok   {r.case.name}")
-    click.echo(f"{len(results) - len(failed)} passed, {len(failed)} failed")
+    ui.set(passed=len(results) - len(failed), failed=len(failed),
+           cases=[{"name": r.case.name, "location": str(r.case.location), "passed": r.passed,
+                   "plugins": [str(p) for p in r.case.plugins],
+                   "diffs": list(r.diffs), "error": r.error} for r in results])
+    if not ui.as_json:
+        for r in results:
+            if not r.passed:
+                click.echo("FAIL " + r.report())
+            elif verbose:
+                click.echo(f"ok   {r.case.name}")
+        click.echo(f"{len(results) - len(failed)} passed, {len(failed)} failed")
     if failed:
+        ui.done()
         sys.exit(1)
 
 
 @main.command()
 @click.option("--output", "-o", type=click.Path(), help="Write to a file instead of stdout.")
-def schema(output: str | None) -> None:
+@command_options
+def schema(ui: Ui, output: str | None) -> None:
     """Print the JSON Schema of the rule-file format (for editors)."""
     from .jsonschema import rule_file_schema
 
-    text = json.dumps(rule_file_schema(), indent=2)
+    ui.header(what="JSON Schema of the rule-file format")
+    doc = rule_file_schema()
+    text = json.dumps(doc, indent=2)
     if output:
         Path(output).write_text(text + "\n", encoding="utf-8")
+        ui.info(f"wrote {output}")
+        ui.set(written=[output])
+    elif ui.as_json:
+        ui.set(schema=doc)
     else:
         click.echo(text)
 
 
 @main.command()
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @plugin_option
-@guarded
-def plugins(as_json: bool, plugins: Sequence[str]) -> None:
+@command_options
+def plugins(ui: Ui, plugins: Sequence[str]) -> None:
     """List installed plugins, their versions and what each contributes."""
     from . import plugin_report
 
     engine = _engine(list(plugins) or ["installed"])
+    ui.header(engine=engine, what="plugins")
     data = {"loaded": plugin_report.describe(engine), "installed": plugin_report.installed()}
-    if as_json:
-        click.echo(json.dumps(data, indent=2, default=str, ensure_ascii=False))
-    else:
+    ui.set(**data)
+    if not ui.as_json:
         click.echo(plugin_report.render_text(data))
 
 
 # --------------------------------------------------------------------------------------------
-# Data: evaluate, explain, demo
+# Data: evaluate, explain, diff
 
 
-def _read(engine: Any, data: str, members: str | None, adapter: str | None, entity: str) -> Any:
-    return engine.read(data, adapter=adapter, entity=entity, members=members)
+def _read(ui: Ui, engine: Any, data: str, members: str | None, adapter: str | None,
+          entity: str) -> Any:
+    """Read the data (the reader shows its own progress bar on a terminal) and say how many
+    records of each entity were read, kept and quarantined."""
+    loaded = engine.read(data, adapter=adapter, entity=entity, members=members,
+                         progress=None if ui.progress else False)
+    counts = _load_counts(loaded, entity)
+    ui.set(read=counts)
+    parts = []
+    for ent, c in counts.items():
+        parts.append(f"{c['read']:,} {_plural(ent, c['read'])} ({c['valid']:,} valid, "
+                     f"{c['quarantined']:,} quarantined)")
+    ui.info("read " + " and ".join(parts) + f" from {data}"
+            + (f" and {members}" if members else ""))
+    for w in loaded.warnings:
+        ui.info(f"note: {w}")
+    return loaded
+
+
+def _plural(entity: str, n: int) -> str:
+    names = {"household": "households", "person": "persons", "institution": "LKS"}
+    return entity if n == 1 and entity != "institution" else names.get(entity, entity + "s")
+
+
+def _load_counts(loaded: Any, entity: str) -> dict[str, dict[str, int]]:
+    """Records per entity: read, valid (kept) and quarantined (distinct source rows)."""
+    import pyarrow.compute as pc
+
+    q = loaded.quarantine
+    out: dict[str, dict[str, int]] = {}
+    entities = [entity, *[e for e in loaded.tables if e != entity]]
+    for ent in entities:
+        valid = loaded.tables[ent].num_rows if ent in loaded.tables else 0
+        quarantined = 0
+        if q.num_rows:
+            sel = q.filter(pc.equal(q.column("entity"), ent)).select(["source", "row"])
+            quarantined = len(set(zip(sel.column("source").to_pylist(),
+                                      sel.column("row").to_pylist(), strict=True)))
+        out[ent] = {"read": valid + quarantined, "valid": valid, "quarantined": quarantined}
+    return out
+
+
+def _persons(loaded: Any) -> int | None:
+    table = loaded.tables.get("person")
+    return None if table is None else int(table.num_rows)
 
 
 def _quarantine_gate(loaded: Any, max_quarantine: float | None) -> bool:
-    """Print the counts; return True when the quarantine exceeds the threshold."""
-    click.echo(loaded.summary())
+    """True when the quarantine exceeds the threshold."""
     if max_quarantine is None or loaded.rows_read == 0:
         return False
     limit = max_quarantine if max_quarantine >= 1 else max_quarantine * loaded.rows_read
@@ -193,8 +340,7 @@ def _quarantine_gate(loaded: Any, max_quarantine: float | None) -> bool:
               help="Person table (canonical layout), joined on household_id.")
 @click.option("--entity", default="household", show_default=True)
 @click.option("--adapter", help="Registered adapter name (e.g. kota-pekalongan).")
-@click.option("--backend", type=click.Choice(["duckdb", "spark", "python"]), default="duckdb",
-              show_default=True)
+@backend_option
 @click.option("--out", "out", type=click.Path(), default="welfare-output", show_default=True)
 @click.option("--max-quarantine", type=float,
               help="Fail (exit 1) when more rows than this are quarantined (a count, or a "
@@ -203,36 +349,45 @@ def _quarantine_gate(loaded: Any, max_quarantine: float | None) -> bool:
               help="Exit 1 when a finding of this severity or worse exists.")
 @plugin_option
 @as_of_option
-@guarded
-def evaluate(data: str, members: str | None, entity: str, adapter: str | None, backend: str,
-             out: str, max_quarantine: float | None, fail_on: str | None,
-             plugins: Sequence[str], as_of: str | None) -> None:
+@lang_option
+@command_options
+def evaluate(ui: Ui, data: str, members: str | None, entity: str, adapter: str | None,
+             backend: str, out: str, max_quarantine: float | None, fail_on: str | None,
+             plugins: Sequence[str], as_of: str | None, lang: str) -> None:
     """Evaluate a data file (CSV, JSON, JSON Lines, Parquet, XLSX) and write the results."""
+    _backend(backend)
+    when, note = _as_of(as_of)
     engine = _engine(plugins)
-    when = _as_of(as_of)
-    loaded = _read(engine, data, members, adapter, entity)
+    ui.header(engine=engine, as_of=when, as_of_note=note)
+    loaded = _read(ui, engine, data, members, adapter, entity)
     too_many = _quarantine_gate(loaded, max_quarantine)
-    res = engine.evaluate_batch(entity, loaded, as_of=when, backend=backend)
-    written = [*res.write(out), *loaded.write_quarantine(out)]
-    for p in dict.fromkeys(written):
-        click.echo(f"wrote {p}")
-    _print_summary(res, entity)
+    with ui.phase(f"evaluating {entity} rules ({backend})"):
+        res = engine.evaluate_batch(entity, loaded, as_of=when, backend=backend)
+    with ui.phase("writing the results"):
+        written = [*res.write(out), *loaded.write_quarantine(out)]
+    written = list(dict.fromkeys(written))
+    for p in written:
+        ui.info(f"wrote {p}")
+    ui.set(written=[str(p) for p in written])
+    with ui.phase("summarising the findings"):
+        _print_summary(ui, res, entity, lang, _persons(loaded))
     if too_many:
-        click.echo(f"welfare-rules: {loaded.rows_quarantined} rows quarantined, more than "
-                   f"--max-quarantine {max_quarantine}", err=True)
+        ui.warn(f"{loaded.rows_quarantined} rows quarantined, more than --max-quarantine "
+                f"{max_quarantine}")
+        ui.done()
         sys.exit(1)
-    if fail_on and _has_findings(res, fail_on):
-        click.echo(f"welfare-rules: findings of severity {fail_on} or worse", err=True)
+    if fail_on and _has_findings(res.findings, fail_on):
+        ui.warn(f"findings of severity {fail_on} or worse")
+        ui.done()
         sys.exit(1)
 
 
-def _has_findings(res: Any, level: str) -> bool:
+def _has_findings(findings: Any, level: str) -> bool:
     order = ["error", "warning", "info"]
     wanted = set(order[: order.index(level) + 1])
-    f = res.findings
-    if f is None or f.num_rows == 0:
+    if findings is None or findings.num_rows == 0:
         return False
-    return any(s in wanted for s in f.column("severity").to_pylist())
+    return any(s in wanted for s in findings.column("severity").to_pylist())
 
 
 _MAIN_RULES = {
@@ -241,42 +396,93 @@ _MAIN_RULES = {
     "institution": ["lks_registered", "lks_documents_complete", "lks_accreditation_valid"],
 }
 
+_SUMMARY_TITLES = {
+    "household": ("Keluarga per kelurahan: jumlah dan yang memenuhi aturan",
+                  "Households per kelurahan: records and rules that hold"),
+    "institution": ("LKS per kelurahan: jumlah dan yang memenuhi aturan",
+                    "LKS per kelurahan: records and rules that hold"),
+    "levels": ("LKS per tingkat kematangan", "LKS per maturity level"),
+    "findings": ("Temuan per pemeriksaan", "Findings per check"),
+}
 
-def _print_summary(res: Any, entity: str) -> None:
+
+def _title(key: str, lang: str, entity: str = "") -> str:
+    pair = _SUMMARY_TITLES.get(key)
+    if pair is None:
+        return f"{entity}: {'jumlah dan aturan yang terpenuhi' if lang == 'id' else 'records'}"
+    return pair[0] if lang == "id" else pair[1]
+
+
+def _print_summary(ui: Ui, res: Any, entity: str, lang: str, persons: int | None = None
+                   ) -> None:
     """Per kelurahan: records and the main rules that hold; findings per check; LKS per
     maturity level. Other entities: every top-level condition."""
     import duckdb
-    from rich.console import Console
 
-    console = Console()
     table = res.to_arrow()
     con = duckdb.connect()
     con.register("r", table)
     con.register("f", res.findings)
+    engine = res.engine
     by = "kelurahan" if "kelurahan" in table.column_names else None
     wanted = [c for c in _MAIN_RULES.get(entity, []) if c in table.column_names]
     if not wanted:
-        wanted = [rid for rid in res.rule_ids if res.engine.rule(rid).kind == "condition"
-                  and res.engine.rule(rid).parent is None][:6]
+        wanted = [rid for rid in res.rule_ids if engine.rule(rid).kind == "condition"
+                  and engine.rule(rid).parent is None][:6]
     cols = ", ".join(f'count(*) FILTER (WHERE "{c}") AS "{c}"' for c in wanted)
     group = f'"{by}"' if by else "'all'"
-    rows = con.sql(f"SELECT {group} AS {by or 'group'}, count(*) AS records"
+    records = {"household": "households", "institution": "lks"}.get(entity, "records")
+    rows = con.sql(f"SELECT {group} AS {by or 'group'}, count(*) AS {records}"
                    f"{', ' + cols if cols else ''} FROM r GROUP BY ALL ORDER BY 1"
                    ).to_arrow_table()
-    label = {"household": "households", "institution": "LKS"}.get(entity, entity)
-    _print_table(rows, f"{label}: records and rules that hold"
-                 + (f" per {by}" if by else ""), console)
+    notes = []
+    if entity == "household" and persons is not None:
+        notes.append(f"{table.num_rows:,} {_word('households', lang)}, {persons:,} "
+                     f"{_word('persons', lang)}")
+        ui.set(counts={"households": table.num_rows, "persons": persons})
+    ui.table(rows, title=_title(entity, lang, entity), key=f"{entity}_by_{by or 'group'}",
+             headers=_headers(engine, rows.column_names, lang),
+             total=_word("total", lang), notes=notes)
     if "lks_maturity" in table.column_names:
-        # every rule column has its status column beside it
         levels = con.sql("SELECT coalesce(lks_maturity, '(none)') AS level, count(*) AS lks, "
                          "count(*) FILTER (WHERE lks_maturity__status = 'unknown') AS "
                          "needs_verification FROM r GROUP BY ALL ORDER BY 1").to_arrow_table()
-        _print_table(levels, "LKS per maturity level", console)
+        ui.table(_ladder_order(engine, levels), title=_title("levels", lang),
+                 key="lks_by_level", headers=_headers(engine, levels.column_names, lang),
+                 total=_word("total", lang))
     if res.findings.num_rows:
         checks = con.sql("SELECT \"check\", severity, count(*) AS findings, "
                          "count(DISTINCT record_id) AS records FROM f GROUP BY ALL "
                          "ORDER BY findings DESC").to_arrow_table()
-        _print_table(checks, f"{label}: findings per check", console)
+        heads = _headers(engine, checks.column_names, lang)
+        heads["records"] = _word(records, lang)
+        ui.table(_check_titles(engine, checks, lang), title=_title("findings", lang),
+                 key=f"{entity}_findings", headers=heads, total=_word("total", lang),
+                 sum_columns=["findings"],
+                 notes=[("Satu catatan bisa memiliki beberapa temuan; kolom catatan tidak "
+                         "dijumlahkan." if lang == "id" else
+                         "One record can have several findings; the records column is not "
+                         "added up.")])
+
+
+def _check_titles(engine: Any, checks: Any, lang: str) -> Any:
+    import pyarrow as pa
+
+    titles = [engine.rule(c).title.get(lang) or c if c in engine.rules else c
+              for c in checks.column("check").to_pylist()]
+    return checks.set_column(0, "check", pa.array(titles, pa.string()))
+
+
+def _ladder_order(engine: Any, levels: Any) -> Any:
+    """The LKS levels in ladder order (lowest first), not alphabetical."""
+    if "lks_maturity" not in engine.rules:
+        return levels
+    ladder = [lv.name for lv in engine.rule("lks_maturity").levels]
+    rank = {name: i for i, name in enumerate(ladder)}
+    rows = sorted(levels.to_pylist(), key=lambda r: rank.get(r["level"], len(rank)))
+    import pyarrow as pa
+
+    return pa.Table.from_pylist(rows, schema=levels.schema)
 
 
 @main.command()
@@ -287,33 +493,66 @@ def _print_summary(res: Any, entity: str) -> None:
 @click.option("--members", type=click.Path(exists=True))
 @click.option("--entity", default="household", show_default=True)
 @click.option("--adapter")
-@click.option("--lang", type=click.Choice(["id", "en"]), default="id", show_default=True)
 @click.option("--unmask", is_flag=True, help="Show NIKs and family card numbers in full.")
 @plugin_option
 @as_of_option
-@guarded
-def explain(data: str, record_id: str, rule_ids: Sequence[str], members: str | None,
+@lang_option
+@command_options
+def explain(ui: Ui, data: str, record_id: str, rule_ids: Sequence[str], members: str | None,
             entity: str, adapter: str | None, lang: str, unmask: bool,
             plugins: Sequence[str], as_of: str | None) -> None:
-    """Explain one record's decisions, in Indonesian or English, NIKs masked."""
+    """Explain one record's decisions, in Indonesian or English, NIKs masked.
+
+    A canonical CSV or Parquet file is not read whole: only the record's rows (and its
+    members') are selected, with DuckDB, and then read and checked like any input.
+    """
+    from .decision import mask_id
+    from .lookup import read_one
+
+    when, note = _as_of(as_of)
     engine = _engine(plugins)
-    loaded = _read(engine, data, members, adapter, entity)
+    ui.header(engine=engine, as_of=when, as_of_note=note)
     key = engine.schema.entity(entity).key
-    record = next((r for r in loaded.iter_records(entity) if str(r.get(key)) == record_id),
-                  None)
+    with ui.phase(f"looking up {entity} {mask_id(record_id) if not unmask else record_id}"):
+        record, how = read_one(engine, data, record_id, entity=entity, members=members,
+                               adapter=adapter)
+    ui.info(how)
     if record is None:
-        raise BadInput(f"no {entity} with {key} = {record_id!r} in {data}")
-    d = engine.evaluate(entity, record, as_of=_as_of(as_of))
+        raise BadInput(f"no {entity} with {key} = "
+                       f"{record_id if unmask else mask_id(record_id)!r} in {data}")
+    d = engine.evaluate(entity, record, as_of=when)
     targets = list(rule_ids) or [r for r in engine.visible_rule_ids(entity)
                                  if engine.rule(r).parent is None
                                  and engine.rule(r).kind != "check"]
+    decisions = []
     for rid in targets:
-        click.echo(d.explain(rid, lang=lang, unmask=unmask))
-        click.echo("")
-    if d.findings:
+        text = d.explain(rid, lang=lang, unmask=unmask)
+        decisions.append({"rule": rid, "title": engine.rule(rid).title.get(lang),
+                          "value": d.value(rid), "status": d.status(rid), "explanation": text})
+        if not ui.as_json:
+            click.echo(text)
+            click.echo("")
+    findings = [{"check": f.check, "severity": f.severity, "message": f.message}
+                for f in d.findings]
+    ui.set(id=record_id if unmask else mask_id(record_id), entity=entity, decisions=decisions,
+           findings=findings)
+    if d.findings and not ui.as_json:
         click.echo("Temuan:" if lang == "id" else "Findings:")
         for f in d.findings:
             click.echo(f"  [{f.severity}] {f.check}: {f.message}")
+
+
+_DIFF_NOTES = {
+    "id": ("sebelum/sesudah: catatan yang memenuhi aturan (atau punya nilai selain false)",
+           "bertambah: dari false atau tidak diketahui menjadi true; berkurang: dari true "
+           "menjadi false atau tidak diketahui",
+           "berubah = bertambah + berkurang + perubahan lain (false ↔ tidak diketahui, atau "
+           "nilai lain pada aturan bernilai/tingkat)"),
+    "en": ("before/after: records for which the rule holds (or has a value other than false)",
+           "gained: false or unknown → true; lost: true → false or unknown",
+           "changed = gained + lost + other changes (false ↔ unknown, or another value of a "
+           "value or ladder rule)"),
+}
 
 
 @main.command()
@@ -327,54 +566,58 @@ def explain(data: str, record_id: str, rule_ids: Sequence[str], members: str | N
 @click.option("--rule", "rule_ids", multiple=True, required=True,
               help="Rule to compare; repeatable.")
 @click.option("--by", default="kelurahan", show_default=True)
-@click.option("--backend", type=click.Choice(["duckdb", "spark", "python"]), default="duckdb",
-              show_default=True)
+@backend_option
 @click.option("--changes", "changes_out", type=click.Path(),
               help="Write every changed record to this CSV.")
 @plugin_option
 @as_of_option
-@guarded
-def diff(data: str, members: str | None, entity: str, adapter: str | None,
+@lang_option
+@command_options
+def diff(ui: Ui, data: str, members: str | None, entity: str, adapter: str | None,
          sets: Sequence[str], rule_files: Sequence[str], rule_ids: Sequence[str], by: str,
          backend: str, changes_out: str | None, plugins: Sequence[str],
-         as_of: str | None) -> None:
+         as_of: str | None, lang: str) -> None:
     """Impact of a rule or parameter change over a population: who gains, who loses."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
     from .whatif import compare
 
     if not sets and not rule_files:
         raise BadInput("give --set name=value and/or --rules FILE: what changes?")
+    _backend(backend)
+    when, note = _as_of(as_of)
     before = _engine(plugins)
     after = _engine(plugins, rule_files, sets)
-    loaded = _read(before, data, members, adapter, entity)
-    summary, changed = compare(before, after, entity, loaded, as_of=_as_of(as_of),
-                               rules=list(rule_ids), by=by or None, backend=backend)
-    _print_table(summary, f"{entity}: before → after ({', '.join([*sets, *rule_files])})")
-    click.echo(f"{changed.num_rows} record(s) changed")
+    ui.header(engine=before, as_of=when, as_of_note=note)
+    loaded = _read(ui, before, data, members, adapter, entity)
+    with ui.phase("evaluating before and after"):
+        summary, changed = compare(before, after, entity, loaded, as_of=when,
+                                   rules=list(rule_ids), by=by or None, backend=backend)
+    other = pc.subtract(pc.subtract(summary.column("changed"), summary.column("gained")),
+                        summary.column("lost"))
+    summary = summary.append_column("other", other.cast(pa.int64()))
+    titles = _titles(before, lang)
+    shown = summary.set_column(summary.column_names.index("rule"), "rule", pa.array(
+        [titles.get(r, r) for r in summary.column("rule").to_pylist()], pa.string()))
+    ui.table(shown, title=f"{entity}: {_word('before', lang)} → {_word('after', lang)} "
+             f"({', '.join([*sets, *rule_files])})", key="diff",
+             headers=_headers(before, shown.column_names, lang), total=_word("total", lang),
+             notes=_DIFF_NOTES[lang])
+    n_records = len(set(changed.column(before.schema.entity(entity).key).to_pylist()))
+    ui.set(changed_values=changed.num_rows, changed_records=n_records)
+    ui.info(f"{changed.num_rows:,} value(s) changed in {n_records:,} record(s)"
+            + (" (a record counts once per rule)" if len(rule_ids) > 1 else ""))
     if changes_out:
         import pyarrow.csv as pacsv
 
         pacsv.write_csv(changed, changes_out)
-        click.echo(f"wrote {changes_out}")
+        ui.info(f"wrote {changes_out}")
+        ui.set(written=[changes_out])
 
 
-def _print_table(table: Any, title: str, console: Any = None) -> None:
-    from rich.console import Console
-    from rich.table import Table
-
-    t = Table(title=title)
-    for col in table.column_names:
-        numeric = _is_numeric(table.schema.field(col).type)
-        t.add_column(col, justify="right" if numeric else "left", overflow="fold")
-    for row in table.to_pylist():
-        t.add_row(*("" if v is None else f"{v:,}" if isinstance(v, int) and
-                    not isinstance(v, bool) else str(v) for v in row.values()))
-    (console or Console()).print(t)
-
-
-def _is_numeric(ty: Any) -> bool:
-    import pyarrow.types as pat
-
-    return bool(pat.is_integer(ty) or pat.is_floating(ty))
+# --------------------------------------------------------------------------------------------
+# Recipients: reconcile, report
 
 
 def _registers(specs: Sequence[str]) -> dict[str, Any]:
@@ -405,29 +648,48 @@ register_option = click.option(
               help="Exit 1 when a finding of this severity or worse exists.")
 @plugin_option
 @as_of_option
-@guarded
-def reconcile(data: str, members: str | None, adapter: str | None,
+@lang_option
+@command_options
+def reconcile(ui: Ui, data: str, members: str | None, adapter: str | None,
               register_specs: Sequence[str], out: str, unmask: bool, fail_on: str | None,
-              plugins: Sequence[str], as_of: str | None) -> None:
+              plugins: Sequence[str], as_of: str | None, lang: str) -> None:
     """Match recipients against registers (deaths, civil servants, ...): findings with
     evidence and the recommended action; a name-only match is only "needs verification"."""
+    require("reconcile (its workbook)", "openpyxl")
     from .recipients.reconcile import reconcile as run
 
     registers = _registers(register_specs)
     if not registers:
         raise BadInput("give at least one --register name=path")
+    when, note = _as_of(as_of)
     engine = _engine(plugins)
-    loaded = _read(engine, data, members, adapter, "household")
-    rec = run(engine, loaded, registers=registers, as_of=_as_of(as_of), unmask=unmask)
-    for p in rec.write(out):
-        click.echo(f"wrote {p}")
-    click.echo(str(rec.summary()))
-    if fail_on:
-        order = ["error", "warning", "info"]
-        wanted = set(order[: order.index(fail_on) + 1])
-        if any(sv in wanted for sv in rec.findings.column("severity").to_pylist()):
-            click.echo(f"welfare-rules: findings of severity {fail_on} or worse", err=True)
-            sys.exit(1)
+    ui.header(engine=engine, as_of=when, as_of_note=note)
+    loaded = _read(ui, engine, data, members, adapter, "household")
+    with ui.phase("matching against the registers"):
+        rec = run(engine, loaded, registers=registers, as_of=when, unmask=unmask)
+    with ui.phase("writing the findings"):
+        written = rec.write(out)
+    for p in written:
+        ui.info(f"wrote {p}")
+    ui.set(written=[str(p) for p in written])
+    summary = rec.summary()
+    ui.table(summary, title=("Temuan register per jenis dan tindakan" if lang == "id" else
+                             "Register findings by kind and action"), key="reconcile",
+             headers=_headers(engine, summary.column_names, lang), total=_word("total", lang),
+             sum_columns=["findings"],
+             notes=[("Keluarga dihitung sekali per baris; satu keluarga bisa muncul di beberapa "
+                     "baris." if lang == "id" else "A family is counted once per row; one "
+                     "family can appear in several rows.")])
+    freed = rec.freed_places()
+    if freed.num_rows:
+        ui.table(freed, title=("Kuota yang dapat dialihkan (bukti 'hentikan pembayaran')"
+                               if lang == "id" else "Places freed ('stop payment' evidence)"),
+                 key="freed_places", headers=_headers(engine, freed.column_names, lang),
+                 total=_word("total", lang))
+    if fail_on and _has_findings(rec.findings, fail_on):
+        ui.warn(f"findings of severity {fail_on} or worse")
+        ui.done()
+        sys.exit(1)
 
 
 @main.command()
@@ -444,13 +706,15 @@ def reconcile(data: str, members: str | None, adapter: str | None,
 @click.option("--out", type=click.Path(), default="report", show_default=True)
 @plugin_option
 @as_of_option
-@guarded
-def report(data: str | None, members: str | None, institutions: str | None,
+@command_options
+def report(ui: Ui, data: str | None, members: str | None, institutions: str | None,
            adapter: str | None, register_specs: Sequence[str], previous: str | None,
            save_snapshot: str | None, demo_size: int | None, out: str,
            plugins: Sequence[str], as_of: str | None) -> None:
     """Write the monthly report: one self-contained HTML file with charts and an XLSX
-    workbook (eligibility per kelurahan, findings, LKS per level, changes, proposals)."""
+    workbook (headline figures, eligibility per kelurahan, findings, LKS per level, changes,
+    trend, proposals)."""
+    require("report", "plotly", "openpyxl", "jinja2", "babel")
     from .recipients.reallocate import propose_reallocation
     from .recipients.reconcile import reconcile as run_reconcile
     from .recipients.snapshots import Snapshot, compare_snapshots, take_snapshot
@@ -462,42 +726,53 @@ def report(data: str | None, members: str | None, institutions: str | None,
     if demo_size is not None:
         from .demo import generate_city
 
-        city = generate_city(demo_size)
-        when = _as_of(as_of) if as_of else city.as_of
+        when, note = _as_of(as_of) if as_of else (None, "the demo city's date")
+        with ui.phase(f"generating a demo city of {demo_size:,} households"):
+            city = generate_city(demo_size)
+        when = when or city.as_of
+        ui.header(engine=engine, as_of=when, as_of_note=note)
+        ui.info(f"demo city: {city.households.num_rows:,} households, "
+                f"{city.persons.num_rows:,} persons, {city.institutions.num_rows} LKS")
         households: Any = city.households
         persons: Any = city.persons
         lks = city.institutions
         if city.death_register is not None and "death" not in registers:
             registers = {**registers, "death": city.death_register}
     elif data is not None:
-        when = _as_of(as_of)
-        loaded = _read(engine, data, members, adapter, "household")
-        click.echo(loaded.summary())
+        when, note = _as_of(as_of)
+        ui.header(engine=engine, as_of=when, as_of_note=note)
+        loaded = _read(ui, engine, data, members, adapter, "household")
         households, persons = loaded.tables["household"], loaded.tables.get("person")
         if institutions:
-            lks = _read(engine, institutions, None, None, "institution").tables["institution"]
+            lks = _read(ui, engine, institutions, None, None, "institution").tables[
+                "institution"]
     else:
         raise BadInput("give DATA (and --members) or --demo N")
-    snap = take_snapshot(engine, households, persons, as_of=when)
+    with ui.phase("evaluating the households"):
+        snap = take_snapshot(engine, households, persons, as_of=when)
     if save_snapshot:
-        click.echo(f"wrote {snap.save(save_snapshot)}")
-    lks_snap = take_snapshot(engine, lks, entity="institution", as_of=when) \
-        if lks is not None else None
-    rec = run_reconcile(engine, households, persons, registers=registers, as_of=when) \
-        if registers else None
-    changes = compare_snapshots(Snapshot.load(previous), snap, engine=engine) \
-        if previous else None
+        ui.info(f"wrote {snap.save(save_snapshot)}")
+    with ui.phase("evaluating the LKS"):
+        lks_snap = take_snapshot(engine, lks, entity="institution", as_of=when) \
+            if lks is not None else None
+    with ui.phase("matching against the registers"):
+        rec = run_reconcile(engine, households, persons, registers=registers, as_of=when) \
+            if registers else None
+    with ui.phase("comparing with the saved snapshots"):
+        changes = compare_snapshots(Snapshot.load(previous), snap, engine=engine) \
+            if previous else None
     proposal = propose_reallocation(engine, snap, rec, as_of=when) if rec is not None else None
     Path(out).mkdir(parents=True, exist_ok=True)
-    files = write_report(Path(out) / "report.html", Path(out) / "report.xlsx", snapshot=snap,
-                         reconciliation=rec, institutions=lks_snap, changes=changes,
-                         proposal=proposal, engine=engine)
-    click.echo(f"wrote {files.html}")
-    if files.xlsx is not None:
-        click.echo(f"wrote {files.xlsx}")
-    if proposal is not None:
-        for p in proposal.write(out):
-            click.echo(f"wrote {p}")
+    with ui.phase("writing the report"):
+        files = write_report(Path(out) / "report.html", Path(out) / "report.xlsx",
+                             snapshot=snap, reconciliation=rec, institutions=lks_snap,
+                             changes=changes, proposal=proposal, engine=engine)
+        written = [files.html, *([files.xlsx] if files.xlsx is not None else [])]
+        if proposal is not None:
+            written.extend(proposal.write(out))
+    for p in written:
+        ui.info(f"wrote {p}")
+    ui.set(written=[str(p) for p in written])
 
 
 @main.command()
@@ -505,34 +780,49 @@ def report(data: str | None, members: str | None, institutions: str | None,
               help="Size of the synthetic city.")
 @click.option("--seed", type=int, default=3375, show_default=True)
 @click.option("--out", type=click.Path(), default="demo-output", show_default=True)
-@click.option("--backend", type=click.Choice(["duckdb", "spark", "python"]), default="duckdb",
-              show_default=True)
+@backend_option
 @plugin_option
-@guarded
-def demo(households: int, seed: int, out: str, backend: str, plugins: Sequence[str]) -> None:
+@lang_option
+@command_options
+def demo(ui: Ui, households: int, seed: int, out: str, backend: str, plugins: Sequence[str],
+         lang: str) -> None:
     """Generate a synthetic city the size of Kota Pekalongan, evaluate everything, summarise."""
     import time
 
     from .demo import generate_city
 
+    _backend(backend)
     t0 = time.perf_counter()
     engine = _engine(plugins)
-    city = generate_city(households, seed=seed)
+    with ui.phase(f"generating a city of {households:,} households"):
+        city = generate_city(households, seed=seed)
+    ui.header(engine=engine, as_of=city.as_of, as_of_note="the demo city's date")
     data_dir = Path(out) / "data"
-    city.write(str(data_dir))
-    click.echo(f"generated {city.households.num_rows:,} households, {city.persons.num_rows:,} "
-               f"persons, {city.institutions.num_rows} LKS into {data_dir}")
-    hh = engine.evaluate_batch("household", city.households, members=city.persons,
-                               as_of=city.as_of, backend=backend)
-    lks = engine.evaluate_batch("institution", city.institutions, as_of=city.as_of,
-                                backend=backend)
-    for p in hh.write(str(Path(out) / "households")) + lks.write(str(Path(out) / "lks")):
-        click.echo(f"wrote {p}")
-    _print_summary(hh, "household")
-    _print_summary(lks, "institution")
-    click.echo(f"done in {time.perf_counter() - t0:.1f} s (as of {city.as_of}, backend "
-               f"{backend})")
+    with ui.phase("writing the city's data"):
+        city.write(str(data_dir))
+    ui.info(f"generated {city.households.num_rows:,} households, {city.persons.num_rows:,} "
+            f"persons, {city.institutions.num_rows} LKS into {data_dir}")
+    with ui.phase(f"evaluating the households ({backend})"):
+        hh = engine.evaluate_batch("household", city.households, members=city.persons,
+                                   as_of=city.as_of, backend=backend)
+    with ui.phase(f"evaluating the LKS ({backend})"):
+        lks = engine.evaluate_batch("institution", city.institutions, as_of=city.as_of,
+                                    backend=backend)
+    with ui.phase("writing the results"):
+        written = hh.write(str(Path(out) / "households")) + lks.write(str(Path(out) / "lks"))
+    for p in written:
+        ui.info(f"wrote {p}")
+    ui.set(written=[str(p) for p in written], data=str(data_dir))
+    with ui.phase("summarising"):
+        _print_summary(ui, hh, "household", lang, city.persons.num_rows)
+        _print_summary(ui, lks, "institution", lang)
+    ui.info(f"done in {time.perf_counter() - t0:.1f} s (as of {city.as_of}, backend "
+            f"{backend})")
 
+
+from .tooling_cli import register as _register_tooling  # noqa: E402  (lint, table)
+
+_register_tooling(main, plugin_option=plugin_option)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

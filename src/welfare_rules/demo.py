@@ -288,6 +288,11 @@ def generate_city(households: int = 85_000, *, seed: int = 3375,
         "school_level": pa.array(_blank(rng, school, missing_rate / 2), type=pa.string()),
         "is_asn": pa.array(is_asn.tolist(), type=pa.bool_()),
         "income_month": pa.array(income.tolist(), type=pa.int64()),
+        # The national pack's other exclusion flags (fields.yaml): none in the demo city, drawn
+        # without the generator so that every other column stays as it was.
+        **{flag: pa.array([False] * total, type=pa.bool_())
+           for flag in ("is_tni_polri", "is_certified_teacher", "is_village_official",
+                        "is_company_owner")},
     })
 
     return City(hh_table, persons, _institutions(rng, institutions, today, epoch), as_of,

@@ -45,9 +45,11 @@ from .expr import nodes as n
 from .expr.check import Checker, Env, Refs
 from .expr.functions import Function
 from .loading import load_parameter_files, load_rules
-from .model import Parameter, Rule, RuleSet
+from .model import WHAT_IF, Parameter, Rule, RuleSet
 from .plugins import PluginInfo, call_contributions, get_plugin_manager, resolve_plugins
+from .reform import Reform, load_reform
 from .schema import Origin, Schema, SchemaBuilder
+from .wording import template_names
 
 if TYPE_CHECKING:
     from .decision import Decision
@@ -96,8 +98,10 @@ class Engine:
                  adapters: Mapping[str, Any], plugins: Sequence[PluginInfo],
                  contributions: Sequence[Contribution], refs: Mapping[tuple[str, int], Refs],
                  rule_types: Mapping[str, t.Type], order: Sequence[str],
-                 rule_tests: Sequence[tuple[Path, str]], registers: Mapping[str, Any]):
+                 rule_tests: Sequence[tuple[Path, str]], registers: Mapping[str, Any],
+                 reform: Reform | None = None):
         self.schema = schema
+        self.reform = reform  # the reform applied as the last layer, if any
         self.rules = dict(rules)
         self.parameters = dict(parameters)
         self.functions = dict(functions)
@@ -125,6 +129,7 @@ class Engine:
     def load(cls, plugins: Iterable[Any] | str | None = None, *,
              rules: Iterable[str | Path] | str | Path | None = None,
              parameters: Mapping[str, Any] | None = None,
+             reform: str | Path | Mapping[str, Any] | Reform | None = None,
              builtins: bool = True, national: bool = True) -> Engine:
         """Load the national pack, the given plugins and extra rule files, and check them.
 
@@ -135,6 +140,9 @@ class Engine:
             rules: extra ruleset files or folders, loaded as the top layer (they may override).
             parameters: parameter values that replace the loaded ones on every date, for
                 what-if work: ``{"pkh.elderly_age": 70}``.
+            reform: a reform file (or a :class:`~welfare_rules.reform.Reform`), applied as
+                the last layer: its parameter changes and overriding rule files
+                (:mod:`welfare_rules.reform`).
             builtins: register the built-ins (national schema, functions, canonical adapter)
                 and the national pack; off, only the given plugins are loaded.
             national: register the national rules and parameters (off: the schema and the
@@ -145,9 +153,10 @@ class Engine:
             PluginError: a plugin cannot be found or loaded, a hook is misspelled, or two
                 plugins contribute the same thing without ``overrides``.
         """
+        rf = load_reform(reform) if reform is not None else None
         infos = resolve_plugins(plugins)
         pm, infos = get_plugin_manager(infos, builtins=builtins, national=national)
-        return _Loader(pm, infos).load(rules, parameters)
+        return _Loader(pm, infos, rf).load(rules, parameters)
 
     # ------------------------------------------------------------------------------------------
     # Introspection
@@ -207,6 +216,7 @@ class Engine:
             "rulesets": [{"id": a, "version": b, "plugin": c} for a, b, c in rulesets],
             "digest": h.hexdigest()[:16],
             "as_of": as_of.isoformat() if as_of else None,
+            **({"reform": self.reform.fingerprint()} if self.reform is not None else {}),
         }
 
     # ------------------------------------------------------------------------------------------
@@ -423,9 +433,10 @@ def _as_date(as_of: datetime.date | str | None) -> datetime.date:
 class _Loader:
     """One :meth:`Engine.load`: collects contributions and checks them together."""
 
-    def __init__(self, pm: Any, infos: list[PluginInfo]):
+    def __init__(self, pm: Any, infos: list[PluginInfo], reform: Reform | None = None):
         self.pm = pm
         self.infos = infos
+        self.reform = reform
         self.errors: list[LocatedError] = []
         self.contributions: list[Contribution] = []
 
@@ -510,7 +521,7 @@ class _Loader:
                                          f"{value!r} is {vt}", name)
                 params[name] = attrs.evolve(
                     old, values=((datetime.date.min, value),),
-                    origin=Origin("Engine.load(parameters=...)", "", ""), overrides=name)
+                    origin=Origin(WHAT_IF, "", "Engine.load(parameters=...)"), overrides=name)
 
         # rules
         rulesets: list[RuleSet] = []
@@ -530,6 +541,12 @@ class _Loader:
             for p in paths:
                 on_rules(user, p)
             self.infos.append(user)
+        if self.reform is not None:
+            self.errors.extend(self.reform.apply_parameters(params))
+            layer = PluginInfo(self.reform.plugin_name, "", "city", "reform")
+            for p in self.reform.rule_files:
+                on_rules(layer, p)
+            self.infos.append(layer)
 
         tests: list[tuple[Path, str]] = []
         self._contrib("register_rule_tests",
@@ -554,7 +571,7 @@ class _Loader:
         return Engine(schema=schema, rules=rules, parameters=params, functions=functions,
                       adapters={k: v for k, (_, v) in adapters.items()}, plugins=self.infos,
                       contributions=self.contributions, refs=refs, rule_types=types_,
-                      order=order, rule_tests=tests, registers=registers)
+                      order=order, rule_tests=tests, registers=registers, reform=self.reform)
 
     # -- layering -----------------------------------------------------------------------------
 
@@ -667,6 +684,9 @@ class _Loader:
                         f"rule '{rid}' has versions of different types ({prev} and {ty})",
                         r.location))
                 rule_types[rid] = ty if prev is None or prev == t.ANY else t.unify(prev, ty)
+        for vs in rules.values():
+            for r in vs:
+                self.errors.extend(_template_errors(r, params, schema, rule_entity))
         return refs_out, rule_types, order
 
     def _toposort(self, deps: Mapping[str, set[str]],
@@ -829,6 +849,37 @@ def _syntactic_refs(node: n.Node, rule_entity: Mapping[str, str], refs: Refs) ->
     for sub in n.walk(node):
         if isinstance(sub, n.Name) and sub.id in rule_entity:
             refs.rules.add(sub.id)
+
+
+def _template_errors(r: Rule, params: Mapping[str, Parameter], schema: Schema,
+                     rule_entity: Mapping[str, str]) -> list[LocatedError]:
+    """Placeholders of a rule's title and message that name nothing: ``{param.x}`` must be a
+    parameter, ``{name}`` a field or rule of the rule's entity (or of its parent's)."""
+    texts = [("title", r.title.id), ("title", r.title.en)]
+    if r.check is not None:
+        texts += [("message", r.check.message.id), ("message", r.check.message.en)]
+    ents = [r.entity]
+    parent = schema.parent_of(r.entity) if r.entity in schema.entities else None
+    if parent is not None:
+        ents.append(parent[0].name)
+    if r.entity in schema.entities:  # a check per member names the member's fields too
+        ents += [rel.entity for rel in schema.entity(r.entity).relations.values()]
+    known = {f for e in ents if e in schema.entities for f in schema.entity(e).fields}
+    known |= {rid for rid, e in rule_entity.items() if e in ents}
+    out: list[LocatedError] = []
+    for what, text in texts:
+        for name in template_names(text):
+            if name.startswith("param."):
+                pname = name[len("param."):]
+                if pname not in params:
+                    out.append(RuleLoadError(
+                        f"rule '{r.id}': {what} names unknown parameter '{pname}'"
+                        f"{did_you_mean(pname, params)}", r.location))
+            elif name not in known:
+                out.append(RuleLoadError(
+                    f"rule '{r.id}': {what} names '{{{name}}}', which is no field or rule of "
+                    f"{r.entity}{did_you_mean(name, known)}", r.location))
+    return out
 
 
 def _overlap(a: Rule, b: Rule) -> bool:

@@ -14,6 +14,7 @@ import html
 import json
 from typing import TYPE_CHECKING, Any
 
+from . import wording
 from .expr.nodes import to_source
 
 if TYPE_CHECKING:
@@ -56,6 +57,35 @@ def _fmt_value(v: Any) -> str:
     if isinstance(v, datetime.date):
         return v.isoformat()
     return str(v)
+
+
+def rule_title(d: _Base, rule: Rule, lang: str) -> str:
+    """A rule's title in ``lang`` with its placeholders filled: ``{param.x}`` the value in
+    force (with its unit, in words), ``{name}`` a field or rule value of the record."""
+    return wording.render(rule.title.get(lang) or rule.id, _resolver(d, lang))
+
+
+def _resolver(d: _Base, lang: str) -> Any:
+    eng = d.engine
+
+    def resolve(name: str, bare: bool) -> str | None:
+        if name.startswith("param."):
+            pname = name[len("param."):]
+            if pname not in eng.parameters:
+                return None
+            v = d.plan.param(pname)
+            if bare and isinstance(v, int | float) and not isinstance(v, bool):
+                return wording.number(v, lang)
+            return wording.value(v, lang, unit=eng.parameters[pname].unit)
+        if name in d._slots:
+            r = d.plan.rules.get(name)
+            return wording.value(d.value(name), lang, unit=r.unit if r else "")
+        fld = eng.schema.entity(d.entity).fields.get(name)
+        if fld is not None:
+            return wording.value(d.record.get(name), lang, field=fld)
+        return None
+
+    return resolve
 
 
 class _Builder:
@@ -118,15 +148,16 @@ class _Builder:
         refs = self.eng.rule_refs(rule)
         value = d.value(rule_id)
         status = d.status(rule_id)
-        title = rule.title.get(self.lang) or rule_id
+        title = rule_title(d, rule, self.lang)
         out: dict[str, Any] = {
             "id": rule_id, "title": title, "kind": rule.kind, "value": value,
             "shown": _fmt_value(value), "status": status,
             "expression": to_source(rule.expr) if rule.expr is not None else None,
             "reference": rule.reference, "origin": str(rule.origin),
             "inputs": [self.field(d, f) for f in sorted(refs.fields)],
-            "rules_used": [{"id": r, "title": self.eng.rule(r, d.as_of).title.get(self.lang)
-                            or r, "value": _fmt_value(d.value(r))}
+            "rules_used": [{"id": r,
+                            "title": rule_title(d, self.eng.rule(r, d.as_of), self.lang),
+                            "value": _fmt_value(d.value(r))}
                            for r in sorted(refs.rules) if r in d._slots
                            and r not in rule.children],
             "params": [self.param(p) for p in sorted(refs.params)],

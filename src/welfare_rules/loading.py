@@ -34,8 +34,10 @@ from .expr.parse import parse
 from .model import (
     AGGREGATIONS,
     HIT_POLICIES,
+    POLICIES,
     SEVERITIES,
     Band,
+    Basis,
     Check,
     Indicator,
     Level,
@@ -59,6 +61,10 @@ class ConditionSpec:
     id: str | None = None
     title: Text | None = None
     reference: str | None = None
+    basis: str | None = None
+    policy: str | None = None
+    unverified: bool | None = None
+    sources: list[str] | None = None
     description: str | None = None
     when: str | None = None
     all: list[Criterion] | None = None
@@ -76,6 +82,10 @@ class _RuleCommon:
     id: str
     title: Text | None = None
     reference: str | None = None
+    basis: str | None = None
+    policy: str | None = None
+    unverified: bool | None = None
+    sources: list[str] | None = None
     description: str | None = None
     unit: str | None = None
     overrides: str | None = None
@@ -129,6 +139,10 @@ class TableRuleSpec(_RuleCommon):
 class LevelSpec:
     level: str
     title: Text | None = None
+    basis: str | None = None
+    policy: str | None = None
+    unverified: bool | None = None
+    sources: list[str] | None = None
     when: str | None = None
     all: list[Criterion] | None = None
     any: list[Criterion] | None = None
@@ -146,6 +160,10 @@ class IndicatorSpec:
     id: str
     title: Text | None = None
     reference: str | None = None
+    basis: str | None = None
+    policy: str | None = None
+    unverified: bool | None = None
+    sources: list[str] | None = None
     weight: float | str = 1
     value: str
 
@@ -202,6 +220,10 @@ class RuleSetSpec:
     version: str = ""
     title: Text | None = None
     reference: str | None = None
+    basis: str | None = None
+    policy: str | None = None
+    unverified: bool | None = None
+    sources: list[str] | None = None
     description: str | None = None
     effective: EffectiveSpec | None = None
     rules: list[RuleSpec]
@@ -214,6 +236,9 @@ class ParameterSpec:
     unit: str | None = None
     reference: str | None = None
     unverified: bool = False
+    basis: str | None = None
+    policy: str | None = None
+    sources: list[str] | None = None
     optional: bool = False
     type: str | None = None
     overrides: str | bool | None = None
@@ -523,6 +548,28 @@ def parse_output(value: Any, loc: Location) -> n.Node:
     return n.Literal(value)
 
 
+def make_basis(spec: Any, pos: Positions, path: tuple[str | int, ...],
+               errors: list[LocatedError]) -> Basis:
+    """The :class:`Basis` a spec declares (``basis``, ``policy``, ``unverified``, ``sources``).
+
+    A ``policy`` other than ``local`` is an error appended to ``errors``.
+    """
+    if spec is None:
+        return Basis()
+    policy = getattr(spec, "policy", None) or ""
+    if policy and policy not in POLICIES:
+        errors.append(RuleLoadError(
+            f"policy '{policy}' is not one of {', '.join(POLICIES)}"
+            f"{did_you_mean(policy, POLICIES)} (a basis without an instrument is "
+            f"'policy: local' or 'unverified: true')", pos.get((*path, "policy"))))
+        policy = ""
+    sources = getattr(spec, "sources", None) or ()
+    if isinstance(sources, str):
+        sources = (sources,)
+    return Basis(str(getattr(spec, "basis", None) or ""), str(policy),
+                 bool(getattr(spec, "unverified", None)), tuple(str(x) for x in sources))
+
+
 @attrs.define
 class _Flattener:
     """Turns one ruleset spec into flat rules, collecting every error."""
@@ -533,10 +580,18 @@ class _Flattener:
     rules: list[Rule] = attrs.field(factory=list)
     #: the effective window of the top-level rule being flattened: its criteria share it
     current_effective: EffectiveSpec | None = None
+    #: the basis of the enclosing rule: a criterion without one of its own inherits it
+    current_basis: Basis | None = None
 
     def base(self, rid: str, kind: str, path: tuple[str | int, ...], spec: Any,
              **kw: Any) -> dict[str, Any]:
         eff = getattr(spec, "effective", None) or self.current_effective
+        basis = make_basis(spec, self.pos, path, self.errors)
+        if not basis.declared:
+            inherited = self.current_basis or self.ruleset.basis
+            basis = attrs.evolve(inherited, sources=basis.sources or inherited.sources)
+        if "basis" not in kw:
+            kw["basis"] = basis
         return {
             "id": rid, "kind": kind, "entity": self.ruleset.entity,
             "title": getattr(spec, "title", None) or Text(),
@@ -611,6 +666,10 @@ class _Flattener:
 
     def rule(self, spec: Any, path: tuple[str | int, ...]) -> None:
         self.current_effective = getattr(spec, "effective", None)
+        self.current_basis = None
+        own = make_basis(spec, self.pos, path, [])
+        if own.declared:
+            self.current_basis = own
         rid = str(spec.id)
         if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", rid):
             self.errors.append(RuleLoadError(
@@ -809,7 +868,7 @@ def ruleset_from_data(data: Any, pos: Positions, origin: Origin) -> tuple[RuleSe
     eff = spec.effective
     rs = RuleSet(spec.id, spec.entity, str(spec.version), spec.title or Text(),
                  spec.reference or "", eff.from_ if eff else None, eff.until if eff else None,
-                 origin)
+                 origin, basis=make_basis(spec, pos, (), errors))
     flat = _Flattener(rs, pos, errors)
     for i, rd in enumerate(rules_data):
         try:
@@ -903,10 +962,11 @@ def parameters_from_data(data: Any, pos: Positions, origin: Origin,
                 return
             ov = spec.overrides
             overrides = name if ov is True else (str(ov) if ov else None)
+            basis = make_basis(spec, pos, path, errors)
             params.append(Parameter(
                 name, values, ty, spec.title or Text(), spec.description or "", spec.unit or "",
-                spec.reference or "", spec.unverified, spec.optional, origin, pos.get(path),
-                overrides))
+                spec.reference or "", basis.unverified, spec.optional, origin, pos.get(path),
+                overrides, basis))
             return
         for k, v in node.items():
             visit(v, (*names, str(k)), (*path, str(k)))

@@ -26,6 +26,33 @@ AGGREGATIONS = ("sum", "min", "max", "count")
 SEVERITIES = ("error", "warning", "info")
 
 
+POLICIES = ("local",)
+#: the origin (plugin name) of a parameter set by ``Engine.load(parameters=...)``
+WHAT_IF = "what-if"
+
+
+@attrs.frozen
+class Basis:
+    """Where a rule or parameter comes from, kept apart from where it was read about.
+
+    ``instrument`` is the legal instrument and article ("Permensos 1/2018 Pasal 5"); when none
+    exists the rule says so: ``policy="local"`` (a choice of the region or of this pack) or
+    ``unverified=True`` (a value nobody has yet traced to an instrument). ``sources`` are the
+    documents and URLs the fact was taken from; explanations quote the instrument, reports list
+    the sources.
+    """
+
+    instrument: str = ""
+    policy: str = ""
+    unverified: bool = False
+    sources: tuple[str, ...] = ()
+
+    @property
+    def declared(self) -> bool:
+        """Whether the basis is stated: an instrument, an explicit local policy or unverified."""
+        return bool(self.instrument or self.policy or self.unverified)
+
+
 @attrs.frozen
 class UnaryTest:
     """One cell of a decision table: ``-`` (anything), or ``op`` against a value expression.
@@ -122,6 +149,8 @@ class Rule:
     unit: str = ""
     origin: Origin = Origin()
     location: Location = attrs.field(default=Location(), eq=False)
+    #: the legal instrument and article ("Permensos 1/2018 Pasal 5"); see :class:`Basis`
+    basis: Basis = attrs.field(factory=lambda: Basis())
     ruleset: str = ""
     version: str = ""
     effective_from: datetime.date | None = None
@@ -172,6 +201,7 @@ class Parameter:
     origin: Origin = Origin()
     location: Location = attrs.field(default=Location(), eq=False)
     overrides: str | None = None
+    basis: Basis = attrs.field(factory=lambda: Basis())
 
     def at(self, as_of: datetime.date) -> tuple[Any, datetime.date | None]:
         """The value in force on ``as_of`` and the date it took effect.
@@ -208,6 +238,7 @@ class RuleSet:
     effective_until: datetime.date | None = None
     origin: Origin = Origin()
     rules: tuple[Rule, ...] = ()
+    basis: Basis = attrs.field(factory=lambda: Basis())
 
 
 @attrs.frozen

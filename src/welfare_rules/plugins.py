@@ -1,9 +1,14 @@
-"""Plugin discovery and the plugin manager.
+"""Plugin discovery, requirements and the plugin manager.
 
 :func:`get_plugin_manager` is a factory (no import-time global state): it adds the hook
 specifications, registers the built-in plugins, loads the requested installed plugins from the
 entry-point group ``welfare_rules`` and the given modules or objects, then calls
 ``check_pending()`` so that a misspelled hook implementation fails loudly.
+
+A plugin names the plugins it layers on in a module attribute ``REQUIRES`` (entry-point names,
+e.g. ``REQUIRES = ["jawa-tengah"]`` in the Kota Pekalongan plugin): :func:`resolve_plugins` loads
+them beneath it, transitively, and refuses a requirement that is not installed, a circle of
+requirements, or a requirement on a higher layer (a province cannot layer on a city).
 
 Environment switches:
 
@@ -45,6 +50,10 @@ class PluginInfo:
     layer: str = "city"
     source: str = ""  # "built-in", "entry point <dist>", "module", "object"
     obj: Any = attrs.field(default=None, eq=False, repr=False)
+    #: the plugins it layers on (entry-point names, the module's ``REQUIRES``)
+    requires: tuple[str, ...] = ()
+    #: the entry-point name it was loaded by ("" for a module or object)
+    entry_point: str = ""
 
     @property
     def label(self) -> str:
@@ -69,7 +78,7 @@ def _dist_version(ep: md.EntryPoint) -> tuple[str, str]:
 
 
 def _info_for(obj: Any, source: str, name: str | None = None,
-              version: str | None = None) -> PluginInfo:
+              version: str | None = None, entry_point: str | None = None) -> PluginInfo:
     pname = name or getattr(obj, "PLUGIN_NAME", None) or getattr(obj, "__name__", None) \
         or type(obj).__name__
     pversion = version if version is not None else str(getattr(obj, "__version__", "") or "")
@@ -77,7 +86,13 @@ def _info_for(obj: Any, source: str, name: str | None = None,
     if layer not in LAYERS:
         raise PluginError(f"plugin '{pname}': LAYER must be one of {', '.join(LAYERS)}, "
                           f"found '{layer}'", str(pname))
-    return PluginInfo(str(pname), pversion, layer, source, obj)
+    requires = getattr(obj, "REQUIRES", ())
+    if isinstance(requires, str) or not all(isinstance(r, str) and r for r in requires):
+        raise PluginError(f"plugin '{pname}': REQUIRES must be a list of plugin names "
+                          f"(entry-point names such as 'jawa-tengah'), found {requires!r}",
+                          str(pname))
+    return PluginInfo(str(pname), pversion, layer, source, obj, tuple(requires),
+                      entry_point or "")
 
 
 def resolve_plugins(requested: Iterable[Any] | str | None) -> list[PluginInfo]:
@@ -85,12 +100,21 @@ def resolve_plugins(requested: Iterable[Any] | str | None) -> list[PluginInfo]:
 
     Accepts entry-point names (``"kota-pekalongan"``), dotted module names, module objects and
     plugin objects; ``"installed"`` means every installed plugin allowed by
-    ``WELFARE_RULES_PLUGINS``.
+    ``WELFARE_RULES_PLUGINS``. The plugins each one requires (``REQUIRES``) are added beneath
+    it, transitively; a requirement of an allowed plugin is allowed too.
+
+    Raises:
+        PluginError: an unknown or disallowed plugin, a requirement that is not installed, a
+            circle of requirements, or a requirement on a higher layer.
     """
     if requested is None:
         return []
     if isinstance(requested, str):
         requested = [requested]
+    return _with_requirements(_resolve_requested(requested))
+
+
+def _resolve_requested(requested: Iterable[Any]) -> list[PluginInfo]:
     out: list[PluginInfo] = []
     eps = {ep.name: ep for ep in md.entry_points(group=ENTRY_POINT_GROUP)}
     allowed = os.environ.get("WELFARE_RULES_PLUGINS")
@@ -126,7 +150,49 @@ def _load_entry_point(ep: md.EntryPoint) -> PluginInfo:
     except Exception as exc:
         raise PluginError(f"plugin '{ep.name}' failed to import: {exc}", ep.name) from exc
     dist, version = _dist_version(ep)
-    return _info_for(obj, f"entry point of {dist}", name=dist, version=version)
+    return _info_for(obj, f"entry point of {dist}", name=dist, version=version,
+                     entry_point=ep.name)
+
+
+def _with_requirements(infos: list[PluginInfo]) -> list[PluginInfo]:
+    """``infos`` with every plugin they require, each required one before its requirer."""
+    eps = {ep.name: ep for ep in md.entry_points(group=ENTRY_POINT_GROUP)}
+    out: list[PluginInfo] = []
+    done: dict[str, PluginInfo] = {}  # by plugin name and by entry-point name
+
+    def known(info: PluginInfo) -> PluginInfo | None:
+        return done.get(info.name) or (done.get(info.entry_point) if info.entry_point else None)
+
+    def visit(info: PluginInfo, path: tuple[PluginInfo, ...]) -> None:
+        if known(info) is not None:
+            return
+        for req in info.requires:
+            chain = " → ".join([*(p.entry_point or p.name for p in (*path, info)), req])
+            if any(req in (p.name, p.entry_point) for p in (*path, info)):
+                raise PluginError(f"circular plugin requirement: {chain}", info.name)
+            dep = done.get(req)
+            if dep is None:
+                if req not in eps:
+                    raise PluginError(
+                        f"plugin '{info.name}' requires plugin '{req}', which is not installed"
+                        f"{did_you_mean(req, eps)} (installed plugins: "
+                        f"{', '.join(sorted(eps)) or 'none'}); install it, e.g. "
+                        f"pip install welfare-rules-{req}", info.name)
+                dep = _load_entry_point(eps[req])
+                visit(dep, (*path, info))
+            if LAYERS[dep.layer] > LAYERS[info.layer]:
+                raise PluginError(
+                    f"plugin '{info.name}' ({info.layer} layer) requires '{req}', which is a "
+                    f"{dep.layer}-layer plugin: a plugin can only layer on a lower or the same "
+                    f"layer (national → province → city)", info.name)
+        done[info.name] = info
+        if info.entry_point:
+            done[info.entry_point] = info
+        out.append(info)
+
+    for info in infos:
+        visit(info, ())
+    return out
 
 
 def get_plugin_manager(plugins: Sequence[PluginInfo], *, builtins: bool = True,

@@ -78,6 +78,16 @@ class Field:
     max: Bound | None = None
     pattern: str | None = None
     origin: Origin = Origin()
+    #: an enum's values in words, ``{value: Text}`` (``labels:`` in the schema file)
+    value_labels: Mapping[str, Text] = attrs.field(factory=dict)
+    #: ``False`` for facts a change of circumstances cannot alter (birth date, sex): a
+    #: counterfactual never proposes to change them
+    changeable: bool = True
+
+    def value_label(self, value: Any, lang: str) -> str | None:
+        """The word for an enum value in ``lang``, or ``None`` when the schema has none."""
+        text = self.value_labels.get(str(value))
+        return text.get(lang) if text is not None else None
 
     def range_text(self) -> str:
         """The declared range as people read it: ``1..10``, ``at least 0``, or ``""``."""
@@ -156,7 +166,7 @@ def _field_from(name: str, spec: Any, path: tuple[str | int, ...], pos: Position
         raise RuleLoadError(f"field '{name}': expected a mapping or a type name, found {spec!r}",
                             where)
     known = {"type", "values", "label", "required", "optional", "min", "max", "pattern",
-             "description"}
+             "description", "labels", "changeable"}
     extra = set(spec) - known
     if extra:
         bad = sorted(extra)[0]
@@ -186,6 +196,21 @@ def _field_from(name: str, spec: Any, path: tuple[str | int, ...], pos: Position
         except re.error as exc:
             raise RuleLoadError(f"field '{name}': 'pattern' is not a valid regular expression: "
                                 f"{exc}", pos.get((*path, "pattern"))) from None
+    labels = spec.get("labels") or {}
+    if "labels" in spec and (not isinstance(labels, Mapping) or type_name != "enum"):
+        raise RuleLoadError(f"field '{name}': 'labels' is a mapping from each enum value to "
+                            f"{{id: ..., en: ...}}", pos.get((*path, "labels")))
+    value_labels: dict[str, Text] = {}
+    for value, text in labels.items():
+        if str(value) not in ftype.values:
+            raise RuleLoadError(
+                f"field '{name}': 'labels' names '{value}', which is not one of its values"
+                f"{did_you_mean(str(value), ftype.values)}", pos.get((*path, "labels", value)))
+        try:
+            value_labels[str(value)] = Text.of(text)
+        except TypeError as exc:
+            raise RuleLoadError(f"field '{name}': labels.{value}: {exc}",
+                                pos.get((*path, "labels", value))) from None
     return Field(
         name=name,
         type=ftype,
@@ -195,6 +220,8 @@ def _field_from(name: str, spec: Any, path: tuple[str | int, ...], pos: Position
         max=bounds[1],
         pattern=pattern,
         origin=origin,
+        value_labels=value_labels,
+        changeable=bool(spec.get("changeable", True)),
     )
 
 

@@ -20,6 +20,8 @@ NEVER_UNKNOWN = {
     "exclusion_flags": "count_true counts the flags known true",
     "priority_criteria_met": "poor_bps_criteria_met, a count_true",
     "lks_legal_basis": "a constant per effective window",
+    "lks_accreditation_basis": "a constant per effective window",
+    "register_in_force": "a constant per effective window",
     "lks_doc_domicile_letter": "a blank optional date means no letter",
 }
 #: Rules that cannot be false (or, for value rules, that have no meaningful second value).

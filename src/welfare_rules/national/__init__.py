@@ -2,7 +2,8 @@
 
 The national schema (``schema.yaml`` beside this file) is the library's contract and is
 registered by :mod:`welfare_rules.builtin_plugin`, so that ``Engine.load(national=False)`` still
-knows households, persons and institutions.
+knows households, persons and institutions; ``fields.yaml`` adds the fields only the national
+pack's rules read.
 
 Everything here is YAML beside this file; this module only registers it through the plugin
 hooks, exactly as a regional plugin does.
@@ -17,6 +18,11 @@ from ..hookspecs import Register, hookimpl
 HERE = Path(__file__).parent
 PLUGIN_NAME = "welfare-rules-national"
 LAYER = "national"
+
+
+@hookimpl
+def register_schema(register: Register) -> None:
+    register(HERE / "fields.yaml")
 
 
 @hookimpl

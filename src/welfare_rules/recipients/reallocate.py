@@ -30,6 +30,9 @@ if TYPE_CHECKING:
 
 __all__ = ["Proposal", "indicator_weights", "propose_reallocation", "write_proposal"]
 
+#: The ranking of candidates, shared with :mod:`.allocate`: (column, order); a missing value
+#: sorts last. Ties in the score go to the poorer decile, then to the smaller No. KK.
+RANK_KEYS = (("score", "descending"), ("desil", "ascending"), ("id", "ascending"))
 TIE_BREAK = "score desc, desil asc, household id asc"
 PROGRAMME_TITLES = {"pkh": "PKH", "bpnt": "BPNT / Sembako", "pbi": "PBI-JK"}
 
@@ -97,6 +100,10 @@ def _places_table(places: Any, programmes: Sequence[str] | None) -> pa.Table:
         raise DataError(f"the places table needs the columns programme, kelurahan, places "
                         f"(missing: {', '.join(sorted(missing))})")
     return t
+
+
+_RANK_SQL = ", ".join(f"{c} {'DESC' if o == 'descending' else 'ASC'} NULLS LAST"
+                     for c, o in RANK_KEYS)
 
 
 def _fmt(w: float | None) -> str:
@@ -195,10 +202,10 @@ def propose_reallocation(engine: Engine, results: Snapshot | Any, places: Reconc
             FROM res
             WHERE {_q(elig)} = true AND NOT {recv} AND id NOT IN (SELECT id FROM excl)""")
     con.execute("CREATE TEMP TABLE cand AS " + " UNION ALL ".join(parts))
-    con.execute("""
+    con.execute(f"""
         CREATE TEMP TABLE ranked AS
         SELECT c.*, row_number() OVER (PARTITION BY programme, kelurahan
-                                       ORDER BY score DESC, desil ASC NULLS LAST, id ASC) AS rank,
+                                       ORDER BY {_RANK_SQL}) AS rank,
                count(*) OVER (PARTITION BY programme, kelurahan) AS candidates,
                count(*) OVER (PARTITION BY programme, kelurahan, score) > 1 AS tied
         FROM cand c WHERE score IS NOT NULL""")

@@ -1,7 +1,8 @@
 """YAML rule test cases: loading, running, and reporting differences.
 
-A test file is a list of cases, or a mapping with ``plugins`` (entry-point names to load
-besides the national pack), ``defaults`` (keys every case inherits) and ``cases``::
+A test file is a list of cases, or a mapping with ``plugins`` (the entry-point names of the
+plugins its cases run with, besides the national pack), ``defaults`` (keys every case inherits)
+and ``cases``::
 
     - name: a household meeting exactly 9 criteria is poor
       entity: household
@@ -15,6 +16,12 @@ besides the national pack), ``defaults`` (keys every case inherits) and ``cases`
 
 ``output`` compares values (``null`` means unknown); numbers compare with a tolerance of one
 thousandth. A failure reports the case's name and each differing value, never a traceback.
+
+Each file runs under its own declaration: the file's ``plugins`` when it has them, else the
+plugins it was given (for a file a plugin registers: that plugin; for the national pack's
+files: none). Loading more plugins for a run (``welfare-rules test -p kota-pekalongan``) selects
+more files; it never changes the plugins a file's cases run with, so the national cases keep
+their national parameters when a city's UMK is loaded beside them.
 """
 
 from __future__ import annotations
@@ -76,18 +83,27 @@ class RuleTestFileError(LocatedError):
     """A rule test file is malformed."""
 
 
-def load_cases(path: str | Path, plugins: Sequence[str] = ()) -> list[RuleTestCase]:
+def load_cases(path: str | Path, plugins: Sequence[Any] = ()) -> list[RuleTestCase]:
     """Read the cases of one YAML test file.
+
+    Args:
+        path: the file.
+        plugins: the plugins its cases run with when the file declares none.
 
     Raises:
         RuleTestFileError: the file is not a list of cases (located).
     """
     data, pos = load_yaml_file(path)
     defaults: dict[str, Any] = {}
-    file_plugins = tuple(plugins)
+    file_plugins: tuple[Any, ...] = tuple(plugins)
     items = data
     if isinstance(data, Mapping):
-        file_plugins += tuple(data.get("plugins") or ())
+        declared = data.get("plugins")
+        if declared is not None:
+            if not isinstance(declared, list) or not all(isinstance(x, str) for x in declared):
+                raise RuleTestFileError("'plugins' is a list of plugin names",
+                                        pos.get(("plugins",)))
+            file_plugins = tuple(declared)
         defaults = dict(data.get("defaults") or {})
         items = data.get("cases")
     if not isinstance(items, list):
@@ -125,6 +141,21 @@ def iter_case_files(path: str | Path) -> list[Path]:
     if p.is_dir():
         return sorted(x for x in p.rglob("*") if x.suffix in (".yaml", ".yml"))
     return [p]
+
+
+def registered_test_files(engine: Any) -> list[tuple[Path, tuple[Any, ...]]]:
+    """The test files the engine's plugins registered, each with the plugins it runs under
+    when it declares none: the registering plugin (the national pack's files: none)."""
+    by_name = {p.name: p for p in engine.plugins}
+    out = []
+    for path, plugin in engine.rule_tests:
+        info = by_name.get(plugin)
+        own: tuple[Any, ...] = ()
+        if info is not None and info.layer != "national" and info.source != "built-in" \
+                and info.obj is not None:
+            own = (info.obj,)
+        out.append((Path(path), own))
+    return out
 
 
 class EngineCache:
@@ -212,15 +243,24 @@ def run_case(case: RuleTestCase, engines: EngineCache) -> CaseResult:
         return CaseResult(case, error=f"{type(exc).__name__}: {msg}")
 
 
-def run_rule_tests(paths: Iterable[str | Path], plugins: Sequence[Any] = (),
+def run_rule_tests(paths: Iterable[str | Path | tuple[str | Path, Sequence[Any]]],
+                   plugins: Sequence[Any] = (),
                    engines: EngineCache | None = None) -> list[CaseResult]:
-    """Run every case of the given files or folders."""
+    """Run every case of the given files or folders.
+
+    Args:
+        paths: files or folders; an item ``(path, plugins)`` gives the plugins its files run
+            under when they declare none (default: ``plugins``).
+        plugins: the plugins of files that declare none and have none of their own.
+        engines: a cache of loaded engines (shared between runs).
+    """
     engines = engines or EngineCache()
     results = []
-    for path in paths:
+    for item in paths:
+        path, own = item if isinstance(item, tuple) else (item, tuple(plugins))
         for f in iter_case_files(path):
             try:
-                cases = load_cases(f, [p for p in plugins if isinstance(p, str)])
+                cases = load_cases(f, own)
             except LocatedError as exc:
                 dummy = RuleTestCase(f.name, exc.location or Location(str(f)), "household",
                                      datetime.date.today(), {})

@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 __all__ = [
     "BIRTH_DATES",
     "DATES",
+    "allocation_inputs",
     "digits",
     "field_values",
     "households",
@@ -288,8 +289,13 @@ def _invalid(fld: Field) -> list[Any]:
             out.append(float(fld.min) - 0.5)
         return out
     if kind == "date":
-        return ["0000-06-15", "2024-02-30", "15/06/2024", datetime.date(1899, 12, 31),
-                datetime.date(2101, 1, 1), datetime.datetime(2024, 1, 1, 12, 30), 20240101]
+        out = ["0000-06-15", "2024-02-30", "15/06/2024", datetime.datetime(2024, 1, 1, 12, 30),
+               20240101]
+        if isinstance(fld.min, datetime.date) and fld.min > datetime.date.min:
+            out.append(fld.min - datetime.timedelta(days=1))
+        if isinstance(fld.max, datetime.date) and fld.max < datetime.date.max:
+            out.append(fld.max + datetime.timedelta(days=1))
+        return out
     if kind == "enum":
         return ["not-a-value", 3, True]
     if kind == "str":
@@ -356,3 +362,31 @@ def messy_households(draw: st.DrawFn, engine: Engine, max_members: int = 3
     raw[rel.name] = raw_members
     canon[rel.name] = canon_members
     return raw, canon, bad
+
+
+@st.composite
+def allocation_inputs(draw: st.DrawFn, programme: str = "pkh", *, max_households: int = 60,
+                      groups: tuple[str, ...] = ("Klego", "Degayu", "Setono", "Medono")
+                      ) -> tuple[list[dict[str, Any]], dict[str, int]]:
+    """A results table (as rows) and quotas for :func:`welfare_rules.recipients.allocate`.
+
+    Rows have ``id`` (distinct 16 digits), ``kelurahan``, ``<programme>_eligible`` and its
+    ``__status`` (true, false or unknown), ``priority_score`` (ties and missing scores are
+    likely), ``desil`` (possibly missing) and ``receives_<programme>``. Quotas name some of
+    the groups (a group without a quota has none), from 0 to more than the group holds.
+    """
+    n = draw(st.integers(0, max_households))
+    ids = draw(st.lists(digits(16), min_size=n, max_size=n, unique=True))
+    rows = []
+    for hid in ids:
+        status = draw(st.sampled_from(["true", "true", "false", "unknown"]))
+        rows.append({
+            "id": hid, "kelurahan": draw(st.sampled_from(groups)),
+            f"{programme}_eligible": {"true": True, "false": False}.get(status),
+            f"{programme}_eligible__status": status,
+            "priority_score": draw(st.one_of(st.none(), st.integers(0, 6))),
+            "desil": draw(st.one_of(st.none(), st.integers(1, 10))),
+            f"receives_{programme}": draw(st.booleans()),
+        })
+    quota = draw(st.dictionaries(st.sampled_from(groups), st.integers(0, max_households // 2)))
+    return rows, quota

@@ -1,0 +1,98 @@
+"""One record out of a large file, without reading the whole file.
+
+``welfare-rules explain`` needs one family out of a city's 85,000. For a canonical CSV or Parquet
+file (no adapter), DuckDB selects the rows whose key is the id — a Parquet scan pushes the
+predicate down to its row groups, a CSV is scanned by DuckDB's reader, both far faster than
+parsing and checking every row — and the few rows found are then read exactly like any input
+(:meth:`Engine.read`: the same parsing, validation and quarantine). Any other source, or a file
+DuckDB cannot sniff the same way, is read whole.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .engine import Engine
+
+__all__ = ["read_one"]
+
+_FAST = (".csv", ".parquet")
+
+
+def read_one(engine: Engine, data: str | Path, record_id: str, *, entity: str = "household",
+             members: str | Path | None = None, adapter: str | None = None
+             ) -> tuple[dict[str, Any] | None, str]:
+    """The record of ``entity`` whose key is ``record_id`` (members included), or None.
+
+    Args:
+        engine: the loaded engine (its schema and reader).
+        data: the file of ``entity`` records.
+        record_id: the key to look for (compared as text).
+        entity: the entity of ``data``.
+        members: the child table (persons), if separate.
+        adapter: a registered adapter; given, the file is read whole.
+
+    Returns:
+        ``(record, how)``: the record as a nested mapping (None when absent) and a sentence
+        saying how it was found (selected, or read whole).
+    """
+    ent = engine.schema.entity(entity)
+    rel = next(iter(ent.relations.values()), None)
+    paths = [Path(data), *([Path(members)] if members is not None else [])]
+    if adapter is None and all(p.suffix.lower() in _FAST for p in paths):
+        with tempfile.TemporaryDirectory(prefix="welfare-rules-lookup-") as tmp:
+            small = _select(Path(data), ent.key, record_id, Path(tmp) / "record")
+            small_members = None
+            if members is not None and rel is not None:
+                small_members = _select(Path(members), rel.key, record_id,
+                                        Path(tmp) / "members")
+            if small is not None and (members is None or small_members is not None):
+                loaded = engine.read(str(small), entity=entity, progress=False,
+                                     members=str(small_members) if small_members else None)
+                record = _find(loaded, entity, ent.key, record_id)
+                if record is not None:
+                    return record, (f"selected the {entity}'s rows with DuckDB (the file "
+                                    f"was not read whole)")
+    loaded = engine.read(str(data), adapter=adapter, entity=entity, progress=False,
+                         members=str(members) if members is not None else None)
+    return _find(loaded, entity, ent.key, record_id), "read the whole file"
+
+
+def _find(loaded: Any, entity: str, key: str, record_id: str) -> dict[str, Any] | None:
+    return next((r for r in loaded.iter_records(entity) if str(r.get(key)) == record_id), None)
+
+
+def _select(path: Path, column: str, value: str, target: Path) -> Path | None:
+    """Write the rows of ``path`` whose ``column`` equals ``value`` (as text) to a small file
+    of the same format; None when DuckDB cannot read the file or it has no such column."""
+    import duckdb
+
+    con = duckdb.connect()
+    try:
+        if path.suffix.lower() == ".parquet":
+            rel = con.read_parquet(str(path))
+        else:
+            rel = con.read_csv(str(path), all_varchar=True, header=True)
+        if column not in rel.columns:
+            return None
+        cond = duckdb.ColumnExpression(column).cast("VARCHAR") == duckdb.ConstantExpression(
+            value)
+        rows = rel.filter(cond)
+        out = target.with_suffix(path.suffix.lower())
+        table = rows.to_arrow_table()
+        if path.suffix.lower() == ".parquet":
+            import pyarrow.parquet as pq
+
+            pq.write_table(table, out)
+        else:
+            import pyarrow.csv as pacsv
+
+            pacsv.write_csv(table, out)
+        return out
+    except duckdb.Error:
+        return None
+    finally:
+        con.close()
