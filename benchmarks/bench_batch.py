@@ -214,9 +214,11 @@ def main() -> None:
                 row(n, f"median {kind}", m, meds.get("hand-written"))
 
 
-def measure(kind: str, data: Path, n: int, memory_limit: str) -> dict[str, float] | None:
+def measure(kind: str, data: Path, n: int, memory_limit: str, script: str = __file__
+            ) -> dict[str, float] | None:
+    """Run ``script --child kind data n`` in a fresh process and read its JSON line."""
     proc = subprocess.run(
-        [sys.executable, __file__, "--memory-limit", memory_limit, "--child", kind,
+        [sys.executable, script, "--memory-limit", memory_limit, "--child", kind,
          str(data), str(n)], capture_output=True, text=True, env=os.environ.copy(),
         check=False)
     if proc.returncode:

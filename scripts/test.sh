@@ -21,7 +21,10 @@ fi
 
 python3 -m venv .venv
 .venv/bin/pip install -q --upgrade pip
-.venv/bin/pip install -q -e ".[dev]" ./plugins/kota-pekalongan ./plugins/_template
+# The bundled plugins are installed editable, as a plugin's developer would: `welfare-rules check`
+# of a plugin's folder then checks the files under test in the context of that same plugin.
+.venv/bin/pip install -q -e ".[dev]" -e ./plugins/jawa-tengah -e ./plugins/kota-pekalongan \
+  -e ./plugins/kota-semarang -e ./plugins/_template
 # Lint and types first (quick, and a failure is cheaper to read here than in pytest's output).
 .venv/bin/ruff check src tests plugins benchmarks docs
 .venv/bin/mypy

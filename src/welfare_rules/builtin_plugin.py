@@ -1,5 +1,5 @@
-"""The built-in plugin: the national schema, the functions of the rule language and the
-canonical adapter.
+"""The built-in plugin: the national schema, the functions of the rule language, the
+canonical adapter and the batch backends (python, duckdb, spark).
 
 Registered through the same hooks as any regional plugin (STYLE.md: built-ins are plugins too).
 """
@@ -33,3 +33,13 @@ def register_adapters(register: Register) -> None:
     except ImportError:  # the adapters package is optional while it is being built
         return
     register(CanonicalAdapter())
+
+
+@hookimpl
+def register_backends(register: Register) -> None:
+    from .backends.duckdb import DuckDBBackend
+    from .backends.reference import PythonBackend
+    from .backends.spark import SparkBackend
+
+    for backend in (PythonBackend(), DuckDBBackend(), SparkBackend()):
+        register(backend)

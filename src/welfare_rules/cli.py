@@ -65,8 +65,29 @@ plugin_option = click.option("--plugin", "-p", "plugins", multiple=True,
 as_of_option = click.option("--as-of", "as_of", help="Evaluation date YYYY-MM-DD (default today).")
 lang_option = click.option("--lang", type=click.Choice(["id", "en"]), default="id",
                            show_default=True, help="Language of titles and explanations.")
-backend_option = click.option("--backend", type=click.Choice(["duckdb", "spark", "python"]),
-                              default="duckdb", show_default=True)
+class _BackendChoice(click.Choice):  # type: ignore[type-arg]
+    """``--backend``: the names the built-in and installed plugins register, read on use."""
+
+    def __init__(self) -> None:
+        super().__init__(())
+
+    @property
+    def choices(self) -> tuple[str, ...]:
+        from .errors import PluginError
+        from .plugins import backend_names
+
+        try:
+            return tuple(backend_names())
+        except PluginError:  # a broken installed plugin: the built-in backends still work
+            return tuple(backend_names(None))
+
+    @choices.setter
+    def choices(self, value: object) -> None:
+        pass
+
+
+backend_option = click.option("--backend", type=_BackendChoice(), default="duckdb",
+                              show_default=True)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -140,7 +161,8 @@ def _plugin_owning(paths: Sequence[str]) -> dict[str, tuple[str, Path]]:
     wanted = [Path(p).resolve() for p in paths]
     for ep in installed_entry_points():
         try:
-            info = resolve_plugins([ep.name])[0]
+            # the requested plugin, not the plugins it requires (listed before it)
+            info = next(i for i in resolve_plugins([ep.name]) if i.entry_point == ep.name)
         except Exception:  # a broken plugin is reported by `plugins`, not here
             continue
         mod_file = getattr(info.obj, "__file__", None)
@@ -203,14 +225,19 @@ def check(ui: Ui, paths: Sequence[str], plugins: Sequence[str], alone: bool) -> 
 @click.argument("paths", nargs=-1, type=click.Path(exists=True))
 @plugin_option
 @click.option("--verbose", "-v", is_flag=True, help="Print every case, not only failures.")
+@click.option("--coverage", is_flag=True, help="Report which criteria, table rows and ladder "
+              "levels the cases exercised, per ruleset.")
+@click.option("--fail-under", type=float, help="Exit 1 when rule coverage is below N percent.")
 @command_options
-def test_cmd(ui: Ui, paths: Sequence[str], plugins: Sequence[str], verbose: bool) -> None:
+def test_cmd(ui: Ui, paths: Sequence[str], plugins: Sequence[str], verbose: bool,
+             coverage: bool, fail_under: float | None) -> None:
     """Run YAML rule test cases (default: every test file registered by the loaded plugins).
 
     Each file runs under the plugins it declares (``plugins:``); a registered file that
     declares none runs under the plugin that registered it (the national cases under the
     national pack alone); a file given as PATH that declares none runs under ``-p``.
     """
+    from .testing.coverage import RuleCoverage, print_coverage
     from .testing.runner import EngineCache, registered_test_files, run_rule_tests
 
     engines = EngineCache()
@@ -221,8 +248,10 @@ def test_cmd(ui: Ui, paths: Sequence[str], plugins: Sequence[str], verbose: bool
         engine = engines.get(tuple(plugins), {})
         targets = registered_test_files(engine)
     ui.header(engine=engine, what="rule tests")
+    cov = RuleCoverage() if coverage or fail_under is not None else None
     with ui.phase("running the rule tests"):
-        results = run_rule_tests(targets, engines=engines)
+        results = run_rule_tests(targets, engines=engines,
+                                 observe=cov.observe if cov is not None else None)
     failed = [r for r in results if not r.passed]
     ui.set(passed=len(results) - len(failed), failed=len(failed),
            cases=[{"name": r.case.name, "location": str(r.case.location), "passed": r.passed,
@@ -235,7 +264,8 @@ def test_cmd(ui: Ui, paths: Sequence[str], plugins: Sequence[str], verbose: bool
             elif verbose:
                 click.echo(f"ok   {r.case.name}")
         click.echo(f"{len(results) - len(failed)} passed, {len(failed)} failed")
-    if failed:
+    below = cov is not None and print_coverage(ui, cov, fail_under)
+    if failed or below:
         ui.done()
         sys.exit(1)
 
@@ -700,17 +730,22 @@ def reconcile(ui: Ui, data: str, members: str | None, adapter: str | None,
 @register_option
 @click.option("--previous", type=click.Path(exists=True),
               help="Last month's snapshot (Parquet) to report the changes since.")
+@click.option("--history", type=click.Path(exists=True, file_okay=False),
+              help="A folder of saved snapshots (*.parquet, --save-snapshot): the trend over "
+                   "all of them.")
 @click.option("--save-snapshot", type=click.Path(), help="Save this month's snapshot here.")
 @click.option("--demo", "demo_size", type=int,
               help="Report on a generated demo city of this many households instead of DATA.")
 @click.option("--out", type=click.Path(), default="report", show_default=True)
+@click.option("--locale", default="id_ID", show_default=True,
+              help="Locale of the report's numbers and dates (id_ID, en_US, ...).")
 @plugin_option
 @as_of_option
 @command_options
 def report(ui: Ui, data: str | None, members: str | None, institutions: str | None,
            adapter: str | None, register_specs: Sequence[str], previous: str | None,
-           save_snapshot: str | None, demo_size: int | None, out: str,
-           plugins: Sequence[str], as_of: str | None) -> None:
+           history: str | None, save_snapshot: str | None, demo_size: int | None, out: str,
+           locale: str, plugins: Sequence[str], as_of: str | None) -> None:
     """Write the monthly report: one self-contained HTML file with charts and an XLSX
     workbook (headline figures, eligibility per kelurahan, findings, LKS per level, changes,
     trend, proposals)."""
@@ -761,18 +796,23 @@ def report(ui: Ui, data: str | None, members: str | None, institutions: str | No
     with ui.phase("comparing with the saved snapshots"):
         changes = compare_snapshots(Snapshot.load(previous), snap, engine=engine) \
             if previous else None
+        saved = [Snapshot.load(p) for p in sorted(Path(history).glob("*.parquet"))
+                 if not p.name.endswith(".findings.parquet")] if history else []
+        if save_snapshot and history:  # this month's file, if saved there, is `snap` itself
+            saved = [s for s in saved if s.as_of != snap.as_of]
     proposal = propose_reallocation(engine, snap, rec, as_of=when) if rec is not None else None
     Path(out).mkdir(parents=True, exist_ok=True)
     with ui.phase("writing the report"):
         files = write_report(Path(out) / "report.html", Path(out) / "report.xlsx",
                              snapshot=snap, reconciliation=rec, institutions=lks_snap,
-                             changes=changes, proposal=proposal, engine=engine)
+                             changes=changes, proposal=proposal, engine=engine,
+                             history=saved, locale=locale)
         written = [files.html, *([files.xlsx] if files.xlsx is not None else [])]
         if proposal is not None:
             written.extend(proposal.write(out))
     for p in written:
         ui.info(f"wrote {p}")
-    ui.set(written=[str(p) for p in written])
+    ui.set(written=[str(p) for p in written], headline=files.headline)
 
 
 @main.command()
@@ -823,6 +863,9 @@ def demo(ui: Ui, households: int, seed: int, out: str, backend: str, plugins: Se
 from .tooling_cli import register as _register_tooling  # noqa: E402  (lint, table)
 
 _register_tooling(main, plugin_option=plugin_option)
+from .impact_cli import register as _register_impact  # noqa: E402  (impact, allocate)
+
+_register_impact(main, plugin_option=plugin_option)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

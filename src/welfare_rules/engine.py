@@ -13,7 +13,6 @@ An engine is immutable and safe to share between threads. Compiled Python code i
 from __future__ import annotations
 
 import datetime
-import hashlib
 import json
 import threading
 from collections.abc import Iterable, Mapping, Sequence
@@ -25,8 +24,9 @@ import attrs
 from . import types as t
 from ._yaml import Positions
 from .adapters.record import check_record
-from .backends import runtime
-from .backends.python import Compiled, EntityPlan, PythonCompiler, rule_nodes
+from .backends.base import Backend
+from .backends.python import Compiled, RecordPlan, compile_plan, rule_nodes
+from .backends.python_detail import compile_check_detail
 from .decision import Decision as _Decision
 from .errors import (
     CycleError,
@@ -38,7 +38,6 @@ from .errors import (
     PluginError,
     RuleLoadError,
     RuleTypeError,
-    WelfareRulesError,
     did_you_mean,
 )
 from .expr import nodes as n
@@ -46,6 +45,7 @@ from .expr.check import Checker, Env, Refs
 from .expr.functions import Function
 from .loading import load_parameter_files, load_rules
 from .model import WHAT_IF, Parameter, Rule, RuleSet
+from .plan import EntityPlan, Plan, RuleModel, UnknownRuleError
 from .plugins import PluginInfo, call_contributions, get_plugin_manager, resolve_plugins
 from .reform import Reform, load_reform
 from .schema import Origin, Schema, SchemaBuilder
@@ -55,11 +55,7 @@ if TYPE_CHECKING:
     from .decision import Decision
 
 
-class UnknownRuleError(WelfareRulesError, KeyError):
-    """A rule id that the engine does not know."""
-
-    def __str__(self) -> str:
-        return str(self.args[0])
+__all__ = ["Contribution", "Engine", "UnknownRuleError"]
 
 
 @attrs.frozen
@@ -67,23 +63,9 @@ class Contribution:
     """One thing a plugin contributed (for ``welfare-rules plugins``)."""
 
     plugin: str
-    kind: str  # schema, rules, parameters, function, adapter, rule_tests, register
+    kind: str  # schema, rules, parameters, function, adapter, rule_tests, register, backend
     name: str
     file: str = ""
-
-
-@attrs.define
-class _Plan:
-    compiled: Compiled
-    params: list[Any]
-    param_since: dict[str, datetime.date | None]
-    rules: dict[str, Rule]  # in force, by id (all entities)
-    param_index: Mapping[str, int]
-
-    def param(self, name: str) -> Any:
-        """The value in force of a parameter (None when it has none)."""
-        v = self.params[self.param_index[name]]
-        return None if isinstance(v, runtime.Missing) else v
 
 
 def _origin(info: PluginInfo, file: str = "") -> Origin:
@@ -99,26 +81,32 @@ class Engine:
                  contributions: Sequence[Contribution], refs: Mapping[tuple[str, int], Refs],
                  rule_types: Mapping[str, t.Type], order: Sequence[str],
                  rule_tests: Sequence[tuple[Path, str]], registers: Mapping[str, Any],
+                 backends: Mapping[str, Backend] | None = None,
                  reform: Reform | None = None):
-        self.schema = schema
         self.reform = reform  # the reform applied as the last layer, if any
-        self.rules = dict(rules)
-        self.parameters = dict(parameters)
-        self.functions = dict(functions)
+        #: the checked rule model (schema, rules, parameters, functions, refs, types, order)
+        self.model = RuleModel(
+            schema=schema, rules=rules, parameters=parameters, functions=functions, refs=refs,
+            rule_types=rule_types, order=order, plugins=[(p.name, p.version) for p in plugins],
+            fingerprint_extra={"reform": reform.fingerprint()} if reform is not None else None)
+        self.schema = schema
+        self.rules = self.model.rules
+        self.parameters = self.model.parameters
+        self.functions = self.model.functions
         self.adapters = dict(adapters)
         self.plugins = list(plugins)
         self.contributions = list(contributions)
-        self.refs = dict(refs)
-        self.rule_types = dict(rule_types)
-        self.order = list(order)
+        self.refs = self.model.refs
+        self.rule_types = self.model.rule_types
+        self.order = self.model.order
         self.rule_tests = list(rule_tests)
         self.registers = dict(registers)
-        self._param_index = {name: i for i, name in enumerate(sorted(self.parameters))}
-        self._refs_by_rule = {id(r): self.refs.get((rid, i), Refs())
-                              for rid, vs in self.rules.items() for i, r in enumerate(vs)}
+        #: the batch backends registered by plugins (``register_backends``), by name
+        self.backends: dict[str, Backend] = dict(backends or {})
+        self._param_index = self.model.param_index
         self._lock = threading.Lock()
         self._compiled: dict[tuple[str, tuple[tuple[str, int], ...]], Compiled] = {}
-        self._plans: dict[tuple[str, datetime.date], _Plan] = {}
+        self._plans: dict[tuple[str, datetime.date], RecordPlan] = {}
         self._details: dict[tuple[str, int], Any] = {}
         self._reads: dict[tuple[str, datetime.date], frozenset[str]] = {}
 
@@ -162,21 +150,16 @@ class Engine:
     # Introspection
 
     def rule(self, rule_id: str, as_of: datetime.date | None = None) -> Rule:
-        """The rule with this id (the version in force on ``as_of``, else the latest)."""
-        versions = self.rules.get(rule_id)
-        if not versions:
-            raise UnknownRuleError(f"unknown rule '{rule_id}'"
-                                   f"{did_you_mean(rule_id, self.visible_rule_ids())}")
-        if as_of is not None:
-            for r in versions:
-                if r.in_force(as_of):
-                    return r
-        return versions[-1]
+        """The rule with this id (the version in force on ``as_of``, else the latest).
+
+        Raises:
+            UnknownRuleError: no rule has this id.
+        """
+        return self.model.rule(rule_id, as_of)
 
     def visible_rule_ids(self, entity: str | None = None) -> list[str]:
         """Ids of the rules users see (named criteria included, hidden ones not), in order."""
-        return [rid for rid in self.order if not self.rules[rid][0].hidden
-                and (entity is None or self.rules[rid][0].entity == entity)]
+        return self.model.visible_rule_ids(entity)
 
     def entity_of(self, rule_id: str) -> str:
         return self.rule(rule_id).entity
@@ -190,41 +173,24 @@ class Engine:
 
     def rule_refs(self, rule: Rule) -> Refs:
         """What a rule reads: fields, rules, parameters, member fields and rules."""
-        refs = self._refs_by_rule.get(id(rule))
-        if refs is None:
-            versions = self.rules[rule.id]
-            refs = self.refs.get((rule.id, versions.index(rule)), Refs())
-        return refs
+        return self.model.rule_refs(rule)
 
     def fingerprint(self, as_of: datetime.date | None = None) -> dict[str, Any]:
         """What a decision depends on: plugins and versions, rulesets, a digest of every rule
         and parameter, and ``as_of`` — enough to reproduce it later."""
-        h = hashlib.sha256()
-        for rid in sorted(self.rules):
-            for r in self.rules[rid]:
-                h.update(repr((r.id, r.version, r.ruleset, str(r.origin), r.effective_from,
-                               r.effective_until, r.expr, r.table, r.levels, r.children,
-                               r.at_least, r.indicators, r.check)).encode())
-        for name in sorted(self.parameters):
-            p = self.parameters[name]
-            h.update(repr((name, p.values, str(p.origin))).encode())
-        rulesets = sorted({(r.ruleset, r.version, str(r.origin.plugin))
-                           for vs in self.rules.values() for r in vs if r.ruleset})
-        return {
-            "engine": "welfare-rules",
-            "plugins": {p.name: p.version for p in self.plugins},
-            "rulesets": [{"id": a, "version": b, "plugin": c} for a, b, c in rulesets],
-            "digest": h.hexdigest()[:16],
-            "as_of": as_of.isoformat() if as_of else None,
-            **({"reform": self.reform.fingerprint()} if self.reform is not None else {}),
-        }
+        return self.model.fingerprint(as_of)
+
+    def plan(self, as_of: datetime.date | str | None = None) -> Plan:
+        """The rules in force on ``as_of`` with that date's parameter values (default today):
+        what every backend compiles from."""
+        return self.model.plan(_as_date(as_of))
 
     # ------------------------------------------------------------------------------------------
     # Evaluation
 
     def evaluate(self, entity: str, record: Mapping[str, Any],
                  as_of: datetime.date | None = None, *, strict: bool = True,
-                 on_invalid: str = "raise", validate: bool = True) -> Decision:
+                 on_invalid: str = "raise") -> Decision:
         """Evaluate every rule of ``entity`` in force on ``as_of`` for one record.
 
         Args:
@@ -237,8 +203,6 @@ class Engine:
             strict: a field the schema does not declare is an error (True) or a warning.
             on_invalid: ``"raise"``, or ``"unknown"``: an invalid value is taken as missing and
                 reported as an ``input.invalid`` finding.
-            validate: ``False`` trusts ``record`` as canonical and skips the contract (for rows
-                an adapter has already checked, like ``evaluate_batch(validate=False)``).
 
         Raises:
             InputError: invalid values, unknown fields, or members missing although the rules
@@ -252,16 +216,14 @@ class Engine:
         if record.__class__ is not dict and not isinstance(record, Mapping):
             raise EvaluationError(f"a record is a mapping of fields, found "
                                   f"{type(record).__name__}")
-        if not validate:
-            values, members = plan.compiled.run(record, plan.params, as_of)
-            return _Decision(self, entity, record, as_of, plan, values, members)
         checked = check_record(self.schema, entity, record, strict=strict, on_invalid=on_invalid,
                                relations_needed=self._relations_read(entity, as_of, plan))
         values, members = plan.compiled.run(checked.record, plan.params, as_of)
         return _Decision(self, entity, checked.record, as_of, plan, values, members,
                          checked.problems)
 
-    def _relations_read(self, entity: str, as_of: datetime.date, plan: _Plan) -> frozenset[str]:
+    def _relations_read(self, entity: str, as_of: datetime.date, plan: RecordPlan
+                        ) -> frozenset[str]:
         """The relations (``members``) that the rules of ``entity`` in force read."""
         hit = self._reads.get((entity, as_of))
         if hit is None:
@@ -311,50 +273,18 @@ class Engine:
     # Plans and compilation
 
     def in_force(self, as_of: datetime.date) -> dict[str, Rule]:
-        out: dict[str, Rule] = {}
-        for rid, versions in self.rules.items():
-            for r in versions:
-                if r.in_force(as_of):
-                    out[rid] = r
-                    break
-        return out
+        """The version of each rule in force on ``as_of``, by id."""
+        return self.model.in_force(as_of)
 
     def params_at(self, as_of: datetime.date) -> tuple[list[Any], dict[str, datetime.date | None]]:
-        values: list[Any] = [None] * len(self._param_index)
-        since: dict[str, datetime.date | None] = {}
-        for name, i in self._param_index.items():
-            try:
-                v, d = self.parameters[name].at(as_of)
-            except ParameterError as exc:
-                values[i] = runtime.Missing(exc)
-                since[name] = None
-                continue
-            values[i] = v
-            since[name] = d
-        return values, since
+        """Parameter values on ``as_of`` (see :meth:`RuleModel.params_at`)."""
+        return self.model.params_at(as_of)
 
     def entity_plan(self, entity: str, in_force: Mapping[str, Rule]) -> EntityPlan:
-        ent = self.schema.entity(entity)
-        own = [in_force[rid] for rid in self.order if rid in in_force
-               and in_force[rid].entity == entity]
-        plan = EntityPlan(entity, own)
-        if ent.relations:
-            rel = next(iter(ent.relations.values()))
-            plan.relation = rel.name
-            plan.child = self.entity_plan(rel.entity, in_force)
-        plan.phases = self._phases(own)
-        return plan
+        """The dependency structure of ``entity`` for these rules in force."""
+        return self.model.entity_plan(entity, in_force)
 
-    def _phases(self, rules: Sequence[Rule]) -> dict[str, int]:
-        phases: dict[str, int] = {}
-        for r in rules:
-            refs = self.rule_refs(r)
-            deps = [d for d in self._deps(r, refs) if d in phases]
-            base = max((phases[d] for d in deps), default=0)
-            phases[r.id] = base + 1 if refs.uses_rank else base
-        return phases
-
-    def _plan(self, entity: str, as_of: datetime.date) -> _Plan:
+    def _plan(self, entity: str, as_of: datetime.date) -> RecordPlan:
         key = (entity, as_of)
         plan = self._plans.get(key)
         if plan is not None:
@@ -366,34 +296,17 @@ class Engine:
             plan = self._plans.get(key)
             if plan is not None:
                 return plan
-            in_force = self.in_force(as_of)
-            selection = tuple(sorted((rid, self.rules[rid].index(r))
-                                     for rid, r in in_force.items()))
-            ckey = (entity, selection)
+            base = self.model.plan(as_of)
+            ckey = (entity, base.selection)
             compiled = self._compiled.get(ckey)
             if compiled is None:
-                compiled = self._compile(entity, in_force)
+                compiled = compile_plan(base, entity)
                 self._compiled[ckey] = compiled
-            params, since = self.params_at(as_of)
-            plan = _Plan(compiled, params, since, in_force, self._param_index)
+            plan = RecordPlan.of(base, compiled)
             if len(self._plans) > 512:
                 self._plans.clear()
             self._plans[key] = plan
             return plan
-
-    def _compile(self, entity: str, in_force: Mapping[str, Rule],
-                 namespace: Mapping[str, Any] | None = None) -> Compiled:
-        """Compile ``entity`` for the rules in force; ``namespace`` replaces names the
-        generated code uses (the batch backend's lenient hit policies)."""
-        comp = PythonCompiler(self.functions, self._param_index,
-                              frozenset(set(self.rules) - set(in_force)))
-        comp.namespace.update(namespace or {})
-        plan = self.entity_plan(entity, in_force)
-        relations = {r for e in self.schema.entities.values() for r in e.relations}
-        if self.schema.parent_of(entity) is not None and not self.schema.entity(
-                entity).relations:
-            return comp._compile_child(plan)
-        return comp.compile(plan, relations)
 
     # -- findings support (compiled lazily, see decision.py) ----------------------------------
 
@@ -401,18 +314,10 @@ class Engine:
         key = (rule.id, self.rules[rule.id].index(rule))
         fn = self._details.get(key)
         if fn is None:
-            from .backends.python_detail import compile_check_detail
-
             with self._lock:
-                fn = compile_check_detail(self, rule, entity)
+                fn = compile_check_detail(rule)
                 self._details[key] = fn
         return fn
-
-    def _deps(self, rule: Rule, refs: Refs) -> set[str]:
-        deps = set(refs.rules) | set(refs.member_rules) | set(rule.children)
-        deps |= {lv.rule for lv in rule.levels if lv.rule}
-        deps |= {i.rule for i in rule.indicators}
-        return deps
 
 
 def _as_date(as_of: datetime.date | str | None) -> datetime.date:
@@ -564,6 +469,21 @@ class _Loader:
 
         self._contrib("register_registers", on_register)
 
+        backends: dict[str, tuple[str, Backend]] = {}
+
+        def on_backend(info: PluginInfo, backend: Any) -> None:
+            name = getattr(backend, "name", None)
+            if not name or not isinstance(backend, Backend):
+                raise PluginError(f"plugin '{info.name}' registered {backend!r}, which is not a "
+                                  f"backend (name, reads_parquet, native(), run())", info.name)
+            if name in backends:
+                raise PluginError(f"backend '{name}' is contributed twice (by "
+                                  f"'{backends[name][0]}' and '{info.name}')", info.name)
+            backends[name] = (info.name, backend)
+            self.contributions.append(Contribution(info.name, "backend", name))
+
+        self._contrib("register_backends", on_backend)
+
         rules = self._layer_rules(rulesets, schema)
         refs, types_, order = self._check(schema, rules, params, functions)
         if self.errors:
@@ -571,7 +491,8 @@ class _Loader:
         return Engine(schema=schema, rules=rules, parameters=params, functions=functions,
                       adapters={k: v for k, (_, v) in adapters.items()}, plugins=self.infos,
                       contributions=self.contributions, refs=refs, rule_types=types_,
-                      order=order, rule_tests=tests, registers=registers, reform=self.reform)
+                      order=order, rule_tests=tests, registers=registers,
+                      backends={k: v for k, (_, v) in backends.items()}, reform=self.reform)
 
     # -- layering -----------------------------------------------------------------------------
 

@@ -15,7 +15,9 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from . import wording
+from .backends.record import mask_id
 from .expr.nodes import to_source
+from .plugins import layering
 
 if TYPE_CHECKING:
     from .decision import Decision, _Base
@@ -23,7 +25,8 @@ if TYPE_CHECKING:
 
 _WORDS = {
     "id": {"true": "YA", "false": "TIDAK", "unknown": "TIDAK DIKETAHUI", "value": "nilai",
-           "reference": "Dasar", "origin": "Sumber aturan", "needs": "perlu verifikasi",
+           "reference": "Dasar", "origin": "Sumber aturan", "layers": "lapisan",
+           "needs": "perlu verifikasi",
            "param": "parameter", "since": "berlaku sejak", "unverified": "belum terverifikasi",
            "inputs": "data yang dipakai", "at_least": "terpenuhi jika paling sedikit {n} dari "
            "{m} kriteria (terpenuhi {k})", "all": "semua kriteria harus terpenuhi",
@@ -33,7 +36,8 @@ _WORDS = {
            "per tanggal", "blocked": "pendakian terhenti karena data belum lengkap",
            "findings": "Temuan"},
     "en": {"true": "YES", "false": "NO", "unknown": "UNKNOWN", "value": "value",
-           "reference": "Reference", "origin": "Rule from", "needs": "needs verification",
+           "reference": "Reference", "origin": "Rule from", "layers": "layers",
+           "needs": "needs verification",
            "param": "parameter", "since": "in force since", "unverified": "unverified",
            "inputs": "data used", "at_least": "holds when at least {n} of {m} criteria hold "
            "({k} hold)", "all": "all criteria must hold", "any": "any one criterion is enough",
@@ -90,8 +94,6 @@ def _resolver(d: _Base, lang: str) -> Any:
 
 class _Builder:
     def __init__(self, d: _Base, lang: str, unmask: bool):
-        from .decision import mask_id
-
         self.d = d
         self.lang = lang if lang in _WORDS else "en"
         self.w = _WORDS[self.lang]
@@ -298,7 +300,8 @@ def explain(d: _Base, rule_id: str, *, lang: str = "id", unmask: bool = False,
     footer = []
     if rule.reference:
         footer.append(f"{w['reference']}: {rule.reference}")
-    footer.append(f"{w['origin']}: {rule.origin}")
+    footer.append(f"{w['origin']}: {rule.origin} ({w['layers']}: "
+                  f"{layering(d.engine.plugins)})")
     text = "\n".join(header + lines + footer)
     if fmt == "html":
         return "<pre>" + html.escape(text) + "</pre>"

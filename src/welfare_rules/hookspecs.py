@@ -204,6 +204,60 @@ def register_registers(register: Register) -> None:
     """
 
 
+# ---------------------------------------------------------------------------------------------
+# Last in Engine.load: how batches are evaluated (backends do not depend on the rules).
+
+
+@hookspec
+def register_backends(register: Register) -> None:
+    """Contribute batch backends: how ``evaluate_batch`` runs the rules over a table.
+
+    When: last, once per :meth:`Engine.load`.
+
+    Args:
+        register: call ``register(backend)`` with an object implementing
+            :class:`welfare_rules.backends.base.Backend` (a ``name``, ``reads_parquet``,
+            ``native(data)`` and ``run(job) -> Outcome``; subclass
+            :class:`~welfare_rules.backends.base.BackendBase` for the defaults). Its ``name``
+            is what ``evaluate_batch(backend=...)`` and ``--backend`` accept. A name another
+            plugin registered already is a load error naming both plugins.
+
+    Returns:
+        Nothing.
+
+    Implemented by: the built-in plugin (``python``, ``duckdb``, ``spark``); a plugin with a
+    backend of its own (Polars, PostgreSQL, BigQuery). A backend reads only the
+    :class:`~welfare_rules.plan.Plan` and the inputs it is given (``docs/architecture.md``).
+    """
+
+
+# ---------------------------------------------------------------------------------------------
+# Phase 5: what the reports draw. Not called by Engine.load: the report asks the loaded plugins
+# when it draws a map.
+
+
+@hookspec
+def register_boundaries(register: Register) -> None:
+    """Contribute the kelurahan boundaries the monthly report draws its map with.
+
+    When: by :func:`welfare_rules.reports.write_report` (not by :meth:`Engine.load`), once per
+    report, layer by layer; a later layer's boundaries replace an earlier one's.
+
+    Args:
+        register: call ``register(geojson, key="kelurahan", source="...")`` with a GeoJSON
+            ``FeatureCollection`` (a path to a ``.geojson`` file or the mapping itself) of
+            ``Polygon``/``MultiPolygon`` features; ``key`` names the feature property that
+            holds the kelurahan name as the data spells it; ``source`` says where the shapes
+            come from and under which licence (shown under the map).
+
+    Returns:
+        Nothing.
+
+    Implemented by: a regional plugin that may redistribute its boundaries (none is bundled:
+    the report then has no map).
+    """
+
+
 def all_hook_names() -> list[str]:
     """Names of every hook of the contract (used by the docs test)."""
     return [name for name, obj in globals().items()

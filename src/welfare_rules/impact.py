@@ -37,7 +37,7 @@ from .formatting import number as _num
 if TYPE_CHECKING:
     from .engine import Engine
 
-__all__ = ["ImpactResult", "Programme", "impact", "programmes"]
+__all__ = ["ImpactResult", "Programme", "impact", "mask_column", "programmes", "read_weights"]
 
 GROUPS = ("kecamatan", "kelurahan", "desil")
 TOTAL_COLUMNS = ("programme", "households", "eligible_before", "eligible_after", "gainers",
@@ -383,7 +383,8 @@ def render_html(result: ImpactResult, *, by: str | None, standalone: bool) -> st
 
 
 def impact(base: Engine, reform: Engine | str | Path | Any, data: Any, *, members: Any = None,
-           as_of: datetime.date | str | None = None, weights: str | None = None,
+           as_of: datetime.date | str | None = None,
+           weights: str | Mapping[str, float] | pa.Table | None = None,
            by: str | Sequence[str] | None = None, backend: str = "duckdb",
            adapter: Any = None, validate: bool = True, spark: Any = None,
            memory_limit: str = "1GB", threads: int | None = None) -> ImpactResult:
@@ -398,6 +399,7 @@ def impact(base: Engine, reform: Engine | str | Path | Any, data: Any, *, member
         as_of: the evaluation date (default today).
         weights: a numeric column of the household table (survey weights): every count and
             cost becomes a weighted sum. A missing, negative or non-numeric weight is an error.
+            Or the weights themselves: ``{id: weight}`` or a table from :func:`read_weights`.
         by: household fields to carry for :meth:`ImpactResult.by`, besides kecamatan,
             kelurahan and desil.
         backend: ``duckdb`` (one query for both), ``python`` or ``spark``.
@@ -428,7 +430,14 @@ def impact(base: Engine, reform: Engine | str | Path | Any, data: Any, *, member
         progs[pid] = attrs.evolve(progs[pid], criteria=both)
     why, fields = _why(base, reform, progs, day)
     carry = list(dict.fromkeys([*groups, *[f for f in fields if f in ent.fields]]))
-    wtable = _weights(data, key, weights) if weights else None
+    wtable = None
+    if isinstance(weights, str):
+        wtable = read_weights(data, weights, key=key)
+    elif isinstance(weights, Mapping):
+        wtable = _check_weights(pa.table({key: list(map(str, weights)),
+                                          "weight": list(weights.values())}), key, "weight")
+    elif weights is not None:
+        wtable = _check_weights(weights, key, "weight")
     loaded, tables = _read(base, data, members, adapter, validate, backend)
     if backend == "duckdb":
         narrow = _duckdb_pair(base, reform, tables, day, pa_, pb, progs, carry, groups, key,
@@ -449,14 +458,15 @@ def impact(base: Engine, reform: Engine | str | Path | Any, data: Any, *, member
     else:
         raise EvaluationError(f"unknown backend '{backend}' (expected duckdb, python or "
                               f"spark)")
-    narrow = _with_weights(narrow, key, wtable, weights)
+    label = weights if isinstance(weights, str) else ("weight" if weights is not None else None)
+    narrow = _with_weights(narrow, key, wtable, label)
     quarantine = loaded.quarantine if loaded is not None else _empty_quarantine()
-    label = reform.reform.describe("en") if reform.reform is not None else "reform engine"
-    return ImpactResult(narrow, progs, key=key, as_of=day, weights=weights,
+    what = reform.reform.describe("en") if reform.reform is not None else "reform engine"
+    return ImpactResult(narrow, progs, key=key, as_of=day, weights=label,
                         quarantine=quarantine,
                         fingerprint={"base": base.fingerprint(day),
                                      "reform": reform.fingerprint(day)},
-                        reform=label, why=why, groups=groups)
+                        reform=what, why=why, groups=groups)
 
 
 def reform_engine(base: Engine, reform: Any) -> Engine:
@@ -584,11 +594,18 @@ def _arrow(obj: Any) -> pa.Table | None:
     return None
 
 
-def _weights(data: Any, key: str, column: str) -> pa.Table:
-    """``(key, weight)`` from the household input (ingestion keeps schema fields only, so the
-    weight column is read from the source itself)."""
+def read_weights(data: Any, column: str, *, key: str = "id") -> pa.Table:
+    """``(key, weight)`` from the household input: a table (Arrow, pandas, polars) or a CSV or
+    Parquet file. Ingestion keeps schema fields only, so the weight column is read from the
+    source itself.
+
+    Raises:
+        DataError: the column is missing, a weight is missing, negative or not a number, or the
+            ids are not unique (the row is named).
+    """
     from .adapters import LoadResult
 
+    tbl: pa.Table | None
     if isinstance(data, LoadResult):
         tbl = data.tables.get(_ENTITY)
         if tbl is None or column not in tbl.column_names:
@@ -610,9 +627,11 @@ def _weights(data: Any, key: str, column: str) -> pa.Table:
                 raise DataError(f"weights: cannot read a weight column from {p.suffix} files "
                                 f"(use CSV or Parquet, or pass a table)")
             if column not in rel.columns:
-                raise DataError(f"weights: {p.name} has no column '{column}'")
+                raise DataError(f"weights: {p.name} has no column '{column}' (its columns: "
+                                f"{', '.join(rel.columns)})")
             if key not in rel.columns:
-                raise DataError(f"weights: {p.name} has no column '{key}'")
+                raise DataError(f"weights: {p.name} has no column '{key}' to match the "
+                                f"weights to households")
             tbl = rel.select(key, column).to_arrow_table()
         finally:
             con.close()
@@ -621,7 +640,8 @@ def _weights(data: Any, key: str, column: str) -> pa.Table:
         if tbl is None:
             raise DataError(f"weights: cannot read a column from {type(data).__name__}")
         if column not in tbl.column_names:
-            raise DataError(f"weights: the household table has no column '{column}'")
+            raise DataError(f"weights: the household table has no column '{column}' (its "
+                            f"columns: {', '.join(tbl.column_names)})")
     return _check_weights(tbl.select([key, column]), key, column)
 
 
@@ -732,8 +752,9 @@ def _duckdb_pair(base: Engine, reform: Engine, tables: Mapping[str, Any], day: d
     import duckdb
     from sqlglot import exp
 
+    from .backends.base import ROW, STATUS_SUFFIX
     from .backends.duckdb import DuckDBCompiler
-    from .backends.sql import ROW, STATUS_SUFFIX, col
+    from .backends.sql import col
 
     tmp = Path(tempfile.mkdtemp(prefix="welfare-rules-impact-"))
     config: dict[str, Any] = {"memory_limit": memory_limit,
@@ -770,7 +791,7 @@ def _duckdb_pair(base: Engine, reform: Engine, tables: Mapping[str, Any], day: d
             mcols = register("src_members", tables[rel.entity])
         queries = []
         for eng in (base, reform):
-            comp = DuckDBCompiler(eng, day)
+            comp = DuckDBCompiler(eng.plan(day))
             queries.append((comp, comp.compile_entity(
                 _ENTITY, "src_entity", columns, "src_members" if mcols is not None else None,
                 mcols or ())))

@@ -479,7 +479,7 @@ class Linter:
         assert table is not None
         params = self.rule_params(rule)
         per_period: dict[LintFinding, list[_Period]] = {}
-        periods = self.periods(rule, params)
+        periods = [p for p in self.periods(rule, params) if self._defined(p, params)]
         for period in periods:
             before = len(self.findings)
             self.table_once(rule, table, period)
@@ -723,8 +723,6 @@ class Linter:
     def satisfiable(self, conjuncts: Sequence[tuple[str, n.Node]], period: _Period
                     ) -> tuple[bool, str]:
         """Whether the conjunction can hold: each field's remaining values are intersected."""
-        allowed: dict[tuple[str, str], set[int]] = {}
-        dims: dict[tuple[str, str], Dimension] = {}
         atoms_by_field: dict[tuple[str, str], list[tuple[UnaryTest, dict[int, Any], str]]] = {}
         for entity, e in conjuncts:
             if self.abstract(e, entity, period) == {False}:
@@ -735,30 +733,23 @@ class Linter:
             dim, test, consts = atom
             atoms_by_field.setdefault((entity, dim.name), []).append(
                 (test, consts, n.to_source(e)))
-        for key, tests in atoms_by_field.items():
-            merged: dict[int, Any] = {}
-            bounds: list[float] = []
-            for _, consts, _src in tests:
-                bounds.extend(_boundaries(consts, lambda v: v.toordinal()
-                                          if isinstance(v, datetime.date) else v))
-                merged.update(consts)
-            fld = self.engine.schema.entity(key[0]).fields[key[1]]
-            base = self.dimension(key[1], n.Name(key[1]), key[0], [
-                {0: b} for _, c, _s in tests for b in c.values()])
+        for (entity, name), tests in atoms_by_field.items():
+            # one dimension cut at every constant of every comparison on this field
+            base = self.dimension(name, n.Name(name), entity,
+                                  [{0: v} for _, c, _s in tests for v in c.values()])
             if base is None:
                 continue
-            dims[key] = base
             ok = set(range(len(base.atoms)))
             for test, consts, _src in tests:
                 with contextlib.suppress(_NotConstant):
                     ok &= {i for i, a in enumerate(base.atoms)
                            if test_matches(test, a.rep, consts)}
-            allowed[key] = ok
             if not ok:
+                fld = self.engine.schema.entity(entity).fields[name]
                 srcs = " and ".join(s for _, _, s in tests)
                 rng = f" ({fld.min}..{fld.max})" if fld.min is not None or \
                     fld.max is not None else ""
-                return False, f"no value of {key[1]}{rng} satisfies {srcs}"
+                return False, f"no value of {name}{rng} satisfies {srcs}"
         return True, ""
 
     def ladder(self, rule: Rule) -> None:
@@ -818,19 +809,34 @@ class Linter:
             return
         if rule.mode != "when" or rule.expr is None or isinstance(rule.expr, n.Literal):
             return
-        for period in self.periods(rule, self.rule_params(rule)):
+        params = self.rule_params(rule)
+        verdicts = []
+        for period in self.periods(rule, params):
+            if not self._defined(period, params):
+                continue  # before the parameters' first values: evaluating fails anyway
             vals = self.abstract(rule.expr, rule.entity, period)
-            if len(vals) == 1:
-                what = "true" if True in vals else "false"
-                when = f" (with the parameter values in force {period.label()})" \
-                    if period.start or len(self.periods(rule, self.rule_params(rule))) > 1 \
-                    else ""
-                self.add(f"condition-always-{what}", "warning",
-                         f"criterion '{rule.id}' is always {what} for every known input: "
-                         f"{n.to_source(rule.expr)}{when}",
-                         self.at(rule.location, "when") if not rule.hidden else rule.location,
-                         rule.id)
-                break
+            verdicts.append((period, next(iter(vals)) if len(vals) == 1 else None))
+        for period, value in verdicts:
+            if value is None:
+                continue
+            what = "true" if value else "false"
+            when = "" if all(v == value for _, v in verdicts) else \
+                f" (with the parameter values in force {period.label()})"
+            self.add(f"condition-always-{what}", "warning",
+                     f"criterion '{rule.id}' is always {what} for every known input: "
+                     f"{n.to_source(rule.expr)}{when}",
+                     self.at(rule.location, "when") if not rule.hidden else rule.location,
+                     rule.id)
+            break
+
+    @staticmethod
+    def _defined(period: _Period, params: Iterable[str]) -> bool:
+        try:
+            for p in params:
+                period.param(p)
+        except _NotConstant:
+            return False
+        return True
 
     # -- parameters ----------------------------------------------------------------------------
 
@@ -911,9 +917,10 @@ class Linter:
             for r in versions:
                 read |= self.rule_params(r)
                 for text in _texts(r):
-                    read |= set(re.findall(r"\{param\.([A-Za-z0-9_.]+)\}", text))
+                    read |= set(_PARAM_PLACEHOLDER.findall(text))
+        code = _python_sources(self.engine)
         for name in names:
-            if name not in read:
+            if name not in read and f'"{name}"' not in code and f"'{name}'" not in code:
                 p = self.engine.parameters[name]
                 self.add("parameter-unread", "warning",
                          f"parameter '{name}' is not read by any rule", p.location,
@@ -951,9 +958,10 @@ class Linter:
                       (rule.check.message.en, ("message",))]
         reported: set[str] = set()
         for text, key in texts:
+            quoted = set(_PARAM_PLACEHOLDER.findall(text))
             for num in numbers_in(text):
                 pname = values.get(num)
-                if pname is not None and pname not in reported:
+                if pname is not None and pname not in reported and pname not in quoted:
                     reported.add(pname)
                     self.add("hard-coded-number", "warning",
                              f"rule '{rule.id}': the text '{text}' writes {_fmt_num(num)}, the "
@@ -1113,6 +1121,7 @@ def unit_range(unit: str) -> tuple[float | None, float | None, bool] | None:
     return None
 
 
+_PARAM_PLACEHOLDER = re.compile(r"\{param\.([A-Za-z0-9_.]+)(?::[^}]*)?\}")
 _NUMBER = re.compile(r"(?<![\d.,])\d{1,3}(?:[.,]\d{3})+(?![\d])|(?<![\d.,])\d+(?:[.,]\d+)?"
                      r"(?![\w])")
 
@@ -1158,6 +1167,24 @@ def _texts(rule: Rule) -> list[str]:
     if rule.check is not None:
         out += [rule.check.message.id, rule.check.message.en]
     return out
+
+
+def _python_sources(engine: Engine) -> str:
+    """The Python source of welfare-rules and of every loaded plugin's package: a parameter
+    named there in quotes is read by code (an allocation, a report), not only by rules."""
+    roots = {Path(__file__).resolve().parent}
+    for info in engine.plugins:
+        f = getattr(info.obj, "__file__", None)
+        if f:
+            roots.add(Path(f).resolve().parent)
+    parts = []
+    for root in sorted(roots):
+        for py in sorted(root.rglob("*.py")):
+            try:
+                parts.append(py.read_text(encoding="utf-8"))
+            except (OSError, UnicodeDecodeError):
+                continue
+    return "\n".join(parts)
 
 
 def parameter_layers(engine: Engine) -> list[Parameter]:

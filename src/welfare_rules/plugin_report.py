@@ -29,7 +29,8 @@ def describe(engine: Engine) -> list[dict[str, Any]]:
     """Each plugin loaded in ``engine``, in layer order, with what it contributes.
 
     Returns:
-        One dict per plugin: ``name``, ``version``, ``layer``, ``source`` and ``contributes``,
+        One dict per plugin: ``name``, ``version``, ``layer``, ``source``, ``requires`` (the
+        plugins it layers on, by entry-point name) and ``contributes``,
         a dict with ``fields`` (``entity.field`` names), ``entities`` (entities it declared
         first), ``rulesets`` (``[{id, version, file, rules}]``), ``rules`` (all visible rule ids
         it defines), ``overrides`` (rule and parameter names it replaces from an earlier layer),
@@ -43,6 +44,7 @@ def describe(engine: Engine) -> list[dict[str, Any]]:
             "version": info.version,
             "layer": info.layer,
             "source": info.source,
+            "requires": list(info.requires),
             "contributes": _contributions(engine, info.name),
         })
     return out
@@ -149,10 +151,15 @@ def render_text(data: Mapping[str, Any] | Sequence[Mapping[str, Any]],
             lines.append(f"  {ep['name']:<20} {ep.get('dist', '')} {ep.get('version', '')}"
                          f"{note}".rstrip())
         lines.append("")
+    chain = ["national"] + [f"{p.get('layer', '')} {p['name']} {p.get('version', '')}".rstrip()
+                            for p in loaded if p.get("source") != "built-in"]
+    lines.append("Layers: " + " → ".join(chain))
     lines.append("Loaded plugins, in layer order:")
     for p in loaded:
         lines.append(f"  {p['name']} {p.get('version', '')}".rstrip()
                      + f"  ({p.get('layer', '')}, {p.get('source', '')})")
+        if p.get("requires"):
+            lines.append("    requires: " + ", ".join(p["requires"]))
         lines.extend(_render_contributions(p.get("contributes") or {}))
     return "\n".join(lines)
 

@@ -60,6 +60,20 @@ class PluginInfo:
         return f"{self.name} {self.version}".strip()
 
 
+def layering(infos: Sequence[PluginInfo]) -> str:
+    """The layers of a loaded engine as one line: ``national → province <plugin> → city <plugin>``.
+
+    The built-in plugin and the national pack are the one word ``national``; every other plugin
+    is named with its version after its layer, in load order.
+    """
+    parts = ["national"]
+    for info in infos:
+        if info.source == "built-in":
+            continue
+        parts.append(f"{info.layer} {info.label}")
+    return " → ".join(parts)
+
+
 def installed_entry_points() -> list[md.EntryPoint]:
     """The installed plugins' entry points, filtered by ``WELFARE_RULES_PLUGINS``."""
     eps = list(md.entry_points(group=ENTRY_POINT_GROUP))
@@ -263,6 +277,27 @@ def call_contributions(pm: pluggy.PluginManager, infos: Sequence[PluginInfo], ho
         if os.environ.get("WELFARE_RULES_TRACE_HOOKS"):
             sys.stderr.write(f"welfare_rules: {info.name}.{hook}()\n")
         impl.function(**args)
+
+
+def backend_names(plugins: Iterable[Any] | str | None = "installed") -> list[str]:
+    """The names of the batch backends the built-in plugin and ``plugins`` register
+    (``register_backends``), without loading any rules: what ``--backend`` accepts.
+
+    Args:
+        plugins: as for :func:`resolve_plugins`; default every installed plugin that
+            ``WELFARE_RULES_PLUGINS`` allows.
+
+    Raises:
+        PluginError: a plugin cannot be found or loaded.
+    """
+    pm, infos = get_plugin_manager(resolve_plugins(plugins), national=False)
+    names: set[str] = set()
+
+    def make_register(info: PluginInfo) -> Callable[..., None]:
+        return lambda backend: names.add(str(getattr(backend, "name", "")))
+
+    call_contributions(pm, infos, "register_backends", make_register)
+    return sorted(n for n in names if n)
 
 
 def _own_version() -> str:

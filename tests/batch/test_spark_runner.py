@@ -15,7 +15,8 @@ import pytest
 from sqlglot import exp
 
 import welfare_rules as wr
-from welfare_rules.batch import _findings_union, _with_row, evaluate_batch, load_dataset_checks
+from welfare_rules.backends.sqlrun import findings_query, with_row
+from welfare_rules.batch import evaluate_batch, load_dataset_checks
 from welfare_rules.errors import EvaluationError
 
 from .compare import differences
@@ -39,10 +40,10 @@ def test_queries_over_kept_layers_equal_the_queries_over_every_cte(national: wr.
     from welfare_rules.backends.duckdb import DuckDBCompiler
 
     con = duckdb.connect()
-    hh, pp = _with_row(loaded.tables["household"]), _with_row(loaded.tables["person"])
+    hh, pp = with_row(loaded.tables["household"]), with_row(loaded.tables["person"])
     con.register("src_entity", hh)
     con.register("src_members", pp)
-    comp = DuckDBCompiler(national, AS_OF)
+    comp = DuckDBCompiler(national.plan(AS_OF))
     q = comp.compile_entity("household", "src_entity", hh.column_names, "src_members",
                             pp.column_names)
     assert q.members is not None
@@ -64,7 +65,7 @@ def test_queries_over_kept_layers_equal_the_queries_over_every_cte(national: wr.
     assert differences(rows(q.with_ctes(q.result)), rows(tail), "result") == []
     assert differences(rows(q.with_ctes(q.members)), rows(q.with_tables(q.members, tables)),
                        "members") == []
-    full, kept = rows(_findings_union(comp, q, ds)), rows(_findings_union(comp, q, ds, tables))
+    full, kept = rows(findings_query(comp, q, ds)), rows(findings_query(comp, q, ds, tables))
     assert full.num_rows > 0
     assert differences(full, kept, "findings") == []
 

@@ -249,10 +249,11 @@ def test_test_with_a_city_plugin_runs_national_cases_under_the_national_pack() -
     assert all(by_file[f] == {()} for f in national)
     assert all(by_file[f] == {("kota-pekalongan",)} for f in city)
     # -p selects more files, it does not add cases to the national ones
+    # (the city's files and those of the province it requires, jawa-tengah)
     _, out_n, _ = run("test", "--json")
     assert json.loads(out_n)["passed"] + sum(
-        1 for c in doc["cases"] if "welfare_rules_kota_pekalongan" in c["location"]) == doc[
-        "passed"]
+        1 for c in doc["cases"] if "welfare_rules_kota_pekalongan" in c["location"]
+        or "welfare_rules_jawa_tengah" in c["location"]) == doc["passed"]
 
 
 def test_a_test_file_that_declares_no_plugins_runs_under_p(tmp_path: Path) -> None:
@@ -283,7 +284,7 @@ def test_check_a_plugin_folder_in_the_context_of_its_plugin(target: Path) -> Non
         assert out.startswith("ok:")
         assert "of kota-pekalongan" in out
     code, out, _ = run("check", str(PLUGIN_PKG / "rules"), "--json")
-    assert json.loads(out)["rulesets"] == 3
+    assert json.loads(out)["rulesets"] == 4
 
 
 def test_check_of_a_plugin_folder_still_finds_its_errors(tmp_path: Path) -> None:
@@ -294,3 +295,20 @@ def test_check_of_a_plugin_folder_still_finds_its_errors(tmp_path: Path) -> None
     code, _, err = run("check", str(bad))
     assert code == 2
     assert f"{bad}:5:" in err
+
+
+def test_report_draws_the_trend_over_a_folder_of_saved_snapshots(tmp_path: Path) -> None:
+    hist = tmp_path / "snapshots"
+    hist.mkdir()
+    code, _, err = run("report", "--demo", "2000", "--as-of", "2024-06-01", "--out",
+                       str(tmp_path / "june"), "--save-snapshot", str(hist / "2024-06.parquet"))
+    assert code == 0, err
+    code, out, err = run("report", "--demo", "2000", "--history", str(hist), "--out",
+                         str(tmp_path / "july"), "--json", "--locale", "en_US")
+    assert code == 0, err
+    doc = json.loads(out)
+    assert doc["as_of"] == "2024-07-01"
+    assert doc["headline"]["change"]["since"] == "2024-06-01"
+    page = (tmp_path / "july" / "report.html").read_text(encoding="utf-8")
+    assert 'id="chart-trend"' in page
+    assert f"{doc['headline']['households']:,}" in page  # en_US grouping

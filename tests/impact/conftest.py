@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import textwrap
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -41,3 +42,13 @@ def reformed(reform_file: Path) -> wr.Engine:
 @pytest.fixture(scope="session")
 def city() -> City:
     return generate_city(600, seed=19, missing_rate=0.05)
+
+
+@pytest.fixture(scope="session")
+def spark() -> Any:
+    pytest.importorskip("pyspark")
+    from welfare_rules.backends.spark import local_session
+
+    session = local_session("welfare-rules-impact-tests")
+    yield session
+    session.stop()

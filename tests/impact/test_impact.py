@@ -169,3 +169,18 @@ def test_as_of_before_the_dated_reform_shows_no_bpnt_change(base: wr.Engine,
                  as_of=datetime.date(2023, 6, 1))
     t = as_dict(res.totals)["bpnt"]
     assert t["cost_before"] == t["cost_after"]
+
+
+def test_extra_groups(base: wr.Engine, reformed: wr.Engine, city: City) -> None:
+    """``by`` carries another household field for ``.by()``; a field that does not exist is
+    refused."""
+    res = impact(base, reformed, city.households, members=city.persons, as_of=city.as_of,
+                 by="in_dtks")
+    per = res.by("in_dtks")
+    assert set(per.column("in_dtks").to_pylist()) <= {True, False, None}
+    t = as_dict(res.totals)["pkh"]
+    pkh = per.filter(pc.equal(per.column("programme"), "pkh")).to_pylist()
+    assert sum(r["gainers"] for r in pkh) == t["gainers"]
+    with pytest.raises(DataError, match="'rt' is not a household field"):
+        impact(base, reformed, city.households, members=city.persons, as_of=city.as_of,
+               by="rt")

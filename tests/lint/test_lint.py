@@ -13,26 +13,29 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
 from welfare_rules.cli import main
 from welfare_rules.engine import Engine
 from welfare_rules.errors import HitPolicyError
 from welfare_rules.lint import holes, lint, numbers_in
+from welfare_rules.plugins import installed_entry_points
+from welfare_rules.testing.strategies import small_tables
 from welfare_rules.tooling_cli import FolderPack, lint_engine_for
 
 HERE = Path(__file__).parent
 FINDINGS = HERE / "fixtures" / "findings"
 CLEAN = HERE / "fixtures" / "clean"
 _EXPECT = re.compile(r"#\s*expect:\s*([a-z-]+)")
+_EXPECT_INFO = re.compile(r"#\s*expect-info:\s*([a-z-]+)")
 
 
-def expected_findings(root: Path) -> set[tuple[str, int, str]]:
+def expected_findings(root: Path, marker: re.Pattern[str] = _EXPECT
+                      ) -> set[tuple[str, int, str]]:
     """The ``# expect: code`` comments of a fixture folder: (file, line, code)."""
     out = set()
     for f in sorted(root.rglob("*.yaml")):
         for i, line in enumerate(f.read_text(encoding="utf-8").splitlines(), start=1):
-            for m in _EXPECT.finditer(line):
+            for m in marker.finditer(line):
                 out.add((str(f.resolve()), i, m.group(1)))
     return out
 
@@ -68,6 +71,12 @@ def test_the_findings_name_what_is_wrong_and_where_in_the_inputs() -> None:
                for m in by_code["ladder-level-unreachable"])
     assert any("no value from 2020-01-01 until 2022-01-01" in m
                for m in by_code["parameter-hole"])
+
+
+def test_a_cell_comparing_with_a_field_is_an_info_that_the_table_is_not_analysed() -> None:
+    got = {(f.location.file, f.location.line, f.code) for f in run_lint(FINDINGS)
+           if f.severity == "info" and f.code != "parameter-hole"}
+    assert expected_findings(FINDINGS, _EXPECT_INFO) == got
 
 
 def test_a_rule_without_a_start_reading_a_dated_parameter_is_an_info_hole() -> None:
@@ -106,7 +115,7 @@ def test_a_file_that_does_not_load_is_exit_2_with_located_errors(tmp_path: Path)
     assert "did you mean 'desil'" in res.output
 
 
-@pytest.mark.parametrize("plugins", [(), ("kota-pekalongan",), ("welfare_rules_my_region",)])
+@pytest.mark.parametrize("plugins", [(), *((ep.name,) for ep in installed_entry_points())])
 def test_the_national_pack_and_the_bundled_plugins_have_no_error_level_finding(
         plugins: tuple[str, ...]) -> None:
     engine, roots = lint_engine_for([], plugins)
@@ -142,27 +151,7 @@ entities:
       lk: {type: int, min: 0, max: 4}
 """
 DOMAIN = {"lb": [True, False], "ls": ["a", "b", "c"], "lk": [0, 1, 2, 3, 4]}
-CELLS = {
-    "lb": st.sampled_from(['"-"', "true", "false"]),
-    "ls": st.sampled_from(['"-"', "a", "b", "[a, b]", '"not(c)"', """'"b","c"'"""]),
-    "lk": st.one_of(
-        st.just('"-"'),
-        st.builds(lambda op, v: f'"{op} {v}"', st.sampled_from(["<", "<=", ">", ">=", "!="]),
-                  st.integers(-1, 5)),
-        st.builds(lambda a, b, lo, hi: f'"{lo}{a}..{b}{hi}"', st.integers(-1, 3),
-                  st.integers(1, 5), st.sampled_from(["[", "("]), st.sampled_from(["]", ")"])),
-        st.integers(0, 4).map(str)),
-}
-
-
-@st.composite
-def small_tables(draw: st.DrawFn) -> tuple[str, list[str], list[tuple[list[str], int]]]:
-    inputs = draw(st.lists(st.sampled_from(sorted(DOMAIN)), min_size=1, max_size=3,
-                           unique=True))
-    policy = draw(st.sampled_from(["unique", "any", "first"]))
-    rows = draw(st.lists(st.tuples(st.tuples(*(CELLS[i] for i in inputs)),
-                                   st.integers(1, 2)), min_size=1, max_size=4))
-    return policy, inputs, [(list(c), o) for c, o in rows]
+KINDS = {"lb": "bool", "ls": "enum", "lk": "int"}
 
 
 def _table_file(policy: str, inputs: list[str], rows: list[tuple[list[str], int]]) -> str:
@@ -180,13 +169,20 @@ def _table_file(policy: str, inputs: list[str], rows: list[tuple[list[str], int]
         """) + lines + "\n"
 
 
-@settings(max_examples=30, deadline=None,
+@settings(max_examples=40, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
-@given(table=small_tables())
-def test_overlap_and_gap_verdicts_equal_a_brute_force_enumeration(
+@given(table=small_tables(KINDS, policies=("unique", "any", "first", "priority",
+                                            "rule_order", "collect")))
+def test_overlap_gap_and_firing_verdicts_equal_a_brute_force_enumeration(
         tmp_path_factory: pytest.TempPathFactory,
         table: tuple[str, list[str], list[tuple[list[str], int]]]) -> None:
+    """Every combination of the inputs' values is evaluated by the engine: the pairs of rows
+    that clash (UNIQUE, ANY), whether some combination gets no result (every policy), and,
+    under FIRST and PRIORITY (each row then has its own output), which rows ever give the
+    result — all equal lint's verdicts."""
     policy, inputs, rows = table
+    if policy in ("first", "priority"):
+        rows = [(cells, i) for i, (cells, _) in enumerate(rows, start=1)]
     root = tmp_path_factory.mktemp("gen")
     (root / "rules").mkdir()
     (root / "schema.yaml").write_text(SCHEMA, encoding="utf-8")
@@ -197,9 +193,12 @@ def test_overlap_and_gap_verdicts_equal_a_brute_force_enumeration(
     lint_pairs = {tuple(int(x) for x in re.search(r"rows (\d+) and (\d+)", f.message).groups())
                   for f in findings if f.code == "table-overlap"}
     lint_gap = any(f.code == "table-gap" for f in findings)
+    lint_silent = {int(re.search(r"row (\d+)", f.message).group(1)) for f in findings
+                   if f.code in ("table-row-never-fires", "table-row-never-matches")}
 
     brute_pairs: set[tuple[int, int]] = set()
     brute_gap = False
+    brute_fired: set[int] = set()
     outputs = [o for _, o in rows]
     for values in _product(inputs):
         record = {"id": "3375010101240001", "members": [], **values}
@@ -210,10 +209,15 @@ def test_overlap_and_gap_verdicts_equal_a_brute_force_enumeration(
             brute_pairs |= {(a, b) for i, a in enumerate(hit) for b in hit[i + 1:]
                             if policy == "unique" or outputs[a - 1] != outputs[b - 1]}
             continue
-        if d.value("gen_table") is None:
+        value = d.value("gen_table")
+        if value is None or value == []:
             brute_gap = True
+        elif policy in ("first", "priority"):
+            brute_fired.add(value)
     assert brute_pairs == lint_pairs
     assert brute_gap == lint_gap
+    if policy in ("first", "priority"):
+        assert set(range(1, len(rows) + 1)) - brute_fired == lint_silent
 
 
 def _product(inputs: list[str]) -> list[dict[str, object]]:

@@ -70,8 +70,16 @@ def test_every_national_rule_has_titles_in_both_languages_and_a_reference(
 
 def test_unverified_facts_of_domain_md_are_marked(engine: Engine) -> None:
     for name in ("pkh.elderly_age", "lks.registration_validity_years", "pbi.premium_month",
-                 "lks.maturity.berkembang.min_reports"):
+                 "lks.maturity.berkembang.min_reports",
+                 # the assumptions of issue 16: decile cut-offs applied back to 2011, "0-6"
+                 # read as under 6, "2 pregnancies" read as 2 at once, the DTSEN switch day
+                 "pkh.max_desil", "pbi.max_desil", "bpnt.max_desil",
+                 "pkh.early_childhood_max_age", "pkh.max_pregnancy",
+                 "register.update_cadence_months"):
         assert engine.parameter(name).unverified, name
+    assert "UNVERIFIED reading: one component per person" in engine.rule("pkh_component").reference
+    for rid in ("register_in_force", "lks_registered", "lks_accreditation_basis"):
+        assert "UNVERIFIED" in engine.rules[rid][-1].reference, rid
     assert "UNVERIFIED" in engine.rule("lks_maturity").reference
     assert "UNVERIFIED" in engine.rules["lks_legal_basis"][-1].reference
 

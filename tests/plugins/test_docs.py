@@ -148,3 +148,55 @@ def test_the_tutorial_function_is_type_checked(tutorial: tuple[Path, ModuleType]
     assert bad, str(err.value)
     assert "top_up.yaml" in str(bad[0])
     assert "round_up_thousand" in str(bad[0])
+
+
+SHELL_BLOCK = re.compile(r"^```bash\n(cd my-city\n.*?)^```$", re.M | re.S)
+
+
+def test_the_tutorial_shell_commands_run_as_written(tmp_path: Path) -> None:
+    """The tutorial's "Install and run" block, line by line, in a fresh virtual environment
+    that sees this project's installed packages (so `pip install -e .` installs only the
+    tutorial's plugin, with its entry point): each command exits 0."""
+    import os
+    import site
+    import subprocess
+
+    block = SHELL_BLOCK.search(doc_text())
+    assert block is not None, "docs/plugins.md has no ```bash block starting with cd my-city"
+    commands = [line.split("#", 1)[0].strip() for line in block.group(1).splitlines()]
+    commands = [c for c in commands if c]
+    assert commands[0] == "cd my-city"
+    assert {"pip install -e .", "welfare-rules test -p my-city", "pytest"} <= set(commands)
+    for rel, body in titled_blocks(doc_text()).items():
+        target = tmp_path / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(body, encoding="utf-8")
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=300)
+    py = venv / "bin" / "python"
+    own = subprocess.run([str(py), "-c", "import site; print(site.getsitepackages()[0])"],
+                         capture_output=True, text=True, check=True).stdout.strip()
+    (Path(own) / "_welfare_rules_parent.pth").write_text(
+        f"import site; site.addsitedir({site.getsitepackages()[0]!r})\n", encoding="utf-8")
+    for tool, module in (("welfare-rules", "welfare_rules.cli"), ("pytest", "pytest")):
+        shim = venv / "bin" / tool
+        shim.write_text(f'#!/bin/sh\nexec "{py}" -m {module} "$@"\n', encoding="utf-8")
+        shim.chmod(0o755)
+    env = {**os.environ, "PATH": f"{venv / 'bin'}{os.pathsep}{os.environ['PATH']}",
+           "VIRTUAL_ENV": str(venv), "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
+    env.pop("PYTHONPATH", None)
+    cwd = tmp_path
+    outputs = {}
+    for cmd in commands:
+        if cmd.startswith("cd "):
+            cwd = cwd / cmd[3:]
+            continue
+        proc = subprocess.run(cmd, shell=True, cwd=cwd, env=env, capture_output=True,
+                              text=True, timeout=600, check=False)
+        assert proc.returncode == 0, f"`{cmd}` exited {proc.returncode}:\n" \
+            f"{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+        outputs[cmd] = proc.stdout
+    assert "welfare-rules-my-city 0.1.0" in outputs["welfare-rules plugins"]
+    assert ", 0 failed" in outputs["welfare-rules test -p my-city"]
+    assert " passed" in outputs["pytest"]
+    assert "failed" not in outputs["pytest"]

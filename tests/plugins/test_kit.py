@@ -74,7 +74,9 @@ def test_describe_lists_what_the_city_plugin_contributes(city: Engine) -> None:
     c = info["contributes"]
     assert "institution.lkks_meetings_attended" in c["fields"]
     assert {"kk_not_in_city", "lks_maturity", "kelurahan_not_in_city"} <= set(c["rules"])
-    assert {"lks_maturity", "param.exclusion.min_wage_month"} <= set(c["overrides"])
+    assert {"lks_maturity", "poverty_line_month", "param.exclusion.min_wage_month"} <= set(
+        c["overrides"])
+    assert info["requires"] == ["jawa-tengah"]
     assert "kota_pekalongan.region.kecamatan" in c["parameters"]
     assert [f["name"] for f in c["functions"]] == ["region_name"]
     assert c["functions"][0]["sql"] is True
@@ -82,7 +84,8 @@ def test_describe_lists_what_the_city_plugin_contributes(city: Engine) -> None:
     assert c["rule_tests"]
     assert c["rule_tests"][0].endswith("tests")
     assert {r["id"] for r in c["rulesets"]} == {
-        "kota_pekalongan_household", "kota_pekalongan_lks", "kota_pekalongan_region"}
+        "kota_pekalongan_household", "kota_pekalongan_lks", "kota_pekalongan_poverty_line",
+        "kota_pekalongan_region"}
     json.dumps(plugin_report.describe(city))  # plain data
 
 
@@ -101,7 +104,11 @@ def test_render_text_shows_plugins_versions_and_contributions(city: Engine) -> N
     assert f"{CITY} 0.1.0  (city, entry point of {CITY})" in text
     assert "kota-pekalongan" in text
     assert "region_name(str) -> str" in text
-    assert "overrides (2): lks_maturity, param.exclusion.min_wage_month" in text
+    assert "overrides (3): lks_maturity, poverty_line_month, param.exclusion.min_wage_month" \
+        in text
+    assert ("Layers: national → province welfare-rules-jawa-tengah 0.1.0 → city "
+            f"{CITY} 0.1.0") in text
+    assert "    requires: jawa-tengah" in text
 
 
 # ---------------------------------------------------------------------------------------------

@@ -22,7 +22,8 @@ from welfare_rules.reports import ReportFiles, write_report
 
 SEED = 20240701
 HOUSEHOLDS = 3000
-CHART_IDS = ("chart-eligibility", "chart-findings", "chart-lks", "chart-changes")
+CHART_IDS = ("chart-eligibility", "chart-findings", "chart-lks", "chart-changes",
+             "chart-trend", "chart-map")
 
 
 @pytest.fixture(scope="session")
@@ -55,9 +56,27 @@ def as_of(city: City) -> datetime.date:
     return city.as_of
 
 
+def synthetic_boundaries(names: list[str]) -> dict[str, Any]:
+    """A made-up FeatureCollection: one square per kelurahan on a grid near Pekalongan (not
+    the real shapes: none with a licence that allows bundling them was found)."""
+    features = []
+    for i, name in enumerate(names):
+        x, y = 109.60 + 0.02 * (i % 6), -6.95 + 0.02 * (i // 6)
+        ring = [[x, y], [x + 0.02, y], [x + 0.02, y + 0.02], [x, y + 0.02], [x, y]]
+        features.append({"type": "Feature", "properties": {"nama": name},
+                         "geometry": {"type": "Polygon", "coordinates": [ring]}})
+    return {"type": "FeatureCollection", "features": features}
+
+
+def kelurahan_names(city: City) -> list[str]:
+    return sorted(set(city.households.column("kelurahan").to_pylist()))
+
+
 def build_report(engine: Engine, city: City, snapshot: Snapshot, out: Path) -> ReportFiles:
     """What ``welfare-rules report`` does: reconcile, compare with last month, propose,
-    report."""
+    report — with two earlier snapshots (the trend) and made-up boundaries (the map)."""
+    from welfare_rules.reports.boundaries import parse_boundaries
+
     heads = [p for p in rows(city.persons) if p["relationship"] == "head"][:60:3]
     death = pa.table({
         "nik": [p["nik"] for p in heads], "name": [p["name"] for p in heads],
@@ -69,12 +88,16 @@ def build_report(engine: Engine, city: City, snapshot: Snapshot, out: Path) -> R
     previous = take_snapshot(engine, city.households.slice(0, city.households.num_rows - 40),
                              city.persons, as_of=datetime.date(2024, 6, 1), backend="python")
     changes = compare_snapshots(previous, snapshot, engine=engine)
+    older = take_snapshot(engine, city.households.slice(0, city.households.num_rows - 90),
+                          city.persons, as_of=datetime.date(2024, 5, 1), backend="python")
     proposal = propose_reallocation(engine, snapshot, rec, members=city.persons)
     institutions = take_snapshot(engine, city.institutions, entity="institution",
                                  as_of=city.as_of, backend="python")
     return write_report(out / "laporan.html", out / "laporan.xlsx", snapshot=snapshot,
                         reconciliation=rec, institutions=institutions, changes=changes,
-                        proposal=proposal, engine=engine)
+                        proposal=proposal, engine=engine, history=[previous, older],
+                        boundaries=parse_boundaries(synthetic_boundaries(kelurahan_names(city)),
+                                                    key="nama", source="synthetic squares"))
 
 
 @pytest.fixture(scope="session")

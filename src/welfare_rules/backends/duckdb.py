@@ -7,9 +7,20 @@ registered as views (Arrow tables, DataFrames, relations) or scanned straight fr
 
 from __future__ import annotations
 
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
 from sqlglot import exp
 
+from ..adapters.result import empty_table
+from .base import FINDINGS_SCHEMA, ROW, STATUS_SUFFIX, BackendBase, Job, Outcome
 from .sql import SqlCompiler
+from .sqlrun import carry_select, compile_query, findings_query, with_row
+
+__all__ = ["STATUSES", "DuckDBBackend", "DuckDBCompiler", "fetch_arrow"]
 
 #: every value a status column takes
 STATUSES = ("true", "false", "unknown", "value", "error")
@@ -50,3 +61,116 @@ class DuckDBCompiler(SqlCompiler):
     def fn_days_between(self, a: list[exp.Expression], node: object, ctx: object
                         ) -> exp.Expression:
         return exp.Sub(this=exp.cast(a[1], "DATE"), expression=exp.cast(a[0], "DATE"))
+
+
+class DuckDBBackend(BackendBase):
+    """The default batch backend: DuckDB in process, one query per output.
+
+    The inputs are registered as views (Arrow tables) or scanned straight from Parquet; DuckDB
+    runs under ``Job.memory_limit`` and spills to ``Job.temp_directory`` beyond it, so inputs
+    larger than memory are evaluated too. With ``Job.output`` the results stream to a Parquet
+    file.
+    """
+
+    name = "duckdb"
+    reads_parquet = True
+
+    def run(self, job: Job) -> Outcome:
+        import duckdb
+
+        plan, entity, inputs = job.plan, job.entity, job.inputs
+        tmp = Path(tempfile.mkdtemp(prefix="welfare-rules-"))
+        config: dict[str, Any] = {"memory_limit": job.memory_limit,
+                                  "temp_directory": str(job.temp_directory or tmp / "spill"),
+                                  "preserve_insertion_order": False}
+        if job.threads:
+            config["threads"] = job.threads
+        con = duckdb.connect(config=config)
+        ent = plan.schema.entity(entity)
+        rel = next(iter(ent.relations.values()), None)
+
+        def register(name: str, src: Any) -> list[str]:
+            if isinstance(src, Path):
+                r = con.read_parquet(str(src), file_row_number=True)
+                cols = [c for c in r.columns if c != "file_row_number"]
+                if ROW not in r.columns:
+                    r = r.select(*[duckdb.ColumnExpression(c) for c in cols],
+                                 duckdb.ColumnExpression("file_row_number").alias(ROW))
+                r.create_view(name)
+                return list(r.columns)
+            tbl = with_row(src)
+            con.register(name, tbl)
+            return list(tbl.column_names)
+
+        columns = register("src_entity", inputs.tables[entity])
+        mcols = None
+        if rel is not None and rel.entity in inputs.tables:
+            mcols = register("src_members", inputs.tables[rel.entity])
+        comp = DuckDBCompiler(plan, lang=job.lang)
+        q = compile_query(comp, entity, columns, mcols)
+        ds = comp.dataset_findings(job.checks, entity, mcols is not None) if job.checks \
+            else None
+        res_sql = comp.sql(q.with_ctes(carry_select(q, job.carry)))
+        results_path: Path | None = None
+        cached: pa.Table | None = None
+        # The results query joins the records to their members' aggregates with the aggregates
+        # (one narrow row per record) on the build side. DuckDB estimates a GROUP BY's output
+        # as large as its input (all the members), so it would swap the sides and hold the
+        # whole (wide) entity table in memory through the members' window sorts, which then
+        # spill (docs/performance.md has the figures): keep the sides as written, for this
+        # query only.
+        con.execute("SET disabled_optimizers = 'build_side_probe_side'")
+        try:
+            if job.output is not None:
+                results_path = Path(job.output)
+                con.sql(res_sql).write_parquet(str(results_path))
+            else:
+                cached = _as_text(fetch_arrow(con.sql(res_sql)))
+        finally:
+            con.execute("RESET disabled_optimizers")
+
+        def results() -> pa.Table:
+            if cached is not None:
+                return cached
+            import pyarrow.parquet as pq
+
+            assert results_path is not None
+            return pq.read_table(results_path)
+
+        def members() -> pa.Table | None:
+            if q.members is None:
+                return None
+            return _as_text(fetch_arrow(con.sql(comp.sql(q.with_ctes(q.members)))))
+
+        def findings() -> pa.Table:
+            f = findings_query(comp, q, ds)
+            if f is None:
+                return empty_table(FINDINGS_SCHEMA)
+            return fetch_arrow(con.sql(comp.sql(f))).cast(FINDINGS_SCHEMA)
+
+        def cleanup() -> None:
+            con.close()
+            shutil.rmtree(tmp, ignore_errors=True)
+
+        return Outcome(results=results, members=members, findings=findings,
+                       rule_ids=q.rule_ids, error_rules=q.error_rules, cleanup=cleanup,
+                       results_path=results_path)
+
+
+def _as_text(tbl: pa.Table) -> pa.Table:
+    """Status columns come from DuckDB as ENUMs (Arrow dictionaries): plain text, as from every
+    backend."""
+    for i, f in enumerate(tbl.schema):
+        if pa.types.is_dictionary(f.type) and f.name.endswith(STATUS_SUFFIX):
+            tbl = tbl.set_column(i, f.name, tbl.column(i).cast(pa.string()))
+    return tbl
+
+
+def fetch_arrow(rel: Any) -> pa.Table:
+    """A DuckDB relation's rows as an Arrow table (whichever method this DuckDB has)."""
+    for name in ("to_arrow_table", "fetch_arrow_table"):
+        if hasattr(rel, name):
+            result: pa.Table = getattr(rel, name)()
+            return result
+    out = rel.arrow()
+    return out.read_all() if hasattr(out, "read_all") else out

@@ -28,18 +28,11 @@ from ..errors import EvaluationError
 from ..expr import nodes as n
 from ..expr.functions import Function
 from ..model import Rule, Table, UnaryTest
+from ..plan import EntityPlan, Missing, Plan
 from . import runtime
 
-
-@attrs.define
-class EntityPlan:
-    """What to compile for one entity: its rules in dependency order and its related entity."""
-
-    entity: str
-    rules: list[Rule]  # in force, topologically sorted
-    phases: dict[str, int] = attrs.field(factory=dict)  # rule id -> phase (child entities)
-    relation: str | None = None  # relation to the child entity, if any
-    child: EntityPlan | None = None
+__all__ = ["Compiled", "EntityPlan", "PythonCompiler", "RecordPlan", "compile_plan",
+           "rule_nodes"]
 
 
 @attrs.define
@@ -55,6 +48,51 @@ class Compiled:
     source: str
     details: dict[str, Callable[..., Any]] = attrs.field(factory=dict)
     run_members: Callable[..., list[list[Any]]] | None = None
+
+
+@attrs.define
+class RecordPlan:
+    """A :class:`~welfare_rules.plan.Plan` with one entity compiled to Python: what a
+    decision reads (the compiled code, the parameter values and their dates, the rules in
+    force, the functions)."""
+
+    plan: Plan
+    compiled: Compiled
+    params: list[Any]
+    param_since: dict[str, datetime.date | None]
+    rules: dict[str, Rule]  # in force, by id (all entities)
+    param_index: Mapping[str, int]
+    functions: Mapping[str, Function]
+
+    @classmethod
+    def of(cls, plan: Plan, compiled: Compiled) -> RecordPlan:
+        return cls(plan, compiled, plan.params, plan.param_since, plan.rules, plan.param_index,
+                   plan.model.functions)
+
+    def param(self, name: str) -> Any:
+        """The value in force of a parameter (None when it has none)."""
+        return self.plan.param(name)
+
+
+def compile_plan(plan: Plan, entity: str, namespace: Mapping[str, Any] | None = None
+                 ) -> Compiled:
+    """Compile ``entity`` for the rules in force in ``plan``.
+
+    Args:
+        plan: the plan (rules in force, parameters).
+        entity: the entity compiled (with its child entity, if it has a relation).
+        namespace: replaces names the generated code uses (the batch runner's lenient hit
+            policies).
+    """
+    model = plan.model
+    comp = PythonCompiler(model.functions, plan.param_index, plan.not_in_force)
+    comp.namespace.update(namespace or {})
+    ep = plan.entity_plan(entity)
+    relations = {r for e in model.schema.entities.values() for r in e.relations}
+    if model.schema.parent_of(entity) is not None and not model.schema.entity(
+            entity).relations:
+        return comp._compile_child(ep)
+    return comp.compile(ep, relations)
 
 
 _LITERAL = re.compile(r"^(-?[0-9][0-9_.e+-]*|'.*'|\".*\"|True|False|C[0-9]+)$", re.S)
@@ -111,7 +149,7 @@ class PythonCompiler:
         self.not_in_force = not_in_force
         self.consts: dict[str, Any] = {}
         self.namespace: dict[str, Any] = {
-            "datetime": datetime, "_rt": runtime, "_Missing": runtime.Missing,
+            "datetime": datetime, "_rt": runtime, "_Missing": Missing,
             "_pmiss": runtime.param_missing, "EvaluationError": EvaluationError,
         }
         for name, fn in functions.items():

@@ -2,33 +2,46 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ..model import Rule
 from .interp import Scope, evaluate
 
 if TYPE_CHECKING:
-    from ..decision import _Base
-    from ..engine import Engine
+    from .python import RecordPlan
 
 
-def scope_for(d: _Base) -> Scope:
+class Evaluated(Protocol):
+    """A record evaluated by the Python backend (a decision or a member decision)."""
+
+    record: Mapping[str, Any]
+    as_of: Any
+    _slots: Mapping[str, int]
+
+    @property
+    def plan(self) -> RecordPlan: ...
+
+    def value(self, rule_id: str) -> Any: ...
+
+
+def scope_for(d: Evaluated) -> Scope:
     """An interpreter scope over a decision (or member decision) already evaluated."""
-    eng = d.engine
     plan = d.plan
+
     def relation(name: str) -> list[Scope]:
-        members = getattr(d, "members", None)
+        members: Sequence[Evaluated] | None = getattr(d, "members", None)
         if members is None or name != plan.compiled.relation:
             raise KeyError(name)
         return [scope_for(m) for m in members]
 
     return Scope(d.record, d.value, lambda rid: rid in d._slots, plan.param, d.as_of,
-                 eng.functions, relation)
+                 plan.functions, relation)
 
 
-def compile_check_detail(engine: Engine, rule: Rule, entity: str
-                         ) -> Callable[[_Base], list[tuple[int | None, str]]]:
+def compile_check_detail(rule: Rule) -> Callable[[Evaluated], list[tuple[int | None, str]]]:
+    """For a check that holds: the members it concerns (``None``: the record itself) and the
+    severity of each."""
     chk = rule.check
     assert chk is not None
 
@@ -38,7 +51,7 @@ def compile_check_detail(engine: Engine, rule: Rule, entity: str
                 return case.level
         return chk.severity[-1].level
 
-    def detail(d: _Base) -> list[tuple[int | None, str]]:
+    def detail(d: Evaluated) -> list[tuple[int | None, str]]:
         if chk.for_each:
             out: list[tuple[int | None, str]] = []
             for md in getattr(d, "members", []):

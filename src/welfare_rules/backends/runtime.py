@@ -10,18 +10,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..errors import HitPolicyError, ParameterError
-
-
-class Missing:
-    """Marks a parameter without a value in force; reading it raises the stored error."""
-
-    __slots__ = ("error",)
-
-    def __init__(self, error: ParameterError):
-        self.error = error
-
-    def __repr__(self) -> str:
-        return "<missing parameter>"
+from ..plan import Missing  # generated code and the plan share it
 
 
 def param_missing(value: Missing, rule_id: str) -> Any:

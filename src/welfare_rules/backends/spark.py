@@ -8,14 +8,23 @@ session (``local[2]``, few shuffle partitions) for tests and laptops.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
 from sqlglot import exp
 
+from ..adapters.result import empty_table
 from ..errors import EvaluationError
+from .base import FINDINGS_SCHEMA, ROW, BackendBase, Job, Outcome
 from .sql import SqlCompiler
+from .sqlrun import carry_select, findings_query, with_row
+
+__all__ = ["DRIVER_MEMORY_ENV", "SparkBackend", "SparkCompiler", "driver_guard",
+           "driver_memory", "keep", "local_session"]
 
 
 class SparkCompiler(SqlCompiler):
@@ -140,3 +149,125 @@ def _driver_lost(spark: Any, exc: BaseException) -> str | None:
     if code < 0:
         return f"(JVM) was killed by signal {-code} (the system may be out of memory)"
     return f"(JVM) exited with code {code}"
+
+
+_counter = itertools.count()
+
+
+class SparkBackend(BackendBase):
+    """The batch backend for clusters: the same rules as Spark SQL over temporary views.
+
+    The chain is evaluated once: its last member and entity layers are kept by the executors
+    (:func:`keep`) and the result, member and findings queries read them. Spark inlines CTEs,
+    so each query (each branch of the findings union) would otherwise plan and run the whole
+    chain again. Takes Spark DataFrames as they are (:meth:`native`) and scans Parquet paths.
+    """
+
+    name = "spark"
+    reads_parquet = True
+
+    def native(self, data: Any) -> bool:
+        return type(data).__module__.startswith("pyspark")
+
+    def run(self, job: Job) -> Outcome:
+        plan, entity, inputs = job.plan, job.entity, job.inputs
+        spark = job.spark or local_session()
+        memory = None
+        with contextlib.suppress(Exception):
+            memory = spark.sparkContext.getConf().get("spark.driver.memory")
+        ent = plan.schema.entity(entity)
+        rel = next(iter(ent.relations.values()), None)
+        run = next(_counter)
+        views: list[str] = []
+        releases: list[Callable[[], None]] = []
+
+        def view_of(name: str, df: Any, *, kept: bool) -> str:
+            if kept:
+                df, release = keep(df)
+                releases.append(release)
+            view = f"wr_{run}_{name}"
+            df.createOrReplaceTempView(view)
+            views.append(view)
+            return view
+
+        def register(name: str, src: Any) -> tuple[str, list[str]]:
+            # an Arrow table becomes a LocalRelation, whose rows every plan would carry in the
+            # driver (and the optimiser compute over there); a row number added here is not
+            # deterministic: both are read once and kept
+            fresh = isinstance(src, pa.Table)
+            if isinstance(src, pa.Table):
+                df = spark.createDataFrame(_spark_safe(with_row(src)))
+            elif isinstance(src, Path):
+                df = spark.read.parquet(str(src))
+            else:
+                df = src
+            if ROW not in df.columns:
+                from pyspark.sql import functions as F
+
+                df = df.withColumn(ROW, F.monotonically_increasing_id())
+                fresh = True
+            return view_of(name, df, kept=fresh), list(df.columns)
+
+        def cleanup() -> None:
+            for release in releases:
+                release()
+            for v in views:
+                with contextlib.suppress(Exception):  # the session may be gone
+                    spark.catalog.dropTempView(v)
+            releases.clear()
+            views.clear()
+
+        comp = SparkCompiler(plan, lang=job.lang)
+        layers: dict[str, str] = {}  # kept layer -> its view
+
+        def arrow(select: Any) -> pa.Table:
+            out: pa.Table = spark.sql(comp.sql(select)).toArrow()
+            return out
+
+        try:
+            with driver_guard(spark, "evaluating the rules", memory):
+                view, columns = register("entity", inputs.tables[entity])
+                mview, mcols = None, None
+                if rel is not None and rel.entity in inputs.tables:
+                    mview, mcols = register("members", inputs.tables[rel.entity])
+                q = comp.compile_entity(entity, view, columns, mview, mcols or ())
+                ds = comp.dataset_findings(job.checks, entity, mcols is not None) \
+                    if job.checks else None
+                for name in q.ends():  # in chain order: a layer reads those kept before it
+                    layer = exp.select(exp.Star()).from_(exp.to_table(name, quoted=True))
+                    layers[name] = view_of(
+                        name, spark.sql(comp.sql(q.with_tables(layer, layers))), kept=True)
+                table = arrow(q.with_tables(carry_select(q, job.carry), layers))
+        except BaseException:
+            cleanup()
+            raise
+
+        def members() -> pa.Table | None:
+            if q.members is None:
+                return None
+            with driver_guard(spark, "computing the member results", memory):
+                return arrow(q.with_tables(q.members, layers))
+
+        def findings() -> pa.Table:
+            f = findings_query(comp, q, ds, layers)
+            if f is None:
+                return empty_table(FINDINGS_SCHEMA)
+            with driver_guard(spark, "computing the findings", memory):
+                return arrow(f).cast(FINDINGS_SCHEMA)
+
+        return Outcome(results=lambda: table, members=members, findings=findings,
+                       rule_ids=q.rule_ids, error_rules=q.error_rules, cleanup=cleanup)
+
+
+def _spark_safe(tbl: pa.Table) -> pa.Table:
+    """Spark cannot take dictionary or large string columns from Arrow: plain types."""
+    cols = []
+    for c in tbl.columns:
+        if pa.types.is_dictionary(c.type):
+            c = c.cast(c.type.value_type)
+        if pa.types.is_large_string(c.type):
+            c = c.cast(pa.string())
+        if pa.types.is_null(c.type):
+            c = c.cast(pa.string())
+        cols.append(c)
+    return pa.table(cols, names=tbl.column_names)

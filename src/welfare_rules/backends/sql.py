@@ -35,27 +35,24 @@ import datetime
 import math
 import re
 from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
 import attrs
 from sqlglot import exp
 
 from .. import types as t
-from ..decision import _MASKED_FIELDS
-from ..errors import EvaluationError, ParameterError
+from ..errors import EvaluationError
 from ..expr import nodes as n
 from ..expr.check import AGGREGATES, Checker, Env, Refs
 from ..model import Rule, Table, UnaryTest
+from ..plan import Plan
+from .base import ROW, STATUS_SUFFIX
 from .interp import Scope, evaluate
 from .python import rule_nodes
+from .record import MASKED_FIELDS
 
-if TYPE_CHECKING:
-    from ..engine import Engine
-
-ROW = "__row"  # input order of records (ties in ranks, output order)
 PARENT = "__parent"  # a child record's parent key
 HAS = "__has"  # set on the aggregation side of the parent join
-STATUS_SUFFIX = "__status"
 
 
 class SqlCompileError(EvaluationError):
@@ -266,22 +263,25 @@ class EntityQuery:
 
 
 class SqlCompiler:
-    """Compiles an engine's rules in force on ``as_of`` to sqlglot expressions.
+    """Compiles the rules in force of a :class:`~welfare_rules.plan.Plan` to sqlglot
+    expressions.
 
     Subclasses set :attr:`dialect` and override the ``<construct>_sql`` methods that differ.
     """
 
     dialect: ClassVar[str] = ""
 
-    def __init__(self, engine: Engine, as_of: datetime.date, lang: str = "id"):
-        self.engine = engine
-        self.as_of = as_of
+    def __init__(self, plan: Plan, lang: str = "id"):
+        model = plan.model
+        self.plan = plan
+        self.model = model
+        self.as_of = plan.as_of
         self.lang = lang
-        self.in_force = engine.in_force(as_of)
-        self.not_in_force = set(engine.rules) - set(self.in_force)
-        rule_entity = {rid: vs[0].entity for rid, vs in engine.rules.items()}
-        self.env = Env(engine.schema, rule_entity, dict(engine.rule_types),
-                       {k: p.type for k, p in engine.parameters.items()}, engine.functions)
+        self.in_force = plan.rules
+        self.not_in_force = plan.not_in_force
+        rule_entity = {rid: vs[0].entity for rid, vs in model.rules.items()}
+        self.env = Env(model.schema, rule_entity, dict(model.rule_types),
+                       {k: p.type for k, p in model.parameters.items()}, model.functions)
         self._checkers: dict[str, Checker] = {}
         self._rule: Rule | None = None  # the rule being compiled (for error messages)
         self.builtins: dict[str, Callable[..., exp.Expression]] = {
@@ -299,12 +299,7 @@ class SqlCompiler:
             return t.ANY
 
     def param(self, path: str) -> Any:
-        try:
-            value, _ = self.engine.parameters[path].at(self.as_of)
-        except ParameterError as exc:
-            rid = self._rule.id if self._rule else "?"
-            raise ParameterError(f"{exc} (needed by rule '{rid}')", exc.parameter) from None
-        return value
+        return self.plan.param_value(path, self._rule.id if self._rule else "?")
 
     def literal(self, v: Any) -> exp.Expression:
         if v is None:
@@ -346,7 +341,7 @@ class SqlCompiler:
         """Compile an expression evaluated for one record of ``ctx.entity``."""
         if not isinstance(node, n.Literal | n.ListLit) and self._foldable(node):
             scope = Scope({}, lambda _: None, lambda _: False, lambda _: None, self.as_of,
-                          self.engine.functions)
+                          self.model.functions)
             try:
                 value = evaluate(node, scope)
             except Exception:
@@ -457,7 +452,7 @@ class SqlCompiler:
             name = "least" if name == "min" else "greatest"
         args = [self.expr(a, ctx) for a in node.args]
         builtin = self.builtins.get(name)
-        fn = self.engine.functions.get(name)
+        fn = self.model.functions.get(name)
         if fn is not None and fn.sql is not None:
             value: exp.Expression = fn.sql(*args, dialect=self.dialect)
         elif builtin is not None:  # a plugin cannot take a built-in's name (load error)
@@ -747,7 +742,7 @@ class SqlCompiler:
         return done(case([(unknown_flag(), exp.Null())], agg), exp.Null())
 
     def _parent_entity(self, mctx: Ctx) -> str:
-        parent = self.engine.schema.parent_of(mctx.entity)
+        parent = self.model.schema.parent_of(mctx.entity)
         return parent[0].name if parent else mctx.entity
 
     def rank(self, node: n.Call, ctx: Ctx) -> exp.Expression:
@@ -849,7 +844,7 @@ class SqlCompiler:
         for ind in rule.indicators:
             w = self.expr(ind.weight, ctx)
             x = self._child(ind.rule, ctx)
-            if self.engine.rule_types.get(ind.rule, t.ANY).kind == "bool":
+            if self.model.rule_types.get(ind.rule, t.ANY).kind == "bool":
                 x = exp.cast(x, "INT")
             terms.append(exp.Mul(this=paren(w), expression=paren(x)))
             atoms += [w, x]
@@ -1038,19 +1033,11 @@ class SqlCompiler:
 
     def _layers(self, rules: Sequence[Rule]) -> list[list[Rule]]:
         """Group rules by dependency depth: a rule's layer comes after those it reads."""
-        ids = {r.id for r in rules}
-        depth: dict[str, int] = {}
-        for r in rules:  # rules are in dependency order
-            deps = self.engine._deps(r, self.engine.rule_refs(r)) & ids
-            depth[r.id] = 1 + max((depth[d] for d in deps if d in depth), default=0)
-        layers: list[list[Rule]] = [[] for _ in range(max(depth.values(), default=0))]
-        for r in rules:
-            layers[depth[r.id] - 1].append(r)
-        return layers
+        return self.plan.layers(rules)
 
     def _base(self, entity: str, source: str, columns: Sequence[str],
               parent_key: str | None) -> exp.Select:
-        ent = self.engine.schema.entity(entity)
+        ent = self.model.schema.entity(entity)
         present = set(columns)
         sel: list[Any] = []
         for name, fld in ent.fields.items():
@@ -1093,11 +1080,11 @@ class SqlCompiler:
                  ) -> tuple[list[Any], list[str], list[str]]:
         by_id = {r.id: r for r in rules}
         out: list[Any] = []
-        ids = self.engine.visible_rule_ids(entity)
+        ids = self.plan.visible_rule_ids(entity)
         for rid in ids:
             r = by_id.get(rid)
             if r is None:
-                ty = sql_type(self.engine.rule_types.get(rid, t.ANY))
+                ty = sql_type(self.model.rule_types.get(rid, t.ANY))
                 out.append(alias(exp.Cast(this=exp.Null(), to=ty) if ty is not None
                                  else exp.Null(), rid, quoted=True))
                 out.append(alias(exp.cast(exp.Null(), "VARCHAR"), rid + STATUS_SUFFIX,
@@ -1123,9 +1110,9 @@ class SqlCompiler:
                 relation.
             member_columns: the columns present in ``members_source``.
         """
-        eng = self.engine
+        eng = self.model
         ent = eng.schema.entity(entity)
-        plan = eng.entity_plan(entity, self.in_force)
+        plan = self.plan.entity_plan(entity)
         ctes: list[tuple[str, exp.Select]] = []
         key = ent.key
         parent = eng.schema.parent_of(entity)
@@ -1223,14 +1210,14 @@ class SqlCompiler:
 
     def _format(self, name: str, ctx: Ctx, rules: set[str]) -> exp.Expression | None:
         """A ``{name}`` placeholder from one source as text, or None if it has no such name."""
-        ent = self.engine.schema.entity(ctx.entity)
+        ent = self.model.schema.entity(ctx.entity)
         if name in rules:
-            ty = self.engine.rule_types.get(name, t.ANY)
+            ty = self.model.rule_types.get(name, t.ANY)
             v = col(name, ctx.table)
         elif name in ent.fields:
             ty = ent.fields[name].type
             v = col(name, ctx.table)
-            if name in _MASKED_FIELDS or (name == "id" and ctx.entity == "household"):
+            if name in MASKED_FIELDS or (name == "id" and ctx.entity == "household"):
                 return exp.Coalesce(this=self.mask_sql(exp.cast(v, "VARCHAR")),
                                     expressions=[exp.Literal.string("")])
         else:
@@ -1312,7 +1299,7 @@ class SqlCompiler:
 
     def _findings_single(self, entity: str, rules: Sequence[Rule], last: str
                          ) -> exp.Select | None:
-        key = self.engine.schema.entity(entity).key
+        key = self.model.schema.entity(entity).key
         ctx = Ctx(entity, "h", frozenset(r.id for r in rules))
         names = {r.id for r in rules}
         selects = []
@@ -1331,7 +1318,7 @@ class SqlCompiler:
     def _findings_family(self, entity: str, rules: Sequence[Rule], child: str,
                          child_rules: Sequence[Rule], hlast: str, plast: str, hctx: Ctx
                          ) -> exp.Select | None:
-        eng = self.engine
+        eng = self.model
         key = eng.schema.entity(entity).key
         ckey = eng.schema.entity(child).key
         h = attrs.evolve(hctx, table="h")
@@ -1394,7 +1381,7 @@ class SqlCompiler:
     def dataset_findings(self, checks: Mapping[str, Mapping[str, Any]], entity: str,
                          has_members: bool) -> exp.Select | None:
         """Findings of the dataset-level checks over the ``h0`` (and ``p0``) layers."""
-        eng = self.engine
+        eng = self.model
         ent = eng.schema.entity(entity)
         rel = next(iter(ent.relations.values()), None)
         selects: list[exp.Select] = []

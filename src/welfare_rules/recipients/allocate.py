@@ -45,8 +45,10 @@ _TEXT = {
                      "yang memenuhi syarat, kuota {q}; skor {s}.",
         "waitlist": "Daftar tunggu {P} nomor {w} di {by} {g} (peringkat {rank} dari {n}): kuota "
                     "{q} sudah terisi oleh rumah tangga dengan prioritas lebih tinggi; skor {s}, "
-                    "skor terendah yang mendapat kuota {m}.",
+                    "skor terendah yang mendapat kuota menurut prioritas {m}.",
         "no_quota": "Daftar tunggu {P} nomor {w} di {by} {g}: tidak ada kuota untuk {g}.",
+        "all_kept": "Daftar tunggu {P} nomor {w} di {by} {g} (peringkat {rank} dari {n}): "
+                    "kuota {q} seluruhnya diisi penerima saat ini (rotasi); skor {s}.",
         "not_eligible": "Tidak memenuhi syarat {P}; tidak terpenuhi: {why}.",
         "unknown": "Kelayakan {P} belum dapat ditentukan; perlu verifikasi: {why}.",
         "kept": " Penerima saat ini, didahulukan (rotasi).",
@@ -63,8 +65,10 @@ _TEXT = {
                      "households, quota {q}; score {s}.",
         "waitlist": "Waitlist no. {w} for {P} in {by} {g} (rank {rank} of {n}): the quota of "
                     "{q} is filled by households of higher priority; score {s}, lowest "
-                    "allocated score {m}.",
+                    "score allocated by priority {m}.",
         "no_quota": "Waitlist no. {w} for {P} in {by} {g}: there is no quota for {g}.",
+        "all_kept": "Waitlist no. {w} for {P} in {by} {g} (rank {rank} of {n}): the quota of "
+                    "{q} is held by current recipients (rotation); score {s}.",
         "not_eligible": "Not eligible for {P}; not met: {why}.",
         "unknown": "Eligibility for {P} unknown; needs verification: {why}.",
         "kept": " Current recipient, kept first (rotation).",
@@ -422,7 +426,8 @@ def _reasons(out: pa.Table, summary: pa.Table, alloc: Allocation, lang: str, *,
     for r in rows:
         if r["status"] == "allocated":
             g = r[by]
-            if r["score"] is not None and (g not in lowest or r["score"] < lowest[g]):
+            if r["score"] is not None and not r["kept"] and (g not in lowest
+                                                             or r["score"] < lowest[g]):
                 lowest[g] = r["score"]
             kept_n[g] = kept_n.get(g, 0) + bool(r["kept"])
         if r["status"] != "not_eligible":
@@ -441,12 +446,15 @@ def _reasons(out: pa.Table, summary: pa.Table, alloc: Allocation, lang: str, *,
             if r["kept"]:
                 text += w["kept"]
         elif s == "waitlist":
-            text = w["waitlist" if sm.get("quota", 0) else "no_quota"].format(**fmt)
+            key = "waitlist" if g in lowest or not kept_n.get(g) else "all_kept"
+            text = w[key if sm.get("quota", 0) else "no_quota"].format(**fmt)
             if r["score"] is None:
                 text += w["unscored"]
             elif scores.get((g, r["score"]), 0) > 1:
                 text += w["tie"]
-            if kept_n.get(g):
+            if r["kept"]:
+                text += w["kept"]
+            elif kept_n.get(g) and key == "waitlist":
                 text += w["kept_places"].format(**fmt)
         else:
             unknown = r["eligibility"] == "unknown"

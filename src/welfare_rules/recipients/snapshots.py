@@ -79,7 +79,13 @@ class Snapshot:
 
         path = Path(path)
         table = pq.read_table(path)
-        meta = json.loads((table.schema.metadata or {})[b"welfare_rules.snapshot"])
+        raw = (table.schema.metadata or {}).get(b"welfare_rules.snapshot")
+        if raw is None:
+            from ..errors import DataError
+
+            raise DataError(f"{path} is not a snapshot (no welfare_rules.snapshot metadata); "
+                            f"write one with Snapshot.save or report --save-snapshot")
+        meta = json.loads(raw)
         fpath = path.with_suffix(".findings.parquet")
         findings = pq.read_table(fpath) if fpath.exists() else empty_table(FINDING_SCHEMA)
         return cls(entity=meta["entity"], key=meta["key"],

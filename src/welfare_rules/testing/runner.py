@@ -29,7 +29,7 @@ from __future__ import annotations
 import datetime
 import math
 import threading
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -158,6 +158,47 @@ def registered_test_files(engine: Any) -> list[tuple[Path, tuple[Any, ...]]]:
     return out
 
 
+_REGISTERED: dict[Path, tuple[Any, ...]] | None = None
+_REGISTERED_LOCK = threading.Lock()
+
+
+def plugins_registering(path: str | Path) -> tuple[Any, ...]:
+    """The installed plugin whose ``register_rule_tests`` registers ``path`` (or a folder
+    holding it), as the plugins a file that declares none runs under; ``()`` when none does.
+
+    Only the plugins' ``register_rule_tests`` hooks are called (no engine is loaded), once
+    per process.
+    """
+    global _REGISTERED
+    with _REGISTERED_LOCK:
+        if _REGISTERED is None:
+            _REGISTERED = _registered_paths()
+        found = Path(path).resolve()
+        for root, plugins in _REGISTERED.items():
+            if root == found or root in found.parents:
+                return plugins
+    return ()
+
+
+def _registered_paths() -> dict[Path, tuple[Any, ...]]:
+    from ..plugins import installed_entry_points, resolve_plugins
+
+    out: dict[Path, tuple[Any, ...]] = {}
+    for ep in installed_entry_points():
+        try:
+            info = resolve_plugins([ep.name])[0]
+        except WelfareRulesError:
+            continue  # a broken plugin is reported by `welfare-rules plugins`
+        hook = getattr(info.obj, "register_rule_tests", None)
+        if hook is None:
+            continue
+        paths: list[Any] = []
+        hook(paths.append)
+        for registered in paths:
+            out[Path(registered).resolve()] = (ep.name,)
+    return out
+
+
 class EngineCache:
     """Engines by (plugins, parameter overrides): loading is the slow part of a test run."""
 
@@ -203,12 +244,18 @@ def _show(v: Any) -> str:
     return "unknown" if v is None else repr(v)
 
 
-def run_case(case: RuleTestCase, engines: EngineCache) -> CaseResult:
-    """Run one case; never raises for a failing case (the result says what differs)."""
+def run_case(case: RuleTestCase, engines: EngineCache,
+             observe: Callable[[Any], None] | None = None) -> CaseResult:
+    """Run one case; never raises for a failing case (the result says what differs).
+
+    ``observe`` is called with the case's decision (rule coverage uses it).
+    """
     try:
         engine = engines.get(case.plugins, case.parameters)
         d = engine.evaluate(case.entity, case.input, as_of=case.as_of,
                             on_invalid=case.on_invalid)
+        if observe is not None:
+            observe(d)
         diffs: list[str] = []
         for rid, want in case.output.items():
             got = d.value(rid)
@@ -245,7 +292,8 @@ def run_case(case: RuleTestCase, engines: EngineCache) -> CaseResult:
 
 def run_rule_tests(paths: Iterable[str | Path | tuple[str | Path, Sequence[Any]]],
                    plugins: Sequence[Any] = (),
-                   engines: EngineCache | None = None) -> list[CaseResult]:
+                   engines: EngineCache | None = None,
+                   observe: Callable[[Any], None] | None = None) -> list[CaseResult]:
     """Run every case of the given files or folders.
 
     Args:
@@ -253,6 +301,7 @@ def run_rule_tests(paths: Iterable[str | Path | tuple[str | Path, Sequence[Any]]
             under when they declare none (default: ``plugins``).
         plugins: the plugins of files that declare none and have none of their own.
         engines: a cache of loaded engines (shared between runs).
+        observe: called with every case's decision (see :mod:`welfare_rules.testing.coverage`).
     """
     engines = engines or EngineCache()
     results = []
@@ -267,5 +316,5 @@ def run_rule_tests(paths: Iterable[str | Path | tuple[str | Path, Sequence[Any]]
                 results.append(CaseResult(dummy, error=str(exc)))
                 continue
             for case in cases:
-                results.append(run_case(case, engines))
+                results.append(run_case(case, engines, observe))
     return results

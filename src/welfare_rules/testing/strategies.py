@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 __all__ = [
     "BIRTH_DATES",
     "DATES",
+    "TABLE_CELLS",
     "allocation_inputs",
     "digits",
     "field_values",
@@ -42,6 +43,7 @@ __all__ = [
     "messy_households",
     "nik_for",
     "records",
+    "small_tables",
 ]
 
 #: Default range of generated dates (verification, registration, death...).
@@ -390,3 +392,35 @@ def allocation_inputs(draw: st.DrawFn, programme: str = "pkh", *, max_households
         })
     quota = draw(st.dictionaries(st.sampled_from(groups), st.integers(0, max_households // 2)))
     return rows, quota
+
+
+# ---------------------------------------------------------------------------------------------
+# Decision tables over small enumerable inputs (lint's verdicts against brute force)
+
+#: the cells a generated table may hold, per kind of input: a boolean, an enum of ``a, b, c``,
+#: an int from 0 to 4 (as a rule file writes them, YAML flow text)
+TABLE_CELLS: dict[str, st.SearchStrategy[str]] = {
+    "bool": st.sampled_from(['"-"', "true", "false"]),
+    "enum": st.sampled_from(['"-"', "a", "b", "[a, b]", '"not(c)"', """'"b","c"'"""]),
+    "int": st.one_of(
+        st.just('"-"'),
+        st.builds(lambda op, v: f'"{op} {v}"', st.sampled_from(["<", "<=", ">", ">=", "!="]),
+                  st.integers(-1, 5)),
+        st.builds(lambda a, b, lo, hi: f'"{lo}{a}..{b}{hi}"', st.integers(-1, 3),
+                  st.integers(1, 5), st.sampled_from(["[", "("]), st.sampled_from(["]", ")"])),
+        st.integers(0, 4).map(str)),
+}
+
+
+@st.composite
+def small_tables(draw: st.DrawFn, inputs: Mapping[str, str],
+                 policies: tuple[str, ...] = ("unique", "any", "first"), max_rows: int = 4
+                 ) -> tuple[str, list[str], list[tuple[list[str], int]]]:
+    """A decision table over some of ``inputs`` (field name → ``bool``, ``enum`` or ``int``):
+    ``(hit policy, input names, rows)``, each row its cells (YAML text) and an output 1 or 2."""
+    names = draw(st.lists(st.sampled_from(sorted(inputs)), min_size=1, max_size=len(inputs),
+                          unique=True))
+    policy = draw(st.sampled_from(policies))
+    rows = draw(st.lists(st.tuples(st.tuples(*(TABLE_CELLS[inputs[i]] for i in names)),
+                                   st.integers(1, 2)), min_size=1, max_size=max_rows))
+    return policy, names, [(list(cells), out) for cells, out in rows]

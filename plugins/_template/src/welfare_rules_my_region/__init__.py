@@ -14,6 +14,9 @@ from welfare_rules.hookspecs import Register, hookimpl
 __version__ = "0.1.0"
 PLUGIN_NAME = "welfare-rules-my-region"
 LAYER = "city"  # "province" for a provincial plugin
+# The plugins this one layers on, by entry-point name: a city of Jawa Tengah writes
+# REQUIRES = ["jawa-tengah"] (and adds welfare-rules-jawa-tengah to its pyproject dependencies).
+REQUIRES: list[str] = []
 
 HERE = Path(__file__).parent
 

@@ -6,7 +6,9 @@ fields the ranking needs (``schema.yaml``), the export mapping (``export.yaml``)
 tests (``tests/``). This module only registers them through the welfare-rules hooks, plus one
 function, ``region_name``, that normalises how people type kecamatan and kelurahan names.
 
-Load it with ``Engine.load(plugins=["kota-pekalongan"])`` once installed, or pass the module.
+It layers on the Jawa Tengah province plugin (``REQUIRES``): national → jawa-tengah →
+kota-pekalongan. Load it with ``Engine.load(plugins=["kota-pekalongan"])`` once installed, or
+pass the module.
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ from welfare_rules.hookspecs import Register, hookimpl
 __version__ = "0.1.0"
 PLUGIN_NAME = "welfare-rules-kota-pekalongan"
 LAYER = "city"
+#: the province layer beneath the city: loading kota-pekalongan loads jawa-tengah first
+REQUIRES = ["jawa-tengah"]
 
 HERE = Path(__file__).parent
 

@@ -1,0 +1,77 @@
+"""What the SQL runners (DuckDB, Spark) share: row numbers, carried columns and the one
+ordered findings query."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import pyarrow as pa
+from sqlglot import exp
+
+from .base import FINDINGS_SCHEMA, ROW
+from .sql import EntityQuery, SqlCompiler, case, col
+
+__all__ = ["carry_select", "compile_query", "findings_query", "with_row"]
+
+
+def with_row(tbl: pa.Table) -> pa.Table:
+    """``tbl`` with a ``__row`` column numbering its rows (kept if it has one)."""
+    if ROW in tbl.column_names:
+        return tbl
+    import numpy as np
+
+    return tbl.append_column(ROW, pa.array(np.arange(tbl.num_rows, dtype=np.int64)))
+
+
+def compile_query(comp: SqlCompiler, entity: str, columns: Sequence[str],
+                  member_columns: Sequence[str] | None) -> EntityQuery:
+    """The entity's query over the views ``src_entity`` (and ``src_members``)."""
+    return comp.compile_entity(entity, "src_entity", columns,
+                               "src_members" if member_columns is not None else None,
+                               member_columns or ())
+
+
+def carry_select(q: EntityQuery, carry: Sequence[str]) -> exp.Select:
+    """The result query with carried input columns after the key."""
+    res = q.result.copy()
+    extra = [exp.alias_(col(c), c, quoted=True) for c in carry]
+    exprs = res.expressions
+    res.set("expressions", [exprs[0], *extra, *exprs[1:]])
+    return res
+
+
+def findings_query(comp: SqlCompiler, q: EntityQuery, ds: Any,
+                   tables: Mapping[str, str] | None = None) -> exp.Select | None:
+    """Rule findings (by record, severity, check, member) then dataset findings (by check,
+    record, member), as one ordered query (over the layers kept in ``tables``, if given:
+    see :meth:`EntityQuery.with_tables`); ``None`` when there is neither."""
+    cols = [col(c) for c in FINDINGS_SCHEMA.names]
+    sev = case([(exp.EQ(this=col("severity"), expression=exp.Literal.string(v)),
+                 exp.Literal.number(i)) for i, v in enumerate(("error", "warning", "info"))],
+               exp.Literal.number(9))
+    zero = exp.Literal.number(0)
+    mem = exp.Coalesce(this=col("__mem_row"), expressions=[exp.Literal.number(-1)])
+    parts = []
+    if q.findings is not None:
+        parts.append(exp.select(*cols, exp.alias_(zero.copy(), "__p"),
+                                exp.alias_(col("__rec_row"), "__o1"), exp.alias_(sev, "__o2"),
+                                exp.alias_(col("check"), "__o3"), exp.alias_(mem, "__o4"),
+                                exp.alias_(zero.copy(), "__o5"))
+                     .from_(exp.alias_(exp.Subquery(this=q.findings), "z0", table=True)))
+    if ds is not None:
+        parts.append(exp.select(*cols, exp.alias_(exp.Literal.number(1), "__p"),
+                                exp.alias_(zero.copy(), "__o1"), exp.alias_(zero.copy(), "__o2"),
+                                exp.alias_(col("check"), "__o3"),
+                                exp.alias_(col("__rec_row"), "__o4"),
+                                exp.alias_(mem.copy(), "__o5"))
+                     .from_(exp.alias_(exp.Subquery(this=ds), "z1", table=True)))
+    if not parts:
+        return None
+    body: exp.Expression = parts[0]
+    if len(parts) == 2:
+        body = exp.union(parts[0], parts[1], distinct=False)
+    select = exp.select(*[c.copy() for c in cols]).from_(
+        exp.alias_(exp.Subquery(this=body), "z", table=True)).order_by(
+        *[col(c) for c in ("__p", "__o1", "__o2", "__o3", "__o4", "__o5")])
+    return q.with_ctes(select) if tables is None else q.with_tables(select, tables)
