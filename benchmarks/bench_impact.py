@@ -4,8 +4,9 @@ The reference is what a planner would otherwise run: ``evaluate_batch`` of the n
 then of the same pack with a reform (PKH up to decile 6, BPNT Rp250,000 a month), both over
 the same Parquet files (``benchmarks/generate.py``, cached under ``benchmarks/data/``) with
 ``validate=False`` and the results fetched as Arrow tables. ``impact`` does the same two
-evaluations (one DuckDB query over one scan) and computes its totals. Every measurement runs in
-its own process; the runs alternate and the medians are printed (CPU and wall time).
+evaluations (one DuckDB query over the input registered once) and computes its totals. Every
+measurement runs in its own process; the runs alternate and the medians are printed (CPU and
+wall time).
 
     python benchmarks/bench_impact.py                          # 1M households, 3 rounds
     python benchmarks/bench_impact.py --sizes 100000 --repeat 5

@@ -24,6 +24,9 @@ person), 5,000 households of the 85,000 the demo generates."""),
     ("code", """\
 import welfare_rules as wr
 from welfare_rules.demo import generate_city
+from welfare_rules.display import setup_notebook
+
+setup_notebook()  # Arrow tables as HTML; charts also as a PNG, so GitHub shows them
 
 engine = wr.Engine.load()                      # the national rule pack
 city = generate_city(5_000, seed=3375)
@@ -33,10 +36,16 @@ print(len(engine.rules), "rules,", len(engine.parameters), "parameters;",
 ## Evaluate everyone (embedded DuckDB)
 
 One row per household, a column per rule, and a status column per rule
-(`true` / `false` / `unknown` / `value`)."""),
+(`true` / `false` / `unknown` / `value`). `carry="all"` keeps every input column (`desil`,
+`in_dtks`, ...) beside the results; the result shows itself as a table."""),
     ("code", """\
 res = engine.evaluate_batch("household", city.households, members=city.persons,
-                            as_of=city.as_of)
+                            as_of=city.as_of, carry="all")
+res"""),
+    ("code", """\
+res.summary(by="kecamatan").select(["kecamatan", "records", "poor_bps", "pkh_eligible",
+                                    "bpnt_eligible", "pbi_eligible"])"""),
+    ("code", """\
 df = res.to_pandas()
 df[["id", "kelurahan", "poor_bps", "poor_bps_criteria_met", "pkh_eligible",
     "pkh_benefit_year", "bpnt_eligible"]].head()"""),

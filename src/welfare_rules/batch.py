@@ -38,6 +38,8 @@ from .backends.base import (
     Inputs,
     Job,
     Outcome,
+    conform,
+    result_fields,
 )
 from .backends.duckdb import fetch_arrow
 from .errors import EvaluationError, PluginError, did_you_mean
@@ -46,7 +48,7 @@ if TYPE_CHECKING:
     from .engine import Engine
 
 __all__ = ["DATASET_CHECKS_FILE", "ERRORS_SCHEMA", "FINDINGS_SCHEMA", "BatchResult",
-           "evaluate_batch", "load_dataset_checks", "resolve_backend"]
+           "evaluate_batch", "load_dataset_checks", "resolve_backend", "to_pandas"]
 
 DATASET_CHECKS_FILE = Path(__file__).parent / "dataset_checks.yaml"
 _CARRY = ("kecamatan", "kelurahan")
@@ -137,7 +139,7 @@ class BatchResult:
     """
 
     def __init__(self, engine: Engine, entity: str, as_of: datetime.date, backend: str,
-                 outcome: Outcome, inputs: Inputs):
+                 outcome: Outcome, inputs: Inputs, carry: Sequence[str] = ()):
         self.engine = engine
         self.entity = entity
         self.as_of = as_of
@@ -155,17 +157,29 @@ class BatchResult:
         self._members: pa.Table | None = None
         self._findings: pa.Table | None = None
         self._cleanup: Callable[[], None] | None = outcome.cleanup
+        plan = engine.plan(as_of)
+        ent = plan.schema.entity(entity)
+        rel = next(iter(ent.relations.values()), None)
+        #: the result columns and their types (the same from every backend)
+        self.result_fields = result_fields(plan, entity, self.rule_ids, ent.key, carry)
+        self.member_fields = None if rel is None else result_fields(
+            plan, rel.entity, plan.visible_rule_ids(rel.entity),
+            plan.schema.entity(rel.entity).key, [rel.key])
 
     # -- tables -------------------------------------------------------------------------------
 
     def to_arrow(self) -> pa.Table:
         """One row per record: key, carried columns, ``<rule>`` and ``<rule>__status``."""
         if self._results is None:
-            self._results = self._get_results()
+            self._results = conform(self._get_results(), self.result_fields)
         return self._results
 
     def to_pandas(self) -> Any:
-        return self.to_arrow().to_pandas()
+        """The results as a pandas DataFrame with nullable dtypes: integers ``Int64``,
+        conditions ``boolean``, decimals ``Float64``, text ``string``, statuses ``category``,
+        dates and lists Arrow-backed — no ``object`` columns, no floats for integers with
+        gaps."""
+        return to_pandas(self.to_arrow())
 
     def to_polars(self) -> Any:
         import polars as pl
@@ -186,7 +200,10 @@ class BatchResult:
     def member_results(self) -> pa.Table | None:
         """One row per member (person key, parent key, person rules and statuses)."""
         if self._members is None:
-            self._members = self._get_members()
+            members = self._get_members()
+            if members is not None and self.member_fields is not None:
+                members = conform(members, self.member_fields)
+            self._members = members
         return self._members
 
     @property
@@ -214,6 +231,25 @@ class BatchResult:
         return pa.Table.from_pylist(rows, schema=ERRORS_SCHEMA)
 
     # -- reports ------------------------------------------------------------------------------
+
+    def _repr_html_(self) -> str:
+        """A notebook's view: what was evaluated, the counts, the first rows."""
+        from .display import table_html
+
+        res = self.to_arrow()
+        key = self.engine.schema.entity(self.entity).key
+        top = [rid for rid in self.rule_ids
+               if (r := self.engine.rule(rid, self.as_of)).parent is None and r.kind != "check"]
+        # eligibility first (pkh_eligible, ...), then the other top-level rules
+        main = sorted(top, key=lambda rid: not rid.endswith("_eligible"))[:8]
+        carried = [c for c in res.column_names if c != key and c not in self.rule_ids
+                   and not c.endswith(STATUS_SUFFIX)]
+        return table_html(res, title=f"BatchResult: {self.entity}", max_rows=10,
+                          columns=[key, *carried, *main],
+                          facts=[("as of", self.as_of), ("backend", self.backend),
+                                 ("records", res.num_rows), ("rules", len(self.rule_ids)),
+                                 ("findings", self.findings.num_rows),
+                                 ("quarantined rows", self.quarantine.num_rows)])
 
     def summary(self, by: str | Sequence[str] = "kelurahan") -> pa.Table:
         """Per group: records, how many are eligible (true) for each top-level condition
@@ -340,7 +376,7 @@ def evaluate_batch(engine: Engine, entity: str, data: Any, *, members: Any = Non
                    as_of: datetime.date | str, backend: str | Backend = "duckdb",
                    adapter: Any = None,
                    validate: bool = True, dataset_checks: Any = True,
-                   carry: Sequence[str] | None = None, lang: str = "id",
+                   carry: Sequence[str] | str | None = None, lang: str = "id",
                    output: str | Path | None = None, memory_limit: str = "1GB",
                    temp_directory: str | Path | None = None, threads: int | None = None,
                    spark: Any = None) -> BatchResult:
@@ -363,7 +399,9 @@ def evaluate_batch(engine: Engine, entity: str, data: Any, *, members: Any = Non
             scales to inputs larger than memory.
         dataset_checks: ``True`` for ``dataset_checks.yaml``, ``False`` for none, or a mapping
             of definitions (same format) that replaces those of the file.
-        carry: input columns copied into the results (default: kecamatan, kelurahan).
+        carry: input columns copied into the results after the key: a list of fields,
+            ``"all"`` for every field of the entity (``desil``, ``in_dtks``, ... beside the
+            rules), or None for kecamatan and kelurahan.
         lang: language of finding messages (``id`` or ``en``).
         output: DuckDB: write the results straight to this Parquet file (streamed, so the
             result never has to fit in memory); ``to_arrow()`` then reads it back.
@@ -385,13 +423,32 @@ def evaluate_batch(engine: Engine, entity: str, data: Any, *, members: Any = Non
     checks = _checks(dataset_checks)
     inputs = _normalise(engine, entity, data, members, adapter=adapter, validate=validate,
                         backend=impl)
-    ent = engine.schema.entity(entity)
-    carry_cols = [c for c in (carry if carry is not None else _CARRY) if c in ent.fields]
+    carry_cols = _carry_columns(engine, entity, carry)
     job = Job(engine.plan(as_of), entity, inputs, checks=checks, carry=carry_cols, lang=lang,
               output=output, memory_limit=memory_limit, temp_directory=temp_directory,
               threads=threads, spark=spark)
     outcome = impl.run(job)
-    return BatchResult(engine, entity, as_of, impl.name, outcome, inputs)
+    return BatchResult(engine, entity, as_of, impl.name, outcome, inputs, carry_cols)
+
+
+def _carry_columns(engine: Engine, entity: str, carry: Sequence[str] | str | None) -> list[str]:
+    """The input columns to copy into the results.
+
+    Raises:
+        EvaluationError: ``carry`` names a field the entity does not have.
+    """
+    ent = engine.schema.entity(entity)
+    if carry is None:
+        return [c for c in _CARRY if c in ent.fields]
+    if carry == "all":
+        return [f for f in ent.fields if f != ent.key and f not in engine.rules]
+    if isinstance(carry, str):
+        raise EvaluationError(f"carry={carry!r}: give 'all' or a list of fields of {entity}")
+    unknown = [c for c in carry if c not in ent.fields]
+    if unknown:
+        raise EvaluationError(f"carry: {unknown[0]!r} is not a field of {entity}"
+                              f"{did_you_mean(unknown[0], ent.fields)}")
+    return [c for c in dict.fromkeys(carry) if c != ent.key]
 
 
 def resolve_backend(engine: Engine, backend: str | Backend) -> Backend:
@@ -411,6 +468,26 @@ def resolve_backend(engine: Engine, backend: str | Backend) -> Backend:
         raise EvaluationError(f"unknown backend '{backend}'{did_you_mean(backend, engine.backends)}"
                               f" (registered: {names})")
     return impl
+
+
+def to_pandas(tbl: pa.Table) -> Any:
+    """An Arrow table as pandas with nullable (or Arrow-backed) dtypes, never ``object``
+    columns of Decimals or of booleans with gaps, nor floats for integers with gaps."""
+    import pandas as pd
+
+    simple: dict[pa.DataType, Any] = {
+        pa.int64(): pd.Int64Dtype(), pa.int32(): pd.Int32Dtype(), pa.int8(): pd.Int8Dtype(),
+        pa.bool_(): pd.BooleanDtype(), pa.float64(): pd.Float64Dtype(),
+        pa.string(): pd.StringDtype(), pa.large_string(): pd.StringDtype()}
+
+    def mapper(ty: pa.DataType) -> Any:
+        if ty in simple:
+            return simple[ty]
+        if pa.types.is_dictionary(ty):
+            return None  # categorical
+        return pd.ArrowDtype(ty)
+
+    return tbl.to_pandas(types_mapper=mapper)
 
 
 def _checks(spec: Any) -> dict[str, dict[str, Any]]:

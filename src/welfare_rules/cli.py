@@ -44,8 +44,10 @@ def _engine(plugins: Sequence[str], rules: Sequence[str] = (), sets: Sequence[st
             raise BadInput(f"--set expects name=value, found {s!r}")
         k, v = s.split("=", 1)
         params[k.strip()] = _parse_scalar(v.strip())
+    ctx = click.get_current_context(silent=True)
+    reform = ctx.find_root().params.get("reform") if ctx is not None else None
     return Engine.load(plugins=list(plugins) or None, rules=list(rules) or None,
-                       parameters=params or None)
+                       parameters=params or None, reform=reform)
 
 
 def _parse_scalar(v: str) -> Any:
@@ -95,7 +97,9 @@ backend_option = click.option("--backend", type=_BackendChoice(), default="duckd
                       message="%(prog)s %(version)s")
 @click.option("--json", "as_json", is_flag=True, help="Every command: print the result as JSON.")
 @click.option("--quiet", "-q", "quiet", is_flag=True, help="Every command: no messages.")
-def main(as_json: bool, quiet: bool) -> None:
+@click.option("--reform", type=click.Path(exists=True, dir_okay=False),
+              help="Every command: apply this reform file on top of the plugins (docs/impact.md).")
+def main(as_json: bool, quiet: bool, reform: str | None) -> None:
     """Social-assistance eligibility, LKS maturity and data-quality rules."""
 
 
@@ -335,20 +339,8 @@ def _plural(entity: str, n: int) -> str:
 
 def _load_counts(loaded: Any, entity: str) -> dict[str, dict[str, int]]:
     """Records per entity: read, valid (kept) and quarantined (distinct source rows)."""
-    import pyarrow.compute as pc
-
-    q = loaded.quarantine
-    out: dict[str, dict[str, int]] = {}
-    entities = [entity, *[e for e in loaded.tables if e != entity]]
-    for ent in entities:
-        valid = loaded.tables[ent].num_rows if ent in loaded.tables else 0
-        quarantined = 0
-        if q.num_rows:
-            sel = q.filter(pc.equal(q.column("entity"), ent)).select(["source", "row"])
-            quarantined = len(set(zip(sel.column("source").to_pylist(),
-                                      sel.column("row").to_pylist(), strict=True)))
-        out[ent] = {"read": valid + quarantined, "valid": valid, "quarantined": quarantined}
-    return out
+    counts: dict[str, dict[str, int]] = loaded.counts(first=entity)
+    return counts
 
 
 def _persons(loaded: Any) -> int | None:

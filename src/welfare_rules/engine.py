@@ -762,7 +762,9 @@ class _Loader:
                 raise RuleTypeError(f"table '{r.id}': {table.aggregation} needs numeric outputs",
                                     r.location)
             return out_types[0]
-        single = t.RECORD if table.multi_output else out_types[0]
+        single = t.record_of(tuple((o.name, ty) for o, ty in zip(table.outputs, out_types,
+                                                                strict=True))) \
+            if table.multi_output else out_types[0]
         return t.list_of(single) if table.returns_list else single
 
 

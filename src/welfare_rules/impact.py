@@ -14,7 +14,7 @@ and as not eligible everywhere else: an unknown household is neither a gainer no
 With ``weights`` (a numeric column of the household table, e.g. survey weights), every count
 and every cost is a weighted sum.
 
-On DuckDB the two evaluations are one query over one scan of the registered input: both rule
+On DuckDB the two evaluations are one query over the input registered once: both rule
 chains are compiled over the same source tables and joined on the input row, and only the
 columns the comparison needs are computed out of them. The Python and Spark backends read the
 input once and evaluate it twice.
@@ -394,8 +394,11 @@ def impact(base: Engine, reform: Engine | str | Path | Any, data: Any, *, member
         base: the engine with the rules in force.
         reform: the engine with the reform (``Engine.load(reform=...)``), or a reform file /
             :class:`~welfare_rules.reform.Reform` applied on top of ``base``'s plugins.
-        data, members, adapter, validate: the households (and persons), as for
-            :meth:`Engine.evaluate_batch`; read once for both evaluations.
+        data: the households, as for :meth:`Engine.evaluate_batch`; read once for both
+            evaluations.
+        members: the persons table (for inputs other than a LoadResult).
+        adapter: the adapter that reads ``data`` (see :meth:`Engine.read`).
+        validate: read through ingestion (``False`` trusts canonical input, as in batch).
         as_of: the evaluation date (default today).
         weights: a numeric column of the household table (survey weights): every count and
             cost becomes a weighted sum. A missing, negative or non-numeric weight is an error.
@@ -404,7 +407,8 @@ def impact(base: Engine, reform: Engine | str | Path | Any, data: Any, *, member
             kelurahan and desil.
         backend: ``duckdb`` (one query for both), ``python`` or ``spark``.
         spark: the SparkSession for ``backend="spark"``.
-        memory_limit, threads: DuckDB settings.
+        memory_limit: the DuckDB memory limit (DuckDB spills beyond it).
+        threads: DuckDB threads (default: all cores).
 
     Raises:
         DataError: bad weights, or a ``by`` that is not a household field.
@@ -470,11 +474,24 @@ def impact(base: Engine, reform: Engine | str | Path | Any, data: Any, *, member
 
 
 def reform_engine(base: Engine, reform: Any) -> Engine:
-    """``base``'s plugins (and rule files) with ``reform`` on top."""
-    from .engine import Engine
+    """``base``'s plugins with ``reform`` on top.
 
+    Raises:
+        DataError: ``base`` has rule files of ``Engine.load(rules=...)``, parameters of
+            ``Engine.load(parameters=...)`` or a reform of its own, which cannot be carried
+            over: load the reform engine yourself and pass it.
+    """
+    from .engine import Engine
+    from .model import WHAT_IF
+
+    if base.reform is not None or any(p.source == "Engine.load(rules=...)"
+                                      for p in base.plugins) or any(
+            p.origin.plugin == WHAT_IF for p in base.parameters.values()):
+        raise DataError("the base engine has rules, parameters or a reform given to "
+                        "Engine.load: load the reform engine the same way with reform=... and "
+                        "pass it to impact")
     plugins = [p.obj if p.obj is not None else p.name for p in base.plugins
-               if p.source not in ("built-in", "reform", "Engine.load(rules=...)")]
+               if p.source not in ("built-in", "reform")]
     return Engine.load(plugins=plugins or None, reform=reform)
 
 

@@ -137,7 +137,8 @@ def register(group: click.Group, *, plugin_option: Decorator) -> None:
                    changes_out: str | None, plugins: Sequence[str], as_of: str | None,
                    lang: str) -> None:
         """A reform's impact: per programme, eligible households before and after, gainers,
-        losers and the yearly cost; then the same per --by group."""
+        losers and the yearly cost; then the same per --by group. The base is the plugins'
+        rules (the global --reform does not apply here: give the reform to compare with)."""
         from .engine import Engine
         from .impact import impact, mask_column, read_weights
 
@@ -212,6 +213,9 @@ def register(group: click.Group, *, plugin_option: Decorator) -> None:
 
         when, note = _as_of(as_of)
         places = read_quota(quota, by)
+        ctx = click.get_current_context(silent=True)
+        if reform_file is None and ctx is not None:  # welfare-rules --reform FILE allocate ...
+            reform_file = ctx.find_root().params.get("reform")
         engine = Engine.load(plugins=list(plugins) or None,
                              reform=_reform(reform_file, ()))
         ui.header(engine=engine, as_of=when, as_of_note=note, what=f"allocate {programme}")

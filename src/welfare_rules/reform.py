@@ -145,9 +145,11 @@ class Reform:
             ref = f"{self.describe('en')}, {where}"
             if ch.reference:
                 ref += f"; {ch.reference}"
+            # the value is the reform's (a proposal, cited as such), not the base's sourced or
+            # unverified fact
             params[ch.name] = attrs.evolve(old, values=values, origin=self.origin,
                                            reference=ref, overrides=ch.name,
-                                           location=ch.location)
+                                           location=ch.location, unverified=False)
         return errors
 
 

@@ -18,12 +18,14 @@ SCALAR_KINDS = ("bool", "int", "decimal", "str", "date", "enum")
 @attrs.frozen
 class Type:
     """A value type: ``bool``, ``int``, ``decimal``, ``str``, ``date``, ``enum``, ``list``,
-    ``relation``, ``record`` (a decision-table row of several outputs), ``null`` or ``any``."""
+    ``relation``, ``record`` (a decision-table row of several outputs: ``fields`` names and
+    types them, when known), ``null`` or ``any``."""
 
     kind: str
     values: tuple[str, ...] = ()
     elem: Type | None = None
     entity: str | None = None
+    fields: tuple[tuple[str, Type], ...] = ()
 
     def __str__(self) -> str:
         if self.kind == "enum":
@@ -55,6 +57,11 @@ RECORD = Type("record")
 
 def enum(values: tuple[str, ...] | list[str]) -> Type:
     return Type("enum", tuple(values))
+
+
+def record_of(fields: tuple[tuple[str, Type], ...]) -> Type:
+    """A record (a decision-table row of several outputs) with these named fields."""
+    return Type("record", fields=fields)
 
 
 def list_of(elem: Type) -> Type:

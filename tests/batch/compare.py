@@ -40,9 +40,17 @@ def same(a: Any, b: Any) -> bool:
     return bool(a == b)
 
 
+def schema_differences(expected: pa.Schema, actual: pa.Schema, label: str) -> list[str]:
+    """Columns whose Arrow types differ (list item names included: ``str`` of each type)."""
+    theirs = {f.name: f.type for f in actual}
+    return [f"{label}: column {f.name} is {theirs[f.name]}, expected {f.type}"
+            for f in expected if f.name in theirs and str(theirs[f.name]) != str(f.type)]
+
+
 def differences(expected: pa.Table, actual: pa.Table, label: str, limit: int = 12
                 ) -> list[str]:
-    out: list[str] = []
+    """Differences of column names and order, Arrow types and values, row by row."""
+    out: list[str] = schema_differences(expected.schema, actual.schema, label)
     if expected.column_names != actual.column_names:
         odd = set(expected.column_names) ^ set(actual.column_names)
         out.append(f"{label}: columns differ: {odd}"

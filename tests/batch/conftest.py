@@ -1,5 +1,11 @@
 """Fixtures of the batch tests: engines (national pack, rule-kind fixtures) and one local
-SparkSession for the whole test session (its start-up is slow)."""
+SparkSession for the whole test session (its start-up is slow).
+
+A test that takes a ``backend`` argument runs once per registered backend other than the
+Python reference (the built-in ones and those of ``backend_plugin``, a plugin written for the
+tests), ibis-style: a new backend registered there is held to the same tests unchanged. Spark
+runs are marked ``spark``.
+"""
 
 from __future__ import annotations
 
@@ -9,8 +15,18 @@ from typing import Any
 import pytest
 
 import welfare_rules as wr
+from welfare_rules.plugins import backend_names
 
-from . import fixture_plugin
+from . import backend_plugin, fixture_plugin
+
+#: every backend the differential suite holds to the Python reference
+BACKENDS = [n for n in backend_names([backend_plugin]) if n != "python"]
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "backend" in metafunc.fixturenames:
+        metafunc.parametrize("backend", [pytest.param(n, marks=pytest.mark.spark)
+                                         if n == "spark" else n for n in BACKENDS])
 
 
 @pytest.fixture(scope="session")

@@ -1,13 +1,16 @@
 """Differential tests: the Python reference, DuckDB and Spark agree on every rule.
 
 One hypothesis example is a population of at least 500 generated households (see ``gen.py``)
-evaluated in one query per backend; values, statuses, member results and findings must be the
-same for every rule of the loaded engine.
+evaluated in one query per backend; values, statuses, member results and findings — their
+Arrow types and their values — must be the same for every rule of the loaded engine. Each test
+runs once per registered backend (``conftest.pytest_generate_tests``: the built-in ones and the
+test plugin's ``duckdb-parquet``).
 """
 
 from __future__ import annotations
 
 import datetime
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -17,6 +20,7 @@ from hypothesis import strategies as st
 import welfare_rules as wr
 from welfare_rules.batch import evaluate_batch
 
+from . import backend_plugin, fixture_plugin
 from .compare import CHECKS, differences
 from .gen import AS_OF_DATES, population
 
@@ -45,40 +49,49 @@ def _assert_agree(engine: wr.Engine, backend: str, seed: int, missing: float,
     assert not diffs, f"seed={seed} missing={missing} as_of={as_of}:\n" + "\n".join(diffs)
 
 
-@settings(max_examples=6, deadline=None, suppress_health_check=SLOW,
-          phases=PHASES)
-@given(populations)
-def test_duckdb_equals_python_national(national: wr.Engine, pop: tuple[int, float, Any]) -> None:
-    """Every national rule gives the same value and status in DuckDB as in Python."""
-    _assert_agree(national, "duckdb", *pop)
+def _examples(backend: str, others: int, spark: int = 2) -> int:
+    return spark if backend == "spark" else others  # Spark takes a minute a population
 
 
-@settings(max_examples=6, deadline=None, suppress_health_check=SLOW,
-          phases=PHASES)
-@given(populations)
-def test_duckdb_equals_python_every_kind(kinds: wr.Engine, pop: tuple[int, float, Any]) -> None:
-    """Every rule kind, hit policy and function gives the same result in DuckDB as in Python."""
-    _assert_agree(kinds, "duckdb", *pop)
+def _hold(request: pytest.FixtureRequest, backend: str, examples: int,
+          check: Callable[..., None], *engines: wr.Engine) -> None:
+    """Run ``check(engine, backend, seed, missing, as_of)`` for generated populations."""
+    kw = {"spark": request.getfixturevalue("spark")} if backend == "spark" else {}
+
+    @settings(max_examples=examples, deadline=None, suppress_health_check=SLOW,
+              phases=PHASES)
+    @given(populations)
+    def run(pop: tuple[int, float, Any]) -> None:
+        for engine in engines:
+            check(engine, backend, *pop, **kw)
+
+    run()
 
 
-@pytest.mark.spark
-@settings(max_examples=2, deadline=None, suppress_health_check=SLOW,
-          phases=PHASES)
-@given(populations)
-def test_spark_equals_python_national(national: wr.Engine, spark: Any,
-                                      pop: tuple[int, float, Any]) -> None:
-    """Every national rule gives the same value and status in Spark as in Python."""
-    _assert_agree(national, "spark", *pop, spark=spark)
+@pytest.fixture(scope="module")
+def national_b() -> wr.Engine:
+    """The national pack, with the test plugin's backend registered."""
+    return wr.Engine.load(plugins=[backend_plugin])
 
 
-@pytest.mark.spark
-@settings(max_examples=2, deadline=None, suppress_health_check=SLOW,
-          phases=PHASES)
-@given(populations)
-def test_spark_equals_python_every_kind(kinds: wr.Engine, spark: Any,
-                                        pop: tuple[int, float, Any]) -> None:
-    """Every rule kind, hit policy and function gives the same result in Spark as in Python."""
-    _assert_agree(kinds, "spark", *pop, spark=spark)
+@pytest.fixture(scope="module")
+def kinds_b() -> wr.Engine:
+    """The national pack plus rulesets covering every rule kind and hit policy."""
+    return wr.Engine.load(plugins=[fixture_plugin, backend_plugin])
+
+
+def test_backend_equals_python_national(national_b: wr.Engine, backend: str,
+                                        request: pytest.FixtureRequest) -> None:
+    """Every national rule gives the same value, status and Arrow type on every registered
+    backend as in Python."""
+    _hold(request, backend, _examples(backend, 6), _assert_agree, national_b)
+
+
+def test_backend_equals_python_every_kind(kinds_b: wr.Engine, backend: str,
+                                          request: pytest.FixtureRequest) -> None:
+    """Every rule kind, hit policy and function gives the same result on every registered
+    backend as in Python."""
+    _hold(request, backend, _examples(backend, 6), _assert_agree, kinds_b)
 
 
 def _pekalongan() -> wr.Engine:
@@ -90,7 +103,7 @@ def _pekalongan() -> wr.Engine:
         sys.path.insert(0, str(src))
     import welfare_rules_kota_pekalongan as kp
 
-    return wr.Engine.load(plugins=[kp])
+    return wr.Engine.load(plugins=[kp, backend_plugin])
 
 
 @pytest.fixture(scope="module")
@@ -112,28 +125,17 @@ def _assert_institutions_agree(engine: wr.Engine, backend: str, seed: int, missi
     assert not diffs, f"seed={seed} missing={missing} as_of={as_of}:\n" + "\n".join(diffs)
 
 
-@settings(max_examples=4, deadline=None, suppress_health_check=SLOW, phases=PHASES)
-@given(populations)
-def test_duckdb_equals_python_pekalongan(pekalongan: wr.Engine, pop: tuple[int, float, Any]
-                                         ) -> None:
-    """The Kota Pekalongan plugin's household rules and checks agree in DuckDB and Python."""
-    _assert_agree(pekalongan, "duckdb", *pop)
+def test_backend_equals_python_pekalongan(pekalongan: wr.Engine, backend: str,
+                                          request: pytest.FixtureRequest) -> None:
+    """The Kota Pekalongan plugin's household rules and checks agree on every registered
+    backend and in Python."""
+    _hold(request, backend, _examples(backend, 4, spark=1), _assert_agree, pekalongan)
 
 
-@settings(max_examples=4, deadline=None, suppress_health_check=SLOW, phases=PHASES)
-@given(populations)
-def test_duckdb_equals_python_institutions(pekalongan: wr.Engine, national: wr.Engine,
-                                           pop: tuple[int, float, Any]) -> None:
-    """The LKS ladders (national default and the Pekalongan one) agree in DuckDB and Python."""
-    _assert_institutions_agree(national, "duckdb", *pop)
-    _assert_institutions_agree(pekalongan, "duckdb", *pop)
-
-
-@pytest.mark.spark
-@settings(max_examples=1, deadline=None, suppress_health_check=SLOW, phases=PHASES)
-@given(populations)
-def test_spark_equals_python_pekalongan(pekalongan: wr.Engine, spark: Any,
-                                        pop: tuple[int, float, Any]) -> None:
-    """The Kota Pekalongan plugin's rules agree in Spark and Python (households, LKS)."""
-    _assert_agree(pekalongan, "spark", *pop, spark=spark)
-    _assert_institutions_agree(pekalongan, "spark", *pop, spark=spark)
+def test_backend_equals_python_institutions(pekalongan: wr.Engine, national_b: wr.Engine,
+                                            backend: str, request: pytest.FixtureRequest
+                                            ) -> None:
+    """The LKS ladders (national default and the Pekalongan one) agree on every registered
+    backend and in Python."""
+    _hold(request, backend, _examples(backend, 4, spark=1), _assert_institutions_agree,
+          national_b, pekalongan)

@@ -104,3 +104,15 @@ def test_allocate_errors_are_one_line(files: dict[str, str]) -> None:
     code, _, err = run("allocate", files["data"], "--programme", "pkhx", "--quota", "3")
     assert code == 2
     assert "unknown programme 'pkhx'" in err
+
+
+def test_the_global_reform_option_applies_to_every_command(files: dict[str, str],
+                                                            reform_file: Path,
+                                                            city: City) -> None:
+    hid = city.households.column("id")[0].as_py()
+    code, stdout, err = run("--reform", str(reform_file), "explain", files["data"],
+                            "--members", files["members"], "--id", hid, "--rule",
+                            "pkh_eligible", "--as-of", files["as_of"], "--lang", "en")
+    assert code == 0, err
+    assert "reform 'pkh6'" in err  # the first line names the layers loaded
+    assert "pkh.max_desil = 6" in stdout

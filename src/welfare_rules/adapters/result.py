@@ -89,6 +89,33 @@ class LoadResult:
         return (f"read {self.rows_read}, valid {self.rows_valid}, "
                 f"quarantined {self.rows_quarantined}")
 
+    def counts(self, first: str | None = None) -> dict[str, dict[str, int]]:
+        """Records per entity, households and persons apart: ``read`` (``valid`` +
+        ``quarantined``), ``valid`` (kept in ``tables``) and ``quarantined`` (distinct source
+        rows of that entity in the quarantine); ``first`` is listed first."""
+        entities = list(dict.fromkeys([*([first] if first else []), *self.tables,
+                                       *self.quarantine.column("entity").to_pylist()]))
+        out: dict[str, dict[str, int]] = {}
+        for ent in entities:
+            valid = self.tables[ent].num_rows if ent in self.tables else 0
+            q = self.quarantine.filter(pc.equal(self.quarantine.column("entity"), ent))
+            quarantined = len(set(zip(q.column("source").to_pylist(),
+                                      q.column("row").to_pylist(), strict=True)))
+            out[ent] = {"read": valid + quarantined, "valid": valid,
+                        "quarantined": quarantined}
+        return out
+
+    def _repr_html_(self) -> str:
+        from ..display import table_html
+
+        rows = pa.Table.from_pylist([{"entity": k, **v} for k, v in self.counts().items()])
+        html = table_html(rows, title="LoadResult", facts=[
+            ("rows read", self.rows_read), ("valid", self.rows_valid),
+            ("quarantined", self.rows_quarantined)])
+        if self.quarantine.num_rows:
+            html += table_html(self.quarantine, title="quarantine", max_rows=5)
+        return html
+
     def iter_records(self, entity: str = "household", chunk_size: int = 10_000
                      ) -> Iterator[dict[str, Any]]:
         """Yield one nested dict per record, for the per-record engine.

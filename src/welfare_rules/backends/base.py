@@ -22,15 +22,25 @@ from typing import Any, Protocol, runtime_checkable
 
 import attrs
 import pyarrow as pa
+import pyarrow.compute as pc
 
+from .. import types as t
 from ..adapters.result import QUARANTINE_SCHEMA, LoadResult, empty_table
+from ..errors import EvaluationError
 from ..plan import Plan
 
-__all__ = ["ERRORS_SCHEMA", "FINDINGS_SCHEMA", "ROW", "STATUS_SUFFIX", "Backend",
-           "BackendBase", "Inputs", "Job", "Outcome"]
+__all__ = ["ERRORS_SCHEMA", "FINDINGS_SCHEMA", "ROW", "STATUS_SUFFIX", "STATUS_TYPE",
+           "STATUS_VALUES", "Backend", "BackendBase", "Inputs", "Job", "Outcome", "arrow_type",
+           "conform", "result_fields"]
 
 ROW = "__row"  # input order of records (ties in ranks, output order)
 STATUS_SUFFIX = "__status"
+
+#: every value a status column takes, in the order of its dictionary
+STATUS_VALUES = ("true", "false", "unknown", "value", "error")
+#: the Arrow type of a status column: dictionary-encoded text
+STATUS_TYPE = pa.dictionary(pa.int8(), pa.string())
+_STATUS_DICT = pa.array(STATUS_VALUES, pa.string())
 
 #: the columns of :attr:`Outcome.findings`, in this order
 FINDINGS_SCHEMA = pa.schema([
@@ -176,3 +186,90 @@ class BackendBase:
 
     def __repr__(self) -> str:
         return f"<backend {self.name}>"
+
+
+# ---------------------------------------------------------------------------------------------
+# The result schema: one per entity, derived from the declared rule types, on every backend
+
+_SCALARS: dict[str, pa.DataType] = {
+    "bool": pa.bool_(), "int": pa.int64(), "decimal": pa.float64(), "str": pa.string(),
+    "enum": pa.string(), "date": pa.date32()}
+
+
+def arrow_type(ty: t.Type) -> pa.DataType | None:
+    """The Arrow type of a value of a rule-language type: ``int`` is int64, ``decimal``
+    float64 (the language declares no scale), ``enum`` and ``str`` text, ``date`` date32; a
+    list of a known type is a list, a record with known fields a struct. ``None``: not known
+    from the types (``any``), left as the backend gives it."""
+    scalar = _SCALARS.get(ty.kind)
+    if scalar is not None:
+        return scalar
+    if ty.kind == "list" and ty.elem is not None:
+        elem = arrow_type(ty.elem)
+        return pa.list_(elem) if elem is not None else None
+    if ty.kind == "record" and ty.fields:
+        fields = [(name, arrow_type(ft)) for name, ft in ty.fields]
+        if all(ft is not None for _, ft in fields):
+            return pa.struct([(name, ft) for name, ft in fields if ft is not None])
+    return None
+
+
+def result_fields(plan: Plan, entity: str, rule_ids: Sequence[str], key: str,
+                  carry: Sequence[str] = ()) -> list[tuple[str, pa.DataType | None]]:
+    """The columns of a result table and their types: the key (text), the carried columns
+    (as the schema declares them; text if it does not), then ``<rule>`` (its declared type,
+    see :func:`arrow_type`) and ``<rule>__status`` (:data:`STATUS_TYPE`) for each rule."""
+    ent = plan.schema.entity(entity)
+    out: list[tuple[str, pa.DataType | None]] = [(key, pa.string())]
+    for c in carry:
+        fld = ent.fields.get(c)
+        out.append((c, arrow_type(fld.type) if fld else pa.string()))
+    for rid in rule_ids:
+        out.append((rid, arrow_type(plan.rule_type(rid))))
+        out.append((rid + STATUS_SUFFIX, STATUS_TYPE))
+    return out
+
+
+def conform(tbl: pa.Table, fields: Sequence[tuple[str, pa.DataType | None]]) -> pa.Table:
+    """``tbl`` with each of ``fields`` it has cast to its type (statuses dictionary-encoded
+    over :data:`STATUS_VALUES`); other columns unchanged.
+
+    Raises:
+        EvaluationError: a column holds values its type cannot (a backend gave 2.5 for an
+            integer rule, or a status that is none of :data:`STATUS_VALUES`).
+    """
+    names = tbl.column_names
+    for name, ty in fields:
+        if ty is None or name not in names:
+            continue
+        i = names.index(name)
+        column = tbl.column(i)
+        if ty != STATUS_TYPE and str(column.type) == str(ty):  # list item names count too
+            continue
+        try:
+            fixed = _statuses(column) if ty == STATUS_TYPE else column.cast(ty)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError) as exc:
+            raise EvaluationError(f"result column '{name}' is {column.type}, which does not "
+                                  f"convert to {ty}: {exc}") from None
+        tbl = tbl.set_column(i, name, fixed)
+    return tbl
+
+
+def _statuses(column: pa.ChunkedArray) -> pa.ChunkedArray:
+    chunks = []
+    for chunk in column.chunks:
+        if pa.types.is_dictionary(chunk.type):
+            if chunk.dictionary.equals(_STATUS_DICT):  # DuckDB's ENUM: the same dictionary
+                chunks.append(pa.DictionaryArray.from_arrays(chunk.indices.cast(pa.int8()),
+                                                             _STATUS_DICT))
+                continue
+            chunk = chunk.cast(pa.string())
+        if pa.types.is_null(chunk.type):
+            chunk = chunk.cast(pa.string())
+        idx = pc.index_in(chunk, value_set=_STATUS_DICT)
+        if idx.null_count != chunk.null_count:
+            odd = pc.filter(chunk, pc.and_(pc.is_null(idx), pc.is_valid(chunk)))
+            raise pa.ArrowInvalid(f"status {odd[0].as_py()!r} is none of "
+                                  f"{', '.join(STATUS_VALUES)}")
+        chunks.append(pa.DictionaryArray.from_arrays(idx.cast(pa.int8()), _STATUS_DICT))
+    return pa.chunked_array(chunks, STATUS_TYPE)

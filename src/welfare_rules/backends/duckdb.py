@@ -16,14 +16,15 @@ import pyarrow as pa
 from sqlglot import exp
 
 from ..adapters.result import empty_table
-from .base import FINDINGS_SCHEMA, ROW, STATUS_SUFFIX, BackendBase, Job, Outcome
+from .base import FINDINGS_SCHEMA, ROW, STATUS_VALUES, BackendBase, Job, Outcome
 from .sql import SqlCompiler
 from .sqlrun import carry_select, compile_query, findings_query, with_row
 
 __all__ = ["STATUSES", "DuckDBBackend", "DuckDBCompiler", "fetch_arrow"]
 
-#: every value a status column takes
-STATUSES = ("true", "false", "unknown", "value", "error")
+#: every value a status column takes (the ENUM's values: the dictionary of the Arrow status
+#: columns, so they convert without a lookup)
+STATUSES = STATUS_VALUES
 
 
 class DuckDBCompiler(SqlCompiler):
@@ -33,9 +34,10 @@ class DuckDBCompiler(SqlCompiler):
 
     def status_column(self, status: exp.Expression) -> exp.Expression:
         # An ENUM is one byte a row where text is sixteen: about a hundred status columns sort,
-        # hash and write to Parquet several times faster (they read back from Parquet as text,
-        # and the runner decodes them to text when it fetches Arrow). The branches of the CASE
-        # are cast, not its result: constants, folded once, instead of a lookup per row.
+        # hash and write to Parquet several times faster (they read back from Parquet as text;
+        # fetched as Arrow they are dictionaries over STATUS_VALUES, the results' own type).
+        # The branches of the CASE are cast, not its result: constants, folded once, instead
+        # of a lookup per row.
         def enum(e: exp.Expression) -> exp.Expression:
             return exp.Cast(this=e, to=exp.DataType(
                 this=exp.DataType.Type.ENUM,
@@ -125,7 +127,7 @@ class DuckDBBackend(BackendBase):
                 results_path = Path(job.output)
                 con.sql(res_sql).write_parquet(str(results_path))
             else:
-                cached = _as_text(fetch_arrow(con.sql(res_sql)))
+                cached = fetch_arrow(con.sql(res_sql))
         finally:
             con.execute("RESET disabled_optimizers")
 
@@ -140,7 +142,7 @@ class DuckDBBackend(BackendBase):
         def members() -> pa.Table | None:
             if q.members is None:
                 return None
-            return _as_text(fetch_arrow(con.sql(comp.sql(q.with_ctes(q.members)))))
+            return fetch_arrow(con.sql(comp.sql(q.with_ctes(q.members))))
 
         def findings() -> pa.Table:
             f = findings_query(comp, q, ds)
@@ -155,15 +157,6 @@ class DuckDBBackend(BackendBase):
         return Outcome(results=results, members=members, findings=findings,
                        rule_ids=q.rule_ids, error_rules=q.error_rules, cleanup=cleanup,
                        results_path=results_path)
-
-
-def _as_text(tbl: pa.Table) -> pa.Table:
-    """Status columns come from DuckDB as ENUMs (Arrow dictionaries): plain text, as from every
-    backend."""
-    for i, f in enumerate(tbl.schema):
-        if pa.types.is_dictionary(f.type) and f.name.endswith(STATUS_SUFFIX):
-            tbl = tbl.set_column(i, f.name, tbl.column(i).cast(pa.string()))
-    return tbl
 
 
 def fetch_arrow(rel: Any) -> pa.Table:

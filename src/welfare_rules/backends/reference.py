@@ -15,22 +15,24 @@ from typing import Any
 
 import pyarrow as pa
 
-from .. import types as t
 from ..adapters.result import QUARANTINE_SCHEMA, Link, LoadResult, empty_table
 from ..errors import HitPolicyError
 from ..plan import Plan
 from ..schema import Text
 from . import runtime
-from .base import FINDINGS_SCHEMA, STATUS_SUFFIX, BackendBase, Job, Outcome
+from .base import (
+    FINDINGS_SCHEMA,
+    STATUS_SUFFIX,
+    STATUS_TYPE,
+    BackendBase,
+    Job,
+    Outcome,
+    result_fields,
+)
 from .python import RecordPlan, compile_plan
 from .record import RecordResult, compute_findings, mask_id
 
 __all__ = ["PythonBackend"]
-
-
-def _arrow_type(ty: t.Type) -> pa.DataType | None:
-    return {"bool": pa.bool_(), "int": pa.int64(), "decimal": pa.float64(), "str": pa.string(),
-            "enum": pa.string(), "date": pa.date32()}.get(ty.kind)
 
 
 class _Lenient:
@@ -136,11 +138,10 @@ def _run_python(plan: Plan, entity: str, job: Job, checks: Mapping[str, Any],
         if checks:
             records.append(record)
     findings += _python_dataset_findings(plan, entity, records, checks, lang)
-    schema_ = _result_schema(plan, entity, rule_ids, carry, ent.key)
-    table = _table(rows, schema_)
+    table = _table(rows, result_fields(plan, entity, rule_ids, ent.key, carry))
     mtable = None
     if child and cent is not None and rel is not None:
-        mtable = _table(mrows, _result_schema(plan, child, mrule_ids, [rel.key], cent.key))
+        mtable = _table(mrows, result_fields(plan, child, mrule_ids, cent.key, [rel.key]))
     ftable = pa.Table.from_pylist(findings, schema=FINDINGS_SCHEMA)
     errs_rules = [rid for rid in rule_ids if rid in in_force
                   and (r := in_force[rid]).kind == "table" and r.table is not None
@@ -149,24 +150,13 @@ def _run_python(plan: Plan, entity: str, job: Job, checks: Mapping[str, Any],
                    rule_ids=rule_ids, error_rules=errs_rules)
 
 
-def _result_schema(plan: Plan, entity: str, rule_ids: Sequence[str], carry: Sequence[str],
-                   key: str) -> list[tuple[str, pa.DataType | None]]:
-    ent = plan.schema.entity(entity)
-    out: list[tuple[str, pa.DataType | None]] = [(key, pa.string())]
-    for c in carry:
-        fld = ent.fields.get(c)
-        out.append((c, _arrow_type(fld.type) if fld else pa.string()))
-    for rid in rule_ids:
-        out.append((rid, _arrow_type(plan.rule_type(rid))))
-        out.append((rid + STATUS_SUFFIX, pa.string()))
-    return out
-
-
 def _table(rows: list[dict[str, Any]], schema: list[tuple[str, pa.DataType | None]]
            ) -> pa.Table:
     arrays, names = [], []
     for name, ty in schema:
         values = [r.get(name) for r in rows]
+        if ty == STATUS_TYPE:
+            ty = pa.string()  # encoded over the fixed dictionary by conform()
         if ty is not None and pa.types.is_integer(ty) and any(isinstance(v, float)
                                                                 for v in values):
             ty = pa.float64()

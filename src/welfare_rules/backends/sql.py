@@ -1090,7 +1090,13 @@ class SqlCompiler:
                 out.append(alias(exp.cast(exp.Null(), "VARCHAR"), rid + STATUS_SUFFIX,
                                  quoted=True))
                 continue
-            out.append(alias(col(rid, ctx.table), rid, quoted=True))
+            value: exp.Expression = col(rid, ctx.table)
+            rtype = self.plan.rule_type(rid)
+            if rtype.kind in ("int", "decimal"):
+                # the declared type, whatever the dialect made of it (an integer literal is
+                # INTEGER, a SUM of integers HUGEINT or DECIMAL(38,0)): one result schema
+                value = exp.Cast(this=value, to=sql_type(rtype))
+            out.append(alias(value, rid, quoted=True))
             out.append(alias(self.status_column(self.status(r, ctx)), rid + STATUS_SUFFIX,
                              quoted=True))
         errs = [r.id for r in rules if r.kind == "table" and r.table is not None

@@ -402,6 +402,13 @@ class Reconciliation:
                                      count(DISTINCT household_id) AS households
                               FROM f GROUP BY ALL ORDER BY ALL""").to_arrow_table()
 
+    def _repr_html_(self) -> str:
+        from ..display import table_html
+
+        return table_html(self.summary(), title="Reconciliation", facts=[
+            ("findings", self.findings.num_rows),
+            ("households", len(set(self.findings.column("household_id").to_pylist())))])
+
     def to_pandas(self) -> Any:
         return self.findings.to_pandas()
 

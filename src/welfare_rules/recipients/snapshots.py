@@ -288,6 +288,14 @@ class SnapshotDiff:
     new_fingerprint: dict[str, Any]
     rules: tuple[str, ...]
 
+    def _repr_html_(self) -> str:
+        from ..display import table_html
+
+        return table_html(self.summary(), title="SnapshotDiff", facts=[
+            ("from", self.old_as_of), ("to", self.new_as_of),
+            ("entered", self.entered.num_rows), ("left", self.left.num_rows),
+            ("changed values", self.changed.num_rows)])
+
     def summary(self) -> pa.Table:
         """Counts: ``rule``, ``change``, ``records`` (``entered`` and ``left`` as rule ``*``)."""
         con = connect()

@@ -1,0 +1,155 @@
+"""How welfare-rules objects look in a notebook: HTML tables, and charts with a static image.
+
+* :func:`table_html` renders an Arrow table as a small HTML table (numbers right-aligned with
+  thousands separators, at most ``max_rows`` rows, the number of rows left out said). The
+  ``_repr_html_`` of ``BatchResult``, ``LoadResult``, ``Reconciliation`` and ``SnapshotDiff``
+  are built from it.
+* :func:`setup_notebook` (or ``%load_ext welfare_rules.display``) makes Jupyter show every Arrow
+  table — ``res.summary()``, ``res.findings`` — as HTML, and plotly figures as plotly's own
+  mimetype (interactive in JupyterLab) *plus a PNG*, so a notebook saved with its outputs shows
+  its charts where no JavaScript runs (GitHub, nbviewer, a PDF). The PNG is drawn by kaleido
+  with the system's Chromium (``WELFARE_RULES_CHROMIUM``, else ``chromium`` on ``PATH``):
+  ``pip install 'welfare-rules[notebook]'``.
+
+Ids are shown as the tables hold them: the library's tables mask NIKs and No. KK already.
+"""
+
+from __future__ import annotations
+
+import datetime
+import os
+import shutil
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import pyarrow as pa
+
+__all__ = ["facts_html", "load_ipython_extension", "setup_notebook", "table_html"]
+
+_TABLE = """\
+<div class="welfare-rules">
+{%- if title %}<strong>{{ title }}</strong>{% endif %}
+{%- if facts %}<div>{% for k, v in facts %}{{ k }}: <b>{{ v }}</b>{{ " · " if not loop.last }}\
+{% endfor %}</div>{% endif %}
+{%- if headers %}
+<table>
+<thead><tr>{% for h in headers %}<th style="text-align:{{ 'right' if h.num else 'left' }}">\
+{{ h.name }}</th>{% endfor %}</tr></thead>
+<tbody>
+{%- for row in rows %}
+<tr>{% for c in row %}<td style="text-align:{{ 'right' if c.num else 'left' }}">{{ c.text }}</td>\
+{% endfor %}</tr>
+{%- endfor %}
+</tbody>
+</table>
+{%- if more %}<div><em>{{ more }} more row(s) not shown ({{ total }} in all)</em></div>{% endif %}
+{%- endif %}
+</div>"""
+
+
+def _template() -> Any:
+    import jinja2
+
+    return jinja2.Environment(autoescape=True).from_string(_TABLE)
+
+
+def _text(v: Any) -> tuple[str, bool]:
+    if v is None:
+        return "", False
+    if isinstance(v, bool):
+        return str(v).lower(), False
+    if isinstance(v, int):
+        return f"{v:,}", True
+    if isinstance(v, float):
+        return f"{v:,.2f}", True
+    if isinstance(v, datetime.date):
+        return v.isoformat(), False
+    text = str(v)
+    return (text[:117] + "…" if len(text) > 120 else text), False
+
+
+def table_html(table: pa.Table, *, title: str = "", max_rows: int = 20,
+               columns: Sequence[str] | None = None,
+               facts: Iterable[tuple[str, Any]] = ()) -> str:
+    """An Arrow table as an HTML table (autoescaped): the first ``max_rows`` rows of
+    ``columns`` (default all), under ``title`` and a line of ``facts`` (label, value)."""
+    cols = [c for c in (columns or table.column_names) if c in table.column_names]
+    head = table.select(cols).slice(0, max_rows).to_pylist()
+    rows = [[dict(zip(("text", "num"), _text(r[c]), strict=True)) for c in cols] for r in head]
+    numeric = [any(row[i]["num"] for row in rows) for i in range(len(cols))]
+    return str(_template().render(
+        title=title, facts=[(k, _text(v)[0]) for k, v in facts],
+        headers=[{"name": c, "num": numeric[i]} for i, c in enumerate(cols)], rows=rows,
+        more=max(table.num_rows - max_rows, 0), total=f"{table.num_rows:,}"))
+
+
+def facts_html(title: str, facts: Iterable[tuple[str, Any]]) -> str:
+    """A title and a line of facts, without a table."""
+    return str(_template().render(title=title, facts=[(k, _text(v)[0]) for k, v in facts],
+                                  headers=[], rows=[], more=0, total="0"))
+
+
+def _chromium() -> str | None:
+    path = os.environ.get("WELFARE_RULES_CHROMIUM")
+    if path:
+        return path
+    for name in ("chromium", "chromium-browser", "google-chrome"):
+        found = shutil.which(name)
+        if found:
+            return found
+    return None
+
+
+def setup_notebook(ipython: Any = None, *, width: int = 900, height: int = 450) -> str:
+    """Show Arrow tables as HTML and plotly figures with a static PNG beside the interactive
+    figure. Returns the plotly renderer set (``plotly_mimetype+png``, or ``plotly_mimetype``
+    when kaleido or Chromium is missing — then a warning says which).
+
+    Args:
+        ipython: the IPython shell (default: the running one, if any).
+        width, height: the size of the static images, in pixels.
+    """
+    import warnings
+
+    import plotly.io as pio
+
+    shell = ipython
+    if shell is None:
+        try:
+            from IPython import get_ipython
+
+            shell = get_ipython()
+        except ImportError:
+            shell = None
+    if shell is not None:
+        formatter = shell.display_formatter.formatters["text/html"]
+        formatter.for_type(pa.Table, lambda t: table_html(t))
+    renderer = "plotly_mimetype"
+    chromium = _chromium()
+    try:
+        import kaleido  # noqa: F401
+    except ImportError:
+        warnings.warn("no static chart images: kaleido is not installed (pip install "
+                      "'welfare-rules[notebook]')", stacklevel=2)
+    else:
+        if chromium is None:
+            warnings.warn("no static chart images: no Chromium found (apt-get install "
+                          "chromium, or set WELFARE_RULES_CHROMIUM)", stacklevel=2)
+        else:
+            os.environ.setdefault("BROWSER_PATH", chromium)  # where kaleido looks for Chrome
+            renderer = "plotly_mimetype+png"
+            pio.renderers["png"].width = width
+            pio.renderers["png"].height = height
+    pio.renderers.default = renderer
+    return renderer
+
+
+def load_ipython_extension(ipython: Any) -> None:
+    """``%load_ext welfare_rules.display``: :func:`setup_notebook` for this shell."""
+    setup_notebook(ipython)
+
+
+def counts_html(title: str, rows: Mapping[str, Mapping[str, int]], label: str) -> str:
+    """A small table of counts per key (``{"household": {"read": 3, ...}}``)."""
+    table = pa.Table.from_pylist([{label: k, **v} for k, v in rows.items()])
+    return table_html(table, title=title)

@@ -1,0 +1,140 @@
+"""The notebook face: HTML views of results, Arrow tables as HTML, charts with a static PNG,
+and input columns carried into batch results."""
+
+from __future__ import annotations
+
+import datetime
+from typing import Any
+
+import pyarrow as pa
+import pytest
+
+from welfare_rules import Engine
+from welfare_rules.demo import City, generate_city
+from welfare_rules.display import setup_notebook, table_html
+from welfare_rules.errors import EvaluationError
+
+
+@pytest.fixture(scope="module")
+def engine() -> Engine:
+    return Engine.load()
+
+
+@pytest.fixture(scope="module")
+def city() -> City:
+    return generate_city(400, seed=11)
+
+
+def test_carry_all_keeps_every_input_field(engine: Engine, city: City) -> None:
+    res = engine.evaluate_batch("household", city.households, members=city.persons,
+                                as_of=city.as_of, carry="all")
+    cols = res.to_arrow().column_names
+    assert {"desil", "in_dtks", "kecamatan", "kelurahan", "floor_area_m2"} <= set(cols)
+    t = res.to_arrow()
+    assert t.column("desil").to_pylist() == city.households.column("desil").to_pylist()
+    assert res.summary(by="desil").num_rows > 1
+
+
+def test_carry_a_list_and_refuse_an_unknown_field(engine: Engine, city: City) -> None:
+    res = engine.evaluate_batch("household", city.households, members=city.persons,
+                                as_of=city.as_of, carry=["desil"])
+    cols = res.to_arrow().column_names
+    assert cols[:2] == ["id", "desil"]
+    assert "kelurahan" not in cols
+    with pytest.raises(EvaluationError, match="'desl' is not a field of household — did you "
+                                              "mean 'desil'"):
+        engine.evaluate_batch("household", city.households, members=city.persons,
+                              as_of=city.as_of, carry=["desl"])
+    with pytest.raises(EvaluationError, match="give 'all' or a list"):
+        engine.evaluate_batch("household", city.households, members=city.persons,
+                              as_of=city.as_of, carry="desil")
+
+
+def test_batch_result_shows_as_html(engine: Engine, city: City) -> None:
+    res = engine.evaluate_batch("household", city.households, members=city.persons,
+                                as_of=city.as_of)
+    html = res._repr_html_()
+    assert "BatchResult: household" in html
+    assert f"records: <b>{res.to_arrow().num_rows:,}</b>" in html
+    assert "<th" in html
+    assert "pkh_eligible" in html
+    assert "more row(s) not shown" in html
+    assert html.count("<tr>") == 1 + 10  # header and ten rows
+
+
+def test_load_result_counts_households_and_persons_apart(engine: Engine, tmp_path: Any) -> None:
+    hh = tmp_path / "h.csv"
+    hh.write_text("id,kelurahan,desil\n3375010101010001,Tirto,2\n3375010101010002,Tirto,x\n")
+    pp = tmp_path / "p.csv"
+    pp.write_text("nik,household_id,relationship\n3375014101900001,3375010101010001,head\n")
+    loaded = engine.read(str(hh), members=str(pp))
+    assert loaded.counts(first="household") == {
+        "household": {"read": 2, "valid": 1, "quarantined": 1},
+        "person": {"read": 1, "valid": 1, "quarantined": 0}}
+    html = loaded._repr_html_()
+    assert "LoadResult" in html
+    assert "quarantine" in html
+    assert "3375010101010002" not in html or "desil" in html
+
+
+def test_reconciliation_and_snapshot_diff_show_as_html(engine: Engine, city: City) -> None:
+    from welfare_rules.recipients.reconcile import reconcile
+    from welfare_rules.recipients.snapshots import compare_snapshots, take_snapshot
+
+    assert city.death_register is not None
+    rec = reconcile(engine, city.households, city.persons,
+                    registers={"death": city.death_register}, as_of=city.as_of)
+    assert "Reconciliation" in rec._repr_html_()
+    assert f"findings: <b>{rec.findings.num_rows:,}</b>" in rec._repr_html_()
+    new = take_snapshot(engine, city.households, city.persons, as_of=city.as_of)
+    old = take_snapshot(engine, city.households.slice(0, 390), city.persons,
+                        as_of=datetime.date(2024, 6, 1))
+    diff = compare_snapshots(old, new, engine=engine)
+    html = diff._repr_html_()
+    assert "SnapshotDiff" in html
+    assert "entered: <b>10</b>" in html
+
+
+def test_table_html_escapes_and_formats() -> None:
+    t = pa.table({"name": ["<b>x</b>"], "n": [1234567]})
+    html = table_html(t)
+    assert "&lt;b&gt;x&lt;/b&gt;" in html
+    assert ">1,234,567<" in html
+
+
+class _Html:
+    def __init__(self) -> None:
+        self.registered: dict[type, Any] = {}
+
+    def for_type(self, ty: type, fn: Any) -> None:
+        self.registered[ty] = fn
+
+
+class _Formatter:
+    def __init__(self) -> None:
+        self.formatters = {"text/html": _Html()}
+
+
+class FakeShell:
+    """The part of IPython's shell that setup_notebook uses."""
+
+    def __init__(self) -> None:
+        self.display_formatter = _Formatter()
+
+
+def test_setup_notebook_shows_tables_as_html_and_charts_with_a_png() -> None:
+    import plotly.graph_objects as go
+    import plotly.io as pio
+
+    shell = FakeShell()
+    before = pio.renderers.default
+    try:
+        renderer = setup_notebook(shell)
+        assert renderer == "plotly_mimetype+png"  # kaleido and Chromium are installed here
+        fn = shell.display_formatter.formatters["text/html"].registered[pa.Table]
+        assert "<table>" in fn(pa.table({"a": [1]}))
+        bundle = pio.renderers._build_mime_bundle(go.Figure(go.Bar(x=[1], y=[2])).to_dict())
+        assert "application/vnd.plotly.v1+json" in bundle
+        assert bundle["image/png"]  # base64 PNG from kaleido and the system Chromium
+    finally:
+        pio.renderers.default = before
