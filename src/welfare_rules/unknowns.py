@@ -490,7 +490,7 @@ def _representative(d: Decision, inp: Input) -> Any:
     f = _field(d, inp)
     kind = f.type.kind if f else "str"
     if kind in ("int", "decimal"):
-        return int(f.min) if f is not None and f.min is not None else 0
+        return int(f.min) if f is not None and isinstance(f.min, int | float) else 0
     if kind == "date":
         return d.as_of
     return "0"

@@ -489,7 +489,8 @@ def read_with_spec(spec: MappingSpec, source: Any, schema: Schema, *, entity: st
                         mst.name, persons.column(ROW).filter(orphan).combine_chunks(),
                         link.child, key_header, link.key,
                         persons.column(link.key).filter(orphan).combine_chunks(),
-                        f"{link.key} matches no valid {entity} (absent, or quarantined)"))
+                        f"no household: {link.key} matches no valid {entity} (absent from "
+                        f"the {entity} table, or quarantined)"))
                     persons = persons.filter(pc.invert(orphan))
                 tables[link.child] = persons
                 links[entity] = link
