@@ -29,6 +29,7 @@ from typing import Any
 import attrs
 
 from ..errors import InputError, InputProblem, did_you_mean
+from ..masking import mask_id
 from ..schema import Field, Schema
 from ._parse import (
     BOOL_FALSE,
@@ -229,8 +230,6 @@ def _in_range(spec: _Spec, value: Any) -> tuple[Any, str | None]:
 
 def _shown(value: Any, spec: _Spec | None, name: str) -> str:
     """A value as a message shows it: identifiers masked, long text cut."""
-    from ..decision import mask_id  # one masking function for the library (decision.mask_id)
-
     ident = name in _ID_NAMES or (spec is not None and spec.pattern is not None
                                   and spec.pattern.pattern == _DIGITS16)
     if ident and value is not None and not isinstance(value, bool):
