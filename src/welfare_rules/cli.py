@@ -172,11 +172,44 @@ def _plugin_owning(paths: Sequence[str]) -> dict[str, tuple[str, Path]]:
         mod_file = getattr(info.obj, "__file__", None)
         if not mod_file:
             continue
-        root = Path(mod_file).resolve().parent
-        dist_root = root.parent.parent if root.parent.name == "src" else root
-        if any(w == dist_root or dist_root in w.parents for w in wanted):
-            found[ep.name] = (info.name, root)
+        installed = Path(mod_file).resolve().parent
+        for w in wanted:
+            given = _package_folder(w, installed.name)
+            if given is None:
+                continue
+            if given != installed:
+                _same_files(given, installed, ep.name)
+            found[ep.name] = (info.name, given)
     return found
+
+
+def _package_folder(path: Path, package: str) -> Path | None:
+    """The folder of ``package`` that ``path`` is in or holds (``src/<package>`` of a plugin's
+    distribution folder), or None."""
+    for p in (path, *path.parents):
+        if p.name == package and p.is_dir():
+            return p
+    for candidate in (path / "src" / package, path / package):
+        if candidate.is_dir():
+            return candidate
+    return None
+
+
+def _same_files(given: Path, installed: Path, name: str) -> None:
+    """Refuse to check a folder whose rule files differ from the installed plugin's: the
+    check loads the installed plugin."""
+    def files(root: Path) -> dict[str, bytes]:
+        return {str(f.relative_to(root)): f.read_bytes() for f in sorted(root.rglob("*"))
+                if f.suffix in (".yaml", ".yml", ".py", ".json") and f.is_file()
+                and "__pycache__" not in f.parts}
+
+    a, b = files(given), files(installed)
+    differ = sorted(k for k in set(a) | set(b) if a.get(k) != b.get(k))
+    if differ:
+        raise BadInput(f"{given} differs from the installed plugin '{name}' ({installed}) in "
+                       f"{differ[0]}{f' and {len(differ) - 1} more' if len(differ) > 1 else ''}"
+                       f": install it from the folder (pip install -e) to check it with its "
+                       f"plugin")
 
 
 def _under(path: Path, wanted: Sequence[Path]) -> bool:

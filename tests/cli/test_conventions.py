@@ -312,3 +312,19 @@ def test_report_draws_the_trend_over_a_folder_of_saved_snapshots(tmp_path: Path)
     page = (tmp_path / "july" / "report.html").read_text(encoding="utf-8")
     assert 'id="chart-trend"' in page
     assert f"{doc['headline']['households']:,}" in page  # en_US grouping
+
+
+def test_check_refuses_a_plugin_folder_that_differs_from_the_installed_plugin(
+        tmp_path: Path) -> None:
+    import shutil
+
+    copy = tmp_path / "welfare_rules_kota_pekalongan"
+    shutil.copytree(PLUGIN_PKG, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    code, _, err = run("check", str(copy / "rules"))
+    assert code == 0, err  # the same files as the installed plugin
+    rules = copy / "rules" / "household.yaml"
+    rules.write_text(rules.read_text(encoding="utf-8") + "\n# edited\n", encoding="utf-8")
+    code, _, err = run("check", str(copy / "rules"))
+    assert code == 2
+    assert "differs from the installed plugin 'kota-pekalongan'" in err
+    assert "rules/household.yaml" in err
