@@ -259,7 +259,7 @@ def test_test_with_a_city_plugin_runs_national_cases_under_the_national_pack() -
 def test_a_test_file_that_declares_no_plugins_runs_under_p(tmp_path: Path) -> None:
     f = tmp_path / "cases.yaml"
     f.write_text("- name: the city's UMK is loaded\n  entity: household\n  as_of: 2024-07-01\n"
-                 "  input: {id: '3375011501200001', head_income_month: 2400000}\n"
+                 "  input: {id: '3375011501200001', head_income_month: 2400000, members: []}\n"
                  "  output: {excl_income_above_min_wage: true}\n")
     code, out, _ = run("test", str(f), "-p", "kota-pekalongan")
     assert code == 0, out
