@@ -149,7 +149,7 @@ class Allocation:
         """A workbook: what was allocated and how, the summary per group, then the households
         (ids masked; ``unmask`` adds ``id_unmasked``)."""
         from ..impact import mask_column
-        from ..reports import write_workbook
+        from ..workbook import write_workbook
 
         table = self.table
         if unmask:

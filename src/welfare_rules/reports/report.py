@@ -30,8 +30,10 @@ from typing import TYPE_CHECKING, Any
 import attrs
 import pyarrow as pa
 
-from ..recipients.reconcile import PROGRAMMES, Reconciliation, _q, connect, to_arrow
+from ..recipients.duck import ident as _q
+from ..recipients.reconcile import PROGRAMMES, Reconciliation, connect, to_arrow
 from ..recipients.snapshots import Snapshot, SnapshotDiff
+from ..workbook import write_workbook as write_workbook  # a name of this package
 from .boundaries import Boundaries, load_boundaries
 from .figures import figures
 from .formatting import Formatter
@@ -575,42 +577,3 @@ def _sections(tables: Mapping[str, pa.Table], fmt: Formatter, titles: Mapping[st
 
 # -- workbook -----------------------------------------------------------------------------------
 
-def write_workbook(path: str | Path, tables: Mapping[str, pa.Table]) -> Path:
-    """Write one sheet per table (header row in bold, frozen) with openpyxl in write-only
-    mode, so large tables stream. Sheet names are cut to Excel's 31 characters."""
-    from openpyxl import Workbook
-    from openpyxl.cell import WriteOnlyCell
-    from openpyxl.styles import Font
-
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    wb = Workbook(write_only=True)
-    used: list[str] = []
-    bold = Font(bold=True)
-    for name, table in tables.items():
-        from ..recipients.reallocate import _sheet_name
-
-        sheet_name = _sheet_name(name, used)
-        used.append(sheet_name)
-        ws = wb.create_sheet(sheet_name)
-        ws.freeze_panes = "A2"
-        header = []
-        for c in table.column_names:
-            cell = WriteOnlyCell(ws, value=c)
-            cell.font = bold
-            header.append(cell)
-        ws.append(header)
-        for batch in table.to_batches(max_chunksize=10_000):
-            cols = [batch.column(i).to_pylist() for i in range(batch.num_columns)]
-            for row in zip(*cols, strict=True):
-                ws.append([_xl(v) for v in row])
-    wb.save(path)
-    return path
-
-
-def _xl(v: Any) -> Any:
-    if v is None or isinstance(v, (bool, int, float, str, datetime.date, datetime.datetime)):
-        return v
-    if isinstance(v, (list, dict)):
-        return json.dumps(v, ensure_ascii=False, default=str)
-    return str(v)
