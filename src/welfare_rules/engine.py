@@ -25,7 +25,6 @@ from . import types as t
 from ._yaml import Positions
 from .backends.base import Backend
 from .backends.python import Compiled, RecordPlan, compile_plan, rule_nodes
-from .backends.python_detail import compile_check_detail
 from .decision import Decision as _Decision
 from .errors import (
     CycleError,
@@ -51,6 +50,8 @@ from .schema import Origin, Schema, SchemaBuilder
 from .wording import template_names
 
 if TYPE_CHECKING:
+    from .adapters.result import LoadResult
+    from .batch import BatchResult
     from .decision import Decision
 
 
@@ -106,7 +107,6 @@ class Engine:
         self._lock = threading.Lock()
         self._compiled: dict[tuple[str, tuple[tuple[str, int], ...]], Compiled] = {}
         self._plans: dict[tuple[str, datetime.date], RecordPlan] = {}
-        self._details: dict[tuple[str, int], Any] = {}
 
     # ------------------------------------------------------------------------------------------
     # Loading
@@ -187,29 +187,31 @@ class Engine:
     # Evaluation
 
     def evaluate(self, entity: str, record: Mapping[str, Any],
-                 as_of: datetime.date | None = None) -> Decision:
+                 as_of: datetime.date | str | None = None) -> Decision:
         """Evaluate every rule of ``entity`` in force on ``as_of`` for one record.
 
         Args:
             entity: ``"household"``, ``"person"``, ``"institution"`` or a plugin's entity.
             record: a mapping of canonical fields; a household's ``members`` is a list of
                 person mappings. Missing fields are unknown, never errors.
-            as_of: the evaluation date (parameters and rules in force); default today.
+            as_of: the evaluation date (parameters and rules in force), a date or
+                ``YYYY-MM-DD``; default today.
 
         Raises:
             EvaluationError: unknown entity, or a UNIQUE/ANY decision table violated.
             ParameterError: a rule needs a parameter that has no value on ``as_of``.
         """
-        if as_of.__class__ is not datetime.date:
-            as_of = _as_date(as_of)
-        plan = self._plans.get((entity, as_of)) or self._plan(entity, as_of)
+        # the class test is the fast path of a hot loop
+        day = as_of if as_of.__class__ is datetime.date else _as_date(as_of)
+        plan = self._plans.get((entity, day)) or self._plan(entity, day)
         if record.__class__ is not dict and not isinstance(record, Mapping):
             raise EvaluationError(f"a record is a mapping of fields, found "
                                   f"{type(record).__name__}")
-        values, members = plan.compiled.run(record, plan.params, as_of)
-        return _Decision(self, entity, record, as_of, plan, values, members)
+        values, members = plan.compiled.run(record, plan.params, day)
+        return _Decision(self, entity, record, day, plan, values, members)
 
-    def read(self, source: Any, adapter: str | Any | None = None, **kwargs: Any) -> Any:
+    def read(self, source: Any, adapter: str | Any | None = None, **kwargs: Any
+             ) -> LoadResult:
         """Read a source (file, DataFrame, Arrow table, SQL) into canonical records.
 
         Args:
@@ -235,12 +237,25 @@ class Engine:
                                   f"{did_you_mean(adapter, self.adapters)} (registered: "
                                   f"{', '.join(sorted(self.adapters))}){hint}", adapter)
             adapter = self.adapters[adapter]
-        return read(source, self.schema, adapter=adapter, **kwargs)  # type: ignore[arg-type]
+        loaded: LoadResult = read(source, self.schema, adapter=adapter,  # type: ignore[arg-type]
+                                  **kwargs)
+        return loaded
 
     def evaluate_batch(self, entity: str, data: Any, *, members: Any = None,
-                       as_of: datetime.date | None = None, backend: str = "duckdb",
-                       **kwargs: Any) -> Any:
-        """Evaluate a table of records; see :mod:`welfare_rules.batch`."""
+                       as_of: datetime.date | str | None = None,
+                       backend: str | Backend = "duckdb", **kwargs: Any) -> BatchResult:
+        """Evaluate a table of records (see :func:`welfare_rules.batch.evaluate_batch` for the
+        options).
+
+        Args:
+            entity: the entity evaluated.
+            data: a LoadResult, a path, a DataFrame, an Arrow table, a DuckDB relation or (Spark)
+                a Spark DataFrame.
+            members: the child table, for inputs other than a LoadResult.
+            as_of: the evaluation date, a date or ``YYYY-MM-DD`` (default today).
+            backend: a registered backend's name (:attr:`backends`) or a backend.
+            **kwargs: the other options of :func:`~welfare_rules.batch.evaluate_batch`.
+        """
         from .batch import evaluate_batch
 
         return evaluate_batch(self, entity, data, members=members, as_of=_as_date(as_of),
@@ -284,17 +299,6 @@ class Engine:
                 self._plans.clear()
             self._plans[key] = plan
             return plan
-
-    # -- findings support (compiled lazily, see decision.py) ----------------------------------
-
-    def check_detail(self, rule: Rule, entity: str) -> Any:
-        key = (rule.id, self.rules[rule.id].index(rule))
-        fn = self._details.get(key)
-        if fn is None:
-            with self._lock:
-                fn = compile_check_detail(rule)
-                self._details[key] = fn
-        return fn
 
 
 def _as_date(as_of: datetime.date | str | None) -> datetime.date:
