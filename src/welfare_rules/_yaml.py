@@ -3,19 +3,68 @@
 Rule files are read with PyYAML's safe loader only. Besides the plain Python data, the reader
 returns a table from each value's path (a tuple of keys and list indices) to its location, so that
 errors found later, by cattrs or by the expression checker, can point at ``file:line:column``.
+
+Rule, parameter, schema and mapping files may come from anyone along the chain, so reading them
+is bounded (docs/security.md): a file larger than :data:`MAX_FILE_BYTES`, nesting deeper than
+:data:`MAX_NESTING` or any alias (``*name``: the "billion laughs" expansion and recursive
+aliases) is refused with a located :class:`~welfare_rules.errors.RuleLoadError`, before any
+expansion or deep recursion happens.
 """
 
 from __future__ import annotations
 
 import datetime
+import math
+import re
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from . import types as t
 from .errors import Location, RuleLoadError
 
 PathKey = tuple[str | int, ...]
+
+#: The largest YAML file read (bytes of UTF-8 text); the national pack's largest is ~40 kB.
+MAX_FILE_BYTES = 2_000_000
+#: The deepest nesting of mappings and lists in one YAML document.
+MAX_NESTING = 64
+#: Unbalanced ``[``/``{`` allowed anywhere in the text before PyYAML sees it: its scanner looks
+#: ahead over every open flow bracket at a cost quadratic in their number.
+MAX_OPEN_BRACKETS = 4 * MAX_NESTING
+_BRACKETS = re.compile(r"[\[\]{}]")
+
+
+class _BoundedLoader(yaml.SafeLoader):
+    """The safe loader with aliases refused and nesting bounded while the node tree is built
+    (PyYAML's composer recurses once per level: 5,000 nested brackets would exhaust the stack,
+    and an alias can expand a few hundred bytes into gigabytes)."""
+
+    def __init__(self, text: str, file: str | None):
+        super().__init__(text)
+        self._file = file
+        self._depth = 0
+
+    def _error(self, message: str, mark: Any) -> RuleLoadError:
+        return RuleLoadError(message, Location(self._file, mark.line + 1, mark.column + 1))
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.check_event(yaml.AliasEvent):
+            event: Any = self.peek_event()  # type: ignore[no-untyped-call]
+            raise self._error(
+                f"YAML aliases are not allowed in rule files (found '*{event.anchor}'); "
+                "write the value out", event.start_mark)
+        if self.check_event(yaml.MappingStartEvent, yaml.SequenceStartEvent):
+            self._depth += 1
+            if self._depth > MAX_NESTING:
+                raise self._error(f"YAML nested more than {MAX_NESTING} levels deep",
+                                  self.peek_event().start_mark)  # type: ignore[no-untyped-call]
+            try:
+                return super().compose_node(parent, index)
+            finally:
+                self._depth -= 1
+        return super().compose_node(parent, index)
 
 
 class LocatedStr(str):
@@ -102,17 +151,47 @@ def _construct(node: yaml.Node, path: PathKey, pos: Positions, loader: yaml.Safe
     if isinstance(value, str):
         return located(value, pos.file, node.start_mark.line + 1, node.start_mark.column + 1,
                        node.style if isinstance(node, yaml.ScalarNode) else None)
+    if isinstance(value, float | int) and not isinstance(value, bool):
+        _check_number(value, node, pos.file)
     return value
+
+
+def _check_number(value: float, node: yaml.Node, file: str | None) -> None:
+    """Numbers in YAML are what every backend can hold: finite 64-bit decimals of at most
+    15 significant digits, 64-bit integers (docs/security.md)."""
+    where = Location(file, node.start_mark.line + 1, node.start_mark.column + 1)
+    text = str(node.value)
+    shown = text if len(text) <= 30 else f"{text[:12]}…{text[-6:]} ({len(text)} characters)"
+    if isinstance(value, int):
+        if not t.INT64_MIN <= value <= t.INT64_MAX:
+            raise RuleLoadError(f"integer {shown} is outside the 64-bit range", where)
+        return
+    if not math.isfinite(value):
+        spelled = text.strip().lstrip("+-").lower() in (".inf", ".nan")
+        what = "is not finite" if spelled else "is out of the range of 64-bit decimals"
+        raise RuleLoadError(f"number {shown} {what} (NaN and infinities are refused; "
+                            "numbers must be finite on every backend)", where)
+    if t.significant_digits(text) > t.DECIMAL_DIGITS:
+        raise RuleLoadError(f"number {shown} has more than {t.DECIMAL_DIGITS} significant "
+                            "digits (decimals are 64-bit floating point on every backend)",
+                            where)
 
 
 def load_yaml(text: str, file: str | None = None) -> tuple[Any, Positions]:
     """Parse one YAML document safely; return the data and the positions of its values.
 
     Raises:
-        RuleLoadError: the text is not valid YAML (with the location PyYAML reports).
+        RuleLoadError: the text is not valid YAML (with the location PyYAML reports), is
+            larger than :data:`MAX_FILE_BYTES`, nests deeper than :data:`MAX_NESTING` or uses
+            an alias.
     """
     pos = Positions(file)
-    loader = yaml.SafeLoader(text)
+    size = len(text.encode("utf-8", "surrogatepass"))
+    if size > MAX_FILE_BYTES:
+        raise RuleLoadError(f"YAML file of {size} bytes is larger than the limit of "
+                            f"{MAX_FILE_BYTES} bytes", _offset_location(text, file))
+    _check_brackets(text, file)
+    loader = _BoundedLoader(text, file)
     try:
         node = loader.get_single_node()
         if node is None:
@@ -124,13 +203,40 @@ def load_yaml(text: str, file: str | None = None) -> tuple[Any, Positions]:
         raise RuleLoadError(f"invalid YAML: {exc.problem or exc}", loc) from None
     except yaml.YAMLError as exc:
         raise RuleLoadError(f"invalid YAML: {exc}", Location(file)) from None
+    except RecursionError:  # a guard against what the nesting limit should already stop
+        raise RuleLoadError("YAML nested too deeply", Location(file, 1, 1)) from None
     finally:
         loader.dispose()
 
 
+def _check_brackets(text: str, file: str | None) -> None:
+    depth = 0
+    for m in _BRACKETS.finditer(text):
+        depth += 1 if m.group() in "[{" else -1
+        if depth > MAX_OPEN_BRACKETS:
+            start = m.start()
+            line = text.count("\n", 0, start) + 1
+            col = start - (text.rfind("\n", 0, start) + 1) + 1
+            raise RuleLoadError(f"YAML nested more than {MAX_NESTING} levels deep "
+                                f"({MAX_OPEN_BRACKETS} brackets open)", Location(file, line, col))
+
+
+def _offset_location(text: str, file: str | None) -> Location:
+    """The location of the first character past :data:`MAX_FILE_BYTES`."""
+    head = text.encode("utf-8", "surrogatepass")[:MAX_FILE_BYTES].decode("utf-8", "ignore")
+    line = head.count("\n") + 1
+    return Location(file, line, len(head) - (head.rfind("\n") + 1) + 1)
+
+
 def load_yaml_file(path: str | Path) -> tuple[Any, Positions]:
+    """Read and parse a YAML file (see :func:`load_yaml`); the size limit is checked before
+    the file is read whole."""
     p = Path(path)
     try:
+        size = p.stat().st_size
+        if size > MAX_FILE_BYTES * 4:  # far too large: do not even read it
+            raise RuleLoadError(f"YAML file of {size} bytes is larger than the limit of "
+                                f"{MAX_FILE_BYTES} bytes", Location(str(p), 1, 1))
         text = p.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise RuleLoadError(f"cannot read file: {exc}", Location(str(p))) from None

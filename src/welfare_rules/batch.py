@@ -20,7 +20,7 @@ from __future__ import annotations
 import contextlib
 import datetime
 import shutil
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -42,7 +42,7 @@ from .backends.base import (
     result_fields,
 )
 from .backends.duckdb import fetch_arrow
-from .errors import EvaluationError, PluginError, did_you_mean
+from .errors import EvaluationError, NotFoundError, PluginError, did_you_mean
 
 if TYPE_CHECKING:
     from .engine import Engine
@@ -134,12 +134,14 @@ class BatchResult:
         as_of: the evaluation date.
         backend: ``duckdb``, ``spark`` or ``python``.
         quarantine: rows ingestion could not read (possibly empty).
-        fingerprint: :meth:`Engine.fingerprint` — rule, parameter and plugin versions, ``as_of``.
+        fingerprint: :meth:`Engine.fingerprint` — rule, parameter and plugin versions, the
+            dataset checks in force, ``as_of``.
         rule_ids: the rules with a value column, in rule order.
     """
 
     def __init__(self, engine: Engine, entity: str, as_of: datetime.date, backend: str,
-                 outcome: Outcome, inputs: Inputs, carry: Sequence[str] = ()):
+                 outcome: Outcome, inputs: Inputs, carry: Sequence[str] = (),
+                 dataset_checks: Mapping[str, Any] | None = None):
         self.engine = engine
         self.entity = entity
         self.as_of = as_of
@@ -147,7 +149,7 @@ class BatchResult:
         self.rule_ids = list(outcome.rule_ids)
         self.error_rules = list(outcome.error_rules)
         self.quarantine = inputs.quarantine
-        self.fingerprint = engine.fingerprint(as_of)
+        self.fingerprint = engine.fingerprint(as_of, dataset_checks=dataset_checks)
         self.results_path = outcome.results_path
         self._inputs = inputs
         self._get_results = outcome.results
@@ -301,7 +303,7 @@ class BatchResult:
         else:
             rec = tbl.filter(pc.equal(tbl.column(key), str(row_or_id))).slice(0, 1).to_pylist()
         if not rec:
-            raise KeyError(f"no {self.entity} record {row_or_id!r}")
+            raise NotFoundError(f"no {self.entity} record {row_or_id!r}")
         record = {k: v for k, v in rec[0].items() if k != ROW}
         ent = self.engine.schema.entity(self.entity)
         for rel in ent.relations.values():
@@ -322,21 +324,22 @@ class BatchResult:
     def write(self, directory: str | Path) -> list[Path]:
         """Write results.parquet, results.csv, members.parquet, findings.csv and
         quarantine.csv into ``directory`` (created if absent)."""
-        import pyarrow.csv as pa_csv
         import pyarrow.parquet as pq
+
+        from .safecells import write_csv
 
         out = Path(directory)
         out.mkdir(parents=True, exist_ok=True)
         paths = [self.write_parquet(out / "results.parquet")]
         res = self.to_arrow()
-        pa_csv.write_csv(_csv_safe(res), out / "results.csv")
+        write_csv(res, out / "results.csv")
         paths.append(out / "results.csv")
         mem = self.member_results
         if mem is not None:
             pq.write_table(mem, out / "members.parquet")
             paths.append(out / "members.parquet")
-        pa_csv.write_csv(self.findings, out / "findings.csv")
-        pa_csv.write_csv(self.quarantine, out / "quarantine.csv")
+        write_csv(self.findings, out / "findings.csv")
+        write_csv(self.quarantine, out / "quarantine.csv")
         paths += [out / "findings.csv", out / "quarantine.csv"]
         return paths
 
@@ -353,19 +356,6 @@ class BatchResult:
     def __repr__(self) -> str:
         return (f"<BatchResult {self.entity} as_of={self.as_of} backend={self.backend}: "
                 f"{len(self.rule_ids)} rules>")
-
-
-def _csv_safe(tbl: pa.Table) -> pa.Table:
-    """Lists and structs as JSON text, so the CSV writer accepts them."""
-    import json
-
-    cols = []
-    for c in tbl.columns:
-        if pa.types.is_list(c.type) or pa.types.is_struct(c.type):
-            c = pa.array([None if v is None else json.dumps(v, default=str)
-                          for v in c.to_pylist()], pa.string())
-        cols.append(c)
-    return pa.table(cols, names=tbl.column_names)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -428,7 +418,8 @@ def evaluate_batch(engine: Engine, entity: str, data: Any, *, members: Any = Non
               output=output, memory_limit=memory_limit, temp_directory=temp_directory,
               threads=threads, spark=spark)
     outcome = impl.run(job)
-    return BatchResult(engine, entity, as_of, impl.name, outcome, inputs, carry_cols)
+    return BatchResult(engine, entity, as_of, impl.name, outcome, inputs, carry_cols,
+                       dataset_checks=checks)
 
 
 def _carry_columns(engine: Engine, entity: str, carry: Sequence[str] | str | None) -> list[str]:

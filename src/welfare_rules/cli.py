@@ -631,9 +631,9 @@ def diff(ui: Ui, data: str, members: str | None, entity: str, adapter: str | Non
     ui.info(f"{changed.num_rows:,} value(s) changed in {n_records:,} record(s)"
             + (" (a record counts once per rule)" if len(rule_ids) > 1 else ""))
     if changes_out:
-        import pyarrow.csv as pacsv
+        from .safecells import write_csv
 
-        pacsv.write_csv(changed, changes_out)
+        write_csv(changed, changes_out)
         ui.info(f"wrote {changes_out}")
         ui.set(written=[changes_out])
 

@@ -22,11 +22,14 @@ from .backends.record import (
     RecordResult,
     mask_id,
     render_message,
+    status_of,
 )
 
 if TYPE_CHECKING:
     from .backends.python import RecordPlan
+    from .counterfactuals import Counterfactual
     from .engine import Engine
+    from .explain import Explanation
 
 __all__ = ["SEVERITY_ORDER", "STATUSES", "Decision", "Finding", "MemberDecision", "mask_id",
            "render_message"]
@@ -65,15 +68,117 @@ class _Base(Evaluation):
             out["members"] = [m.trace() for m in members]
         return out
 
-    def explain(self, rule_id: str, lang: str = "id", *, unmask: bool = False,
-                fmt: str = "text") -> str:
-        """Explain a rule's outcome for this record: its criteria, the values used, the
-        parameters with the date they took effect and their legal reference, and the origin
-        of the rule. ``lang`` is ``"id"`` or ``"en"``; NIKs are masked unless ``unmask``."""
+    # -- sound unknowns (see unknowns.py) -------------------------------------------------
+
+    def value(self, rule_id: str) -> Any:
+        """The rule's value: True/False/None for conditions and checks, a number, a level
+        name or ``None`` (unknown). A rule not in force on ``as_of`` is unknown.
+
+        An outcome the three-valued evaluation leaves unknown is settled over the completions
+        of the blank inputs it reads: it is known when every completion gives the same value
+        (a 74-year-old woman qualifies as elderly whatever ``is_pregnant`` says).
+        """
+        slot = self._slot(rule_id)
+        if slot < 0:
+            return None
+        v = self._values[slot]
+        if v is None or self._blocked(rule_id):
+            return self._sound(rule_id)[0]
+        return v
+
+    def status(self, rule_id: str) -> str:
+        """``"true"``, ``"false"``, ``"unknown"`` or ``"value"``, after settling unknowns.
+
+        A ladder whose climb an unknown criterion stopped is ``"unknown"`` although its value
+        is the level confirmed so far; a rule not in force on ``as_of`` is ``"unknown"``.
+        """
+        slot = self._slot(rule_id)
+        if slot < 0:
+            return "unknown"
+        rule = self.plan.rules[rule_id]
+        v = self._values[slot]
+        blocked = self._blocked(rule_id)
+        if v is None or blocked:
+            sv, known = self._sound(rule_id)
+            if known:
+                return status_of(rule, sv, False)
+        return status_of(rule, v, blocked)
+
+    def _blocked(self, rule_id: str) -> bool:
+        """Whether a ladder's climb stopped on an unknown criterion."""
+        b = self._slots.get(rule_id + "#blocked")
+        return b is not None and bool(self._values[b])
+
+    def _sound(self, rule_id: str) -> tuple[Any, bool]:
+        """(value, known) of an outcome the three-valued evaluation left unknown."""
+        cache: dict[str, tuple[Any, bool]] = self.__dict__.setdefault("_settled", {})
+        got = cache.get(rule_id)
+        if got is None:
+            from .unknowns import settle
+
+            raw = self._values[self._slots[rule_id]]
+            parent = getattr(self, "parent", None)
+            if parent is not None:  # a member's rule, settled within the household
+                s = settle(parent, rule_id, member=getattr(self, "index", None))
+            else:
+                s = settle(self, rule_id)  # type: ignore[arg-type]
+            got = (s.value, True) if s.known else (raw, False)
+            cache[rule_id] = got
+        return got
+
+    def needs(self, rule_id: str) -> list[str]:
+        """A minimal set of blank inputs that would decide an unknown outcome, e.g.
+        ``["floor_area_m2", "members[1].is_pregnant"]``; empty when the outcome is known.
+
+        Filling in these inputs, whatever their values, makes the outcome known, and none of
+        them can be left out (see :mod:`welfare_rules.unknowns` for what is exact).
+        """
+        from .unknowns import needs
+
+        if self.status(rule_id) != "unknown" or not isinstance(self, Decision):
+            return []
+        return [str(i) for i in needs(self, rule_id)]
+
+    def counterfactuals(self, rule_id: str, limit: int = 3) -> list[Counterfactual]:
+        """The smallest changes of this record's inputs that flip the outcome of ``rule_id``,
+        each verified by evaluating its ``.record``; ``.changes`` maps inputs
+        (``members[0].is_pregnant`` for a member) to new values, ``.sentence(lang)`` says it.
+        Fields the schema marks ``changeable: false`` are never proposed."""
+        from .counterfactuals import counterfactuals
+
+        if not isinstance(self, Decision):
+            raise TypeError("counterfactuals are asked of the household's decision; "
+                            "address a member's inputs as members[i].field")
+        self._slot(rule_id)
+        return counterfactuals(self, rule_id, limit)
+
+    # -- explanations ------------------------------------------------------------------------
+
+    def explain(self, rule_id: str, lang: str = "id", *, level: str = "full",
+                unmask: bool = False, fmt: str = "text") -> str:
+        """Explain a rule's outcome for this record.
+
+        Args:
+            rule_id: the rule.
+            lang: ``"id"`` or ``"en"``; every word, value, unit, amount and date is in it.
+            level: ``"summary"`` — 3 to 10 sentences to read to the family (no rule ids,
+                expressions or parameter paths); ``"full"`` — the complete trace for officers.
+            unmask: show NIKs and family card numbers in full.
+            fmt: ``"text"``, ``"html"`` or ``"json"`` (the tree of :meth:`explanation`).
+        """
         from .explain import explain
 
         self._slot(rule_id)
-        return explain(self, rule_id, lang=lang, unmask=unmask, fmt=fmt)
+        return explain(self, rule_id, lang=lang, level=level, unmask=unmask, fmt=fmt)
+
+    def explanation(self, rule_id: str, lang: str = "id", *, level: str = "full",
+                    unmask: bool = False) -> Explanation:
+        """The explanation as an object: ``str()``, ``to_dict()`` for apps, and HTML in a
+        notebook."""
+        from .explain import explanation
+
+        self._slot(rule_id)
+        return explanation(self, rule_id, lang=lang, level=level, unmask=unmask)
 
 
 class Decision(RecordResult, _Base):
@@ -91,8 +196,13 @@ class Decision(RecordResult, _Base):
 
     @property
     def members(self) -> list[MemberDecision]:
-        """One decision per related record (a household's members), in record order."""
-        return super().members  # type: ignore[return-value]
+        """One decision per related record (a household's members), in record order (the
+        same objects on every call, so what they settled is kept)."""
+        cached: list[MemberDecision] | None = self.__dict__.get("_member_decisions")
+        if cached is None:
+            cached = list(super().members)  # type: ignore[arg-type]
+            self.__dict__["_member_decisions"] = cached
+        return cached
 
     def _repr_html_(self) -> str:
         from .explain import decision_html

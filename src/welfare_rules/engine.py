@@ -39,6 +39,7 @@ from .errors import (
     did_you_mean,
 )
 from .expr import nodes as n
+from .expr.bounds import check_bounds
 from .expr.check import Checker, Env, Refs
 from .expr.functions import Function
 from .loading import load_parameter_files, load_rules
@@ -173,10 +174,17 @@ class Engine:
         """What a rule reads: fields, rules, parameters, member fields and rules."""
         return self.model.rule_refs(rule)
 
-    def fingerprint(self, as_of: datetime.date | None = None) -> dict[str, Any]:
+    def fingerprint(self, as_of: datetime.date | None = None, *,
+                    dataset_checks: Mapping[str, Any] | None = None) -> dict[str, Any]:
         """What a decision depends on: plugins and versions, rulesets, a digest of every rule
-        and parameter, and ``as_of`` — enough to reproduce it later."""
-        return self.model.fingerprint(as_of)
+        and parameter, the dataset checks in force and ``as_of`` — enough to reproduce it.
+
+        Args:
+            as_of: the evaluation date.
+            dataset_checks: the dataset-level check definitions a batch ran with (their ids
+                and a digest of their definitions go in); ``None`` when none ran.
+        """
+        return self.model.fingerprint(as_of, dataset_checks=dataset_checks)
 
     def plan(self, as_of: datetime.date | str | None = None) -> Plan:
         """The rules in force on ``as_of`` with that date's parameter values (default today):
@@ -401,12 +409,13 @@ class _Loader:
                     raise ParameterError(f"cannot override unknown parameter '{name}'"
                                          f"{did_you_mean(name, params)}", name)
                 old = params[name]
-                vt = t.type_of_value(value)
-                if not t.compatible(old.type, vt):
+                try:
+                    converted = t.convert(value, old.type)
+                except ValueError as exc:
                     raise ParameterError(f"parameter '{name}' is {old.type}; the override "
-                                         f"{value!r} is {vt}", name)
+                                         f"is refused: {exc}", name) from None
                 params[name] = attrs.evolve(
-                    old, values=((datetime.date.min, value),),
+                    old, values=((datetime.date.min, converted),),
                     origin=Origin(WHAT_IF, "", "Engine.load(parameters=...)"), overrides=name)
 
         # rules
@@ -589,6 +598,8 @@ class _Loader:
         for vs in rules.values():
             for r in vs:
                 self.errors.extend(_template_errors(r, params, schema, rule_entity))
+        # 3. bounds: text growth and chain depth (docs/security.md)
+        self.errors.extend(check_bounds(rules, order, deps, schema, params, rule_nodes))
         return refs_out, rule_types, order
 
     def _toposort(self, deps: Mapping[str, set[str]],

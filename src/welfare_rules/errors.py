@@ -13,6 +13,8 @@ from difflib import get_close_matches
 
 import attrs
 
+from .masking import mask_text
+
 
 @attrs.frozen
 class Location:
@@ -38,7 +40,14 @@ def did_you_mean(name: str, candidates: Iterable[str]) -> str:
 
 
 class WelfareRulesError(Exception):
-    """Base class of every error raised by welfare-rules on purpose."""
+    """Base class of every error raised by welfare-rules on purpose.
+
+    Its text (``str(error)``) has every NIK-like run of 16 or more digits masked, so an id the
+    user typed is not repeated in full in a log or on a screen; ``error.args`` keep the original.
+    """
+
+    def __str__(self) -> str:
+        return mask_text(super().__str__())
 
 
 class LocatedError(WelfareRulesError):
@@ -60,7 +69,7 @@ class ExpressionSyntaxError(LocatedError, SyntaxError):
     """An expression is not valid in the rule language (bad syntax or a forbidden construct)."""
 
     def __str__(self) -> str:  # SyntaxError.__str__ would drop our location prefix
-        return self._render()
+        return mask_text(self._render())
 
 
 class RuleTypeError(LocatedError, TypeError):
@@ -130,3 +139,22 @@ class HitPolicyError(EvaluationError):
 
 class DataError(WelfareRulesError, ValueError):
     """Input data cannot be read at all (as opposed to bad rows, which are quarantined)."""
+
+
+class NotFoundError(WelfareRulesError, KeyError):
+    """Something asked for by name or id is not there (a rule, a record, a column).
+
+    It is a ``KeyError`` too (lookups behave like a mapping's), but its text is the plain
+    message, not a quoted key.
+    """
+
+    def __str__(self) -> str:
+        return mask_text(str(self.args[0]) if self.args else "")
+
+
+class UnknownRuleError(NotFoundError):
+    """A rule id that the engine does not know, or that belongs to another entity."""
+
+    def __init__(self, message: str, rule_id: str | None = None):
+        self.rule_id = rule_id
+        super().__init__(message)

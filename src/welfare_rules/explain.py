@@ -1,10 +1,16 @@
-"""Explanations: why a rule came out as it did, in Indonesian or English, as text, HTML or JSON.
+"""Explanations: why a rule came out as it did, in Indonesian or English, at two levels.
 
-An explanation is built from a decision that is already evaluated: the value of every criterion
-(criteria are rules), the fields each one read (known statically from its expression), the
-parameters with the date their value took effect and their reference, and the origin of the rule
-(plugin, version, file). Unknown outcomes list the fields that would decide them. NIKs and family
-card numbers are masked unless the caller asks otherwise.
+``level="summary"`` is what a data officer reads back to the family: three to ten sentences —
+the decision, the reasons that decided it with their values, what is missing and who can supply
+it, the legal basis — with no rule ids, expressions or parameter paths. ``level="full"`` is the
+complete trace for officers: every criterion with its value, the data it read, each parameter
+with its value and where that value came from (in force since a date, changed by a plugin, or a
+what-if), and the basis. Both are built from one tree (:func:`explanation`), which is also what
+``to_dict()`` returns for apps; text, HTML and JSON are renderings of it.
+
+Every value is said through :mod:`wording` (booleans, enum labels, units, money and dates in the
+reader's language) and every identifier of a person through the masking function, unless the
+caller asks for it unmasked.
 """
 
 from __future__ import annotations
@@ -16,51 +22,76 @@ from typing import TYPE_CHECKING, Any
 
 from . import wording
 from .backends.record import mask_id
-from .expr.nodes import to_source
+from .model import WHAT_IF
 from .plugins import layering
 
 if TYPE_CHECKING:
     from .decision import Decision, _Base
-    from .model import Rule
+    from .model import Basis, Rule
 
-_WORDS = {
-    "id": {"true": "YA", "false": "TIDAK", "unknown": "TIDAK DIKETAHUI", "value": "nilai",
-           "reference": "Dasar", "origin": "Sumber aturan", "layers": "lapisan",
-           "needs": "perlu verifikasi",
-           "param": "parameter", "since": "berlaku sejak", "unverified": "belum terverifikasi",
-           "inputs": "data yang dipakai", "at_least": "terpenuhi jika paling sedikit {n} dari "
-           "{m} kriteria (terpenuhi {k})", "all": "semua kriteria harus terpenuhi",
-           "any": "salah satu kriteria cukup", "not": "kebalikan dari", "next": "Untuk "
-           "mencapai {level} masih perlu", "level": "tingkat", "reached": "tingkat tercapai",
-           "member": "anggota", "missing": "(kosong)", "none": "tidak ada", "as_of":
-           "per tanggal", "blocked": "pendakian terhenti karena data belum lengkap",
-           "findings": "Temuan"},
-    "en": {"true": "YES", "false": "NO", "unknown": "UNKNOWN", "value": "value",
-           "reference": "Reference", "origin": "Rule from", "layers": "layers",
-           "needs": "needs verification",
-           "param": "parameter", "since": "in force since", "unverified": "unverified",
-           "inputs": "data used", "at_least": "holds when at least {n} of {m} criteria hold "
-           "({k} hold)", "all": "all criteria must hold", "any": "any one criterion is enough",
-           "not": "the opposite of", "next": "To reach {level} it still needs", "level":
-           "level", "reached": "level reached", "member": "member", "missing": "(blank)",
-           "none": "none", "as_of": "as of", "blocked": "the climb stopped on missing data",
-           "findings": "Findings"},
+LEVELS = ("summary", "full")
+
+_W = {
+    "id": {
+        "true": "YA", "false": "TIDAK", "unknown": "BELUM DIKETAHUI",
+        "basis": "Dasar hukum", "policy_local": "kebijakan daerah (tanpa dasar peraturan)",
+        "unverified": "dasar hukum belum terverifikasi", "no_basis": "dasar hukum belum dicatat",
+        "origin": "Sumber aturan", "layers": "lapisan", "sources": "Rujukan",
+        "needs": "Data yang diperlukan untuk memastikan",
+        "since": "berlaku sejak", "changed_by": "diubah oleh", "what_if": "nilai uji (what-if)",
+        "inputs": "data yang dipakai", "at_least": "terpenuhi jika paling sedikit {n} dari "
+        "{m} kriteria terpenuhi (terpenuhi {k})", "all": "semua kriteria harus terpenuhi",
+        "any": "salah satu kriteria cukup", "not": "kebalikan dari kriteria berikut",
+        "next": "Untuk mencapai {level} masih perlu", "level": "tingkat",
+        "member": "Anggota", "as_of": "per tanggal", "param": "Parameter",
+        "blocked": "penilaian tingkat terhenti karena data belum lengkap",
+        "findings": "Temuan", "did_not_matter": "{fields} kosong, tetapi tidak mengubah hasil",
+        "counted": "dihitung", "not_counted": "tidak dihitung", "rank": "urutan",
+        "component": "komponen",
+    },
+    "en": {
+        "true": "YES", "false": "NO", "unknown": "NOT YET KNOWN",
+        "basis": "Legal basis", "policy_local": "local policy (no regulation behind it)",
+        "unverified": "legal basis not yet verified", "no_basis": "no legal basis recorded",
+        "origin": "Rule from", "layers": "layers", "sources": "Sources",
+        "needs": "Data needed to decide",
+        "since": "in force since", "changed_by": "changed by", "what_if": "what-if value",
+        "inputs": "data used", "at_least": "holds when at least {n} of {m} criteria hold "
+        "({k} hold)", "all": "all criteria must hold", "any": "any one criterion is enough",
+        "not": "the opposite of the criterion below", "next": "To reach {level} it still needs",
+        "level": "level", "member": "Member", "as_of": "as of", "param": "Parameter",
+        "blocked": "the level stopped climbing on missing data",
+        "findings": "Findings", "did_not_matter": "{fields} left blank, but it does not change "
+        "the outcome",
+        "counted": "counted", "not_counted": "not counted", "rank": "rank",
+        "component": "component",
+    },
 }
-_MASK = {"nik", "household_id"}
+
+#: how the summary names the record, per entity (fallback: the entity's label)
+_THIS = {
+    "id": {"household": "keluarga ini", "person": "orang ini", "institution": "lembaga ini"},
+    "en": {"household": "this household", "person": "this person",
+           "institution": "this institution"},
+}
+#: who can supply missing data, per entity
+_WHO = {
+    "id": {"household": "keluarga, melalui petugas verifikasi dan validasi data (verivali) "
+                        "Dinas Sosial",
+           "person": "keluarga, melalui petugas verivali Dinas Sosial atau data Dukcapil",
+           "institution": "pengurus LKS, dengan dokumen pendukungnya"},
+    "en": {"household": "the family, through the social agency's verification officer "
+                        "(verivali)",
+           "person": "the family, through the verification officer or the civil registry "
+                     "(Dukcapil)",
+           "institution": "the institution's officers, with their documents"},
+}
 
 
-def _fmt_value(v: Any) -> str:
-    if v is None:
-        return "—"
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, float):
-        return f"{v:,.2f}".rstrip("0").rstrip(".")
-    if isinstance(v, int):
-        return f"{v:,}".replace(",", ".") if abs(v) >= 10000 else str(v)
-    if isinstance(v, datetime.date):
-        return v.isoformat()
-    return str(v)
+def _lang(lang: str) -> str:
+    if lang not in wording.LANGS:
+        raise ValueError(f"lang must be one of {', '.join(wording.LANGS)}, found {lang!r}")
+    return lang
 
 
 def rule_title(d: _Base, rule: Rule, lang: str) -> str:
@@ -86,239 +117,537 @@ def _resolver(d: _Base, lang: str) -> Any:
             return wording.value(d.value(name), lang, unit=r.unit if r else "")
         fld = eng.schema.entity(d.entity).fields.get(name)
         if fld is not None:
-            return wording.value(d.record.get(name), lang, field=fld)
+            return _field_text(d, name, lang, unmask=False)
         return None
 
     return resolve
 
 
+def _mask(value: Any) -> str:
+    return mask_id(value)
+
+
+def _is_identifier(d: _Base, name: str) -> bool:
+    ent = d.engine.schema.entity(d.entity)
+    return name in ("nik", "household_id") or (name == ent.key and d.entity == "household")
+
+
+def _field_text(d: _Base, name: str, lang: str, *, unmask: bool) -> str:
+    v = d.record.get(name)
+    if v is not None and not unmask and _is_identifier(d, name):
+        return _mask(v)
+    f = d.engine.schema.entity(d.entity).fields.get(name)
+    return wording.value(v, lang, field=f)
+
+
+def _basis_text(b: Basis, lang: str) -> str:
+    w = _W[lang]
+    if b.instrument:
+        return b.instrument + (f" ({w['unverified']})" if b.unverified else "")
+    if b.policy == "local":
+        return w["policy_local"]
+    if b.unverified:
+        return w["unverified"]
+    return w["no_basis"]
+
+
 class _Builder:
     def __init__(self, d: _Base, lang: str, unmask: bool):
         self.d = d
-        self.lang = lang if lang in _WORDS else "en"
-        self.w = _WORDS[self.lang]
+        self.lang = _lang(lang)
+        self.w = _W[self.lang]
         self.unmask = unmask
-        self.mask = mask_id
         self.eng = d.engine
 
     def field(self, d: _Base, name: str) -> dict[str, Any]:
-        ent = self.eng.schema.entity(d.entity)
-        f = ent.fields.get(name)
+        f = self.eng.schema.entity(d.entity).fields.get(name)
         v = d.record.get(name)
-        shown = _fmt_value(v)
-        if v is not None and not self.unmask and (
-                name in _MASK or (name == ent.key and d.entity == "household")):
-            shown = self.mask(v)
-        label = (f.label.get(self.lang) if f else "") or name  # an unlabelled field: its name
-        return {"name": name, "label": label, "value": shown, "missing": v is None}
+        label = (f.label.get(self.lang) if f else "") or name
+        return {"name": name, "label": label, "value": _json_value(v) if self.unmask or not
+                _is_identifier(d, name) else _mask(v),
+                "shown": _field_text(d, name, self.lang, unmask=self.unmask),
+                "missing": v is None}
 
     def param(self, name: str) -> dict[str, Any]:
         p = self.eng.parameters[name]
         since = self.d.plan.param_since.get(name)
         value = self.d.plan.param(name)
-        return {"name": name, "title": p.title.get(self.lang), "value": _fmt_value(value),
-                "since": since.isoformat() if since else None, "reference": p.reference,
-                "unverified": p.unverified, "origin": str(p.origin), "unit": p.unit}
+        if p.origin.plugin == WHAT_IF:
+            where = self.w["what_if"]
+        elif p.overrides:
+            where = f"{self.w['changed_by']} {p.origin.plugin}"
+            if since and since > datetime.date.min:
+                where += f", {self.w['since']} {wording.date(since, self.lang)}"
+        elif since and since > datetime.date.min:
+            where = f"{self.w['since']} {wording.date(since, self.lang)}"
+        else:
+            where = ""
+        return {"name": name, "title": wording.render(p.title.get(self.lang) or name,
+                                                      _resolver(self.d, self.lang)),
+                "value": _json_value(value), "shown": wording.value(value, self.lang,
+                                                                    unit=p.unit),
+                "since": since.isoformat() if since and since > datetime.date.min else None,
+                "where": where, "basis": _basis_text(p.basis, self.lang),
+                "sources": list(p.basis.sources) or ([p.reference] if p.reference else []),
+                "origin": str(p.origin)}
 
-    def missing_fields(self, d: _Base, rule: Rule, seen: set[str] | None = None) -> list[str]:
-        seen = seen if seen is not None else set()
-        if rule.id in seen:
-            return []
-        seen.add(rule.id)
-        refs = self.eng.rule_refs(rule)
-        out = [f for f in sorted(refs.fields) if d.record.get(f) is None]
-        for dep in sorted(set(refs.rules) | set(rule.children) |
-                          {lv.rule for lv in rule.levels if lv.rule}):
-            if dep in d._slots and d.value(dep) is None:
-                out += self.missing_fields(d, self.eng.rule(dep, d.as_of), seen)
-        members = getattr(d, "members", [])
-        for mf in sorted(refs.member_fields):
-            for md in members:
-                if md.record.get(mf) is None:
-                    who = self.w["member"] + f" {md.index + 1}"
-                    out.append(f"{mf} ({who})")
-        for mr in sorted(refs.member_rules):
-            for md in members:
-                if mr in md._slots and md.value(mr) is None:
-                    for f in self.missing_fields(md, self.eng.rule(mr, d.as_of), set()):
-                        out.append(f if "(" in f else
-                                   f"{f} ({self.w['member']} {md.index + 1})")
-        return list(dict.fromkeys(out))
-
-    def node(self, d: _Base, rule_id: str, depth: int = 0) -> dict[str, Any]:
+    def node(self, d: _Base, rule_id: str) -> dict[str, Any]:
         rule = self.eng.rule(rule_id, d.as_of)
         refs = self.eng.rule_refs(rule)
         value = d.value(rule_id)
         status = d.status(rule_id)
-        title = rule_title(d, rule, self.lang)
         out: dict[str, Any] = {
-            "id": rule_id, "title": title, "kind": rule.kind, "value": value,
-            "shown": _fmt_value(value), "status": status,
-            "expression": to_source(rule.expr) if rule.expr is not None else None,
-            "reference": rule.reference, "origin": str(rule.origin),
+            "id": rule_id, "title": rule_title(d, rule, self.lang), "kind": rule.kind,
+            "value": _json_value(value), "status": status,
+            "shown": self.shown(rule, value, status),
+            "basis": _basis_text(rule.basis, self.lang),
+            "sources": list(rule.basis.sources) or ([rule.reference] if rule.reference else []),
+            "origin": str(rule.origin),
             "inputs": [self.field(d, f) for f in sorted(refs.fields)],
-            "rules_used": [{"id": r,
-                            "title": rule_title(d, self.eng.rule(r, d.as_of), self.lang),
-                            "value": _fmt_value(d.value(r))}
-                           for r in sorted(refs.rules) if r in d._slots
-                           and r not in rule.children],
+            "rules_used": [self.used(d, r) for r in sorted(refs.rules)
+                           if r in d._slots and r not in rule.children],
             "params": [self.param(p) for p in sorted(refs.params)],
-            "children": [], "needs": [],
+            "children": [], "needs": [], "blank_ignored": [],
         }
-        members = getattr(d, "members", [])
-        if (refs.member_fields or refs.member_rules) and members:
-            rows = []
-            for md in members[:12]:
-                vals = {f: self.field(md, f)["value"] for f in sorted(refs.member_fields)}
-                vals.update({r: _fmt_value(md.value(r)) for r in sorted(refs.member_rules)
-                             if r in md._slots})
-                rows.append({"member": md.index + 1, "nik": self.field(md, "nik")["value"]
-                             if "nik" in md.record else "", "values": vals})
-            out["members"] = rows
-        if status == "unknown":
-            out["needs"] = self.missing_fields(d, rule)
+        if status == "unknown" and hasattr(d, "needs"):
+            out["needs"] = [self.input_label(d, s) for s in d.needs(rule_id)]
+        elif not hasattr(d, "parent") and rule.parent is None:
+            out["blank_ignored"] = self.blank_ignored(d, rule)
         if rule.kind in ("condition", "check") and rule.children:
             out["mode"] = rule.mode
-            out["children"] = [self.node(d, c, depth + 1) for c in rule.children]
+            out["children"] = [self.node(d, c) for c in rule.children]
             if rule.mode == "at_least":
                 k = sum(1 for c in rule.children if d.value(c) is True)
-                n_val = _eval_count(self, d, rule)
-                out["mode_text"] = self.w["at_least"].format(n=n_val, m=len(rule.children), k=k)
+                n_val = _at_least_n(d, rule)
+                out["at_least"] = {"n": n_val, "of": len(rule.children), "holding": k}
+                out["mode_text"] = self.w["at_least"].format(
+                    n="?" if n_val is None else wording.number(n_val, self.lang),
+                    m=len(rule.children), k=k)
             else:
                 out["mode_text"] = self.w.get(rule.mode or "", "")
         if rule.kind == "ladder":
-            levels = []
-            reached = value
-            names = [lv.name for lv in rule.levels]
-            nxt = None
-            if reached is None:
-                nxt = rule.levels[0]
-            elif names.index(reached) + 1 < len(names):
-                nxt = rule.levels[names.index(reached) + 1]
-            for lv in rule.levels:
-                entry: dict[str, Any] = {"level": lv.name, "title": lv.title.get(self.lang)}
-                if lv.rule:
-                    entry["criteria"] = self.node(d, lv.rule, depth + 1)
-                levels.append(entry)
-            out["levels"] = levels
-            if nxt is not None and nxt.rule:
-                lnode = self.node(d, nxt.rule, depth + 1)
-                unmet = [c for c in lnode["children"] if c["status"] != "true"] \
-                    if lnode["children"] else ([lnode] if lnode["status"] != "true" else [])
-                out["next"] = {"level": nxt.name, "unmet": unmet}
+            self.ladder(d, rule, value, out)
         if rule.kind == "score":
-            out["children"] = [self.node(d, ind.rule, depth + 1) for ind in rule.indicators]
+            out["children"] = [self.node(d, ind.rule) for ind in rule.indicators]
+        members = getattr(d, "members", [])
+        if (refs.member_fields or refs.member_rules) and members:
+            out["members"] = self.member_rows(d, rule, refs)
         return out
 
+    def shown(self, rule: Rule, value: Any, status: str) -> str:
+        if rule.kind in ("condition", "check"):
+            return self.w[status]
+        if rule.kind == "ladder":
+            lv = next((x for x in rule.levels if x.name == value), None)
+            return lv.title.get(self.lang) if lv else wording.unknown(self.lang)
+        if value is None:
+            return wording.unknown(self.lang)
+        f = None
+        if rule.kind == "table" and rule.table is not None:
+            return self.table_value(rule, value)
+        return wording.value(value, self.lang, field=f, unit=rule.unit)
 
-def _eval_count(b: _Builder, d: _Base, rule: Rule) -> str:
+    def table_value(self, rule: Rule, value: Any) -> str:
+        return component_word(self.eng, rule.id, value, self.lang) or wording.value(
+            value, self.lang, unit=rule.unit)
+
+    def used(self, d: _Base, r: str) -> dict[str, Any]:
+        rule = self.eng.rule(r, d.as_of)
+        v = d.value(r)
+        return {"id": r, "title": rule_title(d, rule, self.lang), "value": _json_value(v),
+                "shown": self.shown(rule, v, d.status(r))}
+
+    def input_label(self, d: _Base, slot: str) -> str:
+        """``members[1].is_pregnant`` → ``Sedang hamil (anggota 2)``."""
+        if "." in slot and slot.split("[", 1)[0] in self.eng.schema.entity(d.entity).relations:
+            head, field = slot.rsplit(".", 1)
+            idx = int(head[head.index("[") + 1:head.index("]")])
+            rel = self.eng.schema.entity(d.entity).relations[head[:head.index("[")]]
+            f = self.eng.schema.entity(rel.entity).fields.get(field)
+            label = (f.label.get(self.lang) if f else "") or field
+            return f"{label} ({self.w['member'].lower()} {idx + 1})"
+        f = self.eng.schema.entity(d.entity).fields.get(slot)
+        return (f.label.get(self.lang) if f else "") or slot
+
+    def blank_ignored(self, d: _Base, rule: Rule) -> list[str]:
+        from .unknowns import missing_inputs
+
+        if not hasattr(d, "needs") or d.status(rule.id) == "unknown":
+            return []
+        from .unknowns import cone
+
+        c = cone(self.eng, rule)
+        return [self.input_label(d, str(i)) for i in missing_inputs(d, rule)  # type: ignore[arg-type]
+                if i.field not in (c.blank_member if i.member is not None else c.blank_own)]
+
+    def member_rows(self, d: _Base, rule: Rule, refs: Any) -> list[dict[str, Any]]:
+        rows = []
+        for md in getattr(d, "members", [])[:12]:
+            vals = []
+            for f in sorted(refs.member_fields):
+                info = self.field(md, f)
+                vals.append({"label": info["label"], "shown": info["shown"]})
+            for r in self.member_rules(refs):
+                if r in md._slots:
+                    u = self.used(md, r)
+                    vals.append({"label": u["title"], "shown": u["shown"]})
+            rows.append({"member": md.index + 1, "nik": self.field(md, "nik")["value"]
+                         if "nik" in md.record else "", "values": vals})
+        return rows
+
+    def member_rules(self, refs: Any) -> list[str]:
+        """The member rules a rule reads and those they read in turn (a PKH benefit shows each
+        member's component, amount, rank and whether it is counted)."""
+        seen: set[str] = set()
+        todo = list(refs.member_rules)
+        while todo:
+            r = todo.pop()
+            if r in seen or r not in self.eng.rules:
+                continue
+            seen.add(r)
+            rule = self.eng.rule(r)
+            todo.extend(self.eng.rule_refs(rule).rules)
+        return [r for r in self.eng.order if r in seen and "#" not in r
+                and not self.eng.rule(r).hidden]
+
+    def ladder(self, d: _Base, rule: Rule, value: Any, out: dict[str, Any]) -> None:
+        names = [lv.name for lv in rule.levels]
+        nxt = None
+        if value is None:
+            nxt = rule.levels[0]
+        elif names.index(value) + 1 < len(names):
+            nxt = rule.levels[names.index(value) + 1]
+        out["levels"] = [{"level": lv.name, "title": lv.title.get(self.lang),
+                          "criteria": self.node(d, lv.rule) if lv.rule else None}
+                         for lv in rule.levels]
+        if nxt is not None and nxt.rule:
+            lnode = self.node(d, nxt.rule)
+            unmet = [c for c in lnode["children"] if c["status"] != "true"] \
+                if lnode["children"] else ([lnode] if lnode["status"] != "true" else [])
+            out["next"] = {"level": nxt.name, "title": nxt.title.get(self.lang),
+                           "unmet": unmet}
+
+
+def component_word(engine: Any, rule_id: str, value: Any, lang: str) -> str | None:
+    """A table's text output in words (the national PKH components), else ``None``."""
+    word = _OUTPUT_WORDS.get(str(value))
+    return word[0 if lang == "id" else 1] if word else None
+
+
+#: words for the national table outputs that are codes (PKH components)
+_OUTPUT_WORDS = {
+    "early_childhood": ("anak usia dini", "young child"),
+    "pregnant": ("ibu hamil", "pregnancy"),
+    "severe_disability": ("disabilitas berat", "severe disability"),
+    "elderly": ("lanjut usia", "elderly"),
+    "sma": ("anak sekolah SMA", "senior secondary pupil"),
+    "smp": ("anak sekolah SMP", "junior secondary pupil"),
+    "sd": ("anak sekolah SD", "primary pupil"),
+    "none": ("tidak ada komponen", "no component"),
+}
+
+
+def _at_least_n(d: _Base, rule: Rule) -> float | None:
     from .backends.interp import evaluate
     from .backends.python_detail import scope_for
 
     assert rule.at_least is not None
-    try:
-        return _fmt_value(evaluate(rule.at_least, scope_for(d)))
-    except Exception:
-        return to_source(rule.at_least)
+    v = evaluate(rule.at_least, scope_for(d))
+    return v if isinstance(v, int | float) else None
 
 
-def _render_text(b: _Builder, node: dict[str, Any], indent: int = 0) -> list[str]:
+def _json_value(v: Any) -> Any:
+    if isinstance(v, datetime.date):
+        return v.isoformat()
+    return v
+
+
+# ------------------------------------------------------------------------------------------
+# The explanation object
+
+
+class Explanation:
+    """One rule's explanation for one record: ``str()`` is the text, ``to_dict()`` the tree
+    for apps, ``_repr_html_()`` the notebook view."""
+
+    def __init__(self, d: _Base, rule_id: str, lang: str, level: str, unmask: bool):
+        if level not in LEVELS:
+            raise ValueError(f"level must be one of {', '.join(LEVELS)}, found {level!r}")
+        self.lang = _lang(lang)
+        self.level = level
+        self._d = d
+        self._b = _Builder(d, lang, unmask)
+        self.rule_id = rule_id
+        self.tree = self._b.node(d, rule_id)
+        self.sentences = _summary(self._b, d, self.tree) if level == "summary" else []
+
+    def to_dict(self) -> dict[str, Any]:
+        """The explanation as plain data: the level, the language, the summary sentences and
+        the full tree (values, statuses, inputs, parameters, basis, members)."""
+        return {"rule": self.rule_id, "lang": self.lang, "level": self.level,
+                "as_of": self._d.as_of.isoformat(), "sentences": list(self.sentences),
+                "text": self.text(), "tree": self.tree}
+
+    def text(self) -> str:
+        if self.level == "summary":
+            return "\n".join(self.sentences)
+        return _full_text(self._b, self._d, self.tree)
+
+    def __str__(self) -> str:
+        return self.text()
+
+    def _repr_html_(self) -> str:
+        if self.level == "summary":
+            body = "".join(f"<p>{html.escape(s)}</p>" for s in self.sentences)
+        else:
+            body = f"<pre>{html.escape(self.text())}</pre>"
+        return f'<div class="welfare-rules-explanation" lang="{self.lang}">{body}</div>'
+
+
+def explanation(d: _Base, rule_id: str, *, lang: str = "id", level: str = "full",
+                unmask: bool = False) -> Explanation:
+    """Build the explanation of ``rule_id`` for an evaluated decision."""
+    return Explanation(d, rule_id, lang, level, unmask)
+
+
+def explain(d: _Base, rule_id: str, *, lang: str = "id", level: str = "full",
+            unmask: bool = False, fmt: str = "text") -> str:
+    """The explanation as text (``fmt="text"``), HTML or JSON."""
+    lang = _lang(lang)
+    if not d.in_force(rule_id):
+        versions = d.engine.rules[rule_id]
+        spans = ", ".join(
+            f"{wording.date(v.effective_from, lang) if v.effective_from else '…'} – "
+            f"{wording.date(v.effective_until, lang) if v.effective_until else '…'}"
+            for v in versions)
+        title = versions[0].title.get(lang) or rule_id
+        word = "tidak berlaku pada" if lang == "id" else "is not in force on"
+        when = "berlaku" if lang == "id" else "in force"
+        return f"{title} {word} {wording.date(d.as_of, lang)} ({when}: {spans})"
+    e = explanation(d, rule_id, lang=lang, level=level, unmask=unmask)
+    if fmt == "json":
+        return json.dumps(e.to_dict(), default=str, ensure_ascii=False, indent=2)
+    if fmt == "html":
+        return e._repr_html_()
+    return e.text()
+
+
+# ------------------------------------------------------------------------------------------
+# Full text
+
+
+def _full_text(b: _Builder, d: _Base, tree: dict[str, Any]) -> str:
+    w = b.w
+    ent = d.engine.schema.entity(d.entity)
+    key = ent.key
+    shown = _field_text(d, key, b.lang, unmask=b.unmask) if d.record.get(key) is not None \
+        else "?"
+    head = [f"{ent.label.get(b.lang) or d.entity} {shown} — {w['as_of']} "
+            f"{wording.date(d.as_of, b.lang)}"]
+    lines = _render_node(b, tree, 0)
+    foot = [f"{w['basis']}: {tree['basis']}"]
+    if tree["sources"]:
+        foot.append(f"{w['sources']}: {'; '.join(tree['sources'])}")
+    foot += [
+            f"{w['origin']}: {tree['origin']} ({w['layers']}: {layering(d.engine.plugins)})"]
+    return "\n".join(head + lines + foot)
+
+
+def _render_node(b: _Builder, node: dict[str, Any], indent: int) -> list[str]:
     w = b.w
     pad = "  " * indent
     mark = {"true": "[x]", "false": "[ ]", "unknown": "[?]", "value": " = "}[node["status"]]
     head = f"{pad}{mark} {node['title']}"
-    if node["id"] != node["title"] and not node["id"].count("#"):
+    if "#" not in node["id"]:
         head += f" ({node['id']})"
-    if node["status"] == "value" or node["kind"] in ("value", "table", "score", "ladder"):
-        head += f": {node['shown']}"
-    else:
-        head += f": {w[node['status']]}"
+    head += f": {node['shown']}"
     lines = [head]
     sub = pad + "    "
     if node.get("mode_text"):
         lines.append(f"{sub}{node['mode_text']}")
-    if node["expression"] and node["kind"] in ("condition", "check", "value") and \
-            not node["children"] and node["expression"] != node["title"]:
-        lines.append(f"{sub}{node['expression']}")
     if node["inputs"]:
         lines.append(f"{sub}{w['inputs']}: " + "; ".join(
-            f"{i['label']} = {i['value'] if not i['missing'] else w['missing']}"
-            for i in node["inputs"]))
+            f"{i['label']} = {i['shown']}" for i in node["inputs"]))
     for r in node["rules_used"]:
-        lines.append(f"{sub}{r['title']} = {r['value']}")
+        lines.append(f"{sub}{r['title']} = {r['shown']}")
     for p in node["params"]:
-        since = f", {w['since']} {p['since']}" if p["since"] else ""
-        ref = f"; {w['reference']}: {p['reference']}" if p["reference"] else ""
-        unv = f" ({w['unverified']})" if p["unverified"] else ""
-        lines.append(f"{sub}{w['param']} {p['name']} = {p['value']}{since}{ref}{unv}")
+        where = f" ({p['where']})" if p["where"] else ""
+        src = f"; {w['sources']}: {'; '.join(p['sources'])}" if p["sources"] else ""
+        lines.append(f"{sub}{w['param']} {p['name']} = {p['shown']}{where}; "
+                     f"{w['basis']}: {p['basis']}{src}")
     for m in node.get("members", []):
-        vals = ", ".join(f"{k}={v}" for k, v in m["values"].items())
+        vals = "; ".join(f"{v['label']} = {v['shown']}" for v in m["values"])
         lines.append(f"{sub}{w['member']} {m['member']} {m['nik']}: {vals}")
     if node["needs"]:
         lines.append(f"{sub}{w['needs']}: {', '.join(node['needs'])}")
+    if node.get("blank_ignored"):
+        lines.append(sub + w["did_not_matter"].format(fields=", ".join(node["blank_ignored"])))
     for c in node["children"]:
-        lines.extend(_render_text(b, c, indent + 2))
-    if node.get("levels"):
-        for lv in node["levels"]:
-            crit = lv.get("criteria")
-            if crit:
-                lines.append(f"{sub}{w['level']} {lv['level']}:")
-                lines.extend(_render_text(b, crit, indent + 3))
-            else:
-                lines.append(f"{sub}{w['level']} {lv['level']}")
+        lines.extend(_render_node(b, c, indent + 2))
+    for lv in node.get("levels", []):
+        lines.append(f"{sub}{w['level']} {lv['title']}:" if lv["criteria"] else
+                     f"{sub}{w['level']} {lv['title']}")
+        if lv["criteria"]:
+            lines.extend(_render_node(b, lv["criteria"], indent + 3))
     if node.get("next"):
         nx = node["next"]
         items = []
         for u in nx["unmet"]:
-            vals = "; ".join(f"{i['label']} = {i['value']}" for i in u["inputs"])
+            vals = "; ".join(f"{i['label']} = {i['shown']}" for i in u["inputs"])
             items.append(u["title"] + (f" ({vals})" if vals else ""))
         lines.append(f"{sub}{w['next'].format(level=nx['level'])}: " + "; ".join(items))
     return lines
 
 
-def explain(d: _Base, rule_id: str, *, lang: str = "id", unmask: bool = False,
-            fmt: str = "text") -> str:
-    b = _Builder(d, lang, unmask)
-    if not d.in_force(rule_id):
-        versions = d.engine.rules[rule_id]
-        spans = ", ".join(f"{v.effective_from or '…'} – {v.effective_until or '…'}"
-                          for v in versions)
-        word = "tidak berlaku pada" if b.lang == "id" else "is not in force on"
-        when = "berlaku" if b.lang == "id" else "in force"
-        return f"{rule_id} {word} {d.as_of.isoformat()} ({when}: {spans})"
-    node = b.node(d, rule_id)
-    if fmt == "json":
-        return json.dumps(node, default=str, ensure_ascii=False, indent=2)
-    rule = d.engine.rule(rule_id, d.as_of)
+# ------------------------------------------------------------------------------------------
+# Summary
+
+
+def _summary(b: _Builder, d: _Base, tree: dict[str, Any]) -> list[str]:
+    lang = b.lang
     w = b.w
-    header = []
-    rec_key = d.engine.schema.entity(d.entity).key
-    rid = d.record.get(rec_key)
-    shown = b.field(d, rec_key)["value"] if rid is not None else "?"
-    header.append(f"{d.entity} {shown} — {w['as_of']} {d.as_of.isoformat()}")
-    lines = _render_text(b, node)
-    footer = []
-    if rule.reference:
-        footer.append(f"{w['reference']}: {rule.reference}")
-    footer.append(f"{w['origin']}: {rule.origin} ({w['layers']}: "
-                  f"{layering(d.engine.plugins)})")
-    text = "\n".join(header + lines + footer)
-    if fmt == "html":
-        return "<pre>" + html.escape(text) + "</pre>"
-    return text
+    idn = lang == "id"
+    this = _THIS[lang].get(d.entity) or (d.engine.schema.entity(d.entity).label.get(lang))
+    when = wording.date(d.as_of, lang)
+    title = tree["title"]
+    status = tree["status"]
+    out: list[str] = []
+    # 1. the decision
+    if tree["kind"] in ("condition", "check"):
+        if status == "true":
+            out.append(f"Per {when}, {this} memenuhi: {title}." if idn else
+                       f"As of {when}, {this} meets: {title}.")
+        elif status == "false":
+            out.append(f"Per {when}, {this} tidak memenuhi: {title}." if idn else
+                       f"As of {when}, {this} does not meet: {title}.")
+        else:
+            out.append(f"Per {when}, belum dapat dipastikan apakah {this} memenuhi: {title}."
+                       if idn else f"As of {when}, it cannot yet be said whether {this} "
+                       f"meets: {title}.")
+    elif status == "unknown" and tree["kind"] != "ladder":
+        out.append(f"Per {when}, {title} untuk {this} belum dapat dihitung." if idn else
+                   f"As of {when}, {title} for {this} cannot be computed yet.")
+    else:
+        out.append(f"Per {when}, {title} untuk {this}: {tree['shown']}." if idn else
+                   f"As of {when}, {title} for {this}: {tree['shown']}.")
+    # 2. the reasons
+    out.extend(_reasons(b, tree))
+    # 3. what is missing, who can supply it; blanks that did not matter
+    if tree["needs"]:
+        who = _WHO[lang].get(d.entity, "")
+        fields = ", ".join(tree["needs"][:6]) + ("…" if len(tree["needs"]) > 6 else "")
+        out.append(f"Untuk memastikannya masih diperlukan: {fields}; data ini dapat dilengkapi "
+                   f"oleh {who}." if idn else f"To decide it, these are still needed: "
+                   f"{fields}; they can be supplied by {who}.")
+    elif tree["blank_ignored"]:
+        fields = ", ".join(tree["blank_ignored"][:4]) + ("…" if len(tree["blank_ignored"]) > 4
+                                                          else "")
+        out.append(w["did_not_matter"].format(fields=fields[0].upper() + fields[1:]) + ".")
+    # 4. the basis
+    out.append(f"{w['basis']}: {tree['basis']}.")
+    return out[:10]
+
+
+def _facts(node: dict[str, Any], limit: int = 3) -> str:
+    parts = [f"{i['label']}: {i['shown']}" for i in node["inputs"]]
+    parts += [f"{r['title']}: {r['shown']}" for r in node["rules_used"]]
+    parts += [f"{p['title']}: {p['shown']}" for p in node["params"]]
+    return "; ".join(parts[:limit])
+
+
+def _reason(node: dict[str, Any]) -> str:
+    facts = _facts(node)
+    return str(node["title"]) + (f" ({facts})" if facts else "")
+
+
+def _reasons(b: _Builder, tree: dict[str, Any]) -> list[str]:
+    idn = b.lang == "id"
+    out: list[str] = []
+    kids = tree["children"]
+    status = tree["status"]
+    if tree["kind"] in ("condition", "check") and kids:
+        held = [c for c in kids if c["status"] == "true"]
+        failed = [c for c in kids if c["status"] == "false"]
+        open_ = [c for c in kids if c["status"] == "unknown"]
+        if tree.get("mode") == "at_least":
+            info = tree["at_least"]
+            n_txt = "?" if info["n"] is None else wording.number(info["n"], b.lang)
+            out.append(f"{info['holding']} dari {info['of']} kriteria terpenuhi, dan paling "
+                       f"sedikit {n_txt} diperlukan." if idn else
+                       f"{info['holding']} of the {info['of']} criteria hold, and at least "
+                       f"{n_txt} are needed.")
+            if held:
+                out.append(("Yang terpenuhi: " if idn else "Those that hold: ")
+                           + "; ".join(_strip_number(c["title"]) for c in held[:6])
+                           + ("…" if len(held) > 6 else "") + ".")
+            if open_:
+                out.append(("Belum diketahui: " if idn else "Not yet known: ")
+                           + "; ".join(_strip_number(c["title"]) for c in open_[:4]) + ".")
+        elif status == "false" and failed:
+            out.append(("Alasannya: " if idn else "Because: ") + "; ".join(
+                _reason(c) + (" — tidak terpenuhi" if idn else " — does not hold")
+                for c in failed[:3]) + ".")
+        elif status == "true":
+            out.append(("Yang terpenuhi: " if idn else "What holds: ")
+                       + "; ".join(_reason(c) for c in (held or kids)[:4]) + ".")
+        elif open_:
+            out.append(("Belum diketahui: " if idn else "Not yet known: ")
+                       + "; ".join(c["title"] for c in open_[:4]) + ".")
+    elif tree["kind"] == "ladder":
+        nx = tree.get("next")
+        if nx and nx["unmet"]:
+            out.append(f"{b.w['next'].format(level=nx['level'])}: "
+                       + "; ".join(_reason(u) for u in nx["unmet"][:4]) + ".")
+    else:
+        facts = _facts(tree, 4)
+        if facts:
+            out.append(("Dihitung dari: " if idn else "Computed from: ") + facts + ".")
+    members = tree.get("members") or []
+    if members and tree["kind"] == "value":
+        out.extend(_pkh_members(b, b.d, members))
+    return out[:7]
+
+
+def _strip_number(title: str) -> str:
+    head, _, rest = title.partition(". ")
+    return rest if head.isdigit() and rest else title
+
+
+#: what the summary shows of each member for a benefit summed over members (PKH: the
+#: component, its amount, the rank in the family and whether it is counted)
+_MEMBER_SUMMARY = ("pkh_component", "pkh_component_amount", "pkh_person_rank", "pkh_counted")
+
+
+def _pkh_members(b: _Builder, d: _Base, members: list[dict[str, Any]]) -> list[str]:
+    out = []
+    for md in getattr(d, "members", [])[:6]:
+        vals = []
+        for r in _MEMBER_SUMMARY:
+            if r in md._slots:
+                rule = b.eng.rule(r, d.as_of)
+                v = md.value(r)
+                shown = wording.boolean(v, b.lang) if isinstance(v, bool) else \
+                    b.shown(rule, v, md.status(r))
+                vals.append(f"{rule_title(md, rule, b.lang)}: {shown}")
+        if vals:
+            out.append(f"{b.w['member']} {md.index + 1}: " + "; ".join(vals) + ".")
+    return out
 
 
 def decision_html(d: Decision) -> str:
+    """The notebook view of a decision: each top-level rule with its value and a summary."""
+    lang = "id"
     rows = []
     for rid in d.rule_ids():
         rule = d.engine.rule(rid, d.as_of)
         if rule.parent is not None:
             continue
-        rows.append(f"<tr><td>{html.escape(rid)}</td><td>{html.escape(rule.title.get('en'))}"
-                    f"</td><td>{html.escape(_fmt_value(d.value(rid)))}</td>"
-                    f"<td>{d.status(rid)}</td></tr>")
+        b = _Builder(d, lang, False)
+        rows.append(f"<tr><td>{html.escape(rule_title(d, rule, lang))}</td>"
+                    f"<td>{html.escape(b.shown(rule, d.value(rid), d.status(rid)))}</td></tr>")
     findings = "".join(f"<li>{html.escape(f.severity)}: {html.escape(f.message)}</li>"
                        for f in d.findings)
-    return (f"<div><b>{html.escape(d.entity)}</b> as of {d.as_of}<table>"
-            f"<tr><th>rule</th><th>title</th><th>value</th><th>status</th></tr>"
-            f"{''.join(rows)}</table><ul>{findings}</ul></div>")
+    ent = d.engine.schema.entity(d.entity)
+    return (f"<div><b>{html.escape(ent.label.get(lang) or d.entity)}</b> "
+            f"{html.escape(_W[lang]['as_of'])} {html.escape(wording.date(d.as_of, lang))}"
+            f"<table>{''.join(rows)}</table><ul>{findings}</ul></div>")

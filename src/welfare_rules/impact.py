@@ -474,11 +474,24 @@ def impact(base: Engine, reform: Engine | str | Path | Any, data: Any, *, member
 
 
 def reform_engine(base: Engine, reform: Any) -> Engine:
-    """``base``'s plugins (and rule files) with ``reform`` on top."""
-    from .engine import Engine
+    """``base``'s plugins with ``reform`` on top.
 
+    Raises:
+        DataError: ``base`` has rule files of ``Engine.load(rules=...)``, parameters of
+            ``Engine.load(parameters=...)`` or a reform of its own, which cannot be carried
+            over: load the reform engine yourself and pass it.
+    """
+    from .engine import Engine
+    from .model import WHAT_IF
+
+    if base.reform is not None or any(p.source == "Engine.load(rules=...)"
+                                      for p in base.plugins) or any(
+            p.origin.plugin == WHAT_IF for p in base.parameters.values()):
+        raise DataError("the base engine has rules, parameters or a reform given to "
+                        "Engine.load: load the reform engine the same way with reform=... and "
+                        "pass it to impact")
     plugins = [p.obj if p.obj is not None else p.name for p in base.plugins
-               if p.source not in ("built-in", "reform", "Engine.load(rules=...)")]
+               if p.source not in ("built-in", "reform")]
     return Engine.load(plugins=plugins or None, reform=reform)
 
 

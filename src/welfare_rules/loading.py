@@ -949,6 +949,8 @@ def parameters_from_data(data: Any, pos: Positions, origin: Origin,
                 declared = None
                 if spec.type:
                     declared = (t.parse_type_name(spec.type) if spec.type != "enum" else t.STR)
+                if declared is not None:  # values converted to the declared type
+                    values = tuple((d, t.convert(v, declared)) for d, v in values)
                 ty = declared or t.NULL
                 for _, v in values:
                     vt = t.type_of_value(v)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime
 import hashlib
+import json
 import threading
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -25,20 +26,13 @@ from typing import Any
 import attrs
 
 from . import types as t
-from .errors import ParameterError, WelfareRulesError, did_you_mean
+from .errors import ParameterError, UnknownRuleError, did_you_mean
 from .expr.check import Refs
 from .expr.functions import Function
 from .model import Parameter, Rule
 from .schema import Schema
 
 __all__ = ["EntityPlan", "Missing", "Plan", "RuleModel", "UnknownRuleError", "deps_of"]
-
-
-class UnknownRuleError(WelfareRulesError, KeyError):
-    """A rule id that the engine does not know."""
-
-    def __str__(self) -> str:
-        return str(self.args[0])
 
 
 class Missing:
@@ -175,9 +169,11 @@ class RuleModel:
 
     # -- fingerprint --------------------------------------------------------------------------
 
-    def fingerprint(self, as_of: datetime.date | None = None) -> dict[str, Any]:
+    def fingerprint(self, as_of: datetime.date | None = None, *,
+                    dataset_checks: Mapping[str, Any] | None = None) -> dict[str, Any]:
         """What a decision depends on: plugins and versions, rulesets, a digest of every rule
-        and parameter, and ``as_of`` — enough to reproduce it later."""
+        and parameter, the dataset checks in force (their ids and a digest of their
+        definitions; ``None`` when none ran) and ``as_of`` — enough to reproduce it."""
         h = hashlib.sha256()
         for rid in sorted(self.rules):
             for r in self.rules[rid]:
@@ -194,6 +190,10 @@ class RuleModel:
             "plugins": dict(self.plugins),
             "rulesets": [{"id": a, "version": b, "plugin": c} for a, b, c in rulesets],
             "digest": h.hexdigest()[:16],
+            "dataset_checks": None if dataset_checks is None else {
+                "ids": sorted(str(k) for k in dataset_checks),
+                "digest": hashlib.sha256(json.dumps(
+                    dataset_checks, sort_keys=True, default=str).encode()).hexdigest()[:16]},
             "as_of": as_of.isoformat() if as_of else None,
             **self.fingerprint_extra,
         }

@@ -36,7 +36,7 @@ from . import types as t
 from ._yaml import Positions, load_yaml, load_yaml_file
 from .errors import ErrorGroup, LocatedError, Location, RuleLoadError, did_you_mean
 from .loading import iter_yaml_files, parameters_from_data
-from .model import Parameter
+from .model import Basis, Parameter
 from .schema import Origin, Text
 
 __all__ = ["ParameterChange", "Reform", "load_reform"]
@@ -127,29 +127,32 @@ class Reform:
                     f"reform '{self.id}' changes the unknown parameter '{ch.name}'"
                     f"{did_you_mean(ch.name, params)}", ch.location))
                 continue
-            bad = [v for _, v in ch.values if v is not None
-                   and not t.compatible(old.type, t.type_of_value(v))]
-            if bad:
+            try:  # converted to the declared type, or refused (docs/security.md)
+                changed = [(d, t.convert(v, old.type)) for d, v in ch.values]
+            except ValueError as exc:
                 errors.append(RuleLoadError(
-                    f"reform '{self.id}': parameter '{ch.name}' is {old.type}; the reform "
-                    f"gives {bad[0]!r}, which is {t.type_of_value(bad[0])}", ch.location))
+                    f"reform '{self.id}': parameter '{ch.name}' is {old.type}; the reform's "
+                    f"value is refused: {exc}", ch.location))
                 continue
             if ch.every_date:  # from the base's first date (so "since" stays meaningful)
                 first = old.values[0][0] if old.values else datetime.date.min
-                values: tuple[tuple[datetime.date, Any], ...] = ((first, ch.values[0][1]),)
+                values: tuple[tuple[datetime.date, Any], ...] = ((first, changed[0][1]),)
             else:
-                start = ch.values[0][0]
+                start = changed[0][0]
                 values = tuple(sorted([*((d, v) for d, v in old.values if d < start),
-                                       *ch.values]))
+                                       *changed]))
             where = f"{self.path.name if self.path else '<reform>'}:{ch.location.line or '?'}"
             ref = f"{self.describe('en')}, {where}"
             if ch.reference:
                 ref += f"; {ch.reference}"
             # the value is the reform's (a proposal, cited as such), not the base's sourced or
             # unverified fact
+            basis = Basis(instrument=self.describe("en"),
+                          sources=(where, *((ch.reference,) if ch.reference else ())))
             params[ch.name] = attrs.evolve(old, values=values, origin=self.origin,
                                            reference=ref, overrides=ch.name,
-                                           location=ch.location, unverified=False)
+                                           location=ch.location, unverified=False,
+                                           basis=basis)
         return errors
 
 

@@ -133,3 +133,123 @@ def parse_type_name(name: str) -> Type:
         return Type(name)
     raise ValueError(f"unknown type '{name}' (expected bool, int, decimal, str, date, enum, "
                      f"list[...])")
+
+
+# ---------------------------------------------------------------------------------------------
+# Bounds every backend shares (docs/security.md)
+
+#: Integers are 64-bit (DuckDB BIGINT, Spark LONG); Python checks the same range.
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+#: Decimals are IEEE 64-bit floating point on every backend: finite, at most 15 significant
+#: digits (what a double holds exactly), so a written value reads back as written.
+DECIMAL_DIGITS = 15
+#: Dates run from 0001-01-01 to 9999-12-31 (Python's range; DuckDB and Spark accept more).
+DATE_MIN, DATE_MAX = datetime.date.min, datetime.date.max
+
+
+def significant_digits(text: str) -> int:
+    """The significant digits of a number written as ``text`` (``"0.00120"`` → 2)."""
+    mantissa = text.strip().lstrip("+-").replace("_", "")
+    for sep in "eE":
+        mantissa = mantissa.split(sep, 1)[0]
+    digits = mantissa.replace(".", "").lstrip("0")
+    if "." in mantissa:
+        digits = digits.rstrip("0")
+    return len(digits.rstrip("0")) if "." not in mantissa else len(digits)
+
+
+def _short(value: Any) -> str:
+    text = repr(value) if not isinstance(value, int) or isinstance(value, bool) else str(value)
+    return text if len(text) <= 40 else text[:20] + "…" + text[-8:] + f" ({len(text)} characters)"
+
+
+def convert(value: Any, ty: Type) -> Any:
+    """``value`` converted to the type ``ty``, or ``ValueError`` saying why it cannot be.
+
+    Used for parameter overrides (``Engine.load(parameters=...)``, ``--set``, reforms): an
+    integral float becomes an int, an ISO text a date, an int a decimal; NaN, infinities,
+    integers outside 64 bits, decimals of more than :data:`DECIMAL_DIGITS` significant digits
+    and values of another type are refused.
+    """
+    import decimal
+    import math
+
+    if value is None:
+        return None
+    kind = ty.kind
+    if isinstance(value, float | decimal.Decimal) and not math.isfinite(value):
+        raise ValueError(f"{_short(value)} is not a number (NaN and infinities are refused)")
+    if kind == "bool":
+        if isinstance(value, bool):
+            return value
+        raise ValueError(f"expected true or false, found {_short(value)}")
+    if kind == "int":
+        if isinstance(value, bool):
+            raise ValueError(f"expected an integer, found {_short(value)}")
+        if isinstance(value, str) and value.strip().lstrip("+-").isdigit():
+            value = int(value.strip())
+        if isinstance(value, float | decimal.Decimal):
+            if value != int(value):
+                raise ValueError(f"expected an integer, found {_short(value)}")
+            value = int(value)
+        if not isinstance(value, int):
+            raise ValueError(f"expected an integer, found {_short(value)}")
+        if not INT64_MIN <= value <= INT64_MAX:
+            raise ValueError(f"integer {_short(value)} is outside the 64-bit range")
+        return value
+    if kind == "decimal":
+        if isinstance(value, bool):
+            raise ValueError(f"expected a number, found {_short(value)}")
+        text = None
+        if isinstance(value, str):
+            text = value.strip()
+            try:
+                value = decimal.Decimal(text)
+            except decimal.InvalidOperation:
+                raise ValueError(f"expected a number, found {_short(value)}") from None
+            if not value.is_finite():
+                raise ValueError(f"{_short(text)} is not a number (NaN and infinities are refused)")
+        if isinstance(value, decimal.Decimal):
+            text = text or str(value)
+        elif isinstance(value, int):
+            text = str(value)
+        elif isinstance(value, float):
+            text = None  # already a double: nothing more to lose
+        else:
+            raise ValueError(f"expected a number, found {_short(value)}")
+        if text is not None and significant_digits(text) > DECIMAL_DIGITS:
+            raise ValueError(f"{_short(text)} has more than {DECIMAL_DIGITS} significant digits "
+                             "(decimals are 64-bit floating point on every backend)")
+        out = float(value)
+        if not math.isfinite(out):
+            raise ValueError(f"{_short(text)} is out of range")
+        return out
+    if kind in ("str", "enum"):
+        if not isinstance(value, str):
+            raise ValueError(f"expected text, found {_short(value)}")
+        if kind == "enum" and ty.values and value not in ty.values:
+            raise ValueError(f"expected one of {', '.join(ty.values)}, found {_short(value)}")
+        return value
+    if kind == "date":
+        if isinstance(value, datetime.datetime):
+            raise ValueError(f"expected a date, found the date-time {_short(value)}")
+        if isinstance(value, datetime.date):
+            return value
+        if isinstance(value, str):
+            try:
+                return datetime.date.fromisoformat(value.strip())
+            except ValueError:
+                raise ValueError(f"expected a date YYYY-MM-DD, found {_short(value)}") from None
+        raise ValueError(f"expected a date, found {_short(value)}")
+    if kind == "list":
+        if not isinstance(value, list | tuple):
+            raise ValueError(f"expected a list, found {_short(value)}")
+        elem = ty.elem or ANY
+        return [convert(v, elem) for v in value]
+    if kind in ("any", "null"):
+        if isinstance(value, list | tuple):
+            return [convert(v, ANY) for v in value]
+        if isinstance(value, int) and not isinstance(value, bool):
+            return convert(value, INT)
+        return value
+    raise ValueError(f"a parameter of type {ty} cannot be overridden")

@@ -13,6 +13,8 @@ from typing import Any
 
 import pyarrow as pa
 
+from .errors import NotFoundError
+
 
 def compare(before: Any, after: Any, entity: str, data: Any, *, members: Any = None,
             as_of: datetime.date, rules: Sequence[str], by: str | None = "kelurahan",
@@ -37,7 +39,7 @@ def compare(before: Any, after: Any, entity: str, data: Any, *, members: Any = N
     ent = before.schema.entity(entity)
     key = ent.key
     if by is not None and by not in ent.fields:
-        raise KeyError(f"--by '{by}' is not a field of {entity}")
+        raise NotFoundError(f"--by '{by}' is not a field of {entity}")
     for rid in rules:
         before.rule(rid)  # raises UnknownRuleError with a suggestion
     a = before.evaluate_batch(entity, data, members=members, as_of=as_of, backend=backend)
@@ -52,7 +54,7 @@ def compare(before: Any, after: Any, entity: str, data: Any, *, members: Any = N
     for rid in rules:
         for t_, name in ((ta, "before"), (tb, "after")):
             if rid not in t_.column_names:
-                raise KeyError(f"rule '{rid}' is not in the {name} results")
+                raise NotFoundError(f"rule '{rid}' is not in the {name} results")
         col = f'"{rid}"'
         parts.append(f"""
             SELECT {group} AS grp, '{rid}' AS rule, count(*) AS records,

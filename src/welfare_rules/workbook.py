@@ -7,13 +7,12 @@ write a file.
 
 from __future__ import annotations
 
-import datetime
-import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
 
 import pyarrow as pa
+
+from .masking import mask_table
 
 __all__ = ["excel_sheet_name", "write_workbook"]
 
@@ -31,10 +30,15 @@ def excel_sheet_name(name: str, taken: Sequence[str]) -> str:
 
 def write_workbook(path: str | Path, tables: Mapping[str, pa.Table]) -> Path:
     """Write one sheet per table (header row in bold, frozen) with openpyxl in write-only
-    mode, so large tables stream. Sheet names are cut to Excel's 31 characters."""
+    mode, so large tables stream. Sheet names are cut to Excel's 31 characters.
+
+    16-digit runs are masked (:func:`~welfare_rules.masking.mask_table`; ``*_unmasked``
+    columns, present only on request, are kept), no cell from data is a formula and the file
+    is byte-reproducible (:mod:`welfare_rules.safecells`)."""
     from openpyxl import Workbook
-    from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Font
+
+    from .safecells import save_workbook, text_cells
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -46,24 +50,12 @@ def write_workbook(path: str | Path, tables: Mapping[str, pa.Table]) -> Path:
         used.append(sheet_name)
         ws = wb.create_sheet(sheet_name)
         ws.freeze_panes = "A2"
-        header = []
-        for c in table.column_names:
-            cell = WriteOnlyCell(ws, value=c)
+        header = text_cells(ws, table.column_names)
+        for cell in header:
             cell.font = bold
-            header.append(cell)
         ws.append(header)
-        for batch in table.to_batches(max_chunksize=10_000):
+        for batch in mask_table(table).to_batches(max_chunksize=10_000):
             cols = [batch.column(i).to_pylist() for i in range(batch.num_columns)]
             for row in zip(*cols, strict=True):
-                ws.append([_xl(v) for v in row])
-    wb.save(path)
-    return path
-
-
-
-def _xl(v: Any) -> Any:
-    if v is None or isinstance(v, (bool, int, float, str, datetime.date, datetime.datetime)):
-        return v
-    if isinstance(v, (list, dict)):
-        return json.dumps(v, ensure_ascii=False, default=str)
-    return str(v)
+                ws.append(text_cells(ws, row))
+    return save_workbook(wb, path)

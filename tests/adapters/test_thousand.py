@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from welfare_rules.adapters import MappingAdapter, read
@@ -61,5 +62,9 @@ def test_write_quarantine_writes_csv_and_parquet(tmp_path: Path, schema: Schema,
     res = read(path, schema, adapter=pekalongan)
     paths = res.write_quarantine(tmp_path / "out")
     assert [p.name for p in paths] == ["quarantine.csv", "quarantine.parquet"]
-    assert pq.read_table(paths[1]).equals(res.quarantine)
     assert pa_csv.read_csv(paths[0]).num_rows == 57
+    masked = pq.read_table(paths[1])
+    assert masked.num_rows == res.quarantine.num_rows
+    assert not any(re.search(r"[0-9]{16}", v or "") for v in masked["value"].to_pylist())
+    paths = res.write_quarantine(tmp_path / "raw", unmask=True)
+    assert pq.read_table(paths[1]).equals(res.quarantine)

@@ -75,46 +75,49 @@ def test_an_explanation_shows_the_values_used(engine):
 def test_a_field_without_a_label_is_shown_by_its_name(engine):
     """A field the schema gives no label is named, never left blank."""
     text = explain(engine, "t_eligible", lang="en")
-    assert ("data used: d = true" in text, "data used:  =" in text) == (True, False)
+    assert ("data used: d = yes" in text, "data used:  =" in text) == (True, False)
 
 
 def test_an_explanation_shows_parameters_with_their_effective_date_and_reference(engine):
     """A parameter is shown with its value, the date it took effect and its reference."""
     text = explain(engine, "t_eligible", lang="en")
-    assert ("parameter t.minimum = 4, in force since 2023-07-01; Reference: Kepmensos "
-            "146/2013") in text
+    assert ("Parameter t.minimum = 4 (in force since 1 July 2023); Legal basis: no legal "
+            "basis recorded; Sources: Kepmensos 146/2013") in text
 
 
 def test_parameter_dates_are_said_in_indonesian_too(engine):
-    """"berlaku sejak" and "Dasar" in Indonesian."""
+    """"berlaku sejak" and "Dasar hukum" in Indonesian, the date in words."""
     text = explain(engine, "t_eligible", lang="id")
-    assert "parameter t.minimum = 4, berlaku sejak 2023-07-01; Dasar: Kepmensos 146/2013" in text
+    assert ("Parameter t.minimum = 4 (berlaku sejak 1 Juli 2023); Dasar hukum: dasar hukum "
+            "belum dicatat; Rujukan: Kepmensos 146/2013") in text
 
 
 def test_an_explanation_names_the_rule_reference_and_origin(engine):
-    """The rule's legal reference and its origin (plugin and file) close the explanation."""
+    """The rule's basis, its sources and its origin (plugin and file) close the
+    explanation; a reference is a source, not a basis."""
     lines = explain(engine, "t_eligible", lang="en").splitlines()
-    assert lines[-2] == "Reference: Permensos 1/2018 pasal 3"
+    assert lines[-3] == "Legal basis: no legal basis recorded"
+    assert lines[-2] == "Sources: Permensos 1/2018 pasal 3"
     assert lines[-1].startswith("Rule from: t-pack, rules/t_rules.yaml (layers: national")
 
 
 def test_an_unknown_outcome_says_which_fields_need_verification(engine):
-    """Unknown: "needs verification: <field>" for each missing input that would decide it."""
+    """Unknown: the missing inputs that would decide it."""
     text = explain(engine, "t_eligible", household(b=None), lang="en")
-    assert ("[?] Eligible (t_eligible): UNKNOWN", True) == (
-        text.splitlines()[1], "needs verification: b" in text)
+    assert ("[?] Eligible (t_eligible): NOT YET KNOWN", True) == (
+        text.splitlines()[1], "Data needed to decide: Condition B" in text)
 
 
 def test_needs_verification_is_said_in_indonesian(engine):
-    """"perlu verifikasi" in Indonesian."""
+    """The same in Indonesian."""
     text = explain(engine, "t_eligible", household(b=None, x=None), lang="id")
-    assert "perlu verifikasi: x, b" in text
+    assert "Data yang diperlukan untuk memastikan: Syarat B, Jumlah X" in text
 
 
 def test_the_record_number_is_masked_by_default(engine):
     """The family card number in the header is masked."""
     first = explain(engine, "t_eligible", lang="en").splitlines()[0]
-    assert "household 3375********0001 — as of 2024-01-01" == first
+    assert "Household 3375********0001 — as of 1 January 2024" == first
 
 
 def test_member_niks_are_masked_by_default(engine):
@@ -132,8 +135,9 @@ def test_unmask_shows_the_niks(engine):
 def test_an_explanation_can_be_json(engine):
     """fmt="json" gives the same content as data."""
     data = json.loads(explain(engine, "t_eligible", lang="en", fmt="json"))
+    tree = data["tree"]
     assert ("t_eligible", "true", ["t_enough", "t_flag", "t_eligible#3"]) == (
-        data["id"], data["status"], [c["id"] for c in data["children"]])
+        tree["id"], tree["status"], [c["id"] for c in tree["children"]])
 
 
 def test_explaining_an_unknown_rule_suggests_the_closest(engine):
@@ -159,11 +163,11 @@ def test_to_dict_is_json_serialisable(engine):
 
 
 def test_repr_html_renders_a_table_of_rules(engine):
-    """_repr_html_() is HTML listing the rules with title, value and status."""
+    """_repr_html_() is HTML listing the rules with their title and outcome, in words."""
     html = engine.evaluate("household", household(), as_of=AS_OF)._repr_html_()
     assert (True, True, True) == (html.startswith("<div>"),
-                                  "<td>t_eligible</td><td>Eligible</td><td>true</td>" in html,
-                                  "<td>t_children</td>" in html)
+                                  "<td>Layak menerima</td><td>YA</td>" in html,
+                                  "<td>Jumlah anak</td><td>1</td>" in html)
 
 
 def test_repr_html_escapes_record_text(engine_from):

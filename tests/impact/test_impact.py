@@ -184,3 +184,10 @@ def test_extra_groups(base: wr.Engine, reformed: wr.Engine, city: City) -> None:
     with pytest.raises(DataError, match="'rt' is not a household field"):
         impact(base, reformed, city.households, members=city.persons, as_of=city.as_of,
                by="rt")
+
+
+def test_a_reform_file_cannot_silently_drop_the_base_engines_own_changes(
+        reform_file: Any, city: City) -> None:
+    what_if = wr.Engine.load(parameters={"pkh.max_desil": 5})
+    with pytest.raises(DataError, match="load the reform engine the same way"):
+        impact(what_if, reform_file, city.households, members=city.persons, as_of=city.as_of)

@@ -4,6 +4,7 @@ fingerprints."""
 from __future__ import annotations
 
 import datetime
+import re
 import textwrap
 from pathlib import Path
 
@@ -40,7 +41,7 @@ def test_dated_values_keep_the_base_before_the_reform_starts(reformed: wr.Engine
 
 def test_explanations_name_the_reform_file_and_line(reformed: wr.Engine) -> None:
     text = reformed.evaluate("household", HH, as_of=AS_OF).explain("pkh_eligible", lang="en")
-    assert "pkh.max_desil = 6" in text
+    assert re.search(r"pkh\.max_desil = \D*6\b", text)
     assert "reform 'pkh6'" in text
     assert "pkh6.yaml:4" in text
 

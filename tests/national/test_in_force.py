@@ -21,7 +21,7 @@ def test_pkh_rules_are_unknown_before_their_sourced_amounts_start() -> None:
     assert (None, "unknown") == (d.value("pkh_eligible"), d.status("pkh_eligible"))
     assert d.in_force("pkh_eligible") is False
     assert d.value("bpnt_eligible") is True
-    assert "not in force on 2019-06-01" in d.explain("pkh_eligible", lang="en")
+    assert "not in force on 1 June 2019" in d.explain("pkh_eligible", lang="en")
 
 
 def test_pkh_rules_decide_once_in_force() -> None:

@@ -67,11 +67,22 @@ DECIMAL_RE = r"^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)$"
 
 def parse_int(text: pa.Array) -> Parsed:
     present = pc.is_valid(text)
-    ok = _matches(text, INT_RE)
-    # more than 18 digits would overflow int64; no welfare amount is that large
-    ok = pc.and_(ok, pc.less_equal(pc.utf8_length(pc.fill_null(text, "")), 19))
+    ok = pc.and_(_matches(text, INT_RE), _fits_int64(text))
     return Parsed(_cast_where_ok(text, ok, pa.int64()),
                   [(_bad(present, ok), "not a whole number")])
+
+
+_INT64_MAX_DIGITS = "9223372036854775807"
+
+
+def _fits_int64(text: pa.Array) -> pa.Array:
+    """Whether whole numbers written as text fit in 64 bits (docs/security.md): a bigger one is
+    refused like any bad cell, never an Arrow error."""
+    digits = pc.replace_substring_regex(pc.fill_null(text, ""), r"^[+-]?0*", "")
+    n = pc.utf8_length(digits)
+    return pc.or_(pc.less(n, len(_INT64_MAX_DIGITS)),
+                  pc.and_(pc.equal(n, len(_INT64_MAX_DIGITS)),
+                          pc.less_equal(digits, _INT64_MAX_DIGITS)))
 
 
 def parse_decimal(text: pa.Array) -> Parsed:
@@ -177,6 +188,7 @@ def parse_id_number(text: pa.Array) -> Parsed:
     ok = pc.and_(_matches(bare, ID_INT_RE),
                  pc.less_equal(pc.utf8_length(pc.fill_null(bare, "")), 24))
     digits = pc.replace_substring_regex(pc.replace_substring_regex(bare, r",0+$", ""), r"\.", "")
+    ok = pc.and_(ok, _fits_int64(digits))
     return Parsed(_cast_where_ok(digits, ok, pa.int64()),
                   [(_bad(present, ok), "not a whole number or amount in rupiah "
                                        "(expected e.g. 1500000, 1.500.000 or Rp 1.500.000)")])

@@ -21,6 +21,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..errors import DataError
+from ..masking import mask_id
 from ..schema import Entity, Field, Schema
 from . import _parse as P
 from ._sources import REPLACEMENT, FastReaderFailed, OpenedSource, RawBatch, open_source
@@ -604,6 +605,6 @@ def _member_warnings(qkeys: list[pa.Table], valid_ids: pa.Array | pa.ChunkedArra
     for item in grouped.to_pylist():
         rows = sorted(item["row_list"])
         shown = ", ".join(str(r) for r in rows[:10]) + (", …" if len(rows) > 10 else "")
-        out.append(f"household {item['key']}: {len(rows)} member row(s) quarantined "
+        out.append(f"household {mask_id(item['key'])}: {len(rows)} member row(s) quarantined "
                    f"(row {shown}); the household is kept without them")
     return out

@@ -162,23 +162,42 @@ class LoadResult:
             start_parent += n
             start_child += k
 
-    def write_quarantine(self, directory: str | Path) -> list[Path]:
+    def write_quarantine(self, directory: str | Path, *, unmask: bool = False) -> list[Path]:
         """Write the quarantine as ``quarantine.csv`` and ``quarantine.parquet``.
+
+        The ``value`` column is masked (:mod:`welfare_rules.masking`): an identifier field's
+        value whole, 16-digit runs in any other; CSV cells that a spreadsheet would read as a
+        formula are written as text.
 
         Args:
             directory: where to write (created if absent).
+            unmask: write identifiers in full.
 
         Returns:
             The paths written.
         """
-        import pyarrow.csv as pa_csv
         import pyarrow.parquet as pq
+
+        from ..masking import mask_field
+        from ..safecells import write_csv
 
         out = Path(directory)
         out.mkdir(parents=True, exist_ok=True)
         csv_path, pq_path = out / "quarantine.csv", out / "quarantine.parquet"
-        pa_csv.write_csv(self.quarantine, csv_path)
-        pq.write_table(self.quarantine, pq_path)
+        q = self.quarantine
+        if not unmask and q.num_rows:
+            values = [None if v is None else mask_field(f or "", v, entity=e)
+                      for f, v, e in zip(q.column("field").to_pylist(),
+                                         q.column("value").to_pylist(),
+                                         q.column("entity").to_pylist(), strict=True)]
+            reasons = [None if r is None else mask_field("", r)
+                       for r in q.column("reason").to_pylist()]
+            q = q.set_column(q.schema.get_field_index("value"), "value",
+                             pa.array(values, pa.string()))
+            q = q.set_column(q.schema.get_field_index("reason"), "reason",
+                             pa.array(reasons, pa.string()))
+        write_csv(q, csv_path)
+        pq.write_table(q, pq_path)
         return [csv_path, pq_path]
 
 

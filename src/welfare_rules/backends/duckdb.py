@@ -7,8 +7,10 @@ registered as views (Arrow tables, DataFrames, relations) or scanned straight fr
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +19,7 @@ from sqlglot import exp
 
 from ..adapters.result import empty_table
 from .base import FINDINGS_SCHEMA, ROW, STATUS_VALUES, BackendBase, Job, Outcome
+from .runtime import out_of_range
 from .sql import SqlCompiler
 from .sqlrun import carry_select, compile_query, findings_query, with_row
 
@@ -123,11 +126,12 @@ class DuckDBBackend(BackendBase):
         # query only.
         con.execute("SET disabled_optimizers = 'build_side_probe_side'")
         try:
-            if job.output is not None:
-                results_path = Path(job.output)
-                con.sql(res_sql).write_parquet(str(results_path))
-            else:
-                cached = fetch_arrow(con.sql(res_sql))
+            with bounded_arithmetic():
+                if job.output is not None:
+                    results_path = Path(job.output)
+                    con.sql(res_sql).write_parquet(str(results_path))
+                else:
+                    cached = fetch_arrow(con.sql(res_sql))
         finally:
             con.execute("RESET disabled_optimizers")
 
@@ -142,13 +146,15 @@ class DuckDBBackend(BackendBase):
         def members() -> pa.Table | None:
             if q.members is None:
                 return None
-            return fetch_arrow(con.sql(comp.sql(q.with_ctes(q.members))))
+            with bounded_arithmetic():
+                return fetch_arrow(con.sql(comp.sql(q.with_ctes(q.members))))
 
         def findings() -> pa.Table:
             f = findings_query(comp, q, ds)
             if f is None:
                 return empty_table(FINDINGS_SCHEMA)
-            return fetch_arrow(con.sql(comp.sql(f))).cast(FINDINGS_SCHEMA)
+            with bounded_arithmetic():
+                return fetch_arrow(con.sql(comp.sql(f))).cast(FINDINGS_SCHEMA)
 
         def cleanup() -> None:
             con.close()
@@ -157,6 +163,19 @@ class DuckDBBackend(BackendBase):
         return Outcome(results=results, members=members, findings=findings,
                        rule_ids=q.rule_ids, error_rules=q.error_rules, cleanup=cleanup,
                        results_path=results_path)
+
+
+@contextlib.contextmanager
+def bounded_arithmetic() -> Iterator[None]:
+    """DuckDB's overflow of a BIGINT or DOUBLE as the error every backend gives
+    (:func:`~welfare_rules.backends.runtime.out_of_range`)."""
+    import duckdb
+
+    try:
+        yield
+    except duckdb.OutOfRangeException as exc:
+        detail = str(exc).splitlines()[0].removeprefix("Out of Range Error: ")
+        raise out_of_range(detail) from None
 
 
 def fetch_arrow(rel: Any) -> pa.Table:

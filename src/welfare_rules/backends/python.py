@@ -27,6 +27,7 @@ import attrs
 from ..errors import EvaluationError
 from ..expr import nodes as n
 from ..expr.functions import Function
+from ..expr.regex import compile_pattern
 from ..model import Rule, Table, UnaryTest
 from ..plan import EntityPlan, Missing, Plan
 from . import runtime
@@ -206,8 +207,10 @@ class PythonCompiler:
         if isinstance(node, n.Unary):
             a = self.expr(g, node.operand, ctx, params_used)
             t = g.tmp()
-            op = "not " if node.op == "not" else "-"
-            g.emit(f"{t} = None if {nullable(a)} else {op}{a}")
+            if node.op == "not":
+                g.emit(f"{t} = None if {nullable(a)} else not {a}")
+            else:
+                g.emit(f"{t} = None if {nullable(a)} else _rt.bounded(-{a})")
             return t
         if isinstance(node, n.BinOp):
             a = self.expr(g, node.left, ctx, params_used)
@@ -216,7 +219,8 @@ class PythonCompiler:
             guard = nullable(a, b)
             if node.op in ("/", "//", "%"):
                 guard += f" or {b} == 0"
-            g.emit(f"{t} = None if {guard} else {a} {node.op} {b}")
+            # the bounds every backend shares (docs/security.md)
+            g.emit(f"{t} = None if {guard} else _rt.bounded({a} {node.op} {b})")
             return t
         if isinstance(node, n.Compare):
             a = self.expr(g, node.left, ctx, params_used)
@@ -321,7 +325,7 @@ class PythonCompiler:
                 args[1].startswith(("'", '"')):
             import ast as _ast
 
-            rx = self.const(re.compile(_ast.literal_eval(args[1])))
+            rx = self.const(compile_pattern(_ast.literal_eval(args[1])))
             g.emit(f"{t} = None if {nullable(args[0])} else "
                    f"{rx}.fullmatch({args[0]}) is not None")
             return True

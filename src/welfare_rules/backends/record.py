@@ -16,7 +16,8 @@ from typing import Any
 
 import attrs
 
-from ..errors import did_you_mean
+from ..errors import UnknownRuleError, did_you_mean
+from ..masking import MASKED_FIELDS, mask_id, mask_text
 from ..model import Rule
 from .python import RecordPlan
 from .python_detail import compile_check_detail
@@ -27,15 +28,6 @@ __all__ = ["MASKED_FIELDS", "SEVERITY_ORDER", "STATUSES", "Evaluation", "Finding
 
 STATUSES = ("true", "false", "unknown", "value")
 SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
-MASKED_FIELDS = frozenset({"nik", "household_id"})
-
-
-def mask_id(value: Any) -> str:
-    """Mask a NIK or No. KK: keep the 4-digit region and the last 4 digits."""
-    s = "" if value is None else str(value)
-    if len(s) <= 8:
-        return "*" * len(s)
-    return s[:4] + "*" * (len(s) - 8) + s[-4:]
 
 
 @attrs.frozen
@@ -50,8 +42,23 @@ class Finding:
     member_id: str | None = None
     member_index: int | None = None
 
-    def to_dict(self) -> dict[str, Any]:
-        return attrs.asdict(self)
+    def to_dict(self, *, unmask: bool = False) -> dict[str, Any]:
+        """The finding as a dict; identifiers and 16-digit runs masked unless ``unmask``."""
+        d = attrs.asdict(self)
+        if not unmask:
+            d["message"] = mask_text(self.message)
+            d["record_id"] = None if self.record_id is None else mask_id(self.record_id)
+            d["member_id"] = None if self.member_id is None else mask_id(self.member_id)
+        return d
+
+    def __repr__(self) -> str:
+        d = self.to_dict()
+        return (f"Finding(check={self.check!r}, severity={self.severity!r}, "
+                f"message={d['message']!r}, entity={self.entity!r}, "
+                f"record_id={d['record_id']!r}, member_id={d['member_id']!r}, "
+                f"member_index={self.member_index!r})")
+
+    __str__ = __repr__
 
 
 def status_of(rule: Rule, value: Any, blocked: bool = False) -> str:
@@ -84,12 +91,14 @@ class Evaluation:
         if rule_id in model.rules:
             rule = model.rule(rule_id)
             if rule.entity != self.entity:
-                raise KeyError(f"'{rule_id}' is a rule of {rule.entity}, not {self.entity}; "
-                               f"see .members[i].value({rule_id!r})") from None
+                raise UnknownRuleError(f"'{rule_id}' is a rule of {rule.entity}, not "
+                                       f"{self.entity}; see .members[i].value({rule_id!r})",
+                                       rule_id) from None
             return -1
-        raise KeyError(f"unknown rule '{rule_id}'"
-                       f"{did_you_mean(rule_id, model.visible_rule_ids(self.entity))}"
-                       ) from None
+        raise UnknownRuleError(
+            f"unknown rule '{rule_id}'"
+            f"{did_you_mean(rule_id, model.visible_rule_ids(self.entity))}",
+            rule_id) from None
 
     def value(self, rule_id: str) -> Any:
         """The rule's value: True/False/None for conditions and checks, a number, a level
@@ -194,12 +203,12 @@ def render_message(template: str, sources: Sequence[Evaluation], unmask: bool = 
         for src in sources:
             if name in src._slots:
                 v = src.value(name)
-                return "?" if v is None else str(v)
+                return "?" if v is None else mask_text(str(v), unmask=unmask)
             if name in src.record:
                 v = src.record.get(name)
                 if name in MASKED_FIELDS or (name == "id" and src.entity == "household"):
                     return str(v) if unmask else mask_id(v)
-                return "?" if v is None else str(v)
+                return "?" if v is None else mask_text(str(v), unmask=unmask)
         if any(name in src.plan.plan.schema.entity(src.entity).fields for src in sources):
             return "?"  # a declared field the record leaves out is unknown, like a blank one
         return m.group(0)

@@ -9,8 +9,33 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from ..errors import HitPolicyError, ParameterError
+from .. import types as t
+from ..errors import EvaluationError, HitPolicyError, ParameterError
 from ..plan import Missing  # generated code and the plan share it
+
+#: The message every backend gives when arithmetic leaves the range of its type.
+OUT_OF_RANGE = "arithmetic out of range"
+
+
+def out_of_range(detail: str) -> EvaluationError:
+    """The error of every backend for arithmetic that leaves 64 bits (docs/security.md)."""
+    return EvaluationError(f"{OUT_OF_RANGE}: {detail} (integers are 64-bit and decimals finite "
+                           "on every backend)")
+
+
+def bounded(value: Any) -> Any:
+    """``value`` if it is within the bounds every backend shares, else raise
+    :func:`out_of_range` (the Python backend checks each arithmetic result with this)."""
+    cls = value.__class__
+    if cls is int:
+        if value > t.INT64_MAX or value < t.INT64_MIN:
+            raise out_of_range(f"an integer of {len(str(abs(value)))} digits")
+    elif cls is float and (value != value or value in (_INF, _NINF)):
+        raise out_of_range("a decimal beyond the 64-bit range")
+    return value
+
+
+_INF, _NINF = float("inf"), float("-inf")
 
 
 def param_missing(value: Missing, rule_id: str) -> Any:

@@ -19,6 +19,7 @@ from sqlglot import exp
 
 from ..adapters.result import empty_table
 from ..errors import EvaluationError
+from ..expr.regex import java_pattern
 from .base import FINDINGS_SCHEMA, ROW, BackendBase, Job, Outcome
 from .sql import SqlCompiler
 from .sqlrun import carry_select, findings_query, with_row
@@ -33,8 +34,8 @@ class SparkCompiler(SqlCompiler):
     dialect = "spark"
 
     def full_match_sql(self, s: exp.Expression, pattern: str) -> exp.Expression:
-        # Java regexes: anchor both ends (\\z: the very end, not before a final newline)
-        return exp.RegexpLike(this=s, expression=exp.Literal.string(f"^(?:{pattern})\\z"))
+        # Java regexes with RE2's meaning, anchored at both ends (expr/regex.py)
+        return exp.RegexpLike(this=s, expression=exp.Literal.string(java_pattern(pattern)))
 
     def fn_days_between(self, a: list[exp.Expression], node: object, ctx: object
                         ) -> exp.Expression:

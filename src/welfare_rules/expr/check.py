@@ -18,6 +18,7 @@ from ..errors import Location, RuleTypeError, did_you_mean
 from ..schema import Schema
 from . import nodes as n
 from .functions import SPECIAL_FORMS, Function
+from .regex import PatternError, compile_pattern
 
 AGGREGATES = ("count", "any", "all", "sum", "min", "max")
 
@@ -230,9 +231,14 @@ class Checker:
         if node.kwargs:
             raise _err(f"'{name}' takes no keyword arguments", node)
         arg_types = [self._infer(a, scope, refs) for a in node.args]
-        if name == "matches" and len(node.args) == 2 and not (
-                isinstance(node.args[1], n.Literal) and isinstance(node.args[1].value, str)):
-            raise _err("the pattern of matches() must be a literal text", node.args[1])
+        if name == "matches" and len(node.args) == 2:
+            pattern = node.args[1]
+            if not (isinstance(pattern, n.Literal) and isinstance(pattern.value, str)):
+                raise _err("the pattern of matches() must be a literal text", pattern)
+            try:
+                compile_pattern(pattern.value)
+            except PatternError as exc:
+                raise _err(str(exc), pattern) from None
         try:
             return fn.type_rule(arg_types)
         except TypeError as exc:

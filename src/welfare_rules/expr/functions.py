@@ -16,13 +16,13 @@ from __future__ import annotations
 import calendar
 import datetime
 import math
-import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import attrs
 
 from .. import types as t
+from .regex import full_match
 
 TypeRule = Callable[[Sequence[t.Type]], t.Type]
 SqlBuilder = Callable[..., Any]
@@ -199,15 +199,10 @@ def to_int(s: Any) -> int | None:
     return to_int(str(s))
 
 
-_regex_cache: dict[str, re.Pattern[str]] = {}
-
-
 def matches(s: str, pattern: str) -> bool:
-    """Whether the whole of ``s`` matches the regular expression ``pattern``."""
-    rx = _regex_cache.get(pattern)
-    if rx is None:
-        rx = _regex_cache[pattern] = re.compile(pattern)
-    return rx.fullmatch(s) is not None
+    """Whether the whole of ``s`` matches the regular expression ``pattern`` (RE2 syntax and
+    linear-time matching: :mod:`welfare_rules.expr.regex`)."""
+    return full_match(s, pattern)
 
 
 def round_half_away(x: float, ndigits: int = 0) -> float | int:

@@ -11,15 +11,27 @@ huge literals) from hanging the loader.
 from __future__ import annotations
 
 import ast
+import math
 import warnings
 from collections.abc import Callable
 
 from ..errors import ExpressionSyntaxError, Location
 from . import nodes as n
 
+#: The longest expression text (characters).
 MAX_LENGTH = 4000
+#: The deepest nesting of an expression (brackets, operators, calls, ``not``).
 MAX_DEPTH = 60
-MAX_INT_DIGITS = 24
+#: Integers are 64-bit on every backend: literals outside this range are refused.
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+#: How much of an expression an error message quotes (messages stay one short line).
+SHOWN_CHARS = 60
+
+
+def shown(text: str) -> str:
+    """``text`` quoted for an error message: one line, at most :data:`SHOWN_CHARS` long."""
+    one = " ".join(text.split())
+    return repr(one if len(one) <= SHOWN_CHARS else one[:SHOWN_CHARS - 1] + "…")
 
 _BINOPS: dict[type[ast.operator], str] = {
     ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.FloorDiv: "//", ast.Mod: "%",
@@ -60,7 +72,7 @@ class _Converter:
     def error(self, msg: str, node: ast.AST | None = None) -> ExpressionSyntaxError:
         line = getattr(node, "lineno", 1) or 1
         col = getattr(node, "col_offset", 0) or 0
-        return ExpressionSyntaxError(f"{msg} in expression {self.text.strip()!r}",
+        return ExpressionSyntaxError(f"{msg} in expression {shown(self.text)}",
                                      self.loc(line, col))
 
     def convert(self, node: ast.AST, depth: int = 0) -> n.Node:
@@ -70,11 +82,14 @@ class _Converter:
         at = self.loc(getattr(node, "lineno", 1) or 1, getattr(node, "col_offset", 0) or 0)
         if isinstance(node, ast.Constant):
             v = node.value
+            if isinstance(v, float) and not math.isfinite(v):
+                raise self.error("decimal literal out of range (numbers must be finite)", node)
             if isinstance(v, bool) or v is None or isinstance(v, str | float):
                 return n.Literal(v, loc=at)
             if isinstance(v, int):
-                if len(str(abs(v))) > MAX_INT_DIGITS:
-                    raise self.error("integer literal too large", node)
+                if v > INT64_MAX:
+                    raise self.error("integer literal larger than 2**63 - 1 (integers are "
+                                     "64-bit on every backend)", node)
                 return n.Literal(v, loc=at)
             raise self.error(f"literal {v!r} is not allowed", node)
         if isinstance(node, ast.Name):
@@ -192,10 +207,15 @@ def parse(text: str, loc: LocFn | None = None) -> n.Node:
         line = exc.lineno or 1
         col = max((exc.offset or 1) - 1, 0)
         raise ExpressionSyntaxError(f"invalid syntax ({exc.msg}) in expression "
-                                    f"{text.strip()!r}", locate(line, col)) from None
-    except (ValueError, MemoryError, RecursionError, OverflowError) as exc:
-        raise ExpressionSyntaxError(f"cannot parse expression: {exc}", locate(1, 0)) from None
+                                    f"{shown(text)}", locate(line, col)) from None
+    except (RecursionError, MemoryError):
+        raise ExpressionSyntaxError(f"expression nested more than {MAX_DEPTH} levels deep in "
+                                    f"expression {shown(text)}", locate(1, 0)) from None
+    except (ValueError, OverflowError) as exc:
+        raise ExpressionSyntaxError(f"cannot parse expression {shown(text)}: {exc}",
+                                    locate(1, 0)) from None
     try:
         return _Converter(text, locate).convert(tree.body)
     except RecursionError:
-        raise ExpressionSyntaxError("expression nested too deeply", locate(1, 0)) from None
+        raise ExpressionSyntaxError(f"expression nested more than {MAX_DEPTH} levels deep in "
+                                    f"expression {shown(text)}", locate(1, 0)) from None

@@ -22,6 +22,8 @@ import attrs
 import pyarrow as pa
 
 from ..errors import DataError
+from ..masking import mask_table
+from ..safecells import text_cells
 from ..workbook import excel_sheet_name as _sheet_name
 from .duck import as_date as _as_date
 from .duck import ident as _q
@@ -205,6 +207,11 @@ def propose_reallocation(engine: Engine, results: Snapshot | Any, places: Reconc
                    {_q(score_rule)} AS score, {breakdown} AS breakdown
             FROM res
             WHERE {_q(elig)} = true AND NOT {recv} AND id NOT IN (SELECT id FROM excl)""")
+    if not parts:  # no place was freed (a quiet month): no candidate, same columns
+        parts.append(f"""
+            SELECT NULL::VARCHAR AS programme, id, {kec} AS kecamatan, kelurahan,
+                   {desil} AS desil, {_q(score_rule)} AS score, {breakdown} AS breakdown
+            FROM res WHERE false""")
     con.execute("CREATE TEMP TABLE cand AS " + " UNION ALL ".join(parts))
     con.execute(f"""
         CREATE TEMP TABLE ranked AS
@@ -275,14 +282,14 @@ def write_proposal(proposal: Proposal, directory: str | Path, *,
     Returns:
         The two paths written.
     """
-    import pyarrow.csv as pacsv
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, Border, Font, Side
 
+    from ..safecells import save_workbook, write_csv
+
     out = Path(directory)
     out.mkdir(parents=True, exist_ok=True)
-    csv_path = out / f"{basename}.csv"
-    pacsv.write_csv(proposal.table, csv_path)
+    csv_path = write_csv(proposal.table, out / f"{basename}.csv")
     xlsx_path = out / f"{basename}.xlsx"
     wb = Workbook()
     ws = wb.active
@@ -298,17 +305,18 @@ def write_proposal(proposal: Proposal, directory: str | Path, *,
                f"({TIE_BREAK}). Skor / score: {proposal.score_rule} = " + " + ".join(
                    f"{_fmt(w)} × {title}" for _, title, w in proposal.weights)])
     ws.append([])
-    _append_table(ws, proposal.summary, bold)
-    rows = proposal.table.to_pylist()
+    summary = mask_table(proposal.summary)
+    _append_table(ws, summary, bold)
+    rows = mask_table(proposal.table).to_pylist()
     by_kel: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for r in rows:
         by_kel.setdefault((r["kecamatan"] or "", r["kelurahan"]), []).append(r)
     for kel_key in sorted({(r["kecamatan"] or "", r["kelurahan"])
-                           for r in proposal.summary.to_pylist()} | set(by_kel)):
+                           for r in summary.to_pylist()} | set(by_kel)):
         kec, kel = kel_key
         sheet = wb.create_sheet(_sheet_name(kel, wb.sheetnames))
-        sheet.append([f"Usulan untuk musyawarah kelurahan {kel}"
-                      + (f", kecamatan {kec}" if kec else "")])
+        sheet.append(text_cells(sheet, [f"Usulan untuk musyawarah kelurahan {kel}"
+                                        + (f", kecamatan {kec}" if kec else "")]))
         sheet["A1"].font = Font(bold=True, size=14)
         sheet.append(["Daftar ini USULAN dari perangkat lunak, bukan keputusan: musyawarah "
                       "kelurahan memutuskan. / This list is a PROPOSAL: the library proposes, "
@@ -321,7 +329,7 @@ def write_proposal(proposal: Proposal, directory: str | Path, *,
         for c in sheet[sheet.max_row]:
             c.font = bold
         for r in by_kel.get(kel_key, []):
-            sheet.append([_cell(r.get(k)) for k in SHOWN])
+            sheet.append(text_cells(sheet, [r.get(k) for k in SHOWN]))
         for col, width in zip("ABCDEFGHIJKLM", (10, 10, 7, 7, 10, 20, 24, 7, 8, 60, 70, 14, 24),
                               strict=True):
             sheet.column_dimensions[col].width = width
@@ -344,14 +352,8 @@ def write_proposal(proposal: Proposal, directory: str | Path, *,
             sheet.row_dimensions[sheet.max_row].height = 36
             for col in ("D", "E", "F", "G", "H", "I"):
                 sheet[f"{col}{sheet.max_row}"].border = line
-    wb.save(xlsx_path)
+    save_workbook(wb, xlsx_path)
     return [csv_path, xlsx_path]
-
-
-def _cell(v: Any) -> Any:
-    if isinstance(v, (datetime.date, int, float, str)) or v is None:
-        return v
-    return str(v)
 
 
 def _append_table(ws: Any, table: pa.Table, bold: Any) -> None:
@@ -359,7 +361,7 @@ def _append_table(ws: Any, table: pa.Table, bold: Any) -> None:
     for c in ws[ws.max_row]:
         c.font = bold
     for r in table.to_pylist():
-        ws.append([_cell(v) for v in r.values()])
+        ws.append(text_cells(ws, r.values()))
 
 
 def quota_table(rows: Mapping[tuple[str, str], int]) -> pa.Table:

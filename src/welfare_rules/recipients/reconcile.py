@@ -413,14 +413,12 @@ class Reconciliation:
 
     def write(self, directory: str | Path, *, basename: str = "reconciliation") -> list[Path]:
         """Write the findings as CSV and XLSX (findings, summary, freed places, quarantine)."""
-        import pyarrow.csv as pacsv
-
+        from ..safecells import write_csv
         from ..workbook import write_workbook
 
         out = Path(directory)
         out.mkdir(parents=True, exist_ok=True)
-        csv_path = out / f"{basename}.csv"
-        pacsv.write_csv(self.findings, csv_path)
+        csv_path = write_csv(self.findings, out / f"{basename}.csv")
         xlsx_path = write_workbook(out / f"{basename}.xlsx", {
             "findings": self.findings, "summary": self.summary(),
             "freed places": self.freed_places(), "register quarantine": self.quarantine})

@@ -21,6 +21,7 @@ import attrs
 import pyarrow as pa
 
 from ..adapters.result import empty_table
+from ..errors import NotFoundError
 from .duck import as_date as _as_date
 from .duck import ident as _q
 from .duck import string_literal as _sql_str
@@ -153,7 +154,8 @@ def take_snapshot(engine: Engine, data: Any, members: Any = None, *,
                 f"FROM t LEFT JOIN r ON t.{_q(key)} = r.{_q(key)}").to_arrow_table()
         else:
             results = _append(table, {c: out[c] for c in cols})
-        return Snapshot(entity, key, as_of, results, findings, engine.fingerprint(as_of),
+        return Snapshot(entity, key, as_of, results, findings,
+                        getattr(res, "fingerprint", None) or engine.fingerprint(as_of),
                         tuple(cols))
     return _python_snapshot(engine, data if isinstance(data, LoadResult) else table, child,
                             entity, key, as_of, wanted)
@@ -360,7 +362,7 @@ def compare_snapshots(old: Snapshot | Any, new: Snapshot | Any, *,
     t_new, as_new, fp_new, r_new = _as_snapshot_table(new)
     for t, what in ((t_old, "old"), (t_new, "new")):
         if key not in t.column_names:
-            raise KeyError(f"the {what} snapshot has no key column '{key}'")
+            raise NotFoundError(f"the {what} snapshot has no key column '{key}'")
     common = [c for c in t_new.column_names if c in t_old.column_names and c != key]
     tracked = list(rules) if rules is not None else _default_rules(
         engine, r_old, r_new, [c for c in common if c not in _input_columns(engine)], as_new)

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 import pyarrow as pa
 
+from ..masking import mask_table
 from ..recipients.duck import ident as _q
 from ..recipients.reconcile import PROGRAMMES, Reconciliation, connect, to_arrow
 from ..recipients.snapshots import Snapshot, SnapshotDiff
@@ -159,7 +160,7 @@ def report_tables(snapshot: Snapshot | Any | None = None, *,
     if proposal is not None:
         out["reallocation summary"] = proposal.summary
         out["reallocation"] = _drop_unmasked(proposal.table)
-    return out
+    return {name: mask_table(t) for name, t in out.items()}
 
 
 def _count_columns(cols: set[str], programmes: Sequence[str], eligible_rule: str) -> list[str]:
@@ -573,7 +574,3 @@ def _sections(tables: Mapping[str, pa.Table], fmt: Formatter, titles: Mapping[st
                                          subtotal_by="programme" if name == "freed places"
                                          else None)})
     return out
-
-
-# -- workbook -----------------------------------------------------------------------------------
-

@@ -35,10 +35,12 @@ if TYPE_CHECKING:
 __all__ = [
     "BIRTH_DATES",
     "DATES",
+    "HOSTILE_KINDS",
     "TABLE_CELLS",
     "allocation_inputs",
     "digits",
     "field_values",
+    "hostile_rule_files",
     "households",
     "nik_for",
     "records",
@@ -297,3 +299,69 @@ def small_tables(draw: st.DrawFn, inputs: Mapping[str, str],
     rows = draw(st.lists(st.tuples(st.tuples(*(TABLE_CELLS[inputs[i]] for i in names)),
                                    st.integers(1, 2)), min_size=1, max_size=max_rows))
     return policy, names, [(list(cells), out) for cells, out in rows]
+
+
+# ---------------------------------------------------------------------------------------------
+# Hostile rule files (docs/security.md)
+
+#: The pieces a hostile rule file is built from; each names a way to attack the loader or the
+#: evaluator.
+HOSTILE_KINDS = ("yaml_nesting", "alias", "bomb", "brackets", "not_chain", "text_growth",
+                 "int_growth", "regex", "huge_int", "huge_decimal", "nan", "long_expr",
+                 "chain")
+
+
+@st.composite
+def hostile_rule_files(draw: st.DrawFn) -> str:
+    """The text of one household ruleset file built to break the loader or the evaluator:
+    deep YAML or expression nesting, aliases and bombs, growth chains, regexes (ReDoS and
+    invalid ones), huge literals, NaN. Rules read the fields ``x`` (int), ``name`` (str) and
+    ``amount`` (decimal). Whatever is drawn, loading and evaluating it must end quickly with a
+    result or one of the library's own errors."""
+    kind = draw(st.sampled_from(HOSTILE_KINDS))
+    size = draw(st.integers(1, 5000))
+    head = ("id: hostile\nentity: household\nversion: '1'\n"
+            "title: {id: Aturan uji, en: Test rules}\n")
+    if kind == "yaml_nesting":
+        return head + "rules:\n  - id: t_r\n    when: x > 1\n    extra: " + "[" * size \
+            + "]" * size + "\n"
+    if kind == "alias":
+        return head + "a: &a [x]\nrules:\n  - &r {id: t_r, when: x > 1}\n  - *r\n"
+    if kind == "bomb":
+        levels = draw(st.integers(2, 9))
+        lines = ['l0: &l0 ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+        lines += [f"l{i}: &l{i} [" + ",".join([f"*l{i - 1}"] * 9) + "]"
+                  for i in range(1, levels)]
+        return head + "\n".join(lines) + "\nrules: []\n"
+    if kind == "brackets":
+        depth = min(size, 4000)
+        return head + f"rules:\n  - id: t_r\n    value: '{'(' * depth}x{')' * depth}'\n"
+    if kind == "not_chain":
+        depth = min(size, 400)
+        if draw(st.booleans()):
+            return head + f"rules:\n  - id: t_r\n    when: '{'not ' * depth}x > 1'\n"
+        body = "rules:\n  - id: t_r\n" + "".join(
+            "  " * (i + 2) + "not:\n" for i in range(depth)) + "  " * (depth + 2) + "when: a\n"
+        return head + body
+    if kind in ("text_growth", "int_growth", "chain"):
+        n = min(size, 300)
+        first, step = {"text_growth": ("name", "{p} + {p}"), "int_growth": ("x", "{p} * {p}"),
+                       "chain": ("x", "{p} + 1")}[kind]
+        rules = [f"  - id: t_g0\n    value: {first}\n"]
+        rules += [f"  - id: t_g{i}\n    value: {step.format(p=f't_g{i - 1}')}\n"
+                  for i in range(1, n + 1)]
+        return head + "rules:\n" + "".join(rules)
+    if kind == "regex":
+        pattern = draw(st.sampled_from(["(a+)+$", "(a|aa)+$", "(.*a){20}", "(a", "(a)\\\\1",
+                                        "(?=a)", "a{2000}", "[", "\\\\w+é", "((a*)*)*b"]))
+        return head + f"rules:\n  - id: t_r\n    when: 'matches(name, \"{pattern}\")'\n"
+    if kind == "huge_int":
+        return head + f"rules:\n  - id: t_r\n    value: x * {'9' * min(size, 400)}\n" \
+            f"  - id: t_y\n    value: {'9' * min(size, 400)}\n"
+    if kind == "huge_decimal":
+        return head + f"rules:\n  - id: t_r\n    value: amount * {'9' * min(size, 400)}.5\n"
+    if kind == "nan":
+        lit = draw(st.sampled_from([".nan", ".inf", "-.inf", "1e999"]))
+        return head + "rules:\n  - id: t_r\n    table:\n      hit_policy: first\n" \
+            f"      inputs: [x]\n      rows: [{{when: ['> 1'], then: {lit}}}]\n"
+    return head + f"rules:\n  - id: t_r\n    value: '{' + '.join(['x'] * size)}'\n"

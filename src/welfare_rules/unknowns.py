@@ -1,0 +1,496 @@
+"""Sound and minimal unknowns: whether the missing inputs of a record can change an outcome.
+
+Three-valued (Kleene) evaluation is safe but coarse: ``x or not x`` is unknown when ``x`` is
+missing, and so is a PKH component when a 74-year-old woman's ``is_pregnant`` is blank, although
+she qualifies either way. This module settles such outcomes by brute force over the completions
+of the missing inputs the rule reads (transitively, members included):
+
+* a boolean field takes ``True`` and ``False``; an enum each declared value; an int bounded by the
+  schema to a small range (``desil`` 1-10) each value in it;
+* a number compared only with constants and parameters (``income_month < param.x``) takes one
+  value below, at and above each threshold, which covers every outcome of those comparisons;
+* anything else (dates, text, numbers inside arithmetic) stays missing, so the three-valued
+  evaluation keeps its own, sound answer for it;
+* a field read by ``is_missing``/``coalesce`` is not completed: there a blank is a value
+  (``death_date`` blank means no death).
+
+An outcome is **known** when every completion gives the same known value, **unknown** when two
+give different values (then it is exact: those two completions witness it) or when some completion
+is still unknown because of a field that cannot be enumerated (an approximation, the three-valued
+answer). Where the completions number more than :data:`MAX_COMPLETIONS` a sample is tried: a
+disagreement still proves the outcome unknown; otherwise the three-valued answer stands.
+
+:func:`needs` gives a minimal set of missing inputs that decides an unknown outcome: every
+completion of the set gives a known outcome, and no input can be dropped from it.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import random
+import weakref
+from collections.abc import Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+from .errors import EvaluationError
+from .expr import nodes as n
+
+if TYPE_CHECKING:
+    from .decision import Decision
+    from .engine import Engine
+    from .model import Rule
+    from .schema import Field
+
+#: how many completions are evaluated exhaustively before sampling
+MAX_COMPLETIONS = 4096
+#: how many sampled completions are tried beyond that
+SAMPLES = 256
+#: an int bounded to at most this many values is enumerated whatever it is used for
+SMALL_RANGE = 16
+
+_BLANK_FUNCS = frozenset({"is_missing", "coalesce"})
+
+
+@attrs.frozen(order=True)
+class Input:
+    """One input of a record: a field of the record itself (``member is None``) or of one of its
+    members (by index). ``str()`` is ``floor_area_m2`` or ``members[1].is_pregnant``."""
+
+    member: int | None
+    field: str
+    relation: str = ""
+
+    def __str__(self) -> str:
+        if self.member is None:
+            return self.field
+        return f"{self.relation}[{self.member}].{self.field}"
+
+    def get(self, record: Mapping[str, Any]) -> Any:
+        if self.member is None:
+            return record.get(self.field)
+        rows = record.get(self.relation) or ()
+        return rows[self.member].get(self.field) if self.member < len(rows) else None
+
+
+@attrs.define
+class Cone:
+    """What a rule reads, transitively: fields of its own entity and of the related records,
+    how each numeric field is used, and which fields treat blank as a value."""
+
+    own: set[str] = attrs.field(factory=set)
+    member: set[str] = attrs.field(factory=set)
+    blank_own: set[str] = attrs.field(factory=set)
+    blank_member: set[str] = attrs.field(factory=set)
+    #: (is member, field) → the constant expressions it is compared with; None: used otherwise
+    thresholds: dict[tuple[bool, str], list[n.Node] | None] = attrs.field(factory=dict)
+    rules: set[str] = attrs.field(factory=set)
+
+
+_CONES: weakref.WeakKeyDictionary[Engine, dict[tuple[int, bool], Cone]] = \
+    weakref.WeakKeyDictionary()
+
+
+def cone(engine: Engine, rule: Rule, member: bool = False) -> Cone:
+    """The inputs a rule reads (cached per engine and rule version); ``member`` for a rule of
+    the related records read within their parent's record (its fields are member fields)."""
+    cache = _CONES.setdefault(engine, {})
+    got = cache.get((id(rule), member))
+    if got is None:
+        got = Cone()
+        _walk_rule(engine, rule, member, got, set())
+        cache[(id(rule), member)] = got
+    return got
+
+
+def _walk_rule(engine: Engine, rule: Rule, member: bool, out: Cone, seen: set[tuple[str, bool]]
+               ) -> None:
+    key = (rule.id, member)
+    if key in seen:
+        return
+    seen.add(key)
+    out.rules.add(rule.id)
+    refs = engine.rule_refs(rule)
+    (out.member if member else out.own).update(refs.fields)
+    out.member.update(refs.member_fields)
+    ent = engine.schema.entity(rule.entity)
+    rel_entity = next((r.entity for r in ent.relations.values()), None)
+    fields_here = set(ent.fields)
+    fields_member = set(engine.schema.entity(rel_entity).fields) if rel_entity else set()
+    ctx = _Ctx(engine, out, member, fields_here, fields_member, set(ent.relations))
+    for node in _plain_nodes(rule):
+        ctx.visit(node, None, member)
+    if rule.table is not None:
+        for i, inp in enumerate(rule.table.inputs):
+            consts: list[n.Node] = []
+            for row in rule.table.rows:
+                test = row.tests[i]
+                consts.extend(x for x in (test.value, test.high) if x is not None)
+            if isinstance(inp, n.Name) and inp.id in fields_here and inp.id not in engine.rules:
+                if all(_constant(c) for c in consts):
+                    ctx.threshold(member, inp.id, consts)
+                else:
+                    ctx.threshold(member, inp.id, None)
+            else:
+                ctx.visit(inp, None, member)
+            for c in consts:
+                ctx.visit(c, None, member)
+    deps = set(refs.rules) | set(rule.children) | {lv.rule for lv in rule.levels if lv.rule}
+    deps |= {i.rule for i in rule.indicators}
+    for dep in sorted(deps):
+        if dep in engine.rules:
+            for version in engine.rules[dep]:
+                _walk_rule(engine, version, member, out, seen)
+    for dep in sorted(refs.member_rules):
+        if dep in engine.rules:
+            for version in engine.rules[dep]:
+                _walk_rule(engine, version, True, out, seen)
+
+
+def _plain_nodes(rule: Rule) -> list[n.Node]:
+    """The expression trees of a rule other than its table's inputs and tests."""
+    out: list[n.Node] = [x for x in (rule.expr, rule.at_least) if x is not None]
+    if rule.table is not None:
+        for row in rule.table.rows:
+            out.extend(row.outputs)
+        out.extend(rule.table.default or ())
+    out.extend(ind.weight for ind in rule.indicators)
+    if rule.check is not None:
+        if rule.check.where is not None:
+            out.append(n.Call("any", (n.Name(rule.check.for_each or ""), rule.check.where)))
+        out.extend(c.when for c in rule.check.severity if c.when is not None)
+    return out
+
+
+def _constant(node: n.Node) -> bool:
+    """Whether an expression reads no field and no rule (literals, parameters, arithmetic)."""
+    return all(not isinstance(x, n.Name | n.Call) for x in n.walk(node))
+
+
+@attrs.define
+class _Ctx:
+    engine: Engine
+    out: Cone
+    member: bool
+    fields_here: set[str]
+    fields_member: set[str]
+    relations: set[str]
+
+    def threshold(self, member: bool, field: str, consts: list[n.Node] | None) -> None:
+        key = (member, field)
+        if consts is None or self.out.thresholds.get(key, []) is None:
+            self.out.thresholds[key] = None
+        else:
+            known = self.out.thresholds.setdefault(key, [])
+            assert known is not None
+            known.extend(consts)
+
+    def is_field(self, name: str, member: bool) -> bool:
+        if name in self.engine.rules or name == "as_of":
+            return False
+        pool = self.fields_member if (member and not self.member) else self.fields_here
+        return name in pool
+
+    def visit(self, node: n.Node, parent: n.Node | None, member: bool) -> None:
+        if isinstance(node, n.Name):
+            if self.is_field(node.id, member) and node.id not in self.relations:
+                consts = self._compared_with(node, parent)
+                self.threshold(member, node.id, consts)
+            return
+        if isinstance(node, n.Call):
+            args = list(node.args)
+            inner = member
+            if args and isinstance(args[0], n.Name) and args[0].id in self.relations:
+                inner = True
+                args = args[1:]
+            if node.func in _BLANK_FUNCS:
+                for a in args:
+                    for x in n.walk(a):
+                        if isinstance(x, n.Name) and self.is_field(x.id, inner):
+                            blank = self.out.blank_member if inner else self.out.blank_own
+                            blank.add(x.id)
+            for a in args:
+                self.visit(a, node, inner)
+            for _, kw in node.kwargs:
+                self.visit(kw, node, inner)
+            return
+        for child in _children(node):
+            self.visit(child, node, member)
+
+    @staticmethod
+    def _compared_with(node: n.Name, parent: n.Node | None) -> list[n.Node] | None:
+        if isinstance(parent, n.Compare):
+            other = parent.right if parent.left is node else parent.left
+            if _constant(other):
+                return [other]
+        return None
+
+
+def _children(node: n.Node) -> Iterator[n.Node]:
+    for f in attrs.fields(type(node)):
+        v = getattr(node, f.name)
+        if isinstance(v, n.Node):
+            yield v
+        elif isinstance(v, tuple):
+            for x in v:
+                if isinstance(x, n.Node):
+                    yield x
+                elif isinstance(x, tuple):
+                    yield from (y for y in x if isinstance(y, n.Node))
+
+
+# ------------------------------------------------------------------------------------------
+# Domains
+
+
+def _numbers(node: n.Node, d: Decision) -> list[float]:
+    from .backends.interp import Scope, evaluate
+
+    scope = Scope({}, lambda _: None, lambda _: False, d.plan.param, d.as_of,
+                  d.engine.functions)
+    v = evaluate(node, scope)
+    vals = v if isinstance(v, list) else [v]
+    return [float(x) for x in vals if isinstance(x, int | float) and not isinstance(x, bool)]
+
+
+def domain(d: Decision, inp: Input, c: Cone) -> list[Any] | None:
+    """The values that cover every outcome for a missing input, or ``None`` when it cannot be
+    enumerated (it then stays missing)."""
+    f = _field(d, inp)
+    if f is None:
+        return None
+    blank = c.blank_member if inp.member is not None else c.blank_own
+    if inp.field in blank:
+        return None
+    kind = f.type.kind
+    if kind == "bool":
+        return [True, False]
+    if kind == "enum":
+        return list(f.type.values)
+    if kind not in ("int", "decimal"):
+        return None
+    lo = f.min
+    hi = f.max
+    if kind == "int" and lo is not None and hi is not None and hi - lo + 1 <= SMALL_RANGE:
+        return list(range(int(lo), int(hi) + 1))
+    consts = c.thresholds.get((inp.member is not None, inp.field))
+    if consts is None:
+        return None
+    points: set[float] = set()
+    for node in consts:
+        for t in _numbers(node, d):
+            if kind == "int":
+                base = math.floor(t)
+                points.update({base - 1, base, base + 1, math.ceil(t)})
+            else:
+                eps = 1e-6 * max(1.0, abs(t))
+                points.update({t - eps, t, t + eps})
+    if lo is not None:
+        points.add(lo)
+    if not points:
+        points.add(lo if lo is not None else 0)
+    out = sorted(p for p in points if (lo is None or p >= lo) and (hi is None or p <= hi))
+    return [int(p) for p in out] if kind == "int" else out
+
+
+def _field(d: Decision, inp: Input) -> Field | None:
+    schema = d.engine.schema
+    ent = schema.entity(d.entity)
+    if inp.member is None:
+        return ent.fields.get(inp.field)
+    rel = ent.relations.get(inp.relation)
+    return schema.entity(rel.entity).fields.get(inp.field) if rel else None
+
+
+def missing_inputs(d: Decision, rule: Rule, member: bool = False) -> list[Input]:
+    """The inputs a rule reads that the record leaves blank (members by index)."""
+    c = cone(d.engine, rule, member)
+    out = [Input(None, f) for f in sorted(c.own) if d.record.get(f) is None]
+    relation = d.plan.compiled.relation
+    if relation and c.member:
+        rows = d.record.get(relation) or ()
+        for i, row in enumerate(rows):
+            out.extend(Input(i, f, relation) for f in sorted(c.member) if row.get(f) is None)
+    return out
+
+
+def with_values(record: Mapping[str, Any], changes: Mapping[Input, Any]) -> dict[str, Any]:
+    """A copy of ``record`` with the given inputs set (members copied only where touched)."""
+    out = dict(record)
+    by_member: dict[tuple[str, int], dict[str, Any]] = {}
+    for inp, v in changes.items():
+        if inp.member is None:
+            out[inp.field] = v
+        else:
+            by_member.setdefault((inp.relation, inp.member), {})[inp.field] = v
+    for (rel, i), vals in by_member.items():
+        rows = list(out.get(rel) or ())
+        rows[i] = {**rows[i], **vals}
+        out[rel] = rows
+    return out
+
+
+# ------------------------------------------------------------------------------------------
+# Outcomes
+
+
+def outcome(d: Decision, record: Mapping[str, Any], rule_id: str,
+            member: int | None = None) -> tuple[Any, bool]:
+    """(value, known) of a rule for another version of the decision's record (of its member
+    ``member`` for a member's rule).
+
+    Raises:
+        EvaluationError: the record violates a decision table's hit policy.
+    """
+    values, members = d.plan.compiled.run(record, d.plan.params, d.as_of)
+    if member is not None:
+        child = d.plan.compiled.child
+        assert child is not None
+        v = members[member][child.slots[rule_id]]
+        return v, v is not None
+    slot = d._slots[rule_id]
+    v = values[slot]
+    blocked_slot = d._slots.get(rule_id + "#blocked")
+    blocked = bool(values[blocked_slot]) if blocked_slot is not None else False
+    return v, v is not None and not blocked
+
+
+def _completions(doms: Sequence[Sequence[Any]], rng: random.Random | None
+                 ) -> Iterator[tuple[Any, ...]]:
+    total = math.prod(len(x) for x in doms)
+    if total <= MAX_COMPLETIONS or rng is None:
+        yield from itertools.product(*doms)
+        return
+    for _ in range(SAMPLES):
+        yield tuple(rng.choice(list(x)) for x in doms)
+
+
+@attrs.frozen
+class Settled:
+    """What the completions say about an outcome."""
+
+    value: Any
+    known: bool
+    #: ``True`` when the answer is exact (every completion tried, every input enumerable)
+    exact: bool
+
+
+def settle(d: Decision, rule_id: str, fixed: Mapping[Input, Any] | None = None,
+           leave: frozenset[Input] = frozenset(), member: int | None = None) -> Settled:
+    """Settle an outcome over the completions of its missing inputs.
+
+    Args:
+        d: the decision.
+        rule_id: the rule.
+        fixed: inputs given a value first (a candidate completion of part of them).
+        leave: missing inputs left blank instead of being completed.
+        member: for a rule of the members, the index of the member whose outcome it is.
+    """
+    rule = d.plan.rules[rule_id]
+    c = cone(d.engine, rule, member is not None)
+    base = with_values(d.record, fixed) if fixed else d.record
+    inputs, doms = [], []
+    exact = True
+    for inp in missing_inputs(d, rule, member is not None):
+        if (fixed and inp in fixed) or inp in leave:
+            continue
+        dom = domain(d, inp, c)
+        if dom is None:
+            exact = False
+            continue
+        inputs.append(inp)
+        doms.append(dom)
+    if not inputs:
+        try:
+            v, known = outcome(d, base, rule_id, member)
+        except EvaluationError:
+            return Settled(None, False, exact)
+        return Settled(v, known, exact)
+    total = math.prod(len(x) for x in doms)
+    rng = random.Random(0) if total > MAX_COMPLETIONS else None
+    first: tuple[Any, bool] | None = None
+    for combo in _completions(doms, rng):
+        try:
+            v, known = outcome(d, with_values(base, dict(zip(inputs, combo, strict=True))),
+                               rule_id, member)
+        except EvaluationError:
+            continue  # a record violating a UNIQUE/ANY table is no completion
+        if first is None:
+            first = (v, known)
+        if not known:
+            return Settled(None, False, False)
+        if not _same(v, first[0]):
+            return Settled(None, False, True)
+    if first is None or rng is not None:
+        return Settled(None, False, False)  # sampled only: the three-valued answer stands
+    return Settled(first[0], True, exact)
+
+
+def _same(a: Any, b: Any) -> bool:
+    if isinstance(a, float) or isinstance(b, float):
+        return a == b or (isinstance(a, float) and isinstance(b, float) and abs(a - b) < 1e-9)
+    return bool(a == b and type(a) is type(b))
+
+
+def needs(d: Decision, rule_id: str) -> list[Input]:
+    """A minimal set of missing inputs that decides an unknown outcome: once they are filled
+    in, whatever their values, the outcome is known, and none of them can be dropped.
+
+    Inputs that cannot be enumerated (dates, text, numbers inside arithmetic) are assumed to
+    decide what reads them; they are kept in the set unless the outcome is known without them.
+    """
+    rule = d.plan.rules[rule_id]
+    c = cone(d.engine, rule)
+    missing = [i for i in missing_inputs(d, rule)
+               if i.field not in (c.blank_member if i.member is not None else c.blank_own)]
+    if not missing or settle(d, rule_id).known:
+        return []
+    chosen = list(missing)
+    for inp in sorted(missing, key=_drop_order, reverse=True):
+        trial = [x for x in chosen if x != inp]
+        if _decides(d, rule_id, trial, c, missing):
+            chosen = trial
+    return chosen
+
+
+def _drop_order(inp: Input) -> tuple[int, int, str]:
+    return (inp.member is not None, inp.member or 0, inp.field)
+
+
+def _decides(d: Decision, rule_id: str, chosen: Sequence[Input], c: Cone,
+             missing: Sequence[Input]) -> bool:
+    """Whether every completion of ``chosen`` gives a known outcome (the rest left blank)."""
+    leave = frozenset(x for x in missing if x not in chosen)
+    enum_inputs, doms, fixed = [], [], {}
+    for inp in chosen:
+        dom = domain(d, inp, c)
+        if dom is None:
+            fixed[inp] = _representative(d, inp)
+        else:
+            enum_inputs.append(inp)
+            doms.append(dom)
+    total = math.prod(len(x) for x in doms)
+    if total > MAX_COMPLETIONS:
+        return False
+    for combo in itertools.product(*doms):
+        values = {**fixed, **dict(zip(enum_inputs, combo, strict=True))}
+        base = with_values(d.record, values)
+        try:
+            _v, known = outcome(d, with_values(base, dict.fromkeys(leave)), rule_id)
+        except EvaluationError:
+            continue  # no completion
+        if not known:
+            return False
+    return True
+
+
+def _representative(d: Decision, inp: Input) -> Any:
+    f = _field(d, inp)
+    kind = f.type.kind if f else "str"
+    if kind in ("int", "decimal"):
+        return int(f.min) if f is not None and f.min is not None else 0
+    if kind == "date":
+        return d.as_of
+    return "0"

@@ -1,0 +1,80 @@
+"""NIKs and No. KK are masked in every text the library produces for others."""
+
+from __future__ import annotations
+
+import pyarrow as pa
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from welfare_rules.decision import Finding
+from welfare_rules.errors import EvaluationError, RuleLoadError
+from welfare_rules.masking import mask_data, mask_field, mask_id, mask_table, mask_text
+
+NIK = "3375010101900001"
+
+
+def test_mask_id_keeps_the_region_and_the_last_four_digits() -> None:
+    assert "3375********0001" == mask_id(NIK)
+    assert "****" == mask_id("1234")
+    assert "" == mask_id(None)
+
+
+def test_a_16_digit_run_in_free_text_is_masked() -> None:
+    assert "akta 3375********0001 atas nama X" == mask_text(f"akta {NIK} atas nama X")
+    assert f"akta {NIK}" == mask_text(f"akta {NIK}", unmask=True)
+
+
+def test_shorter_digit_runs_are_left_alone() -> None:
+    assert "desil 4, 2024-01-01, 123456789012345" == mask_text(
+        "desil 4, 2024-01-01, 123456789012345")
+
+
+@given(st.text(alphabet="ab -:", max_size=8), st.from_regex(r"\A[0-9]{16}\Z"),
+       st.text(alphabet="ab -:", max_size=8))
+def test_no_16_digit_run_survives_masking(before: str, nik: str, after: str) -> None:
+    import re
+
+    assert re.search(r"[0-9]{16}", mask_text(before + nik + after)) is None
+
+
+def test_identifier_fields_are_masked_whole_and_other_fields_scanned() -> None:
+    assert "3375********0001" == mask_field("nik", NIK)
+    assert "3375********0001" == mask_field("id", NIK, entity="household")
+    assert "Budi 3375********0001" == mask_field("name", f"Budi {NIK}")
+    assert NIK == mask_field("nik", NIK, unmask=True)
+
+
+def test_mask_data_masks_nested_structures() -> None:
+    data = {"nik": "3375010101900002", "note": [f"see {NIK}"], "n": int(NIK), "k": 7}
+    assert {"nik": "3375********0002", "note": ["see 3375********0001"],
+            "n": "3375********0001", "k": 7} == mask_data(data)
+
+
+def test_mask_table_masks_text_columns_but_keeps_columns_asked_for_unmasked() -> None:
+    t = pa.table({"nik": [NIK, None], "name": [f"x {NIK}", "y"], "nik_unmasked": [NIK, None],
+                  "n": [1, 2]})
+    out = mask_table(t)
+    assert ["3375********0001", None] == out.column("nik").to_pylist()
+    assert ["x 3375********0001", "y"] == out.column("name").to_pylist()
+    assert [NIK, None] == out.column("nik_unmasked").to_pylist()
+    assert t.schema == out.schema
+    assert t == mask_table(t, unmask=True)
+
+
+def test_repr_and_str_of_a_finding_mask_the_ids_and_the_message() -> None:
+    f = Finding("nik_invalid", "error", f"NIK {NIK} tidak sah", "person", NIK, NIK, 0)
+    for text in (repr(f), str(f), repr([f]), str([f])):
+        assert NIK not in text
+        assert "3375********0001" in text
+    assert NIK == f.record_id  # the attribute itself keeps the value for the program
+    assert NIK == f.to_dict(unmask=True)["record_id"]
+
+
+@pytest.mark.parametrize("error", [
+    EvaluationError(f"unknown household {NIK}"),
+    RuleLoadError(f"bad id {NIK}"),
+])
+def test_error_messages_mask_the_ids_the_user_typed(error: Exception) -> None:
+    assert NIK not in str(error)
+    assert "3375********0001" in str(error)
