@@ -65,9 +65,9 @@ def blocks() -> dict[str, str]:
     pkh = kec.filter(pa.compute.equal(kec.column("programme"), "pkh"))
     out["kecamatan"] = markdown(pkh, ["kecamatan", "eligible_before", "eligible_after",
                                       "gainers", "losers", "cost_before", "cost_after"])
-    from welfare_rules.impact import mask_column
+    from welfare_rules.masking import mask_table
 
-    changes = mask_column(res.changes, "id")
+    changes = mask_table(res.changes)
     gains = changes.filter(pa.compute.equal(changes.column("change"), "gains"))
     out["changes"] = markdown(gains, ["id", "kelurahan", "programme", "before", "after",
                                       "rules", "inputs"], limit=3)

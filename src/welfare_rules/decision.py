@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from .backends.python import RecordPlan
     from .counterfactuals import Counterfactual
     from .engine import Engine
+    from .errors import InputProblem
     from .explain import Explanation
 
 __all__ = ["SEVERITY_ORDER", "STATUSES", "Decision", "Finding", "MemberDecision", "mask_id",
@@ -186,8 +187,8 @@ class Decision(RecordResult, _Base):
 
     def __init__(self, engine: Engine, entity: str, record: Mapping[str, Any],
                  as_of: datetime.date, plan: RecordPlan, values: list[Any],
-                 members: Sequence[Any]):
-        super().__init__(entity, record, as_of, plan, values, members)
+                 members: Sequence[Any], problems: Sequence[InputProblem] = ()):
+        super().__init__(entity, record, as_of, plan, values, members, problems)
         self.engine = engine
 
     def _member(self, index: int, record: Mapping[str, Any], values: list[Any]

@@ -23,6 +23,7 @@ import attrs
 
 from . import types as t
 from ._yaml import Positions
+from .adapters.record import check_record
 from .backends.base import Backend
 from .backends.python import Compiled, RecordPlan, compile_plan, rule_nodes
 from .decision import Decision as _Decision
@@ -108,6 +109,7 @@ class Engine:
         self._lock = threading.Lock()
         self._compiled: dict[tuple[str, tuple[tuple[str, int], ...]], Compiled] = {}
         self._plans: dict[tuple[str, datetime.date], RecordPlan] = {}
+        self._reads: dict[tuple[str, datetime.date], frozenset[str]] = {}
 
     # ------------------------------------------------------------------------------------------
     # Loading
@@ -195,17 +197,25 @@ class Engine:
     # Evaluation
 
     def evaluate(self, entity: str, record: Mapping[str, Any],
-                 as_of: datetime.date | str | None = None) -> Decision:
+                 as_of: datetime.date | str | None = None, *, strict: bool = True,
+                 on_invalid: str = "raise") -> Decision:
         """Evaluate every rule of ``entity`` in force on ``as_of`` for one record.
 
         Args:
             entity: ``"household"``, ``"person"``, ``"institution"`` or a plugin's entity.
-            record: a mapping of canonical fields; a household's ``members`` is a list of
-                person mappings. Missing fields are unknown, never errors.
+            record: a mapping of fields; a household's ``members`` is a list of person
+                mappings. Missing fields are unknown, never errors. Every value is checked
+                against the schema (the record contract, ``docs/data.md``): ``"2"`` for an int
+                field is 2, ``"2024-07-01"`` a date, ``"ya"``/``"tidak"`` a yes/no.
             as_of: the evaluation date (parameters and rules in force), a date or
                 ``YYYY-MM-DD``; default today.
+            strict: a field the schema does not declare is an error (True) or a warning.
+            on_invalid: ``"raise"``, or ``"unknown"``: an invalid value is taken as missing and
+                reported as an ``input.invalid`` finding.
 
         Raises:
+            InputError: invalid values, unknown fields, or members missing although the rules
+                read them — every problem of the record at once.
             EvaluationError: unknown entity, or a UNIQUE/ANY decision table violated.
             ParameterError: a rule needs a parameter that has no value on ``as_of``.
         """
@@ -215,8 +225,21 @@ class Engine:
         if record.__class__ is not dict and not isinstance(record, Mapping):
             raise EvaluationError(f"a record is a mapping of fields, found "
                                   f"{type(record).__name__}")
-        values, members = plan.compiled.run(record, plan.params, day)
-        return _Decision(self, entity, record, day, plan, values, members)
+        checked = check_record(self.schema, entity, record, strict=strict, on_invalid=on_invalid,
+                               relations_needed=self._relations_read(entity, day, plan))
+        values, members = plan.compiled.run(checked.record, plan.params, day)
+        return _Decision(self, entity, checked.record, day, plan, values, members,
+                         checked.problems)
+
+    def _relations_read(self, entity: str, as_of: datetime.date, plan: RecordPlan
+                        ) -> frozenset[str]:
+        """The relations (``members``) that the rules of ``entity`` in force read."""
+        hit = self._reads.get((entity, as_of))
+        if hit is None:
+            hit = frozenset(rel for r in plan.rules.values() if r.entity == entity
+                            for rel in self.rule_refs(r).relations)
+            self._reads[(entity, as_of)] = hit
+        return hit
 
     def read(self, source: Any, adapter: str | Any | None = None, **kwargs: Any
              ) -> LoadResult:

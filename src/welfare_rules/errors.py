@@ -141,6 +141,60 @@ class DataError(WelfareRulesError, ValueError):
     """Input data cannot be read at all (as opposed to bad rows, which are quarantined)."""
 
 
+@attrs.frozen
+class InputProblem:
+    """One invalid value of a record given to the engine.
+
+    Attributes:
+        entity: the entity of the record holding the value (``household``, ``person``, ...).
+        field: the field's name as written by the caller.
+        expected: what the field accepts (``"a whole number 1..10"``).
+        found: what was given, as shown to people (NIK and No. KK masked).
+        member_index: the 0-based position in the parent's relation list (``members[2]``), or
+            None for a value of the record itself.
+        relation: the relation holding the member (``members``), when ``member_index`` is set.
+    """
+
+    entity: str
+    field: str
+    expected: str
+    found: str
+    member_index: int | None = None
+    relation: str | None = None
+
+    @property
+    def path(self) -> str:
+        """Where the value is: ``desil`` or ``members[2].birth_date``."""
+        if self.member_index is None:
+            return self.field
+        return f"{self.relation or 'members'}[{self.member_index}].{self.field}"
+
+    def __str__(self) -> str:
+        where = self.path if self.member_index is None else f"{self.path} ({self.entity})"
+        return f"{where}: expected {self.expected}; found {self.found}"
+
+
+class InputError(DataError):
+    """A record given to the engine has values it cannot take as they are: every problem of the
+    record at once, each naming the entity, field, member index, what was expected and what was
+    found (``problems``)."""
+
+    def __init__(self, problems: Sequence[InputProblem], entity: str,
+                 record_id: str | None = None):
+        self.problems = list(problems)
+        self.entity = entity
+        self.record_id = record_id
+        who = f"{entity} record" + (f" {record_id}" if record_id else "")
+        lines = [f"{who}: {len(self.problems)} invalid value(s)"]
+        lines.extend(f"  {p}" for p in self.problems)
+        super().__init__("\n".join(lines))
+
+    @property
+    def fields(self) -> list[str]:
+        """The paths of the invalid values (``desil``, ``members[0].is_alive``)."""
+        return [p.path for p in self.problems]
+
+
 class NotFoundError(WelfareRulesError, KeyError):
     """Something asked for by name or id is not there (a rule, a record, a column).
 

@@ -37,7 +37,7 @@ from .formatting import number as _num
 if TYPE_CHECKING:
     from .engine import Engine
 
-__all__ = ["ImpactResult", "Programme", "impact", "mask_column", "programmes", "read_weights"]
+__all__ = ["ImpactResult", "Programme", "impact", "programmes", "read_weights"]
 
 GROUPS = ("kecamatan", "kelurahan", "desil")
 TOTAL_COLUMNS = ("programme", "households", "eligible_before", "eligible_after", "gainers",
@@ -321,10 +321,9 @@ class ImpactResult:
         households (ids masked; with ``unmask`` also ``<key>_unmasked``)."""
         from .reports import write_workbook
 
-        changes = self.changes
+        changes = self.changes  # written masked (reports.write_workbook)
         if unmask:
             changes = changes.append_column(f"{self.key}_unmasked", changes.column(self.key))
-        changes = mask_column(changes, self.key)
         about = pa.table({"item": ["reform", "as_of", "weights", "base rules digest",
                                    "reform rules digest"],
                           "value": [self.reform, self.as_of.isoformat(), self.weights or "-",
@@ -341,17 +340,6 @@ class ImpactResult:
         out = Path(path)
         out.write_text(render_html(self, by=by, standalone=True), encoding="utf-8")
         return out
-
-
-def mask_column(t: pa.Table, key: str) -> pa.Table:
-    """``t`` with the ids in column ``key`` masked (a NIK or No. KK keeps 4 + 4 digits)."""
-    from .decision import mask_id
-
-    if key not in t.column_names:
-        return t
-    masked = pa.array([None if v is None else mask_id(v) for v in t.column(key).to_pylist()],
-                      pa.string())
-    return t.set_column(t.column_names.index(key), key, masked)
 
 
 def render_html(result: ImpactResult, *, by: str | None, standalone: bool) -> str:
@@ -699,7 +687,7 @@ def _with_weights(narrow: pa.Table, key: str, wtable: pa.Table | None,
         return narrow.append_column("weight", pa.array([1] * narrow.num_rows, pa.int64()))
     pos = pc.index_in(pc.cast(narrow.column(key), pa.string()), value_set=wtable.column(key))
     if pc.any(pc.is_null(pos)).as_py():
-        from .decision import mask_id
+        from .masking import mask_id
 
         i = int(pc.index(pc.is_null(pos), True).as_py())
         raise DataError(f"weights: household {mask_id(narrow.column(key)[i].as_py())} has no "
@@ -770,7 +758,7 @@ def _duckdb_pair(base: Engine, reform: Engine, tables: Mapping[str, Any], day: d
     from sqlglot import exp
 
     from .backends.base import ROW, STATUS_SUFFIX
-    from .backends.duckdb import DuckDBCompiler
+    from .backends.duckdb import DuckDBCompiler, register_input
     from .backends.sql import col
 
     tmp = Path(tempfile.mkdtemp(prefix="welfare-rules-impact-"))
@@ -784,28 +772,10 @@ def _duckdb_pair(base: Engine, reform: Engine, tables: Mapping[str, Any], day: d
         ent = base.schema.entity(_ENTITY)
         rel = next(iter(ent.relations.values()), None)
 
-        def register(name: str, src: Any) -> list[str]:
-            if isinstance(src, Path):
-                r = con.read_parquet(str(src), file_row_number=True)
-                cols = [c for c in r.columns if c != "file_row_number"]
-                if ROW not in r.columns:
-                    r = r.select(*[duckdb.ColumnExpression(c) for c in cols],
-                                 duckdb.ColumnExpression("file_row_number").alias(ROW))
-                r.create_view(name)
-                return list(r.columns)
-            tbl = src
-            if ROW not in tbl.column_names:
-                import numpy as np
-
-                tbl = tbl.append_column(ROW, pa.array(np.arange(tbl.num_rows,
-                                                                dtype=np.int64)))
-            con.register(name, tbl)
-            return list(tbl.column_names)
-
-        columns = register("src_entity", tables[_ENTITY])
+        columns = register_input(con, "src_entity", tables[_ENTITY])
         mcols = None
         if rel is not None and rel.entity in tables:
-            mcols = register("src_members", tables[rel.entity])
+            mcols = register_input(con, "src_members", tables[rel.entity])
         queries = []
         for eng in (base, reform):
             comp = DuckDBCompiler(eng.plan(day))

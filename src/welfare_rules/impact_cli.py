@@ -106,6 +106,21 @@ def read_quota(spec: str, by: str) -> dict[Any, int] | int:
     return out
 
 
+def _outputs(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """``--xlsx FILE`` and ``--html FILE`` of both commands."""
+    fn = click.option("--html", "html_out", type=click.Path(),
+                      help="Write a page with a chart.")(fn)
+    return click.option("--xlsx", "xlsx_out", type=click.Path(), help="Write a workbook.")(fn)
+
+
+def _when_and_lang(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """``--as-of`` and ``--lang`` of both commands."""
+    fn = click.option("--lang", type=click.Choice(["id", "en"]), default="id",
+                      show_default=True)(fn)
+    return click.option("--as-of", "as_of",
+                        help="Evaluation date YYYY-MM-DD (default today).")(fn)
+
+
 def register(group: click.Group, *, plugin_option: Decorator) -> None:
     """Add ``impact`` and ``allocate`` to the ``welfare-rules`` group, with the CLI's
     ``-p/--plugin`` option (passed in: this module does not import the CLI module)."""
@@ -123,13 +138,11 @@ def register(group: click.Group, *, plugin_option: Decorator) -> None:
                   help="Group of the second table: kecamatan, kelurahan or desil.")
     @click.option("--backend", type=click.Choice(["duckdb", "spark", "python"]),
                   default="duckdb", show_default=True)
-    @click.option("--xlsx", "xlsx_out", type=click.Path(), help="Write a workbook.")
-    @click.option("--html", "html_out", type=click.Path(), help="Write a page with a chart.")
+    @_outputs
     @click.option("--changes", "changes_out", type=click.Path(),
                   help="Write the changed households (ids masked) to this CSV.")
     @plugin_option
-    @click.option("--as-of", "as_of", help="Evaluation date YYYY-MM-DD (default today).")
-    @click.option("--lang", type=click.Choice(["id", "en"]), default="id", show_default=True)
+    @_when_and_lang
     @command_options
     def impact_cmd(ui: Ui, data: str, members: str | None, adapter: str | None,
                    reform_file: str | None, sets: Sequence[str], weights: str | None, by: str,
@@ -140,7 +153,8 @@ def register(group: click.Group, *, plugin_option: Decorator) -> None:
         losers and the yearly cost; then the same per --by group. The base is the plugins'
         rules (the global --reform does not apply here: give the reform to compare with)."""
         from .engine import Engine
-        from .impact import impact, mask_column, read_weights
+        from .impact import impact, read_weights
+        from .safecells import write_csv
 
         reform = _reform(reform_file, sets)
         if reform is None:
@@ -167,9 +181,7 @@ def register(group: click.Group, *, plugin_option: Decorator) -> None:
         if html_out:
             written.append(str(res.write_html(html_out, by=by)))
         if changes_out:
-            import pyarrow.csv as pacsv
-
-            pacsv.write_csv(mask_column(res.changes, res.key), changes_out)
+            write_csv(res.changes, changes_out)  # ids masked, no cell a formula
             written.append(changes_out)
         ui.info(f"{res.changes.num_rows:,} change(s) of eligibility or benefit")
         for w in written:
@@ -192,13 +204,11 @@ def register(group: click.Group, *, plugin_option: Decorator) -> None:
                                                  "recipient first.")
     @click.option("--reform", "reform_file", type=click.Path(exists=True),
                   help="Allocate under a reform.")
-    @click.option("--xlsx", "xlsx_out", type=click.Path(), help="Write a workbook.")
-    @click.option("--html", "html_out", type=click.Path(), help="Write a page with a chart.")
+    @_outputs
     @click.option("--csv", "csv_out", type=click.Path(),
                   help="Write one row per household (ids masked).")
     @plugin_option
-    @click.option("--as-of", "as_of", help="Evaluation date YYYY-MM-DD (default today).")
-    @click.option("--lang", type=click.Choice(["id", "en"]), default="id", show_default=True)
+    @_when_and_lang
     @command_options
     def allocate_cmd(ui: Ui, data: str, members: str | None, adapter: str | None,
                      programme: str, quota: str, by: str, priority: str, rotation: str,
@@ -208,8 +218,8 @@ def register(group: click.Group, *, plugin_option: Decorator) -> None:
         """Allocate a programme's quota per group: allocated, waitlist (in rank order) and not
         eligible, each with its reason."""
         from .engine import Engine
-        from .impact import mask_column
         from .recipients.allocate import allocate
+        from .safecells import write_csv
 
         when, note = _as_of(as_of)
         places = read_quota(quota, by)
@@ -242,9 +252,7 @@ def register(group: click.Group, *, plugin_option: Decorator) -> None:
         if html_out:
             written.append(str(alloc.write_html(html_out)))
         if csv_out:
-            import pyarrow.csv as pacsv
-
-            pacsv.write_csv(mask_column(alloc.to_arrow(), "id"), csv_out)
+            write_csv(alloc.to_arrow(), csv_out)  # ids masked, no cell a formula
             written.append(csv_out)
         for w in written:
             ui.info(f"wrote {w}")

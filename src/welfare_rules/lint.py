@@ -432,11 +432,13 @@ class Linter:
                   consts: Sequence[dict[int, Any]]) -> Dimension | None:
         """The domain of a table input (``None``: not enumerable)."""
         ty = self.type_of(node, entity)
-        lo = hi = None
+        lo: float | None = None
+        hi: float | None = None
         if isinstance(node, n.Name):
             fld = self.engine.schema.entity(entity).fields.get(node.id)
-            if fld is not None:
-                lo, hi = fld.min, fld.max
+            if fld is not None:  # numeric bounds (a date field's are dates, not used here)
+                lo = fld.min if isinstance(fld.min, int | float) else None
+                hi = fld.max if isinstance(fld.max, int | float) else None
             elif node.id in self.engine.rules:
                 ty = self._rule_domain_type(node.id, ty)
         if ty.kind == "bool":
@@ -892,16 +894,17 @@ class Linter:
                             fld = self.engine.schema.entities[rule.entity].fields.get(f.id) \
                                 if rule.entity in self.engine.schema.entities else None
                             p = self.engine.parameters.get(pnode.path)
-                            if fld is None or p is None or (fld.min is None and
-                                                            fld.max is None):
+                            if fld is None or p is None or not (
+                                    isinstance(fld.min, int | float)
+                                    or isinstance(fld.max, int | float)):
                                 continue
                             if (f.id, p.name) in seen:
                                 continue
                             seen.add((f.id, p.name))
                             for d, v in p.values:
                                 if isinstance(v, int | float) and not isinstance(v, bool) and (
-                                        (fld.min is not None and v < fld.min) or
-                                        (fld.max is not None and v > fld.max)):
+                                        (isinstance(fld.min, int | float) and v < fld.min) or
+                                        (isinstance(fld.max, int | float) and v > fld.max)):
                                     self.add("parameter-out-of-range", "warning",
                                              f"parameter '{p.name}': the value {v} on {d} is "
                                              f"outside the range of {f.id} "

@@ -7,6 +7,8 @@ never redefine a field another layer declared. Every field remembers the origin 
 
 from __future__ import annotations
 
+import datetime
+import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -54,16 +56,27 @@ class Origin:
         return f"{who}, {self.file}" if self.file else who
 
 
+Bound = float | datetime.date
+
+
 @attrs.frozen
 class Field:
-    """A typed attribute of an entity."""
+    """A typed attribute of an entity.
+
+    Attributes:
+        min: the smallest valid value (numbers and dates), inclusive; None = no bound.
+        max: the largest valid value, inclusive; None = no bound.
+        pattern: a regular expression the whole text must match (``str`` fields), e.g.
+            ``^[0-9]{16}$`` for a NIK; None = any text.
+    """
 
     name: str
     type: t.Type
     label: Text = Text()
     required: bool = False
-    min: float | None = None
-    max: float | None = None
+    min: Bound | None = None
+    max: Bound | None = None
+    pattern: str | None = None
     origin: Origin = Origin()
     #: an enum's values in words, ``{value: Text}`` (``labels:`` in the schema file)
     value_labels: Mapping[str, Text] = attrs.field(factory=dict)
@@ -75,6 +88,24 @@ class Field:
         """The word for an enum value in ``lang``, or ``None`` when the schema has none."""
         text = self.value_labels.get(str(value))
         return text.get(lang) if text is not None else None
+
+    def range_text(self) -> str:
+        """The declared range as people read it: ``1..10``, ``at least 0``, or ``""``."""
+        lo, hi = bound_text(self.min), bound_text(self.max)
+        if lo and hi:
+            return f"{lo}..{hi}"
+        if lo:
+            return f"at least {lo}"
+        return f"at most {hi}" if hi else ""
+
+
+def bound_text(x: Bound | None) -> str:
+    """A declared bound as people read it: ``10``, ``0.5``, ``1900-01-01``; ``""`` for None."""
+    if x is None:
+        return ""
+    if isinstance(x, datetime.date):
+        return x.isoformat()
+    return str(int(x)) if float(x).is_integer() else str(x)
 
 
 @attrs.frozen
@@ -134,8 +165,8 @@ def _field_from(name: str, spec: Any, path: tuple[str | int, ...], pos: Position
     if not isinstance(spec, Mapping):
         raise RuleLoadError(f"field '{name}': expected a mapping or a type name, found {spec!r}",
                             where)
-    known = {"type", "values", "label", "required", "optional", "min", "max", "description",
-             "labels", "changeable"}
+    known = {"type", "values", "label", "required", "optional", "min", "max", "pattern",
+             "description", "labels", "changeable"}
     extra = set(spec) - known
     if extra:
         bad = sorted(extra)[0]
@@ -152,6 +183,19 @@ def _field_from(name: str, spec: Any, path: tuple[str | int, ...], pos: Position
             ftype = t.parse_type_name(str(type_name))
         except ValueError as exc:
             raise RuleLoadError(f"field '{name}': {exc}", pos.get((*path, "type"))) from None
+    bounds = [_bound(name, ftype, key, spec.get(key), pos.get((*path, key)))
+              for key in ("min", "max")]
+    pattern = spec.get("pattern")
+    if pattern is not None:
+        if ftype.kind != "str" or not isinstance(pattern, str):
+            raise RuleLoadError(f"field '{name}': 'pattern' is a regular expression for a str "
+                                f"field, found {pattern!r} on a {ftype} field",
+                                pos.get((*path, "pattern")))
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            raise RuleLoadError(f"field '{name}': 'pattern' is not a valid regular expression: "
+                                f"{exc}", pos.get((*path, "pattern"))) from None
     labels = spec.get("labels") or {}
     if "labels" in spec and (not isinstance(labels, Mapping) or type_name != "enum"):
         raise RuleLoadError(f"field '{name}': 'labels' is a mapping from each enum value to "
@@ -172,12 +216,29 @@ def _field_from(name: str, spec: Any, path: tuple[str | int, ...], pos: Position
         type=ftype,
         label=Text.of(spec.get("label")),
         required=bool(spec.get("required", False)),
-        min=spec.get("min"),
-        max=spec.get("max"),
+        min=bounds[0],
+        max=bounds[1],
+        pattern=pattern,
         origin=origin,
         value_labels=value_labels,
         changeable=bool(spec.get("changeable", True)),
     )
+
+
+def _bound(name: str, ftype: t.Type, key: str, value: Any, where: Location | None
+           ) -> Bound | None:
+    """A declared ``min``/``max``: a number for int and decimal fields, a date for dates."""
+    if value is None:
+        return None
+    if ftype.kind in ("int", "decimal") and isinstance(value, int | float) \
+            and not isinstance(value, bool):
+        return value
+    if ftype.kind == "date" and isinstance(value, datetime.date) \
+            and not isinstance(value, datetime.datetime):
+        return value
+    want = "a date (yyyy-mm-dd)" if ftype.kind == "date" else "a number"
+    raise RuleLoadError(f"field '{name}': '{key}' must be {want} for a {ftype} field, found "
+                        f"{value!r}", where)
 
 
 class SchemaBuilder:

@@ -271,8 +271,8 @@ def domain(d: Decision, inp: Input, c: Cone) -> list[Any] | None:
         return list(f.type.values)
     if kind not in ("int", "decimal"):
         return None
-    lo = f.min
-    hi = f.max
+    lo = f.min if isinstance(f.min, int | float) else None  # numeric bounds (int, decimal)
+    hi = f.max if isinstance(f.max, int | float) else None
     if kind == "int" and lo is not None and hi is not None and hi - lo + 1 <= SMALL_RANGE:
         return list(range(int(lo), int(hi) + 1))
     consts = c.thresholds.get((inp.member is not None, inp.field))
@@ -490,7 +490,7 @@ def _representative(d: Decision, inp: Input) -> Any:
     f = _field(d, inp)
     kind = f.type.kind if f else "str"
     if kind in ("int", "decimal"):
-        return int(f.min) if f is not None and f.min is not None else 0
+        return int(f.min) if f is not None and isinstance(f.min, int | float) else 0
     if kind == "date":
         return d.as_of
     return "0"

@@ -32,12 +32,12 @@ CASES = """\
 - name: a small floor is small
   entity: household
   as_of: 2024-01-01
-  input: {floor_area_m2: 10}
+  input: {id: "3375010101240001", floor_area_m2: 10}
   output: {t_cli_small: true}
 - name: this case is wrong on purpose
   entity: household
   as_of: 2024-01-01
-  input: {floor_area_m2: 30}
+  input: {id: "3375010101240001", floor_area_m2: 30}
   output: {t_cli_small: true}
 """
 

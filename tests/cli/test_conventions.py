@@ -259,7 +259,7 @@ def test_test_with_a_city_plugin_runs_national_cases_under_the_national_pack() -
 def test_a_test_file_that_declares_no_plugins_runs_under_p(tmp_path: Path) -> None:
     f = tmp_path / "cases.yaml"
     f.write_text("- name: the city's UMK is loaded\n  entity: household\n  as_of: 2024-07-01\n"
-                 "  input: {id: '3375011501200001', head_income_month: 2400000}\n"
+                 "  input: {id: '3375011501200001', head_income_month: 2400000, members: []}\n"
                  "  output: {excl_income_above_min_wage: true}\n")
     code, out, _ = run("test", str(f), "-p", "kota-pekalongan")
     assert code == 0, out
@@ -312,3 +312,19 @@ def test_report_draws_the_trend_over_a_folder_of_saved_snapshots(tmp_path: Path)
     page = (tmp_path / "july" / "report.html").read_text(encoding="utf-8")
     assert 'id="chart-trend"' in page
     assert f"{doc['headline']['households']:,}" in page  # en_US grouping
+
+
+def test_check_refuses_a_plugin_folder_that_differs_from_the_installed_plugin(
+        tmp_path: Path) -> None:
+    import shutil
+
+    copy = tmp_path / "welfare_rules_kota_pekalongan"
+    shutil.copytree(PLUGIN_PKG, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    code, _, err = run("check", str(copy / "rules"))
+    assert code == 0, err  # the same files as the installed plugin
+    rules = copy / "rules" / "household.yaml"
+    rules.write_text(rules.read_text(encoding="utf-8") + "\n# edited\n", encoding="utf-8")
+    code, _, err = run("check", str(copy / "rules"))
+    assert code == 2
+    assert "differs from the installed plugin 'kota-pekalongan'" in err
+    assert "rules/household.yaml" in err

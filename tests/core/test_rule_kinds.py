@@ -466,8 +466,8 @@ def test_a_check_finding_names_the_record_and_member(engine_from):
 
 def test_a_record_level_check_fills_placeholders_from_the_record(engine_from):
     """A check without for_each gives one finding; the family card number is masked."""
-    d = engine_from(CHECKS).evaluate("household", {"id": "3375010101010001", "x": -4},
-                                     as_of=AS_OF)
+    d = engine_from(CHECKS).evaluate("household", {"id": "3375010101010001", "x": -4,
+                                                  "members": []}, as_of=AS_OF)
     assert [("t_negative", "warning", "Nilai x negatif (-4) untuk KK 3375********0001")] == [
         (f.check, f.severity, f.message) for f in d.findings]
 
@@ -481,7 +481,7 @@ def test_a_check_whose_condition_is_false_gives_no_finding(engine_from):
 
 def test_a_check_with_an_unknown_condition_is_unknown_and_gives_no_finding(engine_from):
     """Unknown is not a finding."""
-    d = engine_from(CHECKS).evaluate("household", {"id": "1"}, as_of=AS_OF)
+    d = engine_from(CHECKS).evaluate("household", {"id": "1", "members": []}, as_of=AS_OF)
     assert ([], None, "unknown") == (d.findings, d.value("t_negative"),
                                      d.status("t_negative"))
 

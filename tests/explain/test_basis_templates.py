@@ -77,7 +77,8 @@ def test_a_title_naming_an_unknown_parameter_is_a_load_error(tmp_path: Path) -> 
 def test_a_title_shows_the_overridden_value_in_the_locale(tmp_path: Path, lang: str,
                                                           expected: str) -> None:
     eng = _engine(tmp_path, RULES, parameters={"bps.savings_threshold": 750000})
-    d = eng.evaluate("household", {"id": "1", "savings_value": 1}, as_of=AS_OF)
+    d = eng.evaluate("household", {"id": "3375010101240001", "savings_value": 1, "members": []},
+                     as_of=AS_OF)
     assert rule_title(d, eng.rule("t_inherits"), lang) == expected
 
 

@@ -201,7 +201,7 @@ def test_overlap_gap_and_firing_verdicts_equal_a_brute_force_enumeration(
     brute_fired: set[int] = set()
     outputs = [o for _, o in rows]
     for values in _product(inputs):
-        record = {"id": "1", "members": [], **values}
+        record = {"id": "3375010101240001", "members": [], **values}
         try:
             d = engine.evaluate("household", record, as_of=datetime.date(2024, 1, 1))
         except HitPolicyError as exc:

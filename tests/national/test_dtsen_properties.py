@@ -56,7 +56,7 @@ def test_the_city_minimum_wage_is_never_below_the_provincial_ump(
 
 @pytest.mark.parametrize("desil", range(1, 11))
 def test_the_pbi_cut_off_moves_from_4_to_5_on_the_switch_day(desil: int) -> None:
-    hh = {"id": "3375010101240001", "in_dtks": True, "desil": desil}
+    hh = {"id": "3375010101240001", "in_dtks": True, "desil": desil, "members": []}
     before = NATIONAL.evaluate("household", hh, as_of=SWITCH - datetime.timedelta(days=1))
     after = NATIONAL.evaluate("household", hh, as_of=SWITCH)
     assert before.value("pbi_eligible") is (desil <= 4)

@@ -185,3 +185,36 @@ def test_safe_csv_table_quotes_every_formula_start() -> None:
     assert ["'=1+1", "'+1", "'-1", "'@SUM(A1)", "'\tx", "'\rx", "ok", None] == \
         out.column("s").to_pylist()
     assert t.column("n") == out.column("n")  # numbers stay numbers
+
+
+def _household_with_members(city: City) -> dict[str, Any]:
+    persons = city.persons.to_pylist()
+    for hh in city.households.to_pylist():
+        members = [p for p in persons if p["household_id"] == hh["id"]]
+        if any(p["name"] and PLANTED in p["name"] for p in members):
+            return {**hh, "members": members}
+    raise AssertionError("no household with a planted NIK")
+
+
+def test_no_nik_in_explanations_findings_or_batch_files(engine: Engine, city: City,
+                                                        tmp_path: Path) -> None:
+    raw = raw_ids(city)
+    record = _household_with_members(city)
+    d = engine.evaluate("household", record, as_of=city.as_of)
+    texts = [repr(d), str(d), repr(d.findings), str(d.findings),
+             *(repr(m) for m in d.members)]
+    for rule in ("pkh_eligible", "bpnt_eligible"):
+        texts.append(d.explain(rule))
+        texts.append(d.explain(rule, lang="en"))
+    res = engine.evaluate_batch("household", city.households, members=city.persons,
+                                as_of=city.as_of, backend="duckdb")
+    for path in res.write(tmp_path / "batch"):
+        if path.suffix == ".csv":
+            texts.append(path.read_text(encoding="utf-8"))
+    for text in texts:
+        found = set(re.findall(r"[0-9]{16}", text)) & raw
+        assert not found, (text[:200], sorted(found)[:3])
+    assert any("3375" in t for t in texts)
+    shown = d.explain("pkh_eligible", unmask=True)  # the full numbers only on request
+    assert record["id"] in shown
+    assert record["id"] not in d.explain("pkh_eligible")

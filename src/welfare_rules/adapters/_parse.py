@@ -8,6 +8,8 @@ nothing here repairs a value: a cell that does not read cleanly is reported, not
 
 from __future__ import annotations
 
+import datetime
+import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -60,47 +62,81 @@ def _cast_where_ok(text: pa.Array, ok: pa.Array, to: pa.DataType) -> pa.Array:
 
 
 # --- canonical parsers: values already in canonical form -------------------------------------
+#
+# The grammar below is the one of the record contract too (``record.py`` parses one value with
+# the scalar twins at the end of this module): a value means the same whether it arrives in a
+# file or in a Python dict.
 
-INT_RE = r"^[+-]?[0-9]+$"
-DECIMAL_RE = r"^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)$"
+INT_RE = r"^-?[0-9]+$"
+PLUS_INT_RE = r"^\+[0-9]+$"
+DECIMAL_RE = r"^-?([0-9]+(\.[0-9]*)?|\.[0-9]+)$"
+INT64_MAX = 2**63 - 1
+INT64_MIN = -(2**63)
+
+#: yes/no vocabulary of a canonical ``bool`` cell or text value (compared case-insensitively)
+BOOL_TRUE = ("true", "ya", "1")
+BOOL_FALSE = ("false", "tidak", "0")
+
+REASON_INT = "not a whole number"
+REASON_PLUS = "a '+' sign is not accepted (write 2, not +2)"
+REASON_INT_DECIMAL = "a decimal number in a whole-number field"
+REASON_INT_RANGE = "too large for a whole number (beyond the 64-bit range)"
+REASON_DECIMAL = "not a number"
+
+
+def fits_int64(text: pa.Array) -> pa.Array:
+    """For cells of the shape ``-?[0-9]+``: whether the number is within the int64 range
+    (compared as text, so nothing overflows on the way)."""
+    neg = pc.fill_null(pc.starts_with(text, "-"), False)
+    mag = pc.utf8_ltrim(pc.replace_substring_regex(text, r"^-", ""), "0")
+    n = pc.utf8_length(mag)
+    limit = pc.if_else(neg, pa.scalar(str(-INT64_MIN)), pa.scalar(str(INT64_MAX)))
+    return pc.or_(pc.less(n, 19), pc.and_(pc.equal(n, 19), pc.less_equal(mag, limit)))
+
+
+def _int_problems(digits: pa.Array, present: pa.Array, shaped: pa.Array, plus: pa.Array,
+                  decimal: pa.Array, base_reason: str
+                  ) -> tuple[pa.Array, list[tuple[pa.Array, str]]]:
+    """Which cells of a whole-number column parse (``ok``: of the right shape and within
+    int64; ``digits`` is their ``-?[0-9]+`` text) and one mask per reason for the others:
+    a ``+`` sign, a decimal, beyond int64, anything else (``base_reason``)."""
+    fits = pc.fill_null(fits_int64(pc.if_else(shaped, digits, pa.scalar("0"))), False)
+    ok = pc.and_(shaped, fits)
+    too_big = pc.and_(shaped, pc.invert(fits))
+    plus = pc.and_(present, plus)
+    decimal = pc.and_(pc.and_(present, pc.invert(shaped)), decimal)
+    other = pc.and_(_bad(present, ok), pc.invert(pc.or_(pc.or_(too_big, plus), decimal)))
+    return ok, [(other, base_reason), (plus, REASON_PLUS), (decimal, REASON_INT_DECIMAL),
+                (too_big, REASON_INT_RANGE)]
 
 
 def parse_int(text: pa.Array) -> Parsed:
     present = pc.is_valid(text)
-    ok = pc.and_(_matches(text, INT_RE), _fits_int64(text))
-    return Parsed(_cast_where_ok(text, ok, pa.int64()),
-                  [(_bad(present, ok), "not a whole number")])
-
-
-_INT64_MAX_DIGITS = "9223372036854775807"
-
-
-def _fits_int64(text: pa.Array) -> pa.Array:
-    """Whether whole numbers written as text fit in 64 bits (docs/security.md): a bigger one is
-    refused like any bad cell, never an Arrow error."""
-    digits = pc.replace_substring_regex(pc.fill_null(text, ""), r"^[+-]?0*", "")
-    n = pc.utf8_length(digits)
-    return pc.or_(pc.less(n, len(_INT64_MAX_DIGITS)),
-                  pc.and_(pc.equal(n, len(_INT64_MAX_DIGITS)),
-                          pc.less_equal(digits, _INT64_MAX_DIGITS)))
+    ok, problems = _int_problems(text, present, _matches(text, INT_RE),
+                                 _matches(text, PLUS_INT_RE), _matches(text, DECIMAL_RE),
+                                 REASON_INT)
+    return Parsed(_cast_where_ok(text, ok, pa.int64()), problems)
 
 
 def parse_decimal(text: pa.Array) -> Parsed:
     present = pc.is_valid(text)
     ok = _matches(text, DECIMAL_RE)
-    return Parsed(_cast_where_ok(text, ok, pa.float64()), [(_bad(present, ok), "not a number")])
+    return Parsed(_cast_where_ok(text, ok, pa.float64()), [(_bad(present, ok), REASON_DECIMAL)])
 
 
-def parse_bool(text: pa.Array, truthy: Sequence[str] = ("true", "1"),
-               falsy: Sequence[str] = ("false", "0")) -> Parsed:
+def _bool_reason(truthy: Sequence[str], falsy: Sequence[str]) -> str:
+    return f"not a yes/no value (expected {'/'.join([*truthy, *falsy])})"
+
+
+def parse_bool(text: pa.Array, truthy: Sequence[str] = BOOL_TRUE,
+               falsy: Sequence[str] = BOOL_FALSE) -> Parsed:
     present = pc.is_valid(text)
     low = pc.utf8_lower(text)
     is_true = pc.is_in(low, value_set=pa.array([s.lower() for s in truthy], pa.string()))
     is_false = pc.is_in(low, value_set=pa.array([s.lower() for s in falsy], pa.string()))
     ok = pc.or_(is_true, is_false)
     values = pc.if_else(ok, is_true, pa.scalar(None, pa.bool_()))
-    shown = "/".join([*truthy, *falsy])
-    return Parsed(values, [(_bad(present, ok), f"not a yes/no value (expected {shown})")])
+    return Parsed(values, [(_bad(present, ok), _bool_reason(truthy, falsy))])
 
 
 def parse_str(text: pa.Array) -> Parsed:
@@ -136,7 +172,7 @@ def _build_date(year: pa.Array, month: pa.Array, day: pa.Array) -> tuple[pa.Arra
     # strptime rolls 31-02 over into March; checking the day back rejects such dates
     stamp = pc.strptime(iso, format="%Y-%m-%d", unit="s", error_is_null=True)
     real = pc.and_(pc.equal(pc.day(stamp), d), pc.equal(pc.month(stamp), m))
-    real = pc.fill_null(real, False)
+    real = pc.fill_null(pc.and_(real, pc.greater_equal(y, 1)), False)  # no year 0 in Python
     return pc.cast(_null_where(stamp, pc.invert(real)), pa.date32()), real
 
 
@@ -177,7 +213,10 @@ def parse_id_date(text: pa.Array) -> Parsed:
 # --- Indonesian numbers ----------------------------------------------------------------------
 
 _RP_PREFIX = r"^[Rr][Pp]\.?\s*"
-ID_INT_RE = r"^[+-]?([0-9]+|[0-9]{1,3}(\.[0-9]{3})+)(,0+)?$"
+ID_INT_RE = r"^-?([0-9]+|[0-9]{1,3}(\.[0-9]{3})+)(,0+)?$"
+ID_FRACTION_RE = r"^-?([0-9]+|[0-9]{1,3}(\.[0-9]{3})+),[0-9]*[1-9][0-9]*$"
+REASON_ID_NUMBER = ("not a whole number or amount in rupiah "
+                    "(expected e.g. 1500000, 1.500.000 or Rp 1.500.000)")
 
 
 def parse_id_number(text: pa.Array) -> Parsed:
@@ -185,18 +224,18 @@ def parse_id_number(text: pa.Array) -> Parsed:
     ``Rp 1.500.000``, ``Rp1.500.000,00`` (dots group thousands; a decimal part must be zero)."""
     present = pc.is_valid(text)
     bare = pc.replace_substring_regex(text, _RP_PREFIX, "")
-    ok = pc.and_(_matches(bare, ID_INT_RE),
-                 pc.less_equal(pc.utf8_length(pc.fill_null(bare, "")), 24))
+    shaped = _matches(bare, ID_INT_RE)
     digits = pc.replace_substring_regex(pc.replace_substring_regex(bare, r",0+$", ""), r"\.", "")
-    ok = pc.and_(ok, _fits_int64(digits))
-    return Parsed(_cast_where_ok(digits, ok, pa.int64()),
-                  [(_bad(present, ok), "not a whole number or amount in rupiah "
-                                       "(expected e.g. 1500000, 1.500.000 or Rp 1.500.000)")])
+    plus = _matches(bare, r"^\+[0-9]")
+    # "7,5" or "1.500,50": an amount with a non-zero decimal part
+    decimal = pc.or_(_matches(bare, ID_FRACTION_RE), _matches(bare, r"^-?[0-9]+\.[0-9]{1,2}$"))
+    ok, problems = _int_problems(digits, present, shaped, plus, decimal, REASON_ID_NUMBER)
+    return Parsed(_cast_where_ok(digits, ok, pa.int64()), problems)
 
 
-ID_DEC_THOUSANDS_RE = r"^[+-]?[0-9]{1,3}(\.[0-9]{3})+(,[0-9]+)?$"
-ID_DEC_COMMA_RE = r"^[+-]?[0-9]+(,[0-9]+)?$"
-ID_DEC_POINT_RE = r"^[+-]?[0-9]+\.[0-9]+$"
+ID_DEC_THOUSANDS_RE = r"^-?[0-9]{1,3}(\.[0-9]{3})+(,[0-9]+)?$"
+ID_DEC_COMMA_RE = r"^-?[0-9]+(,[0-9]+)?$"
+ID_DEC_POINT_RE = r"^-?[0-9]+\.[0-9]+$"
 
 
 def parse_id_decimal(text: pa.Array) -> Parsed:
@@ -214,6 +253,7 @@ def parse_id_decimal(text: pa.Array) -> Parsed:
 
 
 def parse_yes_no(text: pa.Array) -> Parsed:
+    """``YA``/``TIDAK`` (and the rest of the canonical yes/no vocabulary)."""
     return parse_bool(text, truthy=("YA", "true", "1"), falsy=("TIDAK", "false", "0"))
 
 
@@ -275,3 +315,56 @@ def apply_value_map(text: pa.Array, value_map: Mapping[str, str]) -> pa.Array:
 def normalise_key(value: Any) -> str:
     """The form a value-map key or a header is compared in: trimmed, upper case, one space."""
     return " ".join(str(value).split()).upper()
+
+
+# --- scalar twins: one value at a time, for the record contract ---------------------------------
+#
+# Same grammar as the column parsers above (the same regular expressions and vocabulary), for a
+# single text value; tests/adapters/test_record.py checks that both agree on random text.
+
+_INT_SCALAR = re.compile(INT_RE)
+_DECIMAL_SCALAR = re.compile(DECIMAL_RE)
+_PLUS_SCALAR = re.compile(PLUS_INT_RE)
+_ISO_SCALAR = re.compile(ISO_DATE_RE)
+_TRUE = frozenset(BOOL_TRUE)
+_FALSE = frozenset(BOOL_FALSE)
+
+
+def text_to_bool(text: str) -> bool | None:
+    """``true``/``ya``/``1`` → True, ``false``/``tidak``/``0`` → False (any case); else None."""
+    low = text.lower()
+    if low in _TRUE:
+        return True
+    if low in _FALSE:
+        return False
+    return None
+
+
+def text_to_int(text: str) -> tuple[int | None, str | None]:
+    """A canonical whole number: the value, or None and the reason it is not one."""
+    if _INT_SCALAR.fullmatch(text):
+        value = int(text)
+        if INT64_MIN <= value <= INT64_MAX:
+            return value, None
+        return None, REASON_INT_RANGE
+    if _PLUS_SCALAR.fullmatch(text):
+        return None, REASON_PLUS
+    if _DECIMAL_SCALAR.fullmatch(text):
+        return None, REASON_INT_DECIMAL
+    return None, REASON_INT
+
+
+def text_to_decimal(text: str) -> float | None:
+    """A canonical decimal (``36.5``, ``-2``, ``.5``) as a float; None if it is not one."""
+    return float(text) if _DECIMAL_SCALAR.fullmatch(text) else None
+
+
+def text_to_date(text: str) -> tuple[datetime.date | None, str | None]:
+    """An ISO date (``yyyy-mm-dd``, optionally ``T00:00[:00]``): the date, or None and why."""
+    m = _ISO_SCALAR.fullmatch(text)
+    if m is None:
+        return None, "not a date (expected yyyy-mm-dd)"
+    try:
+        return datetime.date(int(m["y"]), int(m["m"]), int(m["d"])), None
+    except ValueError:
+        return None, "not a real calendar date"

@@ -22,7 +22,7 @@ import pyarrow.compute as pc
 
 from ..errors import DataError
 from ..masking import mask_id
-from ..schema import Entity, Field, Schema
+from ..schema import Entity, Field, Schema, bound_text
 from . import _parse as P
 from ._sources import REPLACEMENT, FastReaderFailed, OpenedSource, RawBatch, open_source
 from ._sources import sequence as _seq
@@ -348,14 +348,7 @@ def _one_batch(st: SourceState, raw: RawBatch, plans: Sequence[EntityPlan],
             if fp.field.required:
                 probs.append((pc.and_(pc.is_null(values), pc.invert(some_bad)),
                               "required field is blank"))
-            kind = fp.field.type.kind
-            if kind in ("int", "decimal"):
-                if fp.field.min is not None:
-                    probs.append((pc.fill_null(pc.less(values, fp.field.min), False),
-                                  f"below the minimum {_num(fp.field.min)}"))
-                if fp.field.max is not None:
-                    probs.append((pc.fill_null(pc.greater(values, fp.field.max), False),
-                                  f"above the maximum {_num(fp.field.max)}"))
+            probs += _declared_checks(fp.field, values)
             for mask, reason in probs:
                 mask = pc.and_(mask, pc.invert(bad_row))
                 if not pc.any(mask).as_py():
@@ -403,8 +396,22 @@ def _one_batch(st: SourceState, raw: RawBatch, plans: Sequence[EntityPlan],
             pa.Table.from_arrays(arrays, schema=_typed_schema(plan)))
 
 
-def _num(x: float) -> str:
-    return str(int(x)) if float(x).is_integer() else str(x)
+def _declared_checks(fld: Field, values: pa.Array) -> list[tuple[pa.Array, str]]:
+    """The schema's own bounds on parsed values: ``min``/``max`` (numbers and dates) and
+    ``pattern`` (text); blank and unparsed cells are null here and never match."""
+    out: list[tuple[pa.Array, str]] = []
+    kind = fld.type.kind
+    if kind in ("int", "decimal", "date"):
+        if fld.min is not None:
+            out.append((pc.fill_null(pc.less(values, pa.scalar(fld.min, values.type)), False),
+                        f"below the minimum {bound_text(fld.min)}"))
+        if fld.max is not None:
+            out.append((pc.fill_null(pc.greater(values, pa.scalar(fld.max, values.type)),
+                                     False), f"above the maximum {bound_text(fld.max)}"))
+    if kind == "str" and fld.pattern is not None:
+        bad = pc.invert(pc.fill_null(pc.match_substring_regex(values, fld.pattern), True))
+        out.append((bad, f"does not match the pattern {fld.pattern}"))
+    return out
 
 
 # --- whole loads -------------------------------------------------------------------------------
@@ -480,7 +487,8 @@ def read_with_spec(spec: MappingSpec, source: Any, schema: Schema, *, entity: st
                         mst.name, persons.column(ROW).filter(orphan).combine_chunks(),
                         link.child, key_header, link.key,
                         persons.column(link.key).filter(orphan).combine_chunks(),
-                        f"{link.key} matches no valid {entity} (absent, or quarantined)"))
+                        f"no household: {link.key} matches no valid {entity} (absent from "
+                        f"the {entity} table, or quarantined)"))
                     persons = persons.filter(pc.invert(orphan))
                 tables[link.child] = persons
                 links[entity] = link

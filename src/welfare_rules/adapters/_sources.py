@@ -76,19 +76,24 @@ class OpenedSource:
     fallback: Callable[[], OpenedSource] | None = None  # a slower, more tolerant reader
 
 
-def unique_headers(names: Sequence[Any]) -> list[str]:
-    """Headers as text, blank ones named by position and repeats made distinct."""
+def unique_headers(names: Sequence[Any], source: str = "the source") -> list[str]:
+    """Headers as text, blank ones named by position.
+
+    Raises:
+        DataError: a header written twice (compared trimmed, in any case): which value would
+            be meant is a guess, so the file is refused, naming the header and both columns.
+    """
     out: list[str] = []
-    seen: set[str] = set()
+    seen: dict[str, int] = {}
     for i, raw in enumerate(names):
         name = "" if raw is None else str(raw).strip()
         if not name:
             name = f"column_{i + 1}"
-        base, n = name, 2
-        while name.upper() in seen:
-            name = f"{base}_{n}"
-            n += 1
-        seen.add(name.upper())
+        key = " ".join(name.split()).upper()
+        if key in seen:
+            raise DataError(f"{source}: the header '{name}' appears twice (columns "
+                            f"{seen[key] + 1} and {i + 1}); rename or remove one of them")
+        seen[key] = i
         out.append(name)
     return out
 
@@ -155,7 +160,7 @@ def _arrow_batches(batches: Iterator[pa.RecordBatch], headers: list[str]) -> Ite
 
 
 def open_arrow(reader: pa.RecordBatchReader, name: str, total: int | None) -> OpenedSource:
-    headers = unique_headers(reader.schema.names)
+    headers = unique_headers(reader.schema.names, name)
     count = [0]
 
     def batches() -> Iterator[RawBatch]:
@@ -256,7 +261,7 @@ def open_csv(path: Path, *, delimiter: str | None, encoding: str | None, chunk_s
         header_cells = next(csv.reader([first], delimiter=delim))
     except csv.Error as exc:
         raise DataError(f"{path}: cannot read the header line: {exc}") from None
-    headers = unique_headers(header_cells)
+    headers = unique_headers(header_cells, str(path))
     lines = text.count("\n") or 1
     bytes_per_row = max(16, len(sample) // lines)
     block = min(64 << 20, max(1 << 14, bytes_per_row * chunk_size))
@@ -417,7 +422,7 @@ def open_xlsx(path: Path, *, sheet: str | None, chunk_size: int) -> OpenedSource
     if header is None:
         wb.close()
         raise DataError(f"{path}: the first sheet has no header row")
-    headers = unique_headers(header)
+    headers = unique_headers(header, str(path))
     width = len(headers)
     count = [0]
 
@@ -588,7 +593,7 @@ def _open_sqlalchemy(src: SQLSource, chunk_size: int) -> OpenedSource:
         result = connection.execution_options(stream_results=True).execute(sa.text(src.query))
     except sa.exc.SQLAlchemyError as exc:
         raise DataError(f"SQL query failed: {exc}") from None
-    headers = unique_headers(list(result.keys()))
+    headers = unique_headers(list(result.keys()), "<sql>")
     count = [0]
 
     def batches() -> Iterator[RawBatch]:

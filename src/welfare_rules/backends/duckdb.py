@@ -68,6 +68,25 @@ class DuckDBCompiler(SqlCompiler):
         return exp.Sub(this=exp.cast(a[1], "DATE"), expression=exp.cast(a[0], "DATE"))
 
 
+def register_input(con: Any, name: str, src: Any) -> list[str]:
+    """Register an input table as ``name`` on a DuckDB connection, with its input order in
+    ``__row``: a Parquet path as a view over the file (its row numbers), an Arrow table as is
+    (row numbers added). Returns the columns."""
+    import duckdb
+
+    if isinstance(src, Path):
+        r = con.read_parquet(str(src), file_row_number=True)
+        cols = [c for c in r.columns if c != "file_row_number"]
+        if ROW not in r.columns:
+            r = r.select(*[duckdb.ColumnExpression(c) for c in cols],
+                         duckdb.ColumnExpression("file_row_number").alias(ROW))
+        r.create_view(name)
+        return list(r.columns)
+    tbl = with_row(src)
+    con.register(name, tbl)
+    return list(tbl.column_names)
+
+
 class DuckDBBackend(BackendBase):
     """The default batch backend: DuckDB in process, one query per output.
 
@@ -94,23 +113,10 @@ class DuckDBBackend(BackendBase):
         ent = plan.schema.entity(entity)
         rel = next(iter(ent.relations.values()), None)
 
-        def register(name: str, src: Any) -> list[str]:
-            if isinstance(src, Path):
-                r = con.read_parquet(str(src), file_row_number=True)
-                cols = [c for c in r.columns if c != "file_row_number"]
-                if ROW not in r.columns:
-                    r = r.select(*[duckdb.ColumnExpression(c) for c in cols],
-                                 duckdb.ColumnExpression("file_row_number").alias(ROW))
-                r.create_view(name)
-                return list(r.columns)
-            tbl = with_row(src)
-            con.register(name, tbl)
-            return list(tbl.column_names)
-
-        columns = register("src_entity", inputs.tables[entity])
+        columns = register_input(con, "src_entity", inputs.tables[entity])
         mcols = None
         if rel is not None and rel.entity in inputs.tables:
-            mcols = register("src_members", inputs.tables[rel.entity])
+            mcols = register_input(con, "src_members", inputs.tables[rel.entity])
         comp = DuckDBCompiler(plan, lang=job.lang)
         q = compile_query(comp, entity, columns, mcols)
         ds = comp.dataset_findings(job.checks, entity, mcols is not None) if job.checks \

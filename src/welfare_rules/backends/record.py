@@ -16,7 +16,7 @@ from typing import Any
 
 import attrs
 
-from ..errors import UnknownRuleError, did_you_mean
+from ..errors import InputProblem, UnknownRuleError, did_you_mean
 from ..masking import MASKED_FIELDS, mask_id, mask_text
 from ..model import Rule
 from .python import RecordPlan
@@ -144,7 +144,8 @@ class RecordResult(Evaluation):
     """The evaluation of one record by the Python backend."""
 
     def __init__(self, entity: str, record: Mapping[str, Any], as_of: datetime.date,
-                 plan: RecordPlan, values: list[Any], members: Sequence[Any]):
+                 plan: RecordPlan, values: list[Any], members: Sequence[Any],
+                 problems: Sequence[InputProblem] = ()):
         self.entity = entity
         self.record = record
         self.as_of = as_of
@@ -153,6 +154,7 @@ class RecordResult(Evaluation):
         self._member_values = members
         self._slots = plan.compiled.slots
         self._findings: list[Finding] | None = None
+        self._problems = problems  # invalid input taken as unknown (on_invalid="unknown")
 
     def _member(self, index: int, record: Mapping[str, Any], values: list[Any]) -> MemberResult:
         return MemberResult(self, index, record, values)
@@ -232,6 +234,12 @@ def compute_findings(d: RecordResult, lang: str = "id") -> list[Finding]:
     schema = d.plan.plan.schema
     rid_of = d.record.get(schema.entity(d.entity).key)
     members = d.members
+    for p in d._problems:  # the record contract's (adapters/record.py), one error each
+        member_id = None
+        if p.member_index is not None and p.member_index < len(members):
+            member_id = members[p.member_index].record.get(schema.entity(p.entity).key)
+        out.append(Finding("input.invalid", "error", f"{p} — taken as unknown", d.entity,
+                           _s(rid_of), _s(member_id), p.member_index))
     for rule_id in d._slots:
         if "#" in rule_id:
             continue

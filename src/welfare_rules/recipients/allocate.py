@@ -131,7 +131,7 @@ class Allocation:
         """
         rows = self.table.filter(pc.equal(self.table.column("id"), str(household_id)))
         if rows.num_rows == 0:
-            from ..decision import mask_id
+            from ..masking import mask_id
 
             raise KeyError(f"household {mask_id(str(household_id))} is not in the allocation")
         out: dict[str, Any] = rows.slice(0, 1).to_pylist()[0]
@@ -148,7 +148,6 @@ class Allocation:
     def write_xlsx(self, path: str | Path, *, unmask: bool = False) -> Path:
         """A workbook: what was allocated and how, the summary per group, then the households
         (ids masked; ``unmask`` adds ``id_unmasked``)."""
-        from ..impact import mask_column
         from ..workbook import write_workbook
 
         table = self.table
@@ -163,7 +162,7 @@ class Allocation:
                                     "A proposal for the musyawarah kelurahan: the library "
                                     "proposes, people decide."]})
         return write_workbook(path, {"about": about, "summary": self.summary,
-                                     "allocation": mask_column(table, "id")})
+                                     "allocation": table})  # written masked
 
     def write_html(self, path: str | Path) -> Path:
         """A standalone page: allocated and waitlisted households per group as a chart and

@@ -39,7 +39,7 @@ from .._yaml import load_yaml_file
 from ..errors import LocatedError, Location, WelfareRulesError
 
 _CASE_KEYS = {"name", "entity", "as_of", "parameters", "input", "output", "status",
-              "members_output", "findings", "plugins", "error"}
+              "members_output", "findings", "plugins", "error", "on_invalid"}
 
 
 @attrs.frozen
@@ -58,6 +58,7 @@ class RuleTestCase:
     parameters: Mapping[str, Any] = attrs.field(factory=dict)
     plugins: tuple[str, ...] = ()
     error: str | None = None  # the expected error message fragment, if the case must fail
+    on_invalid: str = "raise"  # Engine.evaluate's on_invalid: "unknown" takes bad input as missing
 
 
 @attrs.frozen
@@ -130,7 +131,8 @@ def load_cases(path: str | Path, plugins: Sequence[Any] = ()) -> list[RuleTestCa
             as_of=as_of, input=item["input"], output=item.get("output") or {},
             status=item.get("status") or {}, members_output=item.get("members_output"),
             findings=item.get("findings"), parameters=item.get("parameters") or {},
-            plugins=file_plugins + tuple(item.get("plugins") or ()), error=item.get("error")))
+            plugins=file_plugins + tuple(item.get("plugins") or ()), error=item.get("error"),
+            on_invalid=str(item.get("on_invalid", "raise"))))
     return cases
 
 
@@ -250,7 +252,8 @@ def run_case(case: RuleTestCase, engines: EngineCache,
     """
     try:
         engine = engines.get(case.plugins, case.parameters)
-        d = engine.evaluate(case.entity, case.input, as_of=case.as_of)
+        d = engine.evaluate(case.entity, case.input, as_of=case.as_of,
+                            on_invalid=case.on_invalid)
         if observe is not None:
             observe(d)
         diffs: list[str] = []

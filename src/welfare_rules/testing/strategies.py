@@ -42,6 +42,7 @@ __all__ = [
     "field_values",
     "hostile_rule_files",
     "households",
+    "messy_households",
     "nik_for",
     "records",
     "small_tables",
@@ -88,18 +89,22 @@ def _values_of_type(ty: t.Type, fld: Field, dates: tuple[datetime.date, datetime
     if kind == "bool":
         return st.booleans()
     if kind == "int":
-        lo = int(fld.min) if fld.min is not None else 0
-        hi = int(fld.max) if fld.max is not None else lo + _INT_SPAN
+        lo = int(fld.min) if isinstance(fld.min, int | float) else 0
+        hi = int(fld.max) if isinstance(fld.max, int | float) else lo + _INT_SPAN
         return st.integers(lo, hi)
     if kind == "decimal":
-        lo_f = float(fld.min) if fld.min is not None else 0.0
-        hi_f = float(fld.max) if fld.max is not None else lo_f + _DECIMAL_SPAN
+        lo_f = float(fld.min) if isinstance(fld.min, int | float) else 0.0
+        hi_f = float(fld.max) if isinstance(fld.max, int | float) else lo_f + _DECIMAL_SPAN
         return st.floats(lo_f, hi_f, allow_nan=False, allow_infinity=False).map(
             lambda x: min(max(round(x, 2), lo_f), hi_f))
     if kind == "enum":
         return st.sampled_from(ty.values)
     if kind == "date":
         lo_d, hi_d = birth_dates if fld.name == "birth_date" else dates
+        if isinstance(fld.min, datetime.date):
+            lo_d = max(lo_d, fld.min)
+        if isinstance(fld.max, datetime.date):
+            hi_d = min(hi_d, fld.max)
         return st.dates(lo_d, hi_d)
     if kind == "str":
         return st.text(alphabet=_NAME_ALPHABET, min_size=1, max_size=24).map(str.strip).filter(
@@ -239,6 +244,128 @@ def households(engine: Engine, min_members: int = 0, max_members: int = 6, *,
     return _households(engine, min_members, max_members, missing, fields, member_fields,
                        dates, birth_dates)
 
+
+
+# --- messy records: what callers really pass (the record contract, docs/data.md) ----------------
+
+#: Names that no schema declares, added to messy records as unknown fields.
+UNKNOWN_NAMES = ("desill", "in_dtsk", "zz_extra_field")
+
+
+def _convertible(fld: Field, value: Any) -> list[Any]:
+    """Other spellings of a canonical ``value`` that the record contract converts back to it."""
+    kind = fld.type.kind
+    if value is None:
+        return []
+    if kind == "bool":
+        words = ["true", "True", "ya", "YA", " Ya ", 1] if value else ["false", "tidak",
+                                                                        "TIDAK", 0]
+        return words
+    if kind == "int":
+        return [str(value), f" {value} ", float(value)]
+    if kind == "decimal":
+        out: list[Any] = [repr(float(value))]
+        if float(value).is_integer():
+            out.append(int(value))
+        return out
+    if kind == "date":
+        return [value.isoformat(), datetime.datetime(value.year, value.month, value.day)]
+    if kind == "enum":
+        return [str(value).upper(), str(value).title()]
+    return []
+
+
+def _invalid(fld: Field) -> list[Any]:
+    """Values the record contract must refuse for ``fld``: wrong types, out of range."""
+    kind = fld.type.kind
+    if kind == "bool":
+        return ["maybe", "yes", 2, 1.5, [], "2024-01-01"]
+    if kind == "int":
+        out: list[Any] = ["abc", 2.5, "7.5", "+2", 10**20, True, [], "9" * 22]
+        if isinstance(fld.min, int | float):
+            out.append(int(fld.min) - 1)
+        if isinstance(fld.max, int | float):
+            out += [int(fld.max) + 1, str(int(fld.max) + 1)]
+        return out
+    if kind == "decimal":
+        out = ["abc", True, float("inf"), "1,5", {}]
+        if isinstance(fld.min, int | float):
+            out.append(float(fld.min) - 0.5)
+        return out
+    if kind == "date":
+        out = ["0000-06-15", "2024-02-30", "15/06/2024", datetime.datetime(2024, 1, 1, 12, 30),
+               20240101]
+        if isinstance(fld.min, datetime.date) and fld.min > datetime.date.min:
+            out.append(fld.min - datetime.timedelta(days=1))
+        if isinstance(fld.max, datetime.date) and fld.max < datetime.date.max:
+            out.append(fld.max + datetime.timedelta(days=1))
+        return out
+    if kind == "enum":
+        return ["not-a-value", 3, True]
+    if kind == "str":
+        if fld.pattern is not None:
+            return ["12345", "3" * 17, "337501010123000X"]
+        return [3.5, [], True]
+    return []
+
+
+@st.composite
+def _messy(draw: st.DrawFn, engine: Engine, entity: str, rec: dict[str, Any], index: int | None,
+           relation: str | None, bad: set[str]) -> tuple[dict[str, Any], dict[str, Any]]:
+    ent = engine.schema.entity(entity)
+    raw, canon = dict(rec), dict(rec)
+    prefix = "" if index is None else f"{relation}[{index}]."
+    for name, fld in ent.fields.items():
+        choice = draw(st.integers(0, 9))
+        if choice < 6:
+            continue  # left as it is
+        if choice < 8:
+            spellings = _convertible(fld, rec.get(name))
+            if spellings:
+                raw[name] = draw(st.sampled_from(spellings))
+            continue
+        wrong = _invalid(fld)
+        if wrong:
+            raw[name] = draw(st.sampled_from(wrong))
+            canon[name] = None
+            bad.add(prefix + name)
+    if draw(st.integers(0, 9)) == 0:
+        extra = draw(st.sampled_from([n for n in UNKNOWN_NAMES if n not in ent.fields]))
+        raw[extra] = draw(st.sampled_from([1, "x", None]))
+        bad.add(prefix + extra)
+    return raw, canon
+
+
+@st.composite
+def messy_households(draw: st.DrawFn, engine: Engine, max_members: int = 3
+                     ) -> tuple[dict[str, Any], dict[str, Any], set[str]]:
+    """A valid household (see :func:`households`) with some values respelled and some broken.
+
+    Each field is left alone, replaced by another spelling the record contract converts back to
+    the same value (``"2"`` for 2, ``"ya"`` for True, an ISO text for a date), or replaced by an
+    invalid value (a wrong type, a value out of the declared range); now and then an unknown
+    field is added.
+
+    Returns:
+        ``(messy, canonical, bad)``: the record to give the engine, the canonical record it
+        stands for (invalid values as None, unknown fields left out) and the paths that an
+        :class:`~welfare_rules.errors.InputError` must name (``desil``,
+        ``members[1].birth_date``).
+    """
+    hh = draw(households(engine, max_members=max_members, missing=0.05))
+    bad: set[str] = set()
+    raw, canon = draw(_messy(engine, "household", {k: v for k, v in hh.items()
+                                                   if k != "members"}, None, None, bad))
+    ent = engine.schema.entity("household")
+    rel = next(iter(ent.relations.values()))
+    raw_members, canon_members = [], []
+    for i, m in enumerate(hh.get(rel.name) or []):
+        r, c = draw(_messy(engine, rel.entity, m, i, rel.name, bad))
+        raw_members.append(r)
+        canon_members.append(c)
+    raw[rel.name] = raw_members
+    canon[rel.name] = canon_members
+    return raw, canon, bad
 
 
 @st.composite

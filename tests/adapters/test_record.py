@@ -1,0 +1,261 @@
+"""The record contract (issue 11): every value of a record given to ``Engine.evaluate`` converts
+as docs/data.md says, or the record is refused with every problem named."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime
+import sys
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from welfare_rules import Engine, InputError
+from welfare_rules.adapters import _parse as P
+from welfare_rules.adapters.record import InputWarning, check_record
+from welfare_rules.errors import DataError, RuleLoadError
+from welfare_rules.schema import Origin, SchemaBuilder
+from welfare_rules.testing.strategies import UNKNOWN_NAMES, messy_households
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from national.conftest import household, person
+
+AS_OF = datetime.date(2024, 7, 1)
+ELIGIBLE = ("pkh_eligible", "bpnt_eligible", "pbi_eligible")
+
+
+@pytest.fixture(scope="module")
+def engine() -> Engine:
+    return Engine.load()
+
+
+def _answers(engine: Engine, rec: dict[str, Any], **kw: Any) -> dict[str, Any]:
+    d = engine.evaluate("household", rec, as_of=AS_OF, **kw)
+    return {rid: d.value(rid) for rid in ELIGIBLE}
+
+
+# --- conversions: a value means the same in every spelling the table lists -------------------
+
+@pytest.mark.parametrize("spelling", ["false", "FALSE", 0, "TIDAK", "tidak", " false "])
+def test_in_dtks_false_in_any_documented_spelling_is_false(engine: Engine, spelling: Any) -> None:
+    """Before the contract, "false", 0 and "TIDAK" were truthy: the family became eligible."""
+    canonical = _answers(engine, household(in_dtks=False, desil=1))
+    assert canonical == _answers(engine, household(in_dtks=spelling, desil=1))
+    assert canonical["pkh_eligible"] is False
+
+
+def test_a_member_with_is_alive_false_as_text_is_counted_dead(engine: Engine) -> None:
+    dead_text = household(members=[person(datetime.date(1950, 1, 1), "male", 1, "head",
+                                          is_alive="false")])
+    dead = household(members=[person(datetime.date(1950, 1, 1), "male", 1, "head",
+                                     is_alive=False)])
+    d_text = engine.evaluate("household", dead_text, as_of=AS_OF)
+    d = engine.evaluate("household", dead, as_of=AS_OF)
+    assert d_text.members[0].record["is_alive"] is False
+    assert d_text.to_dict() == d.to_dict()
+
+
+def test_text_numbers_and_iso_dates_convert_to_their_values(engine: Engine) -> None:
+    """``desil="2"`` and a text birth date used to raise a bare TypeError naming no field."""
+    text = household(desil="2", last_verified="2023-06-01",
+                     members=[person(datetime.date(1980, 1, 1), "male", 1, "head",
+                                     birth_date="1980-01-01")])
+    typed = household(desil=2, last_verified=datetime.date(2023, 6, 1),
+                      members=[person(datetime.date(1980, 1, 1), "male", 1, "head")])
+    d = engine.evaluate("household", text, as_of=AS_OF)
+    assert (d.record["desil"], d.record["members"][0]["birth_date"]) == (
+        2, datetime.date(1980, 1, 1))
+    assert d.to_dict() == engine.evaluate("household", typed, as_of=AS_OF).to_dict()
+
+
+def test_a_canonical_record_is_not_copied(engine: Engine) -> None:
+    rec = household()
+    assert check_record(engine.schema, "household", rec).record is rec
+
+
+def test_the_callers_record_is_never_modified(engine: Engine) -> None:
+    rec = household(desil="2")
+    engine.evaluate("household", rec, as_of=AS_OF)
+    assert rec["desil"] == "2"
+
+
+# --- refusals: every problem at once, each named ----------------------------------------------
+
+def _problems(engine: Engine, rec: dict[str, Any]) -> dict[str, str]:
+    with pytest.raises(InputError) as info:
+        engine.evaluate("household", rec, as_of=AS_OF)
+    assert isinstance(info.value, DataError)
+    return {p.path: f"{p.expected} | {p.found}" for p in info.value.problems}
+
+
+def test_desil_out_of_its_declared_range_is_refused(engine: Engine) -> None:
+    assert _problems(engine, household(desil=42)) == {
+        "desil": "a whole number 1..10 (above the maximum) | 42"}
+
+
+def test_a_short_or_missing_family_card_number_is_refused_and_masked(engine: Engine) -> None:
+    got = _problems(engine, household(id="33750"))
+    assert got == {"id": "16 digits (a NIK or No. KK) | '*****'"}
+    rec = household()
+    del rec["id"]
+    assert list(_problems(engine, rec)) == ["id"]
+
+
+def test_an_unknown_field_is_refused_with_the_closest_name(engine: Engine) -> None:
+    with pytest.raises(InputError, match="desill: expected a field of household — did you mean "
+                                         "'desil'"):
+        engine.evaluate("household", household(desill=2), as_of=AS_OF)
+
+
+def test_strict_false_turns_unknown_fields_into_a_warning(engine: Engine) -> None:
+    with pytest.warns(InputWarning, match="unknown field 'desill' ignored — did you mean 'desil'"):
+        d = engine.evaluate("household", household(desill=2), as_of=AS_OF, strict=False)
+    assert "desill" not in d.record
+
+
+def test_every_problem_of_a_record_and_its_members_is_reported_at_once(engine: Engine) -> None:
+    rec = household(in_dtks="maybe", desil=7.5, members=[
+        person(datetime.date(1980, 1, 1), "male", 1, "head"),
+        person(datetime.date(1985, 5, 5), "female", 2, "spouse", birth_date="0000-06-15",
+               is_alive="kadang")])
+    with pytest.raises(InputError) as info:
+        engine.evaluate("household", rec, as_of=AS_OF)
+    exc = info.value
+    assert exc.fields == ["in_dtks", "desil", "members[1].birth_date", "members[1].is_alive"]
+    by_path = {p.path: p for p in exc.problems}
+    assert (by_path["members[1].birth_date"].entity, by_path["members[1].birth_date"].member_index
+            ) == ("person", 1)
+    assert "not a real calendar date" in by_path["members[1].birth_date"].expected
+    assert "3375010101240001" not in str(exc)  # the family card is masked in the message
+    assert str(exc).startswith("household record 3375********0001: 4 invalid value(s)")
+
+
+@pytest.mark.parametrize("birth", ["0000-06-15", datetime.date(1899, 12, 31), "2101-01-01"])
+def test_implausible_birth_dates_are_refused(engine: Engine, birth: Any) -> None:
+    """A year-0 birth date made DuckDB compute an age of 2024 and Python raise OverflowError."""
+    rec = household(members=[person(datetime.date(1980, 1, 1), "male", 1, "head",
+                                    birth_date=birth)])
+    assert list(_problems(engine, rec)) == ["members[0].birth_date"]
+
+
+def test_a_household_without_members_is_refused_when_rules_read_them(engine: Engine) -> None:
+    """Before: PKH "NO" with a "no head" finding. Now: one error naming the missing key."""
+    rec = household()
+    del rec["members"]
+    with pytest.raises(InputError, match=r"members: expected a list of person records "
+                                         r"\('members': \[\] for none\)"):
+        engine.evaluate("household", rec, as_of=AS_OF, on_invalid="unknown")
+    assert engine.evaluate("household", {**rec, "members": []}, as_of=AS_OF) is not None
+
+
+# --- on_invalid="unknown": never raise for a value; a finding instead -------------------------
+
+def test_on_invalid_unknown_takes_the_value_as_missing_and_reports_a_finding(engine: Engine
+                                                                             ) -> None:
+    d = engine.evaluate("household", household(desil=42), as_of=AS_OF, on_invalid="unknown")
+    same = engine.evaluate("household", household(desil=None), as_of=AS_OF)
+    assert d.record["desil"] is None
+    assert {r: d.value(r) for r in ELIGIBLE} == {r: same.value(r) for r in ELIGIBLE}
+    found = [f for f in d.findings if f.check == "input.invalid"]
+    assert [(f.severity, f.message) for f in found] == [
+        ("error", "desil: expected a whole number 1..10 (above the maximum); found 42 — taken "
+                  "as unknown")]
+
+
+def test_on_invalid_must_be_raise_or_unknown(engine: Engine) -> None:
+    with pytest.raises(ValueError, match="on_invalid must be one of raise, unknown"):
+        engine.evaluate("household", household(), as_of=AS_OF, on_invalid="ignore")
+
+
+# --- the schema declares ranges and patterns --------------------------------------------------
+
+def test_the_national_schema_declares_the_ranges(engine: Engine) -> None:
+    hh, p = engine.schema.entity("household"), engine.schema.entity("person")
+    assert (hh.fields["desil"].min, hh.fields["desil"].max) == (1, 10)
+    assert p.fields["birth_date"].range_text() == "1900-01-01..2100-12-31"
+    assert hh.fields["head_income_month"].min == 0
+    assert {hh.fields["id"].pattern, p.fields["nik"].pattern, p.fields["household_id"].pattern
+            } == {"^[0-9]{16}$"}
+
+
+@pytest.mark.parametrize(("spec", "message"), [
+    ({"type": "int", "pattern": "^[0-9]+$"}, "'pattern' is a regular expression for a str"),
+    ({"type": "str", "pattern": "("}, "'pattern' is not a valid regular expression"),
+    ({"type": "date", "min": 1900}, "'min' must be a date"),
+    ({"type": "int", "max": "ten"}, "'max' must be a number"),
+])
+def test_a_bad_range_or_pattern_in_a_schema_is_a_load_error(spec: dict[str, Any], message: str
+                                                            ) -> None:
+    from welfare_rules._yaml import Positions
+
+    b = SchemaBuilder()
+    b.add_data({"entities": {"x": {"key": "id", "fields": {"id": "str", "f": spec}}}},
+               Positions(None), Origin())
+    assert len(b.errors) == 1
+    assert isinstance(b.errors[0], RuleLoadError)
+    assert message in str(b.errors[0])
+
+
+# --- one grammar: the scalar parsers agree with the column parsers ----------------------------
+
+_TEXT = st.one_of(
+    st.text(alphabet="0123456789+-.,eE :TtrueFalsYyaIidk", max_size=24),
+    st.from_regex(r"-?[0-9]{1,22}", fullmatch=True),
+    st.dates(datetime.date(1, 1, 1), datetime.date(9999, 12, 31)).map(str),
+    st.from_regex(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", fullmatch=True),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=_TEXT)
+def test_scalar_and_column_parsers_agree(text: str) -> None:
+    """A value means the same in a CSV cell and in a dict: both read it with one grammar."""
+    text = text.strip()
+    if not text:
+        return
+    col = pa.array([text], pa.string())
+    i = P.parse_int(col)
+    value, why = P.text_to_int(text)
+    assert i.values[0].as_py() == value
+    if why is not None:
+        assert [r for m, r in i.problems if m[0].as_py()] == [why]
+    assert P.parse_decimal(col).values[0].as_py() == P.text_to_decimal(text)
+    b = P.parse_bool(col).values[0].as_py()
+    assert b == P.text_to_bool(text)
+    d = P.parse_iso_date(col)
+    dv, dwhy = P.text_to_date(text)
+    assert d.values[0].as_py() == dv
+    assert (dwhy is None) == (not any(m[0].as_py() for m, _ in d.problems))
+
+
+# --- the property: refused with every bad field named, or the canonical record's answer -------
+
+@settings(max_examples=60, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(case=st.data())
+def test_messy_records_are_refused_by_name_or_answered_as_their_canonical_form(
+        engine: Engine, case: st.DataObject) -> None:
+    raw, canonical, bad = case.draw(messy_households(engine))
+    if bad:
+        with pytest.raises(InputError) as info:
+            engine.evaluate("household", raw, as_of=AS_OF)
+        assert set(info.value.fields) == bad
+    else:
+        d = engine.evaluate("household", raw, as_of=AS_OF)
+        want = engine.evaluate("household", canonical, as_of=AS_OF)
+        assert d.record == canonical
+        assert d.to_dict() == want.to_dict()
+        assert [m.to_dict() for m in d.members] == [m.to_dict() for m in want.members]
+    # for callers who must never raise: invalid values are unknown, as if they were missing
+    extra = any(b.rpartition(".")[2] in UNKNOWN_NAMES for b in bad)
+    with pytest.warns(InputWarning) if extra else contextlib.nullcontext():
+        lenient = engine.evaluate("household", raw, as_of=AS_OF, on_invalid="unknown",
+                                  strict=False)
+    quiet = engine.evaluate("household", canonical, as_of=AS_OF, on_invalid="unknown")
+    assert lenient.to_dict() == quiet.to_dict()
+    assert lenient.record == canonical
+
