@@ -549,14 +549,20 @@ def _ladder_order(engine: Any, levels: Any) -> Any:
 @click.option("--entity", default="household", show_default=True)
 @click.option("--adapter")
 @click.option("--unmask", is_flag=True, help="Show NIKs and family card numbers in full.")
+@click.option("--full", is_flag=True,
+              help="The complete trace for officers (every criterion, parameter and source) "
+                   "instead of the summary read to the family.")
+@click.option("--what-would-change", "what_would_change", is_flag=True,
+              help="Also list the smallest changes of the inputs that flip each outcome.")
 @plugin_option
 @as_of_option
 @lang_option
 @command_options
 def explain(ui: Ui, data: str, record_id: str, rule_ids: Sequence[str], members: str | None,
-            entity: str, adapter: str | None, lang: str, unmask: bool,
-            plugins: Sequence[str], as_of: str | None) -> None:
-    """Explain one record's decisions, in Indonesian or English, NIKs masked.
+            entity: str, adapter: str | None, lang: str, unmask: bool, full: bool,
+            what_would_change: bool, plugins: Sequence[str], as_of: str | None) -> None:
+    """Explain one record's decisions, in Indonesian or English, NIKs masked: a summary of a
+    few sentences by default, the complete trace with --full.
 
     A canonical CSV or Parquet file is not read whole: only the record's rows (and its
     members') are selected, with DuckDB, and then read and checked like any input.
@@ -580,12 +586,28 @@ def explain(ui: Ui, data: str, record_id: str, rule_ids: Sequence[str], members:
                                  if engine.rule(r).parent is None
                                  and engine.rule(r).kind != "check"]
     decisions = []
+    level = "full" if full else "summary"
     for rid in targets:
-        text = d.explain(rid, lang=lang, unmask=unmask)
-        decisions.append({"rule": rid, "title": engine.rule(rid).title.get(lang),
-                          "value": d.value(rid), "status": d.status(rid), "explanation": text})
+        text = d.explain(rid, lang=lang, level=level, unmask=unmask)
+        entry: dict[str, Any] = {"rule": rid, "title": engine.rule(rid).title.get(lang),
+                                 "value": d.value(rid), "status": d.status(rid),
+                                 "needs": d.needs(rid), "explanation": text}
+        changes = []
+        if what_would_change and _top_level(d):
+            changes = d.counterfactuals(rid)
+            entry["what_would_change"] = [
+                {"changes": {k: _json_safe(v) for k, v in c.changes.items()},
+                 "after": _json_safe(c.after), "sentence": c.sentence(lang)} for c in changes]
+        decisions.append(entry)
         if not ui.as_json:
             click.echo(text)
+            if what_would_change:
+                head = "Yang akan mengubah hasil:" if lang == "id" else "What would change it:"
+                click.echo(head if changes else head + (" (tidak ditemukan perubahan kecil)"
+                                                        if lang == "id" else
+                                                        " (no small change found)"))
+                for c in changes:
+                    click.echo(f"  - {c.sentence(lang)}")
             click.echo("")
     findings = [{"check": f.check, "severity": f.severity, "message": f.message}
                 for f in d.findings]
@@ -595,6 +617,15 @@ def explain(ui: Ui, data: str, record_id: str, rule_ids: Sequence[str], members:
         click.echo("Temuan:" if lang == "id" else "Findings:")
         for f in d.findings:
             click.echo(f"  [{f.severity}] {f.check}: {f.message}")
+
+
+def _top_level(d: Any) -> bool:
+    """Counterfactuals are asked of a top-level decision (not a member's)."""
+    return not hasattr(d, "parent")
+
+
+def _json_safe(v: Any) -> Any:
+    return v.isoformat() if isinstance(v, datetime.date) else v
 
 
 _DIFF_NOTES = {

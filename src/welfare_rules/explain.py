@@ -242,10 +242,14 @@ class _Builder:
             return lv.title.get(self.lang) if lv else wording.unknown(self.lang)
         if value is None:
             return wording.unknown(self.lang)
-        f = None
         if rule.kind == "table" and rule.table is not None:
             return self.table_value(rule, value)
-        return wording.value(value, self.lang, field=f, unit=rule.unit)
+        if isinstance(value, str):  # a code computed by a rule (the sex a NIK encodes)
+            for f in self.eng.schema.entity(rule.entity).fields.values():
+                word = f.value_label(value, self.lang) if f.type.kind == "enum" else None
+                if word is not None:
+                    return word
+        return wording.value(value, self.lang, unit=rule.unit)
 
     def table_value(self, rule: Rule, value: Any) -> str:
         return component_word(self.eng, rule.id, value, self.lang) or wording.value(

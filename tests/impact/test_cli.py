@@ -113,7 +113,8 @@ def test_the_global_reform_option_applies_to_every_command(files: dict[str, str]
     hid = city.households.column("id")[0].as_py()
     code, stdout, err = run("--reform", str(reform_file), "explain", files["data"],
                             "--members", files["members"], "--id", hid, "--rule",
-                            "pkh_eligible", "--as-of", files["as_of"], "--lang", "en")
+                            "pkh_eligible", "--as-of", files["as_of"], "--lang", "en",
+                            "--full")
     assert code == 0, err
     assert "reform 'pkh6'" in err  # the first line names the layers loaded
     assert re.search(r"pkh\.max_desil = \D*6\b", stdout)
