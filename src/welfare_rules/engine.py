@@ -26,7 +26,6 @@ from ._yaml import Positions
 from .adapters.record import check_record
 from .backends.base import Backend
 from .backends.python import Compiled, RecordPlan, compile_plan, rule_nodes
-from .backends.python_detail import compile_check_detail
 from .decision import Decision as _Decision
 from .errors import (
     CycleError,
@@ -53,6 +52,8 @@ from .schema import Origin, Schema, SchemaBuilder
 from .wording import template_names
 
 if TYPE_CHECKING:
+    from .adapters.result import LoadResult
+    from .batch import BatchResult
     from .decision import Decision
 
 
@@ -108,7 +109,6 @@ class Engine:
         self._lock = threading.Lock()
         self._compiled: dict[tuple[str, tuple[tuple[str, int], ...]], Compiled] = {}
         self._plans: dict[tuple[str, datetime.date], RecordPlan] = {}
-        self._details: dict[tuple[str, int], Any] = {}
         self._reads: dict[tuple[str, datetime.date], frozenset[str]] = {}
 
     # ------------------------------------------------------------------------------------------
@@ -197,7 +197,7 @@ class Engine:
     # Evaluation
 
     def evaluate(self, entity: str, record: Mapping[str, Any],
-                 as_of: datetime.date | None = None, *, strict: bool = True,
+                 as_of: datetime.date | str | None = None, *, strict: bool = True,
                  on_invalid: str = "raise") -> Decision:
         """Evaluate every rule of ``entity`` in force on ``as_of`` for one record.
 
@@ -207,7 +207,8 @@ class Engine:
                 mappings. Missing fields are unknown, never errors. Every value is checked
                 against the schema (the record contract, ``docs/data.md``): ``"2"`` for an int
                 field is 2, ``"2024-07-01"`` a date, ``"ya"``/``"tidak"`` a yes/no.
-            as_of: the evaluation date (parameters and rules in force); default today.
+            as_of: the evaluation date (parameters and rules in force), a date or
+                ``YYYY-MM-DD``; default today.
             strict: a field the schema does not declare is an error (True) or a warning.
             on_invalid: ``"raise"``, or ``"unknown"``: an invalid value is taken as missing and
                 reported as an ``input.invalid`` finding.
@@ -218,16 +219,16 @@ class Engine:
             EvaluationError: unknown entity, or a UNIQUE/ANY decision table violated.
             ParameterError: a rule needs a parameter that has no value on ``as_of``.
         """
-        if as_of.__class__ is not datetime.date:
-            as_of = _as_date(as_of)
-        plan = self._plans.get((entity, as_of)) or self._plan(entity, as_of)
+        # the class test is the fast path of a hot loop
+        day = as_of if as_of.__class__ is datetime.date else _as_date(as_of)
+        plan = self._plans.get((entity, day)) or self._plan(entity, day)
         if record.__class__ is not dict and not isinstance(record, Mapping):
             raise EvaluationError(f"a record is a mapping of fields, found "
                                   f"{type(record).__name__}")
         checked = check_record(self.schema, entity, record, strict=strict, on_invalid=on_invalid,
-                               relations_needed=self._relations_read(entity, as_of, plan))
-        values, members = plan.compiled.run(checked.record, plan.params, as_of)
-        return _Decision(self, entity, checked.record, as_of, plan, values, members,
+                               relations_needed=self._relations_read(entity, day, plan))
+        values, members = plan.compiled.run(checked.record, plan.params, day)
+        return _Decision(self, entity, checked.record, day, plan, values, members,
                          checked.problems)
 
     def _relations_read(self, entity: str, as_of: datetime.date, plan: RecordPlan
@@ -240,7 +241,8 @@ class Engine:
             self._reads[(entity, as_of)] = hit
         return hit
 
-    def read(self, source: Any, adapter: str | Any | None = None, **kwargs: Any) -> Any:
+    def read(self, source: Any, adapter: str | Any | None = None, **kwargs: Any
+             ) -> LoadResult:
         """Read a source (file, DataFrame, Arrow table, SQL) into canonical records.
 
         Args:
@@ -266,12 +268,25 @@ class Engine:
                                   f"{did_you_mean(adapter, self.adapters)} (registered: "
                                   f"{', '.join(sorted(self.adapters))}){hint}", adapter)
             adapter = self.adapters[adapter]
-        return read(source, self.schema, adapter=adapter, **kwargs)  # type: ignore[arg-type]
+        loaded: LoadResult = read(source, self.schema, adapter=adapter,  # type: ignore[arg-type]
+                                  **kwargs)
+        return loaded
 
     def evaluate_batch(self, entity: str, data: Any, *, members: Any = None,
-                       as_of: datetime.date | None = None, backend: str = "duckdb",
-                       **kwargs: Any) -> Any:
-        """Evaluate a table of records; see :mod:`welfare_rules.batch`."""
+                       as_of: datetime.date | str | None = None,
+                       backend: str | Backend = "duckdb", **kwargs: Any) -> BatchResult:
+        """Evaluate a table of records (see :func:`welfare_rules.batch.evaluate_batch` for the
+        options).
+
+        Args:
+            entity: the entity evaluated.
+            data: a LoadResult, a path, a DataFrame, an Arrow table, a DuckDB relation or (Spark)
+                a Spark DataFrame.
+            members: the child table, for inputs other than a LoadResult.
+            as_of: the evaluation date, a date or ``YYYY-MM-DD`` (default today).
+            backend: a registered backend's name (:attr:`backends`) or a backend.
+            **kwargs: the other options of :func:`~welfare_rules.batch.evaluate_batch`.
+        """
         from .batch import evaluate_batch
 
         return evaluate_batch(self, entity, data, members=members, as_of=_as_date(as_of),
@@ -315,17 +330,6 @@ class Engine:
                 self._plans.clear()
             self._plans[key] = plan
             return plan
-
-    # -- findings support (compiled lazily, see decision.py) ----------------------------------
-
-    def check_detail(self, rule: Rule, entity: str) -> Any:
-        key = (rule.id, self.rules[rule.id].index(rule))
-        fn = self._details.get(key)
-        if fn is None:
-            with self._lock:
-                fn = compile_check_detail(rule)
-                self._details[key] = fn
-        return fn
 
 
 def _as_date(as_of: datetime.date | str | None) -> datetime.date:

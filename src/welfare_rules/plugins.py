@@ -36,6 +36,7 @@ import pluggy
 from . import hookspecs
 from .errors import PluginError, did_you_mean
 from .hookspecs import PROJECT
+from .packs import register_pack as register_pack  # a plugin author's helper
 
 ENTRY_POINT_GROUP = "welfare_rules"
 LAYERS = {"national": 0, "province": 1, "city": 2}
@@ -309,3 +310,4 @@ def _own_version() -> str:
 
 def describe_hookimpl(fn: Callable[..., Any]) -> str:
     return f"{fn.__module__}.{fn.__name__}{inspect.signature(fn)}"
+

@@ -121,6 +121,12 @@ def test_the_graph_sees_imports_inside_functions_and_relative_imports() -> None:
     assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
 
 
+def test_no_import_circles() -> None:
+    found = cycles(graph(typing=False))
+    assert found == [], "import circles (imports inside functions count): " + "; ".join(
+        " ↔ ".join(c) for c in found)
+
+
 @pytest.mark.parametrize("name", sorted(m for m in modules() if m.startswith(f"{PKG}.backends")))
 def test_backends_never_import_the_layers_above(name: str) -> None:
     above = {f"{PKG}.{m}" for m in ABOVE_BACKENDS}

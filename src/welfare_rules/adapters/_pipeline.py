@@ -27,6 +27,7 @@ from . import _parse as P
 from ._sources import REPLACEMENT, FastReaderFailed, OpenedSource, RawBatch, open_source
 from ._sources import sequence as _seq
 from .result import CONFLICT_SCHEMA, QUARANTINE_SCHEMA, Link, LoadResult, empty_table
+from .spec import MappingError, canon_text
 
 if TYPE_CHECKING:
     from .mapping import ColumnSpec, MappingSpec
@@ -78,8 +79,6 @@ def _parser_for(fld: Field, col: ColumnSpec | None, entity: str) -> Callable[[pa
 
 def build_plan(spec: MappingSpec, schema: Schema, entity: str) -> EntityPlan:
     """The plan for one entity: every field of the schema, mapped or not (then all-null)."""
-    from .mapping import MappingError
-
     ent = schema.entity(entity)
     cols = spec.for_entity(entity)
     plans: list[FieldPlan] = []
@@ -94,9 +93,7 @@ def build_plan(spec: MappingSpec, schema: Schema, entity: str) -> EntityPlan:
         default_value = next((c.default for c in mine if c.default is not None), None)
         default = None
         if default_value is not None:
-            from .mapping import _canon_text
-
-            parsed = parse(P.normalise(pa.array([_canon_text(default_value)], pa.string())))
+            parsed = parse(P.normalise(pa.array([canon_text(default_value)], pa.string())))
             if parsed.values.null_count or any(pc.any(m).as_py() for m, _ in parsed.problems):
                 raise MappingError(f"default {default_value!r} is not a valid value of "
                                    f"{entity}.{fld.name} ({fld.type})")

@@ -16,17 +16,15 @@ from typing import Any
 import attrs
 
 from .._yaml import Positions, load_yaml, load_yaml_file
-from ..errors import Location, RuleLoadError, did_you_mean
+from ..errors import Location, did_you_mean
 from ..schema import Schema
 from ._parse import DEFAULT_PARSER, PARSERS
 from ._pipeline import read_with_spec
 from .result import LoadResult
+from .spec import MappingError as MappingError  # the public name of the mapping format
+from .spec import canon_text
 
 LAYOUTS = ("table", "person_per_row")
-
-
-class MappingError(RuleLoadError):
-    """A column mapping does not describe a valid mapping for the schema in use."""
 
 
 @attrs.frozen
@@ -180,7 +178,7 @@ def spec_from_data(data: Any, pos: Positions | None = None) -> MappingSpec:
         cols.append(ColumnSpec(
             column=str(header), entity=entity, field=field,
             parser=str(spec["parser"]) if spec.get("parser") else None,
-            values={str(k): _canon_text(v) for k, v in values.items()},
+            values={str(k): canon_text(v) for k, v in values.items()},
             aliases=tuple(str(a) for a in aliases), default=spec.get("default"),
             location=where))
     for target, value in (data.get("defaults") or {}).items():
@@ -195,12 +193,6 @@ def spec_from_data(data: Any, pos: Positions | None = None) -> MappingSpec:
         encoding=str(data["encoding"]) if data.get("encoding") else None,
         sheet=str(data["sheet"]) if data.get("sheet") else None,
         columns=tuple(cols))
-
-
-def _canon_text(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
 
 
 class MappingAdapter:

@@ -13,37 +13,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..hookspecs import Register, hookimpl
+from ..packs import register_pack
 
 HERE = Path(__file__).parent
 PLUGIN_NAME = "welfare-rules-national"
 LAYER = "national"
 
-
-@hookimpl
-def register_schema(register: Register) -> None:
-    register(HERE / "fields.yaml")
-
-
-@hookimpl
-def register_parameters(register: Register) -> None:
-    register(HERE / "parameters")
-
-
-@hookimpl
-def register_rules(register: Register) -> None:
-    register(HERE / "rules")
-
-
-@hookimpl
-def register_rule_tests(register: Register) -> None:
-    register(HERE / "tests")
-
-
-@hookimpl
-def register_registers(register: Register) -> None:
-    import yaml
-
-    data = yaml.safe_load((HERE / "registers.yaml").read_text(encoding="utf-8")) or {}
-    for name, spec in data.items():
-        register(str(name), spec)
+# fields.yaml, parameters/, rules/, tests/ and registers.yaml (schema.yaml is the built-in
+# plugin's: the library's contract, known with national=False too)
+register_pack(HERE, globals(), schema="fields.yaml")

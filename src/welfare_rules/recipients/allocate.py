@@ -148,7 +148,7 @@ class Allocation:
     def write_xlsx(self, path: str | Path, *, unmask: bool = False) -> Path:
         """A workbook: what was allocated and how, the summary per group, then the households
         (ids masked; ``unmask`` adds ``id_unmasked``)."""
-        from ..reports import write_workbook
+        from ..workbook import write_workbook
 
         table = self.table
         if unmask:

@@ -24,7 +24,11 @@ import pyarrow as pa
 from ..errors import DataError
 from ..masking import mask_table
 from ..safecells import text_cells
-from .reconcile import PROGRAMMES, Reconciliation, _as_date, _q, _sql_str, connect, to_arrow
+from ..workbook import excel_sheet_name as _sheet_name
+from .duck import as_date as _as_date
+from .duck import ident as _q
+from .duck import string_literal as _sql_str
+from .reconcile import PROGRAMMES, Reconciliation, connect, to_arrow
 from .snapshots import Snapshot
 
 if TYPE_CHECKING:
@@ -358,15 +362,6 @@ def _append_table(ws: Any, table: pa.Table, bold: Any) -> None:
         c.font = bold
     for r in table.to_pylist():
         ws.append(text_cells(ws, r.values()))
-
-
-def _sheet_name(name: str, taken: Sequence[str]) -> str:
-    base = "".join(ch for ch in (name or "-") if ch not in "[]:*?/\\")[:31] or "-"
-    out, i = base, 2
-    while out in taken:
-        suffix = f" ({i})"
-        out, i = base[:31 - len(suffix)] + suffix, i + 1
-    return out
 
 
 def quota_table(rows: Mapping[tuple[str, str], int]) -> pa.Table:

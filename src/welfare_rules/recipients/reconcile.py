@@ -26,6 +26,9 @@ import pyarrow as pa
 from ..decision import mask_id
 from ..errors import DataError, PluginError
 from ..schema import Schema, SchemaBuilder, Text
+from .duck import as_date as _as_date
+from .duck import ident as _q
+from .duck import string_literal as _sql_str
 
 if TYPE_CHECKING:
     import duckdb
@@ -95,10 +98,6 @@ def normalise_name(name: str | None) -> str:
     s = re.sub(_NON_LETTERS, " ", s)
     s = re.sub(_HONORIFIC, " ", s)
     return re.sub(_SPACES, " ", s).strip()
-
-
-def _sql_str(s: str) -> str:
-    return "'" + s.replace("'", "''") + "'"
 
 
 def install_macros(con: duckdb.DuckDBPyConnection) -> None:
@@ -414,8 +413,8 @@ class Reconciliation:
 
     def write(self, directory: str | Path, *, basename: str = "reconciliation") -> list[Path]:
         """Write the findings as CSV and XLSX (findings, summary, freed places, quarantine)."""
-        from ..reports import write_workbook
         from ..safecells import write_csv
+        from ..workbook import write_workbook
 
         out = Path(directory)
         out.mkdir(parents=True, exist_ok=True)
@@ -598,18 +597,6 @@ def reconcile(engine: Engine, households: Any, persons: Any = None, *,
         FROM m JOIN rh h USING (household_id)""").to_arrow_table()
     return Reconciliation(findings=findings, registers={n: specs[n] for n in registers},
                           loads=loads, fingerprint=fingerprint, as_of=as_of, keys=keys)
-
-
-def _q(col: str) -> str:
-    return '"' + col.replace('"', '""') + '"'
-
-
-def _as_date(as_of: datetime.date | str | None) -> datetime.date:
-    if as_of is None:
-        return datetime.date.today()
-    if isinstance(as_of, str):
-        return datetime.date.fromisoformat(as_of)
-    return as_of
 
 
 def mask_column(values: Iterable[Any]) -> pa.Array:

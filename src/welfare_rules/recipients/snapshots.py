@@ -22,7 +22,10 @@ import pyarrow as pa
 
 from ..adapters.result import empty_table
 from ..errors import NotFoundError
-from .reconcile import _as_date, _q, _sql_str, connect, to_arrow
+from .duck import as_date as _as_date
+from .duck import ident as _q
+from .duck import string_literal as _sql_str
+from .reconcile import connect, to_arrow
 
 if TYPE_CHECKING:
     from ..engine import Engine

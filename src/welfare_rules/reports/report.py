@@ -31,8 +31,10 @@ import attrs
 import pyarrow as pa
 
 from ..masking import mask_table
-from ..recipients.reconcile import PROGRAMMES, Reconciliation, _q, connect, to_arrow
+from ..recipients.duck import ident as _q
+from ..recipients.reconcile import PROGRAMMES, Reconciliation, connect, to_arrow
 from ..recipients.snapshots import Snapshot, SnapshotDiff
+from ..workbook import write_workbook as write_workbook  # a name of this package
 from .boundaries import Boundaries, load_boundaries
 from .figures import figures
 from .formatting import Formatter
@@ -572,40 +574,3 @@ def _sections(tables: Mapping[str, pa.Table], fmt: Formatter, titles: Mapping[st
                                          subtotal_by="programme" if name == "freed places"
                                          else None)})
     return out
-
-
-# -- workbook -----------------------------------------------------------------------------------
-
-def write_workbook(path: str | Path, tables: Mapping[str, pa.Table]) -> Path:
-    """Write one sheet per table (header row in bold, frozen) with openpyxl in write-only
-    mode, so large tables stream. Sheet names are cut to Excel's 31 characters.
-
-    16-digit runs are masked (:func:`~welfare_rules.masking.mask_table`; ``*_unmasked``
-    columns, present only on request, are kept), no cell from data is a formula and the file
-    is byte-reproducible (:mod:`welfare_rules.safecells`)."""
-    from openpyxl import Workbook
-    from openpyxl.styles import Font
-
-    from ..safecells import save_workbook, text_cells
-
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    wb = Workbook(write_only=True)
-    used: list[str] = []
-    bold = Font(bold=True)
-    for name, table in tables.items():
-        from ..recipients.reallocate import _sheet_name
-
-        sheet_name = _sheet_name(name, used)
-        used.append(sheet_name)
-        ws = wb.create_sheet(sheet_name)
-        ws.freeze_panes = "A2"
-        header = text_cells(ws, table.column_names)
-        for cell in header:
-            cell.font = bold
-        ws.append(header)
-        for batch in mask_table(table).to_batches(max_chunksize=10_000):
-            cols = [batch.column(i).to_pylist() for i in range(batch.num_columns)]
-            for row in zip(*cols, strict=True):
-                ws.append(text_cells(ws, row))
-    return save_workbook(wb, path)

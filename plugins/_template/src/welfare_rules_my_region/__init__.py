@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from welfare_rules.hookspecs import Register, hookimpl
+from welfare_rules.plugins import register_pack
 
 __version__ = "0.1.0"
 PLUGIN_NAME = "welfare-rules-my-region"
@@ -21,21 +21,5 @@ REQUIRES: list[str] = []
 HERE = Path(__file__).parent
 
 
-@hookimpl
-def register_schema(register: Register) -> None:
-    register(HERE / "schema.yaml")
-
-
-@hookimpl
-def register_parameters(register: Register) -> None:
-    register(HERE / "parameters")
-
-
-@hookimpl
-def register_rules(register: Register) -> None:
-    register(HERE / "rules")
-
-
-@hookimpl
-def register_rule_tests(register: Register) -> None:
-    register(HERE / "tests")
+# schema.yaml, parameters/, rules/ and tests/ beside this module, through the usual hooks
+register_pack(HERE, globals())

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from welfare_rules.hookspecs import Register, hookimpl
+from welfare_rules.plugins import register_pack
 
 __version__ = "0.1.0"
 PLUGIN_NAME = "welfare-rules-jawa-tengah"
@@ -22,16 +22,5 @@ LAYER = "province"
 HERE = Path(__file__).parent
 
 
-@hookimpl
-def register_parameters(register: Register) -> None:
-    register(HERE / "parameters")
-
-
-@hookimpl
-def register_rules(register: Register) -> None:
-    register(HERE / "rules")
-
-
-@hookimpl
-def register_rule_tests(register: Register) -> None:
-    register(HERE / "tests")
+# schema.yaml, parameters/, rules/ and tests/ beside this module, through the usual hooks
+register_pack(HERE, globals())
