@@ -211,8 +211,10 @@ def test_an_unknown_input_is_not_a_hit_policy_violation(engine_from):
     assert None is value(eng, None)
 
 
-def test_a_row_not_reading_the_missing_input_still_leaves_unique_unknown(engine_from):
-    """UNIQUE with one row known to match and another unknown is unknown, not a pick."""
+def test_unique_with_a_row_unknown_settles_on_the_only_valid_completion(engine_from):
+    """UNIQUE with one row known to match and another unknown: every completion that is a valid
+    record (one that violates no UNIQUE table) gives 1, so the settled outcome is 1
+    (docs/explanations.md, sound unknowns); a value that makes both rows match is refused."""
     eng = engine_from("""
         - id: t_tab
           table:
@@ -222,7 +224,9 @@ def test_a_row_not_reading_the_missing_input_still_leaves_unique_unknown(engine_
               - {when: ["> 0", "-"], then: 1}
               - {when: ["-", "> 0"], then: 2}
         """)
-    assert None is eng.evaluate("household", {"x": 5}, as_of=AS_OF).value("t_tab")
+    assert 1 == eng.evaluate("household", {"x": 5}, as_of=AS_OF).value("t_tab")
+    with pytest.raises(HitPolicyError):
+        eng.evaluate("household", {"x": 5, "y": 1}, as_of=AS_OF).value("t_tab")
 
 
 def test_an_unknown_policy_is_a_load_error_with_a_suggestion(errors_from):

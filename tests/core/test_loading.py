@@ -47,7 +47,7 @@ def test_a_rule_of_an_ended_ruleset_is_not_in_force(versions):
     d = versions.evaluate("household", {"x": 1}, as_of="2024-01-01")
     assert (None, "unknown", False) == (d.value("t_uses_amount"), d.status("t_uses_amount"),
                                         d.in_force("t_uses_amount"))
-    assert "is not in force on 2024-01-01" in d.explain("t_uses_amount", lang="en")
+    assert "is not in force on 1 January 2024" in d.explain("t_uses_amount", lang="en")
 
 
 def test_before_every_version_the_rule_is_not_in_force(versions):
