@@ -136,8 +136,9 @@ class _Base(Evaluation):
         """
         from .unknowns import needs
 
-        if self.status(rule_id) != "unknown" or not isinstance(self, Decision):
-            return []
+        if (not isinstance(self, Decision) or not self.in_force(rule_id)
+                or self.status(rule_id) != "unknown"):
+            return []  # known, or not in force on as_of (nothing would decide it)
         return [str(i) for i in needs(self, rule_id)]
 
     def counterfactuals(self, rule_id: str, limit: int = 3) -> list[Counterfactual]:
@@ -150,7 +151,8 @@ class _Base(Evaluation):
         if not isinstance(self, Decision):
             raise TypeError("counterfactuals are asked of the household's decision; "
                             "address a member's inputs as members[i].field")
-        self._slot(rule_id)
+        if not self.in_force(rule_id):
+            return []  # a rule not in force on as_of has no outcome to flip
         return counterfactuals(self, rule_id, limit)
 
     # -- explanations ------------------------------------------------------------------------

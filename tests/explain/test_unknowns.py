@@ -225,6 +225,16 @@ def test_a_74_year_old_woman_with_pregnancy_blank_is_known_pkh_eligible(national
     assert "Pregnant (member 1) left blank, but it does not change the outcome" in text
 
 
+def test_a_rule_not_in_force_needs_nothing_and_has_no_counterfactual(national: Engine) -> None:
+    """needs() and counterfactuals() of a rule not in force on as_of are empty, not a KeyError
+    (the CLI's explain asks them of every rule)."""
+    d = national.evaluate("household", {"id": "3375010101010001", "in_dtks": True, "desil": 2,
+                                        "members": []}, as_of=AS_OF)
+    assert not d.in_force("blt_bbm_2022_month")
+    assert [] == d.needs("blt_bbm_2022_month")
+    assert [] == d.counterfactuals("blt_bbm_2022_month")
+
+
 def test_needs_is_minimal_every_input_of_it_is_required(national: Engine) -> None:
     household = _module("national", "conftest").household
 
