@@ -47,7 +47,8 @@ def test_a_module_with_register_pack_loads_like_hand_written_hooks(tmp_path: Pat
     register_pack(tmp_path, vars(mod))
     engine = wr.Engine.load(plugins=[mod])
     assert engine.rule("packed_rule").origin.plugin == "packed"
-    assert engine.evaluate("household", {"members": []}, as_of="2024-01-01").value(
+    record = {"id": "3375010101240001", "members": []}
+    assert engine.evaluate("household", record, as_of="2024-01-01").value(
         "packed_rule") is True
 
 

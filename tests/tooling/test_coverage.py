@@ -132,6 +132,12 @@ def test_the_pytest_plugin_reports_rules_coverage(tmp_path: Path) -> None:
     assert 1 == run.returncode, run.stdout
 
 
+#: outcomes no YAML case can reach, with the reason: the record contract refuses a NIK that is
+#: not 16 digits (schema pattern, docs/data.md) before the check sees it, so nik_format is never
+#: true through evaluate() (with on_invalid="unknown" the NIK is missing and the check unknown).
+UNREACHABLE = {"criterion nik_format never true"}
+
+
 def test_the_national_pack_and_kota_pekalongan_tests_cover_every_criterion_row_and_level(
         ) -> None:
     engines = EngineCache()
@@ -140,6 +146,6 @@ def test_the_national_pack_and_kota_pekalongan_tests_cover_every_criterion_row_a
     results = run_rule_tests(targets, engines=engines, observe=cov.observe)
     assert [] == [r.report() for r in results if not r.passed]
     rep = cov.report()
-    missing = [m for r in rep.rulesets for m in r.missing]
+    missing = [m for r in rep.rulesets for m in r.missing if m not in UNREACHABLE]
     assert [] == missing
-    assert 100.0 == rep.percent
+    assert rep.total - len(UNREACHABLE) == rep.covered
