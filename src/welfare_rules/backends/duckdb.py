@@ -19,7 +19,7 @@ from sqlglot import exp
 
 from ..adapters.result import empty_table
 from .base import FINDINGS_SCHEMA, ROW, STATUS_VALUES, BackendBase, Job, Outcome
-from .runtime import out_of_range
+from .runtime import OUT_OF_RANGE, out_of_range
 from .sql import SqlCompiler
 from .sqlrun import carry_select, compile_query, findings_query, with_row
 
@@ -34,6 +34,17 @@ class DuckDBCompiler(SqlCompiler):
     """DuckDB spelling of the constructs that differ between dialects."""
 
     dialect = "duckdb"
+
+    def finite(self, value: exp.Expression, decimal: bool) -> exp.Expression:
+        # DuckDB's DOUBLE arithmetic overflows to inf silently (BIGINT raises); error() turns
+        # it into the message bounded_arithmetic() maps to the shared EvaluationError.
+        if not decimal:
+            return value
+        v = exp.Paren(this=value)
+        bad = exp.func("isinf", v)
+        return exp.Case(ifs=[exp.If(this=bad, true=exp.func(
+            "error", exp.Literal.string(f"{OUT_OF_RANGE}: a decimal beyond the 64-bit range")))],
+            default=v)
 
     def status_column(self, status: exp.Expression) -> exp.Expression:
         # An ENUM is one byte a row where text is sixteen: about a hundred status columns sort,
@@ -182,6 +193,11 @@ def bounded_arithmetic() -> Iterator[None]:
     except duckdb.OutOfRangeException as exc:
         detail = str(exc).splitlines()[0].removeprefix("Out of Range Error: ")
         raise out_of_range(detail) from None
+    except duckdb.InvalidInputException as exc:  # DuckDBCompiler.finite's error()
+        first = str(exc).splitlines()[0]
+        if OUT_OF_RANGE not in first:
+            raise
+        raise out_of_range(first.split(f"{OUT_OF_RANGE}: ", 1)[-1]) from None
 
 
 def fetch_arrow(rel: Any) -> pa.Table:

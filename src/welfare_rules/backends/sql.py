@@ -378,12 +378,13 @@ class SqlCompiler:
         pa, pb = paren(a), paren(b)
         if node.op == "+" and lt.kind == "str" and rt.kind == "str":
             return exp.DPipe(this=pa, expression=pb, safe=True)
+        decimal = "decimal" in (lt.kind, rt.kind)
         if node.op == "+":
-            return exp.Add(this=pa, expression=pb)
+            return self.finite(exp.Add(this=pa, expression=pb), decimal)
         if node.op == "-":
-            return exp.Sub(this=pa, expression=pb)
+            return self.finite(exp.Sub(this=pa, expression=pb), decimal)
         if node.op == "*":
-            return exp.Mul(this=pa, expression=pb)
+            return self.finite(exp.Mul(this=pa, expression=pb), decimal)
         zero = exp.EQ(this=pb, expression=exp.Literal.number(0))
         if node.op == "/":
             value: exp.Expression = exp.Div(this=exp.cast(pa, "DOUBLE"), expression=pb,
@@ -1028,6 +1029,12 @@ class SqlCompiler:
     def status_column(self, status: exp.Expression) -> exp.Expression:
         """A status column as the dialect stores it best (plain text here)."""
         return status
+
+    def finite(self, value: exp.Expression, decimal: bool) -> exp.Expression:
+        """A decimal arithmetic result that must stay finite: a dialect whose DOUBLE overflows
+        to infinity without an error raises the shared "arithmetic out of range" here (the
+        Python backend checks every result, ``runtime.bounded``). Identity by default."""
+        return value
 
     # -- entities -----------------------------------------------------------------------------
 
