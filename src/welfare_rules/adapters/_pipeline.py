@@ -13,7 +13,7 @@ from __future__ import annotations
 import contextlib
 import sys
 from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import attrs
 import duckdb
@@ -27,10 +27,7 @@ from . import _parse as P
 from ._sources import REPLACEMENT, FastReaderFailed, OpenedSource, RawBatch, open_source
 from ._sources import sequence as _seq
 from .result import CONFLICT_SCHEMA, QUARANTINE_SCHEMA, Link, LoadResult, empty_table
-from .spec import MappingError, canon_text
-
-if TYPE_CHECKING:
-    from .mapping import ColumnSpec, MappingSpec
+from .spec import ColumnSpec, MappingError, MappingSpec, canon_text
 
 ROW = "__row"
 ID_LABELS = {("person", "nik"): "NIK", ("household", "id"): "No. KK",
