@@ -413,7 +413,7 @@ class PolarsCompiler:
                 for v in items:
                     found = found | (a == _lit(v)).fill_null(False)
                 if len(items) > 3:
-                    found = a.is_in(pl.Series(items)).fill_null(False)
+                    found = a.is_in(pl.Series(items).implode()).fill_null(False)
             else:
                 found = _or_all([(a == self.expr(i, ctx)).fill_null(False)
                                  for i in right.items])
@@ -714,15 +714,28 @@ class PolarsCompiler:
             if isinstance(key, n.Call) and key.func in ("desc", "asc"):
                 k, desc = key.args[0], key.func == "desc"
             e = self.expr(k, ctx)
-            # missing keys last, whatever the direction: a descending key as its dense rank
-            # from the largest (nulls stay null, sorted last)
-            order.append(e.rank("dense", descending=True) if desc else e)
+            if desc:
+                e = self._descending(e, self.type_of(k, ctx.entity).kind)
+            order.append(e)
         order.append(pl.col(ROW))
         number = pl.int_range(1, pl.len() + 1, dtype=_INT64)
         win = number.over(partition or pl.lit(0), order_by=order, nulls_last=True)
         if passes is None:
             return win
         return pl.when(passes).then(win).otherwise(None)
+
+    @staticmethod
+    def _descending(e: pl.Expr, kind: str) -> pl.Expr:
+        """A key that sorts ascending as ``e`` sorts descending, nulls kept null (so they stay
+        last): an integer, date or condition bit-flipped (exact, no overflow), a decimal
+        negated, anything else its dense rank from the largest."""
+        if kind in ("int", "bool"):
+            return ~e
+        if kind == "date":
+            return ~e.cast(pl.Int32)
+        if kind == "decimal":
+            return -e
+        return e.rank("dense", descending=True)
 
     # -- rule kinds ---------------------------------------------------------------------------
 
