@@ -8,9 +8,9 @@ the dataset checks' definitions, the :class:`~welfare_rules.batch.BatchResult`).
 
 Backends are contributed by plugins through the ``register_backends`` hook
 (:mod:`welfare_rules.hookspecs`); the built-in plugin registers ``python`` (the reference,
-record by record), ``duckdb`` (the default, in process) and ``spark``. A backend written
-elsewhere (Polars, PostgreSQL, BigQuery) needs nothing from the core but this module and the
-plan: see ``docs/architecture.md``.
+record by record), ``duckdb`` (the default, in process), ``polars`` (in process, when Polars
+is installed) and ``spark``. A backend written elsewhere (PostgreSQL, BigQuery) needs nothing
+from the core but this module and the plan: see ``docs/architecture.md``.
 """
 
 from __future__ import annotations

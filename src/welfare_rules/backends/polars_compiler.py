@@ -542,8 +542,13 @@ class PolarsCompiler:
     def fn_date(self, a: list[pl.Expr], node: n.Call, ctx: Ctx) -> pl.Expr:
         if len(a) == 1:
             s = a[0].cast(pl.String)
+            # date.fromisoformat's calendar forms: 2024-01-31 and 20240131
             iso = s.str.to_date("%Y-%m-%d", strict=False)
-            return pl.when(s.str.len_bytes() == 10).then(iso).otherwise(None)
+            basic = s.str.to_date("%Y%m%d", strict=False)
+            return (pl.when((s.str.len_bytes() == 10) & s.str.contains(r"^\d{4}-\d\d-\d\d$"))
+                    .then(iso)
+                    .when((s.str.len_bytes() == 8) & s.str.contains(r"^\d{8}$")).then(basic)
+                    .otherwise(None))
         y, m, d = (x.cast(_INT64) for x in a)
         ok = self._valid_ymd(y, m, d)
         made = pl.date(y.clip(1, 9999), m.clip(1, 12),
@@ -883,10 +888,8 @@ class PolarsCompiler:
         if policy in ("priority", "output_order"):
             keys = [_priority_key(table, row.outputs) for row in table.rows]
             if any(k is None for k in keys):
-                raise PolarsCompileError(
-                    f"rule '{rule.id}': a {policy} table whose outputs are expressions cannot "
-                    "be ordered by the Polars backend; use literal outputs or backend='python'",
-                    rule.id)
+                return self._ordered_hits(table, matches, outs, shape, dflt, unknown, nhits,
+                                          rtype), extra
             order = sorted(range(len(matches)), key=lambda i: (keys[i], i))
             if policy == "priority":
                 chain = pl.when(unknown).then(None)
@@ -913,6 +916,40 @@ class PolarsCompiler:
                   for m, v in zip(matches, first, strict=True)]
         folded = pl.min_horizontal(picked) if agg == "min" else pl.max_horizontal(picked)
         return pl.when(bad).then(None).otherwise(folded), extra
+
+    def _ordered_hits(self, table: Table, matches: Sequence[pl.Expr],
+                      outs: Sequence[Sequence[pl.Expr]], shape: Callable[..., pl.Expr],
+                      dflt: pl.Expr, unknown: pl.Expr, nhits: pl.Expr, rtype: Any) -> pl.Expr:
+        """PRIORITY / OUTPUT ORDER when an output is an expression: each hit's rank in the
+        declared output values computed per record (lexicographic over outputs, then row
+        order), as one integer."""
+        count = len(matches)
+        sortkeys: list[pl.Expr] = []
+        for i, row_outs in enumerate(outs):
+            key: pl.Expr = pl.lit(0, dtype=_INT64)
+            for decl, e in zip(table.outputs, row_outs, strict=True):
+                idx: Any = pl
+                for j, v in enumerate(decl.values):
+                    idx = idx.when(e.eq_missing(_lit(v))).then(pl.lit(j, dtype=_INT64))
+                pos = idx.otherwise(pl.lit(len(decl.values), dtype=_INT64)) if decl.values \
+                    else pl.lit(0, dtype=_INT64)
+                key = key * (len(decl.values) + 1) + pos
+            sortkeys.append(pl.when(_true(matches[i])).then(key * count + i).otherwise(None))
+        if table.hit_policy == "priority":
+            best = pl.min_horizontal(sortkeys)
+            chain: Any = pl.when(unknown).then(None).when(nhits == 0).then(dflt)
+            for k, o in zip(sortkeys, outs, strict=True):
+                chain = chain.when(k == best).then(shape(o))
+            out: pl.Expr = chain.otherwise(None)
+            return out
+        items = [pl.struct(k.alias("s"), shape(o).alias("v"))
+                 for k, o in zip(sortkeys, outs, strict=True)]
+        lst = pl.concat_list(items).list.eval(
+            pl.element().filter(pl.element().struct.field("s").is_not_null())
+            .sort_by(pl.element().struct.field("s").filter(
+                pl.element().struct.field("s").is_not_null())).struct.field("v"))
+        lst = lst.cast(rtype) if rtype is not None else lst
+        return pl.when(unknown).then(None).otherwise(lst)
 
     def _hits_list(self, matches: Sequence[pl.Expr], values: Sequence[pl.Expr],
                    rtype: Any) -> pl.Expr:
