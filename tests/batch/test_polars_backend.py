@@ -89,3 +89,23 @@ def test_the_input_order_is_kept_without_sorting(national: wr.Engine) -> None:
     res = evaluate_batch(national, "household", shuffled, members=pp, as_of=AS_OF,
                          backend="polars", validate=False)
     assert res.to_arrow().column("id").to_pylist() == shuffled.column("id").to_pylist()
+
+
+def test_the_cli_evaluates_with_polars_as_with_duckdb(tmp_path: Any) -> None:
+    from click.testing import CliRunner
+
+    from welfare_rules.cli import main
+
+    examples = __import__("pathlib").Path(wr.__file__).parent / "national" / "examples"
+    outs = {}
+    for backend in ("duckdb", "polars"):
+        out = tmp_path / backend
+        res = CliRunner().invoke(main, ["evaluate", str(examples / "households.csv"),
+                                        "--members", str(examples / "persons.csv"),
+                                        "--backend", backend, "--as-of", "2025-06-01",
+                                        "--out", str(out), "-q"])
+        assert res.exit_code == 0, res.output
+        outs[backend] = {p.name: p.read_bytes() for p in sorted(out.iterdir())
+                         if p.suffix == ".csv"}
+    assert outs["polars"].keys() == outs["duckdb"].keys()
+    assert outs["polars"] == outs["duckdb"]

@@ -46,8 +46,8 @@ from .base import ROW, STATUS_VALUES
 from .interp import Scope, evaluate
 from .python import rule_nodes
 
-__all__ = ["PARENT", "EntityFrames", "Placeholder", "PolarsCompileError", "PolarsCompiler",
-           "RuleFinding", "dataset_findings", "polars_type", "rust_pattern"]
+__all__ = ["PARENT", "AggregateParts", "EntityFrames", "Placeholder", "PolarsCompileError",
+           "PolarsCompiler", "RuleFinding", "dataset_findings", "polars_type", "rust_pattern"]
 
 PARENT = "__parent"  # a child record's parent key
 HAS = "__has"  # set on the aggregation side of the parent join
@@ -223,6 +223,17 @@ class Ctx:
     rules: frozenset[str] = frozenset()  # rule columns present (in force, this entity)
     aggs: Mapping[n.Node, str] | None = None  # aggregation node -> column (parent scope)
     rank_partition: Sequence[str] = ()  # sibling partition (child scope)
+
+
+@attrs.define
+class AggregateParts:
+    """A member aggregation compiled: per-member columns, their aggregations by parent, the
+    value from those (on the parent's row) and the value for a parent without members."""
+
+    rows: dict[str, pl.Expr]
+    groups: list[pl.Expr]
+    value: pl.Expr
+    empty: pl.Expr
 
 
 @attrs.define
@@ -649,9 +660,12 @@ class PolarsCompiler:
 
     # -- members: aggregations and ranks ------------------------------------------------------
 
-    def aggregate(self, node: n.Call, mctx: Ctx) -> tuple[pl.Expr, pl.Expr]:
-        """An aggregation over a group of child rows: the group expression and the value
-        for a parent without children."""
+    def aggregate(self, node: n.Call, mctx: Ctx, name: str) -> AggregateParts:
+        """An aggregation over a group of child rows, in three parts: small columns computed
+        on each child row (``<name>__<part>``: a flag, a code, the value), one plain
+        aggregation of each over the group, and the value computed from those on the
+        parent's row. Elementwise work stays out of the group-by, where Polars would
+        evaluate it group by group."""
         func = node.func
         where = node.kwarg("where")
         args = node.args[1:]
@@ -662,41 +676,69 @@ class PolarsCompiler:
                     "supported by the Polars backend; give the rank a rule of its own",
                     self._rid())
         zero = pl.lit(0, dtype=_INT64)
+        rows: dict[str, pl.Expr] = {}
+        groups: list[pl.Expr] = []
+
+        def part(suffix: str, row: pl.Expr, agg: Callable[[pl.Expr], pl.Expr]) -> pl.Expr:
+            col = f"{name}__{suffix}"
+            rows[col] = row
+            groups.append(agg(pl.col(col)).alias(col))
+            return pl.col(col)
+
         w = self.expr(where, mctx) if where is not None else None
         sel = _true(w) if w is not None else pl.lit(True)
-        w_unknown = w.is_null().any() if w is not None else pl.lit(False)
+        unknown = [w.is_null()] if w is not None else []
 
-        def unless(unknown: pl.Expr, value: pl.Expr) -> pl.Expr:
-            return pl.when(unknown).then(None).otherwise(value)
+        def unless(value: pl.Expr) -> pl.Expr:
+            if not unknown:
+                return value
+            u = part("u", _or_all(unknown), lambda c: c.any())
+            return pl.when(u).then(None).otherwise(value)
 
         if func == "count" and not args:
             if w is None:
-                return pl.len().cast(_INT64), zero
-            return unless(w_unknown, sel.cast(_INT64).sum()), zero
+                groups.append(pl.len().cast(_INT64).alias(f"{name}__n"))
+                return AggregateParts(rows, groups, pl.col(f"{name}__n"), zero)
+            n_ = part("n", sel.cast(_INT64), lambda c: c.sum())
+            return AggregateParts(rows, groups, unless(n_), zero)
         x = self.expr(args[0], mctx)
-        x_unknown = (sel & x.is_null()).any()
+        def and_sel(c: pl.Expr) -> pl.Expr:
+            return sel & c if w is not None else c
+
         if func == "count":
-            counted = (sel & _true(x)).cast(_INT64).sum()
-            return unless(w_unknown | x_unknown, counted), zero
+            unknown.append(and_sel(x.is_null()))
+            counted = part("n", and_sel(_true(x)).cast(_INT64), lambda c: c.sum())
+            return AggregateParts(rows, groups, unless(counted), zero)
         if func in ("any", "all"):
-            stop = (sel & (_true(x) if func == "any" else _false(x))).any()
-            stop_value = func == "any"
+            # 3: a `where` unknown, 2: a member decides (true for any, false for all),
+            # 1: a member's value unknown, 0: none of these
+            stop = _true(x) if func == "any" else _false(x)
+            code: Any = pl
+            if w is not None:
+                code = code.when(w.is_null()).then(pl.lit(3, dtype=pl.Int8))
+            code = code.when(and_sel(stop)).then(pl.lit(2, dtype=pl.Int8)) \
+                .when(and_sel(x.is_null())).then(pl.lit(1, dtype=pl.Int8)) \
+                .otherwise(pl.lit(0, dtype=pl.Int8))
+            c = part("c", code, lambda c: c.max())
             empty = pl.lit(func != "any")
-            value = (pl.when(w_unknown).then(None).when(stop).then(pl.lit(stop_value))
-                     .when(x_unknown).then(None).otherwise(empty))
-            return value, empty
-        picked = x.filter(sel) if w is not None else x
+            value = (pl.when(c == 3).then(None).when(c == 2).then(pl.lit(func == "any"))
+                     .when(c == 1).then(None).otherwise(empty))
+            return AggregateParts(rows, groups, value, empty)
+        unknown.append(and_sel(x.is_null()))
+        picked = pl.when(sel).then(x).otherwise(None) if w is not None else x
         ty = polars_type(self.type_of(node, self._parent_entity(mctx)))
         if func == "sum":
             if ty == _INT64 or self.type_of(args[0], mctx.entity).kind == "int":
-                total = picked.cast(_WIDE).sum().cast(_INT64, strict=True)
+                v = part("v", picked.cast(_WIDE), lambda c: c.sum())
+                total = v.cast(_INT64, strict=True)
             else:
-                total = finite(picked.cast(pl.Float64).sum())
+                v = part("v", picked.cast(pl.Float64), lambda c: c.sum())
+                total = finite(v)
             if ty is not None:
                 total = total.cast(ty)
-            return unless(w_unknown | x_unknown, total), zero
-        agg = picked.min() if func == "min" else picked.max()
-        return unless(w_unknown | x_unknown, agg), pl.lit(None, dtype=ty)
+            return AggregateParts(rows, groups, unless(total), zero)
+        v = part("v", picked, (lambda c: c.min()) if func == "min" else (lambda c: c.max()))
+        return AggregateParts(rows, groups, unless(v), pl.lit(None, dtype=ty))
 
     def _parent_entity(self, mctx: Ctx) -> str:
         parent = self.model.schema.parent_of(mctx.entity)
@@ -1093,14 +1135,20 @@ class PolarsCompiler:
                             isinstance(sub.args[0], n.Name) and sub.args[0].id in ent.relations \
                             and sub not in aggs:
                         aggs[sub] = f"__agg{len(aggs)}"
+        rows: dict[str, pl.Expr] = {}
         groups: list[pl.Expr] = [pl.lit(True).alias(HAS)]
+        finals: list[pl.Expr] = []
         empties: dict[str, pl.Expr] = {}
         for node, name in aggs.items():
             self._rule = None
-            group, empty = self.aggregate(node, mctx)  # type: ignore[arg-type]
-            groups.append(group.alias(name))
-            empties[name] = empty
-        agg = plast.group_by(PARENT).agg(groups)
+            parts = self.aggregate(node, mctx, name)  # type: ignore[arg-type]
+            rows.update(parts.rows)
+            groups += parts.groups
+            finals.append(parts.value.alias(name))
+            empties[name] = parts.empty
+        member_rows = plast.with_columns(**rows) if rows else plast
+        agg = member_rows.group_by(PARENT).agg(groups).select(
+            PARENT, HAS, *finals)
         hj = h0.join(agg, left_on=key, right_on=PARENT, how="left", coalesce=True,
                      maintain_order="left")
         if empties:
