@@ -43,6 +43,7 @@ from .backends.base import (
 )
 from .backends.duckdb import fetch_arrow
 from .errors import EvaluationError, NotFoundError, PluginError, did_you_mean
+from .settling import Settler
 
 if TYPE_CHECKING:
     from .engine import Engine
@@ -141,7 +142,8 @@ class BatchResult:
 
     def __init__(self, engine: Engine, entity: str, as_of: datetime.date, backend: str,
                  outcome: Outcome, inputs: Inputs, carry: Sequence[str] = (),
-                 dataset_checks: Mapping[str, Any] | None = None):
+                 dataset_checks: Mapping[str, Any] | None = None,
+                 settler: Settler | None = None):
         self.engine = engine
         self.entity = entity
         self.as_of = as_of
@@ -159,6 +161,9 @@ class BatchResult:
         self._members: pa.Table | None = None
         self._findings: pa.Table | None = None
         self._cleanup: Callable[[], None] | None = outcome.cleanup
+        #: what settled the unknowns (``None``: three-valued, ``settle=False``); its counts
+        #: (``settled``, ``evaluated``, ``refused``) are known once the results were read
+        self.settler = settler
         plan = engine.plan(as_of)
         ent = plan.schema.entity(entity)
         rel = next(iter(ent.relations.values()), None)
@@ -173,7 +178,11 @@ class BatchResult:
     def to_arrow(self) -> pa.Table:
         """One row per record: key, carried columns, ``<rule>`` and ``<rule>__status``."""
         if self._results is None:
-            self._results = conform(self._get_results(), self.result_fields)
+            results = conform(self._get_results(), self.result_fields)
+            if self.settler is not None:
+                results = conform(self.settler.results(results, self.rule_ids),
+                                  self.result_fields)
+            self._results = results
         return self._results
 
     def to_pandas(self) -> Any:
@@ -192,7 +201,7 @@ class BatchResult:
         import pyarrow.parquet as pq
 
         out = Path(path)
-        if self.results_path is not None and self._results is None:
+        if self.results_path is not None and self._results is None and self.settler is None:
             shutil.copyfile(self.results_path, out)
         else:
             pq.write_table(self.to_arrow(), out)
@@ -205,6 +214,11 @@ class BatchResult:
             members = self._get_members()
             if members is not None and self.member_fields is not None:
                 members = conform(members, self.member_fields)
+                if self.settler is not None:
+                    rules = [n for n, _ in self.member_fields if n + STATUS_SUFFIX in
+                             members.column_names]
+                    members = conform(self.settler.members(members, rules),
+                                      self.member_fields)
             self._members = members
         return self._members
 
@@ -369,7 +383,8 @@ def evaluate_batch(engine: Engine, entity: str, data: Any, *, members: Any = Non
                    carry: Sequence[str] | str | None = None, lang: str = "id",
                    output: str | Path | None = None, memory_limit: str = "1GB",
                    temp_directory: str | Path | None = None, threads: int | None = None,
-                   spark: Any = None) -> BatchResult:
+                   spark: Any = None, settle: bool = True,
+                   needs: Sequence[str] | bool = False) -> BatchResult:
     """Evaluate every record of a table.
 
     Args:
@@ -399,6 +414,14 @@ def evaluate_batch(engine: Engine, entity: str, data: Any, *, members: Any = Non
         temp_directory: where DuckDB spills (default: a fresh temporary directory).
         threads: DuckDB threads (default: all cores).
         spark: the SparkSession for ``backend="spark"`` (default: a local session).
+        settle: settle unknown outcomes soundly, as :meth:`Engine.evaluate` does: the rows a
+            backend leaves unknown that have a blank the rule could be settled over are
+            re-decided through the one-record path (:mod:`welfare_rules.settling`), so every
+            backend gives the answer of ``Engine.evaluate``. ``False`` keeps the backend's
+            three-valued answer (faster; see docs/batch.md for the cost).
+        needs: rules (or ``True`` for every rule) that get a ``<rule>__needs`` column: the
+            list of blank inputs that would decide an unknown outcome, equal to
+            ``Decision.needs(rule)`` (empty when the outcome is known).
 
     Raises:
         PluginError: an unknown backend name.
@@ -406,6 +429,8 @@ def evaluate_batch(engine: Engine, entity: str, data: Any, *, members: Any = Non
         ParameterError: a rule in force needs a parameter without a value on ``as_of``.
     """
     impl = resolve_backend(engine, backend)
+    if needs is not False and not settle:
+        raise EvaluationError("needs= is computed from settled outcomes: leave settle=True")
     if entity not in engine.schema.entities:
         raise EvaluationError(f"unknown entity '{entity}'")
     if isinstance(as_of, str):
@@ -418,8 +443,36 @@ def evaluate_batch(engine: Engine, entity: str, data: Any, *, members: Any = Non
               output=output, memory_limit=memory_limit, temp_directory=temp_directory,
               threads=threads, spark=spark)
     outcome = impl.run(job)
-    return BatchResult(engine, entity, as_of, impl.name, outcome, inputs, carry_cols,
-                       dataset_checks=checks)
+    wanted = _needs_rules(outcome.rule_ids, needs)
+    settler = Settler(engine, entity, as_of, inputs, wanted) if settle else None
+    result = BatchResult(engine, entity, as_of, impl.name, outcome, inputs, carry_cols,
+                         dataset_checks=checks, settler=settler)
+    if settler is not None and output is not None:
+        settled = result.to_arrow()  # the file the backend streamed holds three-valued results
+        if settler.settled or wanted:
+            import pyarrow.parquet as pq
+
+            pq.write_table(settled, Path(output))
+    return result
+
+
+def _needs_rules(rule_ids: Sequence[str], needs: Sequence[str] | bool) -> list[str]:
+    """The rules that get a ``<rule>__needs`` column.
+
+    Raises:
+        EvaluationError: ``needs`` names a rule without a value column.
+    """
+    if needs is True:
+        return list(rule_ids)
+    if needs is False:
+        return []
+    if isinstance(needs, str):
+        needs = [needs]
+    unknown = [r for r in needs if r not in rule_ids]
+    if unknown:
+        raise EvaluationError(f"needs: {unknown[0]!r} is not a rule of this entity in force"
+                              f"{did_you_mean(unknown[0], rule_ids)}")
+    return list(dict.fromkeys(needs))
 
 
 def _carry_columns(engine: Engine, entity: str, carry: Sequence[str] | str | None) -> list[str]:
