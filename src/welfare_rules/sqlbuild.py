@@ -133,6 +133,8 @@ def query(template: str, /, **parts: Part) -> Query:
         if isinstance(parent, exp.Column) and parent.this is ident and not parent.table:
             target = parent
         if isinstance(part, (list, tuple)):
+            if isinstance(target.parent, exp.Ordered):  # ORDER BY __keys: the keys' place
+                target = target.parent
             nodes = [_node(p, values, target is ident) for p in part]
             owner, key_name = target.parent, target.arg_key
             siblings = owner.args.get(key_name) if owner is not None else None
