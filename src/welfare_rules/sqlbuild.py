@@ -27,7 +27,7 @@ from __future__ import annotations
 import itertools
 import re
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Union
+from typing import TYPE_CHECKING, TypeAlias, cast
 
 import attrs
 import sqlglot
@@ -57,7 +57,7 @@ def bind(value: object) -> Bound:
 
 def literal(value: str | int | float | bool | None) -> exp.Expression:
     """A constant of the code as a sqlglot literal (for a macro body, which binds nothing)."""
-    return exp.convert(value)
+    return cast(exp.Expression, exp.convert(value))
 
 
 @attrs.frozen
@@ -84,7 +84,8 @@ class Query:
         return {k: v for k, v in self.values.items() if k in used}
 
 
-Part = Union[str, Bound, Query, exp.Expression, Sequence["Part"]]
+#: what fills a hole of a template (see the module docstring)
+Part: TypeAlias = "str | Bound | Query | exp.Expression | Sequence[Part]"
 
 
 def _node(part: str | Bound | Query | exp.Expression, values: dict[str, object],
@@ -137,19 +138,22 @@ def query(template: str, /, **parts: Part) -> Query:
                 target = target.parent
             nodes = [_node(p, values, target is ident) for p in part]
             owner, key_name = target.parent, target.arg_key
-            siblings = owner.args.get(key_name) if owner is not None else None
-            if not isinstance(siblings, list):
+            siblings = owner.args.get(key_name) if owner is not None and key_name else None
+            if owner is None or key_name is None or not isinstance(siblings, list):
                 raise TypeError(f"query hole '__{key}' takes a list only where a list stands")
             at = next(n for n, s in enumerate(siblings) if s is target)
             owner.set(key_name, siblings[:at] + nodes + siblings[at + 1:])
         elif isinstance(part, str) and target is parent:
             ident.replace(exp.to_identifier(part, quoted=True))
+        elif not isinstance(part, Sequence) or isinstance(part, str):
+            target.replace(_node(part, values, target is ident))
         else:
-            target.replace(_node(part, values, target is ident))  # type: ignore[arg-type]
+            raise TypeError(f"query hole '__{key}': a list or a tuple of parts, found "
+                            f"{type(part).__name__}")
     unused = set(parts) - used
     if unused:
         raise KeyError(f"no query hole for {sorted(unused)} (template: {template[:60]!r})")
-    return Query(tree, values)
+    return Query(cast(exp.Expression, tree), values)
 
 
 def union_all(parts: Sequence[Query]) -> Query:
@@ -163,7 +167,7 @@ def union_all(parts: Sequence[Query]) -> Query:
         trees.append(p.tree.copy())
     tree = trees[0]
     for t in trees[1:]:
-        tree = exp.union(tree, t, distinct=False)  # type: ignore[arg-type]
+        tree = cast(exp.Expression, exp.union(tree, t, distinct=False))
     return Query(tree, values)
 
 

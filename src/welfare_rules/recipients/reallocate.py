@@ -25,9 +25,9 @@ from sqlglot import exp
 from ..errors import DataError
 from ..masking import mask_table
 from ..safecells import text_cells
+from ..sqlbuild import Query, bind, query, relation, run, union_all
 from ..workbook import excel_sheet_name as _sheet_name
 from .duck import as_date as _as_date
-from ..sqlbuild import Query, bind, query, relation, run, union_all
 from .reconcile import PROGRAMMES, Reconciliation, connect, to_arrow
 from .snapshots import Snapshot
 

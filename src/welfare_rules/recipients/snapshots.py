@@ -23,8 +23,8 @@ from sqlglot import exp
 
 from ..adapters.result import empty_table
 from ..errors import NotFoundError
-from .duck import as_date as _as_date
 from ..sqlbuild import Query, bind, query, relation, run, union_all
+from .duck import as_date as _as_date
 from .reconcile import connect, to_arrow
 
 if TYPE_CHECKING:
