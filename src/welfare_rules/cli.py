@@ -20,19 +20,9 @@ from typing import Any
 
 import click
 
-from .cli_kit import BadInput, Ui, command_options, guarded, require, version
+from .cli_kit import BadInput, Ui, command_options, guarded, parse_as_of, require, version
 
 __all__ = ["BadInput", "guarded", "main"]
-
-
-def _as_of(value: str | None) -> tuple[datetime.date, str]:
-    """The evaluation date and where it came from (for the first line)."""
-    if value is None:
-        return datetime.date.today(), "today; --as-of to change"
-    try:
-        return datetime.date.fromisoformat(value), "--as-of"
-    except ValueError:
-        raise BadInput(f"--as-of must be a date YYYY-MM-DD, found {value!r}") from None
 
 
 def _engine(plugins: Sequence[str], rules: Sequence[str] = (), sets: Sequence[str] = ()) -> Any:
@@ -411,7 +401,7 @@ def evaluate(ui: Ui, data: str, members: str | None, entity: str, adapter: str |
              plugins: Sequence[str], as_of: str | None, lang: str) -> None:
     """Evaluate a data file (CSV, JSON, JSON Lines, Parquet, XLSX) and write the results."""
     _backend(backend)
-    when, note = _as_of(as_of)
+    when, note = parse_as_of(as_of)
     engine = _engine(plugins)
     ui.header(engine=engine, as_of=when, as_of_note=note)
     loaded = _read(ui, engine, data, members, adapter, entity)
@@ -573,7 +563,7 @@ def explain(ui: Ui, data: str, record_id: str, rule_ids: Sequence[str], members:
     from .decision import mask_id
     from .lookup import read_one
 
-    when, note = _as_of(as_of)
+    when, note = parse_as_of(as_of)
     engine = _engine(plugins)
     ui.header(engine=engine, as_of=when, as_of_note=note)
     key = engine.schema.entity(entity).key
@@ -675,7 +665,7 @@ def diff(ui: Ui, data: str, members: str | None, entity: str, adapter: str | Non
     if not sets and not rule_files:
         raise BadInput("give --set name=value and/or --rules FILE: what changes?")
     _backend(backend)
-    when, note = _as_of(as_of)
+    when, note = parse_as_of(as_of)
     before = _engine(plugins)
     after = _engine(plugins, rule_files, sets)
     ui.header(engine=before, as_of=when, as_of_note=note)
@@ -750,7 +740,7 @@ def reconcile(ui: Ui, data: str, members: str | None, adapter: str | None,
     registers = _registers(register_specs)
     if not registers:
         raise BadInput("give at least one --register name=path")
-    when, note = _as_of(as_of)
+    when, note = parse_as_of(as_of)
     engine = _engine(plugins)
     ui.header(engine=engine, as_of=when, as_of_note=note)
     loaded = _read(ui, engine, data, members, adapter, "household")
@@ -820,7 +810,7 @@ def report(ui: Ui, data: str | None, members: str | None, institutions: str | No
     if demo_size is not None:
         from .demo import generate_city
 
-        when, note = _as_of(as_of) if as_of else (None, "the demo city's date")
+        when, note = parse_as_of(as_of) if as_of else (None, "the demo city's date")
         with ui.phase(f"generating a demo city of {demo_size:,} households"):
             city = generate_city(demo_size)
         when = when or city.as_of
@@ -833,7 +823,7 @@ def report(ui: Ui, data: str | None, members: str | None, institutions: str | No
         if city.death_register is not None and "death" not in registers:
             registers = {**registers, "death": city.death_register}
     elif data is not None:
-        when, note = _as_of(as_of)
+        when, note = parse_as_of(as_of)
         ui.header(engine=engine, as_of=when, as_of_note=note)
         loaded = _read(ui, engine, data, members, adapter, "household")
         households, persons = loaded.tables["household"], loaded.tables.get("person")
