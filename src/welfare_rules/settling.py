@@ -35,8 +35,7 @@ from .errors import WelfareRulesError
 from .unknowns import completable_fields, read_fields
 
 if TYPE_CHECKING:
-    from .decision import Decision
-    from .engine import Engine
+    from .views import DecisionView, EngineView
 
 __all__ = ["NEEDS_SUFFIX", "Settler"]
 
@@ -55,7 +54,7 @@ class Settler:
         refused: how many of them :meth:`Engine.evaluate` refused (kept three-valued).
     """
 
-    def __init__(self, engine: Engine, entity: str, as_of: datetime.date, inputs: Inputs,
+    def __init__(self, engine: EngineView, entity: str, as_of: datetime.date, inputs: Inputs,
                  needs: Sequence[str] = ()) -> None:
         self.engine = engine
         self.entity = entity
@@ -65,7 +64,7 @@ class Settler:
         ent = engine.schema.entity(entity)
         self._key = ent.key
         self._rel = next(iter(ent.relations.values()), None)
-        self._decisions: dict[Any, Decision | None] = {}
+        self._decisions: dict[Any, DecisionView | None] = {}
         self._blank_own: dict[str, set[Any]] = {}
         self._blank_member: dict[str, set[Any]] = {}
         self._tables: tuple[pa.Table | None, pa.Table | None] | None = None
@@ -192,7 +191,8 @@ class Settler:
                 d = self._decisions.get(parents[i])
                 if d is None:
                     continue
-                same = [m for m in d.members if m.record.get(child_key) == ids[i]]
+                kids: Sequence[DecisionView] = getattr(d, "members", ())
+                same = [m for m in kids if m.record.get(child_key) == ids[i]]
                 if len(same) != 1:
                     continue  # the person key is not unique in the household: left as is
                 if same[0].status(rid) != "unknown":
