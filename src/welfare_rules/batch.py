@@ -46,7 +46,7 @@ from .backends.duckdb import fetch_arrow
 from .errors import EvaluationError, NotFoundError, PluginError, did_you_mean
 
 if TYPE_CHECKING:
-    from .engine import Engine
+    from .views import EngineView
 
 __all__ = ["DATASET_CHECKS_FILE", "ERRORS_SCHEMA", "FINDINGS_SCHEMA", "BatchResult",
            "evaluate_batch", "load_dataset_checks", "resolve_backend", "to_pandas"]
@@ -84,7 +84,7 @@ def _is_spark(obj: Any) -> bool:
     return type(obj).__module__.startswith("pyspark")
 
 
-def _normalise(engine: Engine, entity: str, data: Any, members: Any, *, adapter: Any,
+def _normalise(engine: EngineView, entity: str, data: Any, members: Any, *, adapter: Any,
                validate: bool, backend: Backend) -> Inputs:
     ent = engine.schema.entity(entity)
     rel = next(iter(ent.relations.values()), None)
@@ -141,7 +141,7 @@ class BatchResult:
             alone: see ``outputs`` of :func:`evaluate_batch`), in rule order.
     """
 
-    def __init__(self, engine: Engine, entity: str, as_of: datetime.date, backend: str,
+    def __init__(self, engine: EngineView, entity: str, as_of: datetime.date, backend: str,
                  outcome: Outcome, inputs: Inputs, carry: Sequence[str] = (),
                  dataset_checks: Mapping[str, Any] | None = None,
                  outputs: Sequence[str] | None = None):
@@ -373,7 +373,7 @@ class BatchResult:
 # Entry point
 
 
-def evaluate_batch(engine: Engine, entity: str, data: Any, *, members: Any = None,
+def evaluate_batch(engine: EngineView, entity: str, data: Any, *, members: Any = None,
                    as_of: datetime.date | str, backend: str | Backend = "duckdb",
                    adapter: Any = None,
                    validate: bool = True, dataset_checks: Any = True,
@@ -462,7 +462,7 @@ def _output_columns(engine: Engine, entity: str, outputs: Sequence[str] | str | 
     return tuple(dict.fromkeys(outputs))
 
 
-def _carry_columns(engine: Engine, entity: str, carry: Sequence[str] | str | None) -> list[str]:
+def _carry_columns(engine: EngineView, entity: str, carry: Sequence[str] | str | None) -> list[str]:
     """The input columns to copy into the results.
 
     Raises:
@@ -482,7 +482,7 @@ def _carry_columns(engine: Engine, entity: str, carry: Sequence[str] | str | Non
     return [c for c in dict.fromkeys(carry) if c != ent.key]
 
 
-def resolve_backend(engine: Engine, backend: str | Backend) -> Backend:
+def resolve_backend(engine: EngineView, backend: str | Backend) -> Backend:
     """The backend an engine knows by this name (or the backend given).
 
     Raises:
