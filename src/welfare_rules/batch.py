@@ -441,7 +441,7 @@ def evaluate_batch(engine: EngineView, entity: str, data: Any, *, members: Any =
                        dataset_checks=checks, outputs=wanted)
 
 
-def _output_columns(engine: Engine, entity: str, outputs: Sequence[str] | str | None
+def _output_columns(engine: EngineView, entity: str, outputs: Sequence[str] | str | None
                     ) -> tuple[str, ...] | None:
     """``outputs`` checked against the entity's visible rules.
 
