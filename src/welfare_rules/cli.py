@@ -463,6 +463,9 @@ def _print_summary(ui: Ui, res: Any, entity: str, lang: str, persons: int | None
     """Per kelurahan: records and the main rules that hold; findings per check; LKS per
     maturity level. Other entities: every top-level condition."""
     import duckdb
+    from sqlglot import exp
+
+    from .sqlbuild import query, relation
 
     table = res.to_arrow()
     con = duckdb.connect()
@@ -474,12 +477,12 @@ def _print_summary(ui: Ui, res: Any, entity: str, lang: str, persons: int | None
     if not wanted:
         wanted = [rid for rid in res.rule_ids if engine.rule(rid).kind == "condition"
                   and engine.rule(rid).parent is None][:6]
-    cols = ", ".join(f'count(*) FILTER (WHERE "{c}") AS "{c}"' for c in wanted)
-    group = f'"{by}"' if by else "'all'"
     records = {"household": "households", "institution": "lks"}.get(entity, "records")
-    rows = con.sql(f"SELECT {group} AS {by or 'group'}, count(*) AS {records}"
-                   f"{', ' + cols if cols else ''} FROM r GROUP BY ALL ORDER BY 1"
-                   ).to_arrow_table()
+    rows = relation(con, query(
+        "SELECT __group AS __name, count(*) AS __records, __counts FROM r GROUP BY ALL "
+        "ORDER BY 1", group=by if by else exp.Literal.string("all"), name=by or "group",
+        records=records, counts=[query("count(*) FILTER (WHERE __c) AS __c", c=c)
+                                 for c in wanted])).to_arrow_table()
     notes = []
     if entity == "household" and persons is not None:
         notes.append(f"{table.num_rows:,} {_word('households', lang)}, {persons:,} "
