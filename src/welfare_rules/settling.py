@@ -210,16 +210,19 @@ class Settler:
         if not changes:
             return tbl
         self.settled += len(changes)
-        values = tbl.column(rid).to_pylist()
         statuses = tbl.column(rid + STATUS_SUFFIX).cast(pa.string()).to_pylist()
-        for i, (v, s) in changes.items():
-            values[i], statuses[i] = v, s
-        ty = tbl.column(rid).type
-        try:
-            col = pa.array(values, type=ty)
-        except (pa.ArrowInvalid, pa.ArrowTypeError):
-            col = pa.array(values).cast(ty)
-        tbl = tbl.set_column(tbl.column_names.index(rid), rid, col)
+        for i, (_, s) in changes.items():
+            statuses[i] = s
+        if rid in tbl.column_names:  # outputs= may have asked for the status alone
+            values = tbl.column(rid).to_pylist()
+            for i, (v, _) in changes.items():
+                values[i] = v
+            ty = tbl.column(rid).type
+            try:
+                col = pa.array(values, type=ty)
+            except (pa.ArrowInvalid, pa.ArrowTypeError):
+                col = pa.array(values).cast(ty)
+            tbl = tbl.set_column(tbl.column_names.index(rid), rid, col)
         sname = rid + STATUS_SUFFIX
         return tbl.set_column(tbl.column_names.index(sname), sname, pa.array(statuses))
 

@@ -115,3 +115,10 @@ def test_batch_equals_evaluate_on_records_with_blanks(national: Engine,
                     continue
                 assert row[rid + "__status"] == m.status(rid), (backend, rid)
                 assert _same(row[rid], m.value(rid)), (backend, rid)
+
+
+def test_a_status_asked_for_alone_is_settled_too(national: Engine) -> None:
+    hh, pp = tables(national, [HOUSEHOLD])
+    res = national.evaluate_batch("household", hh, members=pp, as_of=AS_OF, validate=False,
+                                  outputs=["pkh_eligible__status"])
+    assert res.to_arrow().column("pkh_eligible__status").to_pylist() == ["true"]
