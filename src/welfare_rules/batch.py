@@ -446,11 +446,12 @@ def _columns_of(table: Any) -> Sequence[str]:
     if table is None:
         return ()
     if isinstance(table, pa.Table):
-        return table.column_names
+        return list(table.column_names)
     if isinstance(table, Path):
         import pyarrow.parquet as pq
 
-        return pq.read_schema(table).names
+        names: list[str] = pq.read_schema(table).names
+        return names
     return [str(c) for c in getattr(table, "columns", ())]
 
 

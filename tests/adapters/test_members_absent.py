@@ -26,7 +26,8 @@ def engine() -> Engine:
 
 def test_the_national_household_rules_read_members(engine: Engine) -> None:
     reads = engine.relation_reads("household", AS_OF)
-    assert "members" in reads and "member_count" in reads["members"]
+    assert "members" in reads
+    assert "member_count" in reads["members"]
     assert engine.relation_reads("institution", AS_OF) == {}
 
 
@@ -43,43 +44,53 @@ def test_batch_without_members_is_one_clear_error_on_every_backend(
     text = str(exc.value)
     assert "\n" not in text
     first_reader = engine.relation_reads("household", AS_OF)["members"][0]
-    assert "members=" in text and "--members" in text and first_reader in text
+    assert "members=" in text
+    assert "--members" in text
+    assert first_reader in text
     assert "SQL implementation" not in text
 
 
+class Spy:
+    """A backend that records the jobs it is given (to see whether orchestration let one
+    through) and answers nothing."""
+
+    name = "spy"
+    reads_parquet = False
+
+    def __init__(self) -> None:
+        self.jobs: list[object] = []
+
+    def native(self, data: object) -> bool:
+        return False
+
+    def run(self, job: object) -> None:
+        self.jobs.append(job)
+        raise RuntimeError("spy: stop here")
+
+
 @pytest.mark.parametrize("backend", ["duckdb", "python"])
-def test_batch_with_members_or_with_a_members_column_is_not_refused(engine: Engine,
-                                                                    backend: str) -> None:
+def test_batch_with_members_is_not_refused(engine: Engine, backend: str) -> None:
     res = engine.evaluate_batch("household", HH, members=PERSONS, as_of=AS_OF, backend=backend)
     assert res.to_arrow().num_rows == 3
+
+
+def test_refused_in_orchestration_before_any_backend_runs(engine: Engine) -> None:
+    """The check inspects the plan, before a backend compiles: a backend (Spark, DuckDB or a
+    plugin's) is never handed a job without members."""
+    spy = Spy()
+    with pytest.raises(InputError, match="--members"):
+        engine.evaluate_batch("household", HH, as_of=AS_OF, backend=spy)  # type: ignore[arg-type]
+    assert spy.jobs == []
+
+
+def test_records_carrying_their_members_are_not_refused(engine: Engine) -> None:
+    spy = Spy()
     carried = pa.table({"id": ["3375010101230001"],
                         "members": pa.array([[]], pa.list_(pa.struct([("nik", pa.string())])))})
-    from welfare_rules.batch import _require_members  # the check alone: the records carry them
-    from welfare_rules.backends.base import Inputs
-
-    inputs = Inputs("household", "person")
-    inputs.tables["household"] = carried
-    _require_members(engine, "household", AS_OF, inputs)  # no error
-
-
-def test_a_spark_backend_gets_the_same_error_before_starting(engine: Engine) -> None:
-    """The check is orchestration, before any backend compiles: no Spark session is needed to
-    be refused (the backend object is resolved, its run never called)."""
-    calls: list[object] = []
-
-    class Spy:
-        name = "spy"
-        reads_parquet = False
-
-        def native(self, data: object) -> bool:
-            return False
-
-        def run(self, job: object) -> None:
-            calls.append(job)
-
-    with pytest.raises(InputError, match="--members"):
-        engine.evaluate_batch("household", HH, as_of=AS_OF, backend=Spy())  # type: ignore[arg-type]
-    assert calls == []
+    with pytest.raises(RuntimeError, match="spy: stop here"):
+        engine.evaluate_batch("household", carried, as_of=AS_OF, backend=spy,  # type: ignore[arg-type]
+                              validate=False)
+    assert len(spy.jobs) == 1
 
 
 def _run(*args: str) -> tuple[int, str]:
@@ -97,7 +108,8 @@ def test_cli_without_members_exits_2_with_one_line_naming_members(tmp_path: Path
     code, out = _run(*args)
     assert code == 2, out
     lines = [line for line in out.splitlines() if line.startswith("welfare-rules:")]
-    assert len(lines) == 1 and "--members" in lines[0], out
+    assert len(lines) == 1, out
+    assert "--members" in lines[0], out
     assert "Traceback" not in out
     assert "PKH" not in out
 
