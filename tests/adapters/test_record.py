@@ -146,8 +146,9 @@ def test_a_household_without_members_is_refused_when_rules_read_them(engine: Eng
     """Before: PKH "NO" with a "no head" finding. Now: one error naming the missing key."""
     rec = household()
     del rec["members"]
-    with pytest.raises(InputError, match=r"members: expected a list of person records "
-                                         r"\('members': \[\] for none\)"):
+    with pytest.raises(InputError, match=r"members: expected the person records, since the "
+                                         r"rules in force read members: give members= .*"
+                                         r"\('members': \[\] for none\); found no members"):
         engine.evaluate("household", rec, as_of=AS_OF, on_invalid="unknown")
     assert engine.evaluate("household", {**rec, "members": []}, as_of=AS_OF) is not None
 

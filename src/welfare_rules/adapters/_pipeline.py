@@ -169,6 +169,7 @@ class SourceState:
     parts: dict[str, list[pa.Table]] = attrs.field(factory=dict)
     qkeys: list[pa.Table] = attrs.field(factory=list)   # (row, key text) of quarantined rows
     unmapped: dict[str, None] = attrs.field(factory=dict)
+    notes: list[str] = attrs.field(factory=list)       # how the source was read (warnings)
 
     def table(self, entity: str, schema: pa.Schema) -> pa.Table:
         parts = self.parts.get(entity) or []
@@ -199,8 +200,8 @@ def read_source(spec: MappingSpec, source: Any, plans: Sequence[EntityPlan], *,
                 bar: Any, chunk_size: int) -> SourceState:
     """Read one source with the given entity plans; retry with the tolerant reader when the fast
     CSV parser gives up on a damaged file."""
-    opened = open_source(source, chunk_size=chunk_size, delimiter=spec.delimiter,
-                         encoding=spec.encoding, sheet=spec.sheet)
+    opened = open_source(source, chunk_size=chunk_size, delimiters=spec.delimiters,
+                         encodings=spec.encodings, sheet=spec.sheet, adapter=spec.name)
     try:
         return _read_opened(opened, plans, key_column, dedupe_keys, bar)
     except FastReaderFailed:
@@ -218,7 +219,7 @@ def _header_index(headers: Sequence[str]) -> dict[str, str]:
 
 def _read_opened(opened: OpenedSource, plans: Sequence[EntityPlan], key_column: str | None,
                  dedupe_keys: Sequence[tuple[str, str]], bar: Any) -> SourceState:
-    st = SourceState(opened.name)
+    st = SourceState(opened.name, notes=list(opened.notes))
     task = None
     if bar is not None:
         label = opened.name if len(opened.name) < 40 else "…" + opened.name[-39:]
@@ -446,6 +447,7 @@ def read_with_spec(spec: MappingSpec, source: Any, schema: Schema, *, entity: st
                              bar=bar, chunk_size=chunk_size)
             rows_read += st.rows_read
             unmapped.update(st.unmapped)
+            warnings += st.notes
             quarantine.extend(st.quarantine)
             hh, persons, extra_q, conflicts = _group(st, parent_plan, child_plan, link)
             quarantine.extend(extra_q)
@@ -459,6 +461,7 @@ def read_with_spec(spec: MappingSpec, source: Any, schema: Schema, *, entity: st
                              chunk_size=chunk_size)
             rows_read += st.rows_read
             unmapped.update(st.unmapped)
+            warnings += st.notes
             quarantine.extend(st.quarantine)
             tables[entity] = st.table(entity, _typed_schema(plan))
             if members is not None:
@@ -474,6 +477,7 @@ def read_with_spec(spec: MappingSpec, source: Any, schema: Schema, *, entity: st
                                   chunk_size=chunk_size)
                 rows_read += mst.rows_read
                 unmapped.update(mst.unmapped)
+                warnings += mst.notes
                 quarantine.extend(mst.quarantine)
                 persons = mst.table(link.child, _typed_schema(child_plan))
                 parent_ids = tables[entity].column(link.parent_key)

@@ -74,6 +74,7 @@ class OpenedSource:
     position: Callable[[], int] = lambda: 0
     encoding: str | None = None
     fallback: Callable[[], OpenedSource] | None = None  # a slower, more tolerant reader
+    notes: list[str] = attrs.field(factory=list)  # warnings about how it was read
 
 
 def unique_headers(names: Sequence[Any], source: str = "the source") -> list[str]:
@@ -213,50 +214,175 @@ class _Transcoder(io.RawIOBase):
         super().close()
 
 
-def sniff_encoding(sample: bytes) -> str:
-    """UTF-8 with a BOM, UTF-8 when the sample decodes as such, Windows-1252 otherwise."""
-    if sample.startswith(codecs.BOM_UTF8):
-        return "utf-8-sig"
+#: delimiters sniffed when an adapter declares none, and how messages name them
+DELIMITERS = (",", ";", "\t", "|")
+DELIMITER_NAMES = {",": "comma-separated", ";": "semicolon-separated", "\t": "tab-separated",
+                   "|": "pipe-separated"}
+#: encodings sniffed when an adapter declares none (UTF-16 only with its byte-order mark)
+ENCODINGS = ("utf-8", "cp1252", "utf-16")
+_FAMILY_NAMES = {"utf-8": "UTF-8", "utf-16": "UTF-16", "legacy": "not UTF-8 (a Windows code "
+                 "page such as windows-1252)"}
+
+
+@attrs.frozen
+class Sniffed:
+    """What the first bytes of a file say about its encoding.
+
+    Attributes:
+        encoding: the codec to read it with.
+        note: a sentence for the load's warnings when the choice was not clear-cut (UTF-8
+            with stray bytes), else None.
+    """
+
+    encoding: str
+    note: str | None = None
+
+
+def utf8_evidence(sample: bytes, complete: bool = True) -> tuple[int, int]:
+    """``(valid, invalid)``: the non-ASCII characters that decode as UTF-8 and the byte
+    sequences that do not, in ``sample`` (a multi-byte character cut at the end of an
+    incomplete sample counts as neither)."""
+    text = codecs.getincrementaldecoder("utf-8")("replace").decode(sample, final=complete)
+    invalid = text.count(REPLACEMENT)
+    non_ascii = len(text) - len(text.encode("ascii", "ignore"))
+    return non_ascii - invalid, invalid
+
+
+def _codec(name: str) -> str:
     try:
-        sample.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        # a multi-byte character cut at the end of the sample is not evidence against UTF-8
-        if exc.start < len(sample) - 3:
-            return "cp1252"
-    return "utf-8"
-
-
-def sniff_delimiter(header_line: str) -> str:
-    counts = {d: header_line.count(d) for d in (",", ";", "\t", "|")}
-    best = max(counts, key=lambda d: counts[d])
-    return best if counts[best] else ","
-
-
-def _normalise_encoding(encoding: str) -> str:
-    try:
-        name = codecs.lookup(encoding).name
+        return codecs.lookup(name).name
     except LookupError:
-        raise DataError(f"unknown encoding '{encoding}'") from None
-    return name
+        raise DataError(f"unknown encoding '{name}'") from None
 
 
-def open_csv(path: Path, *, delimiter: str | None, encoding: str | None, chunk_size: int,
-             fast: bool = True) -> OpenedSource:
-    """Open a CSV file for streaming (pyarrow's reader; the ``csv`` module as a fallback)."""
+def _family(codec: str) -> str:
+    return "utf-8" if codec in ("utf-8", "utf-8-sig") else (
+        "utf-16" if codec.startswith("utf-16") else "legacy")
+
+
+def sniff_encoding(sample: bytes, accepted: Sequence[str] = (), *, complete: bool = True,
+                   where: str = "the file", adapter: str = "") -> Sniffed:
+    """The encoding of a file from its first bytes, among those an adapter accepts.
+
+    Strict UTF-8 first: a byte-order mark decides (UTF-8, UTF-16); bytes that decode as UTF-8
+    are UTF-8; bytes that mostly do (more valid non-ASCII characters than invalid sequences)
+    are UTF-8 with stray bytes, whose rows the pipeline quarantines; anything else is the
+    legacy Windows code page (windows-1252, or the adapter's declared single-byte encoding).
+
+    Args:
+        sample: the file's first bytes (with non-ASCII ones, if the file has any).
+        accepted: the encodings the adapter declares; empty = any of :data:`ENCODINGS`.
+        complete: ``sample`` is the whole file (a cut character at its end is then an error).
+        where: the file, for messages.
+        adapter: the adapter's name, for messages.
+
+    Raises:
+        DataError: the file is plainly in an encoding the adapter does not accept.
+    """
+    allowed = [_codec(e) for e in accepted]
+    if sample.startswith(codecs.BOM_UTF8):
+        found, note = "utf-8-sig", None
+    elif sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        found, note = "utf-16", None
+    else:
+        valid, invalid = utf8_evidence(sample, complete)
+        if not allowed and not valid and not invalid:
+            return Sniffed("utf-8")  # ASCII: every accepted encoding reads it alike
+        if not valid and not invalid:
+            return Sniffed(next((e for e in allowed if _family(e) != "utf-16"), allowed[0]))
+        if invalid == 0:
+            found, note = "utf-8", None
+        elif valid > invalid:
+            found = "utf-8"
+            note = (f"{where}: read as UTF-8, although {invalid} byte sequence(s) in its first "
+                    f"{len(sample):,} bytes are not UTF-8 ({valid} non-ASCII characters are); "
+                    "the rows holding such bytes are quarantined")
+        else:
+            found, note = "cp1252", None
+    if not allowed:
+        return Sniffed(found, note)
+    family = _family(found)
+    for enc in allowed:
+        if _family(enc) == family:
+            # a UTF-8 file with a byte-order mark read as declared 'utf-8' keeps the mark out
+            return Sniffed(found if family != "legacy" else enc, note)
+    expects = ", ".join(allowed)
+    named = f" '{adapter}'" if adapter else ""
+    raise DataError(f"{where}: the file looks {_FAMILY_NAMES[family]}"
+                    + (" (it starts with a byte-order mark)" if found in ("utf-8-sig", "utf-16")
+                       else "") + f"; the adapter{named} expects {expects}")
+
+
+def sniff_delimiter(header_line: str, accepted: Sequence[str] = (), *,
+                    where: str = "the file", adapter: str = "") -> str:
+    """The delimiter that splits the header line, among those the adapter accepts.
+
+    Raises:
+        DataError: the header splits only at a delimiter the adapter does not accept ("the file
+            looks comma-separated; the adapter expects ';'"), instead of a column-by-column
+            complaint about a header that was never split.
+    """
+    pool = tuple(accepted) or DELIMITERS
+    counts = {d: header_line.count(d) for d in dict.fromkeys((*pool, *DELIMITERS))}
+    best = max(pool, key=lambda d: counts[d])
+    if counts[best]:
+        return best
+    other = max(DELIMITERS, key=lambda d: counts[d])
+    if accepted and counts[other]:
+        named = f" '{adapter}'" if adapter else ""
+        expects = " or ".join(repr(d) for d in accepted)
+        raise DataError(f"{where}: the file looks {DELIMITER_NAMES[other]} (its header splits "
+                        f"at {other!r}); the adapter{named} expects {expects}")
+    return pool[0]
+
+
+def _evidence(fh: BinaryIO, sample: bytes) -> tuple[bytes, bool]:
+    """Bytes to sniff the encoding from: the sample, or — when it is all ASCII — the first
+    stretch further on that is not (an export whose accented names start on row 3,000 must not
+    be sniffed from its ASCII head alone). The second value: the evidence ends the file."""
+    if not sample.isascii() or len(sample) < SNIFF_BYTES:
+        return sample, len(sample) < SNIFF_BYTES
+    while True:
+        chunk = fh.read(1 << 20)
+        if not chunk:
+            return sample, True
+        if not chunk.isascii():
+            first = next(i for i, b in enumerate(chunk) if b > 0x7F)
+            start = max(0, first - 4)
+            piece = chunk[start:start + SNIFF_BYTES]
+            if len(piece) < SNIFF_BYTES:
+                piece += fh.read(SNIFF_BYTES - len(piece))
+            return piece, len(piece) < SNIFF_BYTES
+
+
+def open_csv(path: Path, *, delimiters: Sequence[str] = (), encodings: Sequence[str] = (),
+             chunk_size: int, fast: bool = True, adapter: str = "") -> OpenedSource:
+    """Open a CSV file for streaming (pyarrow's reader; the ``csv`` module as a fallback).
+
+    Args:
+        path: the file.
+        delimiters: the delimiters the adapter accepts (sniffed among them); empty = any.
+        encodings: the encodings the adapter accepts (sniffed among them); empty = any.
+        chunk_size: rows per batch.
+        fast: pyarrow's reader (True) or the tolerant line-by-line reader.
+        adapter: the adapter's name, for messages.
+    """
     try:
         size = path.stat().st_size
         with path.open("rb") as fh:
             sample = fh.read(SNIFF_BYTES)
+            evidence, complete = _evidence(fh, sample)
     except OSError as exc:
         raise DataError(f"cannot read {path}: {exc.strerror or exc}") from None
-    enc = _normalise_encoding(encoding) if encoding else sniff_encoding(sample)
-    if enc == "utf-8" and sample.startswith(codecs.BOM_UTF8):
-        enc = "utf-8-sig"
+    sniffed = sniff_encoding(evidence, encodings, complete=complete, where=str(path),
+                             adapter=adapter)
+    enc = sniffed.encoding
     text = sample.decode(enc, errors="replace").replace("\x00", REPLACEMENT)
+    text = text.removeprefix("\ufeff")
     first = text.splitlines()[0] if text.strip() else ""
     if not first.strip():
         raise DataError(f"{path}: the file is empty or its first line is blank (no header)")
-    delim = delimiter or sniff_delimiter(first)
+    delim = sniff_delimiter(first, delimiters, where=str(path), adapter=adapter)
     try:
         header_cells = next(csv.reader([first], delimiter=delim))
     except csv.Error as exc:
@@ -268,10 +394,12 @@ def open_csv(path: Path, *, delimiter: str | None, encoding: str | None, chunk_s
     fh = path.open("rb")
     stream = _Transcoder(fh, enc)
     opened = OpenedSource(str(path), headers, iter(()), size, lambda: stream.consumed, enc)
-    if fast:
+    if sniffed.note:
+        opened.notes.append(sniffed.note)
+    if fast and len(headers) > 1:
         opened.batches = _pyarrow_csv(stream, headers, delim, block)
-        opened.fallback = lambda: open_csv(path, delimiter=delim, encoding=enc,
-                                           chunk_size=chunk_size, fast=False)
+        opened.fallback = lambda: open_csv(path, delimiters=(delim,), encodings=(enc,),
+                                           chunk_size=chunk_size, fast=False, adapter=adapter)
     else:
         opened.batches = _python_csv(stream, headers, delim, chunk_size)
     return opened
@@ -618,9 +746,11 @@ def _open_sqlalchemy(src: SQLSource, chunk_size: int) -> OpenedSource:
 
 # --- dispatch ----------------------------------------------------------------------------------
 
-def open_source(source: Any, *, chunk_size: int, delimiter: str | None = None,
-                encoding: str | None = None, sheet: str | None = None) -> OpenedSource:
-    """Open any supported source.
+def open_source(source: Any, *, chunk_size: int, delimiters: Sequence[str] = (),
+                encodings: Sequence[str] = (), sheet: str | None = None,
+                adapter: str = "") -> OpenedSource:
+    """Open any supported source (``delimiters``/``encodings``: what the adapter accepts for
+    CSV files; empty = sniffed among all).
 
     Raises:
         DataError: the source kind is not supported or the file cannot be read at all.
@@ -640,7 +770,8 @@ def open_source(source: Any, *, chunk_size: int, delimiter: str | None = None,
             return open_json(path, chunk_size=chunk_size)
         if suffix in (".jsonl", ".ndjson"):
             return open_jsonl(path, chunk_size=chunk_size)
-        return open_csv(path, delimiter=delimiter, encoding=encoding, chunk_size=chunk_size)
+        return open_csv(path, delimiters=delimiters, encodings=encodings, chunk_size=chunk_size,
+                        adapter=adapter)
     if isinstance(source, pa.Table):
         return open_arrow(_table_reader(source, chunk_size), "<dataframe>", source.num_rows)
     if isinstance(source, pa.RecordBatch):
