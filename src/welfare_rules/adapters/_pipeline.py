@@ -170,6 +170,7 @@ class SourceState:
     qkeys: list[pa.Table] = attrs.field(factory=list)   # (row, key text) of quarantined rows
     unmapped: dict[str, None] = attrs.field(factory=dict)
     notes: list[str] = attrs.field(factory=list)       # how the source was read (warnings)
+    blank_lines: int = 0                                 # blank lines skipped (not rows)
 
     def table(self, entity: str, schema: pa.Schema) -> pa.Table:
         parts = self.parts.get(entity) or []
@@ -264,6 +265,7 @@ def _one_batch(st: SourceState, raw: RawBatch, plans: Sequence[EntityPlan],
     table, rows = raw.table, raw.rows
     n = table.num_rows
     st.rows_read += n + len(raw.rejected)
+    st.blank_lines += raw.blank
     if raw.rejected:
         st.quarantine.append(pa.Table.from_pylist(
             [{"source": st.name, "row": r, "entity": plans[0].entity.name, "column": c,
@@ -433,6 +435,7 @@ def read_with_spec(spec: MappingSpec, source: Any, schema: Schema, *, entity: st
     links: dict[str, Link] = {}
     unmapped: dict[str, None] = {}
     rows_read = 0
+    blank_lines = 0
     with _progress(progress) as bar:
         if spec.layout == "person_per_row":
             link = _link_for(schema, spec.entity)
@@ -448,6 +451,7 @@ def read_with_spec(spec: MappingSpec, source: Any, schema: Schema, *, entity: st
             rows_read += st.rows_read
             unmapped.update(st.unmapped)
             warnings += st.notes
+            blank_lines += st.blank_lines
             quarantine.extend(st.quarantine)
             hh, persons, extra_q, conflicts = _group(st, parent_plan, child_plan, link)
             quarantine.extend(extra_q)
@@ -462,6 +466,7 @@ def read_with_spec(spec: MappingSpec, source: Any, schema: Schema, *, entity: st
             rows_read += st.rows_read
             unmapped.update(st.unmapped)
             warnings += st.notes
+            blank_lines += st.blank_lines
             quarantine.extend(st.quarantine)
             tables[entity] = st.table(entity, _typed_schema(plan))
             if members is not None:
@@ -478,6 +483,7 @@ def read_with_spec(spec: MappingSpec, source: Any, schema: Schema, *, entity: st
                 rows_read += mst.rows_read
                 unmapped.update(mst.unmapped)
                 warnings += mst.notes
+                blank_lines += mst.blank_lines
                 quarantine.extend(mst.quarantine)
                 persons = mst.table(link.child, _typed_schema(child_plan))
                 parent_ids = tables[entity].column(link.parent_key)
@@ -504,7 +510,7 @@ def read_with_spec(spec: MappingSpec, source: Any, schema: Schema, *, entity: st
     return LoadResult(tables=out_tables, quarantine=q, rows_read=rows_read,
                       rows_valid=rows_valid, rows_quarantined=rows_q,
                       household_conflicts=conflicts, unmapped_columns=list(unmapped),
-                      warnings=warnings, links=links)
+                      warnings=warnings, links=links, blank_lines=blank_lines)
 
 
 def _sorted_quarantine(q: pa.Table) -> pa.Table:

@@ -10,6 +10,7 @@ of parsers validates every source the same way.
 from __future__ import annotations
 
 import codecs
+import collections
 import csv
 import io
 import json
@@ -56,11 +57,13 @@ class RawBatch:
         table: one string column per source header (null = absent cell).
         rows: the 1-based data row number of each table row.
         rejected: ``(row, column, value, reason)`` for rows that could not be split into cells.
+        blank: blank or whitespace-only lines (or sheet rows) skipped: not rows, but counted.
     """
 
     table: pa.Table
     rows: pa.Array
     rejected: list[tuple[int, str, str, str]] = attrs.field(factory=list)
+    blank: int = 0  # blank or whitespace-only lines skipped since the previous batch
 
 
 @attrs.define
@@ -423,24 +426,52 @@ def _row_numbers(base: int, count: int, skipped: list[int]) -> pa.Array:
     return numbers
 
 
+def _blank(col: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
+    return pc.fill_null(pc.equal(pc.utf8_trim_whitespace(col), ""), True)
+
+
+def _blank_rows(table: pa.Table) -> pa.Array | pa.ChunkedArray:
+    """Rows whose every cell is blank (an empty line, or only delimiters and spaces). Only the
+    rows whose first cell is blank are looked at further: the check costs one column."""
+    blank = _blank(table.column(0))
+    if not pc.any(blank).as_py():
+        return blank
+    for col in table.columns[1:]:
+        blank = pc.and_(blank, _blank(col))
+    return blank
+
+
 def _pyarrow_csv(stream: _Transcoder, headers: list[str], delim: str, block: int
                  ) -> Iterator[RawBatch]:
+    """pyarrow's reader, batch by batch. Row numbers: pyarrow counts every record (blank ones
+    too) as ``raw``; the data row number leaves out the blank lines before it."""
+    import numpy as np
+
     names = [f"c{i}" for i in range(len(headers))]
     rejected: list[tuple[int, str, str, str]] = []
     skipped: list[int] = []
     unnumbered = [0]
+    blank_raw: list[int] = []   # raw numbers of blank records, every batch so far
+    folded = [False]
 
     def on_invalid(row: Any) -> str:
         number = row.number
+        text = str(row.text)
+        if "\n" in text or "\r" in text:
+            folded[0] = True  # an unclosed quote swallowed the lines after it
+            return "skip"
         if number is None or number < 0:
             unnumbered[0] += 1
             return "skip"
-        data_row = int(number) - 1  # the header is record 1
+        raw = int(number) - 1  # the header is record 1
+        skipped.append(raw)
+        if not text.replace(delim, "").strip():  # empty, spaces, or delimiters alone
+            blank_raw.append(raw)
+            return "skip"
         reason = (f"too few cells ({row.actual_columns} of {row.expected_columns}): "
                   "a truncated or broken line" if row.actual_columns < row.expected_columns
                   else f"too many cells ({row.actual_columns} of {row.expected_columns})")
-        rejected.append((data_row, "", str(row.text)[:200], reason))
-        skipped.append(data_row)
+        rejected.append((raw, "", text[:200], reason))
         return "skip"
 
     try:
@@ -449,7 +480,8 @@ def _pyarrow_csv(stream: _Transcoder, headers: list[str], delim: str, block: int
             read_options=pa_csv.ReadOptions(column_names=names, skip_rows=1, use_threads=False,
                                             block_size=block),
             parse_options=pa_csv.ParseOptions(delimiter=delim, invalid_row_handler=on_invalid,
-                                              newlines_in_values=False),
+                                              newlines_in_values=False,
+                                              ignore_empty_lines=False),
             convert_options=pa_csv.ConvertOptions(
                 column_types=dict.fromkeys(names, pa.string()), strings_can_be_null=True,
                 null_values=[""], quoted_strings_can_be_null=True),
@@ -459,6 +491,7 @@ def _pyarrow_csv(stream: _Transcoder, headers: list[str], delim: str, block: int
             return
         raise FastReaderFailed(str(exc)) from exc
     base = 1
+    blanks_done = 0  # blank records already reported
     while True:
         try:
             batch = reader.read_next_batch()
@@ -466,55 +499,131 @@ def _pyarrow_csv(stream: _Transcoder, headers: list[str], delim: str, block: int
             break
         except pa.ArrowInvalid as exc:
             raise FastReaderFailed(str(exc)) from exc
+        if folded[0]:
+            raise FastReaderFailed("an unclosed quote: the line-by-line reader resumes after it")
         if unnumbered[0]:
             raise FastReaderFailed("the CSV parser could not number a rejected row")
-        numbers = _row_numbers(base, batch.num_rows, sorted(skipped))
-        if len(numbers):
-            last = int(numbers[-1].as_py())
+        raw_numbers = _row_numbers(base, batch.num_rows, sorted(skipped))
+        if len(raw_numbers):
+            last = int(raw_numbers[-1].as_py())
             skipped[:] = [s for s in skipped if s > last]
             base = last + 1
-        done, rejected[:] = list(rejected), []
         table = pa.Table.from_batches([batch]).rename_columns(headers)
-        yield RawBatch(table, numbers, done)
-    if rejected:
+        blank = _blank_rows(table)
+        if pc.any(blank).as_py():
+            blank_raw.extend(raw_numbers.filter(blank).to_pylist())
+            keep = pc.invert(blank)
+            table, raw_numbers = table.filter(keep), raw_numbers.filter(keep)
+        blank_raw.sort()
+        sorted_blanks = np.asarray(blank_raw, dtype=np.int64)
+        raw = raw_numbers.to_numpy(zero_copy_only=False)
+        numbers = pa.array(raw - np.searchsorted(sorted_blanks, raw), pa.int64())
+        done = [(r - int(np.searchsorted(sorted_blanks, r)), c, v, why)
+                for r, c, v, why in rejected]
+        rejected.clear()
+        new_blanks = len(blank_raw) - blanks_done
+        blanks_done = len(blank_raw)
+        yield RawBatch(table, numbers, done, new_blanks)
+    if folded[0]:
+        raise FastReaderFailed("an unclosed quote: the line-by-line reader resumes after it")
+    if rejected or len(blank_raw) > blanks_done:
+        sorted_blanks = np.asarray(sorted(blank_raw), dtype=np.int64)
+        done = [(r - int(np.searchsorted(sorted_blanks, r)), c, v, why)
+                for r, c, v, why in rejected]
         yield RawBatch(pa.table({h: pa.array([], pa.string()) for h in headers}),
-                       pa.array([], pa.int64()), list(rejected))
+                       pa.array([], pa.int64()), done, len(blank_raw) - blanks_done)
+
+
+#: how many lines one quoted value may span before its quote counts as never closed
+MAX_QUOTED_LINES = 20
+
+
+def _split_quoted(text: str, delim: str) -> list[str] | None:
+    """The cells of one record holding quotes; None while a quoted value is still open."""
+    try:
+        recs = list(csv.reader(io.StringIO(text), delimiter=delim, strict=True))
+    except csv.Error as exc:
+        if "unexpected end of data" in str(exc):
+            return None
+        recs = list(csv.reader(io.StringIO(text), delimiter=delim, strict=False))
+    if not recs:
+        return []
+    if len(recs) > 1:  # a stray line end inside: one record only if the rest is empty
+        return recs[0] if all(not r for r in recs[1:]) else None
+    return recs[0]
 
 
 def _python_csv(stream: _Transcoder, headers: list[str], delim: str, chunk_size: int
                 ) -> Iterator[RawBatch]:
+    """The tolerant reader, line by line. A quoted value may span lines (up to
+    :data:`MAX_QUOTED_LINES`) when the record it closes has the header's number of cells;
+    otherwise its quote never closed: that line is quarantined with its line number and
+    reading resumes at the next line, so one stray quote costs one row, not the rest of the
+    file."""
     text = io.TextIOWrapper(io.BufferedReader(stream, 1 << 20), encoding="utf-8",
                             errors="replace", newline="")
-    reader = csv.reader(text, delimiter=delim, strict=False)
     width = len(headers)
-    try:
-        next(reader)
-    except StopIteration:
+    lines = iter(text)
+    if next(lines, None) is None:
         return
+    line_no = [1]
+    pending: collections.deque[tuple[int, str]] = collections.deque()
+
+    def next_line() -> tuple[int, str] | None:
+        if pending:
+            return pending.popleft()
+        line = next(lines, None)
+        if line is None:
+            return None
+        line_no[0] += 1
+        return line_no[0], line
+
     row = 0
+    blank = 0
     cells: list[list[str]] = []
     numbers: list[int] = []
     rejected: list[tuple[int, str, str, str]] = []
 
     def flush() -> RawBatch:
+        nonlocal blank
         cols = [pa.array([c[i] or None for c in cells], pa.string()) for i in range(width)]
         out = RawBatch(pa.Table.from_arrays(cols, names=headers),
-                       pa.array(numbers, pa.int64()), list(rejected))
+                       pa.array(numbers, pa.int64()), list(rejected), blank)
         cells.clear()
         numbers.clear()
         rejected.clear()
+        blank = 0
         return out
 
     while True:
-        try:
-            rec = next(reader)
-        except StopIteration:
+        item = next_line()
+        if item is None:
             break
-        except csv.Error as exc:
-            row += 1
-            rejected.append((row, "", "", f"unreadable line: {exc}"))
+        no, line = item
+        if not line.strip():
+            blank += 1
             continue
-        if not rec or (len(rec) == 1 and not rec[0].strip()):
+        if '"' not in line:
+            rec = line.rstrip("\r\n").split(delim)
+        else:
+            span: list[tuple[int, str]] = []
+            quoted = _split_quoted(line, delim)
+            while quoted is None and len(span) < MAX_QUOTED_LINES - 1:
+                more = next_line()
+                if more is None:
+                    break
+                span.append(more)
+                quoted = _split_quoted(line + "".join(t for _, t in span), delim)
+            if quoted is None or (span and len(quoted) != width):
+                pending.extendleft(reversed(span))
+                row += 1
+                rejected.append((row, "", line.rstrip("\r\n")[:200],
+                                 f"unclosed quote on line {no} of the file (a quoted value "
+                                 f"that never ends); reading resumed at line {no + 1}"))
+                continue
+            rec = quoted
+        if not any(c.strip() for c in rec):  # only delimiters and spaces: a blank line
+            blank += 1
             continue
         row += 1
         if len(rec) != width:
@@ -527,7 +636,7 @@ def _python_csv(stream: _Transcoder, headers: list[str], delim: str, chunk_size:
         numbers.append(row)
         if len(cells) >= chunk_size:
             yield flush()
-    if cells or rejected:
+    if cells or rejected or blank:
         yield flush()
 
 
@@ -558,12 +667,14 @@ def open_xlsx(path: Path, *, sheet: str | None, chunk_size: int) -> OpenedSource
         cells: list[list[str | None]] = []
         numbers: list[int] = []
         rejected: list[tuple[int, str, str, str]] = []
+        blank = [0]
         n = 0
         for values in rows:
             n += 1
             count[0] += 1
             texts = [_xlsx_text(v) for v in values]
             if not any(t is not None and t.strip() for t in texts):
+                blank[0] += 1
                 continue
             extra = [t for t in texts[width:] if t is not None and t.strip()]
             if extra:
@@ -574,9 +685,9 @@ def open_xlsx(path: Path, *, sheet: str | None, chunk_size: int) -> OpenedSource
             cells.append(texts)
             numbers.append(n)
             if len(cells) >= chunk_size:
-                yield _flush_rows(headers, cells, numbers, rejected)
-        if cells or rejected:
-            yield _flush_rows(headers, cells, numbers, rejected)
+                yield _flush_rows(headers, cells, numbers, rejected, blank)
+        if cells or rejected or blank[0]:
+            yield _flush_rows(headers, cells, numbers, rejected, blank)
         wb.close()
 
     return OpenedSource(str(path), headers, batches(), ws.max_row, lambda: count[0])
@@ -592,10 +703,11 @@ def _xlsx_text(value: Any) -> str | None:
 
 
 def _flush_rows(headers: list[str], cells: list[list[str | None]], numbers: list[int],
-                rejected: list[tuple[int, str, str, str]]) -> RawBatch:
+                rejected: list[tuple[int, str, str, str]], blank: list[int]) -> RawBatch:
     cols = [pa.array([c[i] for c in cells], pa.string()) for i in range(len(headers))]
     out = RawBatch(pa.Table.from_arrays(cols, names=headers), pa.array(numbers, pa.int64()),
-                   list(rejected))
+                   list(rejected), blank[0])
+    blank[0] = 0
     cells.clear()
     numbers.clear()
     rejected.clear()
