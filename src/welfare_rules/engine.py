@@ -45,7 +45,7 @@ from .expr.check import Checker, Env, Refs
 from .expr.functions import Function
 from .loading import load_parameter_files, load_rules
 from .model import WHAT_IF, Parameter, Rule, RuleSet
-from .plan import EntityPlan, Plan, RuleModel, UnknownRuleError
+from .plan import EntityPlan, Plan, RuleModel, UnknownRuleError, as_of_date
 from .plugins import PluginInfo, call_contributions, get_plugin_manager, resolve_plugins
 from .reform import Reform, load_reform
 from .schema import Origin, Schema, SchemaBuilder
@@ -191,7 +191,7 @@ class Engine:
     def plan(self, as_of: datetime.date | str | None = None) -> Plan:
         """The rules in force on ``as_of`` with that date's parameter values (default today):
         what every backend compiles from."""
-        return self.model.plan(_as_date(as_of))
+        return self.model.plan(as_of_date(as_of))
 
     # ------------------------------------------------------------------------------------------
     # Evaluation
@@ -220,7 +220,7 @@ class Engine:
             ParameterError: a rule needs a parameter that has no value on ``as_of``.
         """
         # the class test is the fast path of a hot loop
-        day = as_of if as_of.__class__ is datetime.date else _as_date(as_of)
+        day = as_of if as_of.__class__ is datetime.date else as_of_date(as_of)
         plan = self._plans.get((entity, day)) or self._plan(entity, day)
         if record.__class__ is not dict and not isinstance(record, Mapping):
             raise EvaluationError(f"a record is a mapping of fields, found "
@@ -240,6 +240,24 @@ class Engine:
                             for rel in self.rule_refs(r).relations)
             self._reads[(entity, as_of)] = hit
         return hit
+
+    def relation_reads(self, entity: str, as_of: datetime.date | str | None = None
+                       ) -> dict[str, tuple[str, ...]]:
+        """The relations (``members``) the rules of ``entity`` in force on ``as_of`` read, each
+        with the ids of the rules that read it: what a caller must give besides the records.
+
+        Raises:
+            EvaluationError: an unknown entity.
+        """
+        if entity not in self.schema.entities:
+            raise EvaluationError(f"unknown entity '{entity}'"
+                                  f"{did_you_mean(entity, self.schema.entities)}")
+        out: dict[str, list[str]] = {}
+        for rid, rule in self.in_force(as_of_date(as_of)).items():
+            if rule.entity == entity:
+                for rel in sorted(self.rule_refs(rule).relations):
+                    out.setdefault(rel, []).append(rid)
+        return {rel: tuple(ids) for rel, ids in out.items()}
 
     def read(self, source: Any, adapter: str | Any | None = None, **kwargs: Any
              ) -> LoadResult:
@@ -289,7 +307,7 @@ class Engine:
         """
         from .batch import evaluate_batch
 
-        return evaluate_batch(self, entity, data, members=members, as_of=_as_date(as_of),
+        return evaluate_batch(self, entity, data, members=members, as_of=as_of_date(as_of),
                               backend=backend, **kwargs)
 
     # ------------------------------------------------------------------------------------------
@@ -330,21 +348,6 @@ class Engine:
                 self._plans.clear()
             self._plans[key] = plan
             return plan
-
-
-def _as_date(as_of: datetime.date | str | None) -> datetime.date:
-    if as_of is None:
-        return datetime.date.today()
-    if isinstance(as_of, datetime.datetime):
-        return as_of.date()
-    if isinstance(as_of, datetime.date):
-        return as_of
-    if isinstance(as_of, str):
-        try:
-            return datetime.date.fromisoformat(as_of)
-        except ValueError:
-            raise EvaluationError(f"as_of must be a date YYYY-MM-DD, found {as_of!r}") from None
-    raise EvaluationError(f"as_of must be a date, found {as_of!r}")
 
 
 class _Loader:

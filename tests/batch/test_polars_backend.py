@@ -7,6 +7,7 @@ import datetime
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import pyarrow as pa
 import pytest
@@ -91,12 +92,12 @@ def test_the_input_order_is_kept_without_sorting(national: wr.Engine) -> None:
     assert res.to_arrow().column("id").to_pylist() == shuffled.column("id").to_pylist()
 
 
-def test_the_cli_evaluates_with_polars_as_with_duckdb(tmp_path: Any) -> None:
+def test_the_cli_evaluates_with_polars_as_with_duckdb(tmp_path: Path) -> None:
     from click.testing import CliRunner
 
     from welfare_rules.cli import main
 
-    examples = __import__("pathlib").Path(wr.__file__).parent / "national" / "examples"
+    examples = Path(wr.__file__).parent / "national" / "examples"
     outs = {}
     for backend in ("duckdb", "polars"):
         out = tmp_path / backend
