@@ -50,8 +50,11 @@ def test_without_polars_the_backend_is_one_error_naming_the_pip_line() -> None:
         from welfare_rules.errors import EvaluationError
         eng = wr.Engine.load()
         try:
+            persons = pa.table({"nik": pa.array([], pa.string()),
+                                "household_id": pa.array([], pa.string())})
             eng.evaluate_batch("household", pa.table({"id": ["3375010101010001"]}),
-                               as_of="2025-01-01", backend="polars", validate=False)
+                               members=persons, as_of="2025-01-01", backend="polars",
+                               validate=False)
         except EvaluationError as exc:
             print(exc)
     """)

@@ -82,7 +82,12 @@ class Inputs:
             import pyarrow.parquet as pq
 
             return pq.read_table(v)
-        out: pa.Table = v.toArrow()  # a Spark DataFrame
+        if hasattr(v, "toArrow"):  # a Spark DataFrame
+            spark: pa.Table = v.toArrow()
+            return spark
+        if hasattr(v, "collect") and not hasattr(v, "to_arrow"):  # a Polars LazyFrame
+            v = v.collect()
+        out: pa.Table = v.to_arrow()  # a Polars DataFrame
         return out
 
 
