@@ -301,7 +301,7 @@ _NOT_CANONICAL = [
     ("no_such_field", 1), ("members", ()), ("members", [("nik", "1")])]
 
 
-@pytest.mark.parametrize("field, value", _NOT_CANONICAL)
+@pytest.mark.parametrize(("field", "value"), _NOT_CANONICAL)
 def test_the_fast_path_leaves_every_non_canonical_household_to_the_full_check(
         engine: Engine, field: str, value: Any) -> None:
     from welfare_rules.adapters.record import contract_for
@@ -312,7 +312,7 @@ def test_the_fast_path_leaves_every_non_canonical_household_to_the_full_check(
     assert not fast({**rec, field: value})
 
 
-@pytest.mark.parametrize("field, value", [
+@pytest.mark.parametrize(("field", "value"), [
     ("nik", "33750101018000012"), ("birth_date", datetime.date(1800, 1, 1)),
     ("is_alive", "ya"), ("sex", "Male"), ("income_month", -1), ("unknown_field", 0)])
 def test_the_fast_path_leaves_every_non_canonical_member_to_the_full_check(

@@ -42,7 +42,7 @@ from ._parse import (
     text_to_decimal,
     text_to_int,
 )
-from .record_fast import compile_fast_check
+from .record_fast import FastCheck, compile_fast_check
 
 __all__ = ["ON_INVALID", "Checked", "InputWarning", "RecordContract", "check_record"]
 
@@ -260,7 +260,9 @@ class RecordContract:
                 self.relations[rel.name] = RecordContract(schema, rel.entity, _depth + 1)
         self.names = (*self.specs, *self.relations)
         # canonical records skip the full check (record_fast.py: it only ever says "canonical")
-        self._fast = compile_fast_check(self, {k: c._fast for k, c in self.relations.items()})
+        self._fast: FastCheck = compile_fast_check(
+            self.specs, self.required, {k: c._fast for k, c in self.relations.items()},
+            self.names)
 
     def check(self, record: Mapping[str, Any], *, strict: bool = True,
               on_invalid: str = "raise", relations_needed: Collection[str] = ()) -> Checked:

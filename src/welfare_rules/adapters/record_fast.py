@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import datetime
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Protocol
 
 __all__ = ["FastCheck", "compile_fast_check"]
@@ -41,19 +41,15 @@ class _SpecLike(Protocol):
     pattern: re.Pattern[str] | None
 
 
-class _ContractLike(Protocol):
-    specs: Mapping[str, Any]
-    required: Sequence[str]
-    relations: Mapping[str, Any]
-    names: Sequence[str]
-
-
-def compile_fast_check(contract: _ContractLike, children: Mapping[str, FastCheck]) -> FastCheck:
+def compile_fast_check(specs: Mapping[str, Any], required: Sequence[str],
+                       children: Mapping[str, FastCheck], names: Iterable[str]) -> FastCheck:
     """Generate the fast test of one entity's records.
 
     Args:
-        contract: the entity's compiled contract (its field specs, required fields, relations).
+        specs: the entity's field specs (``adapters.record``'s compiled checks), by name.
+        required: the fields that must be present.
         children: the fast test of each relation's records, by relation name.
+        names: every key a record may hold (fields and relations).
 
     Returns:
         A function that is True only when the record has no undeclared field, every present
@@ -62,7 +58,7 @@ def compile_fast_check(contract: _ContractLike, children: Mapping[str, FastCheck
         records that pass their own test. False means "run the full check", never "invalid".
     """
     ns: dict[str, Any] = {"_date": datetime.date, "_list": list, "_dict": dict,
-                          "_names": frozenset(contract.names)}
+                          "_names": frozenset(names)}
     lines = ["def fast(rec):",
              "    if rec.__class__ is not _dict or not rec.keys() <= _names:",
              "        return False",
@@ -73,23 +69,23 @@ def compile_fast_check(contract: _ContractLike, children: Mapping[str, FastCheck
         ns[name] = value
         return name
 
-    for i, (name, spec) in enumerate(contract.specs.items()):
+    for i, (name, spec) in enumerate(specs.items()):
         s: _SpecLike = spec
         v = f"v{i}"
         tests = _tests(s, v, const)
         if tests is None:
             continue  # a kind taken as it is (lists, any): nothing to test
         lines.append(f"    {v} = get({name!r})")
-        if name in contract.required:
+        if name in required:
             lines.append(f"    if {v} is None or {tests}:")
         else:
             lines.append(f"    if {v} is not None and ({tests}):")
         lines.append("        return False")
-    for name in contract.required:
-        if name not in contract.specs or _tests(contract.specs[name], "x", const) is None:
+    for name in required:
+        if name not in specs or _tests(specs[name], "x", const) is None:
             lines.append(f"    if get({name!r}) is None:")
             lines.append("        return False")
-    for name in contract.relations:
+    for name in children:
         sub = const(children[name])
         lines += [f"    ms = get({name!r})",
                   "    if ms is not None:",
