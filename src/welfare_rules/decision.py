@@ -45,25 +45,14 @@ class _Base(Evaluation):
         """The full trace: for every rule and criterion its value and status, the inputs it
         read (fields with their values), and each parameter with its value, the date that value
         took effect and its reference; members' traces under ``"members"``."""
-        plan = self.plan
-        eng = self.engine
-        index = eng._param_index
+        values = self._values
         rec = self.record
         out: dict[str, Any] = {}
-        for rid, slot in self._slots.items():
-            rule = plan.rules.get(rid)
-            if rule is None:
-                continue
-            refs = eng.rule_refs(rule)
-            params = {}
-            for p in refs.params:
-                v = plan.params[index[p]]
-                params[p] = (v, plan.param_since.get(p), eng.parameters[p].reference)
-            out[rid] = {"value": self._values[slot],
-                        "inputs": {f: rec.get(f) for f in refs.fields},
-                        "rules": {r: self._values[self._slots[r]] for r in refs.rules
-                                  if r in self._slots},
-                        "params": params}
+        for e in self.plan.trace_entries(self.entity):
+            out[e.rule_id] = {"value": values[e.slot],
+                              "inputs": {f: rec.get(f) for f in e.fields},
+                              "rules": {r: values[s] for r, s in e.rules},
+                              "params": dict(e.params)}
         members = getattr(self, "members", None)
         if members:
             out["members"] = [m.trace() for m in members]

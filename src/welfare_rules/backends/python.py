@@ -32,8 +32,8 @@ from ..model import Rule, Table, UnaryTest
 from ..plan import EntityPlan, Missing, Plan
 from . import runtime
 
-__all__ = ["Compiled", "EntityPlan", "PythonCompiler", "RecordPlan", "compile_plan",
-           "rule_nodes"]
+__all__ = ["Compiled", "EntityPlan", "PythonCompiler", "RecordPlan", "TraceEntry",
+           "compile_plan", "rule_nodes"]
 
 
 @attrs.define
@@ -51,6 +51,17 @@ class Compiled:
     run_members: Callable[..., list[list[Any]]] | None = None
 
 
+@attrs.frozen
+class TraceEntry:
+    """The static part of one rule's trace (see :meth:`RecordPlan.trace_entries`)."""
+
+    rule_id: str
+    slot: int
+    fields: tuple[str, ...]
+    rules: tuple[tuple[str, int], ...]
+    params: Mapping[str, tuple[Any, datetime.date | None, str]]
+
+
 @attrs.define
 class RecordPlan:
     """A :class:`~welfare_rules.plan.Plan` with one entity compiled to Python: what a
@@ -65,10 +76,37 @@ class RecordPlan:
     param_index: Mapping[str, int]
     functions: Mapping[str, Function]
 
+    _traces: dict[str, list[TraceEntry]] = attrs.field(factory=dict, init=False, repr=False)
+
     @classmethod
     def of(cls, plan: Plan, compiled: Compiled) -> RecordPlan:
         return cls(plan, compiled, plan.params, plan.param_since, plan.rules, plan.param_index,
                    plan.model.functions)
+
+    def trace_entries(self, entity: str) -> list[TraceEntry]:
+        """What a trace of a record of ``entity`` (the compiled entity or its child) shows that
+        does not depend on the record: per rule in force, its slot, the fields it reads, the
+        rules it reads with their slots and its parameters with value, date and reference.
+        Built once per plan and entity."""
+        hit = self._traces.get(entity)
+        if hit is None:
+            comp = self.compiled
+            slots = comp.slots if comp.entity == entity or comp.child is None else \
+                comp.child.slots
+            hit = []
+            model = self.plan.model
+            for rid, slot in slots.items():
+                rule = self.rules.get(rid)
+                if rule is None:
+                    continue
+                refs = model.rule_refs(rule)
+                params = {p: (self.params[self.param_index[p]], self.param_since.get(p),
+                              model.parameters[p].reference) for p in refs.params}
+                hit.append(TraceEntry(rid, slot, tuple(refs.fields),
+                                      tuple((r, slots[r]) for r in refs.rules if r in slots),
+                                      params))
+            self._traces[entity] = hit
+        return hit
 
     def param(self, name: str) -> Any:
         """The value in force of a parameter (None when it has none)."""
