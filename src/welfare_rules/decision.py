@@ -22,7 +22,6 @@ from .backends.record import (
     RecordResult,
     mask_id,
     render_message,
-    status_of,
 )
 
 if TYPE_CHECKING:
@@ -76,28 +75,10 @@ class _Base(Evaluation):
             return self._sound(rule_id)[0]
         return v
 
-    def status(self, rule_id: str) -> str:
-        """``"true"``, ``"false"``, ``"unknown"`` or ``"value"``, after settling unknowns.
-
-        A ladder whose climb an unknown criterion stopped is ``"unknown"`` although its value
-        is the level confirmed so far; a rule not in force on ``as_of`` is ``"unknown"``.
-        """
-        slot = self._slot(rule_id)
-        if slot < 0:
-            return "unknown"
-        rule = self.plan.rules[rule_id]
-        v = self._values[slot]
-        blocked = self._blocked(rule_id)
-        if v is None or blocked:
-            sv, known = self._sound(rule_id)
-            if known:
-                return status_of(rule, sv, False)
-        return status_of(rule, v, blocked)
-
-    def _blocked(self, rule_id: str) -> bool:
-        """Whether a ladder's climb stopped on an unknown criterion."""
-        b = self._slots.get(rule_id + "#blocked")
-        return b is not None and bool(self._values[b])
+    def _settle_unknown(self, rule_id: str, value: Any, blocked: bool) -> tuple[Any, bool]:
+        """Settled over the completions of the blank inputs (``status`` reads this)."""
+        sv, known = self._sound(rule_id)
+        return (sv, False) if known else (value, blocked)
 
     def _sound(self, rule_id: str) -> tuple[Any, bool]:
         """(value, known) of an outcome the three-valued evaluation left unknown."""

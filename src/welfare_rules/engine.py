@@ -25,7 +25,7 @@ from . import types as t
 from ._yaml import Positions
 from .adapters.record import check_record
 from .backends.base import Backend
-from .backends.python import Compiled, RecordPlan, compile_plan, rule_nodes
+from .backends.python import Compiled, RecordPlan, compile_plan, missing_params, rule_nodes
 from .decision import Decision as _Decision
 from .errors import (
     CycleError,
@@ -107,7 +107,8 @@ class Engine:
         self.backends: dict[str, Backend] = dict(backends or {})
         self._param_index = self.model.param_index
         self._lock = threading.Lock()
-        self._compiled: dict[tuple[str, tuple[tuple[str, int], ...]], Compiled] = {}
+        self._compiled: dict[tuple[str, tuple[tuple[str, int], ...], frozenset[str]],
+                             Compiled] = {}
         self._plans: dict[tuple[str, datetime.date], RecordPlan] = {}
         self._reads: dict[tuple[str, datetime.date], frozenset[str]] = {}
 
@@ -320,7 +321,7 @@ class Engine:
             if plan is not None:
                 return plan
             base = self.model.plan(as_of)
-            ckey = (entity, base.selection)
+            ckey = (entity, base.selection, missing_params(base))
             compiled = self._compiled.get(ckey)
             if compiled is None:
                 compiled = compile_plan(base, entity)

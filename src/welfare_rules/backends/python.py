@@ -33,7 +33,7 @@ from ..plan import EntityPlan, Missing, Plan
 from . import runtime
 
 __all__ = ["Compiled", "EntityPlan", "PythonCompiler", "RecordPlan", "TraceEntry",
-           "compile_plan", "rule_nodes"]
+           "compile_plan", "missing_params", "rule_nodes"]
 
 
 @attrs.define
@@ -113,9 +113,19 @@ class RecordPlan:
         return self.plan.param(name)
 
 
+def missing_params(plan: Plan) -> frozenset[str]:
+    """The parameters with no value on the plan's date: the only ones whose reading code
+    compiled for ``plan`` must guard (a guard of a parameter that has a value never fires, and
+    such guards sat in every member loop). Code compiled for one plan serves another with the
+    same selection and the same missing parameters."""
+    return frozenset(name for name, i in plan.param_index.items()
+                     if plan.params[i].__class__ is Missing)
+
+
 def compile_plan(plan: Plan, entity: str, namespace: Mapping[str, Any] | None = None
                  ) -> Compiled:
-    """Compile ``entity`` for the rules in force in ``plan``.
+    """Compile ``entity`` for the rules in force in ``plan`` (guarding the reads of the
+    parameters :func:`missing_params` names).
 
     Args:
         plan: the plan (rules in force, parameters).
@@ -124,7 +134,8 @@ def compile_plan(plan: Plan, entity: str, namespace: Mapping[str, Any] | None = 
             policies).
     """
     model = plan.model
-    comp = PythonCompiler(model.functions, plan.param_index, plan.not_in_force)
+    comp = PythonCompiler(model.functions, plan.param_index, plan.not_in_force,
+                          guarded=missing_params(plan))
     comp.namespace.update(namespace or {})
     ep = plan.entity_plan(entity)
     relations = {r for e in model.schema.entities.values() for r in e.relations}
@@ -181,9 +192,13 @@ class PythonCompiler:
     """Compiles entity plans to Python functions."""
 
     def __init__(self, functions: Mapping[str, Function], param_index: Mapping[str, int],
-                 not_in_force: frozenset[str] = frozenset()):
+                 not_in_force: frozenset[str] = frozenset(), *,
+                 guarded: frozenset[str] | None = None):
         self.functions = functions
         self.param_index = param_index
+        #: the parameters whose reads are guarded: before each rule reading one, a test that it
+        #: has a value (raising the ParameterError naming the rule); None: every parameter
+        self.guarded = guarded
         #: rule ids with no version in force for this compilation: they read as unknown
         self.not_in_force = not_in_force
         self.consts: dict[str, Any] = {}
@@ -727,7 +742,7 @@ class PythonCompiler:
         checks = []
         for p in sorted(params_used):
             var = f"p{self.param_index[p]}"
-            if var in text:
+            if var in text and (self.guarded is None or p in self.guarded):
                 checks.append("    " * g.indent + f"if {var}.__class__ is _Missing: "
                               f"_pmiss({var}, {rule_id!r})")
         g.lines[start:start] = checks
