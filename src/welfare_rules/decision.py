@@ -27,9 +27,9 @@ from .backends.record import (
 if TYPE_CHECKING:
     from .backends.python import RecordPlan
     from .counterfactuals import Counterfactual
-    from .engine import Engine
     from .errors import InputProblem
     from .explain import Explanation
+    from .views import EngineView
 
 __all__ = ["SEVERITY_ORDER", "STATUSES", "Decision", "Finding", "MemberDecision", "mask_id",
            "render_message"]
@@ -38,7 +38,7 @@ __all__ = ["SEVERITY_ORDER", "STATUSES", "Decision", "Finding", "MemberDecision"
 class _Base(Evaluation):
     """A decision or a member decision: a record's result with its engine, explainable."""
 
-    engine: Engine
+    engine: EngineView
 
     def trace(self) -> dict[str, Any]:
         """The full trace: for every rule and criterion its value and status, the inputs it
@@ -92,7 +92,7 @@ class _Base(Evaluation):
             if parent is not None:  # a member's rule, settled within the household
                 s = settle(parent, rule_id, member=getattr(self, "index", None))
             else:
-                s = settle(self, rule_id)  # type: ignore[arg-type]
+                s = settle(self, rule_id)
             got = (s.value, True) if s.known else (raw, False)
             cache[rule_id] = got
         return got
@@ -157,7 +157,7 @@ class _Base(Evaluation):
 class Decision(RecordResult, _Base):
     """The evaluation of one record."""
 
-    def __init__(self, engine: Engine, entity: str, record: Mapping[str, Any],
+    def __init__(self, engine: EngineView, entity: str, record: Mapping[str, Any],
                  as_of: datetime.date, plan: RecordPlan, values: list[Any],
                  members: Sequence[Any], problems: Sequence[InputProblem] = ()):
         super().__init__(entity, record, as_of, plan, values, members, problems)

@@ -1,6 +1,6 @@
 """Property: any hostile rule file loads (or is refused), checks and evaluates within bounded
 time and memory, raising only the library's own errors; NaN, infinities and huge numbers give
-the same outcome, or the same error, on the Python and DuckDB backends."""
+the same outcome, or the same error, on the Python, DuckDB and Polars backends."""
 
 from __future__ import annotations
 
@@ -116,7 +116,7 @@ def _outcome(eng: Any, table: pa.Table, backend: str) -> Any:
        amounts=st.lists(NUMBERS, min_size=1, max_size=3))
 # found by this test: a DOUBLE product beyond 1.8e308 was inf on DuckDB, an error on Python
 @example(max_x=0, rate=8.98846567431158e+307, xs=[0.0, 0.0, 0], amounts=[0.0, 0.0, 2])
-def test_nan_inf_and_huge_numbers_give_the_same_outcome_on_python_and_duckdb(
+def test_nan_inf_and_huge_numbers_give_the_same_outcome_on_every_backend(
         max_x: Any, rate: Any, xs: list[Any], amounts: list[Any]) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         try:
@@ -131,4 +131,6 @@ def test_nan_inf_and_huge_numbers_give_the_same_outcome_on_python_and_duckdb(
             "x": pa.array([str(v) for v in xs[:n]], pa.string()),
             "amount": pa.array([str(v) for v in amounts[:n]], pa.string()),
         })
-        assert _outcome(eng, table, "python") == _outcome(eng, table, "duckdb")
+        ref = _outcome(eng, table, "python")
+        assert ref == _outcome(eng, table, "duckdb")
+        assert ref == _outcome(eng, table, "polars")

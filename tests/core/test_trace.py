@@ -37,7 +37,7 @@ def _rebuilt(engine: Engine, d: Any) -> dict[str, Any]:
             "value": d._values[slot],
             "inputs": {f: d.record.get(f) for f in refs.fields},
             "rules": {r: d._values[d._slots[r]] for r in refs.rules if r in d._slots},
-            "params": {p: (plan.params[engine._param_index[p]], plan.param_since.get(p),
+            "params": {p: (plan.params[engine.model.param_index[p]], plan.param_since.get(p),
                            engine.parameters[p].reference) for p in refs.params}}
     if not isinstance(d, MemberDecision) and d.members:
         out["members"] = [_rebuilt(engine, m) for m in d.members]
@@ -63,7 +63,7 @@ def test_the_trace_shows_parameters_with_their_date_and_reference(engine: Engine
     assert with_params
     for rid in with_params:
         for p, (value, since, reference) in tr[rid]["params"].items():
-            assert value == engine.plan(AS_OF).params[engine._param_index[p]]
+            assert value == engine.plan(AS_OF).params[engine.model.param_index[p]]
             assert since is None or since <= AS_OF
             assert reference == engine.parameters[p].reference
 

@@ -23,6 +23,7 @@ import pyarrow.compute as pc
 from ..errors import DataError
 from ..masking import mask_id
 from ..schema import Entity, Field, Schema, bound_text
+from ..sqlbuild import query, run
 from . import _parse as P
 from ._sources import REPLACEMENT, FastReaderFailed, OpenedSource, RawBatch, open_source
 from ._sources import sequence as _seq
@@ -142,11 +143,10 @@ class SeenSet:
             return pa.array([], pa.int64())
         names = [f"k{i}" for i in range(len(cols))]
         batch = pa.Table.from_arrays([*cols, rows], names=[*names, "r"])
-        keys = ", ".join(names)
         self.con.register("batch", batch)
         try:
-            self.con.execute(f"CREATE OR REPLACE TEMP TABLE b AS SELECT r, hash({keys}) AS h1, "
-                             f"hash('~', {keys}) AS h2 FROM batch")
+            run(self.con, query("CREATE OR REPLACE TEMP TABLE b AS SELECT r, hash(__keys) AS h1, "
+                                "hash('~', __keys) AS h2 FROM batch", keys=names))
             self.con.execute("CREATE OR REPLACE TEMP TABLE f AS "
                              "SELECT h1, h2, min(r) AS first FROM b GROUP BY h1, h2")
             out = _arrow(self.con.sql(

@@ -81,6 +81,11 @@ class Evaluation:
     _values: list[Any]
     _slots: Mapping[str, int]
 
+    @property
+    def slots(self) -> Mapping[str, int]:
+        """The value slot of every rule in force for this entity (the compiled layout)."""
+        return self._slots
+
     def _slot(self, rule_id: str) -> int:
         """The slot of a rule in force; -1 for a rule of this entity not in force today."""
         try:
