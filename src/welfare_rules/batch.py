@@ -40,6 +40,7 @@ from .backends.base import (
     Outcome,
     conform,
     result_fields,
+    selected_columns,
 )
 from .backends.duckdb import fetch_arrow
 from .errors import EvaluationError, NotFoundError, PluginError, did_you_mean
@@ -149,18 +150,21 @@ class BatchResult:
         quarantine: rows ingestion could not read (possibly empty).
         fingerprint: :meth:`Engine.fingerprint` — rule, parameter and plugin versions, the
             dataset checks in force, ``as_of``.
-        rule_ids: the rules with a value column, in rule order.
+        rule_ids: the rules with a column in the results (a value and a status, or the status
+            alone: see ``outputs`` of :func:`evaluate_batch`), in rule order.
     """
 
     def __init__(self, engine: EngineView, entity: str, as_of: datetime.date, backend: str,
                  outcome: Outcome, inputs: Inputs, carry: Sequence[str] = (),
-                 dataset_checks: Mapping[str, Any] | None = None):
+                 dataset_checks: Mapping[str, Any] | None = None,
+                 outputs: Sequence[str] | None = None):
         self.engine = engine
         self.entity = entity
         self.as_of = as_of
         self.backend = backend
-        self.rule_ids = list(outcome.rule_ids)
-        self.error_rules = list(outcome.error_rules)
+        columns = selected_columns(outcome.rule_ids, outputs)
+        self.rule_ids = [rid for rid in outcome.rule_ids if rid + STATUS_SUFFIX in columns]
+        self.error_rules = [rid for rid in outcome.error_rules if rid in self.rule_ids]
         self.quarantine = inputs.quarantine
         self.fingerprint = engine.fingerprint(as_of, dataset_checks=dataset_checks)
         self.results_path = outcome.results_path
@@ -176,7 +180,9 @@ class BatchResult:
         ent = plan.schema.entity(entity)
         rel = next(iter(ent.relations.values()), None)
         #: the result columns and their types (the same from every backend)
-        self.result_fields = result_fields(plan, entity, self.rule_ids, ent.key, carry)
+        wanted = {ent.key, *carry, *columns}
+        self.result_fields = [f for f in result_fields(plan, entity, self.rule_ids, ent.key,
+                                                       carry) if f[0] in wanted]
         self.member_fields = None if rel is None else result_fields(
             plan, rel.entity, plan.visible_rule_ids(rel.entity),
             plan.schema.entity(rel.entity).key, [rel.key])
@@ -186,7 +192,11 @@ class BatchResult:
     def to_arrow(self) -> pa.Table:
         """One row per record: key, carried columns, ``<rule>`` and ``<rule>__status``."""
         if self._results is None:
-            self._results = conform(self._get_results(), self.result_fields)
+            tbl = self._get_results()
+            names = [f for f, _ in self.result_fields if f in tbl.column_names]
+            if names != tbl.column_names:  # a backend that computed more than was asked
+                tbl = tbl.select(names)
+            self._results = conform(tbl, self.result_fields)
         return self._results
 
     def to_pandas(self) -> Any:
@@ -256,7 +266,8 @@ class BatchResult:
         top = [rid for rid in self.rule_ids
                if (r := self.engine.rule(rid, self.as_of)).parent is None and r.kind != "check"]
         # eligibility first (pkh_eligible, ...), then the other top-level rules
-        main = sorted(top, key=lambda rid: not rid.endswith("_eligible"))[:8]
+        main = sorted((rid for rid in top if rid in res.column_names),
+                      key=lambda rid: not rid.endswith("_eligible"))[:8]
         carried = [c for c in res.column_names if c != key and c not in self.rule_ids
                    and not c.endswith(STATUS_SUFFIX)]
         return table_html(res, title=f"BatchResult: {self.entity}", max_rows=10,
@@ -282,7 +293,7 @@ class BatchResult:
         key = self.engine.schema.entity(self.entity).key
         conds = [rid for rid in self.rule_ids
                  if (r := self.engine.rule(rid, self.as_of)).kind == "condition"
-                 and r.parent is None]
+                 and r.parent is None and rid in res.column_names]
         cols = {b: res.column(b) for b in by_cols}
         cols["records"] = pa.array([1] * res.num_rows, pa.int64())
         for c in conds:
@@ -382,7 +393,7 @@ def evaluate_batch(engine: EngineView, entity: str, data: Any, *, members: Any =
                    carry: Sequence[str] | str | None = None, lang: str = "id",
                    output: str | Path | None = None, memory_limit: str = "1GB",
                    temp_directory: str | Path | None = None, threads: int | None = None,
-                   spark: Any = None) -> BatchResult:
+                   spark: Any = None, outputs: Sequence[str] | None = None) -> BatchResult:
     """Evaluate every record of a table.
 
     Args:
@@ -412,10 +423,17 @@ def evaluate_batch(engine: EngineView, entity: str, data: Any, *, members: Any =
         temp_directory: where DuckDB spills (default: a fresh temporary directory).
         threads: DuckDB threads (default: all cores).
         spark: the SparkSession for ``backend="spark"`` (default: a local session).
+        outputs: the result columns wanted, by rule: ``"pkh_eligible"`` gives the rule's
+            value and its status, ``"pkh_eligible__status"`` the status alone; the key and
+            the carried columns come first as always. ``None`` (the default): every visible
+            rule of the entity. The SQL backends then compute only those rules and what they
+            read, which is much less work than the whole pack; member results and findings
+            are unaffected (computed in full when asked for).
 
     Raises:
         PluginError: an unknown backend name.
-        EvaluationError: an unknown entity, or a function without SQL.
+        EvaluationError: an unknown entity, an unknown rule in ``outputs``, or a function
+            without SQL.
         ParameterError: a rule in force needs a parameter without a value on ``as_of``.
     """
     impl = resolve_backend(engine, backend)
@@ -427,12 +445,34 @@ def evaluate_batch(engine: EngineView, entity: str, data: Any, *, members: Any =
     inputs = _normalise(engine, entity, data, members, adapter=adapter, validate=validate,
                         backend=impl)
     carry_cols = _carry_columns(engine, entity, carry)
+    wanted = _output_columns(engine, entity, outputs)
     job = Job(engine.plan(as_of), entity, inputs, checks=checks, carry=carry_cols, lang=lang,
               output=output, memory_limit=memory_limit, temp_directory=temp_directory,
-              threads=threads, spark=spark)
+              threads=threads, spark=spark, outputs=wanted)
     outcome = impl.run(job)
     return BatchResult(engine, entity, as_of, impl.name, outcome, inputs, carry_cols,
-                       dataset_checks=checks)
+                       dataset_checks=checks, outputs=wanted)
+
+
+def _output_columns(engine: EngineView, entity: str, outputs: Sequence[str] | str | None
+                    ) -> tuple[str, ...] | None:
+    """``outputs`` checked against the entity's visible rules.
+
+    Raises:
+        EvaluationError: ``outputs`` is a bare string, or names no visible rule of the entity.
+    """
+    if outputs is None:
+        return None
+    if isinstance(outputs, str):
+        raise EvaluationError(f"outputs={outputs!r}: give a list of rule ids, e.g. "
+                              f"outputs=[{outputs!r}]")
+    visible = engine.model.visible_rule_ids(entity)
+    known = set(visible)
+    for o in outputs:
+        if o.removesuffix(STATUS_SUFFIX) not in known:
+            raise EvaluationError(f"outputs: {o!r} is not a rule of {entity} with a result "
+                                  f"column{did_you_mean(o, visible)}")
+    return tuple(dict.fromkeys(outputs))
 
 
 def _carry_columns(engine: EngineView, entity: str, carry: Sequence[str] | str | None) -> list[str]:

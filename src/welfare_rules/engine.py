@@ -45,7 +45,7 @@ from .expr.check import Checker, Env, Refs
 from .expr.functions import Function
 from .loading import load_parameter_files, load_rules
 from .model import WHAT_IF, Parameter, Rule, RuleSet
-from .plan import EntityPlan, Plan, RuleModel, UnknownRuleError
+from .plan import EntityPlan, Plan, RuleModel, UnknownRuleError, as_of_date
 from .plugins import PluginInfo, call_contributions, get_plugin_manager, resolve_plugins
 from .reform import Reform, load_reform
 from .schema import Origin, Schema, SchemaBuilder
@@ -191,7 +191,7 @@ class Engine:
     def plan(self, as_of: datetime.date | str | None = None) -> Plan:
         """The rules in force on ``as_of`` with that date's parameter values (default today):
         what every backend compiles from."""
-        return self.model.plan(_as_date(as_of))
+        return self.model.plan(as_of_date(as_of))
 
     # ------------------------------------------------------------------------------------------
     # Evaluation
@@ -220,7 +220,7 @@ class Engine:
             ParameterError: a rule needs a parameter that has no value on ``as_of``.
         """
         # the class test is the fast path of a hot loop
-        day = as_of if as_of.__class__ is datetime.date else _as_date(as_of)
+        day = as_of if as_of.__class__ is datetime.date else as_of_date(as_of)
         plan = self._plans.get((entity, day)) or self._plan(entity, day)
         if record.__class__ is not dict and not isinstance(record, Mapping):
             raise EvaluationError(f"a record is a mapping of fields, found "
@@ -289,7 +289,7 @@ class Engine:
         """
         from .batch import evaluate_batch
 
-        return evaluate_batch(self, entity, data, members=members, as_of=_as_date(as_of),
+        return evaluate_batch(self, entity, data, members=members, as_of=as_of_date(as_of),
                               backend=backend, **kwargs)
 
     # ------------------------------------------------------------------------------------------
@@ -330,21 +330,6 @@ class Engine:
                 self._plans.clear()
             self._plans[key] = plan
             return plan
-
-
-def _as_date(as_of: datetime.date | str | None) -> datetime.date:
-    if as_of is None:
-        return datetime.date.today()
-    if isinstance(as_of, datetime.datetime):
-        return as_of.date()
-    if isinstance(as_of, datetime.date):
-        return as_of
-    if isinstance(as_of, str):
-        try:
-            return datetime.date.fromisoformat(as_of)
-        except ValueError:
-            raise EvaluationError(f"as_of must be a date YYYY-MM-DD, found {as_of!r}") from None
-    raise EvaluationError(f"as_of must be a date, found {as_of!r}")
 
 
 class _Loader:

@@ -66,6 +66,21 @@ def sql_type(ty: t.Type) -> exp.DataType | None:
     return exp.DataType.build(kind) if kind else None
 
 
+#: the spellings engines report for the types :func:`sql_type` gives (DuckDB's relation
+#: types, Spark's ``DataFrame.dtypes``), by sqlglot type name
+_TYPE_NAMES: dict[str, frozenset[str]] = {
+    "BOOLEAN": frozenset({"BOOLEAN"}), "BIGINT": frozenset({"BIGINT"}),
+    "DOUBLE": frozenset({"DOUBLE"}), "VARCHAR": frozenset({"VARCHAR", "STRING"}),
+    "DATE": frozenset({"DATE"}),
+}
+
+
+def same_type(source: str, target: exp.DataType) -> bool:
+    """Whether a column an engine reports as ``source`` (``VARCHAR``, ``bigint``, ...) is
+    already of ``target`` (a type of :func:`sql_type`): then it is read without a cast."""
+    return source.upper() in _TYPE_NAMES.get(str(target.this.value), frozenset())
+
+
 def col(name: str, table: str | None = None) -> exp.Column:
     return exp.column(exp.to_identifier(name, quoted=True),
                       table=exp.to_identifier(table, quoted=True) if table else None)
@@ -1051,20 +1066,31 @@ class SqlCompiler:
         """Group rules by dependency depth: a rule's layer comes after those it reads."""
         return self.plan.layers(rules)
 
-    def _base(self, entity: str, source: str, columns: Sequence[str],
+    def _base(self, entity: str, source: str, columns: Sequence[str] | Mapping[str, str],
               parent_key: str | None) -> exp.Select:
+        """The first layer: every field of the entity in its declared type (absent fields as
+        typed NULLs), the row number and, for a child entity, the parent key as ``__parent``
+        in the type of the parent's key. A column whose source type is known and already the
+        declared one is read as it is, not cast (``columns`` as a mapping name -> type)."""
         ent = self.model.schema.entity(entity)
-        present = set(columns)
+        types = columns if isinstance(columns, Mapping) else dict.fromkeys(columns, "")
         sel: list[Any] = []
+
+        def read(name: str, ty: exp.DataType | None) -> exp.Expression:
+            if name not in types:
+                return exp.Cast(this=exp.Null(), to=ty) if ty is not None else exp.Null()
+            if ty is None or same_type(types[name], ty):
+                return col(name)
+            return exp.Cast(this=col(name), to=ty)
+
         for name, fld in ent.fields.items():
-            ty = sql_type(fld.type)
-            src: exp.Expression = col(name) if name in present else exp.Null()
-            sel.append(alias(exp.Cast(this=src, to=ty) if ty is not None else src, name,
-                             quoted=True))
+            sel.append(alias(read(name, sql_type(fld.type)), name, quoted=True))
         sel.append(alias(col(ROW), ROW, quoted=True))
         if parent_key is not None:
-            pk = col(parent_key) if parent_key in present else exp.Null()
-            sel.append(alias(exp.cast(pk, "VARCHAR"), PARENT, quoted=True))
+            parent = self.model.schema.parent_of(entity)
+            pty = sql_type(parent[0].fields[parent[0].key].type) if parent else None
+            sel.append(alias(read(parent_key, pty or exp.DataType.build("VARCHAR")), PARENT,
+                             quoted=True))
         return exp.select(*sel).from_(exp.to_table(source, quoted=True) if "." not in source
                                       else exp.to_table(source))
 
@@ -1092,19 +1118,30 @@ class SqlCompiler:
             prev = name
         return prev
 
-    def _outputs(self, entity: str, rules: Sequence[Rule], ctx: Ctx
+    def _outputs(self, entity: str, rules: Sequence[Rule], ctx: Ctx,
+                 outputs: Sequence[str] | None = None
                  ) -> tuple[list[Any], list[str], list[str]]:
+        """The value and status columns of the visible rules (those ``outputs`` names, see
+        :meth:`compile_entity`), the ids of the rules with a column, and the UNIQUE/ANY
+        tables among them."""
         by_id = {r.id: r for r in rules}
         out: list[Any] = []
         ids = self.plan.visible_rule_ids(entity)
+        values = statuses = set(ids)
+        if outputs is not None:
+            values = {o for o in outputs if o in values}
+            statuses = {o.removesuffix(STATUS_SUFFIX) for o in outputs} & statuses
+            ids = [rid for rid in ids if rid in values or rid in statuses]
         for rid in ids:
             r = by_id.get(rid)
             if r is None:
                 ty = sql_type(self.model.rule_types.get(rid, t.ANY))
-                out.append(alias(exp.Cast(this=exp.Null(), to=ty) if ty is not None
-                                 else exp.Null(), rid, quoted=True))
-                out.append(alias(exp.cast(exp.Null(), "VARCHAR"), rid + STATUS_SUFFIX,
-                                 quoted=True))
+                if rid in values:
+                    out.append(alias(exp.Cast(this=exp.Null(), to=ty) if ty is not None
+                                     else exp.Null(), rid, quoted=True))
+                if rid in statuses:
+                    out.append(alias(exp.cast(exp.Null(), "VARCHAR"), rid + STATUS_SUFFIX,
+                                     quoted=True))
                 continue
             value: exp.Expression = col(rid, ctx.table)
             rtype = self.plan.rule_type(rid)
@@ -1112,29 +1149,69 @@ class SqlCompiler:
                 # the declared type, whatever the dialect made of it (an integer literal is
                 # INTEGER, a SUM of integers HUGEINT or DECIMAL(38,0)): one result schema
                 value = exp.Cast(this=value, to=sql_type(rtype))
-            out.append(alias(value, rid, quoted=True))
-            out.append(alias(self.status_column(self.status(r, ctx)), rid + STATUS_SUFFIX,
-                             quoted=True))
+            if rid in values:
+                out.append(alias(value, rid, quoted=True))
+            if rid in statuses:
+                out.append(alias(self.status_column(self.status(r, ctx)),
+                                 rid + STATUS_SUFFIX, quoted=True))
         errs = [r.id for r in rules if r.kind == "table" and r.table is not None
                 and r.table.hit_policy in ("unique", "any") and r.id in ids]
         return out, ids, errs
 
-    def compile_entity(self, entity: str, source: str, columns: Sequence[str],
+    def needed(self, entity: str, outputs: Sequence[str]) -> set[str]:
+        """The rules (of ``entity`` and its child entity) that the result columns ``outputs``
+        need: the rules named (``<rule>`` or ``<rule>__status``) and everything they read,
+        transitively."""
+        plan = self.plan.entity_plan(entity)
+        want = {o.removesuffix(STATUS_SUFFIX) for o in outputs}
+        rules = list(plan.rules) + (list(plan.child.rules) if plan.child else [])
+        known = {r.id for r in rules}
+        # dependencies point backwards in each entity's order, and parent rules read child
+        # rules only: one pass from the end of the parent's rules through the child's
+        for r in reversed(plan.rules):
+            if r.id in want:
+                want |= self._reads(r, known)
+        for r in reversed(plan.child.rules if plan.child else []):
+            if r.id in want:
+                want |= self._reads(r, known)
+        return want & known
+
+    def _reads(self, rule: Rule, known: set[str]) -> set[str]:
+        deps = self.model.deps(rule)
+        # names in check and aggregation conditions too (a superset is harmless)
+        for node in rule_nodes(rule) + _check_nodes(rule):
+            deps |= {s.id for s in n.walk(node) if isinstance(s, n.Name)}
+        return deps & known
+
+    def compile_entity(self, entity: str, source: str, columns: Sequence[str] | Mapping[str, str],
                        members_source: str | None = None,
-                       member_columns: Sequence[str] = ()) -> EntityQuery:
+                       member_columns: Sequence[str] | Mapping[str, str] = (),
+                       outputs: Sequence[str] | None = None) -> EntityQuery:
         """Compile the evaluation of ``entity`` over a source table (and its children).
 
         Args:
             entity: the entity evaluated.
             source: the table (or view) holding its records, with a ``__row`` column.
-            columns: the columns present in ``source`` (absent fields read as unknown).
+            columns: the columns present in ``source`` (absent fields read as unknown), or a
+                mapping of them to the type the engine reports (a column already of its
+                declared type is not cast).
             members_source: the table of child records (with ``__row``), if the entity has a
                 relation.
-            member_columns: the columns present in ``members_source``.
+            member_columns: the columns present in ``members_source`` (or their types).
+            outputs: the result columns wanted (``<rule>``: its value and status;
+                ``<rule>__status``: the status alone), in any order; ``None`` for every
+                visible rule. With a selection only the rules those need are compiled, and
+                the query has no member or findings part (compile again without
+                ``outputs`` for those).
         """
         eng = self.model
         ent = eng.schema.entity(entity)
         plan = self.plan.entity_plan(entity)
+        rules, crules = list(plan.rules), list(plan.child.rules) if plan.child else []
+        if outputs is not None:
+            keep = self.needed(entity, outputs)
+            rules = [r for r in rules if r.id in keep]
+            crules = [r for r in crules if r.id in keep]
         ctes: list[tuple[str, exp.Select]] = []
         key = ent.key
         parent = eng.schema.parent_of(entity)
@@ -1142,13 +1219,14 @@ class SqlCompiler:
             # a record on its own; a child entity evaluated alone is a family of one
             ctes.append(("h0", self._base(entity, source, columns, None)))
             rank_part = [col(ROW)] if parent is not None else []
-            ctx = Ctx(entity, None, frozenset(r.id for r in plan.rules),
+            ctx = Ctx(entity, None, frozenset(r.id for r in rules),
                       rank_partition=rank_part)
-            last = self._rule_layers("h", "h0", plan.rules, ctx, ctes)
-            outs, ids, errs = self._outputs(entity, plan.rules, ctx)
+            last = self._rule_layers("h", "h0", rules, ctx, ctes)
+            outs, ids, errs = self._outputs(entity, rules, ctx, outputs)
             result = exp.select(alias(col(key), key, quoted=True), *outs).from_(
                 exp.to_table(last, quoted=True)).order_by(col(ROW))
-            findings = self._findings_single(entity, plan.rules, last)
+            findings = self._findings_single(entity, rules, last) if outputs is None \
+                else None
             return EntityQuery(entity, ctes, result, None, findings, ids, [], errs)
 
         child = plan.child
@@ -1157,19 +1235,19 @@ class SqlCompiler:
         # children: only those whose parent is in the source, as the Python backend sees them
         p0 = self._base(child.entity, members_source, member_columns, rel.key)
         ctes.append(("p0", p0))
-        mctx = Ctx(child.entity, None, frozenset(r.id for r in child.rules),
+        mctx = Ctx(child.entity, None, frozenset(r.id for r in crules),
                    rank_partition=[col(PARENT)])
         # aggregations: their per-member columns join the first member layer that has what
         # they read (so the rows carry them, not the fields, through rank windows)
         aggs: dict[n.Node, str] = {}
-        for r in plan.rules:
+        for r in rules:
             for node in rule_nodes(r) + _check_nodes(r):
                 for sub in n.walk(node):
                     if isinstance(sub, n.Call) and sub.func in AGGREGATES and sub.args and \
                             isinstance(sub.args[0], n.Name) and sub.args[0].id in ent.relations \
                             and sub not in aggs:
                         aggs[sub] = f"__agg{len(aggs)}"
-        member_layers = self._layers(child.rules)
+        member_layers = self._layers(crules)
         layer_of = {r.id: i for i, layer in enumerate(member_layers, 1) for r in layer}
         agg_sel: list[Any] = [alias(col(PARENT), PARENT, quoted=True),
                               alias(exp.true(), HAS, quoted=True)]
@@ -1183,7 +1261,7 @@ class SqlCompiler:
             member_cols += [(at, k, e) for k, e in parts.rows]
             agg_sel.append(alias(parts.group, name, quoted=True))
             empties[name] = parts.empty
-        plast = self._rule_layers("p", "p0", child.rules, mctx, ctes, member_cols,
+        plast = self._rule_layers("p", "p0", crules, mctx, ctes, member_cols,
                                   member_layers)
         ctes.append(("agg", exp.select(*agg_sel).from_(exp.to_table(plast, quoted=True))
                      .group_by(col(PARENT))))
@@ -1198,11 +1276,13 @@ class SqlCompiler:
             exp.to_table("agg", quoted=True),
             on=exp.EQ(this=col(key, "h0"), expression=col(PARENT, "agg")), join_type="left")
         ctes.append(("hj", hj))
-        ctx = Ctx(entity, None, frozenset(r.id for r in plan.rules), member=mctx, aggs=aggs)
-        hlast = self._rule_layers("h", "hj", plan.rules, ctx, ctes)
-        outs, ids, errs = self._outputs(entity, plan.rules, ctx)
+        ctx = Ctx(entity, None, frozenset(r.id for r in rules), member=mctx, aggs=aggs)
+        hlast = self._rule_layers("h", "hj", rules, ctx, ctes)
+        outs, ids, errs = self._outputs(entity, rules, ctx, outputs)
         result = exp.select(alias(col(key), key, quoted=True), *outs).from_(
             exp.to_table(hlast, quoted=True)).order_by(col(ROW))
+        if outputs is not None:
+            return EntityQuery(entity, ctes, result, None, None, ids, [], errs)
         # members of the households that are in the source
         pctx = attrs.evolve(mctx, table="p")
         mouts, mids, _ = self._outputs(child.entity, child.rules, pctx)
