@@ -28,6 +28,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ._yaml import load_yaml_file
+from .adapters.record import members_problem
 from .adapters.result import LoadResult
 from .backends.base import (
     ERRORS_SCHEMA,
@@ -43,7 +44,7 @@ from .backends.base import (
     selected_columns,
 )
 from .backends.duckdb import fetch_arrow
-from .errors import EvaluationError, NotFoundError, PluginError, did_you_mean
+from .errors import EvaluationError, InputError, NotFoundError, PluginError, did_you_mean
 
 if TYPE_CHECKING:
     from .views import EngineView
@@ -444,6 +445,7 @@ def evaluate_batch(engine: EngineView, entity: str, data: Any, *, members: Any =
     checks = _checks(dataset_checks)
     inputs = _normalise(engine, entity, data, members, adapter=adapter, validate=validate,
                         backend=impl)
+    _require_members(engine, entity, as_of, inputs)
     carry_cols = _carry_columns(engine, entity, carry)
     wanted = _output_columns(engine, entity, outputs)
     job = Job(engine.plan(as_of), entity, inputs, checks=checks, carry=carry_cols, lang=lang,
@@ -452,6 +454,37 @@ def evaluate_batch(engine: EngineView, entity: str, data: Any, *, members: Any =
     outcome = impl.run(job)
     return BatchResult(engine, entity, as_of, impl.name, outcome, inputs, carry_cols,
                        dataset_checks=checks, outputs=wanted)
+
+
+def _require_members(engine: EngineView, entity: str, as_of: datetime.date, inputs: Inputs
+                     ) -> None:
+    """Members are never silently absent: when the rules in force read a relation and no
+    table of its entity was given (nor a column holding it in the records), one clear error on
+    every backend, before any of them compiles."""
+    ent = engine.schema.entity(entity)
+    reads = engine.relation_reads(entity, as_of)
+    for rel in ent.relations.values():
+        rules = reads.get(rel.name)
+        if not rules or inputs.tables.get(rel.entity) is not None:
+            continue
+        if rel.name in _columns_of(inputs.tables.get(entity)):
+            continue  # the records carry their members
+        raise InputError([members_problem(entity, rel.name, rel.entity, rules)], entity,
+                         subject=f"{entity} table")
+
+
+def _columns_of(table: Any) -> Sequence[str]:
+    """The column names of an input table, path or frame (empty when unknown)."""
+    if table is None:
+        return ()
+    if isinstance(table, pa.Table):
+        return list(table.column_names)
+    if isinstance(table, Path):
+        import pyarrow.parquet as pq
+
+        names: list[str] = pq.read_schema(table).names
+        return names
+    return [str(c) for c in getattr(table, "columns", ())]
 
 
 def _output_columns(engine: EngineView, entity: str, outputs: Sequence[str] | str | None

@@ -241,6 +241,24 @@ class Engine:
             self._reads[(entity, as_of)] = hit
         return hit
 
+    def relation_reads(self, entity: str, as_of: datetime.date | str | None = None
+                       ) -> dict[str, tuple[str, ...]]:
+        """The relations (``members``) the rules of ``entity`` in force on ``as_of`` read, each
+        with the ids of the rules that read it: what a caller must give besides the records.
+
+        Raises:
+            EvaluationError: an unknown entity.
+        """
+        if entity not in self.schema.entities:
+            raise EvaluationError(f"unknown entity '{entity}'"
+                                  f"{did_you_mean(entity, self.schema.entities)}")
+        out: dict[str, list[str]] = {}
+        for rid, rule in self.in_force(as_of_date(as_of)).items():
+            if rule.entity == entity:
+                for rel in sorted(self.rule_refs(rule).relations):
+                    out.setdefault(rel, []).append(rid)
+        return {rel: tuple(ids) for rel, ids in out.items()}
+
     def read(self, source: Any, adapter: str | Any | None = None, **kwargs: Any
              ) -> LoadResult:
         """Read a source (file, DataFrame, Arrow table, SQL) into canonical records.

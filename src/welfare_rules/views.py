@@ -74,6 +74,11 @@ class EngineView(Protocol):
     def rule_refs(self, rule: Rule) -> Refs:
         """What a rule reads: fields, rules, parameters, member fields and rules."""
 
+    def relation_reads(self, entity: str, as_of: datetime.date | str | None = None
+                       ) -> dict[str, tuple[str, ...]]:
+        """The relations (``members``) the rules of ``entity`` in force read, with the ids of
+        the rules reading each."""
+
     def fingerprint(self, as_of: datetime.date | None = None, *,
                     dataset_checks: Mapping[str, Any] | None = None) -> dict[str, Any]:
         """What a decision on ``as_of`` depends on."""
