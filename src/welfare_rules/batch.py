@@ -86,6 +86,19 @@ def _is_spark(obj: Any) -> bool:
     return type(obj).__module__.startswith("pyspark")
 
 
+def _nan_as_missing(table: pa.Table) -> pa.Table:
+    """NaN in a floating column is a missing value, as the record contract reads it (pandas
+    writes a missing number as NaN), so that no backend sees one (docs/architecture.md,
+    "Semantics at the edges")."""
+    for i, f in enumerate(table.schema):
+        if pa.types.is_floating(f.type):
+            col = table.column(i)
+            nan = pc.is_nan(col)
+            if pc.any(nan).as_py():
+                table = table.set_column(i, f, pc.if_else(nan, pa.scalar(None, f.type), col))
+    return table
+
+
 def _normalise(engine: EngineView, entity: str, data: Any, members: Any, *, adapter: Any,
                validate: bool, backend: Backend) -> Inputs:
     ent = engine.schema.entity(entity)
@@ -115,7 +128,7 @@ def _normalise(engine: EngineView, entity: str, data: Any, members: Any, *, adap
             tbl = _to_arrow(obj)
             if tbl is None:
                 break
-            inp.tables[ent_name] = tbl
+            inp.tables[ent_name] = _nan_as_missing(tbl)
         else:
             return inp
     loaded = engine.read(data, adapter=adapter, members=members, entity=entity)
