@@ -578,6 +578,10 @@ def explain(ui: Ui, data: str, record_id: str, rule_ids: Sequence[str], members:
     targets = list(rule_ids) or [r for r in engine.visible_rule_ids(entity)
                                  if engine.rule(r).parent is None
                                  and engine.rule(r).kind != "check"]
+    # without named rules, the decisions come first and the rules not in force on the date
+    # (BLT 2022, ...) are one line at the end
+    idle = [] if rule_ids else [r for r in targets if not d.in_force(r)]
+    targets = [r for r in targets if r not in idle]
     decisions = []
     level = "full" if full else "summary"
     for rid in targets:
@@ -605,11 +609,17 @@ def explain(ui: Ui, data: str, record_id: str, rule_ids: Sequence[str], members:
     findings = [{"check": f.check, "severity": f.severity, "message": f.message}
                 for f in d.findings]
     ui.set(id=record_id if unmask else mask_id(record_id), entity=entity, decisions=decisions,
-           findings=findings)
+           findings=findings, not_in_force=idle)
     if d.findings and not ui.as_json:
         click.echo("Temuan:" if lang == "id" else "Findings:")
         for f in d.findings:
             click.echo(f"  [{f.severity}] {f.check}: {f.message}")
+    if idle and not ui.as_json:
+        from .wording import date as date_words
+
+        head = "Tidak berlaku per" if lang == "id" else "Not in force on"
+        titles = "; ".join(engine.rule(r).title.get(lang) or r for r in idle)
+        click.echo(f"{head} {date_words(when, lang)}: {titles}")
 
 
 def _top_level(d: Any) -> bool:

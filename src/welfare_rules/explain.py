@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import wording
 from .backends.record import mask_id
+from .expr.nodes import to_source
 from .model import WHAT_IF
 from .plugins import layering
 
@@ -47,7 +48,7 @@ _W = {
         "blocked": "penilaian tingkat terhenti karena data belum lengkap",
         "findings": "Temuan", "did_not_matter": "{fields} kosong, tetapi tidak mengubah hasil",
         "counted": "dihitung", "not_counted": "tidak dihitung", "rank": "urutan",
-        "component": "komponen",
+        "component": "komponen", "expression": "Rumus",
     },
     "en": {
         "true": "YES", "false": "NO", "unknown": "NOT YET KNOWN",
@@ -64,7 +65,7 @@ _W = {
         "findings": "Findings", "did_not_matter": "{fields} left blank, but it does not change "
         "the outcome",
         "counted": "counted", "not_counted": "not counted", "rank": "rank",
-        "component": "component",
+        "component": "component", "expression": "Expression",
     },
 }
 
@@ -203,6 +204,7 @@ class _Builder:
             "basis": _basis_text(rule.basis, self.lang),
             "sources": list(rule.basis.sources) or ([rule.reference] if rule.reference else []),
             "origin": str(rule.origin),
+            "expression": to_source(rule.expr) if rule.expr is not None else None,
             "inputs": [self.field(d, f) for f in sorted(refs.fields)],
             "rules_used": [self.used(d, r) for r in sorted(refs.rules)
                            if r in d.slots and r not in rule.children],
@@ -469,6 +471,8 @@ def _render_node(b: _Builder, node: dict[str, Any], indent: int) -> list[str]:
     sub = pad + "    "
     if node.get("mode_text"):
         lines.append(f"{sub}{node['mode_text']}")
+    if node.get("expression") and not node["children"] and node["expression"] != node["title"]:
+        lines.append(f"{sub}{w['expression']}: `{node['expression']}`")
     if node["inputs"]:
         lines.append(f"{sub}{w['inputs']}: " + "; ".join(
             f"{i['label']} = {i['shown']}" for i in node["inputs"]))

@@ -254,26 +254,65 @@ def _numbers(node: n.Node, d: DecisionView) -> list[float]:
     return [float(x) for x in vals if isinstance(x, int | float) and not isinstance(x, bool)]
 
 
+def _completable(f: Field, member: bool, c: Cone) -> bool:
+    """Whether a blank of this field is completed (enumerated) when settling: the one test
+    :func:`domain` and :func:`completable_fields` share."""
+    if f.name in (c.blank_member if member else c.blank_own):
+        return False
+    kind = f.type.kind
+    if kind in ("bool", "enum"):
+        return True
+    if kind not in ("int", "decimal"):
+        return False
+    if kind == "int" and _small_range(f):
+        return True
+    return c.thresholds.get((member, f.name)) is not None
+
+
+def _small_range(f: Field) -> bool:
+    lo = f.min if isinstance(f.min, int | float) else None
+    hi = f.max if isinstance(f.max, int | float) else None
+    return lo is not None and hi is not None and hi - lo + 1 <= SMALL_RANGE
+
+
+def completable_fields(engine: EngineView, rule: Rule, member: bool = False
+                       ) -> tuple[frozenset[str], frozenset[str]]:
+    """The fields (of the record, of its related records) whose blank settling completes: a
+    record with none of them blank keeps its three-valued outcome, so a batch re-decides only
+    the records that have one (:mod:`welfare_rules.settling`). ``member`` for a rule of the
+    related records (a person's rule, settled within the household)."""
+    c = cone(engine, rule, member)
+    held = engine.schema.parent_of(rule.entity) if member else None
+    ent = held[0] if held is not None else engine.schema.entity(rule.entity)
+    rel = next(iter(ent.relations.values()), None)
+    kids = engine.schema.entity(rel.entity).fields if rel is not None else {}
+    own = frozenset(x for x in c.own if x in ent.fields and _completable(ent.fields[x], False, c))
+    related = frozenset(x for x in c.member if x in kids and _completable(kids[x], True, c))
+    return own, related
+
+
+def read_fields(engine: EngineView, rule: Rule) -> tuple[frozenset[str], frozenset[str]]:
+    """The fields (own, of related records) a rule reads whose blank may be needed to decide
+    it (:func:`needs`): those read by ``is_missing``/``coalesce`` are values when blank."""
+    c = cone(engine, rule)
+    return frozenset(c.own - c.blank_own), frozenset(c.member - c.blank_member)
+
+
 def domain(d: DecisionView, inp: Input, c: Cone) -> list[Any] | None:
     """The values that cover every outcome for a missing input, or ``None`` when it cannot be
     enumerated (it then stays missing)."""
     f = _field(d, inp)
-    if f is None:
-        return None
-    blank = c.blank_member if inp.member is not None else c.blank_own
-    if inp.field in blank:
+    if f is None or not _completable(f, inp.member is not None, c):
         return None
     kind = f.type.kind
     if kind == "bool":
         return [True, False]
     if kind == "enum":
         return list(f.type.values)
-    if kind not in ("int", "decimal"):
-        return None
     lo = f.min if isinstance(f.min, int | float) else None  # numeric bounds (int, decimal)
     hi = f.max if isinstance(f.max, int | float) else None
-    if kind == "int" and lo is not None and hi is not None and hi - lo + 1 <= SMALL_RANGE:
-        return list(range(int(lo), int(hi) + 1))
+    if kind == "int" and _small_range(f):
+        return list(range(int(lo or 0), int(hi or 0) + 1))
     consts = c.thresholds.get((inp.member is not None, inp.field))
     if consts is None:
         return None

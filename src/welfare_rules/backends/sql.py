@@ -404,11 +404,18 @@ class SqlCompiler:
         if node.op == "/":
             value: exp.Expression = exp.Div(this=exp.cast(pa, "DOUBLE"), expression=pb,
                                             typed=False, safe=False)
+        elif node.op == "//" and lt.kind == "int" and rt.kind == "int":
+            # exact in 64 bits (not through a double): the truncated quotient, one less when
+            # the division is not exact and the signs differ
+            zero_ = exp.Literal.number(0)
+            inexact = exp.NEQ(this=exp.Mod(this=pa, expression=pb), expression=zero_)
+            signs = exp.NEQ(this=exp.Paren(this=exp.LT(this=pa, expression=zero_)),
+                            expression=exp.Paren(this=exp.LT(this=pb, expression=zero_)))
+            value = exp.Sub(this=exp.IntDiv(this=pa, expression=pb), expression=case(
+                [(exp.And(this=inexact, expression=signs), exp.Literal.number(1))], zero_))
         elif node.op == "//":
             value = exp.Floor(this=exp.Div(this=exp.cast(pa, "DOUBLE"), expression=pb,
                                            typed=False, safe=False))
-            if lt.kind == "int" and rt.kind == "int":
-                value = exp.cast(value, "BIGINT")
         else:  # % with Python's sign rule: the result takes the sign of the divisor
             inner = exp.Mod(this=pa, expression=pb)
             value = exp.Mod(this=exp.Paren(this=exp.Add(this=exp.Paren(this=inner),
@@ -486,20 +493,31 @@ class SqlCompiler:
 
     # -- built-in functions (fn_<name>(args, node, ctx)) ---------------------------------------
 
-    def _md(self, d: exp.Expression) -> exp.Expression:
-        return exp.Add(this=exp.Mul(this=exp.Month(this=d), expression=exp.Literal.number(100)),
-                       expression=exp.Day(this=d))
+    def _ymd(self, d: exp.Expression) -> exp.Expression:
+        """A date as the integer yyyymmdd (a literal for a literal date, such as ``as_of``)."""
+        if isinstance(d, exp.Cast) and isinstance(d.this, exp.Literal) and d.this.is_string:
+            with_date = _date_literal(d.this.this)
+            if with_date is not None:
+                return exp.Literal.number(with_date.year * 10000 + with_date.month * 100
+                                          + with_date.day)
+        return add_all([exp.Mul(this=exp.Year(this=d), expression=exp.Literal.number(10000)),
+                        exp.Mul(this=exp.Month(this=d), expression=exp.Literal.number(100)),
+                        exp.Day(this=d)])
 
     def fn_years_between(self, a: list[exp.Expression], node: n.Call, ctx: Ctx
                          ) -> exp.Expression:
+        # full years from x to y: the difference of yyyymmdd integers, floored to ten
+        # thousands (the month-day part decides whether the last year is complete), one
+        # date-part extraction per date and a constant for as_of
         x, y = a
+        xi, yi = self._ymd(x), self._ymd(y)
 
         def fwd(p: exp.Expression, q: exp.Expression) -> exp.Expression:
-            return exp.Sub(this=exp.Sub(this=exp.Year(this=q), expression=exp.Year(this=p)),
-                           expression=flag(exp.LT(this=self._md(q), expression=self._md(p))))
+            return exp.IntDiv(this=exp.Paren(this=exp.Sub(this=paren(q), expression=paren(p))),
+                              expression=exp.Literal.number(10000))
 
-        return case([(exp.LT(this=y, expression=x), exp.Neg(this=exp.Paren(this=fwd(y, x))))],
-                    fwd(x, y))
+        return case([(exp.LT(this=y, expression=x),
+                      exp.Neg(this=exp.Paren(this=fwd(yi.copy(), xi.copy()))))], fwd(xi, yi))
 
     def fn_months_between(self, a: list[exp.Expression], node: n.Call, ctx: Ctx
                           ) -> exp.Expression:
@@ -625,7 +643,9 @@ class SqlCompiler:
                                                 expression=exp.cast(exp.Literal.number(0.5),
                                                                     "DOUBLE"))),
                     expression=f, typed=False, safe=False)
-        signed = case([(exp.LT(this=x, expression=exp.Literal.number(0)), exp.Neg(this=v))], v)
+        signed = case([(exp.GTE(this=exp.Mul(this=exp.Abs(this=x), expression=f),
+                                expression=exp.Literal.number(2.0**52)), x),
+                       (exp.LT(this=x, expression=exp.Literal.number(0)), exp.Neg(this=v))], v)
         if len(a) == 1 and self.type_of(node.args[0], ctx.entity).kind == "int":
             return exp.cast(signed, "BIGINT")
         return signed
@@ -911,7 +931,7 @@ class SqlCompiler:
                 else vals[0]
 
         dflt = shape(default) if default is not None else exp.Null()
-        unknown = or_all([is_null(m) for m in matches]) if matches else exp.false()
+        unknown = self._table_unknown(table, ins, matches)
         nhits = add_all([flag(is_true(m)) for m in matches])
         policy = table.hit_policy
         extra: dict[str, exp.Expression] = {}
@@ -922,8 +942,11 @@ class SqlCompiler:
                 whens.append((m, shape(o)))
             return RuleColumns(case(whens, dflt) if whens else dflt)
         if policy in ("unique", "any"):
-            if policy == "unique":
-                error: exp.Expression = exp.GT(this=paren(nhits), expression=exp.Literal.number(1))
+            error: exp.Expression
+            if _one_hit_at_most(table):
+                error = exp.false()
+            elif policy == "unique":
+                error = exp.GT(this=paren(nhits), expression=exp.Literal.number(1))
             else:
                 pairs = []
                 for i in range(len(matches)):
@@ -935,11 +958,14 @@ class SqlCompiler:
                                          for a, b in zip(outs[i], outs[j], strict=True)])
                         pairs.append(and_all([is_true(matches[i]), is_true(matches[j]), differ]))
                 error = or_all(pairs)
-            error = and_all([exp.Not(this=paren(unknown)), paren(error)])
-            whens = [(unknown, exp.Null()), (error, exp.Null())]
+            if not isinstance(error, exp.Boolean):
+                error = and_all([exp.Not(this=paren(unknown)), paren(error)])
+            whens = [(unknown, exp.Null())]
+            if not isinstance(error, exp.Boolean):
+                whens.append((error, exp.Null()))
             whens += [(is_true(m), shape(o)) for m, o in zip(matches, outs, strict=True)]
-            extra[rule.id + "__error"] = exp.Coalesce(this=paren(error),
-                                                      expressions=[exp.false()])
+            extra[rule.id + "__error"] = error if isinstance(error, exp.Boolean) else \
+                exp.Coalesce(this=paren(error), expressions=[exp.false()])
             return RuleColumns(case(whens, dflt), extra)
         if policy == "priority" or policy == "output_order":
             keys = [self._priority_key(table, o, row.outputs) for o, row in
@@ -990,6 +1016,26 @@ class SqlCompiler:
             acc = case([(is_null(acc), p), (is_null(p), acc),
                         (cmp(this=paren(p), expression=paren(acc)), p)], acc)
         return RuleColumns(case(bad, acc))
+
+    def _table_unknown(self, table: Table, ins: Sequence[exp.Expression],
+                       matches: Sequence[exp.Expression]) -> exp.Expression:
+        """Whether some row's match is unknown. A row that tests one input against literals
+        (``== 'sd'``, ``in [..]``, a range) is unknown exactly when that input is, so such rows
+        share one ``IS NULL`` test of the input instead of one per row; a row without tests
+        is never unknown."""
+        conds: list[exp.Expression] = []
+        inputs_seen: set[int] = set()
+        for row, m in zip(table.rows, matches, strict=True):
+            tested = [i for i, test in enumerate(row.tests) if test.op != "any"]
+            if not tested:
+                continue
+            if len(tested) == 1 and _literal_test(row.tests[tested[0]], self):
+                if tested[0] not in inputs_seen:
+                    inputs_seen.add(tested[0])
+                    conds.append(is_null(ins[tested[0]]))
+                continue
+            conds.append(is_null(m))
+        return or_all(conds) if conds else exp.false()
 
     def _hits_list(self, matches: Sequence[exp.Expression], values: Sequence[exp.Expression]
                    ) -> exp.Expression:
@@ -1240,6 +1286,15 @@ class SqlCompiler:
                         aggs[sub] = f"__agg{len(aggs)}"
         member_layers = self._layers(crules)
         layer_of = {r.id: i for i, layer in enumerate(member_layers, 1) for r in layer}
+        # the last member layer that reads each field or rule: a per-member column computed
+        # there (not earlier) carries nothing its inputs would not carry anyway, and is not
+        # carried itself through the window sorts of the layers before it
+        last_read: dict[str, int] = {}
+        member_names = set(cent.fields) | set(layer_of)
+        for i, layer in enumerate(member_layers, 1):
+            for r in layer:
+                for name in self._reads(r, member_names):
+                    last_read[name] = i
         agg_sel: list[Any] = [alias(col(PARENT), PARENT, quoted=True),
                               alias(exp.true(), HAS, quoted=True)]
         empties: dict[str, exp.Expression] = {}
@@ -1247,8 +1302,9 @@ class SqlCompiler:
         for node, name in aggs.items():
             self._rule = None
             parts = self.aggregate(node, mctx, name)  # type: ignore[arg-type]
-            at = 1 + max((layer_of[s.id] for s in n.walk(node)
-                          if isinstance(s, n.Name) and s.id in layer_of), default=0)
+            names = {s.id for s in n.walk(node) if isinstance(s, n.Name)}
+            at = max(1 + max((layer_of[x] for x in names if x in layer_of), default=0),
+                     max((last_read.get(x, 0) for x in names), default=0))
             member_cols += [(at, k, e) for k, e in parts.rows]
             agg_sel.append(alias(parts.group, name, quoted=True))
             empties[name] = parts.empty
@@ -1617,6 +1673,51 @@ def Text_of(value: Any) -> Any:
 
 def rel_key(rel: Any, target: str) -> str | None:
     return str(rel.key) if rel is not None and rel.entity == target else None
+
+
+def _date_literal(text: str) -> datetime.date | None:
+    try:
+        return datetime.date.fromisoformat(text)
+    except ValueError:
+        return None
+
+
+def _literal_test(test: UnaryTest, comp: SqlCompiler) -> bool:
+    """A test of an input against literals only (so it is unknown exactly when the input
+    is): a comparison with a literal, ``in`` a list of literals (or a list parameter), a
+    range between literals."""
+    def lit(node: n.Node | None) -> bool:
+        return isinstance(node, n.Literal) and node.value is not None
+
+    if test.op == "range":
+        return lit(test.value) and lit(test.high)
+    if test.op == "in":
+        if isinstance(test.value, n.Param):
+            return isinstance(comp.param(test.value.path), list | tuple)
+        return isinstance(test.value, n.ListLit) and all(
+            isinstance(i, n.Literal) for i in test.value.items)
+    return lit(test.value)
+
+
+def _one_hit_at_most(table: Table) -> bool:
+    """Whether no two rows can match one record: every row tests the same single input for
+    equality with a different literal."""
+    seen: set[tuple[bool, Any]] = set()
+    column: int | None = None
+    for row in table.rows:
+        tested = [(i, t) for i, t in enumerate(row.tests) if t.op != "any"]
+        if len(tested) != 1:
+            return False
+        i, test = tested[0]
+        if test.op != "==" or test.negate or not isinstance(test.value, n.Literal) or \
+                test.value.value is None or (column is not None and i != column):
+            return False
+        column = i
+        key = (isinstance(test.value.value, bool), test.value.value)
+        if key in seen:
+            return False
+        seen.add(key)
+    return True
 
 
 def _same_outputs(table: Table, i: int, j: int) -> bool:
