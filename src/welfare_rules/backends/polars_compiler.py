@@ -630,7 +630,8 @@ class PolarsCompiler:
         x = a[0].cast(pl.Float64)
         f = pl.lit(1.0) if len(a) == 1 else pl.lit(10.0).pow(a[1].cast(_INT64))
         v = (x.abs() * f + 0.5).floor() / f
-        signed = pl.when(x < 0).then(-v).otherwise(v)
+        # from 2**52 up a double has no digit left to round (and x * f may be infinite)
+        signed = pl.when(x.abs() * f >= 2.0**52).then(x).when(x < 0).then(-v).otherwise(v)
         if len(a) == 1 and self.type_of(node.args[0], ctx.entity).kind == "int":
             return signed.cast(_INT64)
         return signed

@@ -404,11 +404,18 @@ class SqlCompiler:
         if node.op == "/":
             value: exp.Expression = exp.Div(this=exp.cast(pa, "DOUBLE"), expression=pb,
                                             typed=False, safe=False)
+        elif node.op == "//" and lt.kind == "int" and rt.kind == "int":
+            # exact in 64 bits (not through a double): the truncated quotient, one less when
+            # the division is not exact and the signs differ
+            zero_ = exp.Literal.number(0)
+            inexact = exp.NEQ(this=exp.Mod(this=pa, expression=pb), expression=zero_)
+            signs = exp.NEQ(this=exp.Paren(this=exp.LT(this=pa, expression=zero_)),
+                            expression=exp.Paren(this=exp.LT(this=pb, expression=zero_)))
+            value = exp.Sub(this=exp.IntDiv(this=pa, expression=pb), expression=case(
+                [(exp.And(this=inexact, expression=signs), exp.Literal.number(1))], zero_))
         elif node.op == "//":
             value = exp.Floor(this=exp.Div(this=exp.cast(pa, "DOUBLE"), expression=pb,
                                            typed=False, safe=False))
-            if lt.kind == "int" and rt.kind == "int":
-                value = exp.cast(value, "BIGINT")
         else:  # % with Python's sign rule: the result takes the sign of the divisor
             inner = exp.Mod(this=pa, expression=pb)
             value = exp.Mod(this=exp.Paren(this=exp.Add(this=exp.Paren(this=inner),
@@ -636,7 +643,9 @@ class SqlCompiler:
                                                 expression=exp.cast(exp.Literal.number(0.5),
                                                                     "DOUBLE"))),
                     expression=f, typed=False, safe=False)
-        signed = case([(exp.LT(this=x, expression=exp.Literal.number(0)), exp.Neg(this=v))], v)
+        signed = case([(exp.GTE(this=exp.Mul(this=exp.Abs(this=x), expression=f),
+                                expression=exp.Literal.number(2.0**52)), x),
+                       (exp.LT(this=x, expression=exp.Literal.number(0)), exp.Neg(this=v))], v)
         if len(a) == 1 and self.type_of(node.args[0], ctx.entity).kind == "int":
             return exp.cast(signed, "BIGINT")
         return signed
