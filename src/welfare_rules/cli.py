@@ -567,8 +567,8 @@ def explain(ui: Ui, data: str, record_id: str, rule_ids: Sequence[str], members:
     A canonical CSV or Parquet file is not read whole: only the record's rows (and its
     members') are selected, with DuckDB, and then read and checked like any input.
     """
-    from .decision import mask_id
     from .lookup import read_one
+    from .masking import mask_id
 
     when, note = _as_of(as_of)
     engine = _engine(plugins)

@@ -20,10 +20,10 @@ from .backends.record import (
     Finding,
     MemberResult,
     RecordResult,
-    mask_id,
     render_message,
     status_of,
 )
+from .masking import mask_id
 
 if TYPE_CHECKING:
     from .backends.python import RecordPlan
@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from .errors import InputProblem
     from .explain import Explanation
 
-__all__ = ["SEVERITY_ORDER", "STATUSES", "Decision", "Finding", "MemberDecision", "mask_id",
+__all__ = ["SEVERITY_ORDER", "STATUSES", "Decision", "Finding", "MemberDecision",
            "render_message"]
 
 

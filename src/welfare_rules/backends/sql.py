@@ -44,12 +44,12 @@ from .. import types as t
 from ..errors import EvaluationError
 from ..expr import nodes as n
 from ..expr.check import AGGREGATES, Checker, Env, Refs
+from ..masking import is_masked_field, mask_id_sql
 from ..model import Rule, Table, UnaryTest
 from ..plan import Plan
 from .base import ROW, STATUS_SUFFIX
 from .interp import Scope, evaluate
 from .python import rule_nodes
-from .record import MASKED_FIELDS
 
 PARENT = "__parent"  # a child record's parent key
 HAS = "__has"  # set on the aggregation side of the parent join
@@ -1230,8 +1230,8 @@ class SqlCompiler:
         elif name in ent.fields:
             ty = ent.fields[name].type
             v = col(name, ctx.table)
-            if name in MASKED_FIELDS or (name == "id" and ctx.entity == "household"):
-                return exp.Coalesce(this=self.mask_sql(exp.cast(v, "VARCHAR")),
+            if is_masked_field(name, ctx.entity, ent.key):
+                return exp.Coalesce(this=mask_id_sql(exp.cast(v, "VARCHAR")),
                                     expressions=[exp.Literal.string("")])
         else:
             return None
@@ -1243,19 +1243,6 @@ class SqlCompiler:
         else:
             text = exp.cast(v, "VARCHAR")
         return exp.Coalesce(this=text, expressions=[exp.Literal.string("?")])
-
-    def mask_sql(self, s: exp.Expression) -> exp.Expression:
-        """mask_id: keep the first 4 and last 4 characters of a NIK or No. KK."""
-        length = exp.Length(this=s)
-        stars = exp.Repeat(this=exp.Literal.string("*"), times=exp.Sub(
-            this=length, expression=exp.Literal.number(8)))
-        return case([(exp.LTE(this=length, expression=exp.Literal.number(8)),
-                      exp.Repeat(this=exp.Literal.string("*"), times=length))],
-                    exp.DPipe(this=exp.DPipe(this=exp.Substring(
-                        this=s, start=exp.Literal.number(1), length=exp.Literal.number(4)),
-                        expression=stars, safe=True),
-                        expression=exp.Right(this=s, expression=exp.Literal.number(4)),
-                        safe=True))
 
     def float_text_sql(self, v: exp.Expression) -> exp.Expression:
         return exp.cast(v, "VARCHAR")

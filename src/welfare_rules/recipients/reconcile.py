@@ -22,9 +22,10 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 import pyarrow as pa
+from sqlglot import exp
 
-from ..decision import mask_id
 from ..errors import DataError, PluginError
+from ..masking import mask_id, mask_id_sql
 from ..schema import Schema, SchemaBuilder, Text
 from .duck import as_date as _as_date
 from .duck import ident as _q
@@ -102,7 +103,7 @@ def normalise_name(name: str | None) -> str:
 
 def install_macros(con: duckdb.DuckDBPyConnection) -> None:
     """Define ``wr_norm_name(s)`` (as :func:`normalise_name`), ``wr_mask(s)`` (as
-    :func:`~welfare_rules.decision.mask_id`) and ``wr_nik(s)`` (16 digits or NULL) on a DuckDB
+    :func:`~welfare_rules.masking.mask_id`) and ``wr_nik(s)`` (16 digits or NULL) on a DuckDB
     connection."""
     con.execute(f"""
         CREATE OR REPLACE TEMP MACRO wr_norm_name(s) AS coalesce(trim(regexp_replace(
@@ -110,12 +111,8 @@ def install_macros(con: duckdb.DuckDBPyConnection) -> None:
             {_sql_str(_AFTER_COMMA)}, ''), {_sql_str(_TRAILING_DOTTED)}, ''),
             {_sql_str(_NON_LETTERS)}, ' ', 'g'), {_sql_str(_HONORIFIC)}, ' ', 'g'),
             {_sql_str(_SPACES)}, ' ', 'g')), '')""")
-    con.execute("""
-        CREATE OR REPLACE TEMP MACRO wr_mask(s) AS CASE
-            WHEN s IS NULL THEN ''
-            WHEN length(CAST(s AS VARCHAR)) <= 8 THEN repeat('*', length(CAST(s AS VARCHAR)))
-            ELSE left(CAST(s AS VARCHAR), 4) || repeat('*', length(CAST(s AS VARCHAR)) - 8)
-                 || right(CAST(s AS VARCHAR), 4) END""")
+    masked = mask_id_sql(exp.cast(exp.column("s"), "VARCHAR")).sql("duckdb")
+    con.execute(f"CREATE OR REPLACE TEMP MACRO wr_mask(s) AS coalesce({masked}, '')")
     con.execute("""
         CREATE OR REPLACE TEMP MACRO wr_nik(s) AS CASE
             WHEN regexp_full_match(regexp_replace(CAST(s AS VARCHAR), '\\s', '', 'g'), '[0-9]{16}')
