@@ -60,3 +60,36 @@ def test_the_national_pack_registers_its_folder_with_fields_yaml() -> None:
     engine = wr.Engine.load()
     assert engine.registers  # registers.yaml
     assert engine.rule_tests
+
+
+PACK_HOOKS = {"register_schema", "register_parameters", "register_rules",
+              "register_rule_tests", "register_registers"}
+PLUGINS = Path(__file__).resolve().parents[2] / "plugins"
+
+
+def test_every_bundled_pack_plugin_uses_register_pack() -> None:
+    """No bundled plugin writes a pack hook by hand: each calls ``register_pack`` instead."""
+    import ast
+
+    modules = sorted(PLUGINS.glob("*/src/*/__init__.py"))
+    assert {m.parents[2].name for m in modules} >= {"_template", "jawa-tengah",
+                                                     "kota-pekalongan", "kota-semarang"}
+    for module in modules:
+        tree = ast.parse(module.read_text(encoding="utf-8"))
+        hand_written = {node.name for node in tree.body
+                        if isinstance(node, ast.FunctionDef) and node.name in PACK_HOOKS}
+        assert not hand_written, f"{module}: hand-written {sorted(hand_written)}"
+        calls = {node.func.id for node in ast.walk(tree)
+                 if isinstance(node, ast.Call) and isinstance(node.func, ast.Name)}
+        assert "register_pack" in calls, f"{module}: no register_pack(...)"
+
+
+def test_kota_semarang_registers_its_pack_and_its_adapter() -> None:
+    import welfare_rules_kota_semarang as semarang
+
+    assert {"register_schema", "register_parameters", "register_rules",
+            "register_rule_tests", "register_adapters"} <= set(vars(semarang))
+    engine = wr.Engine.load(plugins=["kota-semarang"])
+    own = [rid for rid in engine.rules if engine.rule(rid).origin.plugin == semarang.PLUGIN_NAME]
+    assert own, "no rule of kota-semarang loaded"
+    assert engine.rule_tests

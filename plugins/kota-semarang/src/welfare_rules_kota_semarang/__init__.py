@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from welfare_rules.hookspecs import Register, hookimpl
+from welfare_rules.plugins import register_pack
 
 __version__ = "0.1.0"
 PLUGIN_NAME = "welfare-rules-kota-semarang"
@@ -32,25 +33,9 @@ def adapter() -> Any:
 
 
 @hookimpl
-def register_schema(register: Register) -> None:
-    register(HERE / "schema.yaml")
-
-
-@hookimpl
-def register_parameters(register: Register) -> None:
-    register(HERE / "parameters")
-
-
-@hookimpl
-def register_rules(register: Register) -> None:
-    register(HERE / "rules")
-
-
-@hookimpl
 def register_adapters(register: Register) -> None:
     register(adapter())
 
 
-@hookimpl
-def register_rule_tests(register: Register) -> None:
-    register(HERE / "tests")
+# schema.yaml, parameters/, rules/ and tests/ beside this module, through the usual hooks
+register_pack(HERE, globals())
