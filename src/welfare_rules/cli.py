@@ -20,7 +20,7 @@ from typing import Any
 
 import click
 
-from .cli_kit import BadInput, Ui, command_options, guarded, require, version
+from .cli_kit import BadInput, OneLineGroup, Ui, command_options, guarded, require, version
 
 __all__ = ["BadInput", "guarded", "main"]
 
@@ -92,7 +92,7 @@ backend_option = click.option("--backend", type=_BackendChoice(), default="duckd
                               show_default=True)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=OneLineGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(version(), "--version", "-V", prog_name="welfare-rules",
                       message="%(prog)s %(version)s")
 @click.option("--json", "as_json", is_flag=True, help="Every command: print the result as JSON.")
