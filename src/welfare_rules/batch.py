@@ -28,6 +28,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ._yaml import load_yaml_file
+from .adapters.record import members_problem
 from .adapters.result import LoadResult
 from .backends.base import (
     ERRORS_SCHEMA,
@@ -40,13 +41,15 @@ from .backends.base import (
     Outcome,
     conform,
     result_fields,
+    selected_columns,
 )
 from .backends.duckdb import fetch_arrow
-from .errors import EvaluationError, NotFoundError, PluginError, did_you_mean
+from .errors import EvaluationError, InputError, NotFoundError, PluginError, did_you_mean
 from .masking import mask_table
+from .settling import Settler
 
 if TYPE_CHECKING:
-    from .engine import Engine
+    from .views import EngineView
 
 __all__ = ["DATASET_CHECKS_FILE", "ERRORS_SCHEMA", "FINDINGS_SCHEMA", "BatchResult",
            "evaluate_batch", "load_dataset_checks", "resolve_backend", "to_pandas"]
@@ -84,7 +87,20 @@ def _is_spark(obj: Any) -> bool:
     return type(obj).__module__.startswith("pyspark")
 
 
-def _normalise(engine: Engine, entity: str, data: Any, members: Any, *, adapter: Any,
+def _nan_as_missing(table: pa.Table) -> pa.Table:
+    """NaN in a floating column is a missing value, as the record contract reads it (pandas
+    writes a missing number as NaN), so that no backend sees one (docs/architecture.md,
+    "Semantics at the edges")."""
+    for i, f in enumerate(table.schema):
+        if pa.types.is_floating(f.type):
+            col = table.column(i)
+            nan = pc.is_nan(col)
+            if pc.any(nan).as_py():
+                table = table.set_column(i, f, pc.if_else(nan, pa.scalar(None, f.type), col))
+    return table
+
+
+def _normalise(engine: EngineView, entity: str, data: Any, members: Any, *, adapter: Any,
                validate: bool, backend: Backend) -> Inputs:
     ent = engine.schema.entity(entity)
     rel = next(iter(ent.relations.values()), None)
@@ -113,7 +129,7 @@ def _normalise(engine: Engine, entity: str, data: Any, members: Any, *, adapter:
             tbl = _to_arrow(obj)
             if tbl is None:
                 break
-            inp.tables[ent_name] = tbl
+            inp.tables[ent_name] = _nan_as_missing(tbl)
         else:
             return inp
     loaded = engine.read(data, adapter=adapter, members=members, entity=entity)
@@ -137,18 +153,21 @@ class BatchResult:
         quarantine: rows ingestion could not read (possibly empty).
         fingerprint: :meth:`Engine.fingerprint` — rule, parameter and plugin versions, the
             dataset checks in force, ``as_of``.
-        rule_ids: the rules with a value column, in rule order.
+        rule_ids: the rules with a column in the results (a value and a status, or the status
+            alone: see ``outputs`` of :func:`evaluate_batch`), in rule order.
     """
 
-    def __init__(self, engine: Engine, entity: str, as_of: datetime.date, backend: str,
+    def __init__(self, engine: EngineView, entity: str, as_of: datetime.date, backend: str,
                  outcome: Outcome, inputs: Inputs, carry: Sequence[str] = (),
-                 dataset_checks: Mapping[str, Any] | None = None):
+                 dataset_checks: Mapping[str, Any] | None = None,
+                 outputs: Sequence[str] | None = None, settler: Settler | None = None):
         self.engine = engine
         self.entity = entity
         self.as_of = as_of
         self.backend = backend
-        self.rule_ids = list(outcome.rule_ids)
-        self.error_rules = list(outcome.error_rules)
+        columns = selected_columns(outcome.rule_ids, outputs)
+        self.rule_ids = [rid for rid in outcome.rule_ids if rid + STATUS_SUFFIX in columns]
+        self.error_rules = [rid for rid in outcome.error_rules if rid in self.rule_ids]
         self.quarantine = inputs.quarantine
         self.fingerprint = engine.fingerprint(as_of, dataset_checks=dataset_checks)
         self.results_path = outcome.results_path
@@ -160,11 +179,16 @@ class BatchResult:
         self._members: pa.Table | None = None
         self._findings: pa.Table | None = None
         self._cleanup: Callable[[], None] | None = outcome.cleanup
+        #: what settled the unknowns (``None``: three-valued, ``settle=False``); its counts
+        #: (``settled``, ``evaluated``, ``refused``) are known once the results were read
+        self.settler = settler
         plan = engine.plan(as_of)
         ent = plan.schema.entity(entity)
         rel = next(iter(ent.relations.values()), None)
         #: the result columns and their types (the same from every backend)
-        self.result_fields = result_fields(plan, entity, self.rule_ids, ent.key, carry)
+        wanted = {ent.key, *carry, *columns}
+        self.result_fields = [f for f in result_fields(plan, entity, self.rule_ids, ent.key,
+                                                       carry) if f[0] in wanted]
         self.member_fields = None if rel is None else result_fields(
             plan, rel.entity, plan.visible_rule_ids(rel.entity),
             plan.schema.entity(rel.entity).key, [rel.key])
@@ -174,7 +198,15 @@ class BatchResult:
     def to_arrow(self) -> pa.Table:
         """One row per record: key, carried columns, ``<rule>`` and ``<rule>__status``."""
         if self._results is None:
-            self._results = conform(self._get_results(), self.result_fields)
+            tbl = self._get_results()
+            names = [f for f, _ in self.result_fields if f in tbl.column_names]
+            if names != tbl.column_names:  # a backend that computed more than was asked
+                tbl = tbl.select(names)
+            results = conform(tbl, self.result_fields)
+            if self.settler is not None:
+                results = conform(self.settler.results(results, self.rule_ids),
+                                  self.result_fields)
+            self._results = results
         return self._results
 
     def to_pandas(self) -> Any:
@@ -193,7 +225,7 @@ class BatchResult:
         import pyarrow.parquet as pq
 
         out = Path(path)
-        if self.results_path is not None and self._results is None:
+        if self.results_path is not None and self._results is None and self.settler is None:
             shutil.copyfile(self.results_path, out)
         else:
             pq.write_table(self.to_arrow(), out)
@@ -206,6 +238,11 @@ class BatchResult:
             members = self._get_members()
             if members is not None and self.member_fields is not None:
                 members = conform(members, self.member_fields)
+                if self.settler is not None:
+                    rules = [n for n, _ in self.member_fields if n + STATUS_SUFFIX in
+                             members.column_names]
+                    members = conform(self.settler.members(members, rules),
+                                      self.member_fields)
             self._members = members
         return self._members
 
@@ -248,7 +285,8 @@ class BatchResult:
         top = [rid for rid in self.rule_ids
                if (r := self.engine.rule(rid, self.as_of)).parent is None and r.kind != "check"]
         # eligibility first (pkh_eligible, ...), then the other top-level rules
-        main = sorted(top, key=lambda rid: not rid.endswith("_eligible"))[:8]
+        main = sorted((rid for rid in top if rid in res.column_names),
+                      key=lambda rid: not rid.endswith("_eligible"))[:8]
         carried = [c for c in res.column_names if c != key and c not in self.rule_ids
                    and not c.endswith(STATUS_SUFFIX)]
         return table_html(res, title=f"BatchResult: {self.entity}", max_rows=10,
@@ -274,7 +312,7 @@ class BatchResult:
         key = self.engine.schema.entity(self.entity).key
         conds = [rid for rid in self.rule_ids
                  if (r := self.engine.rule(rid, self.as_of)).kind == "condition"
-                 and r.parent is None]
+                 and r.parent is None and rid in res.column_names]
         cols = {b: res.column(b) for b in by_cols}
         cols["records"] = pa.array([1] * res.num_rows, pa.int64())
         for c in conds:
@@ -367,14 +405,15 @@ class BatchResult:
 # Entry point
 
 
-def evaluate_batch(engine: Engine, entity: str, data: Any, *, members: Any = None,
+def evaluate_batch(engine: EngineView, entity: str, data: Any, *, members: Any = None,
                    as_of: datetime.date | str, backend: str | Backend = "duckdb",
                    adapter: Any = None,
                    validate: bool = True, dataset_checks: Any = True,
                    carry: Sequence[str] | str | None = None, lang: str = "id",
                    output: str | Path | None = None, memory_limit: str = "1GB",
                    temp_directory: str | Path | None = None, threads: int | None = None,
-                   spark: Any = None) -> BatchResult:
+                   spark: Any = None, outputs: Sequence[str] | None = None,
+                   settle: bool = True, needs: Sequence[str] | bool = False) -> BatchResult:
     """Evaluate every record of a table.
 
     Args:
@@ -404,13 +443,30 @@ def evaluate_batch(engine: Engine, entity: str, data: Any, *, members: Any = Non
         temp_directory: where DuckDB spills (default: a fresh temporary directory).
         threads: DuckDB threads (default: all cores).
         spark: the SparkSession for ``backend="spark"`` (default: a local session).
+        outputs: the result columns wanted, by rule: ``"pkh_eligible"`` gives the rule's
+            value and its status, ``"pkh_eligible__status"`` the status alone; the key and
+            the carried columns come first as always. ``None`` (the default): every visible
+            rule of the entity. The SQL backends then compute only those rules and what they
+            read, which is much less work than the whole pack; member results and findings
+            are unaffected (computed in full when asked for).
+        settle: settle unknown outcomes soundly, as :meth:`Engine.evaluate` does: the rows a
+            backend leaves unknown that have a blank the rule could be settled over are
+            re-decided through the one-record path (:mod:`welfare_rules.settling`), so every
+            backend gives the answer of ``Engine.evaluate``. ``False`` keeps the backend's
+            three-valued answer (faster; see docs/batch.md for the cost).
+        needs: rules (or ``True`` for every rule) that get a ``<rule>__needs`` column: the
+            list of blank inputs that would decide an unknown outcome, equal to
+            ``Decision.needs(rule)`` (empty when the outcome is known).
 
     Raises:
         PluginError: an unknown backend name.
-        EvaluationError: an unknown entity, or a function without SQL.
+        EvaluationError: an unknown entity, an unknown rule in ``outputs``, or a function
+            without SQL.
         ParameterError: a rule in force needs a parameter without a value on ``as_of``.
     """
     impl = resolve_backend(engine, backend)
+    if needs is not False and not settle:
+        raise EvaluationError("needs= is computed from settled outcomes: leave settle=True")
     if entity not in engine.schema.entities:
         raise EvaluationError(f"unknown entity '{entity}'")
     if isinstance(as_of, str):
@@ -418,16 +474,99 @@ def evaluate_batch(engine: Engine, entity: str, data: Any, *, members: Any = Non
     checks = _checks(dataset_checks)
     inputs = _normalise(engine, entity, data, members, adapter=adapter, validate=validate,
                         backend=impl)
+    _require_members(engine, entity, as_of, inputs)
     carry_cols = _carry_columns(engine, entity, carry)
+    wanted = _output_columns(engine, entity, outputs)
     job = Job(engine.plan(as_of), entity, inputs, checks=checks, carry=carry_cols, lang=lang,
               output=output, memory_limit=memory_limit, temp_directory=temp_directory,
-              threads=threads, spark=spark)
+              threads=threads, spark=spark, outputs=wanted)
     outcome = impl.run(job)
-    return BatchResult(engine, entity, as_of, impl.name, outcome, inputs, carry_cols,
-                       dataset_checks=checks)
+    result = BatchResult(engine, entity, as_of, impl.name, outcome, inputs, carry_cols,
+                         dataset_checks=checks, outputs=wanted)
+    needs_rules = _needs_rules(result.rule_ids, needs)
+    if settle:
+        result.settler = settler = Settler(engine, entity, as_of, inputs, needs_rules)
+    if settle and output is not None:
+        settled = result.to_arrow()  # the file the backend streamed holds three-valued results
+        if settler.settled or needs_rules:
+            import pyarrow.parquet as pq
+
+            pq.write_table(settled, Path(output))
+    return result
 
 
-def _carry_columns(engine: Engine, entity: str, carry: Sequence[str] | str | None) -> list[str]:
+def _needs_rules(rule_ids: Sequence[str], needs: Sequence[str] | bool) -> list[str]:
+    """The rules that get a ``<rule>__needs`` column.
+
+    Raises:
+        EvaluationError: ``needs`` names a rule without a value column.
+    """
+    if needs is True:
+        return list(rule_ids)
+    if needs is False:
+        return []
+    if isinstance(needs, str):
+        needs = [needs]
+    unknown = [r for r in needs if r not in rule_ids]
+    if unknown:
+        raise EvaluationError(f"needs: {unknown[0]!r} is not a rule of this entity in force"
+                              f"{did_you_mean(unknown[0], rule_ids)}")
+    return list(dict.fromkeys(needs))
+
+
+def _require_members(engine: EngineView, entity: str, as_of: datetime.date, inputs: Inputs
+                     ) -> None:
+    """Members are never silently absent: when the rules in force read a relation and no
+    table of its entity was given (nor a column holding it in the records), one clear error on
+    every backend, before any of them compiles."""
+    ent = engine.schema.entity(entity)
+    reads = engine.relation_reads(entity, as_of)
+    for rel in ent.relations.values():
+        rules = reads.get(rel.name)
+        if not rules or inputs.tables.get(rel.entity) is not None:
+            continue
+        if rel.name in _columns_of(inputs.tables.get(entity)):
+            continue  # the records carry their members
+        raise InputError([members_problem(entity, rel.name, rel.entity, rules)], entity,
+                         subject=f"{entity} table")
+
+
+def _columns_of(table: Any) -> Sequence[str]:
+    """The column names of an input table, path or frame (empty when unknown)."""
+    if table is None:
+        return ()
+    if isinstance(table, pa.Table):
+        return list(table.column_names)
+    if isinstance(table, Path):
+        import pyarrow.parquet as pq
+
+        names: list[str] = pq.read_schema(table).names
+        return names
+    return [str(c) for c in getattr(table, "columns", ())]
+
+
+def _output_columns(engine: EngineView, entity: str, outputs: Sequence[str] | str | None
+                    ) -> tuple[str, ...] | None:
+    """``outputs`` checked against the entity's visible rules.
+
+    Raises:
+        EvaluationError: ``outputs`` is a bare string, or names no visible rule of the entity.
+    """
+    if outputs is None:
+        return None
+    if isinstance(outputs, str):
+        raise EvaluationError(f"outputs={outputs!r}: give a list of rule ids, e.g. "
+                              f"outputs=[{outputs!r}]")
+    visible = engine.model.visible_rule_ids(entity)
+    known = set(visible)
+    for o in outputs:
+        if o.removesuffix(STATUS_SUFFIX) not in known:
+            raise EvaluationError(f"outputs: {o!r} is not a rule of {entity} with a result "
+                                  f"column{did_you_mean(o, visible)}")
+    return tuple(dict.fromkeys(outputs))
+
+
+def _carry_columns(engine: EngineView, entity: str, carry: Sequence[str] | str | None) -> list[str]:
     """The input columns to copy into the results.
 
     Raises:
@@ -447,7 +586,7 @@ def _carry_columns(engine: Engine, entity: str, carry: Sequence[str] | str | Non
     return [c for c in dict.fromkeys(carry) if c != ent.key]
 
 
-def resolve_backend(engine: Engine, backend: str | Backend) -> Backend:
+def resolve_backend(engine: EngineView, backend: str | Backend) -> Backend:
     """The backend an engine knows by this name (or the backend given).
 
     Raises:

@@ -1,5 +1,5 @@
 """The built-in plugin: the national schema, the functions of the rule language, the
-canonical adapter and the batch backends (python, duckdb, spark).
+canonical adapter and the batch backends (python, duckdb, polars, spark).
 
 Registered through the same hooks as any regional plugin (STYLE.md: built-ins are plugins too).
 """
@@ -38,8 +38,9 @@ def register_adapters(register: Register) -> None:
 @hookimpl
 def register_backends(register: Register) -> None:
     from .backends.duckdb import DuckDBBackend
+    from .backends.polars import PolarsBackend
     from .backends.reference import PythonBackend
     from .backends.spark import SparkBackend
 
-    for backend in (PythonBackend(), DuckDBBackend(), SparkBackend()):
+    for backend in (PythonBackend(), DuckDBBackend(), PolarsBackend(), SparkBackend()):
         register(backend)

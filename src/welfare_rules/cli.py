@@ -20,19 +20,18 @@ from typing import Any
 
 import click
 
-from .cli_kit import BadInput, OneLineGroup, Ui, command_options, guarded, require, version
+from .cli_kit import (
+    BadInput,
+    OneLineGroup,
+    Ui,
+    command_options,
+    guarded,
+    parse_as_of,
+    require,
+    version,
+)
 
 __all__ = ["BadInput", "guarded", "main"]
-
-
-def _as_of(value: str | None) -> tuple[datetime.date, str]:
-    """The evaluation date and where it came from (for the first line)."""
-    if value is None:
-        return datetime.date.today(), "today; --as-of to change"
-    try:
-        return datetime.date.fromisoformat(value), "--as-of"
-    except ValueError:
-        raise BadInput(f"--as-of must be a date YYYY-MM-DD, found {value!r}") from None
 
 
 def _engine(plugins: Sequence[str], rules: Sequence[str] = (), sets: Sequence[str] = ()) -> Any:
@@ -411,7 +410,7 @@ def evaluate(ui: Ui, data: str, members: str | None, entity: str, adapter: str |
              plugins: Sequence[str], as_of: str | None, lang: str) -> None:
     """Evaluate a data file (CSV, JSON, JSON Lines, Parquet, XLSX) and write the results."""
     _backend(backend)
-    when, note = _as_of(as_of)
+    when, note = parse_as_of(as_of)
     engine = _engine(plugins)
     ui.header(engine=engine, as_of=when, as_of_note=note)
     loaded = _read(ui, engine, data, members, adapter, entity)
@@ -473,6 +472,9 @@ def _print_summary(ui: Ui, res: Any, entity: str, lang: str, persons: int | None
     """Per kelurahan: records and the main rules that hold; findings per check; LKS per
     maturity level. Other entities: every top-level condition."""
     import duckdb
+    from sqlglot import exp
+
+    from .sqlbuild import query, relation
 
     table = res.to_arrow()
     con = duckdb.connect()
@@ -484,12 +486,12 @@ def _print_summary(ui: Ui, res: Any, entity: str, lang: str, persons: int | None
     if not wanted:
         wanted = [rid for rid in res.rule_ids if engine.rule(rid).kind == "condition"
                   and engine.rule(rid).parent is None][:6]
-    cols = ", ".join(f'count(*) FILTER (WHERE "{c}") AS "{c}"' for c in wanted)
-    group = f'"{by}"' if by else "'all'"
     records = {"household": "households", "institution": "lks"}.get(entity, "records")
-    rows = con.sql(f"SELECT {group} AS {by or 'group'}, count(*) AS {records}"
-                   f"{', ' + cols if cols else ''} FROM r GROUP BY ALL ORDER BY 1"
-                   ).to_arrow_table()
+    rows = relation(con, query(
+        "SELECT __group AS __name, count(*) AS __records, __counts FROM r GROUP BY ALL "
+        "ORDER BY 1", group=by if by else exp.Literal.string("all"), name=by or "group",
+        records=records, counts=[query("count(*) FILTER (WHERE __c) AS __c", c=c)
+                                 for c in wanted])).to_arrow_table()
     notes = []
     if entity == "household" and persons is not None:
         notes.append(f"{table.num_rows:,} {_word('households', lang)}, {persons:,} "
@@ -570,7 +572,7 @@ def explain(ui: Ui, data: str, record_id: str, rule_ids: Sequence[str], members:
     from .lookup import read_one
     from .masking import mask_id
 
-    when, note = _as_of(as_of)
+    when, note = parse_as_of(as_of)
     engine = _engine(plugins)
     ui.header(engine=engine, as_of=when, as_of_note=note)
     key = engine.schema.entity(entity).key
@@ -585,6 +587,10 @@ def explain(ui: Ui, data: str, record_id: str, rule_ids: Sequence[str], members:
     targets = list(rule_ids) or [r for r in engine.visible_rule_ids(entity)
                                  if engine.rule(r).parent is None
                                  and engine.rule(r).kind != "check"]
+    # without named rules, the decisions come first and the rules not in force on the date
+    # (BLT 2022, ...) are one line at the end
+    idle = [] if rule_ids else [r for r in targets if not d.in_force(r)]
+    targets = [r for r in targets if r not in idle]
     decisions = []
     level = "full" if full else "summary"
     for rid in targets:
@@ -612,11 +618,17 @@ def explain(ui: Ui, data: str, record_id: str, rule_ids: Sequence[str], members:
     findings = [{"check": f.check, "severity": f.severity, "message": f.message}
                 for f in d.findings]
     ui.set(id=record_id if unmask else mask_id(record_id), entity=entity, decisions=decisions,
-           findings=findings)
+           findings=findings, not_in_force=idle)
     if d.findings and not ui.as_json:
         click.echo("Temuan:" if lang == "id" else "Findings:")
         for f in d.findings:
             click.echo(f"  [{f.severity}] {f.check}: {f.message}")
+    if idle and not ui.as_json:
+        from .wording import date as date_words
+
+        head = "Tidak berlaku per" if lang == "id" else "Not in force on"
+        titles = "; ".join(engine.rule(r).title.get(lang) or r for r in idle)
+        click.echo(f"{head} {date_words(when, lang)}: {titles}")
 
 
 def _top_level(d: Any) -> bool:
@@ -672,7 +684,7 @@ def diff(ui: Ui, data: str, members: str | None, entity: str, adapter: str | Non
     if not sets and not rule_files:
         raise BadInput("give --set name=value and/or --rules FILE: what changes?")
     _backend(backend)
-    when, note = _as_of(as_of)
+    when, note = parse_as_of(as_of)
     before = _engine(plugins)
     after = _engine(plugins, rule_files, sets)
     ui.header(engine=before, as_of=when, as_of_note=note)
@@ -747,7 +759,7 @@ def reconcile(ui: Ui, data: str, members: str | None, adapter: str | None,
     registers = _registers(register_specs)
     if not registers:
         raise BadInput("give at least one --register name=path")
-    when, note = _as_of(as_of)
+    when, note = parse_as_of(as_of)
     engine = _engine(plugins)
     ui.header(engine=engine, as_of=when, as_of_note=note)
     loaded = _read(ui, engine, data, members, adapter, "household")
@@ -817,7 +829,7 @@ def report(ui: Ui, data: str | None, members: str | None, institutions: str | No
     if demo_size is not None:
         from .demo import generate_city
 
-        when, note = _as_of(as_of) if as_of else (None, "the demo city's date")
+        when, note = parse_as_of(as_of) if as_of else (None, "the demo city's date")
         with ui.phase(f"generating a demo city of {demo_size:,} households"):
             city = generate_city(demo_size)
         when = when or city.as_of
@@ -830,7 +842,7 @@ def report(ui: Ui, data: str | None, members: str | None, institutions: str | No
         if city.death_register is not None and "death" not in registers:
             registers = {**registers, "death": city.death_register}
     elif data is not None:
-        when, note = _as_of(as_of)
+        when, note = parse_as_of(as_of)
         ui.header(engine=engine, as_of=when, as_of_note=note)
         loaded = _read(ui, engine, data, members, adapter, "household")
         households, persons = loaded.tables["household"], loaded.tables.get("person")

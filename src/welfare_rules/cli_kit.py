@@ -34,7 +34,7 @@ import click
 from .errors import ErrorGroup, WelfareRulesError
 from .masking import mask_text
 
-__all__ = ["OPTIONAL", "BadInput", "Ui", "command_options", "guarded", "require",
+__all__ = ["OPTIONAL", "BadInput", "Ui", "command_options", "guarded", "parse_as_of", "require",
            "version"]
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -86,6 +86,21 @@ def _one_line_usage() -> Iterator[None]:
     except click.UsageError as exc:
         where = f" (see {exc.ctx.command_path} --help)" if exc.ctx is not None else ""
         raise BadInput(mask_text(exc.format_message()) + where) from None
+
+
+def parse_as_of(value: str | None) -> tuple[datetime.date, str]:
+    """The evaluation date of an ``--as-of`` option and where it came from (for the first line
+    of a command's output): today when the option is not given.
+
+    Raises:
+        BadInput: the value is not an ISO date (YYYY-MM-DD).
+    """
+    if value is None:
+        return datetime.date.today(), "today; --as-of to change"
+    try:
+        return datetime.date.fromisoformat(value), "--as-of"
+    except ValueError:
+        raise BadInput(f"--as-of must be a date YYYY-MM-DD, found {value!r}") from None
 
 
 def version() -> str:

@@ -23,7 +23,7 @@ from . import wording
 from .unknowns import Input, cone, domain, with_values
 
 if TYPE_CHECKING:
-    from .decision import Decision
+    from .views import DecisionView
 
 #: how many inputs a counterfactual changes at most
 MAX_CHANGES = 4
@@ -54,7 +54,7 @@ class Counterfactual:
         return self._sentences[lang]
 
 
-def counterfactuals(d: Decision, rule_id: str, limit: int = 3) -> list[Counterfactual]:
+def counterfactuals(d: DecisionView, rule_id: str, limit: int = 3) -> list[Counterfactual]:
     """The smallest verified changes that flip ``rule_id`` for this decision's record."""
     rule = d.plan.rules[rule_id]
     before = d.value(rule_id)
@@ -104,20 +104,20 @@ def counterfactuals(d: Decision, rule_id: str, limit: int = 3) -> list[Counterfa
     return out
 
 
-def _outcome(d: Decision, record: Mapping[str, Any], rule_id: str) -> tuple[Any, bool]:
+def _outcome(d: DecisionView, record: Mapping[str, Any], rule_id: str) -> tuple[Any, bool]:
     probe = d.engine.evaluate(d.entity, record, as_of=d.as_of)
     return probe.value(rule_id), probe.status(rule_id) != "unknown"
 
 
-def _criteria_values(d: Decision, record: Mapping[str, Any], rule_id: str) -> tuple[Any, ...]:
+def _criteria_values(d: DecisionView, record: Mapping[str, Any], rule_id: str) -> tuple[Any, ...]:
     """The values of the rules the outcome is built from (its criteria, levels, indicators)."""
 
-    ids = sorted(r for r in cone(d.engine, d.plan.rules[rule_id]).rules if r in d._slots)
+    ids = sorted(r for r in cone(d.engine, d.plan.rules[rule_id]).rules if r in d.slots)
     values, _ = d.plan.compiled.run(record, d.plan.params, d.as_of) if ids else ([], [])
-    return tuple(values[d._slots[r]] for r in ids)
+    return tuple(values[d.slots[r]] for r in ids)
 
 
-def _inputs(d: Decision, rule_id: str) -> list[Input]:
+def _inputs(d: DecisionView, rule_id: str) -> list[Input]:
     rule = d.plan.rules[rule_id]
     c = cone(d.engine, rule)
     schema = d.engine.schema
@@ -138,7 +138,7 @@ def _changeable(f: Any, name: str, key: str) -> bool:
     return f is not None and f.changeable and name != key and f.type.kind != "str"
 
 
-def _candidates(d: Decision, inp: Input, c: Any) -> list[Any]:
+def _candidates(d: DecisionView, inp: Input, c: Any) -> list[Any]:
     current = inp.get(d.record)
     dom = domain(d, inp, c)
     if dom is None:
@@ -146,7 +146,7 @@ def _candidates(d: Decision, inp: Input, c: Any) -> list[Any]:
     return [v for v in dom if not _same(v, current)]
 
 
-def _scaled(d: Decision, inp: Input, c: Any) -> list[Any]:
+def _scaled(d: DecisionView, inp: Input, c: Any) -> list[Any]:
     """Candidates for a number read inside arithmetic: the current value halved and doubled,
     and zero; a date or text has none."""
     from .unknowns import _field
@@ -163,7 +163,7 @@ def _scaled(d: Decision, inp: Input, c: Any) -> list[Any]:
     return sorted(vals)
 
 
-def _distance(d: Decision, changes: Mapping[Input, Any]) -> tuple[int, float]:
+def _distance(d: DecisionView, changes: Mapping[Input, Any]) -> tuple[int, float]:
     total = 0.0
     for inp, v in changes.items():
         cur = inp.get(d.record)
@@ -181,7 +181,7 @@ def _same(a: Any, b: Any) -> bool:
     return bool(a == b and type(a) is type(b))
 
 
-def _sentence(d: Decision, rule_id: str, changes: Mapping[Input, Any], after: Any,
+def _sentence(d: DecisionView, rule_id: str, changes: Mapping[Input, Any], after: Any,
               lang: str) -> str:
     from .explain import _Builder, rule_title
 

@@ -25,7 +25,7 @@ from . import types as t
 from ._yaml import Positions
 from .adapters.record import check_record
 from .backends.base import Backend
-from .backends.python import Compiled, RecordPlan, compile_plan, rule_nodes
+from .backends.python import Compiled, RecordPlan, compile_plan, missing_params, rule_nodes
 from .decision import Decision as _Decision
 from .errors import (
     CycleError,
@@ -45,7 +45,7 @@ from .expr.check import Checker, Env, Refs
 from .expr.functions import Function
 from .loading import load_parameter_files, load_rules
 from .model import WHAT_IF, Parameter, Rule, RuleSet
-from .plan import EntityPlan, Plan, RuleModel, UnknownRuleError
+from .plan import EntityPlan, Plan, RuleModel, UnknownRuleError, as_of_date
 from .plugins import PluginInfo, call_contributions, get_plugin_manager, resolve_plugins
 from .reform import Reform, load_reform
 from .schema import Origin, Schema, SchemaBuilder
@@ -107,7 +107,8 @@ class Engine:
         self.backends: dict[str, Backend] = dict(backends or {})
         self._param_index = self.model.param_index
         self._lock = threading.Lock()
-        self._compiled: dict[tuple[str, tuple[tuple[str, int], ...]], Compiled] = {}
+        self._compiled: dict[tuple[str, tuple[tuple[str, int], ...], frozenset[str]],
+                             Compiled] = {}
         self._plans: dict[tuple[str, datetime.date], RecordPlan] = {}
         self._reads: dict[tuple[str, datetime.date], frozenset[str]] = {}
 
@@ -191,7 +192,7 @@ class Engine:
     def plan(self, as_of: datetime.date | str | None = None) -> Plan:
         """The rules in force on ``as_of`` with that date's parameter values (default today):
         what every backend compiles from."""
-        return self.model.plan(_as_date(as_of))
+        return self.model.plan(as_of_date(as_of))
 
     # ------------------------------------------------------------------------------------------
     # Evaluation
@@ -220,7 +221,7 @@ class Engine:
             ParameterError: a rule needs a parameter that has no value on ``as_of``.
         """
         # the class test is the fast path of a hot loop
-        day = as_of if as_of.__class__ is datetime.date else _as_date(as_of)
+        day = as_of if as_of.__class__ is datetime.date else as_of_date(as_of)
         plan = self._plans.get((entity, day)) or self._plan(entity, day)
         if record.__class__ is not dict and not isinstance(record, Mapping):
             raise EvaluationError(f"a record is a mapping of fields, found "
@@ -240,6 +241,24 @@ class Engine:
                             for rel in self.rule_refs(r).relations)
             self._reads[(entity, as_of)] = hit
         return hit
+
+    def relation_reads(self, entity: str, as_of: datetime.date | str | None = None
+                       ) -> dict[str, tuple[str, ...]]:
+        """The relations (``members``) the rules of ``entity`` in force on ``as_of`` read, each
+        with the ids of the rules that read it: what a caller must give besides the records.
+
+        Raises:
+            EvaluationError: an unknown entity.
+        """
+        if entity not in self.schema.entities:
+            raise EvaluationError(f"unknown entity '{entity}'"
+                                  f"{did_you_mean(entity, self.schema.entities)}")
+        out: dict[str, list[str]] = {}
+        for rid, rule in self.in_force(as_of_date(as_of)).items():
+            if rule.entity == entity:
+                for rel in sorted(self.rule_refs(rule).relations):
+                    out.setdefault(rel, []).append(rid)
+        return {rel: tuple(ids) for rel, ids in out.items()}
 
     def read(self, source: Any, adapter: str | Any | None = None, **kwargs: Any
              ) -> LoadResult:
@@ -289,7 +308,7 @@ class Engine:
         """
         from .batch import evaluate_batch
 
-        return evaluate_batch(self, entity, data, members=members, as_of=_as_date(as_of),
+        return evaluate_batch(self, entity, data, members=members, as_of=as_of_date(as_of),
                               backend=backend, **kwargs)
 
     # ------------------------------------------------------------------------------------------
@@ -320,7 +339,7 @@ class Engine:
             if plan is not None:
                 return plan
             base = self.model.plan(as_of)
-            ckey = (entity, base.selection)
+            ckey = (entity, base.selection, missing_params(base))
             compiled = self._compiled.get(ckey)
             if compiled is None:
                 compiled = compile_plan(base, entity)
@@ -330,21 +349,6 @@ class Engine:
                 self._plans.clear()
             self._plans[key] = plan
             return plan
-
-
-def _as_date(as_of: datetime.date | str | None) -> datetime.date:
-    if as_of is None:
-        return datetime.date.today()
-    if isinstance(as_of, datetime.datetime):
-        return as_of.date()
-    if isinstance(as_of, datetime.date):
-        return as_of
-    if isinstance(as_of, str):
-        try:
-            return datetime.date.fromisoformat(as_of)
-        except ValueError:
-            raise EvaluationError(f"as_of must be a date YYYY-MM-DD, found {as_of!r}") from None
-    raise EvaluationError(f"as_of must be a date, found {as_of!r}")
 
 
 class _Loader:
@@ -618,9 +622,10 @@ class _Loader:
                         f"rule '{rid}' has versions of different types ({prev} and {ty})",
                         r.location))
                 rule_types[rid] = ty if prev is None or prev == t.ANY else t.unify(prev, ty)
+        known: dict[tuple[str, ...], set[str]] = {}  # names by entities, built once each
         for vs in rules.values():
             for r in vs:
-                self.errors.extend(_template_errors(r, params, schema, rule_entity))
+                self.errors.extend(_template_errors(r, params, schema, rule_entity, known))
         # 3. bounds: text growth and chain depth (docs/security.md)
         self.errors.extend(check_bounds(rules, order, deps, schema, params, rule_nodes))
         return refs_out, rule_types, order
@@ -790,7 +795,8 @@ def _syntactic_refs(node: n.Node, rule_entity: Mapping[str, str], refs: Refs) ->
 
 
 def _template_errors(r: Rule, params: Mapping[str, Parameter], schema: Schema,
-                     rule_entity: Mapping[str, str]) -> list[LocatedError]:
+                     rule_entity: Mapping[str, str],
+                     names: dict[tuple[str, ...], set[str]]) -> list[LocatedError]:
     """Placeholders of a rule's title and message that name nothing: ``{param.x}`` must be a
     parameter, ``{name}`` a field or rule of the rule's entity (or of its parent's)."""
     texts = [("title", r.title.id), ("title", r.title.en)]
@@ -802,8 +808,11 @@ def _template_errors(r: Rule, params: Mapping[str, Parameter], schema: Schema,
         ents.append(parent[0].name)
     if r.entity in schema.entities:  # a check per member names the member's fields too
         ents += [rel.entity for rel in schema.entity(r.entity).relations.values()]
-    known = {f for e in ents if e in schema.entities for f in schema.entity(e).fields}
-    known |= {rid for rid, e in rule_entity.items() if e in ents}
+    known = names.get(tuple(ents))
+    if known is None:
+        known = {f for e in ents if e in schema.entities for f in schema.entity(e).fields}
+        known |= {rid for rid, e in rule_entity.items() if e in ents}
+        names[tuple(ents)] = known
     out: list[LocatedError] = []
     for what, text in texts:
         for name in template_names(text):

@@ -197,11 +197,14 @@ class InputError(DataError):
     found (``problems``)."""
 
     def __init__(self, problems: Sequence[InputProblem], entity: str,
-                 record_id: str | None = None):
+                 record_id: str | None = None, *, subject: str | None = None):
         self.problems = list(problems)
         self.entity = entity
         self.record_id = record_id
-        who = f"{entity} record" + (f" {record_id}" if record_id else "")
+        who = subject or (f"{entity} record" + (f" {record_id}" if record_id else ""))
+        if len(self.problems) == 1:  # one problem: one line, whole on the command line too
+            super().__init__(f"{who}: {self.problems[0]}")
+            return
         lines = [f"{who}: {len(self.problems)} invalid value(s)"]
         lines.extend(f"  {p}" for p in self.problems)
         super().__init__("\n".join(lines))

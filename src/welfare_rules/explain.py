@@ -21,13 +21,14 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from . import wording
+from .expr.nodes import to_source
 from .masking import is_masked_field, mask_data, mask_id, mask_text
 from .model import WHAT_IF
 from .plugins import layering
 
 if TYPE_CHECKING:
-    from .decision import Decision, _Base
     from .model import Basis, Rule
+    from .views import DecisionView, RecordDecisionView
 
 LEVELS = ("summary", "full")
 
@@ -47,7 +48,7 @@ _W = {
         "blocked": "penilaian tingkat terhenti karena data belum lengkap",
         "findings": "Temuan", "did_not_matter": "{fields} kosong, tetapi tidak mengubah hasil",
         "counted": "dihitung", "not_counted": "tidak dihitung", "rank": "urutan",
-        "component": "komponen",
+        "component": "komponen", "expression": "Rumus",
     },
     "en": {
         "true": "YES", "false": "NO", "unknown": "NOT YET KNOWN",
@@ -64,7 +65,7 @@ _W = {
         "findings": "Findings", "did_not_matter": "{fields} left blank, but it does not change "
         "the outcome",
         "counted": "counted", "not_counted": "not counted", "rank": "rank",
-        "component": "component",
+        "component": "component", "expression": "Expression",
     },
 }
 
@@ -94,13 +95,13 @@ def _lang(lang: str) -> str:
     return lang
 
 
-def rule_title(d: _Base, rule: Rule, lang: str) -> str:
+def rule_title(d: DecisionView, rule: Rule, lang: str) -> str:
     """A rule's title in ``lang`` with its placeholders filled: ``{param.x}`` the value in
     force (with its unit, in words), ``{name}`` a field or rule value of the record."""
     return wording.render(rule.title.get(lang) or rule.id, _resolver(d, lang))
 
 
-def _resolver(d: _Base, lang: str) -> Any:
+def _resolver(d: DecisionView, lang: str) -> Any:
     eng = d.engine
 
     def resolve(name: str, bare: bool) -> str | None:
@@ -112,7 +113,7 @@ def _resolver(d: _Base, lang: str) -> Any:
             if bare and isinstance(v, int | float) and not isinstance(v, bool):
                 return wording.number(v, lang)
             return wording.value(v, lang, unit=eng.parameters[pname].unit)
-        if name in d._slots:
+        if name in d.slots:
             r = d.plan.rules.get(name)
             return wording.value(d.value(name), lang, unit=r.unit if r else "")
         fld = eng.schema.entity(d.entity).fields.get(name)
@@ -123,11 +124,11 @@ def _resolver(d: _Base, lang: str) -> Any:
     return resolve
 
 
-def _is_identifier(d: _Base, name: str) -> bool:
+def _is_identifier(d: DecisionView, name: str) -> bool:
     return is_masked_field(name, d.entity, d.engine.schema.entity(d.entity).key)
 
 
-def _field_text(d: _Base, name: str, lang: str, *, unmask: bool) -> str:
+def _field_text(d: DecisionView, name: str, lang: str, *, unmask: bool) -> str:
     """A field's value in words; identifiers and 16-digit runs in free text masked
     (:mod:`welfare_rules.masking`) unless ``unmask``."""
     v = d.record.get(name)
@@ -150,14 +151,14 @@ def _basis_text(b: Basis, lang: str) -> str:
 
 
 class _Builder:
-    def __init__(self, d: _Base, lang: str, unmask: bool):
+    def __init__(self, d: DecisionView, lang: str, unmask: bool):
         self.d = d
         self.lang = _lang(lang)
         self.w = _W[self.lang]
         self.unmask = unmask
         self.eng = d.engine
 
-    def field(self, d: _Base, name: str) -> dict[str, Any]:
+    def field(self, d: DecisionView, name: str) -> dict[str, Any]:
         f = self.eng.schema.entity(d.entity).fields.get(name)
         v = d.record.get(name)
         label = (f.label.get(self.lang) if f else "") or name
@@ -189,7 +190,7 @@ class _Builder:
                 "sources": list(p.basis.sources) or ([p.reference] if p.reference else []),
                 "origin": str(p.origin)}
 
-    def node(self, d: _Base, rule_id: str) -> dict[str, Any]:
+    def node(self, d: DecisionView, rule_id: str) -> dict[str, Any]:
         rule = self.eng.rule(rule_id, d.as_of)
         refs = self.eng.rule_refs(rule)
         value = d.value(rule_id)
@@ -201,9 +202,10 @@ class _Builder:
             "basis": _basis_text(rule.basis, self.lang),
             "sources": list(rule.basis.sources) or ([rule.reference] if rule.reference else []),
             "origin": str(rule.origin),
+            "expression": to_source(rule.expr) if rule.expr is not None else None,
             "inputs": [self.field(d, f) for f in sorted(refs.fields)],
             "rules_used": [self.used(d, r) for r in sorted(refs.rules)
-                           if r in d._slots and r not in rule.children],
+                           if r in d.slots and r not in rule.children],
             "params": [self.param(p) for p in sorted(refs.params)],
             "children": [], "needs": [], "blank_ignored": [],
         }
@@ -253,13 +255,13 @@ class _Builder:
         return component_word(self.eng, rule.id, value, self.lang) or wording.value(
             value, self.lang, unit=rule.unit)
 
-    def used(self, d: _Base, r: str) -> dict[str, Any]:
+    def used(self, d: DecisionView, r: str) -> dict[str, Any]:
         rule = self.eng.rule(r, d.as_of)
         v = d.value(r)
         return {"id": r, "title": rule_title(d, rule, self.lang), "value": _json_value(v),
                 "shown": self.shown(rule, v, d.status(r))}
 
-    def input_label(self, d: _Base, slot: str) -> str:
+    def input_label(self, d: DecisionView, slot: str) -> str:
         """``members[1].is_pregnant`` → ``Sedang hamil (anggota 2)``."""
         if "." in slot and slot.split("[", 1)[0] in self.eng.schema.entity(d.entity).relations:
             head, field = slot.rsplit(".", 1)
@@ -271,7 +273,7 @@ class _Builder:
         f = self.eng.schema.entity(d.entity).fields.get(slot)
         return (f.label.get(self.lang) if f else "") or slot
 
-    def blank_ignored(self, d: _Base, rule: Rule) -> list[str]:
+    def blank_ignored(self, d: DecisionView, rule: Rule) -> list[str]:
         from .unknowns import missing_inputs
 
         if not hasattr(d, "needs") or d.status(rule.id) == "unknown":
@@ -279,10 +281,10 @@ class _Builder:
         from .unknowns import cone
 
         c = cone(self.eng, rule)
-        return [self.input_label(d, str(i)) for i in missing_inputs(d, rule)  # type: ignore[arg-type]
+        return [self.input_label(d, str(i)) for i in missing_inputs(d, rule)
                 if i.field not in (c.blank_member if i.member is not None else c.blank_own)]
 
-    def member_rows(self, d: _Base, rule: Rule, refs: Any) -> list[dict[str, Any]]:
+    def member_rows(self, d: DecisionView, rule: Rule, refs: Any) -> list[dict[str, Any]]:
         rows = []
         for md in getattr(d, "members", [])[:12]:
             vals = []
@@ -290,7 +292,7 @@ class _Builder:
                 info = self.field(md, f)
                 vals.append({"label": info["label"], "shown": info["shown"]})
             for r in self.member_rules(refs):
-                if r in md._slots:
+                if r in md.slots:
                     u = self.used(md, r)
                     vals.append({"label": u["title"], "shown": u["shown"]})
             rows.append({"member": md.index + 1, "nik": self.field(md, "nik")["value"]
@@ -312,7 +314,7 @@ class _Builder:
         return [r for r in self.eng.order if r in seen and "#" not in r
                 and not self.eng.rule(r).hidden]
 
-    def ladder(self, d: _Base, rule: Rule, value: Any, out: dict[str, Any]) -> None:
+    def ladder(self, d: DecisionView, rule: Rule, value: Any, out: dict[str, Any]) -> None:
         names = [lv.name for lv in rule.levels]
         nxt = None
         if value is None:
@@ -349,7 +351,7 @@ _OUTPUT_WORDS = {
 }
 
 
-def _at_least_n(d: _Base, rule: Rule) -> float | None:
+def _at_least_n(d: DecisionView, rule: Rule) -> float | None:
     from .backends.interp import evaluate
     from .backends.python_detail import scope_for
 
@@ -372,7 +374,7 @@ class Explanation:
     """One rule's explanation for one record: ``str()`` is the text, ``to_dict()`` the tree
     for apps, ``_repr_html_()`` the notebook view."""
 
-    def __init__(self, d: _Base, rule_id: str, lang: str, level: str, unmask: bool):
+    def __init__(self, d: DecisionView, rule_id: str, lang: str, level: str, unmask: bool):
         if level not in LEVELS:
             raise ValueError(f"level must be one of {', '.join(LEVELS)}, found {level!r}")
         self.lang = _lang(lang)
@@ -406,13 +408,13 @@ class Explanation:
         return f'<div class="welfare-rules-explanation" lang="{self.lang}">{body}</div>'
 
 
-def explanation(d: _Base, rule_id: str, *, lang: str = "id", level: str = "full",
+def explanation(d: DecisionView, rule_id: str, *, lang: str = "id", level: str = "full",
                 unmask: bool = False) -> Explanation:
     """Build the explanation of ``rule_id`` for an evaluated decision."""
     return Explanation(d, rule_id, lang, level, unmask)
 
 
-def explain(d: _Base, rule_id: str, *, lang: str = "id", level: str = "full",
+def explain(d: DecisionView, rule_id: str, *, lang: str = "id", level: str = "full",
             unmask: bool = False, fmt: str = "text") -> str:
     """The explanation as text (``fmt="text"``), HTML or JSON."""
     lang = _lang(lang)
@@ -438,7 +440,7 @@ def explain(d: _Base, rule_id: str, *, lang: str = "id", level: str = "full",
 # Full text
 
 
-def _full_text(b: _Builder, d: _Base, tree: dict[str, Any]) -> str:
+def _full_text(b: _Builder, d: DecisionView, tree: dict[str, Any]) -> str:
     w = b.w
     ent = d.engine.schema.entity(d.entity)
     key = ent.key
@@ -467,6 +469,8 @@ def _render_node(b: _Builder, node: dict[str, Any], indent: int) -> list[str]:
     sub = pad + "    "
     if node.get("mode_text"):
         lines.append(f"{sub}{node['mode_text']}")
+    if node.get("expression") and not node["children"] and node["expression"] != node["title"]:
+        lines.append(f"{sub}{w['expression']}: `{node['expression']}`")
     if node["inputs"]:
         lines.append(f"{sub}{w['inputs']}: " + "; ".join(
             f"{i['label']} = {i['shown']}" for i in node["inputs"]))
@@ -505,7 +509,7 @@ def _render_node(b: _Builder, node: dict[str, Any], indent: int) -> list[str]:
 # Summary
 
 
-def _summary(b: _Builder, d: _Base, tree: dict[str, Any]) -> list[str]:
+def _summary(b: _Builder, d: DecisionView, tree: dict[str, Any]) -> list[str]:
     lang = b.lang
     w = b.w
     idn = lang == "id"
@@ -620,12 +624,12 @@ def _strip_number(title: str) -> str:
 _MEMBER_SUMMARY = ("pkh_component", "pkh_component_amount", "pkh_person_rank", "pkh_counted")
 
 
-def _pkh_members(b: _Builder, d: _Base, members: list[dict[str, Any]]) -> list[str]:
+def _pkh_members(b: _Builder, d: DecisionView, members: list[dict[str, Any]]) -> list[str]:
     out = []
     for md in getattr(d, "members", [])[:6]:
         vals = []
         for r in _MEMBER_SUMMARY:
-            if r in md._slots:
+            if r in md.slots:
                 rule = b.eng.rule(r, d.as_of)
                 v = md.value(r)
                 shown = wording.boolean(v, b.lang) if isinstance(v, bool) else \
@@ -636,7 +640,7 @@ def _pkh_members(b: _Builder, d: _Base, members: list[dict[str, Any]]) -> list[s
     return out
 
 
-def decision_html(d: Decision) -> str:
+def decision_html(d: RecordDecisionView) -> str:
     """The notebook view of a decision: each top-level rule with its value and a summary."""
     lang = "id"
     rows = []
@@ -647,8 +651,8 @@ def decision_html(d: Decision) -> str:
         b = _Builder(d, lang, False)
         rows.append(f"<tr><td>{html.escape(rule_title(d, rule, lang))}</td>"
                     f"<td>{html.escape(b.shown(rule, d.value(rid), d.status(rid)))}</td></tr>")
-    findings = "".join(f"<li>{html.escape(f.severity)}: {html.escape(f.message)}</li>"
-                       for f in d.findings)
+    findings = "".join(f"<li>{html.escape(f.severity)}: {html.escape(f.to_dict()['message'])}</li>"
+                       for f in d.findings)  # to_dict masks NIKs and No. KK in the message
     ent = d.engine.schema.entity(d.entity)
     return (f"<div><b>{html.escape(ent.label.get(lang) or d.entity)}</b> "
             f"{html.escape(_W[lang]['as_of'])} {html.escape(wording.date(d.as_of, lang))}"

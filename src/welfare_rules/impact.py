@@ -402,11 +402,12 @@ def impact(base: Engine, reform: Engine | str | Path | Any, data: Any, *, member
         DataError: bad weights, or a ``by`` that is not a household field.
         EvaluationError: an unknown backend.
     """
-    from .engine import Engine, _as_date
+    from .engine import Engine
+    from .plan import as_of_date
 
     if not isinstance(reform, Engine):
         reform = reform_engine(base, reform)
-    day = _as_date(as_of)
+    day = as_of_date(as_of)
     ent = base.schema.entity(_ENTITY)
     key = ent.key
     extra = [by] if isinstance(by, str) else list(by or ())

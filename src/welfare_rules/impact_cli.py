@@ -8,14 +8,13 @@ XLSX (ids masked) and as an HTML page with a chart.
 
 from __future__ import annotations
 
-import datetime
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import click
 
-from .cli_kit import BadInput, Ui, command_options
+from .cli_kit import BadInput, Ui, command_options, parse_as_of
 
 Decorator = Callable[[Callable[..., Any]], Callable[..., Any]]
 
@@ -29,15 +28,6 @@ _HEADERS = {
            "unknown": "belum pasti", "unfilled": "kuota kosong"},
     "en": {"cost_before": "cost/yr before", "cost_after": "cost/yr after"},
 }
-
-
-def _as_of(value: str | None) -> tuple[datetime.date, str]:
-    if value is None:
-        return datetime.date.today(), "today; --as-of to change"
-    try:
-        return datetime.date.fromisoformat(value), "--as-of"
-    except ValueError:
-        raise BadInput(f"--as-of must be a date YYYY-MM-DD, found {value!r}") from None
 
 
 def _reform(reform: str | None, sets: Sequence[str]) -> Any:
@@ -159,7 +149,7 @@ def register(group: click.Group, *, plugin_option: Decorator) -> None:
         reform = _reform(reform_file, sets)
         if reform is None:
             raise BadInput("give --reform FILE or --set name=value: what changes?")
-        when, note = _as_of(as_of)
+        when, note = parse_as_of(as_of)
         base = Engine.load(plugins=list(plugins) or None)
         after = Engine.load(plugins=list(plugins) or None, reform=reform)
         ui.header(engine=base, as_of=when, as_of_note=note, what=reform.describe(lang))
@@ -221,7 +211,7 @@ def register(group: click.Group, *, plugin_option: Decorator) -> None:
         from .recipients.allocate import allocate
         from .safecells import write_csv
 
-        when, note = _as_of(as_of)
+        when, note = parse_as_of(as_of)
         places = read_quota(quota, by)
         ctx = click.get_current_context(silent=True)
         if reform_file is None and ctx is not None:  # welfare-rules --reform FILE allocate ...

@@ -26,13 +26,14 @@ from typing import Any
 import attrs
 
 from . import types as t
-from .errors import ParameterError, UnknownRuleError, did_you_mean
+from .errors import EvaluationError, ParameterError, UnknownRuleError, did_you_mean
 from .expr.check import Refs
 from .expr.functions import Function
 from .model import Parameter, Rule
 from .schema import Schema
 
-__all__ = ["EntityPlan", "Missing", "Plan", "RuleModel", "UnknownRuleError", "deps_of"]
+__all__ = ["EntityPlan", "Missing", "Plan", "RuleModel", "UnknownRuleError", "as_of_date",
+           "deps_of"]
 
 
 class Missing:
@@ -328,3 +329,24 @@ class Plan:
 
     def __repr__(self) -> str:
         return f"<Plan as_of={self.as_of}: {len(self.rules)} rules in force>"
+
+
+def as_of_date(as_of: datetime.date | str | None) -> datetime.date:
+    """The evaluation date an ``as_of`` argument names: a date (a datetime's date), an ISO
+    string ``YYYY-MM-DD``, or ``None`` for today.
+
+    Raises:
+        EvaluationError: anything else, or a string that is not an ISO date.
+    """
+    if as_of is None:
+        return datetime.date.today()
+    if isinstance(as_of, datetime.datetime):
+        return as_of.date()
+    if isinstance(as_of, datetime.date):
+        return as_of
+    if isinstance(as_of, str):
+        try:
+            return datetime.date.fromisoformat(as_of)
+        except ValueError:
+            raise EvaluationError(f"as_of must be a date YYYY-MM-DD, found {as_of!r}") from None
+    raise EvaluationError(f"as_of must be a date, found {as_of!r}")

@@ -59,7 +59,8 @@ def _loaded_files(engine: Any) -> set[Path]:
 def lint_engine_for(paths: Sequence[str], plugins: Sequence[str]) -> tuple[Any, list[Path]]:
     """Load what ``welfare-rules lint`` looks at; return the engine and the roots to report on.
 
-    A PATH already loaded (inside the national pack or a ``-p`` plugin) is only a filter; a pack
+    A PATH with a file already loaded (the national pack's folder or a ``-p`` plugin's, or
+    anything inside them) is only a filter; a pack
     folder (with ``rules/`` or ``parameters/``) is loaded as a plugin; other files and folders
     are loaded as extra rule files. Without PATH: the named plugins, or else the national pack.
     """
@@ -74,7 +75,10 @@ def lint_engine_for(paths: Sequence[str], plugins: Sequence[str]) -> tuple[Any, 
     for p in paths:
         path = Path(p)
         files = [f.resolve() for f in iter_yaml_files(path)]
-        if files and all(f in loaded for f in files):
+        if any(f in loaded for f in files):
+            # a loaded pack's folder (or a file or folder inside it): loading it again would
+            # declare its schema, rules and parameters twice; its tests and schema files are
+            # not rule files of their own
             continue
         if is_pack_folder(path):
             packs.append(FolderPack(path.resolve()))

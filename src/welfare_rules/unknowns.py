@@ -39,10 +39,9 @@ from .errors import EvaluationError
 from .expr import nodes as n
 
 if TYPE_CHECKING:
-    from .decision import Decision
-    from .engine import Engine
     from .model import Rule
     from .schema import Field
+    from .views import DecisionView, EngineView
 
 #: how many completions are evaluated exhaustively before sampling
 MAX_COMPLETIONS = 4096
@@ -89,11 +88,11 @@ class Cone:
     rules: set[str] = attrs.field(factory=set)
 
 
-_CONES: weakref.WeakKeyDictionary[Engine, dict[tuple[int, bool], Cone]] = \
+_CONES: weakref.WeakKeyDictionary[EngineView, dict[tuple[int, bool], Cone]] = \
     weakref.WeakKeyDictionary()
 
 
-def cone(engine: Engine, rule: Rule, member: bool = False) -> Cone:
+def cone(engine: EngineView, rule: Rule, member: bool = False) -> Cone:
     """The inputs a rule reads (cached per engine and rule version); ``member`` for a rule of
     the related records read within their parent's record (its fields are member fields)."""
     cache = _CONES.setdefault(engine, {})
@@ -105,7 +104,7 @@ def cone(engine: Engine, rule: Rule, member: bool = False) -> Cone:
     return got
 
 
-def _walk_rule(engine: Engine, rule: Rule, member: bool, out: Cone, seen: set[tuple[str, bool]]
+def _walk_rule(engine: EngineView, rule: Rule, member: bool, out: Cone, seen: set[tuple[str, bool]]
                ) -> None:
     key = (rule.id, member)
     if key in seen:
@@ -171,7 +170,7 @@ def _constant(node: n.Node) -> bool:
 
 @attrs.define
 class _Ctx:
-    engine: Engine
+    engine: EngineView
     out: Cone
     member: bool
     fields_here: set[str]
@@ -245,7 +244,7 @@ def _children(node: n.Node) -> Iterator[n.Node]:
 # Domains
 
 
-def _numbers(node: n.Node, d: Decision) -> list[float]:
+def _numbers(node: n.Node, d: DecisionView) -> list[float]:
     from .backends.interp import Scope, evaluate
 
     scope = Scope({}, lambda _: None, lambda _: False, d.plan.param, d.as_of,
@@ -255,26 +254,65 @@ def _numbers(node: n.Node, d: Decision) -> list[float]:
     return [float(x) for x in vals if isinstance(x, int | float) and not isinstance(x, bool)]
 
 
-def domain(d: Decision, inp: Input, c: Cone) -> list[Any] | None:
+def _completable(f: Field, member: bool, c: Cone) -> bool:
+    """Whether a blank of this field is completed (enumerated) when settling: the one test
+    :func:`domain` and :func:`completable_fields` share."""
+    if f.name in (c.blank_member if member else c.blank_own):
+        return False
+    kind = f.type.kind
+    if kind in ("bool", "enum"):
+        return True
+    if kind not in ("int", "decimal"):
+        return False
+    if kind == "int" and _small_range(f):
+        return True
+    return c.thresholds.get((member, f.name)) is not None
+
+
+def _small_range(f: Field) -> bool:
+    lo = f.min if isinstance(f.min, int | float) else None
+    hi = f.max if isinstance(f.max, int | float) else None
+    return lo is not None and hi is not None and hi - lo + 1 <= SMALL_RANGE
+
+
+def completable_fields(engine: EngineView, rule: Rule, member: bool = False
+                       ) -> tuple[frozenset[str], frozenset[str]]:
+    """The fields (of the record, of its related records) whose blank settling completes: a
+    record with none of them blank keeps its three-valued outcome, so a batch re-decides only
+    the records that have one (:mod:`welfare_rules.settling`). ``member`` for a rule of the
+    related records (a person's rule, settled within the household)."""
+    c = cone(engine, rule, member)
+    held = engine.schema.parent_of(rule.entity) if member else None
+    ent = held[0] if held is not None else engine.schema.entity(rule.entity)
+    rel = next(iter(ent.relations.values()), None)
+    kids = engine.schema.entity(rel.entity).fields if rel is not None else {}
+    own = frozenset(x for x in c.own if x in ent.fields and _completable(ent.fields[x], False, c))
+    related = frozenset(x for x in c.member if x in kids and _completable(kids[x], True, c))
+    return own, related
+
+
+def read_fields(engine: EngineView, rule: Rule) -> tuple[frozenset[str], frozenset[str]]:
+    """The fields (own, of related records) a rule reads whose blank may be needed to decide
+    it (:func:`needs`): those read by ``is_missing``/``coalesce`` are values when blank."""
+    c = cone(engine, rule)
+    return frozenset(c.own - c.blank_own), frozenset(c.member - c.blank_member)
+
+
+def domain(d: DecisionView, inp: Input, c: Cone) -> list[Any] | None:
     """The values that cover every outcome for a missing input, or ``None`` when it cannot be
     enumerated (it then stays missing)."""
     f = _field(d, inp)
-    if f is None:
-        return None
-    blank = c.blank_member if inp.member is not None else c.blank_own
-    if inp.field in blank:
+    if f is None or not _completable(f, inp.member is not None, c):
         return None
     kind = f.type.kind
     if kind == "bool":
         return [True, False]
     if kind == "enum":
         return list(f.type.values)
-    if kind not in ("int", "decimal"):
-        return None
     lo = f.min if isinstance(f.min, int | float) else None  # numeric bounds (int, decimal)
     hi = f.max if isinstance(f.max, int | float) else None
-    if kind == "int" and lo is not None and hi is not None and hi - lo + 1 <= SMALL_RANGE:
-        return list(range(int(lo), int(hi) + 1))
+    if kind == "int" and _small_range(f):
+        return list(range(int(lo or 0), int(hi or 0) + 1))
     consts = c.thresholds.get((inp.member is not None, inp.field))
     if consts is None:
         return None
@@ -295,7 +333,7 @@ def domain(d: Decision, inp: Input, c: Cone) -> list[Any] | None:
     return [int(p) for p in out] if kind == "int" else out
 
 
-def _field(d: Decision, inp: Input) -> Field | None:
+def _field(d: DecisionView, inp: Input) -> Field | None:
     schema = d.engine.schema
     ent = schema.entity(d.entity)
     if inp.member is None:
@@ -304,7 +342,7 @@ def _field(d: Decision, inp: Input) -> Field | None:
     return schema.entity(rel.entity).fields.get(inp.field) if rel else None
 
 
-def missing_inputs(d: Decision, rule: Rule, member: bool = False) -> list[Input]:
+def missing_inputs(d: DecisionView, rule: Rule, member: bool = False) -> list[Input]:
     """The inputs a rule reads that the record leaves blank (members by index)."""
     c = cone(d.engine, rule, member)
     out = [Input(None, f) for f in sorted(c.own) if d.record.get(f) is None]
@@ -336,7 +374,7 @@ def with_values(record: Mapping[str, Any], changes: Mapping[Input, Any]) -> dict
 # Outcomes
 
 
-def outcome(d: Decision, record: Mapping[str, Any], rule_id: str,
+def outcome(d: DecisionView, record: Mapping[str, Any], rule_id: str,
             member: int | None = None) -> tuple[Any, bool]:
     """(value, known) of a rule for another version of the decision's record (of its member
     ``member`` for a member's rule).
@@ -350,9 +388,9 @@ def outcome(d: Decision, record: Mapping[str, Any], rule_id: str,
         assert child is not None
         v = members[member][child.slots[rule_id]]
         return v, v is not None
-    slot = d._slots[rule_id]
+    slot = d.slots[rule_id]
     v = values[slot]
-    blocked_slot = d._slots.get(rule_id + "#blocked")
+    blocked_slot = d.slots.get(rule_id + "#blocked")
     blocked = bool(values[blocked_slot]) if blocked_slot is not None else False
     return v, v is not None and not blocked
 
@@ -377,7 +415,7 @@ class Settled:
     exact: bool
 
 
-def settle(d: Decision, rule_id: str, fixed: Mapping[Input, Any] | None = None,
+def settle(d: DecisionView, rule_id: str, fixed: Mapping[Input, Any] | None = None,
            leave: frozenset[Input] = frozenset(), member: int | None = None) -> Settled:
     """Settle an outcome over the completions of its missing inputs.
 
@@ -434,7 +472,7 @@ def _same(a: Any, b: Any) -> bool:
     return bool(a == b and type(a) is type(b))
 
 
-def needs(d: Decision, rule_id: str) -> list[Input]:
+def needs(d: DecisionView, rule_id: str) -> list[Input]:
     """A minimal set of missing inputs that decides an unknown outcome: once they are filled
     in, whatever their values, the outcome is known, and none of them can be dropped.
 
@@ -459,7 +497,7 @@ def _drop_order(inp: Input) -> tuple[int, int, str]:
     return (inp.member is not None, inp.member or 0, inp.field)
 
 
-def _decides(d: Decision, rule_id: str, chosen: Sequence[Input], c: Cone,
+def _decides(d: DecisionView, rule_id: str, chosen: Sequence[Input], c: Cone,
              missing: Sequence[Input]) -> bool:
     """Whether every completion of ``chosen`` gives a known outcome (the rest left blank)."""
     leave = frozenset(x for x in missing if x not in chosen)
@@ -486,7 +524,7 @@ def _decides(d: Decision, rule_id: str, chosen: Sequence[Input], c: Cone,
     return True
 
 
-def _representative(d: Decision, inp: Input) -> Any:
+def _representative(d: DecisionView, inp: Input) -> Any:
     f = _field(d, inp)
     kind = f.type.kind if f else "str"
     if kind in ("int", "decimal"):

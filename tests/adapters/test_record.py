@@ -146,8 +146,9 @@ def test_a_household_without_members_is_refused_when_rules_read_them(engine: Eng
     """Before: PKH "NO" with a "no head" finding. Now: one error naming the missing key."""
     rec = household()
     del rec["members"]
-    with pytest.raises(InputError, match=r"members: expected a list of person records "
-                                         r"\('members': \[\] for none\)"):
+    with pytest.raises(InputError, match=r"members: expected the person records, since the "
+                                         r"rules in force read members: give members= .*"
+                                         r"\('members': \[\] for none\); found no members"):
         engine.evaluate("household", rec, as_of=AS_OF, on_invalid="unknown")
     assert engine.evaluate("household", {**rec, "members": []}, as_of=AS_OF) is not None
 
@@ -259,3 +260,121 @@ def test_messy_records_are_refused_by_name_or_answered_as_their_canonical_form(
     assert lenient.to_dict() == quiet.to_dict()
     assert lenient.record == canonical
 
+
+
+# --- the fast path (record_fast.py) only ever skips work ------------------------------------
+
+def _full_check(engine: Engine, rec: dict[str, Any]) -> tuple[Any, list[Any]]:
+    """The full check alone, without the fast path: the record it gives and its problems."""
+    from welfare_rules.adapters.record import contract_for
+
+    contract = contract_for(engine.schema, "household")
+    invalid: list[Any] = []
+    unknown: list[Any] = []
+    shape: list[Any] = []
+    out = contract._check(rec, invalid, unknown, shape, None, None)
+    return out, invalid + unknown + shape
+
+
+@settings(max_examples=80, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(case=st.data())
+def test_the_fast_path_says_canonical_only_when_the_full_check_finds_nothing_to_do(
+        engine: Engine, case: st.DataObject) -> None:
+    from welfare_rules.adapters.record import contract_for
+
+    fast = contract_for(engine.schema, "household")._fast
+    raw, canonical, _ = case.draw(messy_households(engine))
+    for rec in (raw, canonical):
+        out, problems = _full_check(engine, rec)
+        nothing_to_do = out is rec and not problems
+        # canonical: the full check would have nothing to do; and a record it has nothing to
+        # do for takes the fast path (otherwise the fast path would buy nothing)
+        assert fast(rec) == nothing_to_do
+
+
+_NOT_CANONICAL = [
+    ("id", "3375012345678901\n"), ("id", "\uff13" * 16), ("id", "337501234567890"),
+    ("id", 3375012345678901), ("desil", 2**64), ("desil", True), ("desil", 11),
+    ("desil", "2"), ("floor_area_m2", float("nan")), ("floor_area_m2", float("inf")),
+    ("last_verified", datetime.datetime(2024, 1, 1)), ("last_verified", "2024-01-01"),
+    ("floor_type", "EARTH"), ("floor_type", ["earth"]), ("in_dtks", 1),
+    ("no_such_field", 1), ("members", ()), ("members", [("nik", "1")])]
+
+
+@pytest.mark.parametrize(("field", "value"), _NOT_CANONICAL)
+def test_the_fast_path_leaves_every_non_canonical_household_to_the_full_check(
+        engine: Engine, field: str, value: Any) -> None:
+    from welfare_rules.adapters.record import contract_for
+
+    fast = contract_for(engine.schema, "household")._fast
+    rec = household()
+    assert fast(rec)
+    assert not fast({**rec, field: value})
+
+
+@pytest.mark.parametrize(("field", "value"), [
+    ("nik", "33750101018000012"), ("birth_date", datetime.date(1800, 1, 1)),
+    ("is_alive", "ya"), ("sex", "Male"), ("income_month", -1), ("unknown_field", 0)])
+def test_the_fast_path_leaves_every_non_canonical_member_to_the_full_check(
+        engine: Engine, field: str, value: Any) -> None:
+    from welfare_rules.adapters.record import contract_for
+
+    fast = contract_for(engine.schema, "household")._fast
+    rec = household()
+    members = [dict(m) for m in rec["members"]]
+    members[1][field] = value
+    assert not fast({**rec, "members": members})
+    # and the full check does refuse or convert it
+    with contextlib.suppress(InputError, UserWarning):
+        d = engine.evaluate("household", {**rec, "members": members}, as_of=AS_OF)
+        assert d.record["members"][1] != members[1]
+
+
+# --- missing-value markers: one behaviour on both paths (evaluate and evaluate_batch) ---------
+
+def _markers() -> list[Any]:
+    import decimal
+
+    import numpy as np
+    import pandas as pd
+
+    return [None, float("nan"), np.float64("nan"), np.float32("nan"), decimal.Decimal("NaN"),
+            pd.NA, pd.NaT]
+
+
+@pytest.mark.parametrize("field", ["desil", "floor_area_m2", "in_dtks", "floor_type",
+                                   "last_verified"])
+@pytest.mark.parametrize("marker", _markers(), ids=repr)
+def test_a_missing_value_marker_is_missing_in_evaluate_as_in_batch(engine: Engine, field: str,
+                                                                   marker: Any) -> None:
+    """Before: a float NaN was missing but NumPy's float32 NaN, Decimal('NaN'), pandas' NA and
+    NaT raised InputError in ``evaluate``, while the batch path read all of them as missing."""
+    import pandas as pd
+
+    rec = household(unknown=(1,))
+    absent = {k: v for k, v in rec.items() if k != field}
+    expected = engine.evaluate("household", absent, as_of=AS_OF)
+    got = engine.evaluate("household", {**rec, field: marker}, as_of=AS_OF)
+    assert got.record.get(field) is None
+    assert {r: got.value(r) for r in ELIGIBLE} == {r: expected.value(r) for r in ELIGIBLE}
+    # the batch path, given the same value in a DataFrame column, reads it as missing too
+    flat = {k: v for k, v in rec.items() if k != "members"}
+    frame = pd.DataFrame([{**flat, field: marker}], dtype=object)
+    members = pd.DataFrame([{**m, "household_id": rec["id"]} for m in rec["members"]])
+    res = engine.evaluate_batch("household", frame, members=members, as_of=AS_OF,
+                                backend="python")
+    assert res.quarantine.num_rows == 0
+    row = res.to_arrow().to_pylist()[0]
+    assert {r: row[r] for r in ELIGIBLE} == {r: expected.value(r) for r in ELIGIBLE}
+
+
+def test_nan_as_text_is_not_a_marker_on_either_path(engine: Engine) -> None:
+    import pandas as pd
+
+    with pytest.raises(InputError, match="desil"):
+        engine.evaluate("household", household(desil="NaN"), as_of=AS_OF)
+    rec = household()
+    frame = pd.DataFrame([{**{k: v for k, v in rec.items() if k != "members"}, "desil": "NaN"}])
+    res = engine.read(frame, progress=False)
+    assert res.quarantine.column("field").to_pylist() == ["desil"]

@@ -54,12 +54,12 @@ def loaded(national: wr.Engine) -> Any:
     return national.read(EXAMPLES / "households.csv", members=EXAMPLES / "persons.csv")
 
 
-def test_the_built_in_plugin_registers_three_backends(national: wr.Engine) -> None:
-    assert sorted(national.backends) == ["duckdb", "python", "spark"]
+def test_the_built_in_plugin_registers_four_backends(national: wr.Engine) -> None:
+    assert sorted(national.backends) == ["duckdb", "polars", "python", "spark"]
     assert all(isinstance(b, Backend) for b in national.backends.values())
     got = {(c.plugin, c.name) for c in national.contributions if c.kind == "backend"}
     assert got == {("welfare-rules", "duckdb"), ("welfare-rules", "python"),
-                   ("welfare-rules", "spark")}
+                   ("welfare-rules", "polars"), ("welfare-rules", "spark")}
 
 
 def test_a_plugin_backend_is_used_by_name_and_sees_the_plan(loaded: Any) -> None:
@@ -89,7 +89,7 @@ def test_an_instance_is_accepted_without_registering_it(national: wr.Engine, loa
 def test_an_unknown_backend_name_lists_the_registered_ones(national: wr.Engine, loaded: Any
                                                            ) -> None:
     with pytest.raises(EvaluationError, match=r"unknown backend 'duckbd'.*duckdb.*"
-                                              r"\(registered: duckdb, python, spark\)"):
+                                              r"\(registered: duckdb, polars, python, spark\)"):
         evaluate_batch(national, "household", loaded, as_of=AS_OF, backend="duckbd")
     with pytest.raises(PluginError, match="neither a backend name nor a Backend"):
         evaluate_batch(national, "household", loaded, as_of=AS_OF, backend=42)  # type: ignore[arg-type]
@@ -109,10 +109,10 @@ def test_registering_something_that_is_not_a_backend_is_a_load_error() -> None:
 def test_the_cli_lists_the_registered_backend_names() -> None:
     from welfare_rules.cli import main
 
-    assert backend_names(None) == ["duckdb", "python", "spark"]
+    assert backend_names(None) == ["duckdb", "polars", "python", "spark"]
     out = CliRunner().invoke(main, ["evaluate", "--help"]).output
-    assert "[duckdb|python|spark]" in out
+    assert "[duckdb|polars|python|spark]" in out
     bad = CliRunner().invoke(main, ["evaluate", str(EXAMPLES / "households.csv"),
-                                    "--backend", "polars"])
+                                    "--backend", "pandas"])
     assert bad.exit_code == 2
-    assert "'polars' is not one of 'duckdb', 'python', 'spark'" in bad.output
+    assert "'pandas' is not one of 'duckdb', 'polars', 'python', 'spark'" in bad.output

@@ -1,10 +1,10 @@
 """Bounded evaluation: growth chains are refused at load; arithmetic past 64 bits is the same
-EvaluationError on the Python and DuckDB backends, never a hang or a different answer."""
+EvaluationError on the Python, DuckDB and Polars backends, never a hang or a different answer."""
 
 from __future__ import annotations
 
 import datetime
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import pyarrow as pa
@@ -18,6 +18,7 @@ from .test_regex import Backends
 
 AS_OF = datetime.date(2024, 1, 1)
 KK = "3375010101010001"
+BATCH = ("duckdb", "polars")  # held to the Python backend's answer
 
 
 def chain(prefix: str, first: str, step: str, n: int) -> str:
@@ -49,28 +50,31 @@ def test_a_chain_deeper_than_the_limit_is_refused_at_load(errors_from: Any) -> N
     assert f"more than {MAX_RULE_DEPTH} rules" in str(errors[0])
 
 
-def _both(eng: Any, record: dict[str, Any], rule: str, backend: str = "duckdb",
+def _both(eng: Any, record: dict[str, Any], rule: str, backends: Sequence[str] = BATCH,
           **kwargs: Any) -> list[Any]:
-    """The rule's value (or error) from ``Engine.evaluate`` and from a batch on ``backend``."""
+    """The rule's value (or error) from ``Engine.evaluate`` and from a batch on each of
+    ``backends``."""
     out: list[Any] = []
     try:
         out.append(eng.evaluate("household", record, as_of=AS_OF).value(rule))
     except EvaluationError as exc:
         out.append(("error", str(exc).split(":")[0]))
     table = pa.table({"id": [KK], **{k: [v] for k, v in record.items()}})
-    try:
-        res = eng.evaluate_batch("household", table, as_of=AS_OF, backend=backend, **kwargs)
-        out.append(res.to_arrow().column(rule).to_pylist()[0])
-    except EvaluationError as exc:
-        out.append(("error", str(exc).split(":")[0]))
+    for backend in backends:
+        try:
+            res = eng.evaluate_batch("household", table, as_of=AS_OF, backend=backend,
+                                     **kwargs)
+            out.append(res.to_arrow().column(rule).to_pylist()[0])
+        except EvaluationError as exc:
+            out.append(("error", str(exc).split(":")[0]))
     return out
 
 
 def test_a_squaring_chain_is_the_same_error_on_python_and_duckdb(engine_from: Any) -> None:
     """40 rules x_i = x_(i-1) * x_(i-1) ran past 60 s on the Python backend."""
     eng = engine_from(chain("t_x", "x", "{p} * {p}", 40), extra_plugins=[Backends()])
-    assert [("error", OUT_OF_RANGE)] * 2 == _both(eng, {"x": 3}, "t_x40")
-    assert [1, 1] == _both(eng, {"x": 1}, "t_x40")
+    assert [("error", OUT_OF_RANGE)] * 3 == _both(eng, {"x": 3}, "t_x40")
+    assert [1, 1, 1] == _both(eng, {"x": 1}, "t_x40")
 
 
 INT64_CASES = [
@@ -88,7 +92,7 @@ INT64_CASES = [
 def test_int64_bounds_are_the_same_on_python_and_duckdb(engine_from: Any, expr: str, x: int,
                                                         expected: Any) -> None:
     eng = engine_from(f"- id: t_r\n  value: {expr}\n", extra_plugins=[Backends()])
-    assert [expected, expected] == _both(eng, {"x": x}, "t_r")
+    assert [expected] * 3 == _both(eng, {"x": x}, "t_r")
 
 
 def test_a_24_digit_literal_is_a_load_error_not_a_sql_crash(errors_from: Any) -> None:
@@ -132,7 +136,7 @@ def test_dates_stay_within_0001_9999_on_python_and_duckdb(engine_from: Any, expr
     """A date past 9999-12-31 was unknown on Python and an OverflowError (or a 32-bit
     conversion error) from DuckDB; now it is the shared out-of-range error on both."""
     eng = engine_from(f"- id: t_r\n  value: \"{expr}\"\n", extra_plugins=[Backends()])
-    assert [expected, expected] == _both(eng, {"x": x, "seen": seen}, "t_r")
+    assert [expected] * 3 == _both(eng, {"x": x, "seen": seen}, "t_r")
 
 
 # -- Spark: ANSI mode (BIGINT overflow raises instead of wrapping), DOUBLE overflow guarded ---
@@ -163,5 +167,5 @@ def test_bounds_are_the_same_on_python_and_spark(engine_from: Any, spark: Any, e
     1.8e308 was infinity; now both are the shared out-of-range error, as on Python and DuckDB,
     whatever the caller's session says (and the session's setting is left as it was)."""
     eng = engine_from(f"- id: t_r\n  value: \"{expr}\"\n", extra_plugins=[Backends()])
-    assert [expected, expected] == _both(eng, record, "t_r", "spark", spark=spark)
+    assert [expected] * 2 == _both(eng, record, "t_r", ("spark",), spark=spark)
     assert "false" == spark.conf.get("spark.sql.ansi.enabled")

@@ -1,6 +1,6 @@
 """Property: any hostile rule file loads (or is refused), checks and evaluates within bounded
 time and memory, raising only the library's own errors; NaN, infinities and huge numbers give
-the same outcome, or the same error, on the Python and DuckDB backends."""
+the same outcome, or the same error, on the Python, DuckDB and Polars backends."""
 
 from __future__ import annotations
 
@@ -137,7 +137,7 @@ def _outcome(eng: Any, table: pa.Table, backend: str) -> Any:
 # a date past 9999-12-31 was unknown on Python and an OverflowError from DuckDB
 @example(max_x=0, rate=1.5, xs=[0], amounts=[0],
          dates=[(datetime.date(9999, 12, 31), 1, "9999-12-31")])
-def test_nan_inf_and_huge_numbers_give_the_same_outcome_on_python_and_duckdb(
+def test_nan_inf_and_huge_numbers_give_the_same_outcome_on_every_backend(
         max_x: Any, rate: Any, xs: list[Any], amounts: list[Any],
         dates: list[tuple[datetime.date, int, str]]) -> None:
     with tempfile.TemporaryDirectory() as tmp:
@@ -156,4 +156,6 @@ def test_nan_inf_and_huge_numbers_give_the_same_outcome_on_python_and_duckdb(
             "y": pa.array([dates[i % len(dates)][1] for i in range(n)], pa.int64()),
             "name": pa.array([dates[i % len(dates)][2] for i in range(n)], pa.string()),
         })
-        assert _outcome(eng, table, "python") == _outcome(eng, table, "duckdb")
+        ref = _outcome(eng, table, "python")
+        assert ref == _outcome(eng, table, "duckdb")
+        assert ref == _outcome(eng, table, "polars")

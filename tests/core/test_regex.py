@@ -1,5 +1,5 @@
 """Regular expressions cannot blow up: RE2 syntax checked at load, linear-time matching, and one
-dialect (ASCII classes) with the same answers on the Python and DuckDB backends."""
+dialect (ASCII classes) with the same answers on the Python, DuckDB and Polars backends."""
 
 from __future__ import annotations
 
@@ -83,9 +83,9 @@ def test_the_dialect_is_the_same_on_python_and_duckdb(engine_from: Any, text: st
                       extra_plugins=[Backends()])
     py = eng.evaluate("household", {"name": text}, as_of=AS_OF).value("t_r")
     table = pa.table({"id": ["3375010101010001"], "name": [text]})
-    res = eng.evaluate_batch("household", table, as_of=AS_OF, backend="duckdb")
-    duck = res.to_arrow().column("t_r").to_pylist()[0]
-    assert (expected, expected) == (py, duck)
+    batch = [eng.evaluate_batch("household", table, as_of=AS_OF, backend=backend)
+             .to_arrow().column("t_r").to_pylist()[0] for backend in ("duckdb", "polars")]
+    assert (expected, expected, expected) == (py, *batch)
 
 
 def test_compile_pattern_raises_its_own_error() -> None:

@@ -44,6 +44,8 @@ def _words(text: str) -> set[str]:
     # identifiers in parentheses (rule ids) and parameter paths are the officer's, not words;
     # sources ("Rujukan:", "Sources:") quote documents as they are written
     text = re.sub(r"(Rujukan|Sources): .*", " ", text)
+    # the full trace quotes each criterion's expression in the rule language, for officers
+    text = re.sub(r"(Rumus|Expression): `[^`]*`", " ", text)
     text = re.sub(r"\([a-z0-9_#]+\)", " ", text)
     text = re.sub(r"\b[a-z_]+(\.[a-z_0-9]+)+\b", " ", text)
     text = re.sub(r"rules/\S+", " ", text)
@@ -98,6 +100,7 @@ def _scan(engine: Engine, texts: list[str], lang: str) -> None:
         for inst in sorted(instruments, key=len, reverse=True):
             text = text.replace(inst, " ")
         text = re.sub(r"(Rujukan|Sources): .*", " ", text)
+        text = re.sub(r"(Rumus|Expression): `[^`]*`", " ", text)
         words = _words(text)
         if lang == "id":
             # the full trace's parameter lines quote titles of the rule files as written

@@ -14,6 +14,7 @@ import pytest
 from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 
+from welfare_rules import national
 from welfare_rules.cli import main
 from welfare_rules.engine import Engine
 from welfare_rules.errors import HitPolicyError
@@ -113,6 +114,17 @@ def test_a_file_that_does_not_load_is_exit_2_with_located_errors(tmp_path: Path)
     assert 2 == res.exit_code
     assert "bad.yaml:5" in res.output
     assert "did you mean 'desil'" in res.output
+
+
+def test_the_national_pack_folder_given_as_a_path_is_a_filter_not_a_second_load() -> None:
+    folder = Path(national.__file__).resolve().parent
+    res = CliRunner().invoke(main, ["lint", str(folder), "--json"])
+    assert 0 == res.exit_code, res.output
+    result = json.loads(res.stdout)
+    assert 0 == result["counts"]["error"]
+    assert not any("declared twice" in r["message"] for r in result["findings"])
+    _engine, roots = lint_engine_for([str(folder / "rules")], ())
+    assert [folder / "rules"] == roots
 
 
 @pytest.mark.parametrize("plugins", [(), *((ep.name,) for ep in installed_entry_points())])

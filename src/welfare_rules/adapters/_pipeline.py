@@ -23,6 +23,7 @@ import pyarrow.compute as pc
 from ..errors import DataError
 from ..masking import mask_id
 from ..schema import Entity, Field, Schema, bound_text
+from ..sqlbuild import query, run
 from . import _parse as P
 from ._sources import REPLACEMENT, FastReaderFailed, OpenedSource, RawBatch, open_source
 from ._sources import sequence as _seq
@@ -142,11 +143,10 @@ class SeenSet:
             return pa.array([], pa.int64())
         names = [f"k{i}" for i in range(len(cols))]
         batch = pa.Table.from_arrays([*cols, rows], names=[*names, "r"])
-        keys = ", ".join(names)
         self.con.register("batch", batch)
         try:
-            self.con.execute(f"CREATE OR REPLACE TEMP TABLE b AS SELECT r, hash({keys}) AS h1, "
-                             f"hash('~', {keys}) AS h2 FROM batch")
+            run(self.con, query("CREATE OR REPLACE TEMP TABLE b AS SELECT r, hash(__keys) AS h1, "
+                                "hash('~', __keys) AS h2 FROM batch", keys=names))
             self.con.execute("CREATE OR REPLACE TEMP TABLE f AS "
                              "SELECT h1, h2, min(r) AS first FROM b GROUP BY h1, h2")
             out = _arrow(self.con.sql(
@@ -169,6 +169,8 @@ class SourceState:
     parts: dict[str, list[pa.Table]] = attrs.field(factory=dict)
     qkeys: list[pa.Table] = attrs.field(factory=list)   # (row, key text) of quarantined rows
     unmapped: dict[str, None] = attrs.field(factory=dict)
+    notes: list[str] = attrs.field(factory=list)       # how the source was read (warnings)
+    blank_lines: int = 0                                 # blank lines skipped (not rows)
 
     def table(self, entity: str, schema: pa.Schema) -> pa.Table:
         parts = self.parts.get(entity) or []
@@ -199,8 +201,8 @@ def read_source(spec: MappingSpec, source: Any, plans: Sequence[EntityPlan], *,
                 bar: Any, chunk_size: int) -> SourceState:
     """Read one source with the given entity plans; retry with the tolerant reader when the fast
     CSV parser gives up on a damaged file."""
-    opened = open_source(source, chunk_size=chunk_size, delimiter=spec.delimiter,
-                         encoding=spec.encoding, sheet=spec.sheet)
+    opened = open_source(source, chunk_size=chunk_size, delimiters=spec.delimiters,
+                         encodings=spec.encodings, sheet=spec.sheet, adapter=spec.name)
     try:
         return _read_opened(opened, plans, key_column, dedupe_keys, bar)
     except FastReaderFailed:
@@ -218,7 +220,7 @@ def _header_index(headers: Sequence[str]) -> dict[str, str]:
 
 def _read_opened(opened: OpenedSource, plans: Sequence[EntityPlan], key_column: str | None,
                  dedupe_keys: Sequence[tuple[str, str]], bar: Any) -> SourceState:
-    st = SourceState(opened.name)
+    st = SourceState(opened.name, notes=list(opened.notes))
     task = None
     if bar is not None:
         label = opened.name if len(opened.name) < 40 else "…" + opened.name[-39:]
@@ -263,6 +265,7 @@ def _one_batch(st: SourceState, raw: RawBatch, plans: Sequence[EntityPlan],
     table, rows = raw.table, raw.rows
     n = table.num_rows
     st.rows_read += n + len(raw.rejected)
+    st.blank_lines += raw.blank
     if raw.rejected:
         st.quarantine.append(pa.Table.from_pylist(
             [{"source": st.name, "row": r, "entity": plans[0].entity.name, "column": c,
@@ -270,7 +273,8 @@ def _one_batch(st: SourceState, raw: RawBatch, plans: Sequence[EntityPlan],
             schema=QUARANTINE_SCHEMA))
         if key_column is not None:
             st.qkeys.append(pa.table({"row": pa.array([r[0] for r in raw.rejected], pa.int64()),
-                                      "key": pa.nulls(len(raw.rejected), pa.string())}))
+                                      "key": pa.nulls(len(raw.rejected), pa.string()),
+                                      "kept": falses(len(raw.rejected))}))
     if n == 0:
         return
     index = _header_index(table.column_names)
@@ -285,27 +289,36 @@ def _one_batch(st: SourceState, raw: RawBatch, plans: Sequence[EntityPlan],
     bad_row = falses(n)
     problems: list[pa.Table] = []
 
+    # Person-per-row: a problem in a person cell costs the person (the row's member), not the
+    # household fields the same row gives; anything else costs the whole row.
+    member_bad = falses(n)
+    member_headers = _member_only_headers(plans)
+
     # 1. bytes that did not decode: U+FFFD in any cell
     undecodable_col = pa.nulls(n, pa.string())
     undecodable_val = pa.nulls(n, pa.string())
+    whole = falses(n)
     for name, col in reversed(list(zip(table.column_names, cols, strict=True))):
         hit = pc.fill_null(pc.match_substring(col, REPLACEMENT), False)
         undecodable_col = pc.if_else(hit, name, undecodable_col)
         undecodable_val = pc.if_else(hit, col, undecodable_val)
+        if P.normalise_key(name) not in member_headers:
+            whole = pc.or_(whole, hit)
     undecodable = pc.is_valid(undecodable_col)
     if pc.any(undecodable).as_py():
         problems.append(entries(st.name, rows.filter(undecodable), entity0,
                                 None, None, undecodable_val.filter(undecodable),
                                 f"bytes that cannot be decoded as {encoding}").set_column(
             3, "column", undecodable_col.filter(undecodable)))
-        bad_row = pc.or_(bad_row, undecodable)
+        bad_row = pc.or_(bad_row, whole)
+        member_bad = pc.or_(member_bad, pc.and_(undecodable, pc.invert(whole)))
 
     # 2. the header written again halfway down
     is_header = pc.fill_null(pa.nulls(n, pa.bool_()), True)
     for name, col in zip(table.column_names, cols, strict=True):
         same = pc.equal(pc.utf8_upper(pc.utf8_trim_whitespace(col)), P.normalise_key(name))
         is_header = pc.and_(is_header, pc.fill_null(same, name.startswith("column_")))
-    is_header = pc.and_(is_header, pc.invert(bad_row))
+    is_header = pc.and_(is_header, pc.invert(pc.or_(bad_row, member_bad)))
     if pc.any(is_header).as_py():
         problems.append(entries(st.name, rows.filter(is_header), entity0, None, None, None,
                                 "repeated header row"))
@@ -313,7 +326,7 @@ def _one_batch(st: SourceState, raw: RawBatch, plans: Sequence[EntityPlan],
 
     # 3. an exact repeat of an earlier row (the first one is kept)
     dup_of = row_seen.first_rows(cols, rows)
-    is_dup = pc.and_(pc.is_valid(dup_of), pc.invert(bad_row))
+    is_dup = pc.and_(pc.is_valid(dup_of), pc.invert(pc.or_(bad_row, member_bad)))
     if pc.any(is_dup).as_py():
         reasons = pc.binary_join_element_wise("duplicate of row ",
                                               pc.cast(dup_of.filter(is_dup), pa.string()), "")
@@ -324,7 +337,9 @@ def _one_batch(st: SourceState, raw: RawBatch, plans: Sequence[EntityPlan],
     # 4. every mapped field
     typed: dict[str, dict[str, pa.Array]] = {}
     field_bad = falses(n)
-    for plan in plans:
+    any_bad = pc.or_(bad_row, member_bad)
+    gave = falses(n)  # the row gives a household field besides the key
+    for i, plan in enumerate(plans):
         out: dict[str, pa.Array] = {}
         for fp in plan.fields:
             header: str | None = next((index[h] for h in fp.headers if h in index), None)
@@ -337,6 +352,8 @@ def _one_batch(st: SourceState, raw: RawBatch, plans: Sequence[EntityPlan],
                 text = P.apply_value_map(P.normalise(raw_col), fp.values)
                 parsed = fp.parse(text)
                 values, probs = parsed.values, list(parsed.problems)
+            if i == 0 and header is not None and fp.field.name != plan.entity.key:
+                gave = pc.or_(gave, pc.is_valid(values))
             if fp.default is not None:
                 values = pc.fill_null(values, fp.default)
             some_bad = falses(n)
@@ -347,21 +364,24 @@ def _one_batch(st: SourceState, raw: RawBatch, plans: Sequence[EntityPlan],
                               "required field is blank"))
             probs += _declared_checks(fp.field, values)
             for mask, reason in probs:
-                mask = pc.and_(mask, pc.invert(bad_row))
+                mask = pc.and_(mask, pc.invert(any_bad))
                 if not pc.any(mask).as_py():
                     continue
                 problems.append(entries(st.name, rows.filter(mask), plan.entity.name,
                                         header or fp.column, fp.field.name,
                                         raw_col.filter(mask) if raw_col is not None else None,
                                         reason))
-                field_bad = pc.or_(field_bad, mask)
+                if i == 0:
+                    field_bad = pc.or_(field_bad, mask)
+                else:
+                    member_bad = pc.or_(member_bad, mask)
             out[fp.field.name] = values
         typed[plan.entity.name] = out
     bad_row = pc.or_(bad_row, field_bad)
 
     # 5. a key seen before on a valid row (a NIK twice)
     for (ent, fname), seen in key_seen.items():
-        keep = pc.invert(bad_row)
+        keep = pc.invert(pc.or_(bad_row, member_bad))
         key_vals = typed[ent][fname]
         first = seen.first_rows([key_vals.filter(keep)], rows.filter(keep))
         dup = pc.and_(pc.is_valid(first), pc.is_valid(key_vals.filter(keep)))
@@ -375,7 +395,10 @@ def _one_batch(st: SourceState, raw: RawBatch, plans: Sequence[EntityPlan],
             problems.append(entries(st.name, rows.filter(keep).filter(dup), ent, key_header, fname,
                                     key_vals.filter(keep).filter(dup), reasons))
             dup_full = pc.is_in(rows, value_set=rows.filter(keep).filter(dup))
-            bad_row = pc.or_(bad_row, dup_full)
+            if ent == entity0:
+                bad_row = pc.or_(bad_row, dup_full)
+            else:  # the same person twice: the row's household fields still stand
+                member_bad = pc.or_(member_bad, dup_full)
 
     if problems:
         st.quarantine.extend(problems)
@@ -383,14 +406,26 @@ def _one_batch(st: SourceState, raw: RawBatch, plans: Sequence[EntityPlan],
             kidx = next((index[h] for h in [P.normalise_key(key_column)] if h in index), None)
             key_text = (P.normalise(cols[table.column_names.index(kidx)]) if kidx
                         else pa.nulls(n, pa.string()))
-            st.qkeys.append(pa.table({"row": rows.filter(bad_row),
-                                      "key": key_text.filter(bad_row)}))
-    good = pc.invert(bad_row)
-    for plan in plans:
+            lost = pc.or_(bad_row, member_bad)
+            st.qkeys.append(pa.table({"row": rows.filter(lost), "key": key_text.filter(lost),
+                                      "kept": pc.and_(pc.invert(bad_row), gave).filter(lost)}))
+    for i, plan in enumerate(plans):
+        # the top entity keeps a row whose only problems are member cells; members do not
+        good = pc.invert(bad_row) if i == 0 else pc.invert(pc.or_(bad_row, member_bad))
         vals = typed[plan.entity.name]
         arrays = [rows.filter(good)] + [vals[fp.field.name].filter(good) for fp in plan.fields]
         st.parts.setdefault(plan.entity.name, []).append(
             pa.Table.from_arrays(arrays, schema=_typed_schema(plan)))
+
+
+def _member_only_headers(plans: Sequence[EntityPlan]) -> frozenset[str]:
+    """Person-per-row: the headers that feed only the member entity (a damaged one costs the
+    member, not the row's household fields)."""
+    if len(plans) < 2:
+        return frozenset()
+    top = {h for fp in plans[0].fields for h in fp.headers}
+    return frozenset(h for plan in plans[1:] for fp in plan.fields for h in fp.headers
+                     if h not in top)
 
 
 def _declared_checks(fld: Field, values: pa.Array) -> list[tuple[pa.Array, str]]:
@@ -432,6 +467,7 @@ def read_with_spec(spec: MappingSpec, source: Any, schema: Schema, *, entity: st
     links: dict[str, Link] = {}
     unmapped: dict[str, None] = {}
     rows_read = 0
+    blank_lines = 0
     with _progress(progress) as bar:
         if spec.layout == "person_per_row":
             link = _link_for(schema, spec.entity)
@@ -446,6 +482,8 @@ def read_with_spec(spec: MappingSpec, source: Any, schema: Schema, *, entity: st
                              bar=bar, chunk_size=chunk_size)
             rows_read += st.rows_read
             unmapped.update(st.unmapped)
+            warnings += st.notes
+            blank_lines += st.blank_lines
             quarantine.extend(st.quarantine)
             hh, persons, extra_q, conflicts = _group(st, parent_plan, child_plan, link)
             quarantine.extend(extra_q)
@@ -459,6 +497,8 @@ def read_with_spec(spec: MappingSpec, source: Any, schema: Schema, *, entity: st
                              chunk_size=chunk_size)
             rows_read += st.rows_read
             unmapped.update(st.unmapped)
+            warnings += st.notes
+            blank_lines += st.blank_lines
             quarantine.extend(st.quarantine)
             tables[entity] = st.table(entity, _typed_schema(plan))
             if members is not None:
@@ -474,6 +514,8 @@ def read_with_spec(spec: MappingSpec, source: Any, schema: Schema, *, entity: st
                                   chunk_size=chunk_size)
                 rows_read += mst.rows_read
                 unmapped.update(mst.unmapped)
+                warnings += mst.notes
+                blank_lines += mst.blank_lines
                 quarantine.extend(mst.quarantine)
                 persons = mst.table(link.child, _typed_schema(child_plan))
                 parent_ids = tables[entity].column(link.parent_key)
@@ -500,7 +542,7 @@ def read_with_spec(spec: MappingSpec, source: Any, schema: Schema, *, entity: st
     return LoadResult(tables=out_tables, quarantine=q, rows_read=rows_read,
                       rows_valid=rows_valid, rows_quarantined=rows_q,
                       household_conflicts=conflicts, unmapped_columns=list(unmapped),
-                      warnings=warnings, links=links)
+                      warnings=warnings, links=links, blank_lines=blank_lines)
 
 
 def _sorted_quarantine(q: pa.Table) -> pa.Table:
@@ -529,8 +571,11 @@ def _group(st: SourceState, parent: EntityPlan, child: EntityPlan, link: Link
     key = link.parent_key
     hh = st.table(parent.entity.name, _typed_schema(parent))
     persons = st.table(child.entity.name, _typed_schema(child))
+    # every member row is a household row too (not the reverse: a row whose person cells are
+    # damaged still gives its household fields)
+    at = pc.index_in(persons.column(ROW), value_set=hh.column(ROW).combine_chunks())
     persons = persons.set_column(persons.column_names.index(link.key), link.key,
-                                 hh.column(key))
+                                 hh.column(key).take(at))
     fields = [fp for fp in parent.fields if fp.field.name != key]
     extra_q: list[pa.Table] = []
     conflict_parts: list[pa.Table] = []
@@ -575,6 +620,9 @@ def _group(st: SourceState, parent: EntityPlan, child: EntityPlan, link: Link
             [c.removesuffix("_first").replace(f"{ROW}_min", ROW) for c in merged.column_names])
         merged = merged.sort_by(ROW)
         merged = merged.select([ROW] + [fp.field.name for fp in parent.fields])
+        # a family none of whose member rows is valid does not appear (its rows are quarantined)
+        merged = merged.filter(pc.is_in(merged.column(key),
+                                        value_set=persons.column(link.key).combine_chunks()))
     else:
         merged = empty_table(_typed_schema(parent))
     # required household fields other than the key: on at least one row of the family
@@ -605,11 +653,21 @@ def _member_warnings(qkeys: list[pa.Table], valid_ids: pa.Array | pa.ChunkedArra
     q = q.filter(pc.fill_null(pc.is_in(q.column("key"), value_set=ids), False))
     if q.num_rows == 0:
         return []
-    grouped = q.group_by("key", use_threads=False).aggregate([("row", "list")])
+    grouped = q.group_by("key", use_threads=False).aggregate([("row", "list"),
+                                                             ("kept", "list")])
     out = []
     for item in grouped.to_pylist():
-        rows = sorted(item["row_list"])
-        shown = ", ".join(str(r) for r in rows[:10]) + (", …" if len(rows) > 10 else "")
-        out.append(f"household {mask_id(item['key'])}: {len(rows)} member row(s) quarantined "
-                   f"(row {shown}); the household is kept without them")
+        pairs = sorted(zip(item["row_list"], item["kept_list"], strict=True))
+        rows = [r for r, _ in pairs]
+        kept = [r for r, k in pairs if k]
+        line = (f"household {mask_id(item['key'])}: {len(rows)} member row(s) quarantined "
+                f"(row {_rows_text(rows)}); the household is kept without them")
+        if kept:
+            line += (f", with the household fields of row {_rows_text(kept)} (only their "
+                     "person cells were bad)")
+        out.append(line)
     return out
+
+
+def _rows_text(rows: Sequence[int]) -> str:
+    return ", ".join(str(r) for r in rows[:10]) + (", …" if len(rows) > 10 else "")

@@ -10,6 +10,7 @@ of parsers validates every source the same way.
 from __future__ import annotations
 
 import codecs
+import collections
 import csv
 import io
 import json
@@ -56,11 +57,13 @@ class RawBatch:
         table: one string column per source header (null = absent cell).
         rows: the 1-based data row number of each table row.
         rejected: ``(row, column, value, reason)`` for rows that could not be split into cells.
+        blank: blank or whitespace-only lines (or sheet rows) skipped: not rows, but counted.
     """
 
     table: pa.Table
     rows: pa.Array
     rejected: list[tuple[int, str, str, str]] = attrs.field(factory=list)
+    blank: int = 0  # blank or whitespace-only lines skipped since the previous batch
 
 
 @attrs.define
@@ -74,6 +77,7 @@ class OpenedSource:
     position: Callable[[], int] = lambda: 0
     encoding: str | None = None
     fallback: Callable[[], OpenedSource] | None = None  # a slower, more tolerant reader
+    notes: list[str] = attrs.field(factory=list)  # warnings about how it was read
 
 
 def unique_headers(names: Sequence[Any], source: str = "the source") -> list[str]:
@@ -213,50 +217,175 @@ class _Transcoder(io.RawIOBase):
         super().close()
 
 
-def sniff_encoding(sample: bytes) -> str:
-    """UTF-8 with a BOM, UTF-8 when the sample decodes as such, Windows-1252 otherwise."""
-    if sample.startswith(codecs.BOM_UTF8):
-        return "utf-8-sig"
+#: delimiters sniffed when an adapter declares none, and how messages name them
+DELIMITERS = (",", ";", "\t", "|")
+DELIMITER_NAMES = {",": "comma-separated", ";": "semicolon-separated", "\t": "tab-separated",
+                   "|": "pipe-separated"}
+#: encodings sniffed when an adapter declares none (UTF-16 only with its byte-order mark)
+ENCODINGS = ("utf-8", "cp1252", "utf-16")
+_FAMILY_NAMES = {"utf-8": "UTF-8", "utf-16": "UTF-16", "legacy": "not UTF-8 (a Windows code "
+                 "page such as windows-1252)"}
+
+
+@attrs.frozen
+class Sniffed:
+    """What the first bytes of a file say about its encoding.
+
+    Attributes:
+        encoding: the codec to read it with.
+        note: a sentence for the load's warnings when the choice was not clear-cut (UTF-8
+            with stray bytes), else None.
+    """
+
+    encoding: str
+    note: str | None = None
+
+
+def utf8_evidence(sample: bytes, complete: bool = True) -> tuple[int, int]:
+    """``(valid, invalid)``: the non-ASCII characters that decode as UTF-8 and the byte
+    sequences that do not, in ``sample`` (a multi-byte character cut at the end of an
+    incomplete sample counts as neither)."""
+    text = codecs.getincrementaldecoder("utf-8")("replace").decode(sample, final=complete)
+    invalid = text.count(REPLACEMENT)
+    non_ascii = len(text) - len(text.encode("ascii", "ignore"))
+    return non_ascii - invalid, invalid
+
+
+def _codec(name: str) -> str:
     try:
-        sample.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        # a multi-byte character cut at the end of the sample is not evidence against UTF-8
-        if exc.start < len(sample) - 3:
-            return "cp1252"
-    return "utf-8"
-
-
-def sniff_delimiter(header_line: str) -> str:
-    counts = {d: header_line.count(d) for d in (",", ";", "\t", "|")}
-    best = max(counts, key=lambda d: counts[d])
-    return best if counts[best] else ","
-
-
-def _normalise_encoding(encoding: str) -> str:
-    try:
-        name = codecs.lookup(encoding).name
+        return codecs.lookup(name).name
     except LookupError:
-        raise DataError(f"unknown encoding '{encoding}'") from None
-    return name
+        raise DataError(f"unknown encoding '{name}'") from None
 
 
-def open_csv(path: Path, *, delimiter: str | None, encoding: str | None, chunk_size: int,
-             fast: bool = True) -> OpenedSource:
-    """Open a CSV file for streaming (pyarrow's reader; the ``csv`` module as a fallback)."""
+def _family(codec: str) -> str:
+    return "utf-8" if codec in ("utf-8", "utf-8-sig") else (
+        "utf-16" if codec.startswith("utf-16") else "legacy")
+
+
+def sniff_encoding(sample: bytes, accepted: Sequence[str] = (), *, complete: bool = True,
+                   where: str = "the file", adapter: str = "") -> Sniffed:
+    """The encoding of a file from its first bytes, among those an adapter accepts.
+
+    Strict UTF-8 first: a byte-order mark decides (UTF-8, UTF-16); bytes that decode as UTF-8
+    are UTF-8; bytes that mostly do (more valid non-ASCII characters than invalid sequences)
+    are UTF-8 with stray bytes, whose rows the pipeline quarantines; anything else is the
+    legacy Windows code page (windows-1252, or the adapter's declared single-byte encoding).
+
+    Args:
+        sample: the file's first bytes (with non-ASCII ones, if the file has any).
+        accepted: the encodings the adapter declares; empty = any of :data:`ENCODINGS`.
+        complete: ``sample`` is the whole file (a cut character at its end is then an error).
+        where: the file, for messages.
+        adapter: the adapter's name, for messages.
+
+    Raises:
+        DataError: the file is plainly in an encoding the adapter does not accept.
+    """
+    allowed = [_codec(e) for e in accepted]
+    if sample.startswith(codecs.BOM_UTF8):
+        found, note = "utf-8-sig", None
+    elif sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        found, note = "utf-16", None
+    else:
+        valid, invalid = utf8_evidence(sample, complete)
+        if not allowed and not valid and not invalid:
+            return Sniffed("utf-8")  # ASCII: every accepted encoding reads it alike
+        if not valid and not invalid:
+            return Sniffed(next((e for e in allowed if _family(e) != "utf-16"), allowed[0]))
+        if invalid == 0:
+            found, note = "utf-8", None
+        elif valid > invalid:
+            found = "utf-8"
+            note = (f"{where}: read as UTF-8, although {invalid} byte sequence(s) in its first "
+                    f"{len(sample):,} bytes are not UTF-8 ({valid} non-ASCII characters are); "
+                    "the rows holding such bytes are quarantined")
+        else:
+            found, note = "cp1252", None
+    if not allowed:
+        return Sniffed(found, note)
+    family = _family(found)
+    for enc in allowed:
+        if _family(enc) == family:
+            # a UTF-8 file with a byte-order mark read as declared 'utf-8' keeps the mark out
+            return Sniffed(found if family != "legacy" else enc, note)
+    expects = ", ".join(allowed)
+    named = f" '{adapter}'" if adapter else ""
+    raise DataError(f"{where}: the file looks {_FAMILY_NAMES[family]}"
+                    + (" (it starts with a byte-order mark)" if found in ("utf-8-sig", "utf-16")
+                       else "") + f"; the adapter{named} expects {expects}")
+
+
+def sniff_delimiter(header_line: str, accepted: Sequence[str] = (), *,
+                    where: str = "the file", adapter: str = "") -> str:
+    """The delimiter that splits the header line, among those the adapter accepts.
+
+    Raises:
+        DataError: the header splits only at a delimiter the adapter does not accept ("the file
+            looks comma-separated; the adapter expects ';'"), instead of a column-by-column
+            complaint about a header that was never split.
+    """
+    pool = tuple(accepted) or DELIMITERS
+    counts = {d: header_line.count(d) for d in dict.fromkeys((*pool, *DELIMITERS))}
+    best = max(pool, key=lambda d: counts[d])
+    if counts[best]:
+        return best
+    other = max(DELIMITERS, key=lambda d: counts[d])
+    if accepted and counts[other]:
+        named = f" '{adapter}'" if adapter else ""
+        expects = " or ".join(repr(d) for d in accepted)
+        raise DataError(f"{where}: the file looks {DELIMITER_NAMES[other]} (its header splits "
+                        f"at {other!r}); the adapter{named} expects {expects}")
+    return pool[0]
+
+
+def _evidence(fh: BinaryIO, sample: bytes) -> tuple[bytes, bool]:
+    """Bytes to sniff the encoding from: the sample, or — when it is all ASCII — the first
+    stretch further on that is not (an export whose accented names start on row 3,000 must not
+    be sniffed from its ASCII head alone). The second value: the evidence ends the file."""
+    if not sample.isascii() or len(sample) < SNIFF_BYTES:
+        return sample, len(sample) < SNIFF_BYTES
+    while True:
+        chunk = fh.read(1 << 20)
+        if not chunk:
+            return sample, True
+        if not chunk.isascii():
+            first = next(i for i, b in enumerate(chunk) if b > 0x7F)
+            start = max(0, first - 4)
+            piece = chunk[start:start + SNIFF_BYTES]
+            if len(piece) < SNIFF_BYTES:
+                piece += fh.read(SNIFF_BYTES - len(piece))
+            return piece, len(piece) < SNIFF_BYTES
+
+
+def open_csv(path: Path, *, delimiters: Sequence[str] = (), encodings: Sequence[str] = (),
+             chunk_size: int, fast: bool = True, adapter: str = "") -> OpenedSource:
+    """Open a CSV file for streaming (pyarrow's reader; the ``csv`` module as a fallback).
+
+    Args:
+        path: the file.
+        delimiters: the delimiters the adapter accepts (sniffed among them); empty = any.
+        encodings: the encodings the adapter accepts (sniffed among them); empty = any.
+        chunk_size: rows per batch.
+        fast: pyarrow's reader (True) or the tolerant line-by-line reader.
+        adapter: the adapter's name, for messages.
+    """
     try:
         size = path.stat().st_size
         with path.open("rb") as fh:
             sample = fh.read(SNIFF_BYTES)
+            evidence, complete = _evidence(fh, sample)
     except OSError as exc:
         raise DataError(f"cannot read {path}: {exc.strerror or exc}") from None
-    enc = _normalise_encoding(encoding) if encoding else sniff_encoding(sample)
-    if enc == "utf-8" and sample.startswith(codecs.BOM_UTF8):
-        enc = "utf-8-sig"
+    sniffed = sniff_encoding(evidence, encodings, complete=complete, where=str(path),
+                             adapter=adapter)
+    enc = sniffed.encoding
     text = sample.decode(enc, errors="replace").replace("\x00", REPLACEMENT)
+    text = text.removeprefix("\ufeff")
     first = text.splitlines()[0] if text.strip() else ""
     if not first.strip():
         raise DataError(f"{path}: the file is empty or its first line is blank (no header)")
-    delim = delimiter or sniff_delimiter(first)
+    delim = sniff_delimiter(first, delimiters, where=str(path), adapter=adapter)
     try:
         header_cells = next(csv.reader([first], delimiter=delim))
     except csv.Error as exc:
@@ -268,10 +397,12 @@ def open_csv(path: Path, *, delimiter: str | None, encoding: str | None, chunk_s
     fh = path.open("rb")
     stream = _Transcoder(fh, enc)
     opened = OpenedSource(str(path), headers, iter(()), size, lambda: stream.consumed, enc)
-    if fast:
+    if sniffed.note:
+        opened.notes.append(sniffed.note)
+    if fast and len(headers) > 1:
         opened.batches = _pyarrow_csv(stream, headers, delim, block)
-        opened.fallback = lambda: open_csv(path, delimiter=delim, encoding=enc,
-                                           chunk_size=chunk_size, fast=False)
+        opened.fallback = lambda: open_csv(path, delimiters=(delim,), encodings=(enc,),
+                                           chunk_size=chunk_size, fast=False, adapter=adapter)
     else:
         opened.batches = _python_csv(stream, headers, delim, chunk_size)
     return opened
@@ -295,24 +426,52 @@ def _row_numbers(base: int, count: int, skipped: list[int]) -> pa.Array:
     return numbers
 
 
+def _blank(col: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
+    return pc.fill_null(pc.equal(pc.utf8_trim_whitespace(col), ""), True)
+
+
+def _blank_rows(table: pa.Table) -> pa.Array | pa.ChunkedArray:
+    """Rows whose every cell is blank (an empty line, or only delimiters and spaces). Only the
+    rows whose first cell is blank are looked at further: the check costs one column."""
+    blank = _blank(table.column(0))
+    if not pc.any(blank).as_py():
+        return blank
+    for col in table.columns[1:]:
+        blank = pc.and_(blank, _blank(col))
+    return blank
+
+
 def _pyarrow_csv(stream: _Transcoder, headers: list[str], delim: str, block: int
                  ) -> Iterator[RawBatch]:
+    """pyarrow's reader, batch by batch. Row numbers: pyarrow counts every record (blank ones
+    too) as ``raw``; the data row number leaves out the blank lines before it."""
+    import numpy as np
+
     names = [f"c{i}" for i in range(len(headers))]
     rejected: list[tuple[int, str, str, str]] = []
     skipped: list[int] = []
     unnumbered = [0]
+    blank_raw: list[int] = []   # raw numbers of blank records, every batch so far
+    folded = [False]
 
     def on_invalid(row: Any) -> str:
         number = row.number
+        text = str(row.text)
+        if "\n" in text or "\r" in text:
+            folded[0] = True  # an unclosed quote swallowed the lines after it
+            return "skip"
         if number is None or number < 0:
             unnumbered[0] += 1
             return "skip"
-        data_row = int(number) - 1  # the header is record 1
+        raw = int(number) - 1  # the header is record 1
+        skipped.append(raw)
+        if not text.replace(delim, "").strip():  # empty, spaces, or delimiters alone
+            blank_raw.append(raw)
+            return "skip"
         reason = (f"too few cells ({row.actual_columns} of {row.expected_columns}): "
                   "a truncated or broken line" if row.actual_columns < row.expected_columns
                   else f"too many cells ({row.actual_columns} of {row.expected_columns})")
-        rejected.append((data_row, "", str(row.text)[:200], reason))
-        skipped.append(data_row)
+        rejected.append((raw, "", text[:200], reason))
         return "skip"
 
     try:
@@ -321,7 +480,8 @@ def _pyarrow_csv(stream: _Transcoder, headers: list[str], delim: str, block: int
             read_options=pa_csv.ReadOptions(column_names=names, skip_rows=1, use_threads=False,
                                             block_size=block),
             parse_options=pa_csv.ParseOptions(delimiter=delim, invalid_row_handler=on_invalid,
-                                              newlines_in_values=False),
+                                              newlines_in_values=False,
+                                              ignore_empty_lines=False),
             convert_options=pa_csv.ConvertOptions(
                 column_types=dict.fromkeys(names, pa.string()), strings_can_be_null=True,
                 null_values=[""], quoted_strings_can_be_null=True),
@@ -331,6 +491,7 @@ def _pyarrow_csv(stream: _Transcoder, headers: list[str], delim: str, block: int
             return
         raise FastReaderFailed(str(exc)) from exc
     base = 1
+    blanks_done = 0  # blank records already reported
     while True:
         try:
             batch = reader.read_next_batch()
@@ -338,55 +499,131 @@ def _pyarrow_csv(stream: _Transcoder, headers: list[str], delim: str, block: int
             break
         except pa.ArrowInvalid as exc:
             raise FastReaderFailed(str(exc)) from exc
+        if folded[0]:
+            raise FastReaderFailed("an unclosed quote: the line-by-line reader resumes after it")
         if unnumbered[0]:
             raise FastReaderFailed("the CSV parser could not number a rejected row")
-        numbers = _row_numbers(base, batch.num_rows, sorted(skipped))
-        if len(numbers):
-            last = int(numbers[-1].as_py())
+        raw_numbers = _row_numbers(base, batch.num_rows, sorted(skipped))
+        if len(raw_numbers):
+            last = int(raw_numbers[-1].as_py())
             skipped[:] = [s for s in skipped if s > last]
             base = last + 1
-        done, rejected[:] = list(rejected), []
         table = pa.Table.from_batches([batch]).rename_columns(headers)
-        yield RawBatch(table, numbers, done)
-    if rejected:
+        blank = _blank_rows(table)
+        if pc.any(blank).as_py():
+            blank_raw.extend(raw_numbers.filter(blank).to_pylist())
+            keep = pc.invert(blank)
+            table, raw_numbers = table.filter(keep), raw_numbers.filter(keep)
+        blank_raw.sort()
+        sorted_blanks = np.asarray(blank_raw, dtype=np.int64)
+        raw = raw_numbers.to_numpy(zero_copy_only=False)
+        numbers = pa.array(raw - np.searchsorted(sorted_blanks, raw), pa.int64())
+        done = [(r - int(np.searchsorted(sorted_blanks, r)), c, v, why)
+                for r, c, v, why in rejected]
+        rejected.clear()
+        new_blanks = len(blank_raw) - blanks_done
+        blanks_done = len(blank_raw)
+        yield RawBatch(table, numbers, done, new_blanks)
+    if folded[0]:
+        raise FastReaderFailed("an unclosed quote: the line-by-line reader resumes after it")
+    if rejected or len(blank_raw) > blanks_done:
+        sorted_blanks = np.asarray(sorted(blank_raw), dtype=np.int64)
+        done = [(r - int(np.searchsorted(sorted_blanks, r)), c, v, why)
+                for r, c, v, why in rejected]
         yield RawBatch(pa.table({h: pa.array([], pa.string()) for h in headers}),
-                       pa.array([], pa.int64()), list(rejected))
+                       pa.array([], pa.int64()), done, len(blank_raw) - blanks_done)
+
+
+#: how many lines one quoted value may span before its quote counts as never closed
+MAX_QUOTED_LINES = 20
+
+
+def _split_quoted(text: str, delim: str) -> list[str] | None:
+    """The cells of one record holding quotes; None while a quoted value is still open."""
+    try:
+        recs = list(csv.reader(io.StringIO(text), delimiter=delim, strict=True))
+    except csv.Error as exc:
+        if "unexpected end of data" in str(exc):
+            return None
+        recs = list(csv.reader(io.StringIO(text), delimiter=delim, strict=False))
+    if not recs:
+        return []
+    if len(recs) > 1:  # a stray line end inside: one record only if the rest is empty
+        return recs[0] if all(not r for r in recs[1:]) else None
+    return recs[0]
 
 
 def _python_csv(stream: _Transcoder, headers: list[str], delim: str, chunk_size: int
                 ) -> Iterator[RawBatch]:
+    """The tolerant reader, line by line. A quoted value may span lines (up to
+    :data:`MAX_QUOTED_LINES`) when the record it closes has the header's number of cells;
+    otherwise its quote never closed: that line is quarantined with its line number and
+    reading resumes at the next line, so one stray quote costs one row, not the rest of the
+    file."""
     text = io.TextIOWrapper(io.BufferedReader(stream, 1 << 20), encoding="utf-8",
                             errors="replace", newline="")
-    reader = csv.reader(text, delimiter=delim, strict=False)
     width = len(headers)
-    try:
-        next(reader)
-    except StopIteration:
+    lines = iter(text)
+    if next(lines, None) is None:
         return
+    line_no = [1]
+    pending: collections.deque[tuple[int, str]] = collections.deque()
+
+    def next_line() -> tuple[int, str] | None:
+        if pending:
+            return pending.popleft()
+        line = next(lines, None)
+        if line is None:
+            return None
+        line_no[0] += 1
+        return line_no[0], line
+
     row = 0
+    blank = 0
     cells: list[list[str]] = []
     numbers: list[int] = []
     rejected: list[tuple[int, str, str, str]] = []
 
     def flush() -> RawBatch:
+        nonlocal blank
         cols = [pa.array([c[i] or None for c in cells], pa.string()) for i in range(width)]
         out = RawBatch(pa.Table.from_arrays(cols, names=headers),
-                       pa.array(numbers, pa.int64()), list(rejected))
+                       pa.array(numbers, pa.int64()), list(rejected), blank)
         cells.clear()
         numbers.clear()
         rejected.clear()
+        blank = 0
         return out
 
     while True:
-        try:
-            rec = next(reader)
-        except StopIteration:
+        item = next_line()
+        if item is None:
             break
-        except csv.Error as exc:
-            row += 1
-            rejected.append((row, "", "", f"unreadable line: {exc}"))
+        no, line = item
+        if not line.strip():
+            blank += 1
             continue
-        if not rec or (len(rec) == 1 and not rec[0].strip()):
+        if '"' not in line:
+            rec = line.rstrip("\r\n").split(delim)
+        else:
+            span: list[tuple[int, str]] = []
+            quoted = _split_quoted(line, delim)
+            while quoted is None and len(span) < MAX_QUOTED_LINES - 1:
+                more = next_line()
+                if more is None:
+                    break
+                span.append(more)
+                quoted = _split_quoted(line + "".join(t for _, t in span), delim)
+            if quoted is None or (span and len(quoted) != width):
+                pending.extendleft(reversed(span))
+                row += 1
+                rejected.append((row, "", line.rstrip("\r\n")[:200],
+                                 f"unclosed quote on line {no} of the file (a quoted value "
+                                 f"that never ends); reading resumed at line {no + 1}"))
+                continue
+            rec = quoted
+        if not any(c.strip() for c in rec):  # only delimiters and spaces: a blank line
+            blank += 1
             continue
         row += 1
         if len(rec) != width:
@@ -399,7 +636,7 @@ def _python_csv(stream: _Transcoder, headers: list[str], delim: str, chunk_size:
         numbers.append(row)
         if len(cells) >= chunk_size:
             yield flush()
-    if cells or rejected:
+    if cells or rejected or blank:
         yield flush()
 
 
@@ -430,12 +667,14 @@ def open_xlsx(path: Path, *, sheet: str | None, chunk_size: int) -> OpenedSource
         cells: list[list[str | None]] = []
         numbers: list[int] = []
         rejected: list[tuple[int, str, str, str]] = []
+        blank = [0]
         n = 0
         for values in rows:
             n += 1
             count[0] += 1
             texts = [_xlsx_text(v) for v in values]
             if not any(t is not None and t.strip() for t in texts):
+                blank[0] += 1
                 continue
             extra = [t for t in texts[width:] if t is not None and t.strip()]
             if extra:
@@ -446,9 +685,9 @@ def open_xlsx(path: Path, *, sheet: str | None, chunk_size: int) -> OpenedSource
             cells.append(texts)
             numbers.append(n)
             if len(cells) >= chunk_size:
-                yield _flush_rows(headers, cells, numbers, rejected)
-        if cells or rejected:
-            yield _flush_rows(headers, cells, numbers, rejected)
+                yield _flush_rows(headers, cells, numbers, rejected, blank)
+        if cells or rejected or blank[0]:
+            yield _flush_rows(headers, cells, numbers, rejected, blank)
         wb.close()
 
     return OpenedSource(str(path), headers, batches(), ws.max_row, lambda: count[0])
@@ -464,10 +703,11 @@ def _xlsx_text(value: Any) -> str | None:
 
 
 def _flush_rows(headers: list[str], cells: list[list[str | None]], numbers: list[int],
-                rejected: list[tuple[int, str, str, str]]) -> RawBatch:
+                rejected: list[tuple[int, str, str, str]], blank: list[int]) -> RawBatch:
     cols = [pa.array([c[i] for c in cells], pa.string()) for i in range(len(headers))]
     out = RawBatch(pa.Table.from_arrays(cols, names=headers), pa.array(numbers, pa.int64()),
-                   list(rejected))
+                   list(rejected), blank[0])
+    blank[0] = 0
     cells.clear()
     numbers.clear()
     rejected.clear()
@@ -618,9 +858,11 @@ def _open_sqlalchemy(src: SQLSource, chunk_size: int) -> OpenedSource:
 
 # --- dispatch ----------------------------------------------------------------------------------
 
-def open_source(source: Any, *, chunk_size: int, delimiter: str | None = None,
-                encoding: str | None = None, sheet: str | None = None) -> OpenedSource:
-    """Open any supported source.
+def open_source(source: Any, *, chunk_size: int, delimiters: Sequence[str] = (),
+                encodings: Sequence[str] = (), sheet: str | None = None,
+                adapter: str = "") -> OpenedSource:
+    """Open any supported source (``delimiters``/``encodings``: what the adapter accepts for
+    CSV files; empty = sniffed among all).
 
     Raises:
         DataError: the source kind is not supported or the file cannot be read at all.
@@ -640,7 +882,8 @@ def open_source(source: Any, *, chunk_size: int, delimiter: str | None = None,
             return open_json(path, chunk_size=chunk_size)
         if suffix in (".jsonl", ".ndjson"):
             return open_jsonl(path, chunk_size=chunk_size)
-        return open_csv(path, delimiter=delimiter, encoding=encoding, chunk_size=chunk_size)
+        return open_csv(path, delimiters=delimiters, encodings=encodings, chunk_size=chunk_size,
+                        adapter=adapter)
     if isinstance(source, pa.Table):
         return open_arrow(_table_reader(source, chunk_size), "<dataframe>", source.num_rows)
     if isinstance(source, pa.RecordBatch):

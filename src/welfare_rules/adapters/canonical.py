@@ -7,6 +7,7 @@ but still validated and typed like any other source. No. KK and NIK columns must
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from ..schema import Schema
@@ -18,13 +19,19 @@ from .result import LoadResult
 ID_FIELDS = frozenset({("household", "id"), ("person", "nik"), ("person", "household_id")})
 
 
+def _accepted(value: str | Sequence[str] | None) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    return (value,) if isinstance(value, str) else tuple(value)
+
+
 class CanonicalAdapter:
     """One table per entity with canonical column names (the national pack's adapter).
 
     Args:
         id_fields: ``(entity, field)`` pairs validated as 16-digit numbers.
-        delimiter: CSV delimiter; None = sniffed.
-        encoding: CSV encoding; None = sniffed.
+        delimiter: the CSV delimiter, or the delimiters, accepted; None = any (sniffed).
+        encoding: the CSV encoding, or the encodings, accepted; None = any (sniffed).
     """
 
     name = "canonical"
@@ -32,10 +39,11 @@ class CanonicalAdapter:
                    "canonical column names of the schema.")
 
     def __init__(self, id_fields: frozenset[tuple[str, str]] = ID_FIELDS,
-                 delimiter: str | None = None, encoding: str | None = None):
+                 delimiter: str | Sequence[str] | None = None,
+                 encoding: str | Sequence[str] | None = None):
         self.id_fields = id_fields
-        self.delimiter = delimiter
-        self.encoding = encoding
+        self.delimiters = _accepted(delimiter)
+        self.encodings = _accepted(encoding)
 
     def spec(self, schema: Schema) -> MappingSpec:
         """The column mapping this adapter amounts to for ``schema``."""
@@ -46,7 +54,8 @@ class CanonicalAdapter:
                 cols.append(ColumnSpec(column=fld.name, entity=ent.name, field=fld.name,
                                        parser=parser))
         return MappingSpec(name=self.name, description=self.description, layout="table",
-                           delimiter=self.delimiter, encoding=self.encoding, columns=tuple(cols))
+                           delimiters=self.delimiters, encodings=self.encodings,
+                           columns=tuple(cols))
 
     def read(self, source: Any, schema: Schema, *, entity: str | None = None,
              members: Any = None, progress: bool | None = None,

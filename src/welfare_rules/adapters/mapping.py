@@ -27,8 +27,40 @@ LAYOUTS = ("table", "person_per_row")
 
 
 _COLUMN_KEYS = {"field", "parser", "values", "aliases", "default"}
-_TOP_KEYS = {"name", "description", "layout", "entity", "group_by", "delimiter", "encoding",
-             "sheet", "columns", "defaults"}
+_TOP_KEYS = {"name", "description", "layout", "entity", "group_by", "delimiter", "delimiters",
+             "encoding", "encodings", "sheet", "columns", "defaults"}
+
+
+def _accepted(data: Mapping[str, Any], key: str, pos: Positions) -> tuple[str, ...]:
+    """``delimiters: [';', ',']`` (or ``delimiter: ';'``, one): what the adapter accepts."""
+    values: Any = None
+    for name in (key, key + "s"):
+        if data.get(name) is not None:
+            if values is not None:
+                raise MappingError(f"give '{key}s' or '{key}', not both", pos.get((name,)))
+            values = data[name]
+    if values is None:
+        return ()
+    items = [values] if isinstance(values, str) else values
+    if not isinstance(items, list) or not items or not all(
+            isinstance(v, str) and v for v in items):
+        raise MappingError(f"'{key}s' must be a text or a list of texts",
+                           pos.get((key + "s",)) or pos.get((key,)))
+    if key == "delimiter":
+        for d in items:
+            if len(d) != 1:
+                raise MappingError(f"a delimiter is one character, found {d!r}",
+                                   pos.get((key + "s",)) or pos.get((key,)))
+    else:
+        import codecs
+
+        for e in items:
+            try:
+                codecs.lookup(e)
+            except LookupError:
+                raise MappingError(f"unknown encoding '{e}'",
+                                   pos.get((key + "s",)) or pos.get((key,))) from None
+    return tuple(dict.fromkeys(items))
 
 
 def spec_from_data(data: Any, pos: Positions | None = None) -> MappingSpec:
@@ -90,8 +122,7 @@ def spec_from_data(data: Any, pos: Positions | None = None) -> MappingSpec:
         name=str(data.get("name", "mapping")), description=str(data.get("description", "")),
         layout=layout, entity=str(data.get("entity", "household")),
         group_by=str(data["group_by"]) if data.get("group_by") else None,
-        delimiter=str(data["delimiter"]) if data.get("delimiter") else None,
-        encoding=str(data["encoding"]) if data.get("encoding") else None,
+        delimiters=_accepted(data, "delimiter", pos), encodings=_accepted(data, "encoding", pos),
         sheet=str(data["sheet"]) if data.get("sheet") else None,
         columns=tuple(cols))
 

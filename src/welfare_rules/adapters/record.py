@@ -42,8 +42,10 @@ from ._parse import (
     text_to_decimal,
     text_to_int,
 )
+from .record_fast import FastCheck, compile_fast_check
 
-__all__ = ["ON_INVALID", "Checked", "InputWarning", "RecordContract", "check_record"]
+__all__ = ["ON_INVALID", "Checked", "InputWarning", "RecordContract", "check_record",
+           "is_missing", "members_problem"]
 
 #: what to do with an invalid value: raise an InputError, or take it as unknown (a finding)
 ON_INVALID = ("raise", "unknown")
@@ -135,11 +137,48 @@ def _spec(fld: Field) -> _Spec:
                  {v.lower(): v for v in fld.type.values} if kind == "enum" else {})
 
 
+def is_missing(value: Any) -> bool:
+    """Whether ``value`` is a missing-value marker: None, a float NaN of any float class
+    (Python, NumPy), ``Decimal('NaN')``, pandas' ``NA`` and ``NaT``.
+
+    These are what a table hands over for an empty cell, and the batch path reads them as
+    missing (an empty cell), so the record path does too: one behaviour on both paths.
+    Text such as ``"NaN"`` is not a marker (it is refused where a number is expected).
+    """
+    if value is None:
+        return True
+    if isinstance(value, float):
+        return value != value
+    if isinstance(value, Decimal):
+        return value.is_nan()
+    cls = value.__class__
+    if cls.__name__ in ("NAType", "NaTType") and cls.__module__.startswith("pandas"):
+        return True
+    if cls.__module__ == "numpy" and getattr(getattr(value, "dtype", None), "kind", "") == "f":
+        return bool(value != value)
+    return False
+
+
+def members_problem(entity: str, relation: str, child: str, rules: Sequence[str] = ()
+                    ) -> InputProblem:
+    """The problem of members absent although the rules in force read them: one wording for
+    a record (``Engine.evaluate``), a table (``evaluate_batch``) and the command line."""
+    read_by = ""
+    if rules:
+        read_by = " (" + ", ".join(rules[:3]) + (", ..." if len(rules) > 3 else "") + ")"
+    return InputProblem(
+        entity, relation,
+        f"the {child} records, since the rules in force read {relation}{read_by}: "
+        f"give members= (a {child} table; on the command line --members FILE) or "
+        f"'{relation}' in each record ('{relation}': [] for none)",
+        "no members")
+
+
 def _convert(spec: _Spec, value: Any) -> tuple[Any, str | None]:
     """The slow path: the canonical value, or None and what is wrong (None = fine)."""
     kind = spec.field.type.kind
-    if isinstance(value, float) and math.isnan(value):
-        return None, None  # NaN is how pandas writes a missing value
+    if is_missing(value):
+        return None, None  # how tables write an empty cell (see is_missing)
     if isinstance(value, str) and kind != "str":
         value = value.strip()
         if not value:
@@ -257,6 +296,10 @@ class RecordContract:
             for rel in ent.relations.values():
                 self.relations[rel.name] = RecordContract(schema, rel.entity, _depth + 1)
         self.names = (*self.specs, *self.relations)
+        # canonical records skip the full check (record_fast.py: it only ever says "canonical")
+        self._fast: FastCheck = compile_fast_check(
+            self.specs, self.required, {k: c._fast for k, c in self.relations.items()},
+            self.names)
 
     def check(self, record: Mapping[str, Any], *, strict: bool = True,
               on_invalid: str = "raise", relations_needed: Collection[str] = ()) -> Checked:
@@ -284,22 +327,20 @@ class RecordContract:
         invalid: list[InputProblem] = []
         unknown: list[InputProblem] = []
         shape: list[InputProblem] = []
-        out = self._check(record, invalid, unknown, shape, None, None)
+        out = record if self._fast(record) else self._check(record, invalid, unknown, shape,
+                                                             None, None)
         for rel in relations_needed:
             if rel in self.relations and rel not in record:
-                shape.append(InputProblem(
-                    self.entity, rel, f"a list of {self.relations[rel].entity} records "
-                    f"('{rel}': [] for none): the rules in force read {rel}",
-                    "no such key"))
+                shape.append(members_problem(self.entity, rel, self.relations[rel].entity))
         if unknown and not strict:
             warnings.warn(InputWarning("; ".join(
                 f"{p.entity} record: unknown field '{p.path}' ignored"
                 f"{did_you_mean(p.field, self._names_of(p.entity))}" for p in unknown)),
                 stacklevel=3)
             unknown = []
-        rid = self._record_id(record)
         if shape or ((invalid or unknown) and on_invalid == "raise"):
-            raise InputError([*shape, *invalid, *unknown], self.entity, rid)
+            raise InputError([*shape, *invalid, *unknown], self.entity,
+                             self._record_id(record))
         return Checked(out, tuple(invalid + unknown))
 
     def _names_of(self, entity: str) -> tuple[str, ...]:

@@ -66,6 +66,9 @@ class LoadResult:
         warnings: things a reader should know that did not cost a row, e.g. a household kept
             without its quarantined member rows.
         links: parent → child relations used by :meth:`iter_records`.
+        blank_lines: blank or whitespace-only lines (and empty sheet rows) skipped: they are
+            not rows (counted in neither ``rows_read`` nor the quarantine), but never silently
+            lost either.
     """
 
     tables: dict[str, pa.Table]
@@ -77,6 +80,7 @@ class LoadResult:
     unmapped_columns: list[str] = attrs.field(factory=list)
     warnings: list[str] = attrs.field(factory=list)
     links: Mapping[str, Link] = attrs.field(factory=dict)
+    blank_lines: int = 0
 
     def __attrs_post_init__(self) -> None:
         if self.rows_read != self.rows_valid + self.rows_quarantined:
@@ -85,9 +89,10 @@ class LoadResult:
                 f"quarantined {self.rows_quarantined}")
 
     def summary(self) -> str:
-        """One line: ``read N, valid V, quarantined Q``."""
+        """One line: ``read N, valid V, quarantined Q`` (and ``, blank lines skipped B``)."""
         return (f"read {self.rows_read}, valid {self.rows_valid}, "
-                f"quarantined {self.rows_quarantined}")
+                f"quarantined {self.rows_quarantined}"
+                + (f", blank lines skipped {self.blank_lines}" if self.blank_lines else ""))
 
     def counts(self, first: str | None = None) -> dict[str, dict[str, int]]:
         """Records per entity, households and persons apart: ``read`` (``valid`` +

@@ -61,8 +61,11 @@ class MappingSpec:
         layout: ``table`` (each source holds one entity) or ``person_per_row``.
         entity: the top entity (``household`` for person-per-row).
         group_by: person-per-row: the source column whose value groups rows into households.
-        delimiter: CSV delimiter; None = sniffed from the header line.
-        encoding: CSV encoding; None = sniffed (UTF-8, UTF-8 with BOM, Windows-1252).
+        delimiters: the CSV delimiters the adapter accepts, sniffed among them from the header
+            line; empty = any of ``,`` ``;`` tab ``|``. A header that splits only at another
+            one is refused ("the file looks comma-separated; the adapter expects ';'").
+        encodings: the CSV encodings the adapter accepts, sniffed among them; empty = UTF-8
+            (with or without a byte-order mark), windows-1252 or UTF-16 (with its mark).
         sheet: XLSX sheet name; None = the first sheet.
         columns: the column specs.
         id_fields: canonical fields (``entity.field``) that are 16-digit numbers (NIK, No. KK)
@@ -74,8 +77,8 @@ class MappingSpec:
     layout: str = "table"
     entity: str = "household"
     group_by: str | None = None
-    delimiter: str | None = None
-    encoding: str | None = None
+    delimiters: tuple[str, ...] = ()
+    encodings: tuple[str, ...] = ()
     sheet: str | None = None
     columns: tuple[ColumnSpec, ...] = ()
 

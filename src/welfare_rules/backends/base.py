@@ -31,7 +31,7 @@ from ..plan import Plan
 
 __all__ = ["ERRORS_SCHEMA", "FINDINGS_SCHEMA", "ROW", "STATUS_SUFFIX", "STATUS_TYPE",
            "STATUS_VALUES", "Backend", "BackendBase", "Inputs", "Job", "Outcome", "arrow_type",
-           "conform", "result_fields"]
+           "conform", "result_fields", "selected_columns"]
 
 ROW = "__row"  # input order of records (ties in ranks, output order)
 STATUS_SUFFIX = "__status"
@@ -102,6 +102,9 @@ class Job:
         temp_directory: where a backend spills (default: a fresh temporary directory).
         threads: worker threads (default: all cores).
         spark: the SparkSession (Spark; default: a local session).
+        outputs: the result columns asked for (``<rule>``: its value and status,
+            ``<rule>__status``: the status alone), or ``None`` for every visible rule. A
+            backend may compute only these; one that gives more has them dropped.
     """
 
     plan: Plan
@@ -115,6 +118,7 @@ class Job:
     temp_directory: str | Path | None = None
     threads: int | None = None
     spark: Any = None
+    outputs: Sequence[str] | None = None
 
     @property
     def as_of(self) -> datetime.date:
@@ -228,6 +232,19 @@ def result_fields(plan: Plan, entity: str, rule_ids: Sequence[str], key: str,
         out.append((rid, arrow_type(plan.rule_type(rid))))
         out.append((rid + STATUS_SUFFIX, STATUS_TYPE))
     return out
+
+
+def selected_columns(rule_ids: Sequence[str], outputs: Sequence[str] | None) -> list[str]:
+    """The value and status columns of ``rule_ids`` that ``outputs`` asks for (see
+    :attr:`Job.outputs`), in rule order: every one when ``outputs`` is ``None``."""
+    wanted = None if outputs is None else set(outputs)
+    cols: list[str] = []
+    for rid in rule_ids:
+        if wanted is None or rid in wanted:
+            cols += [rid, rid + STATUS_SUFFIX]
+        elif rid + STATUS_SUFFIX in wanted:
+            cols.append(rid + STATUS_SUFFIX)
+    return cols
 
 
 def conform(tbl: pa.Table, fields: Sequence[tuple[str, pa.DataType | None]]) -> pa.Table:

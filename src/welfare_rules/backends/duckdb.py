@@ -20,7 +20,7 @@ from sqlglot import exp
 from ..adapters.result import empty_table
 from .base import FINDINGS_SCHEMA, ROW, STATUS_VALUES, BackendBase, Job, Outcome
 from .runtime import OUT_OF_RANGE, out_of_range
-from .sql import SqlCompiler
+from .sql import EntityQuery, SqlCompiler
 from .sqlrun import carry_select, compile_query, findings_query, with_row
 
 __all__ = ["STATUSES", "DuckDBBackend", "DuckDBCompiler", "fetch_arrow"]
@@ -79,10 +79,10 @@ class DuckDBCompiler(SqlCompiler):
         return exp.Sub(this=exp.cast(a[1], "DATE"), expression=exp.cast(a[0], "DATE"))
 
 
-def register_input(con: Any, name: str, src: Any) -> list[str]:
+def register_input(con: Any, name: str, src: Any) -> dict[str, str]:
     """Register an input table as ``name`` on a DuckDB connection, with its input order in
     ``__row``: a Parquet path as a view over the file (its row numbers), an Arrow table as is
-    (row numbers added). Returns the columns."""
+    (row numbers added). Returns the columns and their DuckDB types (``VARCHAR``, ...)."""
     import duckdb
 
     if isinstance(src, Path):
@@ -92,10 +92,10 @@ def register_input(con: Any, name: str, src: Any) -> list[str]:
             r = r.select(*[duckdb.ColumnExpression(c) for c in cols],
                          duckdb.ColumnExpression("file_row_number").alias(ROW))
         r.create_view(name)
-        return list(r.columns)
-    tbl = with_row(src)
-    con.register(name, tbl)
-    return list(tbl.column_names)
+    else:
+        con.register(name, with_row(src))
+        r = con.table(name)
+    return {c: str(ty) for c, ty in zip(r.columns, r.types, strict=True)}
 
 
 class DuckDBBackend(BackendBase):
@@ -129,10 +129,16 @@ class DuckDBBackend(BackendBase):
         if rel is not None and rel.entity in inputs.tables:
             mcols = register_input(con, "src_members", inputs.tables[rel.entity])
         comp = DuckDBCompiler(plan, lang=job.lang)
-        q = compile_query(comp, entity, columns, mcols)
-        ds = comp.dataset_findings(job.checks, entity, mcols is not None) if job.checks \
-            else None
+        q = compile_query(comp, entity, columns, mcols, job.outputs)
         res_sql = comp.sql(q.with_ctes(carry_select(q, job.carry)))
+        whole: list[EntityQuery] = [q] if job.outputs is None else []
+
+        def full() -> EntityQuery:
+            # the member results and findings come from every rule: compiled when asked for,
+            # if the results were a selection
+            if not whole:
+                whole.append(compile_query(comp, entity, columns, mcols))
+            return whole[0]
         results_path: Path | None = None
         cached: pa.Table | None = None
         # The results query joins the records to their members' aggregates with the aggregates
@@ -161,13 +167,16 @@ class DuckDBBackend(BackendBase):
             return pq.read_table(results_path)
 
         def members() -> pa.Table | None:
-            if q.members is None:
+            fq = full()
+            if fq.members is None:
                 return None
             with bounded_arithmetic():
-                return fetch_arrow(con.sql(comp.sql(q.with_ctes(q.members))))
+                return fetch_arrow(con.sql(comp.sql(fq.with_ctes(fq.members))))
 
         def findings() -> pa.Table:
-            f = findings_query(comp, q, ds)
+            ds = comp.dataset_findings(job.checks, entity, mcols is not None) if job.checks \
+                else None
+            f = findings_query(comp, full(), ds)
             if f is None:
                 return empty_table(FINDINGS_SCHEMA)
             with bounded_arithmetic():

@@ -15,9 +15,14 @@ if TYPE_CHECKING:
 class Evaluated(Protocol):
     """A record evaluated by the Python backend (a decision or a member decision)."""
 
-    record: Mapping[str, Any]
-    as_of: Any
-    _slots: Mapping[str, int]
+    @property
+    def record(self) -> Mapping[str, Any]: ...
+
+    @property
+    def as_of(self) -> Any: ...
+
+    @property
+    def slots(self) -> Mapping[str, int]: ...
 
     @property
     def plan(self) -> RecordPlan: ...
@@ -35,7 +40,7 @@ def scope_for(d: Evaluated) -> Scope:
             raise KeyError(name)
         return [scope_for(m) for m in members]
 
-    return Scope(d.record, d.value, lambda rid: rid in d._slots, plan.param, d.as_of,
+    return Scope(d.record, d.value, lambda rid: rid in d.slots, plan.param, d.as_of,
                  plan.functions, relation)
 
 

@@ -80,6 +80,11 @@ class Evaluation:
     _values: list[Any]
     _slots: Mapping[str, int]
 
+    @property
+    def slots(self) -> Mapping[str, int]:
+        """The value slot of every rule in force for this entity (the compiled layout)."""
+        return self._slots
+
     def _slot(self, rule_id: str) -> int:
         """The slot of a rule in force; -1 for a rule of this entity not in force today."""
         try:
@@ -110,7 +115,8 @@ class Evaluation:
         return self._slot(rule_id) >= 0
 
     def status(self, rule_id: str) -> str:
-        """``"true"``, ``"false"``, ``"unknown"`` or ``"value"``.
+        """``"true"``, ``"false"``, ``"unknown"`` or ``"value"`` (in a
+        :class:`~welfare_rules.decision.Decision`, after settling unknowns).
 
         A ladder whose climb an unknown criterion stopped is ``"unknown"`` although its value
         is the level confirmed so far; a rule not in force on ``as_of`` is ``"unknown"``.
@@ -118,11 +124,22 @@ class Evaluation:
         slot = self._slot(rule_id)
         if slot < 0:
             return "unknown"
-        rule = self.plan.rules[rule_id]
-        blocked = False
-        if rule.kind == "ladder":
-            blocked = bool(self._values[self._slots[rule_id + "#blocked"]])
-        return status_of(rule, self._values[slot], blocked)
+        v = self._values[slot]
+        blocked = self._blocked(rule_id)
+        if v is None or blocked:
+            v, blocked = self._settle_unknown(rule_id, v, blocked)
+        return status_of(self.plan.rules[rule_id], v, blocked)
+
+    def _blocked(self, rule_id: str) -> bool:
+        """Whether a ladder's climb stopped on an unknown criterion."""
+        b = self._slots.get(rule_id + "#blocked")
+        return b is not None and bool(self._values[b])
+
+    def _settle_unknown(self, rule_id: str, value: Any, blocked: bool) -> tuple[Any, bool]:
+        """An outcome the three-valued evaluation left unknown (or a blocked ladder), as
+        ``(value, blocked)``: here as it stands; a :class:`~welfare_rules.decision.Decision`
+        settles it over the completions of its blank inputs."""
+        return value, blocked
 
     def rule_ids(self) -> list[str]:
         """The visible rules of this entity in force, in rule order."""

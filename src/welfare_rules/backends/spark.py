@@ -21,7 +21,7 @@ from ..adapters.result import empty_table
 from ..errors import OUT_OF_RANGE, EvaluationError, out_of_range
 from ..expr.regex import java_pattern
 from .base import FINDINGS_SCHEMA, ROW, BackendBase, Job, Outcome
-from .sql import SqlCompiler
+from .sql import EntityQuery, SqlCompiler
 from .sqlrun import carry_select, findings_query, with_row
 
 __all__ = ["DRIVER_MEMORY_ENV", "SparkBackend", "SparkCompiler", "bounded_arithmetic",
@@ -236,7 +236,7 @@ class SparkBackend(BackendBase):
             views.append(view)
             return view
 
-        def register(name: str, src: Any) -> tuple[str, list[str]]:
+        def register(name: str, src: Any) -> tuple[str, dict[str, str]]:
             # an Arrow table becomes a LocalRelation, whose rows every plan would carry in the
             # driver (and the optimiser compute over there); a row number added here is not
             # deterministic: both are read once and kept
@@ -252,7 +252,7 @@ class SparkBackend(BackendBase):
 
                 df = df.withColumn(ROW, F.monotonically_increasing_id())
                 fresh = True
-            return view_of(name, df, kept=fresh), list(df.columns)
+            return view_of(name, df, kept=fresh), dict(df.dtypes)
 
         def cleanup() -> None:
             for release in releases:
@@ -264,11 +264,21 @@ class SparkBackend(BackendBase):
             views.clear()
 
         comp = SparkCompiler(plan, lang=job.lang)
-        layers: dict[str, str] = {}  # kept layer -> its view
+        layers: dict[str, str] = {}  # kept layer -> its view (of the query of the results)
+        whole: list[tuple[EntityQuery, dict[str, str]]] = []  # every rule's, when asked for
 
         def arrow(select: Any) -> pa.Table:
             out: pa.Table = spark.sql(comp.sql(select)).toArrow()
             return out
+
+        def kept_ends(query: EntityQuery, prefix: str) -> dict[str, str]:
+            kept: dict[str, str] = {}
+            for name in query.ends():  # in chain order: a layer reads those kept before it
+                layer = exp.select(exp.Star()).from_(exp.to_table(name, quoted=True))
+                kept[name] = view_of(prefix + name,
+                                     spark.sql(comp.sql(query.with_tables(layer, kept))),
+                                     kept=True)
+            return kept
 
         try:
             with driver_guard(spark, "evaluating the rules", memory), \
@@ -277,31 +287,41 @@ class SparkBackend(BackendBase):
                 mview, mcols = None, None
                 if rel is not None and rel.entity in inputs.tables:
                     mview, mcols = register("members", inputs.tables[rel.entity])
-                q = comp.compile_entity(entity, view, columns, mview, mcols or ())
-                ds = comp.dataset_findings(job.checks, entity, mcols is not None) \
-                    if job.checks else None
-                for name in q.ends():  # in chain order: a layer reads those kept before it
-                    layer = exp.select(exp.Star()).from_(exp.to_table(name, quoted=True))
-                    layers[name] = view_of(
-                        name, spark.sql(comp.sql(q.with_tables(layer, layers))), kept=True)
+                q = comp.compile_entity(entity, view, columns, mview, mcols or (),
+                                        outputs=job.outputs)
+                layers.update(kept_ends(q, ""))
+                if job.outputs is None:
+                    whole.append((q, layers))
                 table = arrow(q.with_tables(carry_select(q, job.carry), layers))
         except BaseException:
             cleanup()
             raise
 
+        def full() -> tuple[EntityQuery, dict[str, str]]:
+            # member results and findings come from every rule: compiled and evaluated when
+            # asked for, if the results were a selection
+            if not whole:
+                fq = comp.compile_entity(entity, view, columns, mview, mcols or ())
+                whole.append((fq, kept_ends(fq, "all_")))
+            return whole[0]
+
         def members() -> pa.Table | None:
-            if q.members is None:
-                return None
             with driver_guard(spark, "computing the member results", memory), \
                     bounded_arithmetic(spark):
-                return arrow(q.with_tables(q.members, layers))
+                fq, kept = full()
+                if fq.members is None:
+                    return None
+                return arrow(fq.with_tables(fq.members, kept))
 
         def findings() -> pa.Table:
-            f = findings_query(comp, q, ds, layers)
-            if f is None:
-                return empty_table(FINDINGS_SCHEMA)
             with driver_guard(spark, "computing the findings", memory), \
                     bounded_arithmetic(spark):
+                fq, kept = full()
+                ds = comp.dataset_findings(job.checks, entity, mcols is not None) \
+                    if job.checks else None
+                f = findings_query(comp, fq, ds, kept)
+                if f is None:
+                    return empty_table(FINDINGS_SCHEMA)
                 return arrow(f).cast(FINDINGS_SCHEMA)
 
         return Outcome(results=lambda: table, members=members, findings=findings,

@@ -67,6 +67,21 @@ def sql_type(ty: t.Type) -> exp.DataType | None:
     return exp.DataType.build(kind) if kind else None
 
 
+#: the spellings engines report for the types :func:`sql_type` gives (DuckDB's relation
+#: types, Spark's ``DataFrame.dtypes``), by sqlglot type name
+_TYPE_NAMES: dict[str, frozenset[str]] = {
+    "BOOLEAN": frozenset({"BOOLEAN"}), "BIGINT": frozenset({"BIGINT"}),
+    "DOUBLE": frozenset({"DOUBLE"}), "VARCHAR": frozenset({"VARCHAR", "STRING"}),
+    "DATE": frozenset({"DATE"}),
+}
+
+
+def same_type(source: str, target: exp.DataType) -> bool:
+    """Whether a column an engine reports as ``source`` (``VARCHAR``, ``bigint``, ...) is
+    already of ``target`` (a type of :func:`sql_type`): then it is read without a cast."""
+    return source.upper() in _TYPE_NAMES.get(str(target.this.value), frozenset())
+
+
 def col(name: str, table: str | None = None) -> exp.Column:
     return exp.column(exp.to_identifier(name, quoted=True),
                       table=exp.to_identifier(table, quoted=True) if table else None)
@@ -391,11 +406,18 @@ class SqlCompiler:
         if node.op == "/":
             value: exp.Expression = exp.Div(this=exp.cast(pa, "DOUBLE"), expression=pb,
                                             typed=False, safe=False)
+        elif node.op == "//" and lt.kind == "int" and rt.kind == "int":
+            # exact in 64 bits (not through a double): the truncated quotient, one less when
+            # the division is not exact and the signs differ
+            zero_ = exp.Literal.number(0)
+            inexact = exp.NEQ(this=exp.Mod(this=pa, expression=pb), expression=zero_)
+            signs = exp.NEQ(this=exp.Paren(this=exp.LT(this=pa, expression=zero_)),
+                            expression=exp.Paren(this=exp.LT(this=pb, expression=zero_)))
+            value = exp.Sub(this=exp.IntDiv(this=pa, expression=pb), expression=case(
+                [(exp.And(this=inexact, expression=signs), exp.Literal.number(1))], zero_))
         elif node.op == "//":
             value = exp.Floor(this=exp.Div(this=exp.cast(pa, "DOUBLE"), expression=pb,
                                            typed=False, safe=False))
-            if lt.kind == "int" and rt.kind == "int":
-                value = exp.cast(value, "BIGINT")
         else:  # % with Python's sign rule: the result takes the sign of the divisor
             inner = exp.Mod(this=pa, expression=pb)
             value = exp.Mod(this=exp.Paren(this=exp.Add(this=exp.Paren(this=inner),
@@ -473,20 +495,31 @@ class SqlCompiler:
 
     # -- built-in functions (fn_<name>(args, node, ctx)) ---------------------------------------
 
-    def _md(self, d: exp.Expression) -> exp.Expression:
-        return exp.Add(this=exp.Mul(this=exp.Month(this=d), expression=exp.Literal.number(100)),
-                       expression=exp.Day(this=d))
+    def _ymd(self, d: exp.Expression) -> exp.Expression:
+        """A date as the integer yyyymmdd (a literal for a literal date, such as ``as_of``)."""
+        if isinstance(d, exp.Cast) and isinstance(d.this, exp.Literal) and d.this.is_string:
+            with_date = _date_literal(d.this.this)
+            if with_date is not None:
+                return exp.Literal.number(with_date.year * 10000 + with_date.month * 100
+                                          + with_date.day)
+        return add_all([exp.Mul(this=exp.Year(this=d), expression=exp.Literal.number(10000)),
+                        exp.Mul(this=exp.Month(this=d), expression=exp.Literal.number(100)),
+                        exp.Day(this=d)])
 
     def fn_years_between(self, a: list[exp.Expression], node: n.Call, ctx: Ctx
                          ) -> exp.Expression:
+        # full years from x to y: the difference of yyyymmdd integers, floored to ten
+        # thousands (the month-day part decides whether the last year is complete), one
+        # date-part extraction per date and a constant for as_of
         x, y = a
+        xi, yi = self._ymd(x), self._ymd(y)
 
         def fwd(p: exp.Expression, q: exp.Expression) -> exp.Expression:
-            return exp.Sub(this=exp.Sub(this=exp.Year(this=q), expression=exp.Year(this=p)),
-                           expression=flag(exp.LT(this=self._md(q), expression=self._md(p))))
+            return exp.IntDiv(this=exp.Paren(this=exp.Sub(this=paren(q), expression=paren(p))),
+                              expression=exp.Literal.number(10000))
 
-        return case([(exp.LT(this=y, expression=x), exp.Neg(this=exp.Paren(this=fwd(y, x))))],
-                    fwd(x, y))
+        return case([(exp.LT(this=y, expression=x),
+                      exp.Neg(this=exp.Paren(this=fwd(yi.copy(), xi.copy()))))], fwd(xi, yi))
 
     def fn_months_between(self, a: list[exp.Expression], node: n.Call, ctx: Ctx
                           ) -> exp.Expression:
@@ -540,7 +573,7 @@ class SqlCompiler:
         return self._in_dates(exp.cast(exp.DateAdd(this=a[0], expression=days,
                                                    unit=exp.var("DAY")), "DATE"), "add_days")
 
-    def _ymd(self, a: list[exp.Expression]) -> tuple[exp.Expression, ...]:
+    def _clamped_ymd(self, a: list[exp.Expression]) -> tuple[exp.Expression, ...]:
         # year, month and day clamped just past their ranges, so that casts cannot overflow
         return tuple(self._clamped(exp.cast(x, "BIGINT"), b)
                      for x, b in zip(a, (10000, 13, 32), strict=True))
@@ -565,7 +598,7 @@ class SqlCompiler:
                           exp.Null()),
                          (year0, self.fail_sql(beyond_dates("date")))],
                         self.try_date_sql(a[0]))
-        y, m, d = self._ymd(a)
+        y, m, d = self._clamped_ymd(a)
         far = exp.Not(this=exp.Between(this=y, low=exp.Literal.number(1),
                                        high=exp.Literal.number(9999)))
         return case([(far, self.fail_sql(beyond_dates("date"))),
@@ -574,7 +607,7 @@ class SqlCompiler:
 
     def fn_is_valid_date(self, a: list[exp.Expression], node: n.Call, ctx: Ctx
                          ) -> exp.Expression:
-        return exp.Coalesce(this=self._valid_ymd(*self._ymd(a)), expressions=[exp.false()])
+        return exp.Coalesce(this=self._valid_ymd(*self._clamped_ymd(a)), expressions=[exp.false()])
 
     def fn_year(self, a: list[exp.Expression], node: n.Call, ctx: Ctx) -> exp.Expression:
         return exp.Year(this=a[0])
@@ -645,7 +678,9 @@ class SqlCompiler:
                                                 expression=exp.cast(exp.Literal.number(0.5),
                                                                     "DOUBLE"))),
                     expression=f, typed=False, safe=False)
-        signed = case([(exp.LT(this=x, expression=exp.Literal.number(0)), exp.Neg(this=v))], v)
+        signed = case([(exp.GTE(this=exp.Mul(this=exp.Abs(this=x), expression=f),
+                                expression=exp.Literal.number(2.0**52)), x),
+                       (exp.LT(this=x, expression=exp.Literal.number(0)), exp.Neg(this=v))], v)
         if len(a) == 1 and self.type_of(node.args[0], ctx.entity).kind == "int":
             return exp.cast(signed, "BIGINT")
         return signed
@@ -931,7 +966,7 @@ class SqlCompiler:
                 else vals[0]
 
         dflt = shape(default) if default is not None else exp.Null()
-        unknown = or_all([is_null(m) for m in matches]) if matches else exp.false()
+        unknown = self._table_unknown(table, ins, matches)
         nhits = add_all([flag(is_true(m)) for m in matches])
         policy = table.hit_policy
         extra: dict[str, exp.Expression] = {}
@@ -942,8 +977,11 @@ class SqlCompiler:
                 whens.append((m, shape(o)))
             return RuleColumns(case(whens, dflt) if whens else dflt)
         if policy in ("unique", "any"):
-            if policy == "unique":
-                error: exp.Expression = exp.GT(this=paren(nhits), expression=exp.Literal.number(1))
+            error: exp.Expression
+            if _one_hit_at_most(table):
+                error = exp.false()
+            elif policy == "unique":
+                error = exp.GT(this=paren(nhits), expression=exp.Literal.number(1))
             else:
                 pairs = []
                 for i in range(len(matches)):
@@ -955,11 +993,14 @@ class SqlCompiler:
                                          for a, b in zip(outs[i], outs[j], strict=True)])
                         pairs.append(and_all([is_true(matches[i]), is_true(matches[j]), differ]))
                 error = or_all(pairs)
-            error = and_all([exp.Not(this=paren(unknown)), paren(error)])
-            whens = [(unknown, exp.Null()), (error, exp.Null())]
+            if not isinstance(error, exp.Boolean):
+                error = and_all([exp.Not(this=paren(unknown)), paren(error)])
+            whens = [(unknown, exp.Null())]
+            if not isinstance(error, exp.Boolean):
+                whens.append((error, exp.Null()))
             whens += [(is_true(m), shape(o)) for m, o in zip(matches, outs, strict=True)]
-            extra[rule.id + "__error"] = exp.Coalesce(this=paren(error),
-                                                      expressions=[exp.false()])
+            extra[rule.id + "__error"] = error if isinstance(error, exp.Boolean) else \
+                exp.Coalesce(this=paren(error), expressions=[exp.false()])
             return RuleColumns(case(whens, dflt), extra)
         if policy == "priority" or policy == "output_order":
             keys = [self._priority_key(table, o, row.outputs) for o, row in
@@ -1010,6 +1051,26 @@ class SqlCompiler:
             acc = case([(is_null(acc), p), (is_null(p), acc),
                         (cmp(this=paren(p), expression=paren(acc)), p)], acc)
         return RuleColumns(case(bad, acc))
+
+    def _table_unknown(self, table: Table, ins: Sequence[exp.Expression],
+                       matches: Sequence[exp.Expression]) -> exp.Expression:
+        """Whether some row's match is unknown. A row that tests one input against literals
+        (``== 'sd'``, ``in [..]``, a range) is unknown exactly when that input is, so such rows
+        share one ``IS NULL`` test of the input instead of one per row; a row without tests
+        is never unknown."""
+        conds: list[exp.Expression] = []
+        inputs_seen: set[int] = set()
+        for row, m in zip(table.rows, matches, strict=True):
+            tested = [i for i, test in enumerate(row.tests) if test.op != "any"]
+            if not tested:
+                continue
+            if len(tested) == 1 and _literal_test(row.tests[tested[0]], self):
+                if tested[0] not in inputs_seen:
+                    inputs_seen.add(tested[0])
+                    conds.append(is_null(ins[tested[0]]))
+                continue
+            conds.append(is_null(m))
+        return or_all(conds) if conds else exp.false()
 
     def _hits_list(self, matches: Sequence[exp.Expression], values: Sequence[exp.Expression]
                    ) -> exp.Expression:
@@ -1077,20 +1138,31 @@ class SqlCompiler:
         """Group rules by dependency depth: a rule's layer comes after those it reads."""
         return self.plan.layers(rules)
 
-    def _base(self, entity: str, source: str, columns: Sequence[str],
+    def _base(self, entity: str, source: str, columns: Sequence[str] | Mapping[str, str],
               parent_key: str | None) -> exp.Select:
+        """The first layer: every field of the entity in its declared type (absent fields as
+        typed NULLs), the row number and, for a child entity, the parent key as ``__parent``
+        in the type of the parent's key. A column whose source type is known and already the
+        declared one is read as it is, not cast (``columns`` as a mapping name -> type)."""
         ent = self.model.schema.entity(entity)
-        present = set(columns)
+        types = columns if isinstance(columns, Mapping) else dict.fromkeys(columns, "")
         sel: list[Any] = []
+
+        def read(name: str, ty: exp.DataType | None) -> exp.Expression:
+            if name not in types:
+                return exp.Cast(this=exp.Null(), to=ty) if ty is not None else exp.Null()
+            if ty is None or same_type(types[name], ty):
+                return col(name)
+            return exp.Cast(this=col(name), to=ty)
+
         for name, fld in ent.fields.items():
-            ty = sql_type(fld.type)
-            src: exp.Expression = col(name) if name in present else exp.Null()
-            sel.append(alias(exp.Cast(this=src, to=ty) if ty is not None else src, name,
-                             quoted=True))
+            sel.append(alias(read(name, sql_type(fld.type)), name, quoted=True))
         sel.append(alias(col(ROW), ROW, quoted=True))
         if parent_key is not None:
-            pk = col(parent_key) if parent_key in present else exp.Null()
-            sel.append(alias(exp.cast(pk, "VARCHAR"), PARENT, quoted=True))
+            parent = self.model.schema.parent_of(entity)
+            pty = sql_type(parent[0].fields[parent[0].key].type) if parent else None
+            sel.append(alias(read(parent_key, pty or exp.DataType.build("VARCHAR")), PARENT,
+                             quoted=True))
         return exp.select(*sel).from_(exp.to_table(source, quoted=True) if "." not in source
                                       else exp.to_table(source))
 
@@ -1118,19 +1190,30 @@ class SqlCompiler:
             prev = name
         return prev
 
-    def _outputs(self, entity: str, rules: Sequence[Rule], ctx: Ctx
+    def _outputs(self, entity: str, rules: Sequence[Rule], ctx: Ctx,
+                 outputs: Sequence[str] | None = None
                  ) -> tuple[list[Any], list[str], list[str]]:
+        """The value and status columns of the visible rules (those ``outputs`` names, see
+        :meth:`compile_entity`), the ids of the rules with a column, and the UNIQUE/ANY
+        tables among them."""
         by_id = {r.id: r for r in rules}
         out: list[Any] = []
         ids = self.plan.visible_rule_ids(entity)
+        values = statuses = set(ids)
+        if outputs is not None:
+            values = {o for o in outputs if o in values}
+            statuses = {o.removesuffix(STATUS_SUFFIX) for o in outputs} & statuses
+            ids = [rid for rid in ids if rid in values or rid in statuses]
         for rid in ids:
             r = by_id.get(rid)
             if r is None:
                 ty = sql_type(self.model.rule_types.get(rid, t.ANY))
-                out.append(alias(exp.Cast(this=exp.Null(), to=ty) if ty is not None
-                                 else exp.Null(), rid, quoted=True))
-                out.append(alias(exp.cast(exp.Null(), "VARCHAR"), rid + STATUS_SUFFIX,
-                                 quoted=True))
+                if rid in values:
+                    out.append(alias(exp.Cast(this=exp.Null(), to=ty) if ty is not None
+                                     else exp.Null(), rid, quoted=True))
+                if rid in statuses:
+                    out.append(alias(exp.cast(exp.Null(), "VARCHAR"), rid + STATUS_SUFFIX,
+                                     quoted=True))
                 continue
             value: exp.Expression = col(rid, ctx.table)
             rtype = self.plan.rule_type(rid)
@@ -1138,29 +1221,69 @@ class SqlCompiler:
                 # the declared type, whatever the dialect made of it (an integer literal is
                 # INTEGER, a SUM of integers HUGEINT or DECIMAL(38,0)): one result schema
                 value = exp.Cast(this=value, to=sql_type(rtype))
-            out.append(alias(value, rid, quoted=True))
-            out.append(alias(self.status_column(self.status(r, ctx)), rid + STATUS_SUFFIX,
-                             quoted=True))
+            if rid in values:
+                out.append(alias(value, rid, quoted=True))
+            if rid in statuses:
+                out.append(alias(self.status_column(self.status(r, ctx)),
+                                 rid + STATUS_SUFFIX, quoted=True))
         errs = [r.id for r in rules if r.kind == "table" and r.table is not None
                 and r.table.hit_policy in ("unique", "any") and r.id in ids]
         return out, ids, errs
 
-    def compile_entity(self, entity: str, source: str, columns: Sequence[str],
+    def needed(self, entity: str, outputs: Sequence[str]) -> set[str]:
+        """The rules (of ``entity`` and its child entity) that the result columns ``outputs``
+        need: the rules named (``<rule>`` or ``<rule>__status``) and everything they read,
+        transitively."""
+        plan = self.plan.entity_plan(entity)
+        want = {o.removesuffix(STATUS_SUFFIX) for o in outputs}
+        rules = list(plan.rules) + (list(plan.child.rules) if plan.child else [])
+        known = {r.id for r in rules}
+        # dependencies point backwards in each entity's order, and parent rules read child
+        # rules only: one pass from the end of the parent's rules through the child's
+        for r in reversed(plan.rules):
+            if r.id in want:
+                want |= self._reads(r, known)
+        for r in reversed(plan.child.rules if plan.child else []):
+            if r.id in want:
+                want |= self._reads(r, known)
+        return want & known
+
+    def _reads(self, rule: Rule, known: set[str]) -> set[str]:
+        deps = self.model.deps(rule)
+        # names in check and aggregation conditions too (a superset is harmless)
+        for node in rule_nodes(rule) + _check_nodes(rule):
+            deps |= {s.id for s in n.walk(node) if isinstance(s, n.Name)}
+        return deps & known
+
+    def compile_entity(self, entity: str, source: str, columns: Sequence[str] | Mapping[str, str],
                        members_source: str | None = None,
-                       member_columns: Sequence[str] = ()) -> EntityQuery:
+                       member_columns: Sequence[str] | Mapping[str, str] = (),
+                       outputs: Sequence[str] | None = None) -> EntityQuery:
         """Compile the evaluation of ``entity`` over a source table (and its children).
 
         Args:
             entity: the entity evaluated.
             source: the table (or view) holding its records, with a ``__row`` column.
-            columns: the columns present in ``source`` (absent fields read as unknown).
+            columns: the columns present in ``source`` (absent fields read as unknown), or a
+                mapping of them to the type the engine reports (a column already of its
+                declared type is not cast).
             members_source: the table of child records (with ``__row``), if the entity has a
                 relation.
-            member_columns: the columns present in ``members_source``.
+            member_columns: the columns present in ``members_source`` (or their types).
+            outputs: the result columns wanted (``<rule>``: its value and status;
+                ``<rule>__status``: the status alone), in any order; ``None`` for every
+                visible rule. With a selection only the rules those need are compiled, and
+                the query has no member or findings part (compile again without
+                ``outputs`` for those).
         """
         eng = self.model
         ent = eng.schema.entity(entity)
         plan = self.plan.entity_plan(entity)
+        rules, crules = list(plan.rules), list(plan.child.rules) if plan.child else []
+        if outputs is not None:
+            keep = self.needed(entity, outputs)
+            rules = [r for r in rules if r.id in keep]
+            crules = [r for r in crules if r.id in keep]
         ctes: list[tuple[str, exp.Select]] = []
         key = ent.key
         parent = eng.schema.parent_of(entity)
@@ -1168,13 +1291,14 @@ class SqlCompiler:
             # a record on its own; a child entity evaluated alone is a family of one
             ctes.append(("h0", self._base(entity, source, columns, None)))
             rank_part = [col(ROW)] if parent is not None else []
-            ctx = Ctx(entity, None, frozenset(r.id for r in plan.rules),
+            ctx = Ctx(entity, None, frozenset(r.id for r in rules),
                       rank_partition=rank_part)
-            last = self._rule_layers("h", "h0", plan.rules, ctx, ctes)
-            outs, ids, errs = self._outputs(entity, plan.rules, ctx)
+            last = self._rule_layers("h", "h0", rules, ctx, ctes)
+            outs, ids, errs = self._outputs(entity, rules, ctx, outputs)
             result = exp.select(alias(col(key), key, quoted=True), *outs).from_(
                 exp.to_table(last, quoted=True)).order_by(col(ROW))
-            findings = self._findings_single(entity, plan.rules, last)
+            findings = self._findings_single(entity, rules, last) if outputs is None \
+                else None
             return EntityQuery(entity, ctes, result, None, findings, ids, [], errs)
 
         child = plan.child
@@ -1183,20 +1307,29 @@ class SqlCompiler:
         # children: only those whose parent is in the source, as the Python backend sees them
         p0 = self._base(child.entity, members_source, member_columns, rel.key)
         ctes.append(("p0", p0))
-        mctx = Ctx(child.entity, None, frozenset(r.id for r in child.rules),
+        mctx = Ctx(child.entity, None, frozenset(r.id for r in crules),
                    rank_partition=[col(PARENT)])
         # aggregations: their per-member columns join the first member layer that has what
         # they read (so the rows carry them, not the fields, through rank windows)
         aggs: dict[n.Node, str] = {}
-        for r in plan.rules:
+        for r in rules:
             for node in rule_nodes(r) + _check_nodes(r):
                 for sub in n.walk(node):
                     if isinstance(sub, n.Call) and sub.func in AGGREGATES and sub.args and \
                             isinstance(sub.args[0], n.Name) and sub.args[0].id in ent.relations \
                             and sub not in aggs:
                         aggs[sub] = f"__agg{len(aggs)}"
-        member_layers = self._layers(child.rules)
+        member_layers = self._layers(crules)
         layer_of = {r.id: i for i, layer in enumerate(member_layers, 1) for r in layer}
+        # the last member layer that reads each field or rule: a per-member column computed
+        # there (not earlier) carries nothing its inputs would not carry anyway, and is not
+        # carried itself through the window sorts of the layers before it
+        last_read: dict[str, int] = {}
+        member_names = set(cent.fields) | set(layer_of)
+        for i, layer in enumerate(member_layers, 1):
+            for r in layer:
+                for name in self._reads(r, member_names):
+                    last_read[name] = i
         agg_sel: list[Any] = [alias(col(PARENT), PARENT, quoted=True),
                               alias(exp.true(), HAS, quoted=True)]
         empties: dict[str, exp.Expression] = {}
@@ -1204,12 +1337,13 @@ class SqlCompiler:
         for node, name in aggs.items():
             self._rule = None
             parts = self.aggregate(node, mctx, name)  # type: ignore[arg-type]
-            at = 1 + max((layer_of[s.id] for s in n.walk(node)
-                          if isinstance(s, n.Name) and s.id in layer_of), default=0)
+            names = {s.id for s in n.walk(node) if isinstance(s, n.Name)}
+            at = max(1 + max((layer_of[x] for x in names if x in layer_of), default=0),
+                     max((last_read.get(x, 0) for x in names), default=0))
             member_cols += [(at, k, e) for k, e in parts.rows]
             agg_sel.append(alias(parts.group, name, quoted=True))
             empties[name] = parts.empty
-        plast = self._rule_layers("p", "p0", child.rules, mctx, ctes, member_cols,
+        plast = self._rule_layers("p", "p0", crules, mctx, ctes, member_cols,
                                   member_layers)
         ctes.append(("agg", exp.select(*agg_sel).from_(exp.to_table(plast, quoted=True))
                      .group_by(col(PARENT))))
@@ -1224,11 +1358,13 @@ class SqlCompiler:
             exp.to_table("agg", quoted=True),
             on=exp.EQ(this=col(key, "h0"), expression=col(PARENT, "agg")), join_type="left")
         ctes.append(("hj", hj))
-        ctx = Ctx(entity, None, frozenset(r.id for r in plan.rules), member=mctx, aggs=aggs)
-        hlast = self._rule_layers("h", "hj", plan.rules, ctx, ctes)
-        outs, ids, errs = self._outputs(entity, plan.rules, ctx)
+        ctx = Ctx(entity, None, frozenset(r.id for r in rules), member=mctx, aggs=aggs)
+        hlast = self._rule_layers("h", "hj", rules, ctx, ctes)
+        outs, ids, errs = self._outputs(entity, rules, ctx, outputs)
         result = exp.select(alias(col(key), key, quoted=True), *outs).from_(
             exp.to_table(hlast, quoted=True)).order_by(col(ROW))
+        if outputs is not None:
+            return EntityQuery(entity, ctes, result, None, None, ids, [], errs)
         # members of the households that are in the source
         pctx = attrs.evolve(mctx, table="p")
         mouts, mids, _ = self._outputs(child.entity, child.rules, pctx)
@@ -1559,6 +1695,51 @@ def Text_of(value: Any) -> Any:
 
 def rel_key(rel: Any, target: str) -> str | None:
     return str(rel.key) if rel is not None and rel.entity == target else None
+
+
+def _date_literal(text: str) -> datetime.date | None:
+    try:
+        return datetime.date.fromisoformat(text)
+    except ValueError:
+        return None
+
+
+def _literal_test(test: UnaryTest, comp: SqlCompiler) -> bool:
+    """A test of an input against literals only (so it is unknown exactly when the input
+    is): a comparison with a literal, ``in`` a list of literals (or a list parameter), a
+    range between literals."""
+    def lit(node: n.Node | None) -> bool:
+        return isinstance(node, n.Literal) and node.value is not None
+
+    if test.op == "range":
+        return lit(test.value) and lit(test.high)
+    if test.op == "in":
+        if isinstance(test.value, n.Param):
+            return isinstance(comp.param(test.value.path), list | tuple)
+        return isinstance(test.value, n.ListLit) and all(
+            isinstance(i, n.Literal) for i in test.value.items)
+    return lit(test.value)
+
+
+def _one_hit_at_most(table: Table) -> bool:
+    """Whether no two rows can match one record: every row tests the same single input for
+    equality with a different literal."""
+    seen: set[tuple[bool, Any]] = set()
+    column: int | None = None
+    for row in table.rows:
+        tested = [(i, t) for i, t in enumerate(row.tests) if t.op != "any"]
+        if len(tested) != 1:
+            return False
+        i, test = tested[0]
+        if test.op != "==" or test.negate or not isinstance(test.value, n.Literal) or \
+                test.value.value is None or (column is not None and i != column):
+            return False
+        column = i
+        key = (isinstance(test.value.value, bool), test.value.value)
+        if key in seen:
+            return False
+        seen.add(key)
+    return True
 
 
 def _same_outputs(table: Table, i: int, j: int) -> bool:

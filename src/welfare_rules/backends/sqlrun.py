@@ -24,12 +24,15 @@ def with_row(tbl: pa.Table) -> pa.Table:
     return tbl.append_column(ROW, pa.array(np.arange(tbl.num_rows, dtype=np.int64)))
 
 
-def compile_query(comp: SqlCompiler, entity: str, columns: Sequence[str],
-                  member_columns: Sequence[str] | None) -> EntityQuery:
-    """The entity's query over the views ``src_entity`` (and ``src_members``)."""
+def compile_query(comp: SqlCompiler, entity: str, columns: Sequence[str] | Mapping[str, str],
+                  member_columns: Sequence[str] | Mapping[str, str] | None,
+                  outputs: Sequence[str] | None = None) -> EntityQuery:
+    """The entity's query over the views ``src_entity`` (and ``src_members``): columns as
+    names or name -> type, ``outputs`` the result columns asked for (see
+    :meth:`SqlCompiler.compile_entity`)."""
     return comp.compile_entity(entity, "src_entity", columns,
                                "src_members" if member_columns is not None else None,
-                               member_columns or ())
+                               member_columns or (), outputs=outputs)
 
 
 def carry_select(q: EntityQuery, carry: Sequence[str]) -> exp.Select:

@@ -235,9 +235,15 @@ def matches(s: str, pattern: str) -> bool:
     return full_match(s, pattern)
 
 
+#: from 2**52 up, every double is an integer: rounding leaves it as it is
+_INTEGRAL = 2.0**52
+
+
 def round_half_away(x: float, ndigits: int = 0) -> float | int:
     """Round half away from zero, as SQL does (Python's round() rounds half to even)."""
     f = 10 ** int(ndigits)
+    if abs(x) * f >= _INTEGRAL:  # no digit left to round (and x * f may be infinite)
+        return x
     v = math.floor(abs(x) * f + 0.5) / f
     v = math.copysign(v, x)
     return int(v) if int(ndigits) <= 0 and isinstance(x, int) else v

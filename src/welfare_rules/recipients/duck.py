@@ -1,26 +1,14 @@
-"""DuckDB text helpers the recipient jobs and the reports share: quoting an identifier, a
-string literal, and the evaluation date.
+"""The evaluation date of the recipient jobs, as they all accept it.
 
-Some of these jobs' queries still take values as quoted text through :func:`string_literal`;
-they are to be built as sqlglot trees or with DuckDB's relational API instead, which need no
-quoting at all.
+Their queries are built by :mod:`welfare_rules.sqlbuild` (sqlglot trees, values bound as
+parameters), so no quoting helper lives here.
 """
 
 from __future__ import annotations
 
 import datetime
 
-__all__ = ["as_date", "ident", "string_literal"]
-
-
-def ident(name: str) -> str:
-    """``name`` as a quoted SQL identifier (``"a""b"`` for ``a"b``)."""
-    return '"' + name.replace('"', '""') + '"'
-
-
-def string_literal(s: str) -> str:
-    """``s`` as a quoted SQL string literal (``'it''s'``)."""
-    return "'" + s.replace("'", "''") + "'"
+__all__ = ["as_date"]
 
 
 def as_date(as_of: datetime.date | str | None) -> datetime.date:

@@ -20,14 +20,14 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 import pyarrow as pa
+from sqlglot import exp
 
 from ..errors import DataError
 from ..masking import mask_table
 from ..safecells import text_cells
+from ..sqlbuild import Query, bind, query, relation, run, union_all
 from ..workbook import excel_sheet_name as _sheet_name
 from .duck import as_date as _as_date
-from .duck import ident as _q
-from .duck import string_literal as _sql_str
 from .reconcile import PROGRAMMES, Reconciliation, connect, to_arrow
 from .snapshots import Snapshot
 
@@ -108,8 +108,9 @@ def _places_table(places: Any, programmes: Sequence[str] | None) -> pa.Table:
     return t
 
 
-_RANK_SQL = ", ".join(f"{c} {'DESC' if o == 'descending' else 'ASC'} NULLS LAST"
-                     for c, o in RANK_KEYS)
+#: RANK_KEYS as the sort keys of an SQL ``ORDER BY`` (a missing value last)
+_RANK_ORDER = [exp.Ordered(this=exp.column(c, quoted=True), desc=o == "descending",
+                           nulls_first=False) for c, o in RANK_KEYS]
 
 
 def _fmt(w: float | None) -> str:
@@ -186,43 +187,47 @@ def propose_reallocation(engine: Engine, results: Snapshot | Any, places: Reconc
     else:
         con.execute("CREATE TEMP TABLE heads (household_id VARCHAR, head_name VARCHAR)")
     have = [(rid, title, w) for rid, title, w in weights if rid in cols]
-    pieces = [f"{_sql_str(title)} || ' ' || wr_num({_q(rid)}) || ' × ' || {_sql_str(_fmt(w))}"
-              f" || ' = ' || wr_num({_q(rid)} * {w if w is not None else 'NULL'})"
-              for rid, title, w in have]
-    breakdown = ("concat_ws('; ', " + ", ".join(pieces) + ")") if pieces else "''"
-    desil = "desil" if "desil" in cols else "NULL::BIGINT"
-    kec = "kecamatan" if "kecamatan" in cols else "NULL::VARCHAR"
-    pl_kec = ("coalesce(pl.kecamatan, kel.kecamatan)" if "kecamatan" in places_t.column_names
-              else "kel.kecamatan")
-    con.execute(f"CREATE TEMP TABLE kel AS SELECT kelurahan, min({kec}) AS kecamatan FROM res "
-                "GROUP BY kelurahan")
-    parts = []
+    pieces = [query("__title || ' ' || wr_num(__rid) || ' × ' || __weight || ' = ' "
+                    "|| wr_num(__rid * __w)", title=bind(title), rid=rid, weight=bind(_fmt(w)),
+                    w=bind(w) if w is not None else exp.null()) for rid, title, w in have]
+    breakdown = (query("concat_ws('; ', __pieces)", pieces=pieces) if pieces
+                 else exp.Literal.string(""))
+    desil = exp.column("desil") if "desil" in cols else query("NULL::BIGINT")
+    kec = exp.column("kecamatan") if "kecamatan" in cols else query("NULL::VARCHAR")
+    pl_kec = (query("coalesce(pl.kecamatan, kel.kecamatan)")
+              if "kecamatan" in places_t.column_names else query("kel.kecamatan"))
+    run(con, query("CREATE TEMP TABLE kel AS SELECT kelurahan, min(__kec) AS kecamatan FROM res "
+                   "GROUP BY kelurahan", kec=kec))
+    parts: list[Query] = []
     for p in progs:
         elig = eligible_rule.format(programme=p)
         if elig not in cols:
             raise DataError(f"the results table has no column '{elig}' (eligibility for {p})")
-        recv = f"coalesce(receives_{p}, false)" if f"receives_{p}" in cols else "false"
-        parts.append(f"""
-            SELECT '{p}' AS programme, id, {kec} AS kecamatan, kelurahan, {desil} AS desil,
-                   {_q(score_rule)} AS score, {breakdown} AS breakdown
+        recv = (query("coalesce(__flag, false)", flag="receives_" + p)
+                if "receives_" + p in cols else exp.false())
+        parts.append(query("""
+            SELECT CAST(__p AS VARCHAR) AS programme, id, __kec AS kecamatan, kelurahan,
+                   __desil AS desil, __score AS score, __breakdown AS breakdown
             FROM res
-            WHERE {_q(elig)} = true AND NOT {recv} AND id NOT IN (SELECT id FROM excl)""")
+            WHERE __elig = true AND NOT __recv AND id NOT IN (SELECT id FROM excl)""",
+            p=bind(p), kec=kec, desil=desil, score=score_rule, breakdown=breakdown, elig=elig,
+            recv=recv))
     if not parts:  # no place was freed (a quiet month): no candidate, same columns
-        parts.append(f"""
-            SELECT NULL::VARCHAR AS programme, id, {kec} AS kecamatan, kelurahan,
-                   {desil} AS desil, {_q(score_rule)} AS score, {breakdown} AS breakdown
-            FROM res WHERE false""")
-    con.execute("CREATE TEMP TABLE cand AS " + " UNION ALL ".join(parts))
-    con.execute(f"""
+        parts.append(query("""
+            SELECT NULL::VARCHAR AS programme, id, __kec AS kecamatan, kelurahan,
+                   __desil AS desil, __score AS score, __breakdown AS breakdown
+            FROM res WHERE false""", kec=kec, desil=desil, score=score_rule,
+                           breakdown=breakdown))
+    run(con, query("CREATE TEMP TABLE cand AS SELECT * FROM (__u)", u=union_all(parts)))
+    run(con, query("""
         CREATE TEMP TABLE ranked AS
         SELECT c.*, row_number() OVER (PARTITION BY programme, kelurahan
-                                       ORDER BY {_RANK_SQL}) AS rank,
+                                       ORDER BY __rank) AS rank,
                count(*) OVER (PARTITION BY programme, kelurahan) AS candidates,
                count(*) OVER (PARTITION BY programme, kelurahan, score) > 1 AS tied
-        FROM cand c WHERE score IS NOT NULL""")
-    raw = ", r.id AS household_id_unmasked" if unmask else ""
-    out = con.sql(f"""
-        SELECT r.programme, coalesce(r.kecamatan, {pl_kec}) AS kecamatan, r.kelurahan,
+        FROM cand c WHERE score IS NOT NULL""", rank=_RANK_ORDER))
+    out = relation(con, query("""
+        SELECT r.programme, coalesce(r.kecamatan, __pl_kec) AS kecamatan, r.kelurahan,
                CASE WHEN r.rank <= pl.places THEN 'proposed' ELSE 'reserve' END AS role,
                CASE WHEN r.rank <= pl.places THEN r.rank END AS place,
                r.rank, r.candidates, wr_mask(r.id) AS household_id, h.head_name, r.desil,
@@ -233,25 +238,29 @@ def propose_reallocation(engine: Engine, results: Snapshot | Any, places: Reconc
                || ', desil ' || coalesce(CAST(r.desil AS VARCHAR), '?')
                || CASE WHEN r.tied THEN '; same score as another candidate: order by desil, '
                                         || 'then No. KK' ELSE '' END AS explanation,
-               '' AS decision, '' AS note, DATE '{as_of.isoformat()}' AS as_of,
-               {_sql_str(fp_json)} AS fingerprint{raw}
+               '' AS decision, '' AS note, CAST(__as_of AS DATE) AS as_of,
+               CAST(__fingerprint AS VARCHAR) AS fingerprint, __raw
         FROM ranked r JOIN pl ON pl.programme = r.programme AND pl.kelurahan = r.kelurahan
         LEFT JOIN heads h ON h.household_id = r.id
         LEFT JOIN kel ON kel.kelurahan = r.kelurahan
-        WHERE r.rank <= pl.places + {int(reserves)}
-        ORDER BY r.programme, kecamatan, r.kelurahan, r.rank""").to_arrow_table()
-    summary = con.sql(f"""
+        WHERE r.rank <= pl.places + CAST(__reserves AS BIGINT)
+        ORDER BY r.programme, kecamatan, r.kelurahan, r.rank""",
+        pl_kec=pl_kec, as_of=bind(as_of), fingerprint=bind(fp_json),
+        reserves=bind(int(reserves)),
+        raw=[query("r.id AS household_id_unmasked")] if unmask else [])).to_arrow_table()
+    summary = relation(con, query("""
         WITH c AS (SELECT programme, kelurahan, count(*) FILTER (WHERE score IS NOT NULL) AS n,
                           count(*) FILTER (WHERE score IS NULL) AS unscored
                    FROM cand GROUP BY ALL)
-        SELECT pl.programme, {pl_kec} AS kecamatan, pl.kelurahan, pl.places,
+        SELECT pl.programme, __pl_kec AS kecamatan, pl.kelurahan, pl.places,
                coalesce(c.n, 0) AS candidates, least(pl.places, coalesce(c.n, 0)) AS proposed,
                pl.places - least(pl.places, coalesce(c.n, 0)) AS unfilled,
                coalesce(c.unscored, 0) AS unscored
         FROM pl LEFT JOIN c ON c.programme = pl.programme AND c.kelurahan = pl.kelurahan
         LEFT JOIN kel ON kel.kelurahan = pl.kelurahan
-        WHERE pl.programme IN ({", ".join(_sql_str(p) for p in progs) or "NULL"})
-        ORDER BY pl.programme, kecamatan, pl.kelurahan""").to_arrow_table()
+        WHERE list_contains(CAST(__progs AS VARCHAR[]), pl.programme)
+        ORDER BY pl.programme, kecamatan, pl.kelurahan""",
+        pl_kec=pl_kec, progs=bind(list(progs)))).to_arrow_table()
     return Proposal(table=out, summary=summary, fingerprint=fingerprint, as_of=as_of,
                     score_rule=score_rule, weights=tuple(weights))
 

@@ -27,9 +27,8 @@ from sqlglot import exp
 from ..errors import DataError, PluginError
 from ..masking import mask_id, mask_id_sql
 from ..schema import Schema, SchemaBuilder, Text
+from ..sqlbuild import Query, bind, literal, query, relation, run, union_all
 from .duck import as_date as _as_date
-from .duck import ident as _q
-from .duck import string_literal as _sql_str
 
 if TYPE_CHECKING:
     import duckdb
@@ -105,14 +104,16 @@ def install_macros(con: duckdb.DuckDBPyConnection) -> None:
     """Define ``wr_norm_name(s)`` (as :func:`normalise_name`), ``wr_mask(s)`` (as
     :func:`~welfare_rules.masking.mask_id`) and ``wr_nik(s)`` (16 digits or NULL) on a DuckDB
     connection."""
-    con.execute(f"""
+    run(con, query("""
         CREATE OR REPLACE TEMP MACRO wr_norm_name(s) AS coalesce(trim(regexp_replace(
             regexp_replace(regexp_replace(regexp_replace(regexp_replace(lower(s),
-            {_sql_str(_AFTER_COMMA)}, ''), {_sql_str(_TRAILING_DOTTED)}, ''),
-            {_sql_str(_NON_LETTERS)}, ' ', 'g'), {_sql_str(_HONORIFIC)}, ' ', 'g'),
-            {_sql_str(_SPACES)}, ' ', 'g')), '')""")
-    masked = mask_id_sql(exp.cast(exp.column("s"), "VARCHAR")).sql("duckdb")
-    con.execute(f"CREATE OR REPLACE TEMP MACRO wr_mask(s) AS coalesce({masked}, '')")
+            __after_comma, ''), __trailing_dotted, ''), __non_letters, ' ', 'g'),
+            __honorific, ' ', 'g'), __spaces, ' ', 'g')), '')""",
+        after_comma=literal(_AFTER_COMMA), trailing_dotted=literal(_TRAILING_DOTTED),
+        non_letters=literal(_NON_LETTERS), honorific=literal(_HONORIFIC),
+        spaces=literal(_SPACES)))
+    run(con, query("CREATE OR REPLACE TEMP MACRO wr_mask(s) AS coalesce(__masked, '')",
+                   masked=mask_id_sql(exp.cast(exp.column("s"), "VARCHAR"))))
     con.execute("""
         CREATE OR REPLACE TEMP MACRO wr_nik(s) AS CASE
             WHEN regexp_full_match(regexp_replace(CAST(s AS VARCHAR), '\\s', '', 'g'), '[0-9]{16}')
@@ -379,15 +380,16 @@ class Reconciliation:
         ``kelurahan``, ``places`` (distinct families), one row per programme and kelurahan."""
         con = connect()
         con.register("k", self._keys)
-        parts = [f"""SELECT '{p}' AS programme, kecamatan, kelurahan,
+        parts = [query("""SELECT CAST(__p AS VARCHAR) AS programme, kecamatan, kelurahan,
                      count(DISTINCT household_id) AS places FROM k
-                     WHERE action = '{ACTION_STOP}' AND status = '{STATUS_EVIDENCE}'
-                       AND list_contains(programmes, '{p}')
-                     GROUP BY kecamatan, kelurahan""" for p in programmes]
+                     WHERE action = __stop AND status = __evidence
+                       AND list_contains(programmes, __p)
+                     GROUP BY kecamatan, kelurahan""", p=bind(p), stop=bind(ACTION_STOP),
+                       evidence=bind(STATUS_EVIDENCE)) for p in programmes]
         if not parts:
             return pa.table({"programme": pa.array([], pa.string())})
-        sql = " UNION ALL ".join(parts) + " ORDER BY programme, kecamatan, kelurahan"
-        return con.sql(sql).to_arrow_table()
+        return relation(con, query("SELECT * FROM (__u) ORDER BY programme, kecamatan, kelurahan",
+                                   u=union_all(parts))).to_arrow_table()
 
     def summary(self) -> pa.Table:
         """Counts by ``register``, ``match_type``, ``status``, ``action`` and ``severity``."""
@@ -424,12 +426,12 @@ class Reconciliation:
 
 # -- matching ---------------------------------------------------------------------------------
 
-def _role_sql(spec: RegisterSpec, which: str, alias: str) -> str:
+def _by_role_sql(spec: RegisterSpec, which: str) -> Query:
+    """The action or severity of a match of person ``p`` of ``rp``, by their role."""
     head, member = ((spec.action_head, spec.action_member) if which == "action"
                     else (spec.severity_head, spec.severity_member))
-    if head == member:
-        return _sql_str(head)
-    return f"CASE WHEN {alias}.is_head_or_sole THEN {_sql_str(head)} ELSE {_sql_str(member)} END"
+    return query("CAST(CASE WHEN p.is_head_or_sole THEN __head ELSE __member END AS VARCHAR)",
+                 head=bind(head), member=bind(member))
 
 
 def reconcile(engine: Engine, households: Any, persons: Any = None, *,
@@ -472,30 +474,32 @@ def reconcile(engine: Engine, households: Any, persons: Any = None, *,
     if not recv:
         raise DataError(f"the households table has none of the columns "
                         f"{', '.join('receives_' + p for p in programmes)}")
-    prog_list = "list_filter([" + ", ".join(
-        f"CASE WHEN coalesce(receives_{p}, false) THEN '{p}' END" for p in recv)
-    prog_list += "], lambda x: x IS NOT NULL)"
-    alive = "coalesce(is_alive, true)" if "is_alive" in pp.column_names else "true"
-    rel = "relationship" if "relationship" in pp.column_names else "NULL"
-    con.execute(f"""
+    progs = query("list_filter([__each], lambda x: x IS NOT NULL)", each=[
+        query("CASE WHEN coalesce(__flag, false) THEN CAST(__p AS VARCHAR) END",
+              flag="receives_" + p, p=bind(p)) for p in recv])
+    run(con, query("""
         CREATE TEMP TABLE rh AS
-        SELECT id AS household_id, kecamatan, kelurahan, {prog_list} AS programmes
-        FROM hh_in WHERE len({prog_list}) > 0""")
-    con.execute(f"""
+        SELECT id AS household_id, kecamatan, kelurahan, __progs AS programmes
+        FROM hh_in WHERE len(__progs) > 0""", progs=progs))
+    run(con, query("""
         CREATE TEMP TABLE rp AS
         WITH m AS (
             SELECT p.nik, wr_nik(p.nik) AS nik16, p.household_id, p.name, p.birth_date,
-                   {rel} AS relationship, {alive} AS alive, wr_norm_name(p.name) AS nname
+                   __rel AS relationship, __alive AS alive, wr_norm_name(p.name) AS nname
             FROM pp_in p JOIN rh ON p.household_id = rh.household_id)
         SELECT m.*, (relationship = 'head' OR
                      count(*) FILTER (WHERE alive) OVER (PARTITION BY household_id)
                      - CASE WHEN alive THEN 1 ELSE 0 END = 0) AS is_head_or_sole
-        FROM m""")
+        FROM m""",
+        rel=(exp.column("relationship", "p") if "relationship" in pp.column_names
+             else exp.null()),
+        alive=(query("coalesce(p.is_alive, true)") if "is_alive" in pp.column_names
+               else exp.true())))
     con.execute("CREATE TEMP TABLE known_nik AS SELECT DISTINCT wr_nik(nik) AS nik FROM pp_in "
                 "WHERE wr_nik(nik) IS NOT NULL")
     adapters = dict(adapters or {})
     loads: dict[str, Any] = {}
-    parts: list[str] = []
+    parts: list[Query] = []
     for name, source in registers.items():
         if name not in specs:
             from ..errors import did_you_mean
@@ -510,84 +514,95 @@ def reconcile(engine: Engine, households: Any, persons: Any = None, *,
             adapter = engine.adapters[adapter]
         table, loaded, src = _read_register(spec, source, adapter)
         loads[name] = loaded
-        tname = f"reg_{len(parts)}"
+        tname = "reg_" + str(len(loads))
         con.register(tname + "_in", table)
         cols = list(spec.fields)
-        record = "to_json({" + ", ".join(
-            f"{_sql_str(c)}: " + (f"wr_mask({_q(c)})" if c in ("nik", "household_id")
-                                   and not unmask else _q(c)) for c in cols) + "})"
-        in_force = (f"WHERE {_q(spec.in_force_field)} IS NULL OR "
-                    f"{_q(spec.in_force_field)} <= DATE '{as_of.isoformat()}'"
-                    if spec.in_force_field else "")
-        nik_expr = "wr_nik(nik)" if "nik" in cols else "NULL"
-        nname = "wr_norm_name(name)" if "name" in cols else "''"
-        key = f"CAST({_q(spec.key)} AS VARCHAR)" if spec.key else "CAST(_row AS VARCHAR)"
-        con.execute(f"""
-            CREATE TEMP TABLE {tname} AS
-            SELECT *, {nik_expr} AS _nik, {nname} AS _nname, {key} AS _key,
-                   {record} AS _record
-            FROM (SELECT *, row_number() OVER () AS _row FROM {tname}_in) {in_force}""")
-        common = (f"{_sql_str(name)} AS register, {_sql_str(spec.title.en)} AS register_title, "
-                  f"r._key AS register_key, CAST(r._record AS VARCHAR) AS register_record, "
-                  f"{_sql_str(src)} AS register_source")
+        record = [exp.PropertyEQ(
+            this=exp.to_identifier(c, quoted=True),
+            expression=(query("wr_mask(__c)", c=c).tree
+                        if c in ("nik", "household_id") and not unmask
+                        else exp.column(c, quoted=True))) for c in cols]
+        in_force = (query("__f IS NULL OR __f <= __as_of", f=spec.in_force_field,
+                          as_of=bind(as_of)) if spec.in_force_field else exp.true())
+        run(con, query("""
+            CREATE TEMP TABLE __t AS
+            SELECT *, __nik AS _nik, __nname AS _nname, CAST(__key AS VARCHAR) AS _key,
+                   to_json({__record}) AS _record
+            FROM (SELECT *, row_number() OVER () AS _row FROM __t_in) WHERE __in_force""",
+            t=tname, t_in=tname + "_in", record=record, in_force=in_force,
+            nik=query("wr_nik(nik)") if "nik" in cols else exp.null(),
+            nname=query("wr_norm_name(name)") if "name" in cols else literal(""),
+            key=spec.key or "_row"))
+        common = [query("CAST(__v AS VARCHAR) AS register", v=bind(name)),
+                  query("CAST(__v AS VARCHAR) AS register_title", v=bind(spec.title.en)),
+                  query("r._key AS register_key"),
+                  query("CAST(r._record AS VARCHAR) AS register_record"),
+                  query("CAST(__v AS VARCHAR) AS register_source", v=bind(src))]
         if MATCH_NIK in spec.match:
-            parts.append(f"""
-                SELECT p.household_id, p.nik, p.name, p.relationship, p.birth_date, {common},
-                       'nik' AS match_type, '{STATUS_EVIDENCE}' AS status,
-                       {_role_sql(spec, 'severity', 'p')} AS severity,
-                       {_role_sql(spec, 'action', 'p')} AS action, 0 AS _order
-                FROM rp p JOIN {tname} r ON r._nik = p.nik16""")
+            parts.append(query("""
+                SELECT p.household_id, p.nik, p.name, p.relationship, p.birth_date, __common,
+                       'nik' AS match_type, CAST(__evidence AS VARCHAR) AS status,
+                       __severity AS severity, __action AS action, 0 AS _order
+                FROM rp p JOIN __t r ON r._nik = p.nik16""", common=common, t=tname,
+                evidence=bind(STATUS_EVIDENCE), severity=_by_role_sql(spec, "severity"),
+                action=_by_role_sql(spec, "action")))
         if MATCH_HOUSEHOLD in spec.match:
-            parts.append(f"""
+            parts.append(query("""
                 SELECT h.household_id, NULL AS nik, NULL AS name, NULL AS relationship,
-                       NULL::DATE AS birth_date, {common},
-                       'household_id' AS match_type, '{STATUS_EVIDENCE}' AS status,
-                       {_sql_str(spec.severity_head)} AS severity,
-                       {_sql_str(spec.action_head)} AS action, 1 AS _order
-                FROM rh h JOIN {tname} r ON CAST(r.household_id AS VARCHAR) = h.household_id""")
+                       NULL::DATE AS birth_date, __common,
+                       'household_id' AS match_type, CAST(__evidence AS VARCHAR) AS status,
+                       CAST(__severity AS VARCHAR) AS severity,
+                       CAST(__action AS VARCHAR) AS action, 1 AS _order
+                FROM rh h JOIN __t r ON CAST(r.household_id AS VARCHAR) = h.household_id""",
+                common=common, t=tname, evidence=bind(STATUS_EVIDENCE),
+                severity=bind(spec.severity_head), action=bind(spec.action_head)))
         if MATCH_NAME in spec.match:
             # A register record whose NIK belongs to someone known is about that person: a
             # namesake with the same birth date elsewhere is not flagged. A person already
             # matched by NIK in this register is not flagged again by name.
-            nik_match = (f"AND NOT EXISTS (SELECT 1 FROM {tname} r2 WHERE r2._nik = p.nik16)"
-                         if MATCH_NIK in spec.match else "")
-            parts.append(f"""
-                SELECT p.household_id, p.nik, p.name, p.relationship, p.birth_date, {common},
-                       'name_birth_date' AS match_type, '{STATUS_VERIFY}' AS status,
-                       'warning' AS severity, '{ACTION_VERIFY}' AS action, 2 AS _order
-                FROM rp p JOIN {tname} r
+            nik_match = (query("NOT EXISTS (SELECT 1 FROM __t r2 WHERE r2._nik = p.nik16)",
+                               t=tname) if MATCH_NIK in spec.match else exp.true())
+            parts.append(query("""
+                SELECT p.household_id, p.nik, p.name, p.relationship, p.birth_date, __common,
+                       'name_birth_date' AS match_type, CAST(__verify AS VARCHAR) AS status,
+                       'warning' AS severity, CAST(__action AS VARCHAR) AS action, 2 AS _order
+                FROM rp p JOIN __t r
                   ON r._nname = p.nname AND r.birth_date = p.birth_date
                 WHERE r._nname <> '' AND p.nname <> ''
                   AND (r._nik IS NULL OR r._nik NOT IN (SELECT nik FROM known_nik))
-                  {nik_match}""")
+                  AND __nik_match""", common=common, t=tname, verify=bind(STATUS_VERIFY),
+                action=bind(ACTION_VERIFY), nik_match=nik_match))
     if not parts:
         raise DataError("no register given to reconcile against")
-    con.execute("CREATE TEMP TABLE m AS " + " UNION ALL ".join(parts))
-    reason = """CASE m.match_type
-        WHEN 'nik' THEN 'NIK ' || wr_mask(m.nik) || ' found in ' || m.register_title
-                        || ' (record ' || coalesce(m.register_key, '?') || ')'
-        WHEN 'household_id' THEN 'No. KK found in ' || m.register_title
-                        || ' (record ' || coalesce(m.register_key, '?') || ')'
-        ELSE 'same name and birth date as a record of ' || m.register_title
-             || ' with another or no NIK (record ' || coalesce(m.register_key, '?')
-             || '): the same person? check at the kelurahan' END"""
-    action_id = "CASE m.action " + " ".join(
-        f"WHEN {_sql_str(a)} THEN {_sql_str(i)}" for a, i in ACTIONS.items()) + " END"
-    unmasked = (", m.household_id AS household_id_unmasked, m.nik AS nik_unmasked"
-                if unmask else "")
-    sev = "CASE m.severity WHEN 'error' THEN 0 WHEN 'warning' THEN 1 ELSE 2 END"
-    findings = con.sql(f"""
+    run(con, query("CREATE TEMP TABLE m AS SELECT * FROM (__u)", u=union_all(parts)))
+    findings = relation(con, query("""
         SELECT wr_mask(m.household_id) AS household_id, h.kecamatan, h.kelurahan,
                array_to_string(h.programmes, ', ') AS programmes,
                CASE WHEN m.nik IS NULL THEN NULL ELSE wr_mask(m.nik) END AS nik, m.name,
                m.relationship, m.birth_date, m.register, m.register_title, m.register_key,
                m.register_record, m.register_source, m.match_type, m.status, m.severity,
-               m.action, {action_id} AS action_id, {reason} AS reason,
-               DATE '{as_of.isoformat()}' AS as_of, {_sql_str(fp_json)} AS fingerprint
-               {unmasked}
+               m.action,
+               CAST(CASE m.action WHEN __stop THEN __stop_id WHEN __remove THEN __remove_id
+                    WHEN __verify THEN __verify_id END AS VARCHAR) AS action_id,
+               CASE m.match_type
+                   WHEN 'nik' THEN 'NIK ' || wr_mask(m.nik) || ' found in ' || m.register_title
+                                   || ' (record ' || coalesce(m.register_key, '?') || ')'
+                   WHEN 'household_id' THEN 'No. KK found in ' || m.register_title
+                                   || ' (record ' || coalesce(m.register_key, '?') || ')'
+                   ELSE 'same name and birth date as a record of ' || m.register_title
+                        || ' with another or no NIK (record ' || coalesce(m.register_key, '?')
+                        || '): the same person? check at the kelurahan' END AS reason,
+               CAST(__as_of AS DATE) AS as_of, CAST(__fingerprint AS VARCHAR) AS fingerprint,
+               __unmasked
         FROM m JOIN rh h USING (household_id)
-        ORDER BY {sev}, m._order, h.kelurahan, m.household_id, m.nik, m.register, m.register_key
-    """).to_arrow_table()
+        ORDER BY CASE m.severity WHEN 'error' THEN 0 WHEN 'warning' THEN 1 ELSE 2 END,
+                 m._order, h.kelurahan, m.household_id, m.nik, m.register, m.register_key""",
+        stop=bind(ACTION_STOP), stop_id=bind(ACTIONS[ACTION_STOP]),
+        remove=bind(ACTION_REMOVE), remove_id=bind(ACTIONS[ACTION_REMOVE]),
+        verify=bind(ACTION_VERIFY), verify_id=bind(ACTIONS[ACTION_VERIFY]),
+        as_of=bind(as_of), fingerprint=bind(fp_json),
+        unmasked=[query("m.household_id AS household_id_unmasked"),
+                  query("m.nik AS nik_unmasked")] if unmask else [])).to_arrow_table()
     keys = con.sql("""
         SELECT m.household_id, h.kecamatan, h.kelurahan, h.programmes, m.action, m.status,
                m.register, m.match_type

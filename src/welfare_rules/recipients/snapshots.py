@@ -19,12 +19,12 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 import pyarrow as pa
+from sqlglot import exp
 
 from ..adapters.result import empty_table
 from ..errors import NotFoundError
+from ..sqlbuild import Query, bind, query, relation, run, union_all
 from .duck import as_date as _as_date
-from .duck import ident as _q
-from .duck import string_literal as _sql_str
 from .reconcile import connect, to_arrow
 
 if TYPE_CHECKING:
@@ -148,10 +148,11 @@ def take_snapshot(engine: Engine, data: Any, members: Any = None, *,
             con.register("t", table)
             con.register("r", out.select([key, *cols]))
             extra = [c for c in table.column_names if c not in cols]
-            results = con.sql(
-                f"SELECT {', '.join('t.' + _q(c) for c in extra)}, "
-                f"{', '.join('r.' + _q(c) for c in cols) or 'NULL AS _none'} "
-                f"FROM t LEFT JOIN r ON t.{_q(key)} = r.{_q(key)}").to_arrow_table()
+            results = relation(con, query(
+                "SELECT __extra, __cols FROM t LEFT JOIN r ON t.__key = r.__key",
+                extra=[_col("t", c) for c in extra],
+                cols=[_col("r", c) for c in cols] or [query("NULL AS _none")],
+                key=key)).to_arrow_table()
         else:
             results = _append(table, {c: out[c] for c in cols})
         return Snapshot(entity, key, as_of, results, findings,
@@ -305,11 +306,12 @@ class SnapshotDiff:
         """Counts: ``rule``, ``change``, ``records`` (``entered`` and ``left`` as rule ``*``)."""
         con = connect()
         con.register("c", self.changed)
-        return con.sql(f"""
-            SELECT '*' AS rule, 'entered' AS change, {self.entered.num_rows}::BIGINT AS records
-            UNION ALL SELECT '*', 'left', {self.left.num_rows}::BIGINT
+        return relation(con, query("""
+            SELECT '*' AS rule, 'entered' AS change, CAST(__entered AS BIGINT) AS records
+            UNION ALL SELECT '*', 'left', CAST(__left AS BIGINT)
             UNION ALL (SELECT rule, change, count(*) FROM c GROUP BY ALL ORDER BY ALL)
-        """).to_arrow_table()
+        """, entered=bind(self.entered.num_rows), left=bind(self.left.num_rows))
+        ).to_arrow_table()
 
 
 def _as_snapshot_table(s: Snapshot | Any) -> tuple[pa.Table, datetime.date | None,
@@ -376,31 +378,34 @@ def compare_snapshots(old: Snapshot | Any, new: Snapshot | Any, *,
     con.register("n", t_new)
     loc = [c for c in ("kecamatan", "kelurahan") if c in t_new.column_names
            and c in t_old.column_names]
-    loc_sel = "".join(f", {{t}}.{_q(c)}" for c in loc)
-    raw = ", {t}." + _q(key) + " AS household_id_unmasked" if unmask else ""
 
     def side(t: str, other: str, cols: list[str]) -> pa.Table:
-        vals = "".join(f", {t}.{_q(c)}" for c in cols if c in
-                       (t_new.column_names if t == "n" else t_old.column_names))
-        return con.sql(
-            f"SELECT wr_mask({t}.{_q(key)}) AS household_id{loc_sel.format(t=t)}{vals}"
-            f"{raw.format(t=t)} FROM {t} ANTI JOIN {other} ON {t}.{_q(key)} = {other}.{_q(key)}"
-            f" ORDER BY {t}.{_q(key)}").to_arrow_table()
+        have = t_new.column_names if t == "n" else t_old.column_names
+        return relation(con, query("""
+            SELECT wr_mask(__t.__key) AS household_id, __loc, __vals, __raw
+            FROM __t ANTI JOIN __other ON __t.__key = __other.__key
+            ORDER BY __t.__key""", t=t, other=other, key=key,
+            loc=[_col(t, c) for c in loc], vals=[_col(t, c) for c in cols if c in have],
+            raw=[query("__t.__key AS household_id_unmasked", t=t, key=key)] if unmask else []
+        )).to_arrow_table()
 
     entered = side("n", "o", tracked)
     left = side("o", "n", tracked)
 
     # input changes, one row per record and field (members included when given)
-    parts = [f"""SELECT o.{_q(key)} AS k, {_sql_str(c)} AS field, {_sql_str(c)} AS label,
-                        CAST(o.{_q(c)} AS VARCHAR) AS old, CAST(n.{_q(c)} AS VARCHAR) AS new
-                 FROM o JOIN n ON o.{_q(key)} = n.{_q(key)}
-                 WHERE o.{_q(c)} IS DISTINCT FROM n.{_q(c)}""" for c in inputs]
+    parts = [query("""SELECT o.__key AS k, CAST(__name AS VARCHAR) AS field,
+                             CAST(__name AS VARCHAR) AS label,
+                             CAST(o.__c AS VARCHAR) AS old, CAST(n.__c AS VARCHAR) AS new
+                      FROM o JOIN n ON o.__key = n.__key
+                      WHERE o.__c IS DISTINCT FROM n.__c""", key=key, c=c, name=bind(c))
+             for c in inputs]
     if old_members is not None and new_members is not None:
         parts.extend(_member_change_sql(con, old_members, new_members, member_key,
                                         member_parent))
-    empty = ("SELECT NULL::VARCHAR AS k, NULL::VARCHAR AS field, NULL::VARCHAR AS label, "
-             "NULL::VARCHAR AS old, NULL::VARCHAR AS new WHERE false")
-    con.execute("CREATE TEMP TABLE fc AS " + " UNION ALL ".join(parts or [empty]))
+    parts = parts or [query("SELECT NULL::VARCHAR AS k, NULL::VARCHAR AS field, "
+                            "NULL::VARCHAR AS label, NULL::VARCHAR AS old, "
+                            "NULL::VARCHAR AS new WHERE false")]
+    run(con, query("CREATE TEMP TABLE fc AS SELECT * FROM (__u)", u=union_all(parts)))
 
     # what each rule reads
     dep_rows: list[tuple[str, str]] = []
@@ -425,16 +430,16 @@ def compare_snapshots(old: Snapshot | Any, new: Snapshot | Any, *,
               for rid in tracked}
     con.register("titles", pa.table({"rule": pa.array(list(titles), pa.string()),
                                      "title": pa.array(list(titles.values()), pa.string())}))
-    rparts = [f"""SELECT o.{_q(key)} AS k, {_sql_str(r)} AS rule,
-                         lower(CAST(o.{_q(r)} AS VARCHAR)) AS old,
-                         lower(CAST(n.{_q(r)} AS VARCHAR)) AS new
-                  FROM o JOIN n ON o.{_q(key)} = n.{_q(key)}
-                  WHERE o.{_q(r)} IS DISTINCT FROM n.{_q(r)}""" for r in tracked]
-    empty_r = ("SELECT NULL::VARCHAR AS k, NULL::VARCHAR AS rule, NULL::VARCHAR AS old, "
-               "NULL::VARCHAR AS new WHERE false")
-    con.execute("CREATE TEMP TABLE rc AS " + " UNION ALL ".join(rparts or [empty_r]))
-    raw_c = ", rc.k AS household_id_unmasked" if unmask else ""
-    changed = con.sql(f"""
+    rparts = [query("""SELECT o.__key AS k, CAST(__name AS VARCHAR) AS rule,
+                              lower(CAST(o.__r AS VARCHAR)) AS old,
+                              lower(CAST(n.__r AS VARCHAR)) AS new
+                       FROM o JOIN n ON o.__key = n.__key
+                       WHERE o.__r IS DISTINCT FROM n.__r""", key=key, r=r, name=bind(r))
+              for r in tracked]
+    rparts = rparts or [query("SELECT NULL::VARCHAR AS k, NULL::VARCHAR AS rule, "
+                              "NULL::VARCHAR AS old, NULL::VARCHAR AS new WHERE false")]
+    run(con, query("CREATE TEMP TABLE rc AS SELECT * FROM (__u)", u=union_all(rparts)))
+    changed = relation(con, query("""
         WITH why AS (
             SELECT rc.k, rc.rule,
                    string_agg(fc.label || ': ' || coalesce(fc.old, '∅') || ' → '
@@ -443,21 +448,23 @@ def compare_snapshots(old: Snapshot | Any, new: Snapshot | Any, *,
                     JOIN fc ON fc.k = rc.k
                            AND (d.field = '*' OR fc.field = d.field)
             GROUP BY rc.k, rc.rule)
-        SELECT wr_mask(rc.k) AS household_id{loc_sel.format(t='n')}, rc.rule,
+        SELECT wr_mask(rc.k) AS household_id, __loc, rc.rule,
                titles.title AS rule_title, rc.old, rc.new,
                CASE WHEN rc.new = 'true' THEN 'gained'
                     WHEN rc.old = 'true' THEN 'lost' ELSE 'changed' END AS change,
                why.fields,
                CASE WHEN why.fields IS NOT NULL THEN 'data'
-                    WHEN {str(rules_moved).lower()} THEN 'rules or parameters'
-                    WHEN {str(dates_moved).lower()}
+                    WHEN CAST(__rules_moved AS BOOLEAN) THEN 'rules or parameters'
+                    WHEN CAST(__dates_moved AS BOOLEAN)
                          AND rc.rule IN (SELECT rule FROM date_rules) THEN 'date'
-                    ELSE 'unexplained' END AS cause{raw_c}
-        FROM rc JOIN n ON n.{_q(key)} = rc.k
+                    ELSE 'unexplained' END AS cause, __raw
+        FROM rc JOIN n ON n.__key = rc.k
         LEFT JOIN why ON why.k = rc.k AND why.rule = rc.rule
         LEFT JOIN titles ON titles.rule = rc.rule
-        ORDER BY rc.rule, {", ".join("n." + _q(c) for c in loc) + ", " if loc else ""}rc.k
-    """).to_arrow_table()
+        ORDER BY rc.rule, __order, rc.k""", key=key, loc=[_col("n", c) for c in loc],
+        rules_moved=bind(rules_moved), dates_moved=bind(dates_moved),
+        raw=[query("rc.k AS household_id_unmasked")] if unmask else [],
+        order=[_col("n", c) for c in loc])).to_arrow_table()
     return SnapshotDiff(entered=entered, left=left, changed=changed, old_as_of=as_old,
                         new_as_of=as_new, old_fingerprint=fp_old, new_fingerprint=fp_new,
                         rules=tuple(tracked))
@@ -469,24 +476,32 @@ def _input_columns(engine: Engine | None) -> set[str]:
     return {f for ent in engine.schema.entities.values() for f in ent.fields}
 
 
+def _col(table: str, name: str) -> exp.Column:
+    """``table.name``, both quoted by sqlglot."""
+    return exp.column(name, table, quoted=True)
+
+
 def _member_change_sql(con: Any, old_members: Any, new_members: Any, mkey: str,
-                       parent: str) -> list[str]:
+                       parent: str) -> list[Query]:
     om, nm = to_arrow(old_members, "old members"), to_arrow(new_members, "new members")
     con.register("om", om)
     con.register("nm", nm)
     fields = [c for c in nm.column_names if c in om.column_names and c not in (mkey, parent)]
-    parts = [f"""SELECT nm.{_q(parent)} AS k, 'members' AS field, 'members' AS label,
-                        NULL AS old, 'added ' || wr_mask(nm.{_q(mkey)}) AS new
-                 FROM nm ANTI JOIN om ON om.{_q(mkey)} = nm.{_q(mkey)}
-                                      AND om.{_q(parent)} = nm.{_q(parent)}""",
-             f"""SELECT om.{_q(parent)} AS k, 'members' AS field, 'members' AS label,
-                        'had ' || wr_mask(om.{_q(mkey)}) AS old, NULL AS new
-                 FROM om ANTI JOIN nm ON om.{_q(mkey)} = nm.{_q(mkey)}
-                                      AND om.{_q(parent)} = nm.{_q(parent)}"""]
-    parts += [f"""SELECT nm.{_q(parent)} AS k, {_sql_str('members.' + c)} AS field,
-                         'member ' || wr_mask(nm.{_q(mkey)}) || ' ' || {_sql_str(c)} AS label,
-                         CAST(om.{_q(c)} AS VARCHAR) AS old, CAST(nm.{_q(c)} AS VARCHAR) AS new
-                  FROM om JOIN nm ON om.{_q(mkey)} = nm.{_q(mkey)}
-                                 AND om.{_q(parent)} = nm.{_q(parent)}
-                  WHERE om.{_q(c)} IS DISTINCT FROM nm.{_q(c)}""" for c in fields]
+    parts = [query("""SELECT nm.__parent AS k, 'members' AS field, 'members' AS label,
+                             NULL AS old, 'added ' || wr_mask(nm.__mkey) AS new
+                      FROM nm ANTI JOIN om ON om.__mkey = nm.__mkey
+                                           AND om.__parent = nm.__parent""",
+                   parent=parent, mkey=mkey),
+             query("""SELECT om.__parent AS k, 'members' AS field, 'members' AS label,
+                             'had ' || wr_mask(om.__mkey) AS old, NULL AS new
+                      FROM om ANTI JOIN nm ON om.__mkey = nm.__mkey
+                                           AND om.__parent = nm.__parent""",
+                   parent=parent, mkey=mkey)]
+    parts += [query("""SELECT nm.__parent AS k, CAST(__field AS VARCHAR) AS field,
+                              'member ' || wr_mask(nm.__mkey) || ' ' || __name AS label,
+                              CAST(om.__c AS VARCHAR) AS old, CAST(nm.__c AS VARCHAR) AS new
+                       FROM om JOIN nm ON om.__mkey = nm.__mkey
+                                      AND om.__parent = nm.__parent
+                       WHERE om.__c IS DISTINCT FROM nm.__c""", parent=parent, mkey=mkey, c=c,
+                    field=bind("members." + c), name=bind(c)) for c in fields]
     return parts

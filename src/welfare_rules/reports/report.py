@@ -25,15 +25,16 @@ import datetime
 import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import attrs
 import pyarrow as pa
+from sqlglot import exp
 
 from ..masking import mask_table
-from ..recipients.duck import ident as _q
 from ..recipients.reconcile import PROGRAMMES, Reconciliation, connect, to_arrow
 from ..recipients.snapshots import Snapshot, SnapshotDiff
+from ..sqlbuild import Query, query, relation, union_all
 from ..workbook import write_workbook as write_workbook  # a name of this package
 from .boundaries import Boundaries, load_boundaries
 from .figures import figures
@@ -94,33 +95,35 @@ def report_tables(snapshot: Snapshot | Any | None = None, *,
         cols = set(res.column_names)
         sel = _count_columns(cols, programmes, eligible_rule)
         group = [c for c in ("kecamatan", "kelurahan") if c in cols]
-        gsel = ", ".join(_q(c) for c in group)
-        out["eligibility by kelurahan"] = con.sql(
-            f"SELECT {gsel + ', ' if group else ''}{', '.join(sel)} FROM res "
-            f"{'GROUP BY ' + gsel + ' ORDER BY ' + gsel if group else ''}").to_arrow_table()
+        by_group = (query("SELECT __group, __sel FROM res GROUP BY __group ORDER BY __group",
+                          group=group, sel=sel) if group
+                    else query("SELECT __sel FROM res", sel=sel))
+        out["eligibility by kelurahan"] = relation(con, by_group).to_arrow_table()
         if "kecamatan" in cols:
-            out["eligibility by kecamatan"] = con.sql(
-                f"SELECT * FROM (SELECT kecamatan, {', '.join(sel)} FROM res GROUP BY kecamatan "
-                f"ORDER BY kecamatan) UNION ALL SELECT 'Jumlah kota / city total', "
-                f"{', '.join(sel)} FROM res").to_arrow_table()
+            out["eligibility by kecamatan"] = relation(con, query(
+                "SELECT * FROM (SELECT kecamatan, __sel FROM res GROUP BY kecamatan "
+                "ORDER BY kecamatan) UNION ALL SELECT 'Jumlah kota / city total', "
+                "__sel FROM res", sel=sel)).to_arrow_table()
         trend = _trend([*history, snapshot] if isinstance(snapshot, Snapshot) else history,
                        programmes, eligible_rule)
         if trend is not None:
             out["trend"] = trend
-    parts = []
+    parts: list[Query] = []
     if isinstance(snapshot, Snapshot) and snapshot.findings.num_rows:
         con.register("sf", snapshot.findings)
-        parts.append("SELECT 'rule check' AS source, \"check\", severity, count(*) AS findings, "
-                     "count(DISTINCT record_id) AS records FROM sf GROUP BY ALL")
+        parts.append(query("SELECT 'rule check' AS source, \"check\", severity, "
+                           "count(*) AS findings, count(DISTINCT record_id) AS records "
+                           "FROM sf GROUP BY ALL"))
     if reconciliation is not None and reconciliation.findings.num_rows:
         con.register("rf", reconciliation.findings)
-        parts.append("SELECT 'register' AS source, register || ' (' || match_type || ', ' "
-                     "|| action || ')' AS \"check\", severity, count(*) AS findings, "
-                     "count(DISTINCT household_id) AS records FROM rf GROUP BY ALL")
+        parts.append(query("SELECT 'register' AS source, register || ' (' || match_type "
+                           "|| ', ' || action || ')' AS \"check\", severity, "
+                           "count(*) AS findings, count(DISTINCT household_id) AS records "
+                           "FROM rf GROUP BY ALL"))
     if parts:
-        out["findings by check"] = con.sql(
-            " UNION ALL ".join(parts) + " ORDER BY source, findings DESC, \"check\", severity"
-        ).to_arrow_table()
+        out["findings by check"] = relation(con, query(
+            "SELECT * FROM (__u) ORDER BY source, findings DESC, \"check\", severity",
+            u=union_all(parts))).to_arrow_table()
     if reconciliation is not None:
         out["register findings"] = reconciliation.findings.drop_columns(
             [c for c in ("household_id_unmasked", "nik_unmasked")
@@ -138,18 +141,16 @@ def report_tables(snapshot: Snapshot | Any | None = None, *,
         if maturity_rule in inst.column_names:
             order = {lv: i for i, lv in enumerate(levels)}
             con.register("lv", pa.table({"level": list(order), "ord": list(order.values())}))
-            out["lks by maturity level"] = con.sql(f"""
+            out["lks by maturity level"] = relation(con, query("""
                 SELECT level, institutions FROM (
-                    SELECT lv.level, lv.ord, count(i.{_q(maturity_rule)}) AS institutions
-                    FROM lv LEFT JOIN inst i ON i.{_q(maturity_rule)} = lv.level
+                    SELECT lv.level, lv.ord, count(i.__m) AS institutions
+                    FROM lv LEFT JOIN inst i ON i.__m = lv.level
                     GROUP BY lv.level, lv.ord
                     UNION ALL
-                    SELECT coalesce(CAST(i.{_q(maturity_rule)} AS VARCHAR), 'unknown'),
-                           1000, count(*)
-                    FROM inst i WHERE i.{_q(maturity_rule)} IS NULL
-                       OR i.{_q(maturity_rule)} NOT IN (SELECT level FROM lv)
+                    SELECT coalesce(CAST(i.__m AS VARCHAR), 'unknown'), 1000, count(*)
+                    FROM inst i WHERE i.__m IS NULL OR i.__m NOT IN (SELECT level FROM lv)
                     GROUP BY ALL)
-                ORDER BY ord, level""").to_arrow_table()
+                ORDER BY ord, level""", m=maturity_rule)).to_arrow_table()
             keep = [c for c in ("id", "name", "kelurahan", maturity_rule) if c in inst.column_names]
             out["lks"] = inst.select(keep)
     if changes is not None:
@@ -163,22 +164,39 @@ def report_tables(snapshot: Snapshot | Any | None = None, *,
     return {name: mask_table(t) for name, t in out.items()}
 
 
-def _count_columns(cols: set[str], programmes: Sequence[str], eligible_rule: str) -> list[str]:
-    """The counts per group: households and, per programme, eligible, unknown, recipients and
-    the two mismatches (SQL select items over ``res``)."""
-    sel = ["count(*) AS households"]
+#: the counts of a programme ``p`` over ``res``, by name (``p_<name>``): eligibility ``__e``,
+#: receipt ``__r``; the first two need eligibility only, the third receipt only
+_COUNTS = {
+    "eligible": "count(*) FILTER (WHERE __e = true)",
+    "unknown": "count(*) FILTER (WHERE __e IS NULL)",
+    "recipients": "count(*) FILTER (WHERE __r)",
+    "eligible_not_receiving": "count(*) FILTER (WHERE __e = true AND NOT coalesce(__r, false))",
+    "receiving_not_eligible": "count(*) FILTER (WHERE __r AND __e = false)",
+}
+
+
+def _count(name: str, elig: str, recv: str, alias: str | None = None) -> Query:
+    """The count ``name`` of :data:`_COUNTS` as a select item named ``alias``."""
+    holes = {k: v for k, v in (("e", elig), ("r", recv)) if "__" + k in _COUNTS[name]}
+    item = query(_COUNTS[name], **holes)
+    if alias is None:
+        return item
+    return Query(cast(exp.Expression, exp.alias_(item.tree, alias, quoted=True)), item.values)
+
+
+def _count_columns(cols: set[str], programmes: Sequence[str], eligible_rule: str,
+                   names: Sequence[str] = tuple(_COUNTS)) -> list[Query]:
+    """The counts per group: households and, per programme, those of ``names`` its columns
+    allow (eligible, unknown, recipients and the two mismatches: SQL select items over
+    ``res``)."""
+    sel = [query("count(*) AS households")]
     for p in programmes:
-        elig, recv = eligible_rule.format(programme=p), f"receives_{p}"
-        if elig in cols:
-            sel.append(f"count(*) FILTER (WHERE {_q(elig)} = true) AS {p}_eligible")
-            sel.append(f"count(*) FILTER (WHERE {_q(elig)} IS NULL) AS {p}_unknown")
-        if recv in cols:
-            sel.append(f"count(*) FILTER (WHERE {_q(recv)}) AS {p}_recipients")
-        if elig in cols and recv in cols:
-            sel.append(f"count(*) FILTER (WHERE {_q(elig)} = true AND NOT "
-                       f"coalesce({_q(recv)}, false)) AS {p}_eligible_not_receiving")
-            sel.append(f"count(*) FILTER (WHERE {_q(recv)} AND {_q(elig)} = false) "
-                       f"AS {p}_receiving_not_eligible")
+        elig, recv = eligible_rule.format(programme=p), "receives_" + p
+        for name in names:
+            needs = {"recipients": (recv,)}.get(name, (elig,) if name in ("eligible", "unknown")
+                                                else (elig, recv))
+            if all(c in cols for c in needs):
+                sel.append(_count(name, elig, recv, p + "_" + name))
     return sel
 
 
@@ -191,14 +209,8 @@ def _trend(snapshots: Sequence[Snapshot], programmes: Sequence[str],
         con = connect()
         con.register("res", snap.results)
         cols = set(snap.results.column_names)
-        sel = ["count(*) AS households"]
-        for p in programmes:
-            elig, recv = eligible_rule.format(programme=p), f"receives_{p}"
-            if elig in cols:
-                sel.append(f"count(*) FILTER (WHERE {_q(elig)} = true) AS {p}_eligible")
-            if recv in cols:
-                sel.append(f"count(*) FILTER (WHERE {_q(recv)}) AS {p}_recipients")
-        row = con.sql(f"SELECT {', '.join(sel)} FROM res").to_arrow_table().to_pylist()[0]
+        sel = _count_columns(cols, programmes, eligible_rule, ("eligible", "recipients"))
+        row = relation(con, query("SELECT __sel FROM res", sel=sel)).to_arrow_table().to_pylist()[0]
         rows.append({"as_of": snap.as_of, **row})
     if len(rows) < 2:
         return None
@@ -246,18 +258,12 @@ def headline_figures(tables: Mapping[str, pa.Table], snapshot: Snapshot | Any | 
             elig = eligible_rule.format(programme=p)
             if elig not in cols:
                 continue
+            recv = "receives_" + p
+            items = [_count(n, elig, recv) if n in ("eligible", "unknown") or recv in cols
+                     else exp.null() for n in _COUNTS]
             row = dict(zip(["eligible", "unknown", "receiving", "eligible_not_receiving",
-                            "receiving_not_eligible"], con.sql(
-                f"""SELECT count(*) FILTER (WHERE {_q(elig)} = true),
-                           count(*) FILTER (WHERE {_q(elig)} IS NULL),
-                           {f"count(*) FILTER (WHERE {_q('receives_' + p)})"
-                            if f"receives_{p}" in cols else "NULL"},
-                           {f"count(*) FILTER (WHERE {_q(elig)} = true AND NOT coalesce("
-                            f"{_q('receives_' + p)}, false))" if f"receives_{p}" in cols
-                            else "NULL"},
-                           {f"count(*) FILTER (WHERE {_q('receives_' + p)} AND {_q(elig)} = "
-                            f"false)" if f"receives_{p}" in cols else "NULL"}
-                    FROM res""").fetchall()[0], strict=True))
+                            "receiving_not_eligible"], relation(con, query(
+                "SELECT __items FROM res", items=items)).fetchall()[0], strict=True))
             month = _budget_month(con, cols, p, elig, engine, as_of)
             out["programmes"].append({
                 "id": p, "label": PROGRAMME_LABELS.get(p, p.upper()), **row,
@@ -307,13 +313,13 @@ def _budget_month(con: Any, cols: set[str], programme: str, elig: str, engine: E
         premium = _param_at(engine, source, as_of)
         if premium is None or "member_count" not in cols:
             return None
-        n = con.sql(f"SELECT coalesce(sum(member_count) FILTER (WHERE {_q(elig)} = true), 0) "
-                    f"FROM res").fetchall()[0][0]
+        n = relation(con, query("SELECT coalesce(sum(member_count) FILTER (WHERE __e = true), 0) "
+                                "FROM res", e=elig)).fetchall()[0][0]
         return float(n) * premium
     if source not in cols:
         return None
-    total = con.sql(f"SELECT coalesce(sum({_q(source)}) FILTER (WHERE {_q(elig)} = true), 0) "
-                    f"FROM res").fetchall()[0][0]
+    total = relation(con, query("SELECT coalesce(sum(__s) FILTER (WHERE __e = true), 0) FROM res",
+                                s=source, e=elig)).fetchall()[0][0]
     return float(total) / 12 if unit == "year" else float(total)
 
 

@@ -29,7 +29,7 @@ from ..model import Rule, UnaryTest
 
 if TYPE_CHECKING:
     from ..decision import _Base
-    from ..engine import Engine
+    from ..views import EngineView
 
 #: a coverage point: (ruleset, rule id, what) — what is "true", "false", "row 3", "default",
 #: "level mandiri"
@@ -106,7 +106,7 @@ class RuleCoverage:
 
     # -- collecting -----------------------------------------------------------------------------
 
-    def add_engine(self, engine: Engine) -> None:
+    def add_engine(self, engine: EngineView) -> None:
         """Add every coverage point of ``engine``'s rules to the universe (once per engine)."""
         if id(engine) in self._engines:
             return

@@ -1,0 +1,1327 @@
+"""Rules compiled to Polars lazy expressions, for the Polars batch backend (:mod:`.polars`).
+
+The semantics are those of the Python reference backend (:mod:`.python`, :mod:`.runtime`), which
+the differential tests hold every backend to, and the constructs mirror the SQL compiler
+(:mod:`.sql`):
+
+* Kleene logic is Polars' own ``&``/``|``/``~`` on booleans with nulls; an unknown operand makes
+  arithmetic and comparisons unknown; division by zero is unknown; ``//`` floors and ``%`` takes
+  the sign of the divisor (Polars' integer and float operators already do both);
+* integer ``+ - * //`` and negation are computed in 128 bits and cast back strictly, so a result
+  beyond 64 bits raises the shared "arithmetic out of range" :class:`EvaluationError` (Polars'
+  own ``Int64`` arithmetic wraps around silently); a decimal result that is infinite or NaN
+  raises it too, as :func:`~welfare_rules.backends.runtime.bounded` does in Python;
+* aggregations over members are ``group_by`` aggregations of the member frame, joined back to
+  the parent (a parent without members gets count 0, sum 0, min/max unknown, any false, all
+  true); a rule unknown whenever any value (or ``where``) that matters is unknown;
+* ``rank`` is ``row_number`` as a window (``over``) partitioned by the parent key (and the
+  ``where``/``within`` groups), missing keys last, ties in member input order;
+* ``matches`` runs Rust's regex crate (linear time, like RE2) on the pattern rewritten to RE2's
+  ASCII meaning of ``\\d``, ``\\w``, ``\\s`` and ``\\b`` (:func:`rust_pattern`);
+* every status is a small integer code (the index in
+  :data:`~welfare_rules.backends.base.STATUS_VALUES`), turned into the shared Arrow dictionary
+  when the results are handed back.
+
+A function contributed by a plugin has no Polars version; it runs through its Python
+implementation on each row (``map_batches``), with the same null handling as in Python.
+"""
+
+from __future__ import annotations
+
+import datetime
+import re
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import attrs
+import polars as pl
+
+from .. import types as t
+from ..errors import EvaluationError, beyond_dates, out_of_range
+from ..expr import functions as F
+from ..expr import nodes as n
+from ..expr.check import AGGREGATES, Checker, Env, Refs
+from ..model import Rule, Table, UnaryTest
+from ..plan import Plan
+from .base import ROW, STATUS_VALUES
+from .interp import Scope, evaluate
+from .python import rule_nodes
+
+__all__ = ["PARENT", "EntityFrames", "Placeholder", "PolarsCompileError", "PolarsCompiler",
+           "RuleFinding", "dataset_findings", "polars_type", "rust_pattern"]
+
+PARENT = "__parent"  # a child record's parent key
+HAS = "__has"  # set on the aggregation side of the parent join
+BUILTIN_PLUGIN = "welfare-rules"
+
+#: status codes: the position in STATUS_VALUES
+CODE = {v: i for i, v in enumerate(STATUS_VALUES)}
+_INT64 = pl.Int64
+_WIDE = pl.Int128
+#: what Python's str.strip() strips (every character whose isspace() is true)
+_PY_SPACE = "".join(chr(i) for i in range(0x110000) if chr(i).isspace())
+_DATE_MIN, _DATE_MAX = datetime.date(1, 1, 1), datetime.date(9999, 12, 31)
+_EPOCH = datetime.date(1970, 1, 1)
+_DAY_MIN, _DAY_MAX = (_DATE_MIN - _EPOCH).days, (_DATE_MAX - _EPOCH).days
+
+
+class PolarsCompileError(EvaluationError):
+    """A rule cannot be compiled to Polars expressions (the message names the construct)."""
+
+
+def polars_type(ty: t.Type) -> Any:
+    """The Polars type of a rule-language type (``None``: leave it to Polars)."""
+    scalar = {"bool": pl.Boolean, "int": pl.Int64, "decimal": pl.Float64, "str": pl.String,
+              "enum": pl.String, "date": pl.Date}.get(ty.kind)
+    if scalar is not None:
+        return scalar
+    if ty.kind == "list" and ty.elem is not None:
+        elem = polars_type(ty.elem)
+        return pl.List(elem) if elem is not None else None
+    if ty.kind == "record" and ty.fields:
+        fields = [(name, polars_type(ft)) for name, ft in ty.fields]
+        if all(ft is not None for _, ft in fields):
+            return pl.Struct(dict(fields))
+    return None
+
+
+def rust_pattern(pattern: str) -> str:
+    """An RE2 pattern rewritten for Rust's regex crate with RE2's meaning, anchored to the
+    whole text: ``\\d``, ``\\w``, ``\\s`` (and their negations) as RE2's ASCII classes, ``\\b``
+    and ``\\B`` as ASCII word boundaries (Rust's are Unicode by default)."""
+    classes = {"d": "0-9", "w": "0-9A-Za-z_", "s": "\\t\\n\\f\\r "}
+    out: list[str] = []
+    depth = 0  # inside a character class
+    i = 0
+    while i < len(pattern):
+        ch = pattern[i]
+        if ch == "\\" and i + 1 < len(pattern):
+            nxt = pattern[i + 1]
+            low = nxt.lower()
+            if low in classes:
+                body = classes[low]
+                neg = nxt.isupper()
+                if depth:
+                    out.append(f"[^{body}]" if neg else body)
+                else:
+                    out.append(f"[^{body}]" if neg else f"[{body}]")
+            elif nxt in "bB" and not depth:
+                out.append(f"(?-u:\\{nxt})")
+            else:
+                out.append(pattern[i:i + 2])
+            i += 2
+            continue
+        if ch == "[":
+            depth += 1
+            out.append(ch)
+            # a ']' (or '^]') right after the opening bracket is a literal
+            j = i + 1
+            if pattern[j:j + 1] == "^":
+                out.append("^")
+                j += 1
+            if pattern[j:j + 1] == "]":
+                out.append("\\]")
+                j += 1
+            i = j
+            continue
+        if ch == "]" and depth:
+            depth -= 1
+        out.append(ch)
+        i += 1
+    return "^(?:" + "".join(out) + ")$"
+
+
+def _lit(v: Any) -> pl.Expr:
+    if v is None:
+        return pl.lit(None)
+    if isinstance(v, bool):
+        return pl.lit(v, dtype=pl.Boolean)
+    if isinstance(v, int):
+        if not t.INT64_MIN <= v <= t.INT64_MAX:
+            from .runtime import out_of_range
+
+            raise out_of_range(f"an integer of {len(str(abs(v)))} digits")
+        return pl.lit(v, dtype=_INT64)
+    if isinstance(v, float):
+        return pl.lit(v, dtype=pl.Float64)
+    if isinstance(v, str):
+        return pl.lit(v, dtype=pl.String)
+    if isinstance(v, datetime.date):
+        return pl.lit(v, dtype=pl.Date)
+    if isinstance(v, list | tuple):
+        return pl.concat_list([_lit(x) for x in v]) if v else pl.lit([])
+    raise PolarsCompileError(f"cannot write {v!r} as a Polars literal")
+
+
+def null_guard(value: pl.Expr, atoms: Sequence[pl.Expr]) -> pl.Expr:
+    """``value``, but null when any of the atoms is null (literals are skipped)."""
+    conds = [a.is_null() for a in atoms if not a.meta.is_literal()]
+    if not conds:
+        return value
+    return pl.when(pl.any_horizontal(conds)).then(None).otherwise(value)
+
+
+def _true(e: pl.Expr) -> pl.Expr:
+    return e.fill_null(False)
+
+
+def _false(e: pl.Expr) -> pl.Expr:
+    return (~e).fill_null(False)
+
+
+def _flag(e: pl.Expr) -> pl.Expr:
+    return _true(e).cast(_INT64)
+
+
+def _and_all(parts: Sequence[pl.Expr]) -> pl.Expr:
+    if not parts:
+        return pl.lit(True)
+    out = parts[0]
+    for p in parts[1:]:
+        out = out & p
+    return out
+
+
+def _or_all(parts: Sequence[pl.Expr]) -> pl.Expr:
+    if not parts:
+        return pl.lit(False)
+    out = parts[0]
+    for p in parts[1:]:
+        out = out | p
+    return out
+
+
+def _add_all(parts: Sequence[pl.Expr]) -> pl.Expr:
+    if not parts:
+        return pl.lit(0, dtype=_INT64)
+    return pl.sum_horizontal(parts) if len(parts) > 1 else parts[0]
+
+
+def _check_finite(s: pl.Series) -> pl.Series:
+    bad = s.is_infinite() | s.is_nan()
+    if bad.any():
+        from .runtime import out_of_range
+
+        raise out_of_range("a decimal beyond the 64-bit range")
+    return s
+
+
+def finite(e: pl.Expr) -> pl.Expr:
+    """A decimal result that must stay finite (else the shared error)."""
+    return e.map_batches(_check_finite, return_dtype=pl.Float64, is_elementwise=True)
+
+
+def in_dates(value: pl.Expr, inside: pl.Expr, function: str) -> pl.Expr:
+    """``value`` where ``inside`` holds (null where it is null); where it is false, the shared
+    out-of-range error: a date past 0001-01-01 … 9999-12-31 (docs/security.md)."""
+    def check(s: pl.Series) -> pl.Series:
+        if (~s.fill_null(True)).any():
+            raise out_of_range(beyond_dates(function))
+        return s
+
+    flag = inside.map_batches(check, return_dtype=pl.Boolean, is_elementwise=True)
+    return pl.when(flag).then(value).otherwise(None)
+
+
+def wide_int(a: pl.Expr, b: pl.Expr, op: Callable[[pl.Expr, pl.Expr], pl.Expr]) -> pl.Expr:
+    """Integer arithmetic in 128 bits, cast back strictly to 64 (raising beyond them)."""
+    return op(a.cast(_WIDE), b.cast(_WIDE)).cast(_INT64, strict=True)
+
+
+@attrs.define
+class Ctx:
+    """How names resolve while compiling one expression."""
+
+    entity: str
+    rules: frozenset[str] = frozenset()  # rule columns present (in force, this entity)
+    aggs: Mapping[n.Node, str] | None = None  # aggregation node -> column (parent scope)
+    rank_partition: Sequence[str] = ()  # sibling partition (child scope)
+
+
+@attrs.define
+class Placeholder:
+    """A ``{name}`` of a message and the column that holds its value."""
+
+    name: str
+    column: str | None  # None: no source has it (left as written)
+    kind: str = "field"  # "field" (masked if an identifier), "rule", "count", "upper"
+    entity: str = ""
+    value: str = ""  # for "upper": the text
+
+
+@attrs.define
+class RuleFinding:
+    """The frame of one check's findings before its messages are written: columns
+    ``__rec_row``, ``__mem_row``, ``record_id``, ``member_id``, ``severity`` and the
+    placeholders' columns."""
+
+    check: str
+    entity: str
+    template: str
+    placeholders: list[Placeholder]
+    frame: pl.LazyFrame
+
+
+@attrs.define
+class EntityFrames:
+    """The compiled evaluation of one entity: lazy frames of its records and its members."""
+
+    entity: str
+    key: str
+    records: pl.LazyFrame  # every layer: fields, rules and helper columns, __row
+    base: pl.LazyFrame  # the records' fields in their types, __row
+    member_base: pl.LazyFrame | None  # the child records' fields, __row, __parent
+    members: pl.LazyFrame | None  # the child records' last layer (with __parent), if any
+    outputs: list[pl.Expr]  # the result columns after key (and carried columns)
+    member_outputs: list[pl.Expr]
+    rule_ids: list[str]
+    member_rule_ids: list[str]
+    error_rules: list[str]
+    findings: list[RuleFinding]
+
+
+class PolarsCompiler:
+    """Compiles the rules in force of a :class:`~welfare_rules.plan.Plan` to Polars lazy
+    expressions and frames."""
+
+    def __init__(self, plan: Plan, lang: str = "id"):
+        model = plan.model
+        self.plan = plan
+        self.model = model
+        self.as_of = plan.as_of
+        self.lang = lang
+        self.in_force = plan.rules
+        self.not_in_force = plan.not_in_force
+        rule_entity = {rid: vs[0].entity for rid, vs in model.rules.items()}
+        self.env = Env(model.schema, rule_entity, dict(model.rule_types),
+                       {k: p.type for k, p in model.parameters.items()}, model.functions)
+        self._checkers: dict[str, Checker] = {}
+        self._rule: Rule | None = None
+        self.builtins: dict[str, Callable[..., pl.Expr]] = {
+            name[3:]: getattr(self, name) for name in dir(self) if name.startswith("fn_")}
+
+    # -- helpers ------------------------------------------------------------------------------
+
+    def type_of(self, node: n.Node, entity: str) -> t.Type:
+        checker = self._checkers.get(entity)
+        if checker is None:
+            checker = self._checkers[entity] = Checker(self.env, entity)
+        try:
+            return checker.check(node, Refs())
+        except Exception:
+            return t.ANY
+
+    def _rid(self) -> str:
+        return self._rule.id if self._rule else "?"
+
+    def param(self, path: str) -> Any:
+        return self.plan.param_value(path, self._rid())
+
+    def name_col(self, name: str, ctx: Ctx) -> pl.Expr:
+        if name in self.not_in_force and self.env.rule_entity.get(name) == ctx.entity:
+            ty = polars_type(self.model.rule_types.get(name, t.ANY))
+            return pl.lit(None, dtype=ty) if ty is not None else pl.lit(None)
+        return pl.col(name)
+
+    # -- expressions --------------------------------------------------------------------------
+
+    def _foldable(self, node: n.Node) -> bool:
+        for sub in n.walk(node):
+            if isinstance(sub, n.Name | n.Param):
+                return False
+            if isinstance(sub, n.Call) and (sub.func in AGGREGATES or sub.func == "rank"
+                                            or sub.func == "is_missing"):
+                return False
+        return True
+
+    def expr(self, node: n.Node, ctx: Ctx) -> pl.Expr:
+        """Compile an expression evaluated for one record of ``ctx.entity``."""
+        if not isinstance(node, n.Literal | n.ListLit) and self._foldable(node):
+            scope = Scope({}, lambda _: None, lambda _: False, lambda _: None, self.as_of,
+                          self.model.functions)
+            try:
+                value = evaluate(node, scope)
+            except EvaluationError:
+                raise
+            except Exception:
+                value = None
+            if not isinstance(value, list | dict):
+                return _lit(value)
+        method = getattr(self, f"{type(node).__name__.lower()}_expr")
+        result: pl.Expr = method(node, ctx)
+        return result
+
+    def literal_expr(self, node: n.Literal, ctx: Ctx) -> pl.Expr:
+        return _lit(node.value)
+
+    def name_expr(self, node: n.Name, ctx: Ctx) -> pl.Expr:
+        if node.id == "as_of":
+            return _lit(self.as_of)
+        return self.name_col(node.id, ctx)
+
+    def param_expr(self, node: n.Param, ctx: Ctx) -> pl.Expr:
+        return _lit(self.param(node.path))
+
+    def listlit_expr(self, node: n.ListLit, ctx: Ctx) -> pl.Expr:
+        if not node.items:
+            return pl.lit([])
+        return pl.concat_list([self.expr(i, ctx) for i in node.items])
+
+    def unary_expr(self, node: n.Unary, ctx: Ctx) -> pl.Expr:
+        a = self.expr(node.operand, ctx)
+        if node.op == "not":
+            return ~a
+        if self.type_of(node.operand, ctx.entity).kind == "int":
+            return (pl.lit(0, dtype=_WIDE) - a.cast(_WIDE)).cast(_INT64, strict=True)
+        return -a
+
+    def binop_expr(self, node: n.BinOp, ctx: Ctx) -> pl.Expr:
+        a, b = self.expr(node.left, ctx), self.expr(node.right, ctx)
+        lt, rt = self.type_of(node.left, ctx.entity), self.type_of(node.right, ctx.entity)
+        if node.op == "+" and lt.is_textual and rt.is_textual:
+            return pl.concat_str([a, b])
+        ints = lt.kind == "int" and rt.kind == "int"
+        op = node.op
+        if op in ("+", "-", "*"):
+            fn: Callable[[pl.Expr, pl.Expr], pl.Expr] = {
+                "+": lambda x, y: x + y, "-": lambda x, y: x - y,
+                "*": lambda x, y: x * y}[op]
+            return wide_int(a, b, fn) if ints else finite(fn(a.cast(pl.Float64), b))
+        zero = b == 0
+        if op == "/":
+            value = finite(a.cast(pl.Float64) / b)
+        elif op == "//":
+            value = wide_int(a, b, lambda x, y: x // y) if ints \
+                else finite(a.cast(pl.Float64) // b)
+        else:  # %: Polars' remainder takes the sign of the divisor, as Python's does
+            value = a % b if ints else finite(a.cast(pl.Float64) % b)
+        return pl.when(zero).then(None).otherwise(value)
+
+    def compare_expr(self, node: n.Compare, ctx: Ctx) -> pl.Expr:
+        a = self.expr(node.left, ctx)
+        if node.op in ("in", "notin"):
+            found = self.contains(a, node.right, ctx)
+            return ~found if node.op == "notin" else found
+        b = self.expr(node.right, ctx)
+        ops: dict[str, Callable[[pl.Expr, pl.Expr], pl.Expr]] = {
+            "==": lambda x, y: x == y, "!=": lambda x, y: x != y, "<": lambda x, y: x < y,
+            "<=": lambda x, y: x <= y, ">": lambda x, y: x > y, ">=": lambda x, y: x >= y}
+        return ops[node.op](a, b)
+
+    def contains(self, a: pl.Expr, right: n.Node, ctx: Ctx) -> pl.Expr:
+        """``a in right`` as the Python backend computes it: unknown only when ``a`` (or the
+        list itself) is unknown; list items that are unknown never match."""
+        if isinstance(right, n.Param):
+            value = self.param(right.path)
+            if value is None:
+                return pl.lit(None, dtype=pl.Boolean)
+            right = n.ListLit(tuple(n.Literal(v) for v in value))
+        if isinstance(right, n.ListLit):
+            if all(isinstance(i, n.Literal) for i in right.items):
+                items = [i.value for i in right.items  # type: ignore[attr-defined]
+                         if i.value is not None]  # type: ignore[attr-defined]
+                if not items:
+                    return null_guard(pl.lit(False), [a])
+                found = pl.lit(False)
+                for v in items:
+                    found = found | (a == _lit(v)).fill_null(False)
+                if len(items) > 3:
+                    found = a.is_in(pl.Series(items)).fill_null(False)
+            else:
+                found = _or_all([(a == self.expr(i, ctx)).fill_null(False)
+                                 for i in right.items])
+            return null_guard(found, [a])
+        lst = self.expr(right, ctx)
+        return null_guard(lst.list.contains(a), [a, lst])
+
+    def boolop_expr(self, node: n.BoolOp, ctx: Ctx) -> pl.Expr:
+        parts = [self.expr(v, ctx) for v in node.values]
+        return _and_all(parts) if node.op == "and" else _or_all(parts)
+
+    def ifexp_expr(self, node: n.IfExp, ctx: Ctx) -> pl.Expr:
+        c = self.expr(node.test, ctx)
+        return (pl.when(c).then(self.expr(node.body, ctx))
+                .when(~c).then(self.expr(node.orelse, ctx)).otherwise(None))
+
+    def call_expr(self, node: n.Call, ctx: Ctx) -> pl.Expr:
+        name = node.func
+        if ctx.aggs is not None and node in ctx.aggs:
+            return pl.col(ctx.aggs[node])
+        if name == "rank":
+            return self.rank(node, ctx)
+        if name in AGGREGATES and name not in ("min", "max"):
+            raise PolarsCompileError(
+                f"rule '{self._rid()}': {name}() over '{_first_name(node)}' is not an "
+                f"aggregation over the members of a {ctx.entity} the Polars backend can "
+                "compute; use backend='python'", self._rid())
+        if name in ("min", "max"):
+            name = "least" if name == "min" else "greatest"
+        args = [self.expr(a, ctx) for a in node.args]
+        fn = self.model.functions.get(name)
+        builtin = self.builtins.get(name)
+        if builtin is not None and fn is not None and _is_builtin(fn):
+            value = builtin(args, node, ctx)
+            if fn.null_propagating and name not in _NULL_SAFE_BUILTINS:
+                value = null_guard(value, args)
+            return value
+        if fn is None:
+            raise PolarsCompileError(f"rule '{self._rid()}': unknown function '{name}'",
+                                     self._rid())
+        return self.python_call(fn, args, node, ctx)
+
+    def python_call(self, fn: Any, args: list[pl.Expr], node: n.Call, ctx: Ctx) -> pl.Expr:
+        """A plugin's function through its Python implementation, row by row."""
+        ty = polars_type(self.type_of(node, ctx.entity))
+        impl = fn.python
+        nullp = fn.null_propagating
+
+        def run(s: pl.Series) -> pl.Series:
+            out = []
+            for row in s.to_list():
+                vals = list(row.values())
+                out.append(None if nullp and any(v is None for v in vals) else impl(*vals))
+            return pl.Series(out, dtype=ty) if ty is not None else pl.Series(out)
+
+        if not args:
+            return _lit(impl())
+        st = pl.struct([a.alias(f"a{i}") for i, a in enumerate(args)])
+        return st.map_batches(run, return_dtype=ty, is_elementwise=True)
+
+    # -- built-in functions (fn_<name>(args, node, ctx)) ---------------------------------------
+
+    @staticmethod
+    def _md(d: pl.Expr) -> pl.Expr:
+        return d.dt.month().cast(_INT64) * 100 + d.dt.day().cast(_INT64)
+
+    @staticmethod
+    def _year(d: pl.Expr) -> pl.Expr:
+        return d.dt.year().cast(_INT64)
+
+    def fn_years_between(self, a: list[pl.Expr], node: n.Call, ctx: Ctx) -> pl.Expr:
+        x, y = a
+
+        def fwd(p: pl.Expr, q: pl.Expr) -> pl.Expr:
+            return self._year(q) - self._year(p) - (self._md(q) < self._md(p)).cast(_INT64)
+
+        return pl.when(y < x).then(-fwd(y, x)).otherwise(fwd(x, y))
+
+    def fn_months_between(self, a: list[pl.Expr], node: n.Call, ctx: Ctx) -> pl.Expr:
+        x, y = a
+
+        def ym(d: pl.Expr) -> pl.Expr:
+            return self._year(d) * 12 + d.dt.month().cast(_INT64)
+
+        def fwd(p: pl.Expr, q: pl.Expr) -> pl.Expr:
+            late = (q.dt.day() < p.dt.day()).cast(_INT64)
+            return ym(q) - ym(p) - late
+
+        return pl.when(y < x).then(-fwd(y, x)).otherwise(fwd(x, y))
+
+    def fn_days_between(self, a: list[pl.Expr], node: n.Call, ctx: Ctx) -> pl.Expr:
+        return a[1].cast(pl.Int32).cast(_INT64) - a[0].cast(pl.Int32).cast(_INT64)
+
+    @staticmethod
+    def _days_in_month(y: pl.Expr, m: pl.Expr) -> pl.Expr:
+        """Days of month ``m`` of year ``y`` (both clipped to the calendar first)."""
+        first = pl.date(y.clip(1, 9999), m.clip(1, 12), pl.lit(1))
+        return first.dt.month_end().dt.day().cast(_INT64)
+
+    def _add_months(self, d: pl.Expr, months: pl.Expr, function: str = "add_months"
+                    ) -> pl.Expr:
+        total = self._year(d) * 12 + (d.dt.month().cast(_INT64) - 1) \
+            + months.cast(_INT64).clip(-10**6, 10**6)
+        year = total // 12
+        month = total % 12 + 1
+        ok = (year >= 1) & (year <= 9999)
+        day = pl.min_horizontal(d.dt.day().cast(_INT64), self._days_in_month(year, month))
+        made = pl.date(year.clip(1, 9999), month, day)
+        return in_dates(made, ok, function)
+
+    def fn_add_months(self, a: list[pl.Expr], node: n.Call, ctx: Ctx) -> pl.Expr:
+        return self._add_months(a[0], a[1])
+
+    def fn_add_years(self, a: list[pl.Expr], node: n.Call, ctx: Ctx) -> pl.Expr:
+        return self._add_months(a[0], a[1].cast(_INT64).clip(-10**5, 10**5) * 12, "add_years")
+
+    def fn_add_days(self, a: list[pl.Expr], node: n.Call, ctx: Ctx) -> pl.Expr:
+        days = a[0].cast(pl.Int32).cast(_INT64) + a[1].cast(_INT64).clip(-10**8, 10**8)
+        ok = (days >= _DAY_MIN) & (days <= _DAY_MAX)
+        return in_dates(days.clip(_DAY_MIN, _DAY_MAX).cast(pl.Int32).cast(pl.Date), ok,
+                        "add_days")
+
+    def _valid_ymd(self, y: pl.Expr, m: pl.Expr, d: pl.Expr) -> pl.Expr:
+        return ((y >= 1) & (y <= 9999) & (m >= 1) & (m <= 12) & (d >= 1)
+                & (d <= self._days_in_month(y, m)))
+
+    def fn_date(self, a: list[pl.Expr], node: n.Call, ctx: Ctx) -> pl.Expr:
+        if len(a) == 1:  # exactly YYYY-MM-DD (F.ISO_DATE); year 0000 is out of range
+            s = a[0].cast(pl.String)
+            iso = s.str.contains(f"^{F.ISO_DATE}$")
+            parsed = pl.when(iso).then(s.str.to_date("%Y-%m-%d", strict=False)).otherwise(None)
+            return in_dates(parsed, ~(iso & (s.str.slice(0, 4) == "0000")), "date")
+        y, m, d = (x.cast(_INT64) for x in a)
+        ok = self._valid_ymd(y, m, d)
+        made = pl.date(y.clip(1, 9999), m.clip(1, 12),
+                       pl.min_horizontal(d.clip(1, 31), self._days_in_month(y, m)))
+        return in_dates(pl.when(ok).then(made).otherwise(None), (y >= 1) & (y <= 9999), "date")
+
+    def fn_is_valid_date(self, a: list[pl.Expr], node: n.Call, ctx: Ctx) -> pl.Expr:
+        y, m, d = (x.cast(_INT64) for x in a)
+        return self._valid_ymd(y, m, d).fill_null(False)
+
+    def fn_year(self, a: list[pl.Expr], node: n.Call, ctx: Ctx) -> pl.Expr:
+        return self._year(a[0])
+
+    def fn_month(self, a: list[pl.Expr], node: n.Call, ctx: Ctx) -> pl.Expr:
+        return a[0].dt.month().cast(_INT64)
+
+    def fn_day(self, a: list[pl.Expr], node: n.Call, ctx: Ctx) -> pl.Expr:
+        return a[0].dt.day().cast(_INT64)
+
+    def fn_coalesce(self, a: list[pl.Expr], node: n.Call, ctx: Ctx) -> pl.Expr:
+        return a[0] if len(a) == 1 else pl.coalesce(a)
+
+    def fn_is_missing(self, a: list[pl.Expr], node: n.Call, ctx: Ctx) -> pl.Expr:
+        return a[0].is_null()
+
+    def fn_len(self, a: list[pl.Expr], node: n.Call, ctx: Ctx) -> pl.Expr:
+        return a[0].str.len_chars().cast(_INT64)
+
+    def fn_substr(self, a: list[pl.Expr], node: n.Call, ctx: Ctx) -> pl.Expr:
+        start = a[1].cast(_INT64).clip(0, None)
+        if len(a) == 2:
+            return a[0].str.slice(start)
+        return a[0].str.slice(start, a[2].cast(_INT64).clip(0, None))
+
+    def fn_startswith(self, a: list[pl.Expr], node: n.Call, ctx: Ctx) -> pl.Expr:
+        return a[0].str.starts_with(a[1])
+
+    def fn_endswith(self, a: list[pl.Expr], node: n.Call, ctx: Ctx) -> pl.Expr:
+        return a[0].str.ends_with(a[1])
+
+    def fn_matches(self, a: list[pl.Expr], node: n.Call, ctx: Ctx) -> pl.Expr:
+        pattern = node.args[1]
+        if not isinstance(pattern, n.Literal) or not isinstance(pattern.value, str):
+            raise PolarsCompileError(f"rule '{self._rid()}': matches() needs a literal "
+                                     "pattern", self._rid())
+        return a[0].str.contains(rust_pattern(pattern.value))
+
+    def fn_to_int(self, a: list[pl.Expr], node: n.Call, ctx: Ctx) -> pl.Expr:
+        kind = self.type_of(node.args[0], ctx.entity).kind
+        x = a[0]
+        if kind == "int":
+            return x
+        if kind == "bool":
+            return x.cast(_INT64)
+        if kind == "decimal":
+            return pl.when(x == x.floor()).then(x.cast(_INT64, strict=True)).otherwise(None)
+        if kind == "date":
+            return pl.lit(None, dtype=_INT64)
+        s = x.cast(pl.String).str.strip_chars(_PY_SPACE)
+        ok = s.str.contains(r"^[+-]?[0-9]{1,18}$")
+        return pl.when(ok).then(s.cast(_INT64, strict=False)).otherwise(None)
+
+    def fn_abs(self, a: list[pl.Expr], node: n.Call, ctx: Ctx) -> pl.Expr:
+        return a[0].abs()
+
+    def fn_round(self, a: list[pl.Expr], node: n.Call, ctx: Ctx) -> pl.Expr:
+        # the same formula as the Python backend, so the float edge cases agree too
+        x = a[0].cast(pl.Float64)
+        f = pl.lit(1.0) if len(a) == 1 else pl.lit(10.0).pow(a[1].cast(_INT64))
+        v = (x.abs() * f + 0.5).floor() / f
+        # from 2**52 up a double has no digit left to round (and x * f may be infinite)
+        signed = pl.when(x.abs() * f >= 2.0**52).then(x).when(x < 0).then(-v).otherwise(v)
+        if len(a) == 1 and self.type_of(node.args[0], ctx.entity).kind == "int":
+            return signed.cast(_INT64)
+        return signed
+
+    def fn_floor(self, a: list[pl.Expr], node: n.Call, ctx: Ctx) -> pl.Expr:
+        if self.type_of(node.args[0], ctx.entity).kind == "int":
+            return a[0]
+        return a[0].cast(pl.Float64).floor().cast(_INT64, strict=True)
+
+    def fn_ceil(self, a: list[pl.Expr], node: n.Call, ctx: Ctx) -> pl.Expr:
+        if self.type_of(node.args[0], ctx.entity).kind == "int":
+            return a[0]
+        return a[0].cast(pl.Float64).ceil().cast(_INT64, strict=True)
+
+    def _numeric(self, a: list[pl.Expr], node: n.Call, ctx: Ctx) -> list[pl.Expr]:
+        kinds = {self.type_of(x, ctx.entity).kind for x in node.args}
+        return [x.cast(pl.Float64) for x in a] if "decimal" in kinds else a
+
+    def fn_least(self, a: list[pl.Expr], node: n.Call, ctx: Ctx) -> pl.Expr:
+        return a[0] if len(a) == 1 else pl.min_horizontal(self._numeric(a, node, ctx))
+
+    def fn_greatest(self, a: list[pl.Expr], node: n.Call, ctx: Ctx) -> pl.Expr:
+        return a[0] if len(a) == 1 else pl.max_horizontal(self._numeric(a, node, ctx))
+
+    def fn_count_true(self, a: list[pl.Expr], node: n.Call, ctx: Ctx) -> pl.Expr:
+        return _add_all([_flag(x == True) for x in a])  # noqa: E712 - a Polars expression
+
+    # -- members: aggregations and ranks ------------------------------------------------------
+
+    def aggregate(self, node: n.Call, mctx: Ctx) -> tuple[pl.Expr, pl.Expr]:
+        """An aggregation over a group of child rows: the group expression and the value
+        for a parent without children."""
+        func = node.func
+        where = node.kwarg("where")
+        args = node.args[1:]
+        for sub in n.walk(node):
+            if isinstance(sub, n.Call) and sub.func == "rank":
+                raise PolarsCompileError(
+                    f"rule '{self._rid()}': rank() inside {func}() over members is not "
+                    "supported by the Polars backend; give the rank a rule of its own",
+                    self._rid())
+        zero = pl.lit(0, dtype=_INT64)
+        w = self.expr(where, mctx) if where is not None else None
+        sel = _true(w) if w is not None else pl.lit(True)
+        w_unknown = w.is_null().any() if w is not None else pl.lit(False)
+
+        def unless(unknown: pl.Expr, value: pl.Expr) -> pl.Expr:
+            return pl.when(unknown).then(None).otherwise(value)
+
+        if func == "count" and not args:
+            if w is None:
+                return pl.len().cast(_INT64), zero
+            return unless(w_unknown, sel.cast(_INT64).sum()), zero
+        x = self.expr(args[0], mctx)
+        x_unknown = (sel & x.is_null()).any()
+        if func == "count":
+            counted = (sel & _true(x)).cast(_INT64).sum()
+            return unless(w_unknown | x_unknown, counted), zero
+        if func in ("any", "all"):
+            stop = (sel & (_true(x) if func == "any" else _false(x))).any()
+            stop_value = func == "any"
+            empty = pl.lit(func != "any")
+            value = (pl.when(w_unknown).then(None).when(stop).then(pl.lit(stop_value))
+                     .when(x_unknown).then(None).otherwise(empty))
+            return value, empty
+        picked = x.filter(sel) if w is not None else x
+        ty = polars_type(self.type_of(node, self._parent_entity(mctx)))
+        if func == "sum":
+            if ty == _INT64 or self.type_of(args[0], mctx.entity).kind == "int":
+                total = picked.cast(_WIDE).sum().cast(_INT64, strict=True)
+            else:
+                total = finite(picked.cast(pl.Float64).sum())
+            if ty is not None:
+                total = total.cast(ty)
+            return unless(w_unknown | x_unknown, total), zero
+        agg = picked.min() if func == "min" else picked.max()
+        return unless(w_unknown | x_unknown, agg), pl.lit(None, dtype=ty)
+
+    def _parent_entity(self, mctx: Ctx) -> str:
+        parent = self.model.schema.parent_of(mctx.entity)
+        return parent[0].name if parent else mctx.entity
+
+    def rank(self, node: n.Call, ctx: Ctx) -> pl.Expr:
+        where = node.kwarg("where")
+        within = node.kwarg("within")
+        by = node.kwarg("by")
+        assert by is not None
+        partition: list[pl.Expr] = [pl.col(c) for c in ctx.rank_partition]
+        passes = _true(self.expr(where, ctx)) if where is not None else None
+        if passes is not None:
+            partition.append(passes)
+        if within is not None:
+            partition.append(self.expr(within, ctx))
+        order: list[pl.Expr] = []
+        for key in by.items if isinstance(by, n.ListLit) else (by,):
+            k, desc = key, False
+            if isinstance(key, n.Call) and key.func in ("desc", "asc"):
+                k, desc = key.args[0], key.func == "desc"
+            e = self.expr(k, ctx)
+            # missing keys last, whatever the direction: a descending key as its dense rank
+            # from the largest (nulls stay null, sorted last)
+            order.append(e.rank("dense", descending=True) if desc else e)
+        order.append(pl.col(ROW))
+        number = pl.int_range(1, pl.len() + 1, dtype=_INT64)
+        win = number.over(partition or pl.lit(0), order_by=order, nulls_last=True)
+        if passes is None:
+            return win
+        return pl.when(passes).then(win).otherwise(None)
+
+    # -- rule kinds ---------------------------------------------------------------------------
+
+    def rule(self, rule: Rule, ctx: Ctx) -> tuple[pl.Expr, dict[str, pl.Expr]]:
+        """A rule's value and its helper columns."""
+        self._rule = rule
+        try:
+            out: tuple[pl.Expr, dict[str, pl.Expr]] = getattr(self, f"{rule.kind}_rule")(rule,
+                                                                                          ctx)
+            return out
+        finally:
+            self._rule = None
+
+    def condition_rule(self, rule: Rule, ctx: Ctx) -> tuple[pl.Expr, dict[str, pl.Expr]]:
+        if rule.mode == "when":
+            assert rule.expr is not None
+            return self.expr(rule.expr, ctx), {}
+        kids = [self.name_col(c, ctx) for c in rule.children]
+        if rule.mode == "not":
+            return ~kids[0], {}
+        if rule.mode == "all":
+            return _and_all(kids), {}
+        if rule.mode == "any":
+            return _or_all(kids), {}
+        assert rule.at_least is not None
+        k = self.expr(rule.at_least, ctx)
+        if not kids:
+            return null_guard(k <= 0, [k]), {}
+        true_n = _add_all([_flag(c) for c in kids])
+        unk_n = _add_all([c.is_null().cast(_INT64) for c in kids])
+        value = (pl.when(k.is_null()).then(None).when(true_n >= k).then(True)
+                 .when(true_n + unk_n < k).then(False).otherwise(None))
+        return value, {}
+
+    def check_rule(self, rule: Rule, ctx: Ctx) -> tuple[pl.Expr, dict[str, pl.Expr]]:
+        base, _ = self.condition_rule(rule, ctx)
+        chk = rule.check
+        if chk is not None and chk.for_each:
+            agg = n.Call("any", (n.Name(chk.for_each), chk.where or n.Literal(True)))
+            return base & self.expr(agg, ctx), {}
+        return base, {}
+
+    def value_rule(self, rule: Rule, ctx: Ctx) -> tuple[pl.Expr, dict[str, pl.Expr]]:
+        assert rule.expr is not None
+        v = self.expr(rule.expr, ctx)
+        if rule.declared_type is not None and rule.declared_type.kind == "decimal":
+            v = v.cast(pl.Float64)
+        return v, {}
+
+    def ladder_rule(self, rule: Rule, ctx: Ctx) -> tuple[pl.Expr, dict[str, pl.Expr]]:
+        holds = [pl.lit(True) if lv.rule is None else self.name_col(lv.rule, ctx)
+                 for lv in rule.levels]
+        value: Any = pl
+        blocked: Any = pl
+        for i, h in enumerate(holds):
+            below = _lit(rule.levels[i - 1].name) if i else pl.lit(None, dtype=pl.String)
+            value = value.when(~_true(h)).then(below)
+            blocked = blocked.when(h.is_null()).then(True).when(_false(h)).then(False)
+        value = value.otherwise(_lit(rule.levels[-1].name))
+        blocked = blocked.otherwise(False)
+        return value, {rule.id + "__blocked": blocked}
+
+    def score_rule(self, rule: Rule, ctx: Ctx) -> tuple[pl.Expr, dict[str, pl.Expr]]:
+        terms, atoms = [], []
+        for ind in rule.indicators:
+            w = self.expr(ind.weight, ctx)
+            x = self.name_col(ind.rule, ctx)
+            if self.model.rule_types.get(ind.rule, t.ANY).kind == "bool":
+                x = x.cast(_INT64)
+            terms.append(w * x)
+            atoms += [w, x]
+        if not terms:
+            return pl.lit(0, dtype=_INT64), {}
+        return null_guard(_add_all(terms), atoms), {}
+
+    # -- decision tables ----------------------------------------------------------------------
+
+    def _unary_test(self, x: pl.Expr, test: UnaryTest, ctx: Ctx) -> pl.Expr | None:
+        if test.op == "any":
+            return None
+        if test.op == "range":
+            assert test.value is not None
+            assert test.high is not None
+            lo, hi = self.expr(test.value, ctx), self.expr(test.high, ctx)
+            low = (lo <= x) if test.low_closed else (lo < x)
+            high = (x <= hi) if test.high_closed else (x < hi)
+            r = null_guard(low & high, [x, lo, hi])
+        elif test.op == "in":
+            assert test.value is not None
+            r = self.contains(x, test.value, ctx)
+        else:
+            assert test.value is not None
+            v = self.expr(test.value, ctx)
+            r = _COMPARE[test.op](x, v)
+        return ~r if test.negate else r
+
+    def table_rule(self, rule: Rule, ctx: Ctx) -> tuple[pl.Expr, dict[str, pl.Expr]]:
+        table = rule.table
+        assert table is not None
+        ins = [self.expr(e, ctx) for e in table.inputs]
+        matches: list[pl.Expr] = []
+        for row in table.rows:
+            parts = [p for p in (self._unary_test(x, test, ctx)
+                                 for x, test in zip(ins, row.tests, strict=True)) if p is not None]
+            matches.append(_and_all(parts))
+        outs = [[self.expr(o, ctx) for o in row.outputs] for row in table.rows]
+        default = [self.expr(o, ctx) for o in table.default] if table.default is not None else None
+        names = [o.name for o in table.outputs]
+        rtype = polars_type(self.plan.rule_type(rule.id))
+
+        def shape(vals: Sequence[pl.Expr]) -> pl.Expr:
+            if len(names) > 1:
+                return pl.struct([v.alias(k) for k, v in zip(names, vals, strict=True)])
+            return vals[0]
+
+        dflt = shape(default) if default is not None else pl.lit(None)
+        unknown = _or_all([m.is_null() for m in matches]) if matches else pl.lit(False)
+        nhits = _add_all([_flag(m) for m in matches])
+        policy = table.hit_policy
+        extra: dict[str, pl.Expr] = {}
+        if policy == "first":
+            chain: Any = pl
+            for m, o in zip(matches, outs, strict=True):
+                chain = chain.when(m.is_null()).then(None).when(m).then(shape(o))
+            return (chain.otherwise(dflt) if matches else dflt), extra
+        if policy in ("unique", "any"):
+            if policy == "unique":
+                error = nhits > 1
+            else:
+                pairs = []
+                for i in range(len(matches)):
+                    for j in range(i + 1, len(matches)):
+                        if _same_outputs(table, i, j):
+                            continue
+                        differ = _or_all([a.ne_missing(b)
+                                          for a, b in zip(outs[i], outs[j], strict=True)])
+                        pairs.append(_true(matches[i]) & _true(matches[j]) & differ)
+                error = _or_all(pairs)
+            error = ~unknown & error
+            chain = pl.when(unknown).then(None).when(error).then(None)
+            for m, o in zip(matches, outs, strict=True):
+                chain = chain.when(_true(m)).then(shape(o))
+            extra[rule.id + "__error"] = error.fill_null(False)
+            return chain.otherwise(dflt), extra
+        if policy in ("priority", "output_order"):
+            keys = [_priority_key(table, row.outputs) for row in table.rows]
+            if any(k is None for k in keys):
+                raise PolarsCompileError(
+                    f"rule '{rule.id}': a {policy} table whose outputs are expressions cannot "
+                    "be ordered by the Polars backend; use literal outputs or backend='python'",
+                    rule.id)
+            order = sorted(range(len(matches)), key=lambda i: (keys[i], i))
+            if policy == "priority":
+                chain = pl.when(unknown).then(None)
+                for i in order:
+                    chain = chain.when(_true(matches[i])).then(shape(outs[i]))
+                return chain.otherwise(dflt), extra
+            hits = self._hits_list([matches[i] for i in order], [shape(outs[i]) for i in order],
+                                   rtype)
+            return pl.when(unknown).then(None).otherwise(hits), extra
+        if policy == "rule_order" or (policy == "collect" and table.aggregation is None):
+            hits = self._hits_list(matches, [shape(o) for o in outs], rtype)
+            return pl.when(unknown).then(None).otherwise(hits), extra
+        agg = table.aggregation
+        if agg == "count":
+            return pl.when(unknown).then(None).otherwise(nhits), extra
+        first = [o[0] for o in outs]
+        null_hit = _or_all([_true(m) & v.is_null() for m, v in zip(matches, first, strict=True)])
+        bad = unknown | (nhits == 0) | null_hit
+        if agg == "sum":
+            total = _add_all([pl.when(_true(m)).then(v).otherwise(0)
+                              for m, v in zip(matches, first, strict=True)])
+            return pl.when(bad).then(None).otherwise(total), extra
+        picked = [pl.when(_true(m)).then(v).otherwise(None)
+                  for m, v in zip(matches, first, strict=True)]
+        folded = pl.min_horizontal(picked) if agg == "min" else pl.max_horizontal(picked)
+        return pl.when(bad).then(None).otherwise(folded), extra
+
+    def _hits_list(self, matches: Sequence[pl.Expr], values: Sequence[pl.Expr],
+                   rtype: Any) -> pl.Expr:
+        """The values of the rows that hit, in order (unknown values kept)."""
+        if not matches:
+            return pl.lit([], dtype=rtype) if rtype is not None else pl.lit([])
+        items = [pl.struct(_true(m).alias("h"), v.alias("v"))
+                 for m, v in zip(matches, values, strict=True)]
+        lst = pl.concat_list(items).list.eval(
+            pl.element().filter(pl.element().struct.field("h")).struct.field("v"))
+        return lst.cast(rtype) if rtype is not None else lst
+
+    # -- status -------------------------------------------------------------------------------
+
+    def status(self, rule: Rule) -> pl.Expr:
+        """The status code of a rule's column (see :data:`CODE`)."""
+        v = pl.col(rule.id)
+
+        def code(name: str) -> pl.Expr:
+            return pl.lit(CODE[name], dtype=pl.Int8)
+
+        if rule.kind in ("condition", "check"):
+            return pl.when(v.is_null()).then(code("unknown")).when(v).then(code("true")) \
+                .otherwise(code("false"))
+        chain: Any = pl
+        if rule.kind == "table" and rule.table is not None and \
+                rule.table.hit_policy in ("unique", "any"):
+            chain = chain.when(pl.col(rule.id + "__error")).then(code("error"))
+        chain = chain.when(v.is_null()).then(code("unknown"))
+        if rule.kind == "ladder":
+            chain = chain.when(pl.col(rule.id + "__blocked")).then(code("unknown"))
+        out: pl.Expr = chain.otherwise(code("value"))
+        return out
+
+    # -- entities -----------------------------------------------------------------------------
+
+    def base(self, entity: str, frame: pl.LazyFrame, columns: Sequence[str],
+             parent_key: tuple[str, Any] | None, keep: Sequence[str] = ()) -> pl.LazyFrame:
+        """The records with every declared field in its type (absent ones null), ``__row``,
+        ``keep`` (carried input columns that are no field) and, for child records, the parent
+        key (``parent_key``: its column and the parent's key type)."""
+        ent = self.model.schema.entity(entity)
+        present = set(columns)
+        sel: list[pl.Expr] = []
+        for name, fld in ent.fields.items():
+            ty = polars_type(fld.type)
+            if name in present:
+                sel.append(pl.col(name).cast(ty, strict=True) if ty is not None
+                           else pl.col(name))
+            else:
+                sel.append((pl.lit(None, dtype=ty) if ty is not None else pl.lit(None))
+                           .alias(name))
+        sel.append(pl.col(ROW))
+        sel += [pl.col(c) for c in keep if c not in ent.fields and c in present]
+        if parent_key is not None:
+            pk, pty = parent_key
+            src = pl.col(pk) if pk in present else pl.lit(None)
+            sel.append(src.cast(pty).alias(PARENT))
+        return frame.select(sel)
+
+    def layers(self, frame: pl.LazyFrame, rules: Sequence[Rule], ctx: Ctx,
+               extra: Sequence[tuple[int, str, pl.Expr]] = ()) -> pl.LazyFrame:
+        """One ``with_columns`` per dependency depth of ``rules``."""
+        for layer in self.plan.layers(rules):
+            cols: list[pl.Expr] = []
+            for r in layer:
+                value, helpers = self.rule(r, ctx)
+                cols.append(value.alias(r.id))
+                cols += [h.alias(k) for k, h in helpers.items()]
+            frame = frame.with_columns(cols)
+        return frame
+
+    def outputs(self, entity: str, rules: Sequence[Rule]) -> tuple[list[pl.Expr], list[str],
+                                                                     list[str]]:
+        """The result columns of ``entity``'s visible rules (value, status code), their ids
+        and the UNIQUE/ANY tables among them."""
+        by_id = {r.id: r for r in rules}
+        out: list[pl.Expr] = []
+        ids = self.plan.visible_rule_ids(entity)
+        for rid in ids:
+            r = by_id.get(rid)
+            ty = polars_type(self.plan.rule_type(rid))
+            if r is None:
+                out.append((pl.lit(None, dtype=ty) if ty is not None else pl.lit(None))
+                           .alias(rid))
+                out.append(pl.lit(None, dtype=pl.Int8).alias(rid + "__status"))
+                continue
+            value = pl.col(rid)
+            if ty is not None and self.plan.rule_type(rid).kind in ("int", "decimal"):
+                value = value.cast(ty)
+            out.append(value.alias(rid))
+            out.append(self.status(r).alias(rid + "__status"))
+        errs = [r.id for r in rules if r.kind == "table" and r.table is not None
+                and r.table.hit_policy in ("unique", "any") and r.id in ids]
+        return out, ids, errs
+
+    def compile_entity(self, entity: str, source: pl.LazyFrame, columns: Sequence[str],
+                       members: pl.LazyFrame | None = None,
+                       member_columns: Sequence[str] = (), carry: Sequence[str] = ()
+                       ) -> EntityFrames:
+        """Compile the evaluation of ``entity`` over its records (and its children's).
+
+        Args:
+            entity: the entity evaluated.
+            source: its records, with a ``__row`` column.
+            columns: the columns of ``source`` (absent fields read as unknown).
+            members: the child records (with ``__row``), if the entity has a relation.
+            member_columns: the columns of ``members``.
+            carry: input columns copied into the results.
+        """
+        eng = self.model
+        ent = eng.schema.entity(entity)
+        plan = self.plan.entity_plan(entity)
+        key = ent.key
+        parent = eng.schema.parent_of(entity)
+        h0 = self.base(entity, source, columns, None, carry)
+        if plan.child is None or members is None:
+            rank_part = [ROW] if parent is not None else []
+            ctx = Ctx(entity, frozenset(r.id for r in plan.rules), rank_partition=rank_part)
+            last = self.layers(h0, plan.rules, ctx)
+            outs, ids, errs = self.outputs(entity, plan.rules)
+            findings = self._findings_single(entity, plan.rules, last, ctx)
+            return EntityFrames(entity, key, last, h0, None, None, outs, [], ids, [], errs,
+                                findings)
+
+        child = plan.child
+        rel = ent.relations[plan.relation or ""]
+        key_type = polars_type(ent.fields[key].type) if key in ent.fields else pl.String
+        p0 = self.base(child.entity, members, member_columns, (rel.key, key_type))
+        mctx = Ctx(child.entity, frozenset(r.id for r in child.rules),
+                   rank_partition=[PARENT])
+        plast = self.layers(p0, child.rules, mctx)
+        aggs: dict[n.Node, str] = {}
+        for r in plan.rules:
+            nodes = rule_nodes(r) + _check_nodes(r)
+            if r.check is not None and r.check.for_each and r.check.where is None:
+                nodes.append(n.Call("any", (n.Name(r.check.for_each), n.Literal(True))))
+            for node in nodes:
+                for sub in n.walk(node):
+                    if isinstance(sub, n.Call) and sub.func in AGGREGATES and sub.args and \
+                            isinstance(sub.args[0], n.Name) and sub.args[0].id in ent.relations \
+                            and sub not in aggs:
+                        aggs[sub] = f"__agg{len(aggs)}"
+        groups: list[pl.Expr] = [pl.lit(True).alias(HAS)]
+        empties: dict[str, pl.Expr] = {}
+        for node, name in aggs.items():
+            self._rule = None
+            group, empty = self.aggregate(node, mctx)  # type: ignore[arg-type]
+            groups.append(group.alias(name))
+            empties[name] = empty
+        agg = plast.group_by(PARENT).agg(groups)
+        hj = h0.join(agg, left_on=key, right_on=PARENT, how="left", coalesce=True,
+                     maintain_order="left")
+        if empties:
+            hj = hj.with_columns([pl.when(pl.col(HAS).is_null()).then(empty)
+                                  .otherwise(pl.col(name)).alias(name)
+                                  for name, empty in empties.items()])
+        ctx = Ctx(entity, frozenset(r.id for r in plan.rules), aggs=aggs)
+        hlast = self.layers(hj, plan.rules, ctx)
+        outs, ids, errs = self.outputs(entity, plan.rules)
+        mouts, mids, _ = self.outputs(child.entity, child.rules)
+        findings = self._findings_family(entity, plan.rules, child.entity, child.rules,
+                                         hlast, plast, ctx, mctx)
+        return EntityFrames(entity, key, hlast, h0, p0, plast, outs, mouts, ids, mids, errs,
+                            findings)
+
+    # -- findings -----------------------------------------------------------------------------
+
+    def _severity(self, rule: Rule, ctx: Ctx) -> pl.Expr:
+        assert rule.check is not None
+        chain: Any = pl
+        opened = False
+        for c in rule.check.severity:
+            if c.when is None:
+                return chain.otherwise(pl.lit(c.level)) if opened else pl.lit(c.level)
+            chain = chain.when(_true(self.expr(c.when, ctx))).then(pl.lit(c.level))
+            opened = True
+        last = pl.lit(rule.check.severity[-1].level)
+        return chain.otherwise(last) if opened else last
+
+    def placeholders(self, template: str, sources: Sequence[tuple[Ctx, str]]
+                     ) -> tuple[list[Placeholder], list[tuple[str, str]]]:
+        """The placeholders of a message, and the columns they read: ``(source prefix,
+        column)`` pairs (sources: a context and the prefix its columns get)."""
+        out: list[Placeholder] = []
+        cols: list[tuple[str, str]] = []
+        for m in re.finditer(r"\{([A-Za-z_][A-Za-z0-9_]*)\}", template):
+            name = m.group(1)
+            ph = Placeholder(name, None)
+            for ctx, prefix in sources:
+                ent = self.model.schema.entity(ctx.entity)
+                if name in ctx.rules:
+                    ph = Placeholder(name, prefix + name, "rule", ctx.entity)
+                elif name in ent.fields:
+                    ph = Placeholder(name, prefix + name, "field", ctx.entity)
+                else:
+                    continue
+                cols.append((prefix, name))
+                break
+            out.append(ph)
+        return out, cols
+
+    def _findings_single(self, entity: str, rules: Sequence[Rule], last: pl.LazyFrame,
+                         ctx: Ctx) -> list[RuleFinding]:
+        key = self.model.schema.entity(entity).key
+        out = []
+        for r in rules:
+            if r.kind != "check" or r.check is None or r.check.for_each:
+                continue
+            self._rule = r
+            template = r.check.message.get(self.lang)
+            phs, cols = self.placeholders(template, [(ctx, "h:")])
+            frame = last.filter(_true(pl.col(r.id))).select(
+                pl.col(ROW).alias("__rec_row"), pl.lit(None, dtype=_INT64).alias("__mem_row"),
+                pl.col(key).cast(pl.String).alias("record_id"),
+                pl.lit(None, dtype=pl.String).alias("member_id"),
+                self._severity(r, ctx).alias("severity"),
+                *[pl.col(c).alias(p + c) for p, c in dict.fromkeys(cols)])
+            out.append(RuleFinding(r.id, entity, template, phs, frame))
+        self._rule = None
+        return out
+
+    def _findings_family(self, entity: str, rules: Sequence[Rule], child: str,
+                         child_rules: Sequence[Rule], hlast: pl.LazyFrame,
+                         plast: pl.LazyFrame, hctx: Ctx, mctx: Ctx) -> list[RuleFinding]:
+        eng = self.model
+        key = eng.schema.entity(entity).key
+        ckey = eng.schema.entity(child).key
+        out = self._findings_single(entity, rules, hlast, hctx)
+
+        def joined(h_filter: pl.Expr, p_filter: pl.Expr, p_sev: pl.Expr,
+                   cols: list[tuple[str, str]]) -> pl.LazyFrame:
+            hcols = [c for p, c in dict.fromkeys(cols) if p == "h:"]
+            pcols = [c for p, c in dict.fromkeys(cols) if p == "p:"]
+            h = hlast.filter(h_filter).select(
+                pl.col(key).alias("__hkey"), pl.col(ROW).alias("__rec_row"),
+                pl.col(key).cast(pl.String).alias("record_id"),
+                *[pl.col(c).alias("h:" + c) for c in hcols])
+            p = plast.filter(p_filter).select(
+                pl.col(PARENT), pl.col(ROW).alias("__mem_row"),
+                pl.col(ckey).cast(pl.String).alias("member_id"), p_sev.alias("severity"),
+                *[pl.col(c).alias("p:" + c) for c in pcols])
+            return h.join(p, left_on="__hkey", right_on=PARENT, how="inner")
+
+        for r in rules:
+            if r.kind != "check" or r.check is None or not r.check.for_each:
+                continue
+            self._rule = r
+            template = r.check.message.get(self.lang)
+            phs, cols = self.placeholders(template, [(mctx, "p:"), (hctx, "h:")])
+            where = _true(self.expr(r.check.where, mctx)) if r.check.where is not None \
+                else pl.lit(True)
+            frame = joined(_true(pl.col(r.id)), where, self._severity(r, mctx), cols)
+            out.append(RuleFinding(r.id, entity, template, phs, frame))
+        for r in child_rules:
+            if r.kind != "check" or r.check is None:
+                continue
+            self._rule = r
+            template = r.check.message.get(self.lang)
+            phs, cols = self.placeholders(template, [(mctx, "p:"), (hctx, "h:")])
+            frame = joined(pl.lit(True), _true(pl.col(r.id)), self._severity(r, mctx), cols)
+            out.append(RuleFinding(r.id, child, template, phs, frame))
+        self._rule = None
+        return out
+
+
+_COMPARE: dict[str, Callable[[pl.Expr, pl.Expr], pl.Expr]] = {
+    "==": lambda x, y: x == y, "!=": lambda x, y: x != y, "<": lambda x, y: x < y,
+    "<=": lambda x, y: x <= y, ">": lambda x, y: x > y, ">=": lambda x, y: x >= y}
+
+_NULL_SAFE_BUILTINS = {"coalesce", "is_missing", "count_true"}
+_BUILTIN_MODULES = ("welfare_rules.expr.functions", "builtins", "math")
+
+
+def _is_builtin(fn: Any) -> bool:
+    return bool(fn.plugin == BUILTIN_PLUGIN
+                or getattr(fn.python, "__module__", None) in _BUILTIN_MODULES)
+
+
+def _first_name(node: n.Call) -> str:
+    first = node.args[0] if node.args else None
+    return first.id if isinstance(first, n.Name) else "?"
+
+
+def _same_outputs(table: Table, i: int, j: int) -> bool:
+    a, b = table.rows[i].outputs, table.rows[j].outputs
+    return all(isinstance(x, n.Literal) and isinstance(y, n.Literal) and x.value == y.value
+               and type(x.value) is type(y.value) for x, y in zip(a, b, strict=True))
+
+
+def _priority_key(table: Table, nodes: Sequence[n.Node]) -> int | None:
+    """The rank of a row's literal outputs in the declared output values (lexicographic over
+    outputs), as one integer; ``None`` when an output is not a literal."""
+    if not all(isinstance(x, n.Literal) for x in nodes):
+        return None
+    key = 0
+    for decl, node in zip(table.outputs, nodes, strict=True):
+        value = node.value  # type: ignore[attr-defined]
+        pos = list(decl.values).index(value) if value in decl.values else len(decl.values)
+        key = key * (len(decl.values) + 1) + pos
+    return key
+
+
+def _check_nodes(rule: Rule) -> list[n.Node]:
+    """Severity conditions of a record-level check may aggregate over members too."""
+    if rule.check is None or rule.check.for_each:
+        return []
+    return [c.when for c in rule.check.severity if c.when is not None]
+
+
+# ---------------------------------------------------------------------------------------------
+# dataset-level checks (dataset_checks.yaml): duplicate keys and forbidden combinations
+
+
+def dataset_findings(comp: PolarsCompiler, checks: Mapping[str, Mapping[str, Any]],
+                     entity: str, h0: pl.LazyFrame, p0: pl.LazyFrame | None
+                     ) -> list[RuleFinding]:
+    """The frames of the dataset checks' findings over the base records (and members, only
+    those of a record in the input), with ``__rec_row``/``__mem_row`` for their order."""
+    from ..schema import Text
+
+    schema = comp.model.schema
+    ent = schema.entity(entity)
+    rel = next(iter(ent.relations.values()), None)
+    out: list[RuleFinding] = []
+    for cid, spec in checks.items():
+        kind = spec.get("kind")
+        message = Text.of(spec.get("message")).get(comp.lang)
+        severity = pl.lit(str(spec.get("severity", "warning")))
+        if kind == "duplicate_key":
+            target = str(spec.get("entity", "person"))
+            if target == entity:
+                base, on_child = h0, False
+            elif rel is not None and p0 is not None and target == rel.entity:
+                base = p0.join(h0.select(pl.col(ent.key).alias("__hkey"),
+                                         pl.col(ROW).alias("__hrow")),
+                               left_on=PARENT, right_on="__hkey", how="inner")
+                on_child = True
+            else:
+                continue
+            tent = schema.entity(target)
+            keys = [str(k) for k in spec.get("key", ())]
+            across = str(spec.get("across"))
+            norm = set(spec.get("normalise", ()) or ())
+            is_rel_key = rel is not None and rel.entity == target and across == rel.key
+            if not keys or any(k not in tent.fields for k in keys) or (
+                    across not in tent.fields and not is_rel_key):
+                continue
+            kcols = [f"__k{i}" for i in range(len(keys))]
+            keyed = [(pl.col(k).cast(pl.String).str.strip_chars(" ").str.to_lowercase()
+                      if k in norm else pl.col(k)).alias(c) for k, c in zip(keys, kcols,
+                                                                              strict=True)]
+            across_col = PARENT if on_child and is_rel_key else across
+            rows = base.with_columns(keyed).filter(
+                pl.all_horizontal([pl.col(c).is_not_null() for c in kcols]))
+            groups = rows.group_by(kcols).agg(
+                pl.col(across_col).drop_nulls().n_unique().alias("__n")).filter(
+                pl.col("__n") > 1)
+            phs: list[Placeholder] = []
+            cols: list[str] = []
+            for m in re.finditer(r"\{([A-Za-z_][A-Za-z0-9_]*)\}", message):
+                name = m.group(1)
+                if name == "count":
+                    phs.append(Placeholder(name, "__n", "count"))
+                elif name in tent.fields:
+                    phs.append(Placeholder(name, "f:" + name, "dfield", target))
+                    cols.append(name)
+                else:
+                    phs.append(Placeholder(name, None))
+            found = rows.join(groups, on=kcols, how="inner").select(
+                pl.col("__hrow" if on_child else ROW).alias("__rec_row"),
+                (pl.col(ROW) if on_child else pl.lit(None, dtype=_INT64)).alias("__mem_row"),
+                (pl.col(PARENT) if on_child else pl.col(ent.key)).cast(pl.String)
+                .alias("record_id"),
+                (pl.col(tent.key).cast(pl.String) if on_child
+                 else pl.lit(None, dtype=pl.String)).alias("member_id"),
+                severity.alias("severity"), pl.col("__n"),
+                *[pl.col(c).alias("f:" + c) for c in dict.fromkeys(cols)])
+            out.append(RuleFinding(cid, target, message, phs, found))
+        elif kind == "forbidden_combination":
+            if spec.get("entity", entity) != entity:
+                continue
+            progs = {str(k): str(v) for k, v in (spec.get("programmes") or {}).items()}
+            for pair_no, pair in enumerate(spec.get("forbidden", ()) or ()):
+                a, b = (str(x) for x in pair)
+                fa, fb = progs.get(a, ""), progs.get(b, "")
+                if fa not in ent.fields or fb not in ent.fields:
+                    continue
+                phs = []
+                cols = []
+                for m in re.finditer(r"\{([A-Za-z_][A-Za-z0-9_]*)\}", message):
+                    name = m.group(1)
+                    if name in ("a", "b"):
+                        phs.append(Placeholder(name, None, "upper",
+                                               value=(a if name == "a" else b).upper()))
+                    elif name in ent.fields:
+                        phs.append(Placeholder(name, "f:" + name, "dfield", entity))
+                        cols.append(name)
+                    else:
+                        phs.append(Placeholder(name, None))
+                found = h0.filter(_true(pl.col(fa)) & _true(pl.col(fb))).select(
+                    pl.col(ROW).alias("__rec_row"),
+                    pl.lit(pair_no, dtype=_INT64).alias("__mem_row"),
+                    pl.col(ent.key).cast(pl.String).alias("record_id"),
+                    pl.lit(None, dtype=pl.String).alias("member_id"),
+                    severity.alias("severity"),
+                    *[pl.col(c).alias("f:" + c) for c in dict.fromkeys(cols)])
+                out.append(RuleFinding(cid, entity, message, phs, found))
+    return out

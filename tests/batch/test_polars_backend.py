@@ -1,0 +1,91 @@
+"""The Polars backend beyond the differential suite: optional import, native frames, the
+result schema, the regex dialect on Rust's engine and its refusals."""
+
+from __future__ import annotations
+
+import datetime
+import subprocess
+import sys
+import textwrap
+
+import pyarrow as pa
+import pytest
+
+import welfare_rules as wr
+from welfare_rules.backends.base import STATUS_TYPE
+from welfare_rules.batch import evaluate_batch
+
+from .compare import differences
+from .gen import population
+
+pl = pytest.importorskip("polars")
+
+AS_OF = datetime.date(2025, 6, 1)
+
+
+def _python(code: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True,
+                          text=True, timeout=300)
+
+
+def test_loading_the_engine_does_not_import_polars() -> None:
+    out = _python("""
+        import sys
+        import welfare_rules as wr
+        eng = wr.Engine.load()
+        assert "polars" in eng.backends
+        print("polars" in sys.modules)
+    """)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "False"
+
+
+def test_without_polars_the_backend_is_one_error_naming_the_pip_line() -> None:
+    out = _python("""
+        import sys
+        sys.modules["polars"] = None  # as if it were not installed
+        import pyarrow as pa
+        import welfare_rules as wr
+        from welfare_rules.errors import EvaluationError
+        eng = wr.Engine.load()
+        try:
+            eng.evaluate_batch("household", pa.table({"id": ["3375010101010001"]}),
+                               as_of="2025-01-01", backend="polars", validate=False)
+        except EvaluationError as exc:
+            print(exc)
+    """)
+    assert out.returncode == 0, out.stderr
+    assert "backend 'polars' needs the polars package: pip install 'welfare-rules[polars]'" \
+        in out.stdout
+
+
+def test_polars_frames_are_taken_as_they_are(national: wr.Engine) -> None:
+    hh, pp = population(7, 120, 0.05, AS_OF)
+    ref = evaluate_batch(national, "household", hh, members=pp, as_of=AS_OF, backend="python",
+                         validate=False)
+    for frame in (pl.from_arrow, lambda t: pl.from_arrow(t).lazy()):
+        got = evaluate_batch(national, "household", frame(hh), members=frame(pp), as_of=AS_OF,
+                             backend="polars", validate=False)
+        diffs = differences(ref.to_arrow(), got.to_arrow(), "households")
+        diffs += differences(ref.member_results, got.member_results, "members")
+        assert not diffs, "\n".join(diffs)
+
+
+def test_the_result_schema_is_the_one_of_every_backend(national: wr.Engine) -> None:
+    hh, pp = population(3, 60, 0.1, AS_OF)
+    schemas = {}
+    for backend in ("duckdb", "polars"):
+        res = evaluate_batch(national, "household", hh, members=pp, as_of=AS_OF,
+                             backend=backend, validate=False)
+        schemas[backend] = (res.to_arrow().schema, res.member_results.schema)
+        assert res.to_arrow().schema.field("poor_bps__status").type == STATUS_TYPE
+        assert res.to_arrow().schema.field("poor_bps_criteria_met").type == pa.int64()
+    assert schemas["duckdb"] == schemas["polars"]
+
+
+def test_the_input_order_is_kept_without_sorting(national: wr.Engine) -> None:
+    hh, pp = population(11, 200, 0.0, AS_OF)
+    shuffled = hh.take(pa.array(list(range(199, -1, -2)) + list(range(0, 200, 2))))
+    res = evaluate_batch(national, "household", shuffled, members=pp, as_of=AS_OF,
+                         backend="polars", validate=False)
+    assert res.to_arrow().column("id").to_pylist() == shuffled.column("id").to_pylist()
