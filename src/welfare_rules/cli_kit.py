@@ -135,7 +135,9 @@ def require(purpose: str, *modules: str) -> None:
 
 
 def _fail(message: str) -> None:
-    click.echo(f"welfare-rules: {message}", err=True)
+    # every branch of `guarded` ends here: a duckdb, pyarrow or ValueError message may quote a
+    # cell, so it is masked like the library's own errors
+    click.echo(f"welfare-rules: {mask_text(message)}", err=True)
     sys.exit(2)
 
 
@@ -155,7 +157,8 @@ def _message(exc: BaseException) -> str:
 
 def guarded(fn: F) -> F:
     """Turn every error into exit code 2 and one line on stderr (every located error of an
-    ``ErrorGroup`` first); ``WELFARE_RULES_DEBUG=1`` re-raises, for the traceback."""
+    ``ErrorGroup`` first), NIKs masked (:func:`~welfare_rules.masking.mask_text`);
+    ``WELFARE_RULES_DEBUG=1`` re-raises, for the traceback."""
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:

@@ -31,11 +31,10 @@ import attrs
 from ..errors import InputError, InputProblem, did_you_mean
 from ..masking import mask_id, mask_text
 from ..schema import Field, Schema
+from ..types import INT64_MAX, INT64_MIN
 from ._parse import (
     BOOL_FALSE,
     BOOL_TRUE,
-    INT64_MAX,
-    INT64_MIN,
     REASON_INT_RANGE,
     text_to_bool,
     text_to_date,
