@@ -398,7 +398,9 @@ class PolarsCompiler:
                 "+": lambda x, y: x + y, "-": lambda x, y: x - y,
                 "*": lambda x, y: x * y}[op]
             return wide_int(a, b, fn) if ints else finite(fn(a.cast(pl.Float64), b))
-        zero = b == 0
+        # a zero divisor is unknown before dividing: the quotient's inf is never computed (a
+        # when/then evaluates both branches, and finite() would raise on the unselected one)
+        b = pl.when(b == 0).then(None).otherwise(b)
         if op == "/":
             value = finite(a.cast(pl.Float64) / b)
         elif op == "//":
@@ -406,7 +408,7 @@ class PolarsCompiler:
                 else finite(a.cast(pl.Float64) // b)
         else:  # %: Polars' remainder takes the sign of the divisor, as Python's does
             value = a % b if ints else finite(a.cast(pl.Float64) % b)
-        return pl.when(zero).then(None).otherwise(value)
+        return value
 
     def compare_expr(self, node: n.Compare, ctx: Ctx) -> pl.Expr:
         a = self.expr(node.left, ctx)
@@ -1050,8 +1052,10 @@ class PolarsCompiler:
         for name, fld in ent.fields.items():
             ty = polars_type(fld.type)
             if name in present:
-                sel.append(pl.col(name).cast(ty, strict=True) if ty is not None
-                           else pl.col(name))
+                c = pl.col(name).cast(ty, strict=True) if ty is not None else pl.col(name)
+                # NaN in an input is missing, as evaluate_batch makes it in Arrow inputs (a
+                # Polars frame comes here as it is)
+                sel.append(c.fill_nan(None).alias(name) if ty == pl.Float64 else c)
             else:
                 sel.append((pl.lit(None, dtype=ty) if ty is not None else pl.lit(None))
                            .alias(name))
