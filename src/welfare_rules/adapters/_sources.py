@@ -335,7 +335,8 @@ def sniff_delimiter(header_line: str, accepted: Sequence[str] = (), *,
         named = f" '{adapter}'" if adapter else ""
         expects = " or ".join(repr(d) for d in accepted)
         raise DataError(f"{where}: the file looks {DELIMITER_NAMES[other]} (its header splits "
-                        f"at {other!r}); the adapter{named} expects {expects}")
+                        f"at {other!r}); the adapter{named} expects {expects} (save the file "
+                        "with one of those, or declare the delimiter in the adapter)")
     return pool[0]
 
 
