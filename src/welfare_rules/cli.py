@@ -22,6 +22,7 @@ import click
 
 from .cli_kit import (
     BadInput,
+    OneLineGroup,
     Ui,
     backend_option,
     command_options,
@@ -67,7 +68,8 @@ as_of_option = click.option("--as-of", "as_of", help="Evaluation date YYYY-MM-DD
 lang_option = click.option("--lang", type=click.Choice(["id", "en"]), default="id",
                            show_default=True, help="Language of titles and explanations.")
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+
+@click.group(cls=OneLineGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(version(), "--version", "-V", prog_name="welfare-rules",
                       message="%(prog)s %(version)s")
 @click.option("--json", "as_json", is_flag=True, help="Every command: print the result as JSON.")
@@ -545,8 +547,8 @@ def explain(ui: Ui, data: str, record_id: str, rule_ids: Sequence[str], members:
     A canonical CSV or Parquet file is not read whole: only the record's rows (and its
     members') are selected, with DuckDB, and then read and checked like any input.
     """
-    from .decision import mask_id
     from .lookup import read_one
+    from .masking import mask_id
 
     when, note = parse_as_of(as_of)
     engine = _engine(plugins)

@@ -20,9 +20,9 @@ from .backends.record import (
     Finding,
     MemberResult,
     RecordResult,
-    mask_id,
     render_message,
 )
+from .masking import mask_id
 
 if TYPE_CHECKING:
     from .backends.python import RecordPlan
@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from .explain import Explanation
     from .views import EngineView
 
-__all__ = ["SEVERITY_ORDER", "STATUSES", "Decision", "Finding", "MemberDecision", "mask_id",
+__all__ = ["SEVERITY_ORDER", "STATUSES", "Decision", "Finding", "MemberDecision",
            "render_message"]
 
 

@@ -29,7 +29,7 @@ from typing import Any
 import attrs
 
 from ..errors import InputError, InputProblem, did_you_mean
-from ..masking import mask_id
+from ..masking import mask_id, mask_text
 from ..schema import Field, Schema
 from ..types import INT64_MAX, INT64_MIN
 from ._parse import (
@@ -272,8 +272,7 @@ def _shown(value: Any, spec: _Spec | None, name: str) -> str:
                                   and spec.pattern.pattern == _DIGITS16)
     if ident and value is not None and not isinstance(value, bool):
         return repr(mask_id(value))
-    text = repr(value)
-    text = re.sub(r"[0-9]{16,}", lambda m: mask_id(m.group(0)), text)
+    text = mask_text(repr(value))
     return text if len(text) <= 80 else text[:77] + "..."
 
 
