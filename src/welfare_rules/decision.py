@@ -85,6 +85,9 @@ class _Base(Evaluation):
         v = self._values[slot]
         if v is None or self._blocked(rule_id):
             return self._sound(rule_id)[0]
+        if self._doubt(rule_id):  # a known rank that a blank member could move
+            sv, known = self._sound(rule_id, strict=True)
+            return sv if known else None
         return v
 
     def status(self, rule_id: str) -> str:
@@ -103,17 +106,30 @@ class _Base(Evaluation):
             sv, known = self._sound(rule_id)
             if known:
                 return status_of(rule, sv, False)
+        elif self._doubt(rule_id):
+            sv, known = self._sound(rule_id, strict=True)
+            return status_of(rule, sv if known else None, False)
         return status_of(rule, v, blocked)
+
+    def _doubt(self, rule_id: str) -> bool:
+        """Whether a known value reads a rank a blank member could move (unknowns.doubtful)."""
+        from .unknowns import doubtful
+
+        parent = getattr(self, "parent", None)
+        if parent is not None:
+            return doubtful(parent, rule_id, member=getattr(self, "index", None))
+        return doubtful(self, rule_id)
 
     def _blocked(self, rule_id: str) -> bool:
         """Whether a ladder's climb stopped on an unknown criterion."""
         b = self._slots.get(rule_id + "#blocked")
         return b is not None and bool(self._values[b])
 
-    def _sound(self, rule_id: str) -> tuple[Any, bool]:
+    def _sound(self, rule_id: str, strict: bool = False) -> tuple[Any, bool]:
         """(value, known) of an outcome the three-valued evaluation left unknown."""
-        cache: dict[str, tuple[Any, bool]] = self.__dict__.setdefault("_settled", {})
-        got = cache.get(rule_id)
+        cache: dict[tuple[str, bool], tuple[Any, bool]] = self.__dict__.setdefault("_settled",
+                                                                                    {})
+        got = cache.get((rule_id, strict))
         if got is None:
             from .unknowns import settle
 
@@ -123,8 +139,11 @@ class _Base(Evaluation):
                 s = settle(parent, rule_id, member=getattr(self, "index", None))
             else:
                 s = settle(self, rule_id)
-            got = (s.value, True) if s.known else (raw, False)
-            cache[rule_id] = got
+            if strict:  # known only when every completion was tried and agrees
+                got = (s.value, True) if s.known and s.exact else (None, False)
+            else:
+                got = (s.value, True) if s.known else (raw, False)
+            cache[(rule_id, strict)] = got
         return got
 
     def needs(self, rule_id: str) -> list[str]:

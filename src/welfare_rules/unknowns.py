@@ -86,6 +86,8 @@ class Cone:
     #: (is member, field) → the constant expressions it is compared with; None: used otherwise
     thresholds: dict[tuple[bool, str], list[n.Node] | None] = attrs.field(factory=dict)
     rules: set[str] = attrs.field(factory=set)
+    #: whether it reads a ``rank(..., where=...)``: see :func:`doubtful`
+    ranked: bool = False
 
 
 _CONES: weakref.WeakKeyDictionary[EngineView, dict[tuple[int, bool], Cone]] = \
@@ -199,6 +201,8 @@ class _Ctx:
                 self.threshold(member, node.id, consts)
             return
         if isinstance(node, n.Call):
+            if node.func == "rank" and any(k == "where" for k, _ in node.kwargs):
+                self.out.ranked = True
             args = list(node.args)
             inner = member
             if args and isinstance(args[0], n.Name) and args[0].id in self.relations:
@@ -291,11 +295,17 @@ def completable_fields(engine: EngineView, rule: Rule, member: bool = False
     return own, related
 
 
-def read_fields(engine: EngineView, rule: Rule) -> tuple[frozenset[str], frozenset[str]]:
+def read_fields(engine: EngineView, rule: Rule, member: bool = False
+                ) -> tuple[frozenset[str], frozenset[str]]:
     """The fields (own, of related records) a rule reads whose blank may be needed to decide
     it (:func:`needs`): those read by ``is_missing``/``coalesce`` are values when blank."""
-    c = cone(engine, rule)
+    c = cone(engine, rule, member)
     return frozenset(c.own - c.blank_own), frozenset(c.member - c.blank_member)
+
+
+def ranks_members(engine: EngineView, rule: Rule, member: bool = False) -> bool:
+    """Whether the rule reads a ``rank(..., where=...)`` (see :func:`doubtful`)."""
+    return cone(engine, rule, member).ranked
 
 
 def domain(d: DecisionView, inp: Input, c: Cone) -> list[Any] | None:
@@ -352,6 +362,29 @@ def missing_inputs(d: DecisionView, rule: Rule, member: bool = False) -> list[In
         for i, row in enumerate(rows):
             out.extend(Input(i, f, relation) for f in sorted(c.member) if row.get(f) is None)
     return out
+
+
+def doubtful(d: DecisionView, rule_id: str, member: int | None = None) -> bool:
+    """Whether a *known* three-valued outcome may still not hold for every completion.
+
+    ``rank(..., where=...)`` ranks the members whose ``where`` holds; a member whose ``where``
+    is unknown is left out of the ranking, so the others' ranks are known although they would
+    move if that member counted (a child ranked 1 becomes 2 when a mother's blank pregnancy is
+    yes). Every rule that reads such a rank (``pkh_person_rank``, ``pkh_counted``, the PKH
+    benefit) is therefore settled like an unknown one when a member input it reads is blank
+    (``d`` is the household's decision; ``member`` the index for a member's rule), and it is
+    known only when every completion was tried and agrees (:attr:`Settled.exact`)."""
+    rule = d.plan.rules[rule_id]
+    if not cone(d.engine, rule, member is not None).ranked:
+        return False
+    c = cone(d.engine, rule, member is not None)
+    return any(i.member is not None and not _blank_is_value(i, c)
+               for i in missing_inputs(d, rule, member is not None))
+
+
+def _blank_is_value(inp: Input, c: Cone) -> bool:
+    """A field read by ``is_missing``/``coalesce``: its blank is a value, not a missing one."""
+    return inp.field in (c.blank_member if inp.member is not None else c.blank_own)
 
 
 def with_values(record: Mapping[str, Any], changes: Mapping[Input, Any]) -> dict[str, Any]:
@@ -432,7 +465,7 @@ def settle(d: DecisionView, rule_id: str, fixed: Mapping[Input, Any] | None = No
     inputs, doms = [], []
     exact = True
     for inp in missing_inputs(d, rule, member is not None):
-        if (fixed and inp in fixed) or inp in leave:
+        if (fixed and inp in fixed) or inp in leave or _blank_is_value(inp, c):
             continue
         dom = domain(d, inp, c)
         if dom is None:
@@ -483,7 +516,10 @@ def needs(d: DecisionView, rule_id: str) -> list[Input]:
     c = cone(d.engine, rule)
     missing = [i for i in missing_inputs(d, rule)
                if i.field not in (c.blank_member if i.member is not None else c.blank_own)]
-    if not missing or settle(d, rule_id).known:
+    if not missing:
+        return []
+    s = settle(d, rule_id)
+    if s.known and (s.exact or not doubtful(d, rule_id)):
         return []
     chosen = list(missing)
     for inp in sorted(missing, key=_drop_order, reverse=True):
