@@ -11,7 +11,9 @@ orchestration after the backend ran — backends stay three-valued:
 2. of those, only the records with a blank in a field settling can complete
    (:func:`~welfare_rules.unknowns.completable_fields`: booleans, enums, bounded or
    threshold-compared numbers the rule reads, members included) can change — any other
-   record keeps its three-valued outcome, which is then also the sound one;
+   record keeps its three-valued outcome, which is then also the sound one; for a rule that
+   reads a ``rank(..., where=...)``, every record with a blank member input it reads is
+   re-decided too, known or not (:func:`~welfare_rules.unknowns.doubtful`);
 3. those records alone are re-evaluated one by one through :meth:`Engine.evaluate` and their
    settled value and status replace the backend's.
 
