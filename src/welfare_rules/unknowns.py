@@ -30,7 +30,7 @@ import itertools
 import math
 import random
 import weakref
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -86,8 +86,13 @@ class Cone:
     #: (is member, field) → the constant expressions it is compared with; None: used otherwise
     thresholds: dict[tuple[bool, str], list[n.Node] | None] = attrs.field(factory=dict)
     rules: set[str] = attrs.field(factory=set)
-    #: whether it reads a ``rank(..., where=...)``: see :func:`doubtful`
-    ranked: bool = False
+    #: the ``where=`` of each ``rank(..., where=...)`` it reads: see :func:`doubtful`
+    rank_wheres: list[n.Node] = attrs.field(factory=list)
+
+    @property
+    def ranked(self) -> bool:
+        """Whether it reads a ``rank(..., where=...)``."""
+        return bool(self.rank_wheres)
 
 
 _CONES: weakref.WeakKeyDictionary[EngineView, dict[tuple[int, bool], Cone]] = \
@@ -201,8 +206,8 @@ class _Ctx:
                 self.threshold(member, node.id, consts)
             return
         if isinstance(node, n.Call):
-            if node.func == "rank" and any(k == "where" for k, _ in node.kwargs):
-                self.out.ranked = True
+            if node.func == "rank":
+                self.out.rank_wheres.extend(w for k, w in node.kwargs if k == "where")
             args = list(node.args)
             inner = member
             if args and isinstance(args[0], n.Name) and args[0].id in self.relations:
@@ -375,16 +380,43 @@ def doubtful(d: DecisionView, rule_id: str, member: int | None = None) -> bool:
     (``d`` is the household's decision; ``member`` the index for a member's rule), and it is
     known only when every completion was tried and agrees (:attr:`Settled.exact`)."""
     rule = d.plan.rules[rule_id]
-    if not cone(d.engine, rule, member is not None).ranked:
-        return False
     c = cone(d.engine, rule, member is not None)
-    return any(i.member is not None and not _blank_is_value(i, c)
-               for i in missing_inputs(d, rule, member is not None))
+    if not c.ranked:
+        return False
+    return _where_unknown(d, c)
+
+
+def _where_unknown(d: DecisionView, c: Cone) -> bool:
+    """Whether some member's ``where`` of a rank the cone reads is unknown (three-valued)."""
+    from .backends.interp import Scope, evaluate
+
+    cache: dict[int, bool] = d.__dict__.setdefault("_rank_where_unknown", {})
+    got = cache.get(id(c))
+    if got is not None:
+        return got
+    child = d.plan.compiled.child
+    rows = d.record.get(d.plan.compiled.relation or "") or ()
+    got = False
+    if child is not None and rows:
+        _, members = d.plan.compiled.run(d.record, d.plan.params, d.as_of)
+        slots = child.slots
+        for row, vals in zip(rows, members, strict=False):
+            scope = Scope(row, _reader(vals, slots), slots.__contains__, d.plan.param,
+                          d.as_of, d.engine.functions)
+            if any(evaluate(w, scope) is None for w in c.rank_wheres):
+                got = True
+                break
+    cache[id(c)] = got
+    return got
 
 
 def _blank_is_value(inp: Input, c: Cone) -> bool:
     """A field read by ``is_missing``/``coalesce``: its blank is a value, not a missing one."""
     return inp.field in (c.blank_member if inp.member is not None else c.blank_own)
+
+
+def _reader(values: Sequence[Any], slots: Mapping[str, int]) -> Callable[[str], Any]:
+    return lambda rule_id: values[slots[rule_id]]
 
 
 def with_values(record: Mapping[str, Any], changes: Mapping[Input, Any]) -> dict[str, Any]:
