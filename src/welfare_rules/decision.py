@@ -136,9 +136,10 @@ class _Base(Evaluation):
             raw = self._values[self._slots[rule_id]]
             parent = getattr(self, "parent", None)
             if parent is not None:  # a member's rule, settled within the household
-                s = settle(parent, rule_id, member=getattr(self, "index", None))
+                s = settle(parent, rule_id, member=getattr(self, "index", None),
+                           exact_only=strict)
             else:
-                s = settle(self, rule_id)
+                s = settle(self, rule_id, exact_only=strict)
             if strict:  # known only when every completion was tried and agrees
                 got = (s.value, True) if s.known and s.exact else (None, False)
             else:

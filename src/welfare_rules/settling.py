@@ -159,8 +159,9 @@ class Settler:
             if not candidates:
                 continue
             self._decide(candidates)
-            tbl = self._apply(tbl, rid, self._changes(
-                tbl, rid, {position[k]: self._decisions.get(k) for k in candidates}))
+            decided = {position[k]: self._decisions.get(k) for k in candidates}
+            tbl = self._apply(tbl, rid, self._changes(tbl, rid, decided))
+            self._forget(decided.values())
         for rid in self.needs:
             tbl = self._needs_column(tbl, rid, keys)
         return tbl
@@ -192,6 +193,7 @@ class Settler:
                 # a person key not unique in the household: left as is
                 found[i] = same[0] if len(same) == 1 else None
             tbl = self._apply(tbl, rid, self._changes(tbl, rid, found))
+            self._forget(self._decisions.get(parents[i]) for i in rows)
         return tbl
 
     def _changes(self, tbl: pa.Table, rid: str, decided: Mapping[int, DecisionView | None]
@@ -207,6 +209,13 @@ class Settler:
             if s != statuses[i].as_py() or (values is not None and v != values[i].as_py()):
                 out[i] = (v, s)
         return out
+
+    def _forget(self, decided: Iterable[DecisionView | None]) -> None:
+        """Drop the completions a rule's pass kept on its decisions (memory stays bounded by one
+        rule's candidates; the members of a household share them within the pass)."""
+        for d in decided:
+            if d is not None:
+                d.__dict__.pop("_completed", None)
 
     def _unknown_keys(self, tbl: pa.Table, rid: str, keys: Sequence[Any]) -> set[Any]:
         st = tbl.column(rid + STATUS_SUFFIX).cast(pa.string())

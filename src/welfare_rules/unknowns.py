@@ -448,6 +448,11 @@ def outcome(d: DecisionView, record: Mapping[str, Any], rule_id: str,
         EvaluationError: the record violates a decision table's hit policy.
     """
     values, members = d.plan.compiled.run(record, d.plan.params, d.as_of)
+    return _read(d, values, members, rule_id, member)
+
+
+def _read(d: DecisionView, values: Sequence[Any], members: Sequence[Sequence[Any]],
+          rule_id: str, member: int | None) -> tuple[Any, bool]:
     if member is not None:
         child = d.plan.compiled.child
         assert child is not None
@@ -480,8 +485,27 @@ class Settled:
     exact: bool
 
 
+def _completed(d: DecisionView, changes: Mapping[Input, Any]
+               ) -> tuple[Sequence[Any], Sequence[Sequence[Any]]] | None:
+    """The slot values of the record completed with ``changes`` (``None``: it violates a
+    UNIQUE/ANY table), kept per decision: the rules and members settled over the same
+    completions evaluate each of them once."""
+    runs: dict[frozenset[tuple[Input, Any]], Any] = d.__dict__.setdefault("_completed", {})
+    key = frozenset(changes.items())
+    if key in runs:
+        got: tuple[Sequence[Any], Sequence[Sequence[Any]]] | None = runs[key]
+        return got
+    try:
+        got = d.plan.compiled.run(with_values(d.record, changes), d.plan.params, d.as_of)
+    except EvaluationError:
+        got = None
+    runs[key] = got
+    return got
+
+
 def settle(d: DecisionView, rule_id: str, fixed: Mapping[Input, Any] | None = None,
-           leave: frozenset[Input] = frozenset(), member: int | None = None) -> Settled:
+           leave: frozenset[Input] = frozenset(), member: int | None = None,
+           exact_only: bool = False) -> Settled:
     """Settle an outcome over the completions of its missing inputs.
 
     Args:
@@ -490,6 +514,7 @@ def settle(d: DecisionView, rule_id: str, fixed: Mapping[Input, Any] | None = No
         fixed: inputs given a value first (a candidate completion of part of them).
         leave: missing inputs left blank instead of being completed.
         member: for a rule of the members, the index of the member whose outcome it is.
+        exact_only: give up (unknown) at once when the answer could not be exact.
     """
     rule = d.plan.rules[rule_id]
     c = cone(d.engine, rule, member is not None)
@@ -512,14 +537,15 @@ def settle(d: DecisionView, rule_id: str, fixed: Mapping[Input, Any] | None = No
             return Settled(None, False, exact)
         return Settled(v, known, exact)
     total = math.prod(len(x) for x in doms)
+    if exact_only and (not exact or total > MAX_COMPLETIONS):
+        return Settled(None, False, False)
     rng = random.Random(0) if total > MAX_COMPLETIONS else None
     first: tuple[Any, bool] | None = None
     for combo in _completions(doms, rng):
-        try:
-            v, known = outcome(d, with_values(base, dict(zip(inputs, combo, strict=True))),
-                               rule_id, member)
-        except EvaluationError:
+        run = _completed(d, {**(fixed or {}), **dict(zip(inputs, combo, strict=True))})
+        if run is None:
             continue  # a record violating a UNIQUE/ANY table is no completion
+        v, known = _read(d, run[0], run[1], rule_id, member)
         if first is None:
             first = (v, known)
         if not known:
