@@ -149,11 +149,19 @@ BOUNDS = [{"id": "3375000000000001", "x": 2**63 - 1, "y": 1, "amount": float("na
            "seen": datetime.date(1, 1, 1), "name": "王小明"}]
 
 
+#: known divergences, each owned by an open issue (strict: a fix makes the test fail until the
+#: mark goes)
+KNOWN = {("arithmetic", "spark"): "Spark's ANSI overflow is a raw ArithmeticException, not the "
+                                  "shared EvaluationError (issue 12, Spark ANSI overflow)"}
+
+
 @pytest.mark.parametrize("backend", OTHERS)
-@pytest.mark.parametrize("rules", [ARITHMETIC, NUMBERS, DATES, TEXTS],
-                         ids=["arithmetic", "numbers", "dates", "texts"])
+@pytest.mark.parametrize("group", ["arithmetic", "numbers", "dates", "texts"])
 def test_every_backend_agrees_with_python_at_the_edges(
-        engine_from: Any, backend: str, rules: str, request: pytest.FixtureRequest) -> None:
+        engine_from: Any, backend: str, group: str, request: pytest.FixtureRequest) -> None:
+    if (group, backend) in KNOWN:
+        request.applymarker(pytest.mark.xfail(strict=True, reason=KNOWN[group, backend]))
+    rules = {"arithmetic": ARITHMETIC, "numbers": NUMBERS, "dates": DATES, "texts": TEXTS}[group]
     engine = engine_from(rules, extra_plugins=[Backends()])
 
     @SETTINGS
@@ -168,11 +176,11 @@ def test_every_backend_agrees_with_python_at_the_edges(
     agree()
 
 
-#: DuckDB computes a date past 9999-12-31 that Arrow cannot hold (a raw OverflowError) where
-#: Python and Polars give unknown; the runtime date bounds of the security issue (12) mend it
+#: DuckDB and Spark compute a date past 9999-12-31 that Arrow cannot hold (a raw OverflowError)
+#: where Python and Polars give unknown; the runtime date bounds of the security issue (12) mend it
 BEYOND_BACKENDS = [pytest.param(p, marks=pytest.mark.xfail(
-    strict=True, reason="dates past 9999-12-31 on DuckDB: the runtime date bounds of issue 12"))
-    if p == "duckdb" else p for p in OTHERS]
+    strict=True, reason=f"dates past 9999-12-31 on {p}: the runtime date bounds of issue 12"))
+    if p in ("duckdb", "spark") else p for p in OTHERS]
 
 
 @pytest.mark.parametrize("backend", BEYOND_BACKENDS)
