@@ -20,7 +20,16 @@ from typing import Any
 
 import click
 
-from .cli_kit import BadInput, Ui, command_options, guarded, parse_as_of, require, version
+from .cli_kit import (
+    BadInput,
+    OneLineGroup,
+    Ui,
+    command_options,
+    guarded,
+    parse_as_of,
+    require,
+    version,
+)
 
 __all__ = ["BadInput", "guarded", "main"]
 
@@ -82,7 +91,7 @@ backend_option = click.option("--backend", type=_BackendChoice(), default="duckd
                               show_default=True)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=OneLineGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(version(), "--version", "-V", prog_name="welfare-rules",
                       message="%(prog)s %(version)s")
 @click.option("--json", "as_json", is_flag=True, help="Every command: print the result as JSON.")
@@ -560,8 +569,8 @@ def explain(ui: Ui, data: str, record_id: str, rule_ids: Sequence[str], members:
     A canonical CSV or Parquet file is not read whole: only the record's rows (and its
     members') are selected, with DuckDB, and then read and checked like any input.
     """
-    from .decision import mask_id
     from .lookup import read_one
+    from .masking import mask_id
 
     when, note = parse_as_of(as_of)
     engine = _engine(plugins)
