@@ -89,8 +89,7 @@ TEXTS = """\
 - id: e_concat
   value: name + "!"
 """
-#: dates past the ends of the range: unknown in Python and Polars, not yet on the SQL backends
-#: (the date bounds of issue 12)
+#: dates past the ends of the range: unknown on every backend (the runtime date bounds)
 BEYOND = """\
 - id: e_next_day
   value: add_days(seen, 1)
@@ -149,18 +148,10 @@ BOUNDS = [{"id": "3375000000000001", "x": 2**63 - 1, "y": 1, "amount": float("na
            "seen": datetime.date(1, 1, 1), "name": "王小明"}]
 
 
-#: known divergences, each owned by an open issue (strict: a fix makes the test fail until the
-#: mark goes)
-KNOWN = {("arithmetic", "spark"): "Spark's ANSI overflow is a raw ArithmeticException, not the "
-                                  "shared EvaluationError (issue 12, Spark ANSI overflow)"}
-
-
 @pytest.mark.parametrize("backend", OTHERS)
 @pytest.mark.parametrize("group", ["arithmetic", "numbers", "dates", "texts"])
 def test_every_backend_agrees_with_python_at_the_edges(
         engine_from: Any, backend: str, group: str, request: pytest.FixtureRequest) -> None:
-    if (group, backend) in KNOWN:
-        request.applymarker(pytest.mark.xfail(strict=True, reason=KNOWN[group, backend]))
     rules = {"arithmetic": ARITHMETIC, "numbers": NUMBERS, "dates": DATES, "texts": TEXTS}[group]
     engine = engine_from(rules, extra_plugins=[Backends()])
 
@@ -176,14 +167,7 @@ def test_every_backend_agrees_with_python_at_the_edges(
     agree()
 
 
-#: Spark computed a date past 9999-12-31 that Arrow cannot hold (a raw OverflowError) where the
-#: other backends give unknown (the runtime date bounds of the security issue, 12)
-BEYOND_BACKENDS = [pytest.param(p, marks=pytest.mark.xfail(
-    strict=True, reason=f"dates past 9999-12-31 on {p}: the runtime date bounds of issue 12"))
-    if p == "spark" else p for p in OTHERS]
-
-
-@pytest.mark.parametrize("backend", BEYOND_BACKENDS)
+@pytest.mark.parametrize("backend", OTHERS)
 def test_dates_past_the_ends_of_the_range_agree(engine_from: Any, backend: str,
                                                 request: pytest.FixtureRequest) -> None:
     engine = engine_from(BEYOND, extra_plugins=[Backends()])
