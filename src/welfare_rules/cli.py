@@ -24,6 +24,7 @@ from .cli_kit import (
     BadInput,
     OneLineGroup,
     Ui,
+    backend_option,
     command_options,
     guarded,
     parse_as_of,
@@ -66,29 +67,6 @@ plugin_option = click.option("--plugin", "-p", "plugins", multiple=True,
 as_of_option = click.option("--as-of", "as_of", help="Evaluation date YYYY-MM-DD (default today).")
 lang_option = click.option("--lang", type=click.Choice(["id", "en"]), default="id",
                            show_default=True, help="Language of titles and explanations.")
-class _BackendChoice(click.Choice):  # type: ignore[type-arg]
-    """``--backend``: the names the built-in and installed plugins register, read on use."""
-
-    def __init__(self) -> None:
-        super().__init__(())
-
-    @property
-    def choices(self) -> tuple[str, ...]:
-        from .errors import PluginError
-        from .plugins import backend_names
-
-        try:
-            return tuple(backend_names())
-        except PluginError:  # a broken installed plugin: the built-in backends still work
-            return tuple(backend_names(None))
-
-    @choices.setter
-    def choices(self, value: object) -> None:
-        pass
-
-
-backend_option = click.option("--backend", type=_BackendChoice(), default="duckdb",
-                              show_default=True)
 
 
 @click.group(cls=OneLineGroup, context_settings={"help_option_names": ["-h", "--help"]})

@@ -34,8 +34,8 @@ import click
 from .errors import ErrorGroup, WelfareRulesError
 from .masking import mask_text
 
-__all__ = ["OPTIONAL", "BadInput", "Ui", "command_options", "guarded", "parse_as_of", "require",
-           "version"]
+__all__ = ["OPTIONAL", "BackendChoice", "BadInput", "Ui", "backend_option", "command_options",
+           "guarded", "parse_as_of", "require", "version"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -385,3 +385,29 @@ def _print_rich(title: str, headers: Sequence[str], numeric: Sequence[bool],
     console.print(t)
     for note in notes:
         console.print(note, markup=False, highlight=False)
+
+
+class BackendChoice(click.Choice):  # type: ignore[type-arg]
+    """``--backend``: the names the built-in and installed plugins register, read on use."""
+
+    def __init__(self) -> None:
+        super().__init__(())
+
+    @property
+    def choices(self) -> tuple[str, ...]:
+        from .errors import PluginError
+        from .plugins import backend_names
+
+        try:
+            return tuple(backend_names())
+        except PluginError:  # a broken installed plugin: the built-in backends still work
+            return tuple(backend_names(None))
+
+    @choices.setter
+    def choices(self, value: object) -> None:
+        pass
+
+
+#: ``--backend`` of every command that evaluates a batch (``evaluate``, ``impact``, ...).
+backend_option = click.option("--backend", type=BackendChoice(), default="duckdb",
+                              show_default=True)
