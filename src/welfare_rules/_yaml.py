@@ -116,12 +116,20 @@ class LocatedStr(str):
 
     def where(self, line: int = 1, col: int = 0) -> Location:
         """Location of (1-based ``line``, 0-based ``col``) inside this string."""
-        if self.style in ("|", ">"):
-            return Location(self.file, self.line + line, col + 1)
-        offset = 1 if self.style in ("'", '"') else 0
-        if line == 1:
-            return Location(self.file, self.line, self.col + offset + col)
-        return Location(self.file, self.line + line - 1, col + 1)
+        return _inside(self.file, self.line, self.col, self.style, line, col)
+
+
+def _inside(file: str | None, sline: int, scol: int, style: str | None,
+            line: int, col: int) -> Location:
+    """The location of (1-based ``line``, 0-based ``col``) inside a scalar written at
+    (``sline``, ``scol``) in ``style`` (block scalars start on the next line; quotes shift
+    the first line by one)."""
+    if style in ("|", ">"):
+        return Location(file, sline + line, col + 1)
+    offset = 1 if style in ("'", '"') else 0
+    if line == 1:
+        return Location(file, sline, scol + offset + col)
+    return Location(file, sline + line - 1, col + 1)
 
 
 def located(text: str, file: str | None, line: int, col: int, style: str | None) -> LocatedStr:
@@ -154,12 +162,7 @@ class Positions:
         if tuple(path) not in self._at:
             return self.get(path)
         sline, scol, style = self._at[tuple(path)]
-        if style in ("|", ">"):
-            return Location(self.file, sline + line, col + 1)
-        offset = 1 if style in ("'", '"') else 0
-        if line == 1:
-            return Location(self.file, sline, scol + offset + col)
-        return Location(self.file, sline + line - 1, col + 1)
+        return _inside(self.file, sline, scol, style, line, col)
 
 
 def _construct(node: yaml.Node, path: PathKey, pos: Positions, loader: yaml.SafeLoader) -> Any:
@@ -168,15 +171,19 @@ def _construct(node: yaml.Node, path: PathKey, pos: Positions, loader: yaml.Safe
         out: dict[Any, Any] = {}
         for knode, vnode in node.value:
             key = loader.construct_object(knode, deep=True)
-            if isinstance(key, datetime.date | int | float | bool):
-                key_for_path: str | int = str(key)
-            else:
+            where = Location(pos.file, knode.start_mark.line + 1, knode.start_mark.column + 1)
+            key_for_path: str | int
+            if isinstance(key, str):
                 key_for_path = key
-            if key in out:
+            elif isinstance(key, datetime.date | int | float | bool):
+                key_for_path = str(key)
+            else:  # a list, a mapping or null: unhashable, or no name at all
                 raise RuleLoadError(
-                    f"duplicate key '{key}'",
-                    Location(pos.file, knode.start_mark.line + 1, knode.start_mark.column + 1),
-                )
+                    f"a mapping key must be a plain text, number, boolean or date; found "
+                    f"{'null' if key is None else type(key).__name__} (complex keys such as "
+                    "'? [a, b]' or '{[a]: 1}' are not allowed)", where)
+            if key in out:
+                raise RuleLoadError(f"duplicate key '{key}'", where)
             out[key] = _construct(vnode, (*path, key_for_path), pos, loader)
         return out
     if isinstance(node, yaml.SequenceNode):

@@ -289,7 +289,8 @@ class BatchResult:
                           facts=[("as of", self.as_of), ("backend", self.backend),
                                  ("records", res.num_rows), ("rules", len(self.rule_ids)),
                                  ("findings", self.findings.num_rows),
-                                 ("quarantined rows", self.quarantine.num_rows)])
+                                 ("quarantined rows", 0 if (ld := self._inputs.load) is None
+                                  else ld.rows_quarantined)])
 
     def summary(self, by: str | Sequence[str] = "kelurahan") -> pa.Table:
         """Per group: records, how many are eligible (true) for each top-level condition
@@ -454,9 +455,9 @@ def evaluate_batch(engine: EngineView, entity: str, data: Any, *, members: Any =
             ``Decision.needs(rule)`` (empty when the outcome is known).
 
     Raises:
-        PluginError: an unknown backend name.
-        EvaluationError: an unknown entity, an unknown rule in ``outputs``, or a function
-            without SQL.
+        PluginError: ``backend`` is an object that is not a Backend.
+        EvaluationError: an unknown backend name, an unknown entity, an unknown rule in
+            ``outputs``, or a function without SQL.
         ParameterError: a rule in force needs a parameter without a value on ``as_of``.
     """
     impl = resolve_backend(engine, backend)
@@ -585,7 +586,9 @@ def resolve_backend(engine: EngineView, backend: str | Backend) -> Backend:
     """The backend an engine knows by this name (or the backend given).
 
     Raises:
-        PluginError: no registered backend has this name (the message lists those that do).
+        EvaluationError: no registered backend has this name (the message lists those that
+            do).
+        PluginError: ``backend`` is neither a name nor a Backend.
     """
     if not isinstance(backend, str):
         if not isinstance(backend, Backend):

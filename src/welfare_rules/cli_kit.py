@@ -32,6 +32,7 @@ from typing import Any, TypeVar
 import click
 
 from .errors import ErrorGroup, WelfareRulesError
+from .masking import mask_text
 
 __all__ = ["OPTIONAL", "BadInput", "Ui", "command_options", "guarded", "parse_as_of", "require",
            "version"]
@@ -108,7 +109,9 @@ def require(purpose: str, *modules: str) -> None:
 
 
 def _fail(message: str) -> None:
-    click.echo(f"welfare-rules: {message}", err=True)
+    # every branch of `guarded` ends here: a duckdb, pyarrow or ValueError message may quote a
+    # cell, so it is masked like the library's own errors
+    click.echo(f"welfare-rules: {mask_text(message)}", err=True)
     sys.exit(2)
 
 
@@ -119,7 +122,8 @@ def _first_line(exc: BaseException) -> str:
 
 def guarded(fn: F) -> F:
     """Turn every error into exit code 2 and one line on stderr (every located error of an
-    ``ErrorGroup`` first); ``WELFARE_RULES_DEBUG=1`` re-raises, for the traceback."""
+    ``ErrorGroup`` first), NIKs masked (:func:`~welfare_rules.masking.mask_text`);
+    ``WELFARE_RULES_DEBUG=1`` re-raises, for the traceback."""
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:

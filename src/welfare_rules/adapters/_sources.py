@@ -651,8 +651,17 @@ def open_xlsx(path: Path, *, sheet: str | None, chunk_size: int) -> OpenedSource
         raise DataError(f"cannot read {path} as an Excel workbook: {exc}") from None
     ws = wb[sheet] if sheet else wb.worksheets[0]
     rows = ws.iter_rows(values_only=True)
+    # the formulas themselves, row for row beside the cached values, when the workbook has any
+    formula_wb = (openpyxl.load_workbook(path, read_only=True, data_only=False)
+                  if _has_formulas(path) else None)
+    formulas: Iterator[Sequence[Any]] | None = None
+    if formula_wb is not None:
+        fws = formula_wb[sheet] if sheet else formula_wb.worksheets[0]
+        formulas = fws.iter_rows(values_only=True)
     header: Sequence[Any] | None = None
     for values in rows:
+        if formulas is not None:
+            next(formulas, None)
         if any(v is not None and str(v).strip() for v in values):
             header = values
             break
@@ -672,6 +681,11 @@ def open_xlsx(path: Path, *, sheet: str | None, chunk_size: int) -> OpenedSource
         for values in rows:
             n += 1
             count[0] += 1
+            if formulas is not None:
+                uncached = _uncached(values, next(formulas, ()), headers)
+                if uncached is not None:
+                    rejected.append((n, *uncached))
+                    continue
             texts = [_xlsx_text(v) for v in values]
             if not any(t is not None and t.strip() for t in texts):
                 blank[0] += 1
@@ -689,8 +703,47 @@ def open_xlsx(path: Path, *, sheet: str | None, chunk_size: int) -> OpenedSource
         if cells or rejected or blank[0]:
             yield _flush_rows(headers, cells, numbers, rejected, blank)
         wb.close()
+        if formula_wb is not None:
+            formula_wb.close()
 
     return OpenedSource(str(path), headers, batches(), ws.max_row, lambda: count[0])
+
+
+def _has_formulas(path: Path) -> bool:
+    """Whether any worksheet of the workbook holds a formula (``<f>`` elements), read from the
+    zip without parsing the sheets."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as zf:
+            for name in zf.namelist():
+                if name.startswith("xl/worksheets/") and name.endswith(".xml"):
+                    with zf.open(name) as fh:
+                        tail = b""
+                        while chunk := fh.read(1 << 20):
+                            if b"<f>" in tail + chunk or b"<f " in tail + chunk:
+                                return True
+                            tail = chunk[-3:]
+    except (OSError, zipfile.BadZipFile):
+        return False
+    return False
+
+
+def _uncached(values: Sequence[Any], formulas: Sequence[Any], headers: Sequence[str]
+              ) -> tuple[str, str, str] | None:
+    """``(column, formula, reason)`` for the first formula cell of a row that has no cached
+    value (a workbook written by a program that does not calculate): reading it as blank
+    would be a silent guess."""
+    for i, f in enumerate(formulas):
+        is_formula = (isinstance(f, str) and f.startswith("=")) or (
+            type(f).__name__ == "ArrayFormula")
+        if is_formula and (i >= len(values) or values[i] is None):
+            column = headers[i] if i < len(headers) else f"column_{i + 1}"
+            text = f if isinstance(f, str) else str(getattr(f, "text", f))
+            return (column, text[:200], "a formula without a cached value (the workbook was "
+                    "saved without calculating it: open and save it in a spreadsheet program, "
+                    "or export the values)")
+    return None
 
 
 def _xlsx_text(value: Any) -> str | None:
