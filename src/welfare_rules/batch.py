@@ -45,6 +45,7 @@ from .backends.base import (
 )
 from .backends.duckdb import fetch_arrow
 from .errors import EvaluationError, InputError, NotFoundError, PluginError, did_you_mean
+from .masking import mask_table
 from .settling import Settler
 
 if TYPE_CHECKING:
@@ -247,9 +248,13 @@ class BatchResult:
 
     @property
     def findings(self) -> pa.Table:
-        """check, severity, entity, record_id, member_id, message (NIKs masked)."""
+        """check, severity, entity, record_id, member_id, message.
+
+        The message is text for others: identifiers and 16-digit runs in it are masked on
+        every backend (:func:`~welfare_rules.masking.mask_table`); ``record_id`` and
+        ``member_id`` keep the full ids for the program (they are masked when written)."""
         if self._findings is None:
-            self._findings = self._get_findings()
+            self._findings = mask_table(self._get_findings(), columns=("message",))
         return self._findings
 
     @property

@@ -20,7 +20,17 @@ from typing import Any
 
 import click
 
-from .cli_kit import BadInput, Ui, command_options, guarded, parse_as_of, require, version
+from .cli_kit import (
+    BadInput,
+    OneLineGroup,
+    Ui,
+    backend_option,
+    command_options,
+    guarded,
+    parse_as_of,
+    require,
+    version,
+)
 
 __all__ = ["BadInput", "guarded", "main"]
 
@@ -57,32 +67,9 @@ plugin_option = click.option("--plugin", "-p", "plugins", multiple=True,
 as_of_option = click.option("--as-of", "as_of", help="Evaluation date YYYY-MM-DD (default today).")
 lang_option = click.option("--lang", type=click.Choice(["id", "en"]), default="id",
                            show_default=True, help="Language of titles and explanations.")
-class _BackendChoice(click.Choice):  # type: ignore[type-arg]
-    """``--backend``: the names the built-in and installed plugins register, read on use."""
-
-    def __init__(self) -> None:
-        super().__init__(())
-
-    @property
-    def choices(self) -> tuple[str, ...]:
-        from .errors import PluginError
-        from .plugins import backend_names
-
-        try:
-            return tuple(backend_names())
-        except PluginError:  # a broken installed plugin: the built-in backends still work
-            return tuple(backend_names(None))
-
-    @choices.setter
-    def choices(self, value: object) -> None:
-        pass
 
 
-backend_option = click.option("--backend", type=_BackendChoice(), default="duckdb",
-                              show_default=True)
-
-
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=OneLineGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(version(), "--version", "-V", prog_name="welfare-rules",
                       message="%(prog)s %(version)s")
 @click.option("--json", "as_json", is_flag=True, help="Every command: print the result as JSON.")
@@ -560,8 +547,8 @@ def explain(ui: Ui, data: str, record_id: str, rule_ids: Sequence[str], members:
     A canonical CSV or Parquet file is not read whole: only the record's rows (and its
     members') are selected, with DuckDB, and then read and checked like any input.
     """
-    from .decision import mask_id
     from .lookup import read_one
+    from .masking import mask_id
 
     when, note = parse_as_of(as_of)
     engine = _engine(plugins)

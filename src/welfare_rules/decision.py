@@ -20,9 +20,10 @@ from .backends.record import (
     Finding,
     MemberResult,
     RecordResult,
-    mask_id,
     render_message,
+    status_of,
 )
+from .masking import mask_id
 
 if TYPE_CHECKING:
     from .backends.python import RecordPlan
@@ -31,7 +32,7 @@ if TYPE_CHECKING:
     from .explain import Explanation
     from .views import EngineView
 
-__all__ = ["SEVERITY_ORDER", "STATUSES", "Decision", "Finding", "MemberDecision", "mask_id",
+__all__ = ["SEVERITY_ORDER", "STATUSES", "Decision", "Finding", "MemberDecision",
            "render_message"]
 
 
@@ -73,28 +74,56 @@ class _Base(Evaluation):
         v = self._values[slot]
         if v is None or self._blocked(rule_id):
             return self._sound(rule_id)[0]
+        if self._doubt(rule_id):  # a known rank that a blank member could move
+            sv, known = self._sound(rule_id, strict=True)
+            return sv if known else None
         return v
+
+    def status(self, rule_id: str) -> str:
+        """``"true"``, ``"false"``, ``"unknown"`` or ``"value"``, after settling unknowns
+        (and known values that read a rank a blank member could move, see
+        :func:`welfare_rules.unknowns.doubtful`)."""
+        slot = self._slot(rule_id)
+        if (slot >= 0 and self._values[slot] is not None and not self._blocked(rule_id)
+                and self._doubt(rule_id)):
+            sv, known = self._sound(rule_id, strict=True)
+            return status_of(self.plan.rules[rule_id], sv if known else None, False)
+        return super().status(rule_id)
+
+    def _doubt(self, rule_id: str) -> bool:
+        """Whether a known value reads a rank a blank member could move (unknowns.doubtful)."""
+        from .unknowns import doubtful
+
+        parent = getattr(self, "parent", None)
+        if parent is not None:
+            return doubtful(parent, rule_id, member=getattr(self, "index", None))
+        return doubtful(self, rule_id)
 
     def _settle_unknown(self, rule_id: str, value: Any, blocked: bool) -> tuple[Any, bool]:
         """Settled over the completions of the blank inputs (``status`` reads this)."""
         sv, known = self._sound(rule_id)
         return (sv, False) if known else (value, blocked)
 
-    def _sound(self, rule_id: str) -> tuple[Any, bool]:
+    def _sound(self, rule_id: str, strict: bool = False) -> tuple[Any, bool]:
         """(value, known) of an outcome the three-valued evaluation left unknown."""
-        cache: dict[str, tuple[Any, bool]] = self.__dict__.setdefault("_settled", {})
-        got = cache.get(rule_id)
+        cache: dict[tuple[str, bool], tuple[Any, bool]] = self.__dict__.setdefault("_settled",
+                                                                                    {})
+        got = cache.get((rule_id, strict))
         if got is None:
             from .unknowns import settle
 
             raw = self._values[self._slots[rule_id]]
             parent = getattr(self, "parent", None)
             if parent is not None:  # a member's rule, settled within the household
-                s = settle(parent, rule_id, member=getattr(self, "index", None))
+                s = settle(parent, rule_id, member=getattr(self, "index", None),
+                           exact_only=strict)
             else:
-                s = settle(self, rule_id)
-            got = (s.value, True) if s.known else (raw, False)
-            cache[rule_id] = got
+                s = settle(self, rule_id, exact_only=strict)
+            if strict:  # known only when every completion was tried and agrees
+                got = (s.value, True) if s.known and s.exact else (None, False)
+            else:
+                got = (s.value, True) if s.known else (raw, False)
+            cache[(rule_id, strict)] = got
         return got
 
     def needs(self, rule_id: str) -> list[str]:

@@ -11,7 +11,9 @@ orchestration after the backend ran — backends stay three-valued:
 2. of those, only the records with a blank in a field settling can complete
    (:func:`~welfare_rules.unknowns.completable_fields`: booleans, enums, bounded or
    threshold-compared numbers the rule reads, members included) can change — any other
-   record keeps its three-valued outcome, which is then also the sound one;
+   record keeps its three-valued outcome, which is then also the sound one; for a rule that
+   reads a ``rank(..., where=...)``, every record with a blank member input it reads is
+   re-decided too, known or not (:func:`~welfare_rules.unknowns.doubtful`);
 3. those records alone are re-evaluated one by one through :meth:`Engine.evaluate` and their
    settled value and status replace the backend's.
 
@@ -32,7 +34,7 @@ import pyarrow.compute as pc
 
 from .backends.base import ROW, STATUS_SUFFIX, Inputs
 from .errors import WelfareRulesError
-from .unknowns import completable_fields, read_fields
+from .unknowns import completable_fields, ranks_members, read_fields
 
 if TYPE_CHECKING:
     from .views import DecisionView, EngineView
@@ -150,19 +152,16 @@ class Settler:
         position = {k: i for i, k in enumerate(keys)}
         for rid in rule_ids:
             rule = self.engine.rule(rid, self.as_of)
-            unknown = self._unknown_keys(tbl, rid, keys)
-            if not unknown:
-                continue
-            candidates = unknown & self._blank_keys(*completable_fields(self.engine, rule))
+            candidates = self._unknown_keys(tbl, rid, keys) & self._blank_keys(
+                *completable_fields(self.engine, rule))
+            if ranks_members(self.engine, rule):  # a known rank a blank member could move
+                candidates |= self._blank_keys((), read_fields(self.engine, rule)[1])
             if not candidates:
                 continue
             self._decide(candidates)
-            changes = {}
-            for k in candidates:
-                d = self._decisions.get(k)
-                if d is not None and d.status(rid) != "unknown":
-                    changes[position[k]] = (d.value(rid), d.status(rid))
-            tbl = self._apply(tbl, rid, changes)
+            decided = {position[k]: self._decisions.get(k) for k in candidates}
+            tbl = self._apply(tbl, rid, self._changes(tbl, rid, decided))
+            self._forget(decided.values())
         for rid in self.needs:
             tbl = self._needs_column(tbl, rid, keys)
         return tbl
@@ -178,27 +177,45 @@ class Settler:
             rule = self.engine.rule(rid, self.as_of)
             st = tbl.column(rid + STATUS_SUFFIX)
             mask = pc.fill_null(pc.equal(st.cast(pa.string()), "unknown"), False)
-            rows = [i for i, u in enumerate(mask.to_pylist()) if u]
-            if not rows:
-                continue
             blank = self._blank_keys(*completable_fields(self.engine, rule, member=True))
-            rows = [i for i in rows if parents[i] in blank]
+            rows = [i for i, u in enumerate(mask.to_pylist()) if u and parents[i] in blank]
+            if ranks_members(self.engine, rule, member=True):
+                moved = self._blank_keys((), read_fields(self.engine, rule, member=True)[1])
+                rows = sorted({*rows, *(i for i, p in enumerate(parents) if p in moved)})
             if not rows:
                 continue
             self._decide(parents[i] for i in rows)
-            changes = {}
+            found: dict[int, DecisionView | None] = {}
             for i in rows:
                 d = self._decisions.get(parents[i])
-                if d is None:
-                    continue
-                kids: Sequence[DecisionView] = getattr(d, "members", ())
+                kids: Sequence[DecisionView] = getattr(d, "members", ()) if d else ()
                 same = [m for m in kids if m.record.get(child_key) == ids[i]]
-                if len(same) != 1:
-                    continue  # the person key is not unique in the household: left as is
-                if same[0].status(rid) != "unknown":
-                    changes[i] = (same[0].value(rid), same[0].status(rid))
-            tbl = self._apply(tbl, rid, changes)
+                # a person key not unique in the household: left as is
+                found[i] = same[0] if len(same) == 1 else None
+            tbl = self._apply(tbl, rid, self._changes(tbl, rid, found))
+            self._forget(self._decisions.get(parents[i]) for i in rows)
         return tbl
+
+    def _changes(self, tbl: pa.Table, rid: str, decided: Mapping[int, DecisionView | None]
+                 ) -> dict[int, tuple[Any, str]]:
+        """The rows whose settled (value, status) differs from the backend's."""
+        statuses = tbl.column(rid + STATUS_SUFFIX).cast(pa.string())
+        values = tbl.column(rid) if rid in tbl.column_names else None
+        out = {}
+        for i, d in decided.items():
+            if d is None:
+                continue
+            v, s = d.value(rid), d.status(rid)
+            if s != statuses[i].as_py() or (values is not None and v != values[i].as_py()):
+                out[i] = (v, s)
+        return out
+
+    def _forget(self, decided: Iterable[DecisionView | None]) -> None:
+        """Drop the completions a rule's pass kept on its decisions (memory stays bounded by one
+        rule's candidates; the members of a household share them within the pass)."""
+        for d in decided:
+            if d is not None:
+                d.__dict__.pop("_completed", None)
 
     def _unknown_keys(self, tbl: pa.Table, rid: str, keys: Sequence[Any]) -> set[Any]:
         st = tbl.column(rid + STATUS_SUFFIX).cast(pa.string())

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from welfare_rules import Engine
 from welfare_rules.explain import rule_title
+from welfare_rules.masking import mask_text
 from welfare_rules.testing.strategies import households, records
 
 AS_OF = datetime.date(2024, 1, 1)
@@ -82,6 +83,7 @@ def _texts(engine: Engine, entity: str, rec: dict[str, object], lang: str) -> li
     texts = [v for v in rec.values() if isinstance(v, str)]
     for m in rec.get("members") or ():  # type: ignore[attr-defined]
         texts += [v for v in m.values() if isinstance(v, str)]
+    texts += [mask_text(v) for v in texts]  # as explanations show free text: NIKs masked
     for t in sorted(texts, key=len, reverse=True):
         if t.strip():
             pat = re.compile(rf"(?<![\w]){re.escape(t)}(?![\w])")

@@ -287,3 +287,39 @@ def test_batch_unknowns_are_sound_and_complete(national: Engine, kinds: Engine,
         else:
             assert len(outcomes) != 1 or "'unknown')" in next(iter(outcomes)), (rid, blank,
                                                                                  outcomes)
+
+
+def _mother_and_son(pregnant: bool | None) -> dict[str, Any]:
+    mother = {"nik": "3375014101900001", "sex": "female", "birth_date": datetime.date(1994, 1, 1),
+              "relationship": "spouse", "is_alive": True, "disability": "none",
+              "school_level": "none", "is_pregnant": pregnant}
+    son = {"nik": "3375014101900002", "sex": "male", "birth_date": datetime.date(2010, 1, 1),
+           "relationship": "child", "is_alive": True, "disability": "none",
+           "school_level": "smp", "is_pregnant": False}
+    return {"id": "3375010101010001", "in_dtks": True, "desil": 2, "members": [mother, son]}
+
+
+@pytest.mark.parametrize("backend", [None, "duckdb"])
+def test_a_rank_that_a_blank_member_could_move_is_unknown(national: Engine,
+                                                          backend: str | None) -> None:
+    """rank(where=...) leaves out a member whose where is unknown, so the three-valued rank of
+    the son is 1 although he is 2nd when his mother's blank pregnancy is yes: his rank is
+    unknown (sound), while being counted (rank <= 4 either way) stays known."""
+    ranks = {national.evaluate("household", _mother_and_son(p), as_of=AS_OF)
+             .members[1].value("pkh_person_rank") for p in (True, False)}
+    assert ranks == {1, 2}  # the completions differ
+    raw = national.evaluate("household", _mother_and_son(None), as_of=AS_OF).members[1]
+    assert raw._values[raw.slots["pkh_person_rank"]] == 1  # what Kleene logic alone gives
+    if backend is None:
+        son = raw
+        got = {r: (son.value(r), son.status(r)) for r in ("pkh_person_rank", "pkh_counted")}
+    else:
+        from .batch_tables import tables
+
+        hh, pp = tables(national, [_mother_and_son(None)])
+        res = national.evaluate_batch("household", hh, members=pp, as_of=AS_OF,
+                                      backend=backend, validate=False)
+        assert res.member_results is not None
+        row = res.member_results.to_pylist()[1]
+        got = {r: (row[r], row[r + "__status"]) for r in ("pkh_person_rank", "pkh_counted")}
+    assert got == {"pkh_person_rank": (None, "unknown"), "pkh_counted": (True, "true")}

@@ -335,7 +335,8 @@ def sniff_delimiter(header_line: str, accepted: Sequence[str] = (), *,
         named = f" '{adapter}'" if adapter else ""
         expects = " or ".join(repr(d) for d in accepted)
         raise DataError(f"{where}: the file looks {DELIMITER_NAMES[other]} (its header splits "
-                        f"at {other!r}); the adapter{named} expects {expects}")
+                        f"at {other!r}); the adapter{named} expects {expects} (save the file "
+                        "with one of those, or declare the delimiter in the adapter)")
     return pool[0]
 
 
@@ -776,6 +777,7 @@ def _records_source(name: str, records: Iterator[tuple[int, Any]], chunk_size: i
     def batches() -> Iterator[RawBatch]:
         chunk: list[tuple[int, dict[str, Any]]] = []
         rejected: list[tuple[int, str, str, str]] = []
+        blank = [0]
 
         def flush() -> RawBatch:
             keys: dict[str, None] = {}
@@ -786,12 +788,17 @@ def _records_source(name: str, records: Iterator[tuple[int, Any]], chunk_size: i
                     for k in keys]
             out = RawBatch(pa.Table.from_arrays(cols, names=headers) if headers
                            else pa.table({}).append_column("_", pa.nulls(len(chunk), pa.string())),
-                           pa.array([r for r, _ in chunk], pa.int64()), list(rejected))
+                           pa.array([r for r, _ in chunk], pa.int64()), list(rejected),
+                           blank[0])
             chunk.clear()
             rejected.clear()
+            blank[0] = 0
             return out
 
         for row, obj in records:
+            if obj is _BLANK_LINE:
+                blank[0] += 1
+                continue
             count[0] += 1
             if isinstance(obj, str):  # a line that is not JSON: the reason
                 rejected.append((row, "", "", obj))
@@ -801,10 +808,13 @@ def _records_source(name: str, records: Iterator[tuple[int, Any]], chunk_size: i
                 chunk.append((row, {str(k): v for k, v in obj.items()}))
             if len(chunk) >= chunk_size:
                 yield flush()
-        if chunk or rejected:
+        if chunk or rejected or blank[0]:
             yield flush()
 
     return OpenedSource(name, [], batches(), total, lambda: count[0])
+
+
+_BLANK_LINE = object()  # a JSON Lines line holding nothing: counted, not a row
 
 
 def open_json(path: Path, *, chunk_size: int) -> OpenedSource:
@@ -825,6 +835,7 @@ def open_jsonl(path: Path, *, chunk_size: int) -> OpenedSource:
             row = 0
             for line in fh:
                 if not line.strip():
+                    yield 0, _BLANK_LINE
                     continue
                 row += 1
                 try:

@@ -17,14 +17,13 @@ from typing import Any
 import attrs
 
 from ..errors import InputProblem, UnknownRuleError, did_you_mean
-from ..masking import MASKED_FIELDS, mask_id, mask_text
+from ..masking import is_masked_field, mask_field, mask_id, mask_text
 from ..model import Rule
 from .python import RecordPlan
 from .python_detail import compile_check_detail
 
-__all__ = ["MASKED_FIELDS", "SEVERITY_ORDER", "STATUSES", "Evaluation", "Finding",
-           "MemberResult", "RecordResult", "compute_findings", "mask_id", "render_message",
-           "status_of"]
+__all__ = ["SEVERITY_ORDER", "STATUSES", "Evaluation", "Finding", "MemberResult",
+           "RecordResult", "compute_findings", "render_message", "status_of"]
 
 STATUSES = ("true", "false", "unknown", "value")
 SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
@@ -225,9 +224,10 @@ def render_message(template: str, sources: Sequence[Evaluation], unmask: bool = 
                 return "?" if v is None else mask_text(str(v), unmask=unmask)
             if name in src.record:
                 v = src.record.get(name)
-                if name in MASKED_FIELDS or (name == "id" and src.entity == "household"):
-                    return str(v) if unmask else mask_id(v)
-                return "?" if v is None else mask_text(str(v), unmask=unmask)
+                key = src.plan.plan.schema.entity(src.entity).key
+                if v is None and not is_masked_field(name, src.entity, key):
+                    return "?"
+                return mask_field(name, v, entity=src.entity, key=key, unmask=unmask)
         if any(name in src.plan.plan.schema.entity(src.entity).fields for src in sources):
             return "?"  # a declared field the record leaves out is unknown, like a blank one
         return m.group(0)

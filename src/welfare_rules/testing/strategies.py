@@ -42,6 +42,8 @@ __all__ = [
     "HOSTILE_KINDS",
     "TABLE_CELLS",
     "allocation_inputs",
+    "date_steps",
+    "dates_near_bounds",
     "digits",
     "edge_records",
     "field_values",
@@ -459,7 +461,7 @@ def small_tables(draw: st.DrawFn, inputs: Mapping[str, str],
 #: evaluator.
 HOSTILE_KINDS = ("yaml_nesting", "alias", "bomb", "brackets", "not_chain", "text_growth",
                  "int_growth", "regex", "huge_int", "huge_decimal", "nan", "long_expr",
-                 "chain")
+                 "chain", "date_range")
 
 
 @st.composite
@@ -515,7 +517,34 @@ def hostile_rule_files(draw: st.DrawFn) -> str:
         lit = draw(st.sampled_from([".nan", ".inf", "-.inf", "1e999"]))
         return head + "rules:\n  - id: t_r\n    table:\n      hit_policy: first\n" \
             f"      inputs: [x]\n      rows: [{{when: ['> 1'], then: {lit}}}]\n"
+    if kind == "date_range":
+        expr = draw(st.sampled_from([
+            'add_days(date("9999-12-31"), x)', 'add_months(date("0001-01-31"), x)',
+            'add_years(date("2024-02-29"), x)', "date(x, 1, 1)", "date(2024, x, x)",
+            'date("0000-01-01")', "is_valid_date(x, x, x)",
+            'days_between(date("0001-01-01"), add_days(date("9999-12-31"), 0 - x))']))
+        return head + f"rules:\n  - id: t_r\n    value: '{expr}'\n"
     return head + f"rules:\n  - id: t_r\n    value: '{' + '.join(['x'] * size)}'\n"
+
+
+def dates_near_bounds() -> st.SearchStrategy[datetime.date]:
+    """Dates, mostly within a year of 0001-01-01 or 9999-12-31 (the range every backend
+    shares, docs/security.md)."""
+    first, last = datetime.date.min, datetime.date.max
+    return st.one_of(st.dates(first, first + datetime.timedelta(days=400)),
+                     st.dates(last - datetime.timedelta(days=400), last),
+                     st.sampled_from([first, last]), st.dates())
+
+
+def date_steps() -> st.SearchStrategy[int]:
+    """Steps (days, months, years or a year) that reach, cross or stay inside the date range
+    from a date near its bounds, and 64-bit extremes."""
+    span = (datetime.date.max - datetime.date.min).days
+    return st.one_of(st.integers(-800, 800),
+                     st.sampled_from([span, span + 1, -span, -span - 1, 9998, 9999, 10000,
+                                      119987, 119988, 2**31, -(2**31) - 1, 2**63 - 1,
+                                      -(2**63)]),
+                     st.integers(-(2**63), 2**63 - 1))
 
 
 # ---------------------------------------------------------------------------------------------
