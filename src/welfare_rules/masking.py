@@ -39,6 +39,7 @@ MASKED_FIELDS: frozenset[str] = frozenset({
 
 #: A run of 16 or more digits not inside a longer run: what a NIK or No. KK looks like in free text.
 _DIGIT_RUN = re.compile(r"(?<![0-9])[0-9]{16,}(?![0-9])")
+_DIGITS16 = re.compile(r"[0-9]{16}")
 
 
 def mask_id(value: Any) -> str:
@@ -156,33 +157,72 @@ def mask_table(table: Any, *, unmask: bool = False,
     """Mask a pyarrow table about to be written for others.
 
     Columns named like an identifier field (:data:`MASKED_FIELDS`) that still hold a full
-    16-digit number are masked whole; in every other text column, 16-digit runs are masked
-    (:func:`mask_text`). Columns whose name ends in ``_unmasked`` were asked for explicitly
-    and are left as they are, as is everything when ``unmask`` is true.
+    16-digit number are masked whole; in every other text, 16-digit runs are masked
+    (:func:`mask_text`). Text is found wherever it is: plain and dictionary-encoded string
+    columns, and strings inside list and struct columns (masked as :func:`mask_data` masks
+    them). An integer column named like an identifier, or holding numbers of 16 digits, is
+    turned into masked text (a NIK read as a number is still a NIK). Columns whose name ends
+    in ``_unmasked`` were asked for explicitly and are left as they are, as is everything when
+    ``unmask`` is true.
 
     Args:
         table: a ``pyarrow.Table``.
         unmask: return the table unchanged.
-        columns: mask only these columns (all text columns when ``None``).
+        columns: mask only these columns (all columns when ``None``).
 
     Returns:
-        A ``pyarrow.Table`` with the same schema.
+        A ``pyarrow.Table``; every column keeps its type (a dictionary-encoded one is masked
+        and encoded again) except an integer column that held an identifier, which becomes
+        text.
     """
     import pyarrow as pa
-    import pyarrow.compute as pc
 
     if unmask or table.num_rows == 0:
         return table
     for i, name in enumerate(table.column_names):
-        col = table.column(i)
-        if name.endswith("_unmasked") or (columns is not None and name not in columns) or not (
-                pa.types.is_string(col.type) or pa.types.is_large_string(col.type)):
+        if name.endswith("_unmasked") or (columns is not None and name not in columns):
             continue
-        hit = pc.fill_null(pc.match_substring_regex(col, "[0-9]{16}"), False)
-        if not pc.any(hit).as_py():
-            continue
-        fn = mask_id if name in MASKED_FIELDS else mask_text
-        values = [None if v is None else (fn(v) if h else v)
-                  for v, h in zip(col.to_pylist(), hit.to_pylist(), strict=True)]
-        table = table.set_column(i, name, pa.array(values, col.type))
+        masked = _mask_column(name, table.column(i))
+        if masked is not None:
+            table = table.set_column(i, pa.field(name, masked.type), masked)
     return table
+
+
+def _mask_column(name: str, col: Any) -> Any:
+    """The masked column, or ``None`` when nothing in it needs masking."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    typ = col.type
+    whole = name in MASKED_FIELDS
+    if pa.types.is_dictionary(typ) and _is_text(typ.value_type):
+        decoded = _mask_column(name, col.cast(typ.value_type))
+        return None if decoded is None else decoded.cast(typ)
+    if _is_text(typ):
+        if not pc.any(pc.fill_null(pc.match_substring_regex(col, "[0-9]{16}"), False)).as_py():
+            return None
+        fn = mask_id if whole else mask_text
+        return pa.chunked_array([pa.array(
+            [v if v is None or not _DIGITS16.search(v) else fn(v) for v in c.to_pylist()], typ)
+            for c in col.chunks], typ)
+    if pa.types.is_integer(typ):
+        big = pc.fill_null(pc.greater_equal(pc.abs(col), 10**15), False) \
+            if not pa.types.is_int8(typ) and not pa.types.is_uint8(typ) else None
+        if not whole and (big is None or not pc.any(big).as_py()):
+            return None
+        return pa.chunked_array([pa.array(
+            [None if v is None else (mask_id(v) if whole else mask_text(str(v)))
+             for v in c.to_pylist()], pa.string()) for c in col.chunks], pa.string())
+    if pa.types.is_nested(typ):
+        values = col.to_pylist()
+        masked = [mask_data(v) for v in values]
+        if masked == values:
+            return None
+        return pa.chunked_array([pa.array(masked, typ)], typ)
+    return None
+
+
+def _is_text(typ: Any) -> bool:
+    import pyarrow as pa
+
+    return bool(pa.types.is_string(typ) or pa.types.is_large_string(typ))

@@ -62,6 +62,28 @@ def test_mask_table_masks_text_columns_but_keeps_columns_asked_for_unmasked() ->
     assert t == mask_table(t, unmask=True)
 
 
+@pytest.mark.parametrize("column", [
+    pa.array([NIK, "x"]).dictionary_encode(),                 # a categorical export column
+    pa.array([int(NIK), 3], pa.int64()),                      # a NIK read as a number
+    pa.array([[NIK], []], pa.list_(pa.string())),             # members' NIKs in a list
+    pa.array([{"nik": NIK}, None], pa.struct([("nik", pa.string())])),
+], ids=["dictionary", "int64", "list", "struct"])
+def test_mask_table_finds_ids_in_every_column_type(tmp_path: object, column: pa.Array) -> None:
+    import pyarrow.csv as pa_csv
+
+    from welfare_rules.safecells import write_csv
+
+    table = pa.table({"nik": column, "note": pa.array([f"kk {NIK}", None])})
+    masked = mask_table(table)
+    assert NIK not in str(masked.to_pylist())
+    assert str(int(NIK)) not in str(masked.to_pylist())
+    if pa.types.is_dictionary(column.type):
+        assert masked.schema.field("nik").type == column.type  # encoded again
+    path = write_csv(table, f"{tmp_path}/out.csv")
+    assert NIK not in pa_csv.read_csv(path).to_pandas().to_string()
+    assert NIK in str(mask_table(table, unmask=True).to_pylist())
+
+
 def test_repr_and_str_of_a_finding_mask_the_ids_and_the_message() -> None:
     f = Finding("nik_invalid", "error", f"NIK {NIK} tidak sah", "person", NIK, NIK, 0)
     for text in (repr(f), str(f), repr([f]), str([f])):
