@@ -370,6 +370,7 @@ class BatchResult:
         quarantine.csv into ``directory`` (created if absent)."""
         import pyarrow.parquet as pq
 
+        from .adapters.result import mask_quarantine
         from .safecells import write_csv
 
         out = Path(directory)
@@ -383,7 +384,7 @@ class BatchResult:
             pq.write_table(mem, out / "members.parquet")
             paths.append(out / "members.parquet")
         write_csv(self.findings, out / "findings.csv")
-        write_csv(self.quarantine, out / "quarantine.csv")
+        write_csv(mask_quarantine(self.quarantine), out / "quarantine.csv")
         paths += [out / "findings.csv", out / "quarantine.csv"]
         return paths
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pyarrow as pa
 import pytest
 from hypothesis import given
@@ -100,3 +102,24 @@ def test_repr_and_str_of_a_finding_mask_the_ids_and_the_message() -> None:
 def test_error_messages_mask_the_ids_the_user_typed(error: Exception) -> None:
     assert NIK not in str(error)
     assert "3375********0001" in str(error)
+
+
+def test_a_batch_writes_its_quarantine_masked(tmp_path: Any) -> None:
+    import re
+
+    from welfare_rules.engine import Engine
+
+    hh = tmp_path / "h.csv"
+    hh.write_text("id,kelurahan,desil\n3375010101010001,Tirto,2\n"
+                  "337501010101003,Tirto,3\n")  # a malformed (15-digit) No. KK
+    pp = tmp_path / "p.csv"
+    pp.write_text("nik,household_id,relationship\n3375014101900001,3375010101010001,head\n"
+                  "337501410190002,3375010101010001,spouse\n")  # a malformed NIK
+    engine = Engine.load()
+    res = engine.evaluate_batch("household", str(hh), members=str(pp), as_of="2024-01-01")
+    assert res.quarantine.num_rows == 2
+    out = tmp_path / "out"
+    res.write(out)
+    text = (out / "quarantine.csv").read_text(encoding="utf-8")
+    assert text.count("fewer than 16 digits") == 2  # both rows are there ...
+    assert not re.search(r"[0-9]{15,}", text)  # ... with no id in full

@@ -27,6 +27,27 @@ QUARANTINE_SCHEMA = pa.schema([
     ("reason", pa.string()),
 ])
 
+def mask_quarantine(quarantine: pa.Table, *, unmask: bool = False) -> pa.Table:
+    """A quarantine table (:data:`QUARANTINE_SCHEMA`) as it may be shown to others: each
+    ``value`` masked as its field's (an identifier whole, even a malformed one; 16-digit runs
+    in any other), the ``reason`` with its 16-digit runs masked; unchanged when ``unmask``."""
+    from ..masking import mask_field
+
+    q = quarantine
+    if unmask or not q.num_rows:
+        return q
+    values = [None if v is None else mask_field(f or "", v, entity=e)
+              for f, v, e in zip(q.column("field").to_pylist(),
+                                 q.column("value").to_pylist(),
+                                 q.column("entity").to_pylist(), strict=True)]
+    reasons = [None if r is None else mask_field("", r)
+               for r in q.column("reason").to_pylist()]
+    q = q.set_column(q.schema.get_field_index("value"), "value",
+                     pa.array(values, pa.string()))
+    return q.set_column(q.schema.get_field_index("reason"), "reason",
+                        pa.array(reasons, pa.string()))
+
+
 CONFLICT_SCHEMA = pa.schema([
     ("source", pa.string()),
     ("household_id", pa.string()),
@@ -168,24 +189,8 @@ class LoadResult:
             start_child += k
 
     def masked_quarantine(self, *, unmask: bool = False) -> pa.Table:
-        """The quarantine as it may be shown to others: each ``value`` masked as its field's
-        (an identifier whole, even a malformed one; 16-digit runs in any other), the
-        ``reason`` with its 16-digit runs masked; unchanged when ``unmask`` is true."""
-        from ..masking import mask_field
-
-        q = self.quarantine
-        if unmask or not q.num_rows:
-            return q
-        values = [None if v is None else mask_field(f or "", v, entity=e)
-                  for f, v, e in zip(q.column("field").to_pylist(),
-                                     q.column("value").to_pylist(),
-                                     q.column("entity").to_pylist(), strict=True)]
-        reasons = [None if r is None else mask_field("", r)
-                   for r in q.column("reason").to_pylist()]
-        q = q.set_column(q.schema.get_field_index("value"), "value",
-                         pa.array(values, pa.string()))
-        return q.set_column(q.schema.get_field_index("reason"), "reason",
-                            pa.array(reasons, pa.string()))
+        """The quarantine as it may be shown to others (:func:`mask_quarantine`)."""
+        return mask_quarantine(self.quarantine, unmask=unmask)
 
     def write_quarantine(self, directory: str | Path, *, unmask: bool = False) -> list[Path]:
         """Write the quarantine as ``quarantine.csv`` and ``quarantine.parquet``.
