@@ -357,16 +357,34 @@ def _field(d: DecisionView, inp: Input) -> Field | None:
     return schema.entity(rel.entity).fields.get(inp.field) if rel else None
 
 
-def missing_inputs(d: DecisionView, rule: Rule, member: bool = False) -> list[Input]:
-    """The inputs a rule reads that the record leaves blank (members by index)."""
+def missing_inputs(d: DecisionView, rule: Rule, member: bool = False,
+                   index: int | None = None) -> list[Input]:
+    """The inputs a rule reads that the record leaves blank (members by index).
+
+    ``index``: for a rule of the members, the member whose outcome is asked. When the rule
+    reads nothing beyond that member's own record (no rank over the members, no rule of the
+    parent record), only that member's blanks can change it, so only those are listed: the
+    completions to try then grow with one member's blanks, not with the whole family's.
+    """
     c = cone(d.engine, rule, member)
     out = [Input(None, f) for f in sorted(c.own) if d.record.get(f) is None]
     relation = d.plan.compiled.relation
     if relation and c.member:
         rows = d.record.get(relation) or ()
+        only = index if index is not None and _member_local(d, rule, c) else None
         for i, row in enumerate(rows):
-            out.extend(Input(i, f, relation) for f in sorted(c.member) if row.get(f) is None)
+            if only is None or i == only:
+                out.extend(Input(i, f, relation) for f in sorted(c.member) if row.get(f) is None)
     return out
+
+
+def _member_local(d: DecisionView, rule: Rule, c: Cone) -> bool:
+    """Whether a member rule reads only its own member's record: no rank, and every rule it
+    reads (transitively) is a rule of the members too."""
+    if c.ranked:
+        return False
+    rules = d.engine.rules
+    return all(rules[r][0].entity == rule.entity for r in c.rules if r in rules)
 
 
 def doubtful(d: DecisionView, rule_id: str, member: int | None = None) -> bool:
@@ -521,7 +539,7 @@ def settle(d: DecisionView, rule_id: str, fixed: Mapping[Input, Any] | None = No
     base = with_values(d.record, fixed) if fixed else d.record
     inputs, doms = [], []
     exact = True
-    for inp in missing_inputs(d, rule, member is not None):
+    for inp in missing_inputs(d, rule, member is not None, member):
         if (fixed and inp in fixed) or inp in leave or _blank_is_value(inp, c):
             continue
         dom = domain(d, inp, c)

@@ -323,3 +323,20 @@ def test_a_rank_that_a_blank_member_could_move_is_unknown(national: Engine,
         row = res.member_results.to_pylist()[1]
         got = {r: (row[r], row[r + "__status"]) for r in ("pkh_person_rank", "pkh_counted")}
     assert got == {"pkh_person_rank": (None, "unknown"), "pkh_counted": (True, "true")}
+
+
+def test_a_member_rule_is_settled_over_that_member_s_blanks_only(national: Engine) -> None:
+    """A member's PKH component amount reads only that member's record: 13 elderly women with
+    a blank disability (severe disability and elderly pay the same) are each known 2.4M. The
+    blanks of the other twelve cannot change it, so they are not enumerated (13 members with
+    4 disability values each were 4^13 completions: sampled, and the answer stayed unknown)."""
+    women = [{"nik": f"33750141015{i:05d}", "sex": "female",
+              "birth_date": datetime.date(1950, 6, 1), "relationship": "head" if i == 0
+              else "other", "is_alive": True, "is_pregnant": False, "disability": None,
+              "school_level": "none"} for i in range(13)]
+    d = national.evaluate("household", {"id": "3375010101010001", "in_dtks": True, "desil": 2,
+                                        "members": women}, as_of=AS_OF)
+    m = d.members[0]
+    assert m.status("pkh_component") == "unknown"  # severe disability or elderly
+    assert (m.value("pkh_component_amount"), m.status("pkh_component_amount")) == (
+        2_400_000, "value")
