@@ -36,35 +36,69 @@ MAX_OPEN_BRACKETS = 4 * MAX_NESTING
 _BRACKETS = re.compile(r"[\[\]{}]")
 
 
-class _BoundedLoader(yaml.SafeLoader):
-    """The safe loader with aliases refused and nesting bounded while the node tree is built
-    (PyYAML's composer recurses once per level: 5,000 nested brackets would exhaust the stack,
-    and an alias can expand a few hundred bytes into gigabytes)."""
+class _Bounds:
+    """Aliases refused and nesting bounded while the node tree is built (PyYAML's composer
+    recurses once per level: 5,000 nested brackets would exhaust the stack, and an alias can
+    expand a few hundred bytes into gigabytes). Mixed into a loader before its composer."""
 
-    def __init__(self, text: str, file: str | None):
-        super().__init__(text)
-        self._file = file
-        self._depth = 0
+    _file: str | None
+    _depth: int
 
     def _error(self, message: str, mark: Any) -> RuleLoadError:
         return RuleLoadError(message, Location(self._file, mark.line + 1, mark.column + 1))
 
     def compose_node(self, parent: Any, index: Any) -> Any:
-        if self.check_event(yaml.AliasEvent):
-            event: Any = self.peek_event()  # type: ignore[no-untyped-call]
+        loader: Any = self
+        if loader.check_event(yaml.AliasEvent):
+            event: Any = loader.peek_event()
             raise self._error(
                 f"YAML aliases are not allowed in rule files (found '*{event.anchor}'); "
                 "write the value out", event.start_mark)
-        if self.check_event(yaml.MappingStartEvent, yaml.SequenceStartEvent):
+        compose: Any = super().compose_node  # type: ignore[misc]
+        if loader.check_event(yaml.MappingStartEvent, yaml.SequenceStartEvent):
             self._depth += 1
             if self._depth > MAX_NESTING:
                 raise self._error(f"YAML nested more than {MAX_NESTING} levels deep",
-                                  self.peek_event().start_mark)  # type: ignore[no-untyped-call]
+                                  loader.peek_event().start_mark)
             try:
-                return super().compose_node(parent, index)
+                return compose(parent, index)
             finally:
                 self._depth -= 1
-        return super().compose_node(parent, index)
+        return compose(parent, index)
+
+
+class _PureBoundedLoader(_Bounds, yaml.SafeLoader):
+    """The bounded safe loader all in Python (PyYAML's own scanner and parser)."""
+
+    def __init__(self, text: str, file: str | None):
+        yaml.SafeLoader.__init__(self, text)
+        self._file = file
+        self._depth = 0
+
+
+_CParser: Any
+try:
+    from yaml.cyaml import CParser as _CParser  # type: ignore[attr-defined]
+except ImportError:  # pragma: no cover - a PyYAML built without libyaml
+    _CParser = None
+
+if _CParser is not None:
+    class _BoundedLoader(_Bounds, yaml.composer.Composer, _CParser,  # type: ignore[misc]
+                         yaml.constructor.SafeConstructor, yaml.resolver.Resolver):
+        """The bounded safe loader over libyaml's scanner and parser (C; the pure-Python
+        scanner was 90 % of loading the national pack). PyYAML's own composer builds the node
+        tree from libyaml's events, so the checks of :class:`_Bounds` see every event, and the
+        data and positions are those of the pure loader (``tests/core/test_loading.py``)."""
+
+        def __init__(self, text: str, file: str | None):
+            _CParser.__init__(self, text)
+            yaml.composer.Composer.__init__(self)
+            yaml.constructor.SafeConstructor.__init__(self)
+            yaml.resolver.Resolver.__init__(self)
+            self._file = file
+            self._depth = 0
+else:  # pragma: no cover - a PyYAML built without libyaml
+    _BoundedLoader = _PureBoundedLoader  # type: ignore[misc,assignment]
 
 
 class LocatedStr(str):
@@ -82,12 +116,20 @@ class LocatedStr(str):
 
     def where(self, line: int = 1, col: int = 0) -> Location:
         """Location of (1-based ``line``, 0-based ``col``) inside this string."""
-        if self.style in ("|", ">"):
-            return Location(self.file, self.line + line, col + 1)
-        offset = 1 if self.style in ("'", '"') else 0
-        if line == 1:
-            return Location(self.file, self.line, self.col + offset + col)
-        return Location(self.file, self.line + line - 1, col + 1)
+        return _inside(self.file, self.line, self.col, self.style, line, col)
+
+
+def _inside(file: str | None, sline: int, scol: int, style: str | None,
+            line: int, col: int) -> Location:
+    """The location of (1-based ``line``, 0-based ``col``) inside a scalar written at
+    (``sline``, ``scol``) in ``style`` (block scalars start on the next line; quotes shift
+    the first line by one)."""
+    if style in ("|", ">"):
+        return Location(file, sline + line, col + 1)
+    offset = 1 if style in ("'", '"') else 0
+    if line == 1:
+        return Location(file, sline, scol + offset + col)
+    return Location(file, sline + line - 1, col + 1)
 
 
 def located(text: str, file: str | None, line: int, col: int, style: str | None) -> LocatedStr:
@@ -120,12 +162,7 @@ class Positions:
         if tuple(path) not in self._at:
             return self.get(path)
         sline, scol, style = self._at[tuple(path)]
-        if style in ("|", ">"):
-            return Location(self.file, sline + line, col + 1)
-        offset = 1 if style in ("'", '"') else 0
-        if line == 1:
-            return Location(self.file, sline, scol + offset + col)
-        return Location(self.file, sline + line - 1, col + 1)
+        return _inside(self.file, sline, scol, style, line, col)
 
 
 def _construct(node: yaml.Node, path: PathKey, pos: Positions, loader: yaml.SafeLoader) -> Any:
@@ -134,15 +171,19 @@ def _construct(node: yaml.Node, path: PathKey, pos: Positions, loader: yaml.Safe
         out: dict[Any, Any] = {}
         for knode, vnode in node.value:
             key = loader.construct_object(knode, deep=True)
-            if isinstance(key, datetime.date | int | float | bool):
-                key_for_path: str | int = str(key)
-            else:
+            where = Location(pos.file, knode.start_mark.line + 1, knode.start_mark.column + 1)
+            key_for_path: str | int
+            if isinstance(key, str):
                 key_for_path = key
-            if key in out:
+            elif isinstance(key, datetime.date | int | float | bool):
+                key_for_path = str(key)
+            else:  # a list, a mapping or null: unhashable, or no name at all
                 raise RuleLoadError(
-                    f"duplicate key '{key}'",
-                    Location(pos.file, knode.start_mark.line + 1, knode.start_mark.column + 1),
-                )
+                    f"a mapping key must be a plain text, number, boolean or date; found "
+                    f"{'null' if key is None else type(key).__name__} (complex keys such as "
+                    "'? [a, b]' or '{[a]: 1}' are not allowed)", where)
+            if key in out:
+                raise RuleLoadError(f"duplicate key '{key}'", where)
             out[key] = _construct(vnode, (*path, key_for_path), pos, loader)
         return out
     if isinstance(node, yaml.SequenceNode):

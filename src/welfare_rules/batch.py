@@ -45,6 +45,8 @@ from .backends.base import (
 )
 from .backends.duckdb import fetch_arrow
 from .errors import EvaluationError, InputError, NotFoundError, PluginError, did_you_mean
+from .masking import mask_table
+from .settling import Settler
 
 if TYPE_CHECKING:
     from .views import EngineView
@@ -85,6 +87,19 @@ def _is_spark(obj: Any) -> bool:
     return type(obj).__module__.startswith("pyspark")
 
 
+def _nan_as_missing(table: pa.Table) -> pa.Table:
+    """NaN in a floating column is a missing value, as the record contract reads it (pandas
+    writes a missing number as NaN), so that no backend sees one (docs/architecture.md,
+    "Semantics at the edges")."""
+    for i, f in enumerate(table.schema):
+        if pa.types.is_floating(f.type):
+            col = table.column(i)
+            nan = pc.is_nan(col)
+            if pc.any(nan).as_py():
+                table = table.set_column(i, f, pc.if_else(nan, pa.scalar(None, f.type), col))
+    return table
+
+
 def _normalise(engine: EngineView, entity: str, data: Any, members: Any, *, adapter: Any,
                validate: bool, backend: Backend) -> Inputs:
     ent = engine.schema.entity(entity)
@@ -114,7 +129,7 @@ def _normalise(engine: EngineView, entity: str, data: Any, members: Any, *, adap
             tbl = _to_arrow(obj)
             if tbl is None:
                 break
-            inp.tables[ent_name] = tbl
+            inp.tables[ent_name] = _nan_as_missing(tbl)
         else:
             return inp
     loaded = engine.read(data, adapter=adapter, members=members, entity=entity)
@@ -145,7 +160,7 @@ class BatchResult:
     def __init__(self, engine: EngineView, entity: str, as_of: datetime.date, backend: str,
                  outcome: Outcome, inputs: Inputs, carry: Sequence[str] = (),
                  dataset_checks: Mapping[str, Any] | None = None,
-                 outputs: Sequence[str] | None = None):
+                 outputs: Sequence[str] | None = None, settler: Settler | None = None):
         self.engine = engine
         self.entity = entity
         self.as_of = as_of
@@ -164,6 +179,9 @@ class BatchResult:
         self._members: pa.Table | None = None
         self._findings: pa.Table | None = None
         self._cleanup: Callable[[], None] | None = outcome.cleanup
+        #: what settled the unknowns (``None``: three-valued, ``settle=False``); its counts
+        #: (``settled``, ``evaluated``, ``refused``) are known once the results were read
+        self.settler = settler
         plan = engine.plan(as_of)
         ent = plan.schema.entity(entity)
         rel = next(iter(ent.relations.values()), None)
@@ -184,7 +202,11 @@ class BatchResult:
             names = [f for f, _ in self.result_fields if f in tbl.column_names]
             if names != tbl.column_names:  # a backend that computed more than was asked
                 tbl = tbl.select(names)
-            self._results = conform(tbl, self.result_fields)
+            results = conform(tbl, self.result_fields)
+            if self.settler is not None:
+                results = conform(self.settler.results(results, self.rule_ids),
+                                  self.result_fields)
+            self._results = results
         return self._results
 
     def to_pandas(self) -> Any:
@@ -203,7 +225,7 @@ class BatchResult:
         import pyarrow.parquet as pq
 
         out = Path(path)
-        if self.results_path is not None and self._results is None:
+        if self.results_path is not None and self._results is None and self.settler is None:
             shutil.copyfile(self.results_path, out)
         else:
             pq.write_table(self.to_arrow(), out)
@@ -216,14 +238,23 @@ class BatchResult:
             members = self._get_members()
             if members is not None and self.member_fields is not None:
                 members = conform(members, self.member_fields)
+                if self.settler is not None:
+                    rules = [n for n, _ in self.member_fields if n + STATUS_SUFFIX in
+                             members.column_names]
+                    members = conform(self.settler.members(members, rules),
+                                      self.member_fields)
             self._members = members
         return self._members
 
     @property
     def findings(self) -> pa.Table:
-        """check, severity, entity, record_id, member_id, message (NIKs masked)."""
+        """check, severity, entity, record_id, member_id, message.
+
+        The message is text for others: identifiers and 16-digit runs in it are masked on
+        every backend (:func:`~welfare_rules.masking.mask_table`); ``record_id`` and
+        ``member_id`` keep the full ids for the program (they are masked when written)."""
         if self._findings is None:
-            self._findings = self._get_findings()
+            self._findings = mask_table(self._get_findings(), columns=("message",))
         return self._findings
 
     @property
@@ -263,7 +294,8 @@ class BatchResult:
                           facts=[("as of", self.as_of), ("backend", self.backend),
                                  ("records", res.num_rows), ("rules", len(self.rule_ids)),
                                  ("findings", self.findings.num_rows),
-                                 ("quarantined rows", self.quarantine.num_rows)])
+                                 ("quarantined rows", 0 if (ld := self._inputs.load) is None
+                                  else ld.rows_quarantined)])
 
     def summary(self, by: str | Sequence[str] = "kelurahan") -> pa.Table:
         """Per group: records, how many are eligible (true) for each top-level condition
@@ -381,7 +413,8 @@ def evaluate_batch(engine: EngineView, entity: str, data: Any, *, members: Any =
                    carry: Sequence[str] | str | None = None, lang: str = "id",
                    output: str | Path | None = None, memory_limit: str = "1GB",
                    temp_directory: str | Path | None = None, threads: int | None = None,
-                   spark: Any = None, outputs: Sequence[str] | None = None) -> BatchResult:
+                   spark: Any = None, outputs: Sequence[str] | None = None,
+                   settle: bool = True, needs: Sequence[str] | bool = False) -> BatchResult:
     """Evaluate every record of a table.
 
     Args:
@@ -417,14 +450,24 @@ def evaluate_batch(engine: EngineView, entity: str, data: Any, *, members: Any =
             rule of the entity. The SQL backends then compute only those rules and what they
             read, which is much less work than the whole pack; member results and findings
             are unaffected (computed in full when asked for).
+        settle: settle unknown outcomes soundly, as :meth:`Engine.evaluate` does: the rows a
+            backend leaves unknown that have a blank the rule could be settled over are
+            re-decided through the one-record path (:mod:`welfare_rules.settling`), so every
+            backend gives the answer of ``Engine.evaluate``. ``False`` keeps the backend's
+            three-valued answer (faster; see docs/batch.md for the cost).
+        needs: rules (or ``True`` for every rule) that get a ``<rule>__needs`` column: the
+            list of blank inputs that would decide an unknown outcome, equal to
+            ``Decision.needs(rule)`` (empty when the outcome is known).
 
     Raises:
-        PluginError: an unknown backend name.
-        EvaluationError: an unknown entity, an unknown rule in ``outputs``, or a function
-            without SQL.
+        PluginError: ``backend`` is an object that is not a Backend.
+        EvaluationError: an unknown backend name, an unknown entity, an unknown rule in
+            ``outputs``, or a function without SQL.
         ParameterError: a rule in force needs a parameter without a value on ``as_of``.
     """
     impl = resolve_backend(engine, backend)
+    if needs is not False and not settle:
+        raise EvaluationError("needs= is computed from settled outcomes: leave settle=True")
     if entity not in engine.schema.entities:
         raise EvaluationError(f"unknown entity '{entity}'")
     if isinstance(as_of, str):
@@ -439,8 +482,37 @@ def evaluate_batch(engine: EngineView, entity: str, data: Any, *, members: Any =
               output=output, memory_limit=memory_limit, temp_directory=temp_directory,
               threads=threads, spark=spark, outputs=wanted)
     outcome = impl.run(job)
-    return BatchResult(engine, entity, as_of, impl.name, outcome, inputs, carry_cols,
-                       dataset_checks=checks, outputs=wanted)
+    result = BatchResult(engine, entity, as_of, impl.name, outcome, inputs, carry_cols,
+                         dataset_checks=checks, outputs=wanted)
+    needs_rules = _needs_rules(result.rule_ids, needs)
+    if settle:
+        result.settler = settler = Settler(engine, entity, as_of, inputs, needs_rules)
+    if settle and output is not None:
+        settled = result.to_arrow()  # the file the backend streamed holds three-valued results
+        if settler.settled or needs_rules:
+            import pyarrow.parquet as pq
+
+            pq.write_table(settled, Path(output))
+    return result
+
+
+def _needs_rules(rule_ids: Sequence[str], needs: Sequence[str] | bool) -> list[str]:
+    """The rules that get a ``<rule>__needs`` column.
+
+    Raises:
+        EvaluationError: ``needs`` names a rule without a value column.
+    """
+    if needs is True:
+        return list(rule_ids)
+    if needs is False:
+        return []
+    if isinstance(needs, str):
+        needs = [needs]
+    unknown = [r for r in needs if r not in rule_ids]
+    if unknown:
+        raise EvaluationError(f"needs: {unknown[0]!r} is not a rule of this entity in force"
+                              f"{did_you_mean(unknown[0], rule_ids)}")
+    return list(dict.fromkeys(needs))
 
 
 def _require_members(engine: EngineView, entity: str, as_of: datetime.date, inputs: Inputs
@@ -519,7 +591,9 @@ def resolve_backend(engine: EngineView, backend: str | Backend) -> Backend:
     """The backend an engine knows by this name (or the backend given).
 
     Raises:
-        PluginError: no registered backend has this name (the message lists those that do).
+        EvaluationError: no registered backend has this name (the message lists those that
+            do).
+        PluginError: ``backend`` is neither a name nor a Backend.
     """
     if not isinstance(backend, str):
         if not isinstance(backend, Backend):

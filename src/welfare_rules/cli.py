@@ -20,7 +20,17 @@ from typing import Any
 
 import click
 
-from .cli_kit import BadInput, Ui, command_options, guarded, parse_as_of, require, version
+from .cli_kit import (
+    BadInput,
+    OneLineGroup,
+    Ui,
+    backend_option,
+    command_options,
+    guarded,
+    parse_as_of,
+    require,
+    version,
+)
 
 __all__ = ["BadInput", "guarded", "main"]
 
@@ -57,32 +67,9 @@ plugin_option = click.option("--plugin", "-p", "plugins", multiple=True,
 as_of_option = click.option("--as-of", "as_of", help="Evaluation date YYYY-MM-DD (default today).")
 lang_option = click.option("--lang", type=click.Choice(["id", "en"]), default="id",
                            show_default=True, help="Language of titles and explanations.")
-class _BackendChoice(click.Choice):  # type: ignore[type-arg]
-    """``--backend``: the names the built-in and installed plugins register, read on use."""
-
-    def __init__(self) -> None:
-        super().__init__(())
-
-    @property
-    def choices(self) -> tuple[str, ...]:
-        from .errors import PluginError
-        from .plugins import backend_names
-
-        try:
-            return tuple(backend_names())
-        except PluginError:  # a broken installed plugin: the built-in backends still work
-            return tuple(backend_names(None))
-
-    @choices.setter
-    def choices(self, value: object) -> None:
-        pass
 
 
-backend_option = click.option("--backend", type=_BackendChoice(), default="duckdb",
-                              show_default=True)
-
-
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=OneLineGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(version(), "--version", "-V", prog_name="welfare-rules",
                       message="%(prog)s %(version)s")
 @click.option("--json", "as_json", is_flag=True, help="Every command: print the result as JSON.")
@@ -560,8 +547,8 @@ def explain(ui: Ui, data: str, record_id: str, rule_ids: Sequence[str], members:
     A canonical CSV or Parquet file is not read whole: only the record's rows (and its
     members') are selected, with DuckDB, and then read and checked like any input.
     """
-    from .decision import mask_id
     from .lookup import read_one
+    from .masking import mask_id
 
     when, note = parse_as_of(as_of)
     engine = _engine(plugins)
@@ -578,6 +565,10 @@ def explain(ui: Ui, data: str, record_id: str, rule_ids: Sequence[str], members:
     targets = list(rule_ids) or [r for r in engine.visible_rule_ids(entity)
                                  if engine.rule(r).parent is None
                                  and engine.rule(r).kind != "check"]
+    # without named rules, the decisions come first and the rules not in force on the date
+    # (BLT 2022, ...) are one line at the end
+    idle = [] if rule_ids else [r for r in targets if not d.in_force(r)]
+    targets = [r for r in targets if r not in idle]
     decisions = []
     level = "full" if full else "summary"
     for rid in targets:
@@ -605,11 +596,17 @@ def explain(ui: Ui, data: str, record_id: str, rule_ids: Sequence[str], members:
     findings = [{"check": f.check, "severity": f.severity, "message": f.message}
                 for f in d.findings]
     ui.set(id=record_id if unmask else mask_id(record_id), entity=entity, decisions=decisions,
-           findings=findings)
+           findings=findings, not_in_force=idle)
     if d.findings and not ui.as_json:
         click.echo("Temuan:" if lang == "id" else "Findings:")
         for f in d.findings:
             click.echo(f"  [{f.severity}] {f.check}: {f.message}")
+    if idle and not ui.as_json:
+        from .wording import date as date_words
+
+        head = "Tidak berlaku per" if lang == "id" else "Not in force on"
+        titles = "; ".join(engine.rule(r).title.get(lang) or r for r in idle)
+        click.echo(f"{head} {date_words(when, lang)}: {titles}")
 
 
 def _top_level(d: Any) -> bool:

@@ -32,9 +32,10 @@ from typing import Any, TypeVar
 import click
 
 from .errors import ErrorGroup, WelfareRulesError
+from .masking import mask_text
 
-__all__ = ["OPTIONAL", "BadInput", "Ui", "command_options", "guarded", "parse_as_of", "require",
-           "version"]
+__all__ = ["OPTIONAL", "BackendChoice", "BadInput", "Ui", "backend_option", "command_options",
+           "guarded", "parse_as_of", "require", "version"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -59,6 +60,32 @@ class BadInput(click.ClickException):
 
     def show(self, file: Any = None) -> None:
         click.echo(f"welfare-rules: {self.format_message()}", err=True)
+
+
+class OneLineGroup(click.Group):
+    """The command group: click's usage errors (a file that does not exist, a bad option value,
+    a missing option) become one line on stderr and exit 2, like every other error, instead of
+    the usage text; ``welfare-rules`` alone still shows the help."""
+
+    def make_context(self, info_name: str | None, args: list[str],
+                     parent: click.Context | None = None, **extra: Any) -> click.Context:
+        with _one_line_usage():
+            return super().make_context(info_name, args, parent, **extra)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        with _one_line_usage():
+            return super().invoke(ctx)
+
+
+@contextlib.contextmanager
+def _one_line_usage() -> Iterator[None]:
+    try:
+        yield
+    except click.exceptions.NoArgsIsHelpError:
+        raise
+    except click.UsageError as exc:
+        where = f" (see {exc.ctx.command_path} --help)" if exc.ctx is not None else ""
+        raise BadInput(mask_text(exc.format_message()) + where) from None
 
 
 def parse_as_of(value: str | None) -> tuple[datetime.date, str]:
@@ -108,7 +135,9 @@ def require(purpose: str, *modules: str) -> None:
 
 
 def _fail(message: str) -> None:
-    click.echo(f"welfare-rules: {message}", err=True)
+    # every branch of `guarded` ends here: a duckdb, pyarrow or ValueError message may quote a
+    # cell, so it is masked like the library's own errors
+    click.echo(f"welfare-rules: {mask_text(message)}", err=True)
     sys.exit(2)
 
 
@@ -117,9 +146,19 @@ def _first_line(exc: BaseException) -> str:
     return text.splitlines()[0] if text.strip() else type(exc).__name__
 
 
+def _message(exc: BaseException) -> str:
+    """The first line of a library error, ids masked. A plain ``KeyError``'s ``str()`` quotes
+    its key; its message is the key itself (the library's own errors are shown as they are)."""
+    if isinstance(exc, KeyError) and not isinstance(exc, WelfareRulesError) and exc.args:
+        first = str(exc.args[0]).splitlines()
+        return mask_text(first[0] if first else type(exc).__name__)
+    return mask_text(_first_line(exc))
+
+
 def guarded(fn: F) -> F:
     """Turn every error into exit code 2 and one line on stderr (every located error of an
-    ``ErrorGroup`` first); ``WELFARE_RULES_DEBUG=1`` re-raises, for the traceback."""
+    ``ErrorGroup`` first), NIKs masked (:func:`~welfare_rules.masking.mask_text`);
+    ``WELFARE_RULES_DEBUG=1`` re-raises, for the traceback."""
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -131,14 +170,16 @@ def guarded(fn: F) -> F:
         except Exception as exc:
             if os.environ.get("WELFARE_RULES_DEBUG"):
                 raise
-            if isinstance(exc, ErrorGroup):
+            if isinstance(exc, ErrorGroup) and len(exc.errors) == 1:
+                _fail(str(exc.errors[0]))  # one located error: one line
+            elif isinstance(exc, ErrorGroup):
                 for e in exc.errors:
                     click.echo(str(e), err=True)
                 _fail(f"{len(exc.errors)} error(s) in the rules")
             elif isinstance(exc, ImportError) and exc.name:
                 _fail(f"the Python package '{exc.name}' is not installed: {pip_line(exc.name)}")
             elif isinstance(exc, WelfareRulesError | FileNotFoundError | KeyError | ValueError):
-                _fail(_first_line(exc).strip("'\""))
+                _fail(_message(exc))
             else:
                 _fail(f"internal error, {type(exc).__name__}: {_first_line(exc)} (please "
                       f"report it; WELFARE_RULES_DEBUG=1 shows the traceback)")
@@ -344,3 +385,29 @@ def _print_rich(title: str, headers: Sequence[str], numeric: Sequence[bool],
     console.print(t)
     for note in notes:
         console.print(note, markup=False, highlight=False)
+
+
+class BackendChoice(click.Choice):  # type: ignore[type-arg]
+    """``--backend``: the names the built-in and installed plugins register, read on use."""
+
+    def __init__(self) -> None:
+        super().__init__(())
+
+    @property
+    def choices(self) -> tuple[str, ...]:
+        from .errors import PluginError
+        from .plugins import backend_names
+
+        try:
+            return tuple(backend_names())
+        except PluginError:  # a broken installed plugin: the built-in backends still work
+            return tuple(backend_names(None))
+
+    @choices.setter
+    def choices(self, value: object) -> None:
+        pass
+
+
+#: ``--backend`` of every command that evaluates a batch (``evaluate``, ``impact``, ...).
+backend_option = click.option("--backend", type=BackendChoice(), default="duckdb",
+                              show_default=True)

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from . import wording
+from .masking import mask_data
 from .unknowns import Input, cone, domain, with_values
 
 if TYPE_CHECKING:
@@ -43,8 +44,8 @@ class Counterfactual:
     """
 
     rule: str
-    changes: Mapping[str, Any]
-    record: Mapping[str, Any]
+    changes: Mapping[str, Any] = attrs.field(repr=lambda c: repr(mask_data(c)))
+    record: Mapping[str, Any] = attrs.field(repr=False)  # the household, its NIKs in full
     before: Any
     after: Any
     _sentences: Mapping[str, str] = attrs.field(factory=dict, repr=False)

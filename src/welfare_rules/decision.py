@@ -20,10 +20,10 @@ from .backends.record import (
     Finding,
     MemberResult,
     RecordResult,
-    mask_id,
     render_message,
     status_of,
 )
+from .masking import mask_id
 
 if TYPE_CHECKING:
     from .backends.python import RecordPlan
@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from .explain import Explanation
     from .views import EngineView
 
-__all__ = ["SEVERITY_ORDER", "STATUSES", "Decision", "Finding", "MemberDecision", "mask_id",
+__all__ = ["SEVERITY_ORDER", "STATUSES", "Decision", "Finding", "MemberDecision",
            "render_message"]
 
 
@@ -45,25 +45,14 @@ class _Base(Evaluation):
         """The full trace: for every rule and criterion its value and status, the inputs it
         read (fields with their values), and each parameter with its value, the date that value
         took effect and its reference; members' traces under ``"members"``."""
-        plan = self.plan
-        eng = self.engine
-        index = eng.model.param_index
+        values = self._values
         rec = self.record
         out: dict[str, Any] = {}
-        for rid, slot in self._slots.items():
-            rule = plan.rules.get(rid)
-            if rule is None:
-                continue
-            refs = eng.rule_refs(rule)
-            params = {}
-            for p in refs.params:
-                v = plan.params[index[p]]
-                params[p] = (v, plan.param_since.get(p), eng.parameters[p].reference)
-            out[rid] = {"value": self._values[slot],
-                        "inputs": {f: rec.get(f) for f in refs.fields},
-                        "rules": {r: self._values[self._slots[r]] for r in refs.rules
-                                  if r in self._slots},
-                        "params": params}
+        for e in self.plan.trace_entries(self.entity):
+            out[e.rule_id] = {"value": values[e.slot],
+                              "inputs": {f: rec.get(f) for f in e.fields},
+                              "rules": {r: values[s] for r, s in e.rules},
+                              "params": dict(e.params)}
         members = getattr(self, "members", None)
         if members:
             out["members"] = [m.trace() for m in members]
@@ -85,46 +74,56 @@ class _Base(Evaluation):
         v = self._values[slot]
         if v is None or self._blocked(rule_id):
             return self._sound(rule_id)[0]
+        if self._doubt(rule_id):  # a known rank that a blank member could move
+            sv, known = self._sound(rule_id, strict=True)
+            return sv if known else None
         return v
 
     def status(self, rule_id: str) -> str:
-        """``"true"``, ``"false"``, ``"unknown"`` or ``"value"``, after settling unknowns.
-
-        A ladder whose climb an unknown criterion stopped is ``"unknown"`` although its value
-        is the level confirmed so far; a rule not in force on ``as_of`` is ``"unknown"``.
-        """
+        """``"true"``, ``"false"``, ``"unknown"`` or ``"value"``, after settling unknowns
+        (and known values that read a rank a blank member could move, see
+        :func:`welfare_rules.unknowns.doubtful`)."""
         slot = self._slot(rule_id)
-        if slot < 0:
-            return "unknown"
-        rule = self.plan.rules[rule_id]
-        v = self._values[slot]
-        blocked = self._blocked(rule_id)
-        if v is None or blocked:
-            sv, known = self._sound(rule_id)
-            if known:
-                return status_of(rule, sv, False)
-        return status_of(rule, v, blocked)
+        if (slot >= 0 and self._values[slot] is not None and not self._blocked(rule_id)
+                and self._doubt(rule_id)):
+            sv, known = self._sound(rule_id, strict=True)
+            return status_of(self.plan.rules[rule_id], sv if known else None, False)
+        return super().status(rule_id)
 
-    def _blocked(self, rule_id: str) -> bool:
-        """Whether a ladder's climb stopped on an unknown criterion."""
-        b = self._slots.get(rule_id + "#blocked")
-        return b is not None and bool(self._values[b])
+    def _doubt(self, rule_id: str) -> bool:
+        """Whether a known value reads a rank a blank member could move (unknowns.doubtful)."""
+        from .unknowns import doubtful
 
-    def _sound(self, rule_id: str) -> tuple[Any, bool]:
+        parent = getattr(self, "parent", None)
+        if parent is not None:
+            return doubtful(parent, rule_id, member=getattr(self, "index", None))
+        return doubtful(self, rule_id)
+
+    def _settle_unknown(self, rule_id: str, value: Any, blocked: bool) -> tuple[Any, bool]:
+        """Settled over the completions of the blank inputs (``status`` reads this)."""
+        sv, known = self._sound(rule_id)
+        return (sv, False) if known else (value, blocked)
+
+    def _sound(self, rule_id: str, strict: bool = False) -> tuple[Any, bool]:
         """(value, known) of an outcome the three-valued evaluation left unknown."""
-        cache: dict[str, tuple[Any, bool]] = self.__dict__.setdefault("_settled", {})
-        got = cache.get(rule_id)
+        cache: dict[tuple[str, bool], tuple[Any, bool]] = self.__dict__.setdefault("_settled",
+                                                                                    {})
+        got = cache.get((rule_id, strict))
         if got is None:
             from .unknowns import settle
 
             raw = self._values[self._slots[rule_id]]
             parent = getattr(self, "parent", None)
             if parent is not None:  # a member's rule, settled within the household
-                s = settle(parent, rule_id, member=getattr(self, "index", None))
+                s = settle(parent, rule_id, member=getattr(self, "index", None),
+                           exact_only=strict)
             else:
-                s = settle(self, rule_id)
-            got = (s.value, True) if s.known else (raw, False)
-            cache[rule_id] = got
+                s = settle(self, rule_id, exact_only=strict)
+            if strict:  # known only when every completion was tried and agrees
+                got = (s.value, True) if s.known and s.exact else (None, False)
+            else:
+                got = (s.value, True) if s.known else (raw, False)
+            cache[(rule_id, strict)] = got
         return got
 
     def needs(self, rule_id: str) -> list[str]:

@@ -11,7 +11,9 @@
   with the system's Chromium (``WELFARE_RULES_CHROMIUM``, else ``chromium`` on ``PATH``):
   ``pip install 'welfare-rules[notebook]'``.
 
-Ids are shown as the tables hold them: the library's tables mask NIKs and No. KK already.
+Every table is masked before it is shown (:func:`~welfare_rules.masking.mask_table`: the
+identifier columns whole, 16-digit runs in any other text), so a notebook saved with its outputs
+holds no full NIK or No. KK; ``table_html(..., unmask=True)`` shows them on request.
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import pyarrow as pa
+
+from .masking import mask_table
 
 __all__ = ["facts_html", "load_ipython_extension", "setup_notebook", "table_html"]
 
@@ -70,11 +74,14 @@ def _text(v: Any) -> tuple[str, bool]:
 
 def table_html(table: pa.Table, *, title: str = "", max_rows: int = 20,
                columns: Sequence[str] | None = None,
-               facts: Iterable[tuple[str, Any]] = ()) -> str:
+               facts: Iterable[tuple[str, Any]] = (), unmask: bool = False) -> str:
     """An Arrow table as an HTML table (autoescaped): the first ``max_rows`` rows of
-    ``columns`` (default all), under ``title`` and a line of ``facts`` (label, value)."""
+    ``columns`` (default all), under ``title`` and a line of ``facts`` (label, value).
+
+    Ids are masked (:func:`~welfare_rules.masking.mask_table`) unless ``unmask`` is true.
+    """
     cols = [c for c in (columns or table.column_names) if c in table.column_names]
-    head = table.select(cols).slice(0, max_rows).to_pylist()
+    head = mask_table(table.select(cols).slice(0, max_rows), unmask=unmask).to_pylist()
     rows = [[dict(zip(("text", "num"), _text(r[c]), strict=True)) for c in cols] for r in head]
     numeric = [any(row[i]["num"] for row in rows) for i in range(len(cols))]
     return str(_template().render(

@@ -25,7 +25,7 @@ from . import types as t
 from ._yaml import Positions
 from .adapters.record import check_record
 from .backends.base import Backend
-from .backends.python import Compiled, RecordPlan, compile_plan, rule_nodes
+from .backends.python import Compiled, RecordPlan, compile_plan, missing_params, rule_nodes
 from .decision import Decision as _Decision
 from .errors import (
     CycleError,
@@ -107,7 +107,8 @@ class Engine:
         self.backends: dict[str, Backend] = dict(backends or {})
         self._param_index = self.model.param_index
         self._lock = threading.Lock()
-        self._compiled: dict[tuple[str, tuple[tuple[str, int], ...]], Compiled] = {}
+        self._compiled: dict[tuple[str, tuple[tuple[str, int], ...], frozenset[str]],
+                             Compiled] = {}
         self._plans: dict[tuple[str, datetime.date], RecordPlan] = {}
         self._reads: dict[tuple[str, datetime.date], frozenset[str]] = {}
 
@@ -338,7 +339,7 @@ class Engine:
             if plan is not None:
                 return plan
             base = self.model.plan(as_of)
-            ckey = (entity, base.selection)
+            ckey = (entity, base.selection, missing_params(base))
             compiled = self._compiled.get(ckey)
             if compiled is None:
                 compiled = compile_plan(base, entity)
@@ -621,9 +622,10 @@ class _Loader:
                         f"rule '{rid}' has versions of different types ({prev} and {ty})",
                         r.location))
                 rule_types[rid] = ty if prev is None or prev == t.ANY else t.unify(prev, ty)
+        known: dict[tuple[str, ...], set[str]] = {}  # names by entities, built once each
         for vs in rules.values():
             for r in vs:
-                self.errors.extend(_template_errors(r, params, schema, rule_entity))
+                self.errors.extend(_template_errors(r, params, schema, rule_entity, known))
         # 3. bounds: text growth and chain depth (docs/security.md)
         self.errors.extend(check_bounds(rules, order, deps, schema, params, rule_nodes))
         return refs_out, rule_types, order
@@ -793,7 +795,8 @@ def _syntactic_refs(node: n.Node, rule_entity: Mapping[str, str], refs: Refs) ->
 
 
 def _template_errors(r: Rule, params: Mapping[str, Parameter], schema: Schema,
-                     rule_entity: Mapping[str, str]) -> list[LocatedError]:
+                     rule_entity: Mapping[str, str],
+                     names: dict[tuple[str, ...], set[str]]) -> list[LocatedError]:
     """Placeholders of a rule's title and message that name nothing: ``{param.x}`` must be a
     parameter, ``{name}`` a field or rule of the rule's entity (or of its parent's)."""
     texts = [("title", r.title.id), ("title", r.title.en)]
@@ -805,8 +808,11 @@ def _template_errors(r: Rule, params: Mapping[str, Parameter], schema: Schema,
         ents.append(parent[0].name)
     if r.entity in schema.entities:  # a check per member names the member's fields too
         ents += [rel.entity for rel in schema.entity(r.entity).relations.values()]
-    known = {f for e in ents if e in schema.entities for f in schema.entity(e).fields}
-    known |= {rid for rid, e in rule_entity.items() if e in ents}
+    known = names.get(tuple(ents))
+    if known is None:
+        known = {f for e in ents if e in schema.entities for f in schema.entity(e).fields}
+        known |= {rid for rid, e in rule_entity.items() if e in ents}
+        names[tuple(ents)] = known
     out: list[LocatedError] = []
     for what, text in texts:
         for name in template_names(text):

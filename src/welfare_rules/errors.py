@@ -122,6 +122,23 @@ class EvaluationError(WelfareRulesError, ValueError):
         super().__init__(message)
 
 
+#: The message every backend gives when arithmetic leaves the range of its type.
+OUT_OF_RANGE = "arithmetic out of range"
+
+
+def out_of_range(detail: str) -> EvaluationError:
+    """The error of every backend for arithmetic that leaves 64 bits or a date that leaves
+    0001-01-01 … 9999-12-31 (docs/security.md)."""
+    return EvaluationError(f"{OUT_OF_RANGE}: {detail} (integers are 64-bit, decimals finite "
+                           "and dates within 0001-01-01 … 9999-12-31 on every backend)")
+
+
+def beyond_dates(function: str) -> str:
+    """The detail of :func:`out_of_range` for a date function whose result leaves
+    0001-01-01 … 9999-12-31 (the same text on every backend)."""
+    return f"{function}() gives a date outside 0001-01-01 … 9999-12-31"
+
+
 class HitPolicyError(EvaluationError):
     """A UNIQUE or ANY decision table matched rows it may not match together."""
 

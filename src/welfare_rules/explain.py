@@ -21,7 +21,8 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from . import wording
-from .backends.record import mask_id
+from .expr.nodes import to_source
+from .masking import is_masked_field, mask_data, mask_id, mask_text
 from .model import WHAT_IF
 from .plugins import layering
 
@@ -47,7 +48,7 @@ _W = {
         "blocked": "penilaian tingkat terhenti karena data belum lengkap",
         "findings": "Temuan", "did_not_matter": "{fields} kosong, tetapi tidak mengubah hasil",
         "counted": "dihitung", "not_counted": "tidak dihitung", "rank": "urutan",
-        "component": "komponen",
+        "component": "komponen", "expression": "Rumus",
     },
     "en": {
         "true": "YES", "false": "NO", "unknown": "NOT YET KNOWN",
@@ -64,7 +65,7 @@ _W = {
         "findings": "Findings", "did_not_matter": "{fields} left blank, but it does not change "
         "the outcome",
         "counted": "counted", "not_counted": "not counted", "rank": "rank",
-        "component": "component",
+        "component": "component", "expression": "Expression",
     },
 }
 
@@ -123,21 +124,19 @@ def _resolver(d: DecisionView, lang: str) -> Any:
     return resolve
 
 
-def _mask(value: Any) -> str:
-    return mask_id(value)
-
-
 def _is_identifier(d: DecisionView, name: str) -> bool:
-    ent = d.engine.schema.entity(d.entity)
-    return name in ("nik", "household_id") or (name == ent.key and d.entity == "household")
+    return is_masked_field(name, d.entity, d.engine.schema.entity(d.entity).key)
 
 
 def _field_text(d: DecisionView, name: str, lang: str, *, unmask: bool) -> str:
+    """A field's value in words; identifiers and 16-digit runs in free text masked
+    (:mod:`welfare_rules.masking`) unless ``unmask``."""
     v = d.record.get(name)
     if v is not None and not unmask and _is_identifier(d, name):
-        return _mask(v)
+        return mask_id(v)
     f = d.engine.schema.entity(d.entity).fields.get(name)
-    return wording.value(v, lang, field=f)
+    text = wording.value(v, lang, field=f)
+    return text if unmask else mask_text(text)
 
 
 def _basis_text(b: Basis, lang: str) -> str:
@@ -163,8 +162,8 @@ class _Builder:
         f = self.eng.schema.entity(d.entity).fields.get(name)
         v = d.record.get(name)
         label = (f.label.get(self.lang) if f else "") or name
-        return {"name": name, "label": label, "value": _json_value(v) if self.unmask or not
-                _is_identifier(d, name) else _mask(v),
+        return {"name": name, "label": label, "value": _json_value(v) if self.unmask else mask_id(v)
+                if _is_identifier(d, name) else mask_data(_json_value(v)),
                 "shown": _field_text(d, name, self.lang, unmask=self.unmask),
                 "missing": v is None}
 
@@ -203,6 +202,7 @@ class _Builder:
             "basis": _basis_text(rule.basis, self.lang),
             "sources": list(rule.basis.sources) or ([rule.reference] if rule.reference else []),
             "origin": str(rule.origin),
+            "expression": to_source(rule.expr) if rule.expr is not None else None,
             "inputs": [self.field(d, f) for f in sorted(refs.fields)],
             "rules_used": [self.used(d, r) for r in sorted(refs.rules)
                            if r in d.slots and r not in rule.children],
@@ -469,6 +469,8 @@ def _render_node(b: _Builder, node: dict[str, Any], indent: int) -> list[str]:
     sub = pad + "    "
     if node.get("mode_text"):
         lines.append(f"{sub}{node['mode_text']}")
+    if node.get("expression") and not node["children"] and node["expression"] != node["title"]:
+        lines.append(f"{sub}{w['expression']}: `{node['expression']}`")
     if node["inputs"]:
         lines.append(f"{sub}{w['inputs']}: " + "; ".join(
             f"{i['label']} = {i['shown']}" for i in node["inputs"]))

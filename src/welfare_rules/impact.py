@@ -393,20 +393,25 @@ def impact(base: Engine, reform: Engine | str | Path | Any, data: Any, *, member
             Or the weights themselves: ``{id: weight}`` or a table from :func:`read_weights`.
         by: household fields to carry for :meth:`ImpactResult.by`, besides kecamatan,
             kelurahan and desil.
-        backend: ``duckdb`` (one query for both), ``python`` or ``spark``.
+        backend: ``duckdb`` (one query for both) or any other registered backend
+            (``python``, ``spark``, ``polars``, a plugin's): each side evaluated as a batch.
         spark: the SparkSession for ``backend="spark"``.
         memory_limit: the DuckDB memory limit (DuckDB spills beyond it).
         threads: DuckDB threads (default: all cores).
 
     Raises:
         DataError: bad weights, or a ``by`` that is not a household field.
-        EvaluationError: an unknown backend.
+        EvaluationError: an unknown backend (refused before any data is read).
     """
+    from .batch import resolve_backend
     from .engine import Engine
     from .plan import as_of_date
 
     if not isinstance(reform, Engine):
         reform = reform_engine(base, reform)
+    # before any data is read: an unknown name is refused at once, a plugin's backend accepted
+    backend_name = resolve_backend(base, backend).name
+    resolve_backend(reform, backend_name)
     day = as_of_date(as_of)
     ent = base.schema.entity(_ENTITY)
     key = ent.key
@@ -431,26 +436,23 @@ def impact(base: Engine, reform: Engine | str | Path | Any, data: Any, *, member
                                           "weight": list(weights.values())}), key, "weight")
     elif weights is not None:
         wtable = _check_weights(weights, key, "weight")
-    loaded, tables = _read(base, data, members, adapter, validate, backend)
-    if backend == "duckdb":
+    loaded, tables = _read(base, data, members, adapter, validate, backend_name)
+    if backend_name == "duckdb":
         narrow = _duckdb_pair(base, reform, tables, day, pa_, pb, progs, carry, groups, key,
                               memory_limit=memory_limit, threads=threads)
-    elif backend in ("python", "spark"):
+    else:  # any other registered backend (python, spark, polars, a plugin's): both batches
         src = loaded if loaded is not None else data
         kw: dict[str, Any] = {"members": None if loaded is not None else members,
                               "validate": False, "dataset_checks": False, "carry": carry}
-        if backend == "spark":
+        if backend_name == "spark":
             kw["spark"] = spark
-        ra = base.evaluate_batch(_ENTITY, src, as_of=day, backend=backend, **kw)
-        rb = reform.evaluate_batch(_ENTITY, src, as_of=day, backend=backend, **kw)
+        ra = base.evaluate_batch(_ENTITY, src, as_of=day, backend=backend_name, **kw)
+        rb = reform.evaluate_batch(_ENTITY, src, as_of=day, backend=backend_name, **kw)
         try:
             narrow = _narrow(ra.to_arrow(), rb.to_arrow(), pa_, pb, progs, carry, groups, key)
         finally:
             ra.close()
             rb.close()
-    else:
-        raise EvaluationError(f"unknown backend '{backend}' (expected duckdb, python or "
-                              f"spark)")
     label = weights if isinstance(weights, str) else ("weight" if weights is not None else None)
     narrow = _with_weights(narrow, key, wtable, label)
     quarantine = loaded.quarantine if loaded is not None else _empty_quarantine()

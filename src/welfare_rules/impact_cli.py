@@ -14,7 +14,7 @@ from typing import Any
 
 import click
 
-from .cli_kit import BadInput, Ui, command_options, parse_as_of
+from .cli_kit import BadInput, Ui, backend_option, command_options, parse_as_of
 
 Decorator = Callable[[Callable[..., Any]], Callable[..., Any]]
 
@@ -126,8 +126,7 @@ def register(group: click.Group, *, plugin_option: Decorator) -> None:
     @click.option("--weights", help="Household column of weights: weighted totals.")
     @click.option("--by", default="kecamatan", show_default=True,
                   help="Group of the second table: kecamatan, kelurahan or desil.")
-    @click.option("--backend", type=click.Choice(["duckdb", "spark", "python"]),
-                  default="duckdb", show_default=True)
+    @backend_option
     @_outputs
     @click.option("--changes", "changes_out", type=click.Path(),
                   help="Write the changed households (ids masked) to this CSV.")

@@ -27,6 +27,7 @@ __all__ = [
     "mask_data",
     "mask_field",
     "mask_id",
+    "mask_id_sql",
     "mask_table",
     "mask_text",
 ]
@@ -54,6 +55,31 @@ def mask_id(value: Any) -> str:
     if len(s) <= 8:
         return "*" * len(s)
     return s[:4] + "*" * (len(s) - 8) + s[-4:]
+
+
+def mask_id_sql(value: Any) -> Any:
+    """:func:`mask_id` as a SQL expression, for the SQL backends and DuckDB queries.
+
+    Args:
+        value: a ``sqlglot`` expression of type text (``NULL`` gives ``NULL``).
+
+    Returns:
+        A ``sqlglot`` expression: the first 4 and last 4 characters with ``*`` between them;
+        a text of 8 characters or fewer all ``*`` (the same as :func:`mask_id`).
+    """
+    from sqlglot import exp
+
+    length = exp.Length(this=value)
+    eight = exp.Literal.number(8)
+    star = exp.Literal.string("*")
+    ends = exp.DPipe(this=exp.DPipe(
+        this=exp.Substring(this=value, start=exp.Literal.number(1),
+                           length=exp.Literal.number(4)),
+        expression=exp.Repeat(this=star, times=exp.Sub(this=length, expression=eight)),
+        safe=True), expression=exp.Right(this=value, expression=exp.Literal.number(4)),
+        safe=True)
+    return exp.Case(ifs=[exp.If(this=exp.LTE(this=length, expression=eight),
+                                true=exp.Repeat(this=star, times=length))], default=ends)
 
 
 def mask_text(text: str, *, unmask: bool = False) -> str:
@@ -125,7 +151,8 @@ def mask_data(value: Any, *, unmask: bool = False) -> Any:
     return value
 
 
-def mask_table(table: Any, *, unmask: bool = False) -> Any:
+def mask_table(table: Any, *, unmask: bool = False,
+               columns: tuple[str, ...] | None = None) -> Any:
     """Mask a pyarrow table about to be written for others.
 
     Columns named like an identifier field (:data:`MASKED_FIELDS`) that still hold a full
@@ -136,6 +163,7 @@ def mask_table(table: Any, *, unmask: bool = False) -> Any:
     Args:
         table: a ``pyarrow.Table``.
         unmask: return the table unchanged.
+        columns: mask only these columns (all text columns when ``None``).
 
     Returns:
         A ``pyarrow.Table`` with the same schema.
@@ -147,7 +175,7 @@ def mask_table(table: Any, *, unmask: bool = False) -> Any:
         return table
     for i, name in enumerate(table.column_names):
         col = table.column(i)
-        if name.endswith("_unmasked") or not (
+        if name.endswith("_unmasked") or (columns is not None and name not in columns) or not (
                 pa.types.is_string(col.type) or pa.types.is_large_string(col.type)):
             continue
         hit = pc.fill_null(pc.match_substring_regex(col, "[0-9]{16}"), False)

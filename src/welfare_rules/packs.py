@@ -11,6 +11,8 @@ from collections.abc import Callable, MutableMapping
 from pathlib import Path
 from typing import Any
 
+from ._yaml import load_yaml_file
+from .errors import RuleLoadError
 from .hookspecs import Register, hookimpl
 
 __all__ = ["register_pack"]
@@ -27,7 +29,9 @@ def register_pack(folder: str | Path, namespace: MutableMapping[str, Any] | None
     Each part that exists in ``folder`` gets its hook: ``schema.yaml`` (``register_schema``;
     another file name with ``schema=``), ``parameters/`` (``register_parameters``), ``rules/``
     (``register_rules``), ``tests/`` (``register_rule_tests``) and ``registers.yaml``
-    (``register_registers``: ``{name: spec}``). A plugin adds its other hooks (functions,
+    (``register_registers``: ``{name: spec}``, read with the bounded YAML loader and refused
+    with a located :class:`~welfare_rules.errors.RuleLoadError` unless it is a mapping of
+    mappings). A plugin adds its other hooks (functions,
     adapters, backends) itself, as usual.
 
     Args:
@@ -59,10 +63,17 @@ def register_pack(folder: str | Path, namespace: MutableMapping[str, Any] | None
             path_hook(name, here / part)
     if (here / "registers.yaml").is_file():
         def register_registers(register: Register) -> None:
-            import yaml
-
-            text = (here / "registers.yaml").read_text(encoding="utf-8")
-            for reg, spec in (yaml.safe_load(text) or {}).items():
+            data, pos = load_yaml_file(here / "registers.yaml")
+            if data is None:
+                return
+            if not isinstance(data, dict):
+                raise RuleLoadError("registers.yaml must be a mapping of register names to "
+                                    f"their specs; found {type(data).__name__}", pos.get(()))
+            for reg, spec in data.items():
+                if not isinstance(spec, dict):
+                    raise RuleLoadError(f"register '{reg}' must be a mapping (title, fields, "
+                                        f"key, match, ...); found {type(spec).__name__}",
+                                        pos.get((str(reg),)))
                 register(str(reg), spec)
 
         hooks["register_registers"] = hookimpl(register_registers)

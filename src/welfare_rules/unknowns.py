@@ -30,7 +30,7 @@ import itertools
 import math
 import random
 import weakref
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -86,6 +86,13 @@ class Cone:
     #: (is member, field) → the constant expressions it is compared with; None: used otherwise
     thresholds: dict[tuple[bool, str], list[n.Node] | None] = attrs.field(factory=dict)
     rules: set[str] = attrs.field(factory=set)
+    #: the ``where=`` of each ``rank(..., where=...)`` it reads: see :func:`doubtful`
+    rank_wheres: list[n.Node] = attrs.field(factory=list)
+
+    @property
+    def ranked(self) -> bool:
+        """Whether it reads a ``rank(..., where=...)``."""
+        return bool(self.rank_wheres)
 
 
 _CONES: weakref.WeakKeyDictionary[EngineView, dict[tuple[int, bool], Cone]] = \
@@ -199,6 +206,8 @@ class _Ctx:
                 self.threshold(member, node.id, consts)
             return
         if isinstance(node, n.Call):
+            if node.func == "rank":
+                self.out.rank_wheres.extend(w for k, w in node.kwargs if k == "where")
             args = list(node.args)
             inner = member
             if args and isinstance(args[0], n.Name) and args[0].id in self.relations:
@@ -254,26 +263,71 @@ def _numbers(node: n.Node, d: DecisionView) -> list[float]:
     return [float(x) for x in vals if isinstance(x, int | float) and not isinstance(x, bool)]
 
 
+def _completable(f: Field, member: bool, c: Cone) -> bool:
+    """Whether a blank of this field is completed (enumerated) when settling: the one test
+    :func:`domain` and :func:`completable_fields` share."""
+    if f.name in (c.blank_member if member else c.blank_own):
+        return False
+    kind = f.type.kind
+    if kind in ("bool", "enum"):
+        return True
+    if kind not in ("int", "decimal"):
+        return False
+    if kind == "int" and _small_range(f):
+        return True
+    return c.thresholds.get((member, f.name)) is not None
+
+
+def _small_range(f: Field) -> bool:
+    lo = f.min if isinstance(f.min, int | float) else None
+    hi = f.max if isinstance(f.max, int | float) else None
+    return lo is not None and hi is not None and hi - lo + 1 <= SMALL_RANGE
+
+
+def completable_fields(engine: EngineView, rule: Rule, member: bool = False
+                       ) -> tuple[frozenset[str], frozenset[str]]:
+    """The fields (of the record, of its related records) whose blank settling completes: a
+    record with none of them blank keeps its three-valued outcome, so a batch re-decides only
+    the records that have one (:mod:`welfare_rules.settling`). ``member`` for a rule of the
+    related records (a person's rule, settled within the household)."""
+    c = cone(engine, rule, member)
+    held = engine.schema.parent_of(rule.entity) if member else None
+    ent = held[0] if held is not None else engine.schema.entity(rule.entity)
+    rel = next(iter(ent.relations.values()), None)
+    kids = engine.schema.entity(rel.entity).fields if rel is not None else {}
+    own = frozenset(x for x in c.own if x in ent.fields and _completable(ent.fields[x], False, c))
+    related = frozenset(x for x in c.member if x in kids and _completable(kids[x], True, c))
+    return own, related
+
+
+def read_fields(engine: EngineView, rule: Rule, member: bool = False
+                ) -> tuple[frozenset[str], frozenset[str]]:
+    """The fields (own, of related records) a rule reads whose blank may be needed to decide
+    it (:func:`needs`): those read by ``is_missing``/``coalesce`` are values when blank."""
+    c = cone(engine, rule, member)
+    return frozenset(c.own - c.blank_own), frozenset(c.member - c.blank_member)
+
+
+def ranks_members(engine: EngineView, rule: Rule, member: bool = False) -> bool:
+    """Whether the rule reads a ``rank(..., where=...)`` (see :func:`doubtful`)."""
+    return cone(engine, rule, member).ranked
+
+
 def domain(d: DecisionView, inp: Input, c: Cone) -> list[Any] | None:
     """The values that cover every outcome for a missing input, or ``None`` when it cannot be
     enumerated (it then stays missing)."""
     f = _field(d, inp)
-    if f is None:
-        return None
-    blank = c.blank_member if inp.member is not None else c.blank_own
-    if inp.field in blank:
+    if f is None or not _completable(f, inp.member is not None, c):
         return None
     kind = f.type.kind
     if kind == "bool":
         return [True, False]
     if kind == "enum":
         return list(f.type.values)
-    if kind not in ("int", "decimal"):
-        return None
     lo = f.min if isinstance(f.min, int | float) else None  # numeric bounds (int, decimal)
     hi = f.max if isinstance(f.max, int | float) else None
-    if kind == "int" and lo is not None and hi is not None and hi - lo + 1 <= SMALL_RANGE:
-        return list(range(int(lo), int(hi) + 1))
+    if kind == "int" and _small_range(f):
+        return list(range(int(lo or 0), int(hi or 0) + 1))
     consts = c.thresholds.get((inp.member is not None, inp.field))
     if consts is None:
         return None
@@ -315,6 +369,56 @@ def missing_inputs(d: DecisionView, rule: Rule, member: bool = False) -> list[In
     return out
 
 
+def doubtful(d: DecisionView, rule_id: str, member: int | None = None) -> bool:
+    """Whether a *known* three-valued outcome may still not hold for every completion.
+
+    ``rank(..., where=...)`` ranks the members whose ``where`` holds; a member whose ``where``
+    is unknown is left out of the ranking, so the others' ranks are known although they would
+    move if that member counted (a child ranked 1 becomes 2 when a mother's blank pregnancy is
+    yes). Every rule that reads such a rank (``pkh_person_rank``, ``pkh_counted``, the PKH
+    benefit) is therefore settled like an unknown one when a member input it reads is blank
+    (``d`` is the household's decision; ``member`` the index for a member's rule), and it is
+    known only when every completion was tried and agrees (:attr:`Settled.exact`)."""
+    rule = d.plan.rules[rule_id]
+    c = cone(d.engine, rule, member is not None)
+    if not c.ranked:
+        return False
+    return _where_unknown(d, c)
+
+
+def _where_unknown(d: DecisionView, c: Cone) -> bool:
+    """Whether some member's ``where`` of a rank the cone reads is unknown (three-valued)."""
+    from .backends.interp import Scope, evaluate
+
+    cache: dict[int, bool] = d.__dict__.setdefault("_rank_where_unknown", {})
+    got = cache.get(id(c))
+    if got is not None:
+        return got
+    child = d.plan.compiled.child
+    rows = d.record.get(d.plan.compiled.relation or "") or ()
+    got = False
+    if child is not None and rows:
+        _, members = d.plan.compiled.run(d.record, d.plan.params, d.as_of)
+        slots = child.slots
+        for row, vals in zip(rows, members, strict=False):
+            scope = Scope(row, _reader(vals, slots), slots.__contains__, d.plan.param,
+                          d.as_of, d.engine.functions)
+            if any(evaluate(w, scope) is None for w in c.rank_wheres):
+                got = True
+                break
+    cache[id(c)] = got
+    return got
+
+
+def _blank_is_value(inp: Input, c: Cone) -> bool:
+    """A field read by ``is_missing``/``coalesce``: its blank is a value, not a missing one."""
+    return inp.field in (c.blank_member if inp.member is not None else c.blank_own)
+
+
+def _reader(values: Sequence[Any], slots: Mapping[str, int]) -> Callable[[str], Any]:
+    return lambda rule_id: values[slots[rule_id]]
+
+
 def with_values(record: Mapping[str, Any], changes: Mapping[Input, Any]) -> dict[str, Any]:
     """A copy of ``record`` with the given inputs set (members copied only where touched)."""
     out = dict(record)
@@ -344,6 +448,11 @@ def outcome(d: DecisionView, record: Mapping[str, Any], rule_id: str,
         EvaluationError: the record violates a decision table's hit policy.
     """
     values, members = d.plan.compiled.run(record, d.plan.params, d.as_of)
+    return _read(d, values, members, rule_id, member)
+
+
+def _read(d: DecisionView, values: Sequence[Any], members: Sequence[Sequence[Any]],
+          rule_id: str, member: int | None) -> tuple[Any, bool]:
     if member is not None:
         child = d.plan.compiled.child
         assert child is not None
@@ -376,8 +485,27 @@ class Settled:
     exact: bool
 
 
+def _completed(d: DecisionView, changes: Mapping[Input, Any]
+               ) -> tuple[Sequence[Any], Sequence[Sequence[Any]]] | None:
+    """The slot values of the record completed with ``changes`` (``None``: it violates a
+    UNIQUE/ANY table), kept per decision: the rules and members settled over the same
+    completions evaluate each of them once."""
+    runs: dict[frozenset[tuple[Input, Any]], Any] = d.__dict__.setdefault("_completed", {})
+    key = frozenset(changes.items())
+    if key in runs:
+        got: tuple[Sequence[Any], Sequence[Sequence[Any]]] | None = runs[key]
+        return got
+    try:
+        got = d.plan.compiled.run(with_values(d.record, changes), d.plan.params, d.as_of)
+    except EvaluationError:
+        got = None
+    runs[key] = got
+    return got
+
+
 def settle(d: DecisionView, rule_id: str, fixed: Mapping[Input, Any] | None = None,
-           leave: frozenset[Input] = frozenset(), member: int | None = None) -> Settled:
+           leave: frozenset[Input] = frozenset(), member: int | None = None,
+           exact_only: bool = False) -> Settled:
     """Settle an outcome over the completions of its missing inputs.
 
     Args:
@@ -386,6 +514,7 @@ def settle(d: DecisionView, rule_id: str, fixed: Mapping[Input, Any] | None = No
         fixed: inputs given a value first (a candidate completion of part of them).
         leave: missing inputs left blank instead of being completed.
         member: for a rule of the members, the index of the member whose outcome it is.
+        exact_only: give up (unknown) at once when the answer could not be exact.
     """
     rule = d.plan.rules[rule_id]
     c = cone(d.engine, rule, member is not None)
@@ -393,7 +522,7 @@ def settle(d: DecisionView, rule_id: str, fixed: Mapping[Input, Any] | None = No
     inputs, doms = [], []
     exact = True
     for inp in missing_inputs(d, rule, member is not None):
-        if (fixed and inp in fixed) or inp in leave:
+        if (fixed and inp in fixed) or inp in leave or _blank_is_value(inp, c):
             continue
         dom = domain(d, inp, c)
         if dom is None:
@@ -408,14 +537,15 @@ def settle(d: DecisionView, rule_id: str, fixed: Mapping[Input, Any] | None = No
             return Settled(None, False, exact)
         return Settled(v, known, exact)
     total = math.prod(len(x) for x in doms)
+    if exact_only and (not exact or total > MAX_COMPLETIONS):
+        return Settled(None, False, False)
     rng = random.Random(0) if total > MAX_COMPLETIONS else None
     first: tuple[Any, bool] | None = None
     for combo in _completions(doms, rng):
-        try:
-            v, known = outcome(d, with_values(base, dict(zip(inputs, combo, strict=True))),
-                               rule_id, member)
-        except EvaluationError:
+        run = _completed(d, {**(fixed or {}), **dict(zip(inputs, combo, strict=True))})
+        if run is None:
             continue  # a record violating a UNIQUE/ANY table is no completion
+        v, known = _read(d, run[0], run[1], rule_id, member)
         if first is None:
             first = (v, known)
         if not known:
@@ -444,7 +574,10 @@ def needs(d: DecisionView, rule_id: str) -> list[Input]:
     c = cone(d.engine, rule)
     missing = [i for i in missing_inputs(d, rule)
                if i.field not in (c.blank_member if i.member is not None else c.blank_own)]
-    if not missing or settle(d, rule_id).known:
+    if not missing:
+        return []
+    s = settle(d, rule_id)
+    if s.known and (s.exact or not doubtful(d, rule_id)):
         return []
     chosen = list(missing)
     for inp in sorted(missing, key=_drop_order, reverse=True):

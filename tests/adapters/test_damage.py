@@ -6,6 +6,7 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -19,13 +20,23 @@ PEKALONGAN = (FIXTURES / "pekalongan_export.csv").read_bytes()
 PERSONS = (EXAMPLES / "persons.csv").read_bytes()
 
 
+#: damage that leaves every line a line (no quote to fold lines, no cut): blanks counted exactly
+LINE_SAFE = {"blank", "swap", "repeat", "reorder", "header", "blank_line", "stray", "delim_row",
+             "bad_person"}
+
+
 @st.composite
-def damaged(draw: st.DrawFn, base: bytes, delim: bytes) -> bytes:
+def damaged(draw: st.DrawFn, base: bytes, delim: bytes) -> tuple[bytes, int | None]:
+    """A damaged copy of ``base`` and how many blank lines it holds (None when the damage
+    may fold or cut lines, so the count is not known exactly)."""
     lines = base.replace(b"\r\n", b"\n").rstrip(b"\n").split(b"\n")
     rows = [line.split(delim) for line in lines]
+    kinds: set[str] = set()
     for _ in range(draw(st.integers(1, 6))):
         kind = draw(st.sampled_from(["blank", "swap", "repeat", "reorder", "garbage",
-                                     "truncate", "header"]))
+                                     "truncate", "header", "blank_line", "stray", "quote",
+                                     "delim_row", "bad_person"]))
+        kinds.add(kind)
         r = draw(st.integers(1, len(rows) - 1)) if len(rows) > 1 else 0
         if kind == "blank" and rows[r]:
             rows[r][draw(st.integers(0, len(rows[r]) - 1))] = b""
@@ -45,14 +56,34 @@ def damaged(draw: st.DrawFn, base: bytes, delim: bytes) -> bytes:
             rows[r][c] = rows[r][c][:2] + junk + rows[r][c][2:]
         elif kind == "header":
             rows.insert(r, list(rows[0]))
+        elif kind == "blank_line":  # empty, spaces, a tab, or delimiters alone
+            rows.insert(max(r, 1), [draw(st.sampled_from([b"", b"   ", b"\t", delim * 3]))])
+        elif kind == "stray" and rows[r]:  # one byte that is not UTF-8 (nor always cp1252)
+            c = draw(st.integers(0, len(rows[r]) - 1))
+            byte = bytes([draw(st.integers(0x80, 0xFF))])
+            rows[r][c] = rows[r][c][:1] + byte + rows[r][c][1:]
+        elif kind == "quote" and rows[r]:  # a quote opened and never closed
+            c = draw(st.integers(0, len(rows[r]) - 1))
+            rows[r][c] = b'"' + rows[r][c]
+        elif kind == "delim_row" and len(rows[r]) > 1:  # one row written with another delimiter
+            other = b"|" if delim != b"|" else b","
+            rows[r] = [other.join(rows[r]).replace(delim, b"")]
+        elif kind == "bad_person" and rows[r]:  # a person cell that does not parse (a date)
+            c = draw(st.integers(0, len(rows[r]) - 1))
+            rows[r][c] = draw(st.sampled_from([b"31-02-1980", b"X", b"+2", b"7.5"]))
     data = b"\n".join(delim.join(row) for row in rows)
-    if draw(st.booleans()):  # a truncated last line
+    truncated = draw(st.booleans())
+    if truncated:  # a truncated last line
         cut = draw(st.integers(0, max(0, len(rows[-1]) * 4)))
         data = data[: max(len(data) - cut, len(delim.join(rows[0])) + 1)]
-    return data
+    exact = not truncated and kinds <= LINE_SAFE
+    blanks = sum(1 for row in rows[1:] if not delim.join(row).replace(delim, b"").strip())
+    return data, (blanks if exact else None)
 
 
-def _check(data: bytes, name: str, schema: Schema, adapter: object) -> None:
+def _check(damage: tuple[bytes, int | None], name: str, schema: Schema, adapter: object
+           ) -> None:
+    data, blanks = damage
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / name
         path.write_bytes(data)
@@ -60,6 +91,8 @@ def _check(data: bytes, name: str, schema: Schema, adapter: object) -> None:
             res = read(path, schema, adapter=adapter, entity="person")  # type: ignore[arg-type]
         except DataError:
             return  # a wholly unreadable file (e.g. the key column's header was damaged)
+    if blanks is not None:
+        assert res.blank_lines == blanks
     q_rows = set(zip(res.quarantine.column("source").to_pylist(),
                      res.quarantine.column("row").to_pylist(), strict=True))
     assert res.rows_read == res.rows_valid + res.rows_quarantined
@@ -70,12 +103,29 @@ def _check(data: bytes, name: str, schema: Schema, adapter: object) -> None:
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=damaged(PEKALONGAN, b";"))
-def test_damaged_pekalongan_export_never_crashes(data: bytes, schema: Schema,
+def test_damaged_pekalongan_export_never_crashes(data: tuple[bytes, int | None], schema: Schema,
                                                  pekalongan: MappingAdapter) -> None:
     _check(data, "export.csv", schema, pekalongan)
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=damaged(PERSONS, b","))
-def test_damaged_canonical_persons_never_crash(data: bytes, schema: Schema) -> None:
+def test_damaged_canonical_persons_never_crash(data: tuple[bytes, int | None],
+                                               schema: Schema) -> None:
     _check(data, "persons.csv", schema, CanonicalAdapter())
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(delim=st.sampled_from([b"|", b"#"]), data=st.data())
+def test_a_whole_file_in_a_delimiter_the_adapter_does_not_accept_is_refused_by_name(
+        delim: bytes, data: st.DataObject, schema: Schema, pekalongan: MappingAdapter) -> None:
+    """The wrong delimiter for the whole file: one located error saying what the file looks
+    like (a '#'-separated file is not recognised as any: then the header is not found)."""
+    damage = data.draw(damaged(PEKALONGAN.replace(b";", delim), delim))
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "export.csv"
+        path.write_bytes(damage[0])
+        expected = ("looks pipe-separated" if delim == b"|"
+                    else "no column for the required field")
+        with pytest.raises(DataError, match=expected):
+            read(path, schema, adapter=pekalongan)

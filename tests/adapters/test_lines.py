@@ -82,3 +82,10 @@ def test_the_tolerant_reader_counts_blank_lines_too(tmp_path: Path, schema: Sche
     assert res.quarantine.column("row").to_pylist() == [1]
     assert "line 3 of the file" in res.quarantine.column("reason")[0].as_py()
     assert res.rows_valid == 2
+
+
+def test_json_lines_count_blank_lines_too(tmp_path: Path, schema: Schema) -> None:
+    p = tmp_path / "households.jsonl"
+    p.write_text('{"id": "3375010101230001"}\n\n   \n{"id": "3375010101230002"}\n')
+    res = read(p, schema, progress=False)
+    assert (res.rows_read, res.rows_valid, res.blank_lines) == (2, 2, 2)

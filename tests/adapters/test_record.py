@@ -262,6 +262,75 @@ def test_messy_records_are_refused_by_name_or_answered_as_their_canonical_form(
 
 
 
+# --- the fast path (record_fast.py) only ever skips work ------------------------------------
+
+def _full_check(engine: Engine, rec: dict[str, Any]) -> tuple[Any, list[Any]]:
+    """The full check alone, without the fast path: the record it gives and its problems."""
+    from welfare_rules.adapters.record import contract_for
+
+    contract = contract_for(engine.schema, "household")
+    invalid: list[Any] = []
+    unknown: list[Any] = []
+    shape: list[Any] = []
+    out = contract._check(rec, invalid, unknown, shape, None, None)
+    return out, invalid + unknown + shape
+
+
+@settings(max_examples=80, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(case=st.data())
+def test_the_fast_path_says_canonical_only_when_the_full_check_finds_nothing_to_do(
+        engine: Engine, case: st.DataObject) -> None:
+    from welfare_rules.adapters.record import contract_for
+
+    fast = contract_for(engine.schema, "household")._fast
+    raw, canonical, _ = case.draw(messy_households(engine))
+    for rec in (raw, canonical):
+        out, problems = _full_check(engine, rec)
+        nothing_to_do = out is rec and not problems
+        # canonical: the full check would have nothing to do; and a record it has nothing to
+        # do for takes the fast path (otherwise the fast path would buy nothing)
+        assert fast(rec) == nothing_to_do
+
+
+_NOT_CANONICAL = [
+    ("id", "3375012345678901\n"), ("id", "\uff13" * 16), ("id", "337501234567890"),
+    ("id", 3375012345678901), ("desil", 2**64), ("desil", True), ("desil", 11),
+    ("desil", "2"), ("floor_area_m2", float("nan")), ("floor_area_m2", float("inf")),
+    ("last_verified", datetime.datetime(2024, 1, 1)), ("last_verified", "2024-01-01"),
+    ("floor_type", "EARTH"), ("floor_type", ["earth"]), ("in_dtks", 1),
+    ("no_such_field", 1), ("members", ()), ("members", [("nik", "1")])]
+
+
+@pytest.mark.parametrize(("field", "value"), _NOT_CANONICAL)
+def test_the_fast_path_leaves_every_non_canonical_household_to_the_full_check(
+        engine: Engine, field: str, value: Any) -> None:
+    from welfare_rules.adapters.record import contract_for
+
+    fast = contract_for(engine.schema, "household")._fast
+    rec = household()
+    assert fast(rec)
+    assert not fast({**rec, field: value})
+
+
+@pytest.mark.parametrize(("field", "value"), [
+    ("nik", "33750101018000012"), ("birth_date", datetime.date(1800, 1, 1)),
+    ("is_alive", "ya"), ("sex", "Male"), ("income_month", -1), ("unknown_field", 0)])
+def test_the_fast_path_leaves_every_non_canonical_member_to_the_full_check(
+        engine: Engine, field: str, value: Any) -> None:
+    from welfare_rules.adapters.record import contract_for
+
+    fast = contract_for(engine.schema, "household")._fast
+    rec = household()
+    members = [dict(m) for m in rec["members"]]
+    members[1][field] = value
+    assert not fast({**rec, "members": members})
+    # and the full check does refuse or convert it
+    with contextlib.suppress(InputError, UserWarning):
+        d = engine.evaluate("household", {**rec, "members": members}, as_of=AS_OF)
+        assert d.record["members"][1] != members[1]
+
+
 # --- missing-value markers: one behaviour on both paths (evaluate and evaluate_batch) ---------
 
 def _markers() -> list[Any]:

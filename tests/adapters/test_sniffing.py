@@ -119,7 +119,8 @@ def test_a_wrongly_delimited_file_is_refused_with_the_delimiter_it_has(tmp_path:
     with pytest.raises(DataError) as exc:
         read(p, schema, adapter=CanonicalAdapter(delimiter=";"))
     assert str(exc.value).endswith("the file looks comma-separated (its header splits at ','); "
-                                   "the adapter 'canonical' expects ';'")
+                                   "the adapter 'canonical' expects ';' (save the file with one "
+                                   "of those, or declare the delimiter in the adapter)")
     # declared among others, the same file reads
     res = read(p, schema, adapter=CanonicalAdapter(delimiter=[";", ","]), members=None)
     assert res.rows_valid == 3
@@ -154,3 +155,21 @@ def test_a_mapping_declaring_bad_formats_is_refused(data: dict[str, object],
                                                     fragment: str) -> None:
     with pytest.raises(MappingError, match=fragment):
         MappingAdapter.from_dict({"columns": {"NO_KK": "household.id"}, **data})
+
+
+def test_the_cli_gives_the_delimiter_message_whole_in_one_line(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from welfare_rules.cli import main
+
+    p = tmp_path / "export.csv"
+    p.write_bytes(EXPORT.replace(b";", b"|"))
+    r = CliRunner().invoke(main, ["evaluate", str(p), "-p", "kota-pekalongan", "--adapter",
+                                  "kota-pekalongan", "--as-of", "2024-07-01",
+                                  "--out", str(tmp_path / "out")])
+    assert r.exit_code == 2
+    lines = [line for line in r.stderr.splitlines() if line.startswith("welfare-rules:")]
+    assert len(lines) == 1
+    assert lines[0].endswith("expects ';' or ',' or '\\t' (save the file with one of those, or "
+                             "declare the delimiter in the adapter)")
+    assert "Traceback" not in r.stdout + r.stderr

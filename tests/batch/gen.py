@@ -2,9 +2,11 @@
 
 One hypothesis example is a whole population (≥ 500 households), generated from a seed with a
 missing-value rate and an ``as_of`` on a parameter boundary; it is evaluated in one query per
-backend. Values are chosen to hit the edges: missing fields, households without members, ties in
-rank keys, birthdays and verification dates on ``as_of`` and on the dates parameters change,
-29 February, desil 0-11 (outside the declared range too), UNIQUE/ANY tables that are violated.
+backend. Values are chosen to hit the edges: non-ASCII names and places (see
+``welfare_rules.testing.strategies.EDGE_TEXTS``), NaN and signed zeros in decimals, missing
+fields, households without members, ties in rank keys, birthdays and verification dates on
+``as_of`` and on the dates parameters change, 29 February, desil 0-11 (outside the declared
+range too), UNIQUE/ANY tables that are violated.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import Any
 import pyarrow as pa
 
 from welfare_rules.demo import household_enums
+from welfare_rules.testing.strategies import EDGE_TEXTS
 
 AS_OF_DATES = [datetime.date(2024, 1, 1), datetime.date(2023, 12, 31), datetime.date(2024, 2, 29),
                datetime.date(2024, 3, 1), datetime.date(2025, 3, 1)]
@@ -23,9 +26,14 @@ _BOUNDARIES = [datetime.date(2024, 1, 1), datetime.date(2024, 3, 1), datetime.da
                datetime.date(2023, 12, 31), datetime.date(2016, 1, 1)]
 
 HOUSEHOLD_ENUMS = household_enums()
-NAMES = ["Slamet", "Siti", "Ahmad", "Kasmini", "Budi", "Nur Aini", "Sri", "Joko"]
-KELURAHAN = ["Kramatsari", "Klego", "Panjang Wetan", "Degayu"]
-KECAMATAN = ["Pekalongan Barat", "Pekalongan Timur", "Pekalongan Utara"]
+# names and places include the edge texts (accents precomposed and combining, CJK, emoji, ß, İ,
+# a no-break space): string functions and regular expressions must agree on them
+NAMES = ["Slamet", "Siti", "Ahmad", "Kasmini", "Budi", "Nur Aini", "Sri", "Joko", *EDGE_TEXTS]
+KELURAHAN = ["Kramatsari", "Klego", "Panjang Wetan", "Degayu", *EDGE_TEXTS]
+KECAMATAN = ["Pekalongan Barat", "Pekalongan Timur", "Pekalongan Utara", "Kec. José",
+             "Jose\u0301 Timur", "王小明"]
+#: decimals include NaN (a missing value) and a signed zero
+_NAN = float("nan")
 
 
 def _date_near(rng: random.Random, anchors: list[datetime.date]) -> datetime.date:
@@ -66,13 +74,13 @@ def population(seed: int, n: int, missing: float, as_of: datetime.date
             "in_dtks": maybe(rng.random() < 0.7),
             "desil": maybe(rng.randint(0, 11)),
             "last_verified": maybe(_date_near(rng, [as_of, *_BOUNDARIES])),
-            "floor_area_m2": maybe(rng.choice([0.0, 7.5, 8.0, 18.75, 36.5, 54.0,
+            "floor_area_m2": maybe(rng.choice([0.0, -0.0, _NAN, 7.5, 8.0, 18.75, 36.5, 54.0,
                                                round(rng.uniform(0, 120), 2)])),
             "meat_milk_per_week": maybe(rng.randint(0, 3)),
             "new_clothes_per_year": maybe(rng.randint(0, 2)),
             "meals_per_day": maybe(rng.randint(0, 3)),
             "can_afford_clinic": maybe(rng.random() < 0.5),
-            "land_area_m2": maybe(rng.choice([0.0, 500.0, 1250.5])),
+            "land_area_m2": maybe(rng.choice([0.0, _NAN, 500.0, 1250.5, 1e15])),
             "head_income_month": maybe(rng.choice([0, 600000, 1500000, 2000000, 3200000,
                                                    rng.randint(0, 10**7)])),
             "savings_value": maybe(rng.choice([0, 250000, 500000, 5000000])),

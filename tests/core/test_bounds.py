@@ -4,6 +4,7 @@ EvaluationError on the Python, DuckDB and Polars backends, never a hang or a dif
 from __future__ import annotations
 
 import datetime
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import pyarrow as pa
@@ -49,16 +50,20 @@ def test_a_chain_deeper_than_the_limit_is_refused_at_load(errors_from: Any) -> N
     assert f"more than {MAX_RULE_DEPTH} rules" in str(errors[0])
 
 
-def _both(eng: Any, record: dict[str, Any], rule: str) -> list[Any]:
+def _both(eng: Any, record: dict[str, Any], rule: str, backends: Sequence[str] = BATCH,
+          **kwargs: Any) -> list[Any]:
+    """The rule's value (or error) from ``Engine.evaluate`` and from a batch on each of
+    ``backends``."""
     out: list[Any] = []
     try:
         out.append(eng.evaluate("household", record, as_of=AS_OF).value(rule))
     except EvaluationError as exc:
         out.append(("error", str(exc).split(":")[0]))
     table = pa.table({"id": [KK], **{k: [v] for k, v in record.items()}})
-    for backend in BATCH:
+    for backend in backends:
         try:
-            res = eng.evaluate_batch("household", table, as_of=AS_OF, backend=backend)
+            res = eng.evaluate_batch("household", table, as_of=AS_OF, backend=backend,
+                                     **kwargs)
             out.append(res.to_arrow().column(rule).to_pylist()[0])
         except EvaluationError as exc:
             out.append(("error", str(exc).split(":")[0]))
@@ -72,7 +77,7 @@ def test_a_squaring_chain_is_the_same_error_on_python_and_duckdb(engine_from: An
     assert [1, 1, 1] == _both(eng, {"x": 1}, "t_x40")
 
 
-@pytest.mark.parametrize(("expr", "x", "expected"), [
+INT64_CASES = [
     ("x * x", 2**32, ("error", OUT_OF_RANGE)),
     ("x * 3", 2**62, ("error", OUT_OF_RANGE)),
     ("x + 1", 2**63 - 1, ("error", OUT_OF_RANGE)),
@@ -80,7 +85,10 @@ def test_a_squaring_chain_is_the_same_error_on_python_and_duckdb(engine_from: An
     ("0 - x - x", 2**62, -(2**63)),
     ("x * 2", 2**61, 2**62),
     ("x * 999999999999", 9_000_000, 9_000_000 * 999999999999),
-])
+]
+
+
+@pytest.mark.parametrize(("expr", "x", "expected"), INT64_CASES)
 def test_int64_bounds_are_the_same_on_python_and_duckdb(engine_from: Any, expr: str, x: int,
                                                         expected: Any) -> None:
     eng = engine_from(f"- id: t_r\n  value: {expr}\n", extra_plugins=[Backends()])
@@ -91,3 +99,73 @@ def test_a_24_digit_literal_is_a_load_error_not_a_sql_crash(errors_from: Any) ->
     big = "123456789012345678901234"
     errors = errors_from(f"- id: t_r\n  value: {big} * {big}\n")
     assert "64-bit" in str(errors[0])
+
+
+DATE_ERROR = ("error", OUT_OF_RANGE)
+
+
+DATE_CASES = [
+    ("add_days(seen, x)", datetime.date(9999, 12, 31), 1, DATE_ERROR),
+    ("add_days(seen, x)", datetime.date(1, 1, 1), -1, DATE_ERROR),
+    ("add_days(seen, x)", datetime.date(2000, 1, 1), 2**40, DATE_ERROR),  # past a 32-bit cast
+    ("add_days(seen, x)", datetime.date(9999, 12, 30), 1, datetime.date(9999, 12, 31)),
+    ("add_months(seen, x)", datetime.date(9999, 12, 1), 1, DATE_ERROR),
+    ("add_months(seen, x)", datetime.date(1, 1, 31), -1, DATE_ERROR),
+    ("add_months(seen, x)", datetime.date(1, 1, 31), 1, datetime.date(1, 2, 28)),
+    ("add_years(seen, x)", datetime.date(2000, 1, 1), 8000, DATE_ERROR),
+    ("add_years(seen, x)", datetime.date(2000, 1, 1), -(2**62), DATE_ERROR),
+    ("add_years(seen, x)", datetime.date(2000, 2, 29), 7999, datetime.date(9999, 2, 28)),
+    ("date(x, 1, 1)", None, 10000, DATE_ERROR),
+    ("date(x, 1, 1)", None, 0, DATE_ERROR),
+    ("date(x, 1, 1)", None, 2**40, DATE_ERROR),
+    ("date(2024, x, 1)", None, 2**40, None),  # an impossible month is unknown, not an error
+    ("date(2024, 2, x)", None, 30, None),
+    ("is_valid_date(x, 1, 1)", None, 10000, False),
+    ("is_valid_date(2024, x, 1)", None, 2**40, False),
+    ("date('0000-01-01')", None, 0, DATE_ERROR),
+    ("date('10000-01-01')", None, 0, None),  # not YYYY-MM-DD
+    ("date(' 2024-01-01')", None, 0, None),
+    ("date('9999-12-31')", None, 0, datetime.date(9999, 12, 31)),
+]
+
+
+@pytest.mark.parametrize(("expr", "seen", "x", "expected"), DATE_CASES)
+def test_dates_stay_within_0001_9999_on_python_and_duckdb(engine_from: Any, expr: str,
+                                                          seen: Any, x: int,
+                                                          expected: Any) -> None:
+    """A date past 9999-12-31 was unknown on Python and an OverflowError (or a 32-bit
+    conversion error) from DuckDB; now it is the shared out-of-range error on both."""
+    eng = engine_from(f"- id: t_r\n  value: \"{expr}\"\n", extra_plugins=[Backends()])
+    assert [expected] * 3 == _both(eng, {"x": x, "seen": seen}, "t_r")
+
+
+# -- Spark: ANSI mode (BIGINT overflow raises instead of wrapping), DOUBLE overflow guarded ---
+
+
+@pytest.fixture(scope="module")
+def spark() -> Iterator[Any]:
+    pytest.importorskip("pyspark")
+    from welfare_rules.backends.spark import local_session
+
+    session = local_session("welfare-rules-bounds")
+    session.conf.set("spark.sql.ansi.enabled", "false")  # a caller's session with ANSI off
+    yield session
+    session.stop()
+
+
+SPARK_CASES = [(e, {"x": x}, v) for e, x, v in INT64_CASES] + [
+    ("amount * 1e200 * 1e200", {"amount": 1.5}, ("error", OUT_OF_RANGE)),
+    ("amount * 1e200", {"amount": 1.5}, 1.5e200),
+] + [(e, {"x": x, "seen": seen}, v) for e, seen, x, v in DATE_CASES]
+
+
+@pytest.mark.spark
+@pytest.mark.parametrize(("expr", "record", "expected"), SPARK_CASES)
+def test_bounds_are_the_same_on_python_and_spark(engine_from: Any, spark: Any, expr: str,
+                                                 record: dict[str, Any], expected: Any) -> None:
+    """Spark wrapped 2**62 * 3 around silently with ANSI mode off, and a DOUBLE product past
+    1.8e308 was infinity; now both are the shared out-of-range error, as on Python and DuckDB,
+    whatever the caller's session says (and the session's setting is left as it was)."""
+    eng = engine_from(f"- id: t_r\n  value: \"{expr}\"\n", extra_plugins=[Backends()])
+    assert [expected] * 2 == _both(eng, record, "t_r", ("spark",), spark=spark)
+    assert "false" == spark.conf.get("spark.sql.ansi.enabled")

@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from welfare_rules.errors import ParameterError, WelfareRulesError
-from welfare_rules.testing.strategies import hostile_rule_files
+from welfare_rules.testing.strategies import date_steps, dates_near_bounds, hostile_rule_files
 
 from .conftest import build_engine, ruleset
 from .test_regex import Backends
@@ -94,7 +94,22 @@ RULES = """
   value: x + param.t.max_x
 - id: t_cmp
   when: amount > param.t.rate
+- id: t_later
+  value: add_days(seen, y)
+- id: t_month
+  value: add_months(seen, y)
+- id: t_year
+  value: add_years(seen, y)
+- id: t_made
+  value: date(y, 2, 29)
+- id: t_parsed
+  value: date(name)
+- id: t_span
+  value: days_between(seen, add_days(seen, 0 - y))
 """
+DATE_TEXTS = st.one_of(st.sampled_from(["0000-01-01", "0001-01-01", "9999-12-31", "10000-01-01",
+                                        "-0001-01-01", "2024-02-30", " 2024-01-01", "20240101",
+                                        "2024-1-1"]), st.text(alphabet="0129-", max_size=11))
 PARAMS = """
 max_x: {type: int, values: {2020-01-01: 4}}
 rate: {type: decimal, values: {2020-01-01: 1.5}}
@@ -110,14 +125,21 @@ def _outcome(eng: Any, table: pa.Table, backend: str) -> Any:
     return (sorted(rows, key=lambda r: r["id"]), res.quarantine.num_rows)
 
 
-@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(max_x=st.one_of(st.integers(-10, 10), NUMBERS),
        rate=st.one_of(st.floats(-10, 10), NUMBERS), xs=st.lists(NUMBERS, min_size=1, max_size=3),
-       amounts=st.lists(NUMBERS, min_size=1, max_size=3))
+       amounts=st.lists(NUMBERS, min_size=1, max_size=3),
+       dates=st.lists(st.tuples(dates_near_bounds(), date_steps(), DATE_TEXTS), min_size=1,
+                      max_size=3))
 # found by this test: a DOUBLE product beyond 1.8e308 was inf on DuckDB, an error on Python
-@example(max_x=0, rate=8.98846567431158e+307, xs=[0.0, 0.0, 0], amounts=[0.0, 0.0, 2])
+@example(max_x=0, rate=8.98846567431158e+307, xs=[0.0, 0.0, 0], amounts=[0.0, 0.0, 2],
+         dates=[(datetime.date(2024, 1, 1), 1, "2024-01-01")])
+# a date past 9999-12-31 was unknown on Python and an OverflowError from DuckDB
+@example(max_x=0, rate=1.5, xs=[0], amounts=[0],
+         dates=[(datetime.date(9999, 12, 31), 1, "9999-12-31")])
 def test_nan_inf_and_huge_numbers_give_the_same_outcome_on_every_backend(
-        max_x: Any, rate: Any, xs: list[Any], amounts: list[Any]) -> None:
+        max_x: Any, rate: Any, xs: list[Any], amounts: list[Any],
+        dates: list[tuple[datetime.date, int, str]]) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         try:
             eng = build_engine(Path(tmp), ruleset(RULES), params=PARAMS,
@@ -130,6 +152,9 @@ def test_nan_inf_and_huge_numbers_give_the_same_outcome_on_every_backend(
             "id": [f"{KK[:-2]}{i:02d}" for i in range(n)],
             "x": pa.array([str(v) for v in xs[:n]], pa.string()),
             "amount": pa.array([str(v) for v in amounts[:n]], pa.string()),
+            "seen": pa.array([dates[i % len(dates)][0] for i in range(n)], pa.date32()),
+            "y": pa.array([dates[i % len(dates)][1] for i in range(n)], pa.int64()),
+            "name": pa.array([dates[i % len(dates)][2] for i in range(n)], pa.string()),
         })
         ref = _outcome(eng, table, "python")
         assert ref == _outcome(eng, table, "duckdb")

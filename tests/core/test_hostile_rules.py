@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import re
 from pathlib import Path
 from typing import Any
@@ -112,3 +113,20 @@ def test_an_error_group_from_check_has_no_traceback(tmp_path: Path) -> None:
     assert 2 == result.exit_code
     assert "Traceback" not in result.output
     assert "nested more than" in result.output
+
+
+@pytest.mark.parametrize(("text", "line", "col"), [
+    ("x: {[a]: 1}\n", 1, 5),
+    ("x:\n  ? [1, 2]\n  : v\n", 2, 5),
+    ("x:\n  {b: 1}: v\n", 2, 3),
+    ("x:\n  ~: v\n", 2, 3),
+])
+def test_a_complex_mapping_key_is_a_located_error(text: str, line: int, col: int) -> None:
+    with pytest.raises(RuleLoadError, match=rf"^k\.yaml:{line}:{col}: .*key") as info:
+        load_yaml(text, "k.yaml")
+    assert "must be" in str(info.value)
+
+
+def test_plain_keys_of_every_scalar_kind_are_read() -> None:
+    data, _ = load_yaml("a: 1\n2: b\n2024-01-01: c\ntrue: d\n1.5: e\n", "k.yaml")
+    assert list(data) == ["a", 2, datetime.date(2024, 1, 1), True, 1.5]

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import datetime
+from typing import Any
 
 import pytest
 
 from welfare_rules.errors import CycleError, ErrorGroup, RuleLoadError
 
-from .conftest import ruleset
+from .conftest import ROOT, ruleset
 
 OLD = ruleset("""
     - id: t_amount
@@ -221,3 +222,64 @@ def test_invalid_yaml_is_a_located_error(errors_from):
     """A YAML syntax error is reported with its place."""
     errors = errors_from(files={"bad.yaml": "id: t\nrules: [\n  - {id: x\n"})
     assert (1, True) == (len(errors), errors[0].location.line is not None)
+
+
+# --- the YAML reader: libyaml's parser under PyYAML's composer reads as the pure loader -------
+
+_YAML_TEXTS = [
+    "id: t\nrules:\n  - id: a\n    when: x > 1 and y in ['a', \"b\"]\n",
+    "a: |\n  line one\n  line two\nb: >\n  folded\n  text\nc: 'single ''q'''\nd: \"dq \\u00e9\"\n",
+    "flow: {a: 1, b: [1, 2.5, -3e2, .5], c: null, d: ~, e: yes, f: 2024-07-01}\n",
+    "k:\n  - [1, [2, [3, {x: y}]]]\n  - 'é ünïcode'\n  -\n    nested: true\n",
+    "# comment\nkey: value # trailing\nempty:\nnum: 0x1F\n",
+]
+
+
+def _read_both(text: str) -> tuple[Any, Any]:
+    from welfare_rules import _yaml
+
+    fast = _yaml.load_yaml(text, "f.yaml")
+    real = _yaml._BoundedLoader
+    try:
+        _yaml._BoundedLoader = _yaml._PureBoundedLoader  # type: ignore[misc]
+        pure = _yaml.load_yaml(text, "f.yaml")
+    finally:
+        _yaml._BoundedLoader = real  # type: ignore[misc]
+    return fast, pure
+
+
+def _same(fast: tuple[Any, Any], pure: tuple[Any, Any]) -> None:
+    (data_f, pos_f), (data_p, pos_p) = fast, pure
+    assert data_f == data_p
+    assert {k: (line, col, style or None) for k, (line, col, style) in pos_f._at.items()} == {
+        k: (line, col, style or None) for k, (line, col, style) in pos_p._at.items()}
+
+
+@pytest.mark.parametrize("text", _YAML_TEXTS)
+def test_the_yaml_reader_gives_the_data_and_positions_of_the_pure_python_loader(text):
+    _same(*_read_both(text))
+
+
+def test_every_bundled_rule_file_reads_the_same_with_both_yaml_parsers():
+    files = sorted((ROOT / "src").rglob("*.yaml")) + sorted((ROOT / "plugins").rglob("*.yaml"))
+    assert len(files) > 50
+    for f in files:
+        _same(*_read_both(f.read_text(encoding="utf-8")))
+
+
+@pytest.mark.parametrize("text", ["id: t\nrules: [\n  - {id: x\n", "a: b: c\n", "a:\n\t- x\n",
+                                  "a: 'unclosed\n"])
+def test_invalid_yaml_is_located_on_the_same_line_by_both_parsers(text):
+    from welfare_rules import _yaml
+
+    with pytest.raises(RuleLoadError) as fast:
+        _yaml.load_yaml(text, "f.yaml")
+    real = _yaml._BoundedLoader
+    try:
+        _yaml._BoundedLoader = _yaml._PureBoundedLoader  # type: ignore[misc]
+        with pytest.raises(RuleLoadError) as pure:
+            _yaml.load_yaml(text, "f.yaml")
+    finally:
+        _yaml._BoundedLoader = real  # type: ignore[misc]
+    assert str(fast.value).startswith("f.yaml:")
+    assert fast.value.location.line == pure.value.location.line

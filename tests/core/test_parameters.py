@@ -142,3 +142,48 @@ def test_a_parameter_whose_values_mix_types_is_a_load_error(tmp_path, engine_fro
             mixed:
               values: {2020-01-01: 1, 2021-01-01: "one"}
             """)
+
+
+MEMBER_RULES = {
+    "p.yaml": """
+        id: t_person
+        entity: person
+        version: "1"
+        rules:
+          - id: t_share
+            value: income * param.t.rate
+        """,
+    "h.yaml": """
+        id: t_household
+        entity: household
+        version: "1"
+        rules:
+          - id: t_total
+            value: sum(members, t_share)
+        """,
+}
+
+
+def test_a_member_rule_reading_a_parameter_without_a_value_is_an_error_naming_it(engine_from):
+    """The guard of a parameter without a value on the date stays in the member loop."""
+    eng = engine_from(files=MEMBER_RULES, params=PARAMS)
+    rec = {"x": 1, "members": [{"income": 2}, {"income": 3}]}
+    with pytest.raises(ParameterError, match=r"t\.rate.*t_share"):
+        eng.evaluate("household", rec, as_of="2019-12-31")
+    # no member reads it: nothing fails, as before
+    assert eng.evaluate("household", {"members": []}, as_of="2019-12-31").value("t_total") == 0
+
+
+def test_code_for_a_date_where_every_parameter_has_a_value_tests_none_of_them(engine_from):
+    """The same rules compile without the per-member parameter tests when none can fail, and
+    with them (for the parameters without a value only) when some can."""
+    eng = engine_from(files=MEMBER_RULES, params=PARAMS)
+    rec = {"x": 1, "members": [{"income": 2}, {"income": 3}]}
+    d = eng.evaluate("household", rec, as_of="2021-06-01")  # t.rate 100, t.ended 5
+    assert d.value("t_total") == 500
+    assert "_pmiss" not in d.plan.compiled.child.source
+    later = eng.evaluate("household", rec, as_of="2024-07-01")  # t.ended has ended
+    assert later.value("t_total") == 750
+    assert "_pmiss" not in later.plan.compiled.child.source  # t_share reads t.rate only
+    early = eng._plan("household", datetime.date(2019, 12, 31))
+    assert "_pmiss(p" in early.compiled.child.source

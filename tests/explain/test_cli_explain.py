@@ -47,3 +47,25 @@ def test_what_would_change_lists_verified_changes_as_json() -> None:
     assert "what_would_change" in entry
     for c in entry["what_would_change"]:
         assert c["sentence"].startswith("Jika ")
+
+
+def test_full_shows_each_criterion_s_expression_for_officers() -> None:
+    code, out = _run("--lang", "en", "--full")
+    assert code == 0
+    assert "Expression: `desil <= param.pkh.max_desil`" in out
+    code, out = _run("--lang", "id", "--full")
+    assert "Rumus: `desil <= param.pkh.max_desil`" in out
+    code, out = _run("--lang", "en")
+    assert "Expression:" not in out  # the summary has no expressions
+
+
+def test_decisions_come_first_and_rules_not_in_force_are_one_line_at_the_end() -> None:
+    res = CliRunner().invoke(main, ["explain", str(NATIONAL / "households.csv"), "--members",
+                                    str(NATIONAL / "persons.csv"), "--id", _first_id(),
+                                    "--as-of", "2024-07-01", "--lang", "en"])
+    assert res.exit_code == 0
+    lines = [x for x in res.stdout.splitlines() if x.strip()]
+    idle = [i for i, x in enumerate(lines) if x.startswith("Not in force on 1 July 2024: ")]
+    assert idle == [len(lines) - 1], lines[-3:]
+    assert "BLT" in lines[-1]
+    assert not any("not in force" in x.lower() for x in lines[:-1]), lines[:5]

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from welfare_rules import Engine
 from welfare_rules.explain import rule_title
+from welfare_rules.masking import mask_text
 from welfare_rules.testing.strategies import households, records
 
 AS_OF = datetime.date(2024, 1, 1)
@@ -44,6 +45,8 @@ def _words(text: str) -> set[str]:
     # identifiers in parentheses (rule ids) and parameter paths are the officer's, not words;
     # sources ("Rujukan:", "Sources:") quote documents as they are written
     text = re.sub(r"(Rujukan|Sources): .*", " ", text)
+    # the full trace quotes each criterion's expression in the rule language, for officers
+    text = re.sub(r"(Rumus|Expression): `[^`]*`", " ", text)
     text = re.sub(r"\([a-z0-9_#]+\)", " ", text)
     text = re.sub(r"\b[a-z_]+(\.[a-z_0-9]+)+\b", " ", text)
     text = re.sub(r"rules/\S+", " ", text)
@@ -80,6 +83,7 @@ def _texts(engine: Engine, entity: str, rec: dict[str, object], lang: str) -> li
     texts = [v for v in rec.values() if isinstance(v, str)]
     for m in rec.get("members") or ():  # type: ignore[attr-defined]
         texts += [v for v in m.values() if isinstance(v, str)]
+    texts += [mask_text(v) for v in texts]  # as explanations show free text: NIKs masked
     for t in sorted(texts, key=len, reverse=True):
         if t.strip():
             pat = re.compile(rf"(?<![\w]){re.escape(t)}(?![\w])")
@@ -98,6 +102,7 @@ def _scan(engine: Engine, texts: list[str], lang: str) -> None:
         for inst in sorted(instruments, key=len, reverse=True):
             text = text.replace(inst, " ")
         text = re.sub(r"(Rujukan|Sources): .*", " ", text)
+        text = re.sub(r"(Rumus|Expression): `[^`]*`", " ", text)
         words = _words(text)
         if lang == "id":
             # the full trace's parameter lines quote titles of the rule files as written

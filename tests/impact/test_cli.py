@@ -118,3 +118,16 @@ def test_the_global_reform_option_applies_to_every_command(files: dict[str, str]
     assert code == 0, err
     assert "reform 'pkh6'" in err  # the first line names the layers loaded
     assert re.search(r"pkh\.max_desil = \D*6\b", stdout)
+
+
+def test_impact_accepts_a_plugin_backend_and_refuses_an_unknown_one(
+        files: dict[str, str], reform_file: Path) -> None:
+    code, stdout, err = run(
+        "impact", files["data"], "--members", files["members"], "--reform", str(reform_file),
+        "--as-of", files["as_of"], "--json", "--backend", "polars")
+    assert code == 0, err
+    assert {r["programme"] for r in json.loads(stdout)["tables"]["totals"]} >= {"pkh"}
+    code, _, err = run("impact", files["data"], "--reform", str(reform_file),
+                       "--backend", "duckbd")
+    assert code == 2
+    assert "duckbd" in err

@@ -12,7 +12,7 @@ import pytest
 
 import welfare_rules as wr
 from welfare_rules.demo import City, generate_city
-from welfare_rules.errors import DataError
+from welfare_rules.errors import DataError, EvaluationError
 from welfare_rules.impact import TOTAL_COLUMNS, impact
 
 PROGRAMMES = {"pkh": ("pkh_eligible", "pkh_benefit_year", 1),
@@ -66,7 +66,7 @@ def close(a: dict[str, dict[str, Any]], b: dict[str, dict[str, Any]]) -> None:
                 assert b[pid][k] == pytest.approx(v, rel=1e-9), (pid, k)
 
 
-@pytest.mark.parametrize("backend", ["duckdb", "python"])
+@pytest.mark.parametrize("backend", ["duckdb", "python", "polars"])  # polars: a plugin's
 def test_totals_equal_two_batch_evaluations(base: wr.Engine, reformed: wr.Engine, city: City,
                                             backend: str) -> None:
     res = impact(base, reformed, city.households, members=city.persons, as_of=city.as_of,
@@ -191,3 +191,12 @@ def test_a_reform_file_cannot_silently_drop_the_base_engines_own_changes(
     what_if = wr.Engine.load(parameters={"pkh.max_desil": 5})
     with pytest.raises(DataError, match="load the reform engine the same way"):
         impact(what_if, reform_file, city.households, members=city.persons, as_of=city.as_of)
+
+
+def test_an_unknown_backend_is_refused_before_the_data_is_read(base: wr.Engine,
+                                                               reformed: wr.Engine,
+                                                               tmp_path: Any) -> None:
+    with pytest.raises(EvaluationError, match=r"unknown backend 'duckbd' — did you mean "
+                                              r"'duckdb'"):
+        impact(base, reformed, str(tmp_path / "no-such-file.csv"), as_of="2024-01-01",
+               backend="duckbd")

@@ -4,6 +4,7 @@ and input columns carried into batch results."""
 from __future__ import annotations
 
 import datetime
+import re
 from typing import Any
 
 import pyarrow as pa
@@ -64,17 +65,48 @@ def test_batch_result_shows_as_html(engine: Engine, city: City) -> None:
 
 def test_load_result_counts_households_and_persons_apart(engine: Engine, tmp_path: Any) -> None:
     hh = tmp_path / "h.csv"
-    hh.write_text("id,kelurahan,desil\n3375010101010001,Tirto,2\n3375010101010002,Tirto,x\n")
+    hh.write_text("id,kelurahan,desil\n3375010101010001,Tirto,2\n3375010101010002,Tirto,x\n"
+                  "337501010101003,Tirto,3\n")  # a malformed (15-digit) No. KK
     pp = tmp_path / "p.csv"
-    pp.write_text("nik,household_id,relationship\n3375014101900001,3375010101010001,head\n")
+    pp.write_text("nik,household_id,relationship\n3375014101900001,3375010101010001,head\n"
+                  "337501410190002,3375010101010001,spouse\n")  # a malformed NIK
     loaded = engine.read(str(hh), members=str(pp))
     assert loaded.counts(first="household") == {
-        "household": {"read": 2, "valid": 1, "quarantined": 1},
-        "person": {"read": 1, "valid": 1, "quarantined": 0}}
+        "household": {"read": 3, "valid": 1, "quarantined": 2},
+        "person": {"read": 2, "valid": 1, "quarantined": 1}}
     html = loaded._repr_html_()
     assert "LoadResult" in html
     assert "quarantine" in html
-    assert "3375010101010002" not in html or "desil" in html
+    assert "337501010101003" in "".join(loaded.quarantine.column("value").to_pylist())
+    assert not re.search(r"[0-9]{15,}", html)
+
+
+def test_batch_result_html_masks_the_household_key(engine: Engine, city: City) -> None:
+    res = engine.evaluate_batch("household", city.households, members=city.persons,
+                                as_of=city.as_of)
+    assert re.search(r"[0-9]{16}", "".join(res.to_arrow().column("id").to_pylist()[:10]))
+    assert not re.search(r"[0-9]{15,}", res._repr_html_())
+
+
+def test_table_html_masks_ids_unless_asked() -> None:
+    t = pa.table({"nik": ["3375014101900001"], "note": ["kk 3375010101010001 moved"]})
+    assert not re.search(r"[0-9]{15,}", table_html(t))
+    shown = table_html(t, unmask=True)
+    assert "3375014101900001" in shown
+    assert "3375010101010001" in shown
+
+
+def test_batch_result_counts_quarantined_rows_not_problems(engine: Engine,
+                                                           tmp_path: Any) -> None:
+    hh = tmp_path / "h.csv"
+    hh.write_text("id,kelurahan,desil,floor_area_m2\n3375010101010001,Tirto,2,30\n"
+                  "3375010101010002,Tirto,x,y\n")  # one row, two bad cells
+    pp = tmp_path / "p.csv"
+    pp.write_text("nik,household_id,relationship\n3375014101900001,3375010101010001,head\n")
+    loaded = engine.read(str(hh), members=str(pp))
+    assert (loaded.rows_quarantined, loaded.quarantine.num_rows) == (1, 2)
+    res = engine.evaluate_batch("household", loaded, as_of="2024-01-01")
+    assert "quarantined rows: <b>1</b>" in res._repr_html_()
 
 
 def test_reconciliation_and_snapshot_diff_show_as_html(engine: Engine, city: City) -> None:

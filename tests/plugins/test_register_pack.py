@@ -5,8 +5,11 @@ from __future__ import annotations
 import types
 from pathlib import Path
 
+import pytest
+
 import welfare_rules as wr
 from welfare_rules import national
+from welfare_rules.errors import RuleLoadError
 from welfare_rules.plugins import register_pack
 
 PACK_RULES = """\
@@ -93,3 +96,23 @@ def test_kota_semarang_registers_its_pack_and_its_adapter() -> None:
     own = [rid for rid in engine.rules if engine.rule(rid).origin.plugin == semarang.PLUGIN_NAME]
     assert own, "no rule of kota-semarang loaded"
     assert engine.rule_tests
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("- death\n- census\n", r"registers\.yaml:1:1: registers\.yaml must be a mapping"),
+    ("death: 3\n", r"registers\.yaml:1:8: register 'death' must be a mapping"),
+    ("a: &x {key: nik}\nb: *x\n", r"registers\.yaml:2:4: YAML aliases are not allowed"),
+])
+def test_a_bad_registers_yaml_is_a_located_error(tmp_path: Path, text: str,
+                                                  message: str) -> None:
+    (tmp_path / "registers.yaml").write_text(text, encoding="utf-8")
+    hook = register_pack(tmp_path)["register_registers"]
+    with pytest.raises(RuleLoadError, match=message):
+        hook(lambda name, spec: None)
+
+
+def test_registers_yaml_is_registered_by_name(tmp_path: Path) -> None:
+    (tmp_path / "registers.yaml").write_text("death: {key: nik}\n", encoding="utf-8")
+    got: dict[str, object] = {}
+    register_pack(tmp_path)["register_registers"](got.__setitem__)
+    assert got == {"death": {"key": "nik"}}

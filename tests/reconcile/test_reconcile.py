@@ -13,11 +13,11 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pytest
 
-from welfare_rules.decision import mask_id
 from welfare_rules.demo import City
 from welfare_rules.engine import Engine
 from welfare_rules.errors import DataError, PluginError
 from welfare_rules.hookspecs import hookimpl
+from welfare_rules.masking import mask_id
 from welfare_rules.recipients.reconcile import (
     ACTION_REMOVE,
     ACTION_STOP,

@@ -8,9 +8,9 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from welfare_rules.decision import mask_id
 from welfare_rules.demo import City
 from welfare_rules.engine import Engine
+from welfare_rules.masking import mask_id
 from welfare_rules.recipients.snapshots import (
     Snapshot,
     compare_snapshots,

@@ -206,11 +206,17 @@ def test_no_nik_in_explanations_findings_or_batch_files(engine: Engine, city: Ci
     for rule in ("pkh_eligible", "bpnt_eligible"):
         texts.append(d.explain(rule))
         texts.append(d.explain(rule, lang="en"))
-    res = engine.evaluate_batch("household", city.households, members=city.persons,
-                                as_of=city.as_of, backend="duckdb")
-    for path in res.write(tmp_path / "batch"):
-        if path.suffix == ".csv":
-            texts.append(path.read_text(encoding="utf-8"))
+    for backend in ("python", "duckdb"):
+        res = engine.evaluate_batch("household", city.households, members=city.persons,
+                                    as_of=city.as_of, backend=backend)
+        # the findings in memory: their messages are text for others on every backend
+        messages = res.findings.column("message").to_pylist()
+        assert any(m.startswith("Digit tanggal lahir NIK") for m in messages)  # {name} in it
+        texts.extend(messages)
+        texts.extend(res.errors.column("message").to_pylist())
+        for path in res.write(tmp_path / backend):
+            if path.suffix == ".csv":
+                texts.append(path.read_text(encoding="utf-8"))
     for text in texts:
         found = set(re.findall(r"[0-9]{16}", text)) & raw
         assert not found, (text[:200], sorted(found)[:3])

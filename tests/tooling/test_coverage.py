@@ -135,6 +135,8 @@ def test_the_pytest_plugin_reports_rules_coverage(tmp_path: Path) -> None:
 #: outcomes no YAML case can reach, with the reason: the record contract refuses a NIK that is
 #: not 16 digits (schema pattern, docs/data.md) before the check sees it, so nik_format is never
 #: true through evaluate() (with on_invalid="unknown" the NIK is missing and the check unknown).
+#: By design (docs/data.md, "Who owns the shape of a NIK"): it is true on the path it guards,
+#: evaluate_batch(validate=False) — tests/adapters/test_nik_format.py proves that.
 UNREACHABLE = {"criterion nik_format never true"}
 
 

@@ -17,6 +17,8 @@ import attrs
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ..types import INT64_MAX, INT64_MIN
+
 ARROW_TYPES: Mapping[str, pa.DataType] = {
     "bool": pa.bool_(),
     "int": pa.int64(),
@@ -70,8 +72,6 @@ def _cast_where_ok(text: pa.Array, ok: pa.Array, to: pa.DataType) -> pa.Array:
 INT_RE = r"^-?[0-9]+$"
 PLUS_INT_RE = r"^\+[0-9]+$"
 DECIMAL_RE = r"^-?([0-9]+(\.[0-9]*)?|\.[0-9]+)$"
-INT64_MAX = 2**63 - 1
-INT64_MIN = -(2**63)
 
 #: yes/no vocabulary of a canonical ``bool`` cell or text value (compared case-insensitively)
 BOOL_TRUE = ("true", "ya", "1")

@@ -335,7 +335,8 @@ def sniff_delimiter(header_line: str, accepted: Sequence[str] = (), *,
         named = f" '{adapter}'" if adapter else ""
         expects = " or ".join(repr(d) for d in accepted)
         raise DataError(f"{where}: the file looks {DELIMITER_NAMES[other]} (its header splits "
-                        f"at {other!r}); the adapter{named} expects {expects}")
+                        f"at {other!r}); the adapter{named} expects {expects} (save the file "
+                        "with one of those, or declare the delimiter in the adapter)")
     return pool[0]
 
 
@@ -651,8 +652,17 @@ def open_xlsx(path: Path, *, sheet: str | None, chunk_size: int) -> OpenedSource
         raise DataError(f"cannot read {path} as an Excel workbook: {exc}") from None
     ws = wb[sheet] if sheet else wb.worksheets[0]
     rows = ws.iter_rows(values_only=True)
+    # the formulas themselves, row for row beside the cached values, when the workbook has any
+    formula_wb = (openpyxl.load_workbook(path, read_only=True, data_only=False)
+                  if _has_formulas(path) else None)
+    formulas: Iterator[Sequence[Any]] | None = None
+    if formula_wb is not None:
+        fws = formula_wb[sheet] if sheet else formula_wb.worksheets[0]
+        formulas = fws.iter_rows(values_only=True)
     header: Sequence[Any] | None = None
     for values in rows:
+        if formulas is not None:
+            next(formulas, None)
         if any(v is not None and str(v).strip() for v in values):
             header = values
             break
@@ -672,6 +682,11 @@ def open_xlsx(path: Path, *, sheet: str | None, chunk_size: int) -> OpenedSource
         for values in rows:
             n += 1
             count[0] += 1
+            if formulas is not None:
+                uncached = _uncached(values, next(formulas, ()), headers)
+                if uncached is not None:
+                    rejected.append((n, *uncached))
+                    continue
             texts = [_xlsx_text(v) for v in values]
             if not any(t is not None and t.strip() for t in texts):
                 blank[0] += 1
@@ -689,8 +704,47 @@ def open_xlsx(path: Path, *, sheet: str | None, chunk_size: int) -> OpenedSource
         if cells or rejected or blank[0]:
             yield _flush_rows(headers, cells, numbers, rejected, blank)
         wb.close()
+        if formula_wb is not None:
+            formula_wb.close()
 
     return OpenedSource(str(path), headers, batches(), ws.max_row, lambda: count[0])
+
+
+def _has_formulas(path: Path) -> bool:
+    """Whether any worksheet of the workbook holds a formula (``<f>`` elements), read from the
+    zip without parsing the sheets."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as zf:
+            for name in zf.namelist():
+                if name.startswith("xl/worksheets/") and name.endswith(".xml"):
+                    with zf.open(name) as fh:
+                        tail = b""
+                        while chunk := fh.read(1 << 20):
+                            if b"<f>" in tail + chunk or b"<f " in tail + chunk:
+                                return True
+                            tail = chunk[-3:]
+    except (OSError, zipfile.BadZipFile):
+        return False
+    return False
+
+
+def _uncached(values: Sequence[Any], formulas: Sequence[Any], headers: Sequence[str]
+              ) -> tuple[str, str, str] | None:
+    """``(column, formula, reason)`` for the first formula cell of a row that has no cached
+    value (a workbook written by a program that does not calculate): reading it as blank
+    would be a silent guess."""
+    for i, f in enumerate(formulas):
+        is_formula = (isinstance(f, str) and f.startswith("=")) or (
+            type(f).__name__ == "ArrayFormula")
+        if is_formula and (i >= len(values) or values[i] is None):
+            column = headers[i] if i < len(headers) else f"column_{i + 1}"
+            text = f if isinstance(f, str) else str(getattr(f, "text", f))
+            return (column, text[:200], "a formula without a cached value (the workbook was "
+                    "saved without calculating it: open and save it in a spreadsheet program, "
+                    "or export the values)")
+    return None
 
 
 def _xlsx_text(value: Any) -> str | None:
@@ -723,6 +777,7 @@ def _records_source(name: str, records: Iterator[tuple[int, Any]], chunk_size: i
     def batches() -> Iterator[RawBatch]:
         chunk: list[tuple[int, dict[str, Any]]] = []
         rejected: list[tuple[int, str, str, str]] = []
+        blank = [0]
 
         def flush() -> RawBatch:
             keys: dict[str, None] = {}
@@ -733,12 +788,17 @@ def _records_source(name: str, records: Iterator[tuple[int, Any]], chunk_size: i
                     for k in keys]
             out = RawBatch(pa.Table.from_arrays(cols, names=headers) if headers
                            else pa.table({}).append_column("_", pa.nulls(len(chunk), pa.string())),
-                           pa.array([r for r, _ in chunk], pa.int64()), list(rejected))
+                           pa.array([r for r, _ in chunk], pa.int64()), list(rejected),
+                           blank[0])
             chunk.clear()
             rejected.clear()
+            blank[0] = 0
             return out
 
         for row, obj in records:
+            if obj is _BLANK_LINE:
+                blank[0] += 1
+                continue
             count[0] += 1
             if isinstance(obj, str):  # a line that is not JSON: the reason
                 rejected.append((row, "", "", obj))
@@ -748,10 +808,13 @@ def _records_source(name: str, records: Iterator[tuple[int, Any]], chunk_size: i
                 chunk.append((row, {str(k): v for k, v in obj.items()}))
             if len(chunk) >= chunk_size:
                 yield flush()
-        if chunk or rejected:
+        if chunk or rejected or blank[0]:
             yield flush()
 
     return OpenedSource(name, [], batches(), total, lambda: count[0])
+
+
+_BLANK_LINE = object()  # a JSON Lines line holding nothing: counted, not a row
 
 
 def open_json(path: Path, *, chunk_size: int) -> OpenedSource:
@@ -772,6 +835,7 @@ def open_jsonl(path: Path, *, chunk_size: int) -> OpenedSource:
             row = 0
             for line in fh:
                 if not line.strip():
+                    yield 0, _BLANK_LINE
                     continue
                 row += 1
                 try:

@@ -29,19 +29,19 @@ from typing import Any
 import attrs
 
 from ..errors import InputError, InputProblem, did_you_mean
-from ..masking import mask_id
+from ..masking import mask_id, mask_text
 from ..schema import Field, Schema
+from ..types import INT64_MAX, INT64_MIN
 from ._parse import (
     BOOL_FALSE,
     BOOL_TRUE,
-    INT64_MAX,
-    INT64_MIN,
     REASON_INT_RANGE,
     text_to_bool,
     text_to_date,
     text_to_decimal,
     text_to_int,
 )
+from .record_fast import FastCheck, compile_fast_check
 
 __all__ = ["ON_INVALID", "Checked", "InputWarning", "RecordContract", "check_record",
            "is_missing", "members_problem"]
@@ -272,8 +272,7 @@ def _shown(value: Any, spec: _Spec | None, name: str) -> str:
                                   and spec.pattern.pattern == _DIGITS16)
     if ident and value is not None and not isinstance(value, bool):
         return repr(mask_id(value))
-    text = repr(value)
-    text = re.sub(r"[0-9]{16,}", lambda m: mask_id(m.group(0)), text)
+    text = mask_text(repr(value))
     return text if len(text) <= 80 else text[:77] + "..."
 
 
@@ -296,6 +295,10 @@ class RecordContract:
             for rel in ent.relations.values():
                 self.relations[rel.name] = RecordContract(schema, rel.entity, _depth + 1)
         self.names = (*self.specs, *self.relations)
+        # canonical records skip the full check (record_fast.py: it only ever says "canonical")
+        self._fast: FastCheck = compile_fast_check(
+            self.specs, self.required, {k: c._fast for k, c in self.relations.items()},
+            self.names)
 
     def check(self, record: Mapping[str, Any], *, strict: bool = True,
               on_invalid: str = "raise", relations_needed: Collection[str] = ()) -> Checked:
@@ -323,7 +326,8 @@ class RecordContract:
         invalid: list[InputProblem] = []
         unknown: list[InputProblem] = []
         shape: list[InputProblem] = []
-        out = self._check(record, invalid, unknown, shape, None, None)
+        out = record if self._fast(record) else self._check(record, invalid, unknown, shape,
+                                                             None, None)
         for rel in relations_needed:
             if rel in self.relations and rel not in record:
                 shape.append(members_problem(self.entity, rel, self.relations[rel].entity))
@@ -333,9 +337,9 @@ class RecordContract:
                 f"{did_you_mean(p.field, self._names_of(p.entity))}" for p in unknown)),
                 stacklevel=3)
             unknown = []
-        rid = self._record_id(record)
         if shape or ((invalid or unknown) and on_invalid == "raise"):
-            raise InputError([*shape, *invalid, *unknown], self.entity, rid)
+            raise InputError([*shape, *invalid, *unknown], self.entity,
+                             self._record_id(record))
         return Checked(out, tuple(invalid + unknown))
 
     def _names_of(self, entity: str) -> tuple[str, ...]:

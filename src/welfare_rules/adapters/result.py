@@ -118,7 +118,7 @@ class LoadResult:
             ("rows read", self.rows_read), ("valid", self.rows_valid),
             ("quarantined", self.rows_quarantined)])
         if self.quarantine.num_rows:
-            html += table_html(self.quarantine, title="quarantine", max_rows=5)
+            html += table_html(self.masked_quarantine(), title="quarantine", max_rows=5)
         return html
 
     def iter_records(self, entity: str = "household", chunk_size: int = 10_000
@@ -167,6 +167,26 @@ class LoadResult:
             start_parent += n
             start_child += k
 
+    def masked_quarantine(self, *, unmask: bool = False) -> pa.Table:
+        """The quarantine as it may be shown to others: each ``value`` masked as its field's
+        (an identifier whole, even a malformed one; 16-digit runs in any other), the
+        ``reason`` with its 16-digit runs masked; unchanged when ``unmask`` is true."""
+        from ..masking import mask_field
+
+        q = self.quarantine
+        if unmask or not q.num_rows:
+            return q
+        values = [None if v is None else mask_field(f or "", v, entity=e)
+                  for f, v, e in zip(q.column("field").to_pylist(),
+                                     q.column("value").to_pylist(),
+                                     q.column("entity").to_pylist(), strict=True)]
+        reasons = [None if r is None else mask_field("", r)
+                   for r in q.column("reason").to_pylist()]
+        q = q.set_column(q.schema.get_field_index("value"), "value",
+                         pa.array(values, pa.string()))
+        return q.set_column(q.schema.get_field_index("reason"), "reason",
+                            pa.array(reasons, pa.string()))
+
     def write_quarantine(self, directory: str | Path, *, unmask: bool = False) -> list[Path]:
         """Write the quarantine as ``quarantine.csv`` and ``quarantine.parquet``.
 
@@ -183,24 +203,12 @@ class LoadResult:
         """
         import pyarrow.parquet as pq
 
-        from ..masking import mask_field
         from ..safecells import write_csv
 
         out = Path(directory)
         out.mkdir(parents=True, exist_ok=True)
         csv_path, pq_path = out / "quarantine.csv", out / "quarantine.parquet"
-        q = self.quarantine
-        if not unmask and q.num_rows:
-            values = [None if v is None else mask_field(f or "", v, entity=e)
-                      for f, v, e in zip(q.column("field").to_pylist(),
-                                         q.column("value").to_pylist(),
-                                         q.column("entity").to_pylist(), strict=True)]
-            reasons = [None if r is None else mask_field("", r)
-                       for r in q.column("reason").to_pylist()]
-            q = q.set_column(q.schema.get_field_index("value"), "value",
-                             pa.array(values, pa.string()))
-            q = q.set_column(q.schema.get_field_index("reason"), "reason",
-                             pa.array(reasons, pa.string()))
+        q = self.masked_quarantine(unmask=unmask)
         write_csv(q, csv_path)
         pq.write_table(q, pq_path)
         return [csv_path, pq_path]

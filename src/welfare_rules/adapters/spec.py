@@ -68,8 +68,6 @@ class MappingSpec:
             (with or without a byte-order mark), windows-1252 or UTF-16 (with its mark).
         sheet: XLSX sheet name; None = the first sheet.
         columns: the column specs.
-        id_fields: canonical fields (``entity.field``) that are 16-digit numbers (NIK, No. KK)
-            when no column feeds them explicitly (the canonical adapter uses this).
     """
 
     name: str

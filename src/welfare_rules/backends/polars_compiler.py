@@ -37,7 +37,8 @@ import attrs
 import polars as pl
 
 from .. import types as t
-from ..errors import EvaluationError
+from ..errors import EvaluationError, beyond_dates, out_of_range
+from ..expr import functions as F
 from ..expr import nodes as n
 from ..expr.check import AGGREGATES, Checker, Env, Refs
 from ..model import Rule, Table, UnaryTest
@@ -208,6 +209,18 @@ def _check_finite(s: pl.Series) -> pl.Series:
 def finite(e: pl.Expr) -> pl.Expr:
     """A decimal result that must stay finite (else the shared error)."""
     return e.map_batches(_check_finite, return_dtype=pl.Float64, is_elementwise=True)
+
+
+def in_dates(value: pl.Expr, inside: pl.Expr, function: str) -> pl.Expr:
+    """``value`` where ``inside`` holds (null where it is null); where it is false, the shared
+    out-of-range error: a date past 0001-01-01 … 9999-12-31 (docs/security.md)."""
+    def check(s: pl.Series) -> pl.Series:
+        if (~s.fill_null(True)).any():
+            raise out_of_range(beyond_dates(function))
+        return s
+
+    flag = inside.map_batches(check, return_dtype=pl.Boolean, is_elementwise=True)
+    return pl.when(flag).then(value).otherwise(None)
 
 
 def wide_int(a: pl.Expr, b: pl.Expr, op: Callable[[pl.Expr, pl.Expr], pl.Expr]) -> pl.Expr:
@@ -513,7 +526,8 @@ class PolarsCompiler:
         first = pl.date(y.clip(1, 9999), m.clip(1, 12), pl.lit(1))
         return first.dt.month_end().dt.day().cast(_INT64)
 
-    def _add_months(self, d: pl.Expr, months: pl.Expr) -> pl.Expr:
+    def _add_months(self, d: pl.Expr, months: pl.Expr, function: str = "add_months"
+                    ) -> pl.Expr:
         total = self._year(d) * 12 + (d.dt.month().cast(_INT64) - 1) \
             + months.cast(_INT64).clip(-10**6, 10**6)
         year = total // 12
@@ -521,34 +535,35 @@ class PolarsCompiler:
         ok = (year >= 1) & (year <= 9999)
         day = pl.min_horizontal(d.dt.day().cast(_INT64), self._days_in_month(year, month))
         made = pl.date(year.clip(1, 9999), month, day)
-        return pl.when(ok).then(made).otherwise(None)
+        return in_dates(made, ok, function)
 
     def fn_add_months(self, a: list[pl.Expr], node: n.Call, ctx: Ctx) -> pl.Expr:
         return self._add_months(a[0], a[1])
 
     def fn_add_years(self, a: list[pl.Expr], node: n.Call, ctx: Ctx) -> pl.Expr:
-        return self._add_months(a[0], a[1].cast(_INT64).clip(-10**5, 10**5) * 12)
+        return self._add_months(a[0], a[1].cast(_INT64).clip(-10**5, 10**5) * 12, "add_years")
 
     def fn_add_days(self, a: list[pl.Expr], node: n.Call, ctx: Ctx) -> pl.Expr:
         days = a[0].cast(pl.Int32).cast(_INT64) + a[1].cast(_INT64).clip(-10**8, 10**8)
         ok = (days >= _DAY_MIN) & (days <= _DAY_MAX)
-        return pl.when(ok).then(days.clip(_DAY_MIN, _DAY_MAX).cast(pl.Int32).cast(pl.Date)) \
-            .otherwise(None)
+        return in_dates(days.clip(_DAY_MIN, _DAY_MAX).cast(pl.Int32).cast(pl.Date), ok,
+                        "add_days")
 
     def _valid_ymd(self, y: pl.Expr, m: pl.Expr, d: pl.Expr) -> pl.Expr:
         return ((y >= 1) & (y <= 9999) & (m >= 1) & (m <= 12) & (d >= 1)
                 & (d <= self._days_in_month(y, m)))
 
     def fn_date(self, a: list[pl.Expr], node: n.Call, ctx: Ctx) -> pl.Expr:
-        if len(a) == 1:
+        if len(a) == 1:  # exactly YYYY-MM-DD (F.ISO_DATE); year 0000 is out of range
             s = a[0].cast(pl.String)
-            iso = s.str.to_date("%Y-%m-%d", strict=False)
-            return pl.when(s.str.len_bytes() == 10).then(iso).otherwise(None)
+            iso = s.str.contains(f"^{F.ISO_DATE}$")
+            parsed = pl.when(iso).then(s.str.to_date("%Y-%m-%d", strict=False)).otherwise(None)
+            return in_dates(parsed, ~(iso & (s.str.slice(0, 4) == "0000")), "date")
         y, m, d = (x.cast(_INT64) for x in a)
         ok = self._valid_ymd(y, m, d)
         made = pl.date(y.clip(1, 9999), m.clip(1, 12),
                        pl.min_horizontal(d.clip(1, 31), self._days_in_month(y, m)))
-        return pl.when(ok).then(made).otherwise(None)
+        return in_dates(pl.when(ok).then(made).otherwise(None), (y >= 1) & (y <= 9999), "date")
 
     def fn_is_valid_date(self, a: list[pl.Expr], node: n.Call, ctx: Ctx) -> pl.Expr:
         y, m, d = (x.cast(_INT64) for x in a)
@@ -614,7 +629,8 @@ class PolarsCompiler:
         x = a[0].cast(pl.Float64)
         f = pl.lit(1.0) if len(a) == 1 else pl.lit(10.0).pow(a[1].cast(_INT64))
         v = (x.abs() * f + 0.5).floor() / f
-        signed = pl.when(x < 0).then(-v).otherwise(v)
+        # from 2**52 up a double has no digit left to round (and x * f may be infinite)
+        signed = pl.when(x.abs() * f >= 2.0**52).then(x).when(x < 0).then(-v).otherwise(v)
         if len(a) == 1 and self.type_of(node.args[0], ctx.entity).kind == "int":
             return signed.cast(_INT64)
         return signed

@@ -32,8 +32,8 @@ from ..model import Rule, Table, UnaryTest
 from ..plan import EntityPlan, Missing, Plan
 from . import runtime
 
-__all__ = ["Compiled", "EntityPlan", "PythonCompiler", "RecordPlan", "compile_plan",
-           "rule_nodes"]
+__all__ = ["Compiled", "EntityPlan", "PythonCompiler", "RecordPlan", "TraceEntry",
+           "compile_plan", "missing_params", "rule_nodes"]
 
 
 @attrs.define
@@ -51,6 +51,17 @@ class Compiled:
     run_members: Callable[..., list[list[Any]]] | None = None
 
 
+@attrs.frozen
+class TraceEntry:
+    """The static part of one rule's trace (see :meth:`RecordPlan.trace_entries`)."""
+
+    rule_id: str
+    slot: int
+    fields: tuple[str, ...]
+    rules: tuple[tuple[str, int], ...]
+    params: Mapping[str, tuple[Any, datetime.date | None, str]]
+
+
 @attrs.define
 class RecordPlan:
     """A :class:`~welfare_rules.plan.Plan` with one entity compiled to Python: what a
@@ -65,19 +76,56 @@ class RecordPlan:
     param_index: Mapping[str, int]
     functions: Mapping[str, Function]
 
+    _traces: dict[str, list[TraceEntry]] = attrs.field(factory=dict, init=False, repr=False)
+
     @classmethod
     def of(cls, plan: Plan, compiled: Compiled) -> RecordPlan:
         return cls(plan, compiled, plan.params, plan.param_since, plan.rules, plan.param_index,
                    plan.model.functions)
+
+    def trace_entries(self, entity: str) -> list[TraceEntry]:
+        """What a trace of a record of ``entity`` (the compiled entity or its child) shows that
+        does not depend on the record: per rule in force, its slot, the fields it reads, the
+        rules it reads with their slots and its parameters with value, date and reference.
+        Built once per plan and entity."""
+        hit = self._traces.get(entity)
+        if hit is None:
+            comp = self.compiled
+            slots = comp.slots if comp.entity == entity or comp.child is None else \
+                comp.child.slots
+            hit = []
+            model = self.plan.model
+            for rid, slot in slots.items():
+                rule = self.rules.get(rid)
+                if rule is None:
+                    continue
+                refs = model.rule_refs(rule)
+                params = {p: (self.params[self.param_index[p]], self.param_since.get(p),
+                              model.parameters[p].reference) for p in refs.params}
+                hit.append(TraceEntry(rid, slot, tuple(refs.fields),
+                                      tuple((r, slots[r]) for r in refs.rules if r in slots),
+                                      params))
+            self._traces[entity] = hit
+        return hit
 
     def param(self, name: str) -> Any:
         """The value in force of a parameter (None when it has none)."""
         return self.plan.param(name)
 
 
+def missing_params(plan: Plan) -> frozenset[str]:
+    """The parameters with no value on the plan's date: the only ones whose reading code
+    compiled for ``plan`` must guard (a guard of a parameter that has a value never fires, and
+    such guards sat in every member loop). Code compiled for one plan serves another with the
+    same selection and the same missing parameters."""
+    return frozenset(name for name, i in plan.param_index.items()
+                     if plan.params[i].__class__ is Missing)
+
+
 def compile_plan(plan: Plan, entity: str, namespace: Mapping[str, Any] | None = None
                  ) -> Compiled:
-    """Compile ``entity`` for the rules in force in ``plan``.
+    """Compile ``entity`` for the rules in force in ``plan`` (guarding the reads of the
+    parameters :func:`missing_params` names).
 
     Args:
         plan: the plan (rules in force, parameters).
@@ -86,7 +134,8 @@ def compile_plan(plan: Plan, entity: str, namespace: Mapping[str, Any] | None = 
             policies).
     """
     model = plan.model
-    comp = PythonCompiler(model.functions, plan.param_index, plan.not_in_force)
+    comp = PythonCompiler(model.functions, plan.param_index, plan.not_in_force,
+                          guarded=missing_params(plan))
     comp.namespace.update(namespace or {})
     ep = plan.entity_plan(entity)
     relations = {r for e in model.schema.entities.values() for r in e.relations}
@@ -143,9 +192,13 @@ class PythonCompiler:
     """Compiles entity plans to Python functions."""
 
     def __init__(self, functions: Mapping[str, Function], param_index: Mapping[str, int],
-                 not_in_force: frozenset[str] = frozenset()):
+                 not_in_force: frozenset[str] = frozenset(), *,
+                 guarded: frozenset[str] | None = None):
         self.functions = functions
         self.param_index = param_index
+        #: the parameters whose reads are guarded: before each rule reading one, a test that it
+        #: has a value (raising the ParameterError naming the rule); None: every parameter
+        self.guarded = guarded
         #: rule ids with no version in force for this compilation: they read as unknown
         self.not_in_force = not_in_force
         self.consts: dict[str, Any] = {}
@@ -689,7 +742,7 @@ class PythonCompiler:
         checks = []
         for p in sorted(params_used):
             var = f"p{self.param_index[p]}"
-            if var in text:
+            if var in text and (self.guarded is None or p in self.guarded):
                 checks.append("    " * g.indent + f"if {var}.__class__ is _Missing: "
                               f"_pmiss({var}, {rule_id!r})")
         g.lines[start:start] = checks

@@ -17,14 +17,13 @@ from typing import Any
 import attrs
 
 from ..errors import InputProblem, UnknownRuleError, did_you_mean
-from ..masking import MASKED_FIELDS, mask_id, mask_text
+from ..masking import is_masked_field, mask_field, mask_id, mask_text
 from ..model import Rule
 from .python import RecordPlan
 from .python_detail import compile_check_detail
 
-__all__ = ["MASKED_FIELDS", "SEVERITY_ORDER", "STATUSES", "Evaluation", "Finding",
-           "MemberResult", "RecordResult", "compute_findings", "mask_id", "render_message",
-           "status_of"]
+__all__ = ["SEVERITY_ORDER", "STATUSES", "Evaluation", "Finding", "MemberResult",
+           "RecordResult", "compute_findings", "render_message", "status_of"]
 
 STATUSES = ("true", "false", "unknown", "value")
 SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
@@ -116,7 +115,8 @@ class Evaluation:
         return self._slot(rule_id) >= 0
 
     def status(self, rule_id: str) -> str:
-        """``"true"``, ``"false"``, ``"unknown"`` or ``"value"``.
+        """``"true"``, ``"false"``, ``"unknown"`` or ``"value"`` (in a
+        :class:`~welfare_rules.decision.Decision`, after settling unknowns).
 
         A ladder whose climb an unknown criterion stopped is ``"unknown"`` although its value
         is the level confirmed so far; a rule not in force on ``as_of`` is ``"unknown"``.
@@ -124,11 +124,22 @@ class Evaluation:
         slot = self._slot(rule_id)
         if slot < 0:
             return "unknown"
-        rule = self.plan.rules[rule_id]
-        blocked = False
-        if rule.kind == "ladder":
-            blocked = bool(self._values[self._slots[rule_id + "#blocked"]])
-        return status_of(rule, self._values[slot], blocked)
+        v = self._values[slot]
+        blocked = self._blocked(rule_id)
+        if v is None or blocked:
+            v, blocked = self._settle_unknown(rule_id, v, blocked)
+        return status_of(self.plan.rules[rule_id], v, blocked)
+
+    def _blocked(self, rule_id: str) -> bool:
+        """Whether a ladder's climb stopped on an unknown criterion."""
+        b = self._slots.get(rule_id + "#blocked")
+        return b is not None and bool(self._values[b])
+
+    def _settle_unknown(self, rule_id: str, value: Any, blocked: bool) -> tuple[Any, bool]:
+        """An outcome the three-valued evaluation left unknown (or a blocked ladder), as
+        ``(value, blocked)``: here as it stands; a :class:`~welfare_rules.decision.Decision`
+        settles it over the completions of its blank inputs."""
+        return value, blocked
 
     def rule_ids(self) -> list[str]:
         """The visible rules of this entity in force, in rule order."""
@@ -213,9 +224,10 @@ def render_message(template: str, sources: Sequence[Evaluation], unmask: bool = 
                 return "?" if v is None else mask_text(str(v), unmask=unmask)
             if name in src.record:
                 v = src.record.get(name)
-                if name in MASKED_FIELDS or (name == "id" and src.entity == "household"):
-                    return str(v) if unmask else mask_id(v)
-                return "?" if v is None else mask_text(str(v), unmask=unmask)
+                key = src.plan.plan.schema.entity(src.entity).key
+                if v is None and not is_masked_field(name, src.entity, key):
+                    return "?"
+                return mask_field(name, v, entity=src.entity, key=key, unmask=unmask)
         if any(name in src.plan.plan.schema.entity(src.entity).fields for src in sources):
             return "?"  # a declared field the record leaves out is unknown, like a blank one
         return m.group(0)

@@ -17,6 +17,7 @@ import pyarrow as pa
 
 from ..adapters.result import QUARANTINE_SCHEMA, Link, LoadResult, empty_table
 from ..errors import HitPolicyError
+from ..masking import is_masked_field, mask_field
 from ..plan import Plan
 from ..schema import Text
 from . import runtime
@@ -30,7 +31,7 @@ from .base import (
     result_fields,
 )
 from .python import RecordPlan, compile_plan
-from .record import RecordResult, compute_findings, mask_id
+from .record import RecordResult, compute_findings
 
 __all__ = ["PythonBackend"]
 
@@ -175,9 +176,9 @@ def _python_findings(d: RecordResult, lang: str) -> Iterator[dict[str, Any]]:
 
 
 def _fmt(value: Any, name: str, entity: str) -> str:
-    if name in ("nik", "household_id") or (name == "id" and entity == "household"):
-        return mask_id(value)
-    return "?" if value is None else str(value)
+    if value is None and not is_masked_field(name, entity):
+        return "?"
+    return mask_field(name, value, entity=entity)
 
 
 def _render(template: str, resolve: Callable[[str], str | None]) -> str:

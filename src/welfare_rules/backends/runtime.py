@@ -10,17 +10,11 @@ from collections.abc import Sequence
 from typing import Any
 
 from .. import types as t
-from ..errors import EvaluationError, HitPolicyError, ParameterError
+from ..errors import OUT_OF_RANGE, HitPolicyError, ParameterError, out_of_range
 from ..plan import Missing  # generated code and the plan share it
 
-#: The message every backend gives when arithmetic leaves the range of its type.
-OUT_OF_RANGE = "arithmetic out of range"
-
-
-def out_of_range(detail: str) -> EvaluationError:
-    """The error of every backend for arithmetic that leaves 64 bits (docs/security.md)."""
-    return EvaluationError(f"{OUT_OF_RANGE}: {detail} (integers are 64-bit and decimals finite "
-                           "on every backend)")
+__all__ = ["OUT_OF_RANGE", "at_least", "bounded", "hit", "kleene_and", "kleene_or", "ladder",
+           "out_of_range", "param_missing", "rank_members"]
 
 
 def bounded(value: Any) -> Any:

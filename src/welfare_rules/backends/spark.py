@@ -18,14 +18,14 @@ import pyarrow as pa
 from sqlglot import exp
 
 from ..adapters.result import empty_table
-from ..errors import EvaluationError
+from ..errors import OUT_OF_RANGE, EvaluationError, out_of_range
 from ..expr.regex import java_pattern
 from .base import FINDINGS_SCHEMA, ROW, BackendBase, Job, Outcome
 from .sql import EntityQuery, SqlCompiler
 from .sqlrun import carry_select, findings_query, with_row
 
-__all__ = ["DRIVER_MEMORY_ENV", "SparkBackend", "SparkCompiler", "driver_guard",
-           "driver_memory", "keep", "local_session"]
+__all__ = ["DRIVER_MEMORY_ENV", "SparkBackend", "SparkCompiler", "bounded_arithmetic",
+           "driver_guard", "driver_memory", "keep", "local_session"]
 
 
 class SparkCompiler(SqlCompiler):
@@ -43,6 +43,22 @@ class SparkCompiler(SqlCompiler):
 
     def add_months_sql(self, d: exp.Expression, months: exp.Expression) -> exp.Expression:
         return exp.Anonymous(this="add_months", expressions=[d, months])
+
+    def fail_sql(self, detail: str) -> exp.Expression:
+        return exp.Anonymous(this="raise_error", expressions=[exp.Literal.string(
+            f"{OUT_OF_RANGE}: {detail}")])
+
+    def finite(self, value: exp.Expression, decimal: bool) -> exp.Expression:
+        # DOUBLE arithmetic overflows to infinity even in ANSI mode (which makes BIGINT
+        # overflow raise): raise the shared error, as DuckDBCompiler.finite does. NaN compares
+        # above every number in Spark, so it is caught too.
+        if not decimal:
+            return value
+        v = exp.Paren(this=value)
+        beyond = exp.GT(this=exp.Abs(this=v), expression=exp.Literal.number(
+            "1.7976931348623157E308"))
+        return exp.Case(ifs=[exp.If(this=beyond, true=self.fail_sql(
+            "a decimal beyond the 64-bit range"))], default=v)
 
 
 DRIVER_MEMORY_ENV = "WELFARE_RULES_SPARK_DRIVER_MEMORY"
@@ -70,6 +86,7 @@ def local_session(app_name: str = "welfare-rules", *, cores: int = 2,
              .config("spark.ui.enabled", "false")
              .config("spark.ui.showConsoleProgress", "false")
              .config("spark.sql.session.timeZone", "UTC")
+             .config(ANSI, "true")  # BIGINT overflow raises (bounded_arithmetic), never wraps
              .config("spark.sql.execution.arrow.pyspark.enabled", "true")
              # the results come back to Python through Arrow in the driver
              .config("spark.driver.memory", driver_memory())
@@ -150,6 +167,34 @@ def _driver_lost(spark: Any, exc: BaseException) -> str | None:
     if code < 0:
         return f"(JVM) was killed by signal {-code} (the system may be out of memory)"
     return f"(JVM) exited with code {code}"
+
+
+#: Spark's ANSI mode: on, integer overflow raises instead of wrapping around silently.
+ANSI = "spark.sql.ansi.enabled"
+#: Spark's error classes for arithmetic past the 64-bit range (with ANSI on)
+_OVERFLOWS = ("ARITHMETIC_OVERFLOW", "CAST_OVERFLOW", "DATETIME_OVERFLOW", "long overflow")
+
+
+@contextlib.contextmanager
+def bounded_arithmetic(spark: Any) -> Iterator[None]:
+    """Run Spark queries in ANSI mode (the session's setting is restored after), and turn an
+    overflow or the compiler's ``raise_error`` into the error every backend gives
+    (:func:`~welfare_rules.errors.out_of_range`)."""
+    before = spark.conf.get(ANSI, None)
+    spark.conf.set(ANSI, "true")
+    try:
+        yield
+    except Exception as exc:
+        first = next((line for line in str(exc).splitlines() if line.strip()), "")
+        if OUT_OF_RANGE in first:
+            detail = first.split(f"{OUT_OF_RANGE}: ", 1)[-1].split(" SQLSTATE:", 1)[0]
+            raise out_of_range(detail.strip()) from None
+        if any(k in first for k in _OVERFLOWS):
+            raise out_of_range(first.split(". ", 1)[0]) from None
+        raise
+    finally:
+        if before is not None and before != "true":
+            spark.conf.set(ANSI, before)
 
 
 _counter = itertools.count()
@@ -236,7 +281,8 @@ class SparkBackend(BackendBase):
             return kept
 
         try:
-            with driver_guard(spark, "evaluating the rules", memory):
+            with driver_guard(spark, "evaluating the rules", memory), \
+                    bounded_arithmetic(spark):
                 view, columns = register("entity", inputs.tables[entity])
                 mview, mcols = None, None
                 if rel is not None and rel.entity in inputs.tables:
@@ -260,14 +306,16 @@ class SparkBackend(BackendBase):
             return whole[0]
 
         def members() -> pa.Table | None:
-            with driver_guard(spark, "computing the member results", memory):
+            with driver_guard(spark, "computing the member results", memory), \
+                    bounded_arithmetic(spark):
                 fq, kept = full()
                 if fq.members is None:
                     return None
                 return arrow(fq.with_tables(fq.members, kept))
 
         def findings() -> pa.Table:
-            with driver_guard(spark, "computing the findings", memory):
+            with driver_guard(spark, "computing the findings", memory), \
+                    bounded_arithmetic(spark):
                 fq, kept = full()
                 ds = comp.dataset_findings(job.checks, entity, mcols is not None) \
                     if job.checks else None

@@ -41,15 +41,16 @@ import attrs
 from sqlglot import exp
 
 from .. import types as t
-from ..errors import EvaluationError
+from ..errors import OUT_OF_RANGE, EvaluationError, beyond_dates
+from ..expr import functions as F
 from ..expr import nodes as n
 from ..expr.check import AGGREGATES, Checker, Env, Refs
+from ..masking import is_masked_field, mask_id_sql
 from ..model import Rule, Table, UnaryTest
 from ..plan import Plan
 from .base import ROW, STATUS_SUFFIX
 from .interp import Scope, evaluate
 from .python import rule_nodes
-from .record import MASKED_FIELDS
 
 PARENT = "__parent"  # a child record's parent key
 HAS = "__has"  # set on the aggregation side of the parent join
@@ -359,10 +360,11 @@ class SqlCompiler:
                           self.model.functions)
             try:
                 value = evaluate(node, scope)
-            except Exception:
-                value = None
-            if not isinstance(value, list | dict):
-                return self.literal(value)
+            except Exception:  # e.g. out of range: compiled, so the query fails at run time,
+                pass  # as the Python backend's folded call does
+            else:
+                if not isinstance(value, list | dict):
+                    return self.literal(value)
         method = getattr(self, f"{type(node).__name__.lower()}_expr")
         result: exp.Expression = method(node, ctx)
         return result
@@ -404,11 +406,18 @@ class SqlCompiler:
         if node.op == "/":
             value: exp.Expression = exp.Div(this=exp.cast(pa, "DOUBLE"), expression=pb,
                                             typed=False, safe=False)
+        elif node.op == "//" and lt.kind == "int" and rt.kind == "int":
+            # exact in 64 bits (not through a double): the truncated quotient, one less when
+            # the division is not exact and the signs differ
+            zero_ = exp.Literal.number(0)
+            inexact = exp.NEQ(this=exp.Mod(this=pa, expression=pb), expression=zero_)
+            signs = exp.NEQ(this=exp.Paren(this=exp.LT(this=pa, expression=zero_)),
+                            expression=exp.Paren(this=exp.LT(this=pb, expression=zero_)))
+            value = exp.Sub(this=exp.IntDiv(this=pa, expression=pb), expression=case(
+                [(exp.And(this=inexact, expression=signs), exp.Literal.number(1))], zero_))
         elif node.op == "//":
             value = exp.Floor(this=exp.Div(this=exp.cast(pa, "DOUBLE"), expression=pb,
                                            typed=False, safe=False))
-            if lt.kind == "int" and rt.kind == "int":
-                value = exp.cast(value, "BIGINT")
         else:  # % with Python's sign rule: the result takes the sign of the divisor
             inner = exp.Mod(this=pa, expression=pb)
             value = exp.Mod(this=exp.Paren(this=exp.Add(this=exp.Paren(this=inner),
@@ -531,41 +540,74 @@ class SqlCompiler:
                         ) -> exp.Expression:
         return exp.DateDiff(this=a[1], expression=a[0], unit=exp.var("DAY"))
 
+    # Dates stay within 0001-01-01 … 9999-12-31 as on the Python backend (expr/functions.py):
+    # a step is first clamped to one that leaves the range from any date (so no cast
+    # overflows), then a result outside the range is the shared out-of-range error.
+
+    def fail_sql(self, detail: str) -> exp.Expression:
+        """An expression that fails with ``arithmetic out of range: <detail>`` when evaluated
+        (the runner raises :func:`~welfare_rules.errors.out_of_range` for it). DuckDB's
+        ``error()`` by default."""
+        return exp.Anonymous(this="error", expressions=[exp.Literal.string(
+            f"{OUT_OF_RANGE}: {detail}")])
+
+    def _clamped(self, v: exp.Expression, bound: int, to: str = "INT") -> exp.Expression:
+        return exp.cast(exp.Greatest(this=exp.Least(this=v, expressions=[
+            exp.Literal.number(bound)]), expressions=[exp.Literal.number(-bound)]), to)
+
+    def _in_dates(self, value: exp.Expression, function: str) -> exp.Expression:
+        out = exp.Or(this=exp.LT(this=value, expression=self.literal(t.DATE_MIN)),
+                     expression=exp.GT(this=value, expression=self.literal(t.DATE_MAX)))
+        return case([(out, self.fail_sql(beyond_dates(function)))], value)
+
     def fn_add_months(self, a: list[exp.Expression], node: n.Call, ctx: Ctx) -> exp.Expression:
-        return self.add_months_sql(a[0], exp.cast(a[1], "INT"))
+        return self._in_dates(self.add_months_sql(a[0], self._clamped(a[1], 12 * 10000)),
+                              "add_months")
 
     def fn_add_years(self, a: list[exp.Expression], node: n.Call, ctx: Ctx) -> exp.Expression:
-        return self.add_months_sql(a[0], exp.cast(exp.Mul(this=paren(a[1]),
-                                                          expression=exp.Literal.number(12)),
-                                                  "INT"))
+        months = exp.Mul(this=self._clamped(a[1], 10000), expression=exp.Literal.number(12))
+        return self._in_dates(self.add_months_sql(a[0], months), "add_years")
 
     def fn_add_days(self, a: list[exp.Expression], node: n.Call, ctx: Ctx) -> exp.Expression:
-        return exp.cast(exp.DateAdd(this=a[0], expression=exp.cast(a[1], "INT"),
-                                    unit=exp.var("DAY")), "DATE")
+        days = self._clamped(a[1], (t.DATE_MAX - t.DATE_MIN).days + 1)
+        return self._in_dates(exp.cast(exp.DateAdd(this=a[0], expression=days,
+                                                   unit=exp.var("DAY")), "DATE"), "add_days")
+
+    def _clamped_ymd(self, a: list[exp.Expression]) -> tuple[exp.Expression, ...]:
+        # year, month and day clamped just past their ranges, so that casts cannot overflow
+        return tuple(self._clamped(exp.cast(x, "BIGINT"), b)
+                     for x, b in zip(a, (10000, 13, 32), strict=True))
 
     def _valid_ymd(self, y: exp.Expression, m: exp.Expression, d: exp.Expression
                    ) -> exp.Expression:
+        year = exp.Between(this=y, low=exp.Literal.number(1), high=exp.Literal.number(9999))
+        month = exp.Between(this=m, low=exp.Literal.number(1), high=exp.Literal.number(12))
         first = exp.DateFromParts(year=y, month=m, day=exp.Literal.number(1))
         return and_all([
-            exp.Between(this=y, low=exp.Literal.number(1), high=exp.Literal.number(9999)),
-            exp.Between(this=m, low=exp.Literal.number(1), high=exp.Literal.number(12)),
-            exp.GTE(this=d, expression=exp.Literal.number(1)),
+            year, month, exp.GTE(this=d, expression=exp.Literal.number(1)),
             exp.LTE(this=d, expression=exp.Day(this=exp.LastDay(this=case(
-                [(exp.Between(this=m, low=exp.Literal.number(1), high=exp.Literal.number(12)),
-                  first)], exp.Null())))),
+                [(exp.And(this=year, expression=month), first)], exp.Null())))),
         ])
 
     def fn_date(self, a: list[exp.Expression], node: n.Call, ctx: Ctx) -> exp.Expression:
         if len(a) == 1:
-            return self.try_date_sql(a[0])
-        y, m, d = (exp.cast(x, "INT") for x in a)
-        return case([(self._valid_ymd(y, m, d), exp.DateFromParts(year=y, month=m, day=d))],
+            year0 = exp.EQ(this=exp.Substring(this=a[0], start=exp.Literal.number(1),
+                                              length=exp.Literal.number(4)),
+                           expression=exp.Literal.string("0000"))
+            return case([(exp.Not(this=paren(self.full_match_sql(a[0], F.ISO_DATE))),
+                          exp.Null()),
+                         (year0, self.fail_sql(beyond_dates("date")))],
+                        self.try_date_sql(a[0]))
+        y, m, d = self._clamped_ymd(a)
+        far = exp.Not(this=exp.Between(this=y, low=exp.Literal.number(1),
+                                       high=exp.Literal.number(9999)))
+        return case([(far, self.fail_sql(beyond_dates("date"))),
+                     (self._valid_ymd(y, m, d), exp.DateFromParts(year=y, month=m, day=d))],
                     exp.Null())
 
     def fn_is_valid_date(self, a: list[exp.Expression], node: n.Call, ctx: Ctx
                          ) -> exp.Expression:
-        y, m, d = (exp.cast(x, "INT") for x in a)
-        return exp.Coalesce(this=self._valid_ymd(y, m, d), expressions=[exp.false()])
+        return exp.Coalesce(this=self._valid_ymd(*self._clamped_ymd(a)), expressions=[exp.false()])
 
     def fn_year(self, a: list[exp.Expression], node: n.Call, ctx: Ctx) -> exp.Expression:
         return exp.Year(this=a[0])
@@ -636,7 +678,9 @@ class SqlCompiler:
                                                 expression=exp.cast(exp.Literal.number(0.5),
                                                                     "DOUBLE"))),
                     expression=f, typed=False, safe=False)
-        signed = case([(exp.LT(this=x, expression=exp.Literal.number(0)), exp.Neg(this=v))], v)
+        signed = case([(exp.GTE(this=exp.Mul(this=exp.Abs(this=x), expression=f),
+                                expression=exp.Literal.number(2.0**52)), x),
+                       (exp.LT(this=x, expression=exp.Literal.number(0)), exp.Neg(this=v))], v)
         if len(a) == 1 and self.type_of(node.args[0], ctx.entity).kind == "int":
             return exp.cast(signed, "BIGINT")
         return signed
@@ -1357,8 +1401,8 @@ class SqlCompiler:
         elif name in ent.fields:
             ty = ent.fields[name].type
             v = col(name, ctx.table)
-            if name in MASKED_FIELDS or (name == "id" and ctx.entity == "household"):
-                return exp.Coalesce(this=self.mask_sql(exp.cast(v, "VARCHAR")),
+            if is_masked_field(name, ctx.entity, ent.key):
+                return exp.Coalesce(this=mask_id_sql(exp.cast(v, "VARCHAR")),
                                     expressions=[exp.Literal.string("")])
         else:
             return None
@@ -1370,19 +1414,6 @@ class SqlCompiler:
         else:
             text = exp.cast(v, "VARCHAR")
         return exp.Coalesce(this=text, expressions=[exp.Literal.string("?")])
-
-    def mask_sql(self, s: exp.Expression) -> exp.Expression:
-        """mask_id: keep the first 4 and last 4 characters of a NIK or No. KK."""
-        length = exp.Length(this=s)
-        stars = exp.Repeat(this=exp.Literal.string("*"), times=exp.Sub(
-            this=length, expression=exp.Literal.number(8)))
-        return case([(exp.LTE(this=length, expression=exp.Literal.number(8)),
-                      exp.Repeat(this=exp.Literal.string("*"), times=length))],
-                    exp.DPipe(this=exp.DPipe(this=exp.Substring(
-                        this=s, start=exp.Literal.number(1), length=exp.Literal.number(4)),
-                        expression=stars, safe=True),
-                        expression=exp.Right(this=s, expression=exp.Literal.number(4)),
-                        safe=True))
 
     def float_text_sql(self, v: exp.Expression) -> exp.Expression:
         return exp.cast(v, "VARCHAR")

@@ -16,12 +16,14 @@ from __future__ import annotations
 import calendar
 import datetime
 import math
+import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import attrs
 
 from .. import types as t
+from ..errors import beyond_dates, out_of_range
 from .regex import full_match
 
 TypeRule = Callable[[Sequence[t.Type]], t.Type]
@@ -131,40 +133,68 @@ def days_between(a: datetime.date, b: datetime.date) -> int:
     return (b - a).days
 
 
-def add_months(d: datetime.date, n: int) -> datetime.date | None:
+# Dates run from 0001-01-01 to 9999-12-31 on every backend (types.DATE_MIN, DATE_MAX): a result
+# outside is the shared "arithmetic out of range" EvaluationError, never an OverflowError, an
+# unknown on one backend and a date of year 10000 on another (docs/security.md).
+_LAST_ORDINAL = t.DATE_MAX.toordinal()
+#: ``date(text)`` reads exactly ``YYYY-MM-DD`` (the SQL backends spell the same pattern)
+ISO_DATE = "[0-9]{4}-[0-9]{2}-[0-9]{2}"
+_ISO_DATE = re.compile(ISO_DATE)
+
+
+def add_months(d: datetime.date, n: int, function: str = "add_months") -> datetime.date:
+    """The date ``n`` months later, clamped to the month's end."""
     total = d.year * 12 + (d.month - 1) + int(n)
     year, month0 = divmod(total, 12)
     if not 1 <= year <= 9999:
-        return None
+        raise out_of_range(beyond_dates(function))
     day = min(d.day, calendar.monthrange(year, month0 + 1)[1])
     return datetime.date(year, month0 + 1, day)
 
 
-def add_years(d: datetime.date, n: int) -> datetime.date | None:
-    return add_months(d, int(n) * 12)
+def add_years(d: datetime.date, n: int) -> datetime.date:
+    """The date ``n`` years later (29 February becomes 28 February)."""
+    return add_months(d, int(n) * 12, "add_years")
 
 
-def add_days(d: datetime.date, n: int) -> datetime.date | None:
-    try:
-        return d + datetime.timedelta(days=int(n))
-    except OverflowError:
-        return None
+def add_days(d: datetime.date, n: int) -> datetime.date:
+    """The date ``n`` days later."""
+    ordinal = d.toordinal() + int(n)
+    if not 1 <= ordinal <= _LAST_ORDINAL:
+        raise out_of_range(beyond_dates("add_days"))
+    return datetime.date.fromordinal(ordinal)
 
 
 def make_date(*args: Any) -> datetime.date | None:
-    """``date("2024-01-01")`` or ``date(2024, 1, 1)``; an impossible date is unknown."""
-    try:
-        if len(args) == 1 and isinstance(args[0], str):
-            return datetime.date.fromisoformat(args[0])
-        if len(args) == 3:
-            return datetime.date(int(args[0]), int(args[1]), int(args[2]))
-    except (ValueError, TypeError, OverflowError):
-        return None
+    """``date("2024-01-01")`` or ``date(2024, 1, 1)``.
+
+    An impossible date (``2024-02-30``, month 13, a text not ``YYYY-MM-DD``) is unknown; a year
+    outside 1–9999 (``date(10000, 1, 1)``, ``date("0000-01-01")``) is out of range.
+    """
+    if len(args) == 1 and isinstance(args[0], str):
+        text = args[0]
+        if not _ISO_DATE.fullmatch(text):
+            return None
+        if text.startswith("0000"):
+            raise out_of_range(beyond_dates("date"))
+        try:
+            return datetime.date.fromisoformat(text)
+        except ValueError:
+            return None
+    if len(args) == 3:
+        y, m, d = (int(a) for a in args)
+        if not 1 <= y <= 9999:
+            raise out_of_range(beyond_dates("date"))
+        try:
+            return datetime.date(y, m, d)
+        except (ValueError, OverflowError):
+            return None
     return None
 
 
 def is_valid_date(y: int, m: int, d: int) -> bool:
-    return make_date(y, m, d) is not None
+    """Whether year, month and day form a date of 0001-01-01 … 9999-12-31."""
+    return 1 <= int(y) <= 9999 and make_date(y, m, d) is not None
 
 
 def coalesce(*args: Any) -> Any:
@@ -205,9 +235,15 @@ def matches(s: str, pattern: str) -> bool:
     return full_match(s, pattern)
 
 
+#: from 2**52 up, every double is an integer: rounding leaves it as it is
+_INTEGRAL = 2.0**52
+
+
 def round_half_away(x: float, ndigits: int = 0) -> float | int:
     """Round half away from zero, as SQL does (Python's round() rounds half to even)."""
     f = 10 ** int(ndigits)
+    if abs(x) * f >= _INTEGRAL:  # no digit left to round (and x * f may be infinite)
+        return x
     v = math.floor(abs(x) * f + 0.5) / f
     v = math.copysign(v, x)
     return int(v) if int(ndigits) <= 0 and isinstance(x, int) else v

@@ -16,14 +16,13 @@ import warnings
 from collections.abc import Callable
 
 from ..errors import ExpressionSyntaxError, Location
+from ..types import INT64_MAX, INT64_MIN
 from . import nodes as n
 
 #: The longest expression text (characters).
 MAX_LENGTH = 4000
 #: The deepest nesting of an expression (brackets, operators, calls, ``not``).
 MAX_DEPTH = 60
-#: Integers are 64-bit on every backend: literals outside this range are refused.
-INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 #: How much of an expression an error message quotes (messages stay one short line).
 SHOWN_CHARS = 60
 
@@ -75,6 +74,16 @@ class _Converter:
         return ExpressionSyntaxError(f"{msg} in expression {shown(self.text)}",
                                      self.loc(line, col))
 
+    def _int_literal(self, v: int, node: ast.AST, at: Location) -> n.Literal:
+        """An integer literal (its sign folded in), refused outside the 64-bit range."""
+        if v > INT64_MAX:
+            raise self.error("integer literal larger than 2**63 - 1 (integers are 64-bit on "
+                             "every backend)", node)
+        if v < INT64_MIN:
+            raise self.error("integer literal smaller than -2**63 (integers are 64-bit on "
+                             "every backend)", node)
+        return n.Literal(v, loc=at)
+
     def convert(self, node: ast.AST, depth: int = 0) -> n.Node:
         if depth > MAX_DEPTH:
             raise self.error(f"expression nested more than {MAX_DEPTH} levels deep", node)
@@ -87,10 +96,7 @@ class _Converter:
             if isinstance(v, bool) or v is None or isinstance(v, str | float):
                 return n.Literal(v, loc=at)
             if isinstance(v, int):
-                if v > INT64_MAX:
-                    raise self.error("integer literal larger than 2**63 - 1 (integers are "
-                                     "64-bit on every backend)", node)
-                return n.Literal(v, loc=at)
+                return self._int_literal(v, node, at)
             raise self.error(f"literal {v!r} is not allowed", node)
         if isinstance(node, ast.Name):
             if node.id.startswith("__") or node.id == "param":
@@ -114,9 +120,15 @@ class _Converter:
             if isinstance(node.op, ast.Not):
                 return n.Unary("not", self.convert(node.operand, d), loc=at)
             if isinstance(node.op, ast.USub):
+                inner = node.operand
+                if isinstance(inner, ast.Constant) and type(inner.value) is int:
+                    # folded before the range check: -9223372036854775808 is int64's smallest
+                    return self._int_literal(-inner.value, node, at)
                 operand = self.convert(node.operand, d)
                 if isinstance(operand, n.Literal) and isinstance(operand.value, int | float) \
                         and not isinstance(operand.value, bool):
+                    if isinstance(operand.value, int):
+                        return self._int_literal(-operand.value, node, at)
                     return n.Literal(-operand.value, loc=at)
                 return n.Unary("neg", operand, loc=at)
             if isinstance(node.op, ast.UAdd):

@@ -24,8 +24,8 @@ import attrs
 import pyarrow as pa
 from sqlglot import exp
 
-from ..decision import mask_id
 from ..errors import DataError, PluginError
+from ..masking import mask_id, mask_id_sql
 from ..schema import Schema, SchemaBuilder, Text
 from ..sqlbuild import Query, bind, literal, query, relation, run, union_all
 from .duck import as_date as _as_date
@@ -102,7 +102,7 @@ def normalise_name(name: str | None) -> str:
 
 def install_macros(con: duckdb.DuckDBPyConnection) -> None:
     """Define ``wr_norm_name(s)`` (as :func:`normalise_name`), ``wr_mask(s)`` (as
-    :func:`~welfare_rules.decision.mask_id`) and ``wr_nik(s)`` (16 digits or NULL) on a DuckDB
+    :func:`~welfare_rules.masking.mask_id`) and ``wr_nik(s)`` (16 digits or NULL) on a DuckDB
     connection."""
     run(con, query("""
         CREATE OR REPLACE TEMP MACRO wr_norm_name(s) AS coalesce(trim(regexp_replace(
@@ -112,12 +112,8 @@ def install_macros(con: duckdb.DuckDBPyConnection) -> None:
         after_comma=literal(_AFTER_COMMA), trailing_dotted=literal(_TRAILING_DOTTED),
         non_letters=literal(_NON_LETTERS), honorific=literal(_HONORIFIC),
         spaces=literal(_SPACES)))
-    con.execute("""
-        CREATE OR REPLACE TEMP MACRO wr_mask(s) AS CASE
-            WHEN s IS NULL THEN ''
-            WHEN length(CAST(s AS VARCHAR)) <= 8 THEN repeat('*', length(CAST(s AS VARCHAR)))
-            ELSE left(CAST(s AS VARCHAR), 4) || repeat('*', length(CAST(s AS VARCHAR)) - 8)
-                 || right(CAST(s AS VARCHAR), 4) END""")
+    run(con, query("CREATE OR REPLACE TEMP MACRO wr_mask(s) AS coalesce(__masked, '')",
+                   masked=mask_id_sql(exp.cast(exp.column("s"), "VARCHAR"))))
     con.execute("""
         CREATE OR REPLACE TEMP MACRO wr_nik(s) AS CASE
             WHEN regexp_full_match(regexp_replace(CAST(s AS VARCHAR), '\\s', '', 'g'), '[0-9]{16}')

@@ -16,7 +16,7 @@ reallocation proposal, whichever are given — into:
 The page is rendered from the Jinja2 templates in ``reports/templates/`` (autoescaped), embeds
 plotly.js inline so it opens offline on the office computer of a Dinas Sosial, fits a 1366 px
 screen without sideways scrolling and prints to A4. Every NIK and No. KK in either file is
-masked with :func:`~welfare_rules.decision.mask_id`.
+masked with :func:`~welfare_rules.masking.mask_id`.
 """
 
 from __future__ import annotations

@@ -40,6 +40,9 @@ from ..errors import LocatedError, Location, WelfareRulesError
 
 _CASE_KEYS = {"name", "entity", "as_of", "parameters", "input", "output", "status",
               "members_output", "findings", "plugins", "error", "on_invalid"}
+#: What a case checks besides ``output``/``status``: any of these, even empty, is an expectation
+#: (``findings: []`` expects none, ``members_output: []`` no members).
+_EXPECTING = ("members_output", "findings", "error")
 
 
 @attrs.frozen
@@ -91,7 +94,8 @@ def load_cases(path: str | Path, plugins: Sequence[Any] = ()) -> list[RuleTestCa
         plugins: the plugins its cases run with when the file declares none.
 
     Raises:
-        RuleTestFileError: the file is not a list of cases (located).
+        RuleTestFileError: the file is not a list of cases, or a case is malformed or
+            expects nothing (located).
     """
     data, pos = load_yaml_file(path)
     defaults: dict[str, Any] = {}
@@ -123,6 +127,12 @@ def load_cases(path: str | Path, plugins: Sequence[Any] = ()) -> list[RuleTestCa
         for key in ("name", "input"):
             if key not in item:
                 raise RuleTestFileError(f"case {i + 1}: '{key}' is required", where)
+        if not (item.get("output") or item.get("status")) \
+                and all(item.get(k) is None for k in _EXPECTING):
+            raise RuleTestFileError(
+                f"case {i + 1} ('{item['name']}') expects nothing, so it could never fail: give "
+                "at least one of 'output' or 'status' (not empty), 'members_output', 'findings' "
+                "or 'error'", where)
         as_of = item.get("as_of", datetime.date.today())
         if isinstance(as_of, str):
             as_of = datetime.date.fromisoformat(as_of)

@@ -35,10 +35,17 @@ if TYPE_CHECKING:
 __all__ = [
     "BIRTH_DATES",
     "DATES",
+    "EDGE_DATES",
+    "EDGE_DECIMALS",
+    "EDGE_INTS",
+    "EDGE_TEXTS",
     "HOSTILE_KINDS",
     "TABLE_CELLS",
     "allocation_inputs",
+    "date_steps",
+    "dates_near_bounds",
     "digits",
+    "edge_records",
     "field_values",
     "hostile_rule_files",
     "households",
@@ -52,6 +59,25 @@ __all__ = [
 DATES = (datetime.date(1990, 1, 1), datetime.date(2030, 12, 31))
 #: Default range of birth dates.
 BIRTH_DATES = (datetime.date(1920, 1, 1), datetime.date(2024, 12, 31))
+
+# -- the edges every backend must agree on (docs/architecture.md, "Semantics at the edges") ------
+
+#: Texts for string functions and regular expressions: accents precomposed and combining, CJK,
+#: a letter outside the BMP, case mappings that differ between libraries (ß, İ), spaces that are
+#: not ASCII, the empty text.
+EDGE_TEXTS = ("José", "Jose\u0301", "王小明", "Nguyễn Thị", "ÑAÑA", "straße", "İstanbul",
+              "🙂 ab", "a\u00a0b", "tab\there", "", "Klego", "x'); DROP TABLE t; --")
+#: Integers at and next to the 64-bit bounds, and the zero a division may meet.
+EDGE_INTS = (0, 1, -1, 2**31, -(2**31) - 1, 2**53 + 1, 2**62, 2**63 - 1, -(2**63),
+             -(2**63) + 1)
+#: Decimals: NaN (a missing value, as pandas writes one), signed zeros, the smallest and largest
+#: finite doubles, and values whose rounding differs between half-even and half-away.
+EDGE_DECIMALS = (float("nan"), 0.0, -0.0, 5e-324, 0.5, 2.5, -2.5, 36.5, 18.75, 1e15,
+                 1.7976931348623157e308, -1.7976931348623157e308)
+#: Dates at and next to the bounds of the date range (0001-01-01 … 9999-12-31), and 29 February.
+EDGE_DATES = (datetime.date(1, 1, 1), datetime.date(1, 1, 2), datetime.date(1, 12, 31),
+              datetime.date(9999, 12, 31), datetime.date(9999, 12, 30),
+              datetime.date(9999, 1, 31), datetime.date(2024, 2, 29), datetime.date(1970, 1, 1))
 
 _INT_SPAN = 100_000_000  # when a field declares no max: up to this much above its min
 _DECIMAL_SPAN = 10_000.0
@@ -435,7 +461,7 @@ def small_tables(draw: st.DrawFn, inputs: Mapping[str, str],
 #: evaluator.
 HOSTILE_KINDS = ("yaml_nesting", "alias", "bomb", "brackets", "not_chain", "text_growth",
                  "int_growth", "regex", "huge_int", "huge_decimal", "nan", "long_expr",
-                 "chain")
+                 "chain", "date_range")
 
 
 @st.composite
@@ -491,4 +517,80 @@ def hostile_rule_files(draw: st.DrawFn) -> str:
         lit = draw(st.sampled_from([".nan", ".inf", "-.inf", "1e999"]))
         return head + "rules:\n  - id: t_r\n    table:\n      hit_policy: first\n" \
             f"      inputs: [x]\n      rows: [{{when: ['> 1'], then: {lit}}}]\n"
+    if kind == "date_range":
+        expr = draw(st.sampled_from([
+            'add_days(date("9999-12-31"), x)', 'add_months(date("0001-01-31"), x)',
+            'add_years(date("2024-02-29"), x)', "date(x, 1, 1)", "date(2024, x, x)",
+            'date("0000-01-01")', "is_valid_date(x, x, x)",
+            'days_between(date("0001-01-01"), add_days(date("9999-12-31"), 0 - x))']))
+        return head + f"rules:\n  - id: t_r\n    value: '{expr}'\n"
     return head + f"rules:\n  - id: t_r\n    value: '{' + '.join(['x'] * size)}'\n"
+
+
+def dates_near_bounds() -> st.SearchStrategy[datetime.date]:
+    """Dates, mostly within a year of 0001-01-01 or 9999-12-31 (the range every backend
+    shares, docs/security.md)."""
+    first, last = datetime.date.min, datetime.date.max
+    return st.one_of(st.dates(first, first + datetime.timedelta(days=400)),
+                     st.dates(last - datetime.timedelta(days=400), last),
+                     st.sampled_from([first, last]), st.dates())
+
+
+def date_steps() -> st.SearchStrategy[int]:
+    """Steps (days, months, years or a year) that reach, cross or stay inside the date range
+    from a date near its bounds, and 64-bit extremes."""
+    span = (datetime.date.max - datetime.date.min).days
+    return st.one_of(st.integers(-800, 800),
+                     st.sampled_from([span, span + 1, -span, -span - 1, 9998, 9999, 10000,
+                                      119987, 119988, 2**31, -(2**31) - 1, 2**63 - 1,
+                                      -(2**63)]),
+                     st.integers(-(2**63), 2**63 - 1))
+
+
+# ---------------------------------------------------------------------------------------------
+# Edge records: every field of a type drawn from the edges of that type
+
+
+def _edge_values(kind: str) -> st.SearchStrategy[Any]:
+    if kind == "int":
+        return st.one_of(st.sampled_from(EDGE_INTS), st.integers(-(2**63), 2**63 - 1))
+    if kind == "decimal":
+        return st.one_of(st.sampled_from(EDGE_DECIMALS),
+                         st.floats(allow_nan=True, allow_infinity=False))
+    if kind == "date":
+        return st.one_of(st.sampled_from(EDGE_DATES),
+                         st.dates(datetime.date(1, 1, 1), datetime.date(1, 3, 1)),
+                         st.dates(datetime.date(9999, 11, 1), datetime.date(9999, 12, 31)))
+    if kind == "str":
+        return st.one_of(st.sampled_from(EDGE_TEXTS),
+                         st.text(st.characters(codec="utf-8"),
+                                 max_size=12))
+    if kind == "bool":
+        return st.booleans()
+    return st.none()
+
+
+@st.composite
+def edge_records(draw: st.DrawFn, fields: Mapping[str, str], *, key: str = "id",
+                 min_size: int = 1, max_size: int = 12) -> list[dict[str, Any]]:
+    """Flat records (one table) whose fields take the values at the edges of their type.
+
+    Args:
+        fields: field name → type kind (``int``, ``decimal``, ``date``, ``str``, ``bool``).
+        key: the key field, a distinct 16-digit id per record.
+        min_size, max_size: how many records.
+
+    Ints come from :data:`EDGE_INTS` (the 64-bit bounds) or anywhere in 64 bits, decimals from
+    :data:`EDGE_DECIMALS` (NaN included) or any finite double, dates from :data:`EDGE_DATES` or
+    the first and last months of the date range, texts from :data:`EDGE_TEXTS` or any Unicode
+    text; any value may be missing. Nothing here knows a backend: the same records are held to
+    every registered one.
+    """
+    n = draw(st.integers(min_size, max_size))
+    out = []
+    for i in range(n):
+        rec: dict[str, Any] = {key: f"3375{i:012d}"}
+        for name, kind in fields.items():
+            rec[name] = draw(st.one_of(st.none(), _edge_values(kind)))
+        out.append(rec)
+    return out

@@ -1,0 +1,261 @@
+"""Settling a batch's unknowns: the same sound answer as the one-record path, on every backend.
+
+Batch backends evaluate three-valued (Kleene) logic: an outcome is unknown as soon as a blank
+input it reads is unknown, even when every value that input could take gives the same outcome
+(a 74-year-old woman is elderly whatever ``is_pregnant`` says). :meth:`Engine.evaluate` settles
+such outcomes (:mod:`welfare_rules.unknowns`); this module makes
+:func:`~welfare_rules.batch.evaluate_batch` give the same answer whatever the backend, as
+orchestration after the backend ran — backends stay three-valued:
+
+1. for each rule, the rows whose status is ``unknown`` are found in the backend's result;
+2. of those, only the records with a blank in a field settling can complete
+   (:func:`~welfare_rules.unknowns.completable_fields`: booleans, enums, bounded or
+   threshold-compared numbers the rule reads, members included) can change — any other
+   record keeps its three-valued outcome, which is then also the sound one; for a rule that
+   reads a ``rank(..., where=...)``, every record with a blank member input it reads is
+   re-decided too, known or not (:func:`~welfare_rules.unknowns.doubtful`);
+3. those records alone are re-evaluated one by one through :meth:`Engine.evaluate` and their
+   settled value and status replace the backend's.
+
+A record :meth:`Engine.evaluate` refuses (a value outside the schema that a batch read with
+``validate=False`` let through) keeps its three-valued outcome; :attr:`Settler.refused` counts
+them. The same pass computes the ``<rule>__needs`` columns asked for (``needs=`` of
+``evaluate_batch``): ``Decision.needs(rule)`` for each row whose outcome stays unknown.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from .backends.base import ROW, STATUS_SUFFIX, Inputs
+from .errors import WelfareRulesError
+from .unknowns import completable_fields, ranks_members, read_fields
+
+if TYPE_CHECKING:
+    from .views import DecisionView, EngineView
+
+__all__ = ["NEEDS_SUFFIX", "Settler"]
+
+#: the suffix of a ``<rule>__needs`` column: the blank inputs that would decide the outcome
+NEEDS_SUFFIX = "__needs"
+_NEEDS_TYPE = pa.list_(pa.string())
+
+
+class Settler:
+    """Re-decides a batch result's unknown outcomes through the one-record path.
+
+    Attributes:
+        settled: how many (record, rule) outcomes changed from unknown to known — members'
+            outcomes included.
+        evaluated: how many records were re-evaluated.
+        refused: how many of them :meth:`Engine.evaluate` refused (kept three-valued).
+    """
+
+    def __init__(self, engine: EngineView, entity: str, as_of: datetime.date, inputs: Inputs,
+                 needs: Sequence[str] = ()) -> None:
+        self.engine = engine
+        self.entity = entity
+        self.as_of = as_of
+        self.needs = list(needs)
+        self._inputs = inputs
+        ent = engine.schema.entity(entity)
+        self._key = ent.key
+        self._rel = next(iter(ent.relations.values()), None)
+        self._decisions: dict[Any, DecisionView | None] = {}
+        self._blank_own: dict[str, set[Any]] = {}
+        self._blank_member: dict[str, set[Any]] = {}
+        self._tables: tuple[pa.Table | None, pa.Table | None] | None = None
+        self.settled = 0
+        self.evaluated = 0
+        self.refused = 0
+
+    # -- which records can change -------------------------------------------------------------
+
+    def _input_tables(self) -> tuple[pa.Table | None, pa.Table | None]:
+        if self._tables is None:
+            own = self._inputs.arrow(self.entity)
+            kids = self._inputs.arrow(self._rel.entity) if self._rel is not None else None
+            self._tables = (own, kids)
+        return self._tables
+
+    def _blank_keys(self, own: Iterable[str], member: Iterable[str]) -> set[Any]:
+        """The keys of the records with a blank in one of ``own`` or a member with a blank in
+        one of ``member`` (a column the input lacks is blank everywhere)."""
+        tbl, kids = self._input_tables()
+        out: set[Any] = set()
+        for f in own:
+            hit = self._blank_own.get(f)
+            if hit is None:
+                hit = set()
+                if tbl is not None:
+                    keys = tbl.column(self._key)
+                    hit = set((keys if f not in tbl.column_names else
+                               keys.filter(pc.is_null(tbl.column(f)))).to_pylist())
+                self._blank_own[f] = hit
+            out |= hit
+        for f in member:
+            hit = self._blank_member.get(f)
+            if hit is None:
+                hit = set()
+                if kids is not None and self._rel is not None:
+                    parents = kids.column(self._rel.key)
+                    hit = set((parents if f not in kids.column_names else
+                               parents.filter(pc.is_null(kids.column(f)))).to_pylist())
+                self._blank_member[f] = hit
+            out |= hit
+        return out
+
+    # -- the one-record path ------------------------------------------------------------------
+
+    def _decide(self, keys: Iterable[Any]) -> None:
+        """Evaluate the records of ``keys`` not evaluated yet."""
+        todo = [k for k in dict.fromkeys(keys) if k not in self._decisions]
+        if not todo:
+            return
+        tbl, kids = self._input_tables()
+        if tbl is None:
+            return
+        wanted = pa.array(todo, tbl.column(self._key).type)
+        rows = tbl.filter(pc.is_in(tbl.column(self._key), value_set=wanted)).to_pylist()
+        members: dict[Any, list[dict[str, Any]]] = {}
+        if self._rel is not None and kids is not None:
+            sel = kids.filter(pc.is_in(kids.column(self._rel.key),
+                                       value_set=wanted.cast(kids.column(self._rel.key).type)))
+            for m in sel.to_pylist():
+                members.setdefault(m.get(self._rel.key), []).append(
+                    {k: v for k, v in m.items() if k != ROW})
+        for row in rows:
+            key = row.get(self._key)
+            record = {k: v for k, v in row.items() if k != ROW}
+            if self._rel is not None:
+                record[self._rel.name] = members.get(key, [])
+            self.evaluated += 1
+            try:
+                self._decisions[key] = self.engine.evaluate(self.entity, record, self.as_of,
+                                                            strict=False)
+            except WelfareRulesError:  # refused by the record contract: stays three-valued
+                self._decisions[key] = None
+                self.refused += 1
+        for k in todo:
+            self._decisions.setdefault(k, None)
+
+    # -- the passes -----------------------------------------------------------------------------
+
+    def results(self, tbl: pa.Table, rule_ids: Sequence[str]) -> pa.Table:
+        """The results with unknown outcomes settled and the ``<rule>__needs`` columns added."""
+        keys = tbl.column(self._key).to_pylist()
+        position = {k: i for i, k in enumerate(keys)}
+        for rid in rule_ids:
+            rule = self.engine.rule(rid, self.as_of)
+            candidates = self._unknown_keys(tbl, rid, keys) & self._blank_keys(
+                *completable_fields(self.engine, rule))
+            if ranks_members(self.engine, rule):  # a known rank a blank member could move
+                candidates |= self._blank_keys((), read_fields(self.engine, rule)[1])
+            if not candidates:
+                continue
+            self._decide(candidates)
+            decided = {position[k]: self._decisions.get(k) for k in candidates}
+            tbl = self._apply(tbl, rid, self._changes(tbl, rid, decided))
+            self._forget(decided.values())
+        for rid in self.needs:
+            tbl = self._needs_column(tbl, rid, keys)
+        return tbl
+
+    def members(self, tbl: pa.Table, rule_ids: Sequence[str]) -> pa.Table:
+        """The member results with unknown outcomes settled within each household."""
+        if self._rel is None:
+            return tbl
+        child_key = self.engine.schema.entity(self._rel.entity).key
+        parents = tbl.column(self._rel.key).to_pylist()
+        ids = tbl.column(child_key).to_pylist()
+        for rid in rule_ids:
+            rule = self.engine.rule(rid, self.as_of)
+            st = tbl.column(rid + STATUS_SUFFIX)
+            mask = pc.fill_null(pc.equal(st.cast(pa.string()), "unknown"), False)
+            blank = self._blank_keys(*completable_fields(self.engine, rule, member=True))
+            rows = [i for i, u in enumerate(mask.to_pylist()) if u and parents[i] in blank]
+            if ranks_members(self.engine, rule, member=True):
+                moved = self._blank_keys((), read_fields(self.engine, rule, member=True)[1])
+                rows = sorted({*rows, *(i for i, p in enumerate(parents) if p in moved)})
+            if not rows:
+                continue
+            self._decide(parents[i] for i in rows)
+            found: dict[int, DecisionView | None] = {}
+            for i in rows:
+                d = self._decisions.get(parents[i])
+                kids: Sequence[DecisionView] = getattr(d, "members", ()) if d else ()
+                same = [m for m in kids if m.record.get(child_key) == ids[i]]
+                # a person key not unique in the household: left as is
+                found[i] = same[0] if len(same) == 1 else None
+            tbl = self._apply(tbl, rid, self._changes(tbl, rid, found))
+            self._forget(self._decisions.get(parents[i]) for i in rows)
+        return tbl
+
+    def _changes(self, tbl: pa.Table, rid: str, decided: Mapping[int, DecisionView | None]
+                 ) -> dict[int, tuple[Any, str]]:
+        """The rows whose settled (value, status) differs from the backend's."""
+        statuses = tbl.column(rid + STATUS_SUFFIX).cast(pa.string())
+        values = tbl.column(rid) if rid in tbl.column_names else None
+        out = {}
+        for i, d in decided.items():
+            if d is None:
+                continue
+            v, s = d.value(rid), d.status(rid)
+            if s != statuses[i].as_py() or (values is not None and v != values[i].as_py()):
+                out[i] = (v, s)
+        return out
+
+    def _forget(self, decided: Iterable[DecisionView | None]) -> None:
+        """Drop the completions a rule's pass kept on its decisions (memory stays bounded by one
+        rule's candidates; the members of a household share them within the pass)."""
+        for d in decided:
+            if d is not None:
+                d.__dict__.pop("_completed", None)
+
+    def _unknown_keys(self, tbl: pa.Table, rid: str, keys: Sequence[Any]) -> set[Any]:
+        st = tbl.column(rid + STATUS_SUFFIX).cast(pa.string())
+        mask = pc.fill_null(pc.equal(st, "unknown"), False).to_pylist()
+        return {k for k, u in zip(keys, mask, strict=True) if u}
+
+    def _apply(self, tbl: pa.Table, rid: str, changes: Mapping[int, tuple[Any, str]]
+               ) -> pa.Table:
+        if not changes:
+            return tbl
+        self.settled += len(changes)
+        statuses = tbl.column(rid + STATUS_SUFFIX).cast(pa.string()).to_pylist()
+        for i, (_, s) in changes.items():
+            statuses[i] = s
+        if rid in tbl.column_names:  # outputs= may have asked for the status alone
+            values = tbl.column(rid).to_pylist()
+            for i, (v, _) in changes.items():
+                values[i] = v
+            ty = tbl.column(rid).type
+            try:
+                col = pa.array(values, type=ty)
+            except (pa.ArrowInvalid, pa.ArrowTypeError):
+                col = pa.array(values).cast(ty)
+            tbl = tbl.set_column(tbl.column_names.index(rid), rid, col)
+        sname = rid + STATUS_SUFFIX
+        return tbl.set_column(tbl.column_names.index(sname), sname, pa.array(statuses))
+
+    def _needs_column(self, tbl: pa.Table, rid: str, keys: Sequence[Any]) -> pa.Table:
+        """``<rid>__needs``: for an outcome still unknown, the blank inputs that would decide
+        it (``Decision.needs``); empty when it is known; null where the record was refused."""
+        rule = self.engine.rule(rid, self.as_of)
+        unknown = self._unknown_keys(tbl, rid, keys)
+        candidates = unknown & self._blank_keys(*read_fields(self.engine, rule))
+        self._decide(candidates)
+        out: list[list[str] | None] = []
+        for k in keys:
+            if k not in candidates:
+                out.append([])
+                continue
+            d = self._decisions.get(k)
+            out.append(None if d is None else d.needs(rid))
+        where = tbl.column_names.index(rid + STATUS_SUFFIX) + 1
+        return tbl.add_column(where, rid + NEEDS_SUFFIX, pa.array(out, _NEEDS_TYPE))
