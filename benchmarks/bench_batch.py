@@ -20,6 +20,7 @@ Kinds of run (``--backends``):
     python benchmarks/bench_batch.py --sizes 100000 --backends duckdb duckdb-all spark python
     python benchmarks/bench_batch.py --ten-million    # adds 10M (duckdb + hand-written)
     python benchmarks/bench_batch.py --sizes 1000000 --repeat 5   # medians of 5 alternating runs
+    python benchmarks/bench_batch.py --backends duckdb polars --repeat 3  # + reference_polars.py
 
 Both sides import their libraries before the clock starts (duckdb; welfare_rules and its batch
 modules), and the rule engine is loaded before it too: what is timed is one evaluation.
@@ -43,6 +44,10 @@ HERE = Path(__file__).parent
 AS_OF = datetime.date(2024, 7, 1)
 #: the rules the hand-written query computes
 RULES = ["poor_bps", "pkh_eligible", "deceased_recipient"]
+
+#: the national pack's core hand-written in Polars (reference_polars.py): what the polars
+#: backend's ratio is taken against
+POLARS_REFERENCE = "polars-hand-written"
 
 HAND_WRITTEN = """
 WITH p AS (
@@ -152,6 +157,13 @@ def run_one(kind: str, data: Path, n: int, memory_limit: str) -> dict[str, objec
         t0, c0 = time.perf_counter(), cpu_s()
         con.sql(sql).write_parquet(str(out))
         wall = time.perf_counter() - t0
+    elif kind == POLARS_REFERENCE:
+        sys.path.insert(0, str(HERE))
+        from reference_polars import run as run_polars
+
+        t0, c0 = time.perf_counter(), cpu_s()
+        run_polars(hp, pp, out, AS_OF)
+        wall = time.perf_counter() - t0
     else:
         import sqlglot
 
@@ -161,12 +173,18 @@ def run_one(kind: str, data: Path, n: int, memory_limit: str) -> dict[str, objec
         import welfare_rules.batch  # imported up front, as duckdb is above
 
         sqlglot.Dialect.get_or_raise("duckdb")
+        if kind.startswith("polars"):
+            import polars  # noqa: F401 - imported up front, as duckdb is
+
+            import welfare_rules.backends.polars_compiler
         engine = wr.Engine.load()
         backend = kind.split("-")[0]
         kw: dict[str, object] = {"validate": kind == "duckdb-validated",
                                  "outputs": None if "-" in kind else RULES}
         if backend == "duckdb":
             kw |= {"output": out, "memory_limit": memory_limit}
+        if backend == "polars":  # the same inputs and output as the duckdb run
+            kw["output"] = out
         if backend == "spark":
             from welfare_rules.backends.spark import local_session
 
@@ -174,7 +192,7 @@ def run_one(kind: str, data: Path, n: int, memory_limit: str) -> dict[str, objec
         t0, c0 = time.perf_counter(), cpu_s()
         res = engine.evaluate_batch("household", hp, members=pp, as_of=AS_OF, backend=backend,
                                     dataset_checks=False, **kw)
-        if backend != "duckdb":
+        if backend not in ("duckdb", "polars"):
             res.to_arrow()
         wall = time.perf_counter() - t0
     cpu = cpu_s() - c0
@@ -187,7 +205,8 @@ def main() -> None:
     ap.add_argument("--sizes", type=int, nargs="*", default=[100_000, 1_000_000])
     ap.add_argument("--ten-million", action="store_true", help="also run 10M households")
     ap.add_argument("--backends", nargs="*", default=["duckdb"],
-                    help="duckdb, duckdb-all, duckdb-validated, spark, spark-all, python")
+                    help="duckdb, duckdb-all, duckdb-validated, polars, polars-all (with the "
+                         "hand-written Polars reference), spark, spark-all, python")
     ap.add_argument("--memory-limit", default="1GB")
     ap.add_argument("--repeat", type=int, default=1,
                     help="run every kind this many times, alternating, and print medians")
@@ -208,6 +227,8 @@ def main() -> None:
             subprocess.run([sys.executable, str(HERE / "generate.py"), str(n), str(data)],
                            check=True)
         kinds = ["hand-written", *[k for k in args.backends if k != "python" or n <= 100_000]]
+        if "polars" in kinds:
+            kinds.insert(kinds.index("polars"), POLARS_REFERENCE)
         runs: dict[str, list[dict[str, float]]] = {k: [] for k in kinds}
         for _ in range(args.repeat):
             # alternate the runs, so that a busy spell of the machine hits every kind alike
@@ -216,13 +237,22 @@ def main() -> None:
                 if r is None:
                     continue
                 runs[kind].append(r)
-                ref = runs["hand-written"][-1] if runs["hand-written"] else None
+                against = POLARS_REFERENCE if kind == "polars" else "hand-written"
+                ref = runs[against][-1] if runs[against] else None
                 row(n, kind, r, ref)
         if args.repeat > 1:
             meds = {k: {f: statistics.median(r[f] for r in v) for f in v[0]}
                     for k, v in runs.items() if v}
             for kind, m in meds.items():
-                row(n, f"median {kind}", m, meds.get("hand-written"))
+                row(n, f"median {kind}", m, meds.get(POLARS_REFERENCE if kind == "polars"
+                                                     else "hand-written"))
+            pairs = list(zip(runs.get("polars", []), runs.get(POLARS_REFERENCE, []),
+                             strict=False))
+            if pairs:  # the median of the ratios of each round's pair
+                print(f"{n:>10} polars / {POLARS_REFERENCE}: median ratio wall "
+                      f"{statistics.median(a['wall_s'] / b['wall_s'] for a, b in pairs):.2f}, "
+                      f"cpu {statistics.median(a['cpu_s'] / b['cpu_s'] for a, b in pairs):.2f}"
+                      f" ({len(pairs)} pairs)", flush=True)
 
 
 def measure(kind: str, data: Path, n: int, memory_limit: str, script: str = __file__

@@ -225,8 +225,8 @@ def register_backends(register: Register) -> None:
     Returns:
         Nothing.
 
-    Implemented by: the built-in plugin (``python``, ``duckdb``, ``spark``); a plugin with a
-    backend of its own (Polars, PostgreSQL, BigQuery). A backend reads only the
+    Implemented by: the built-in plugin (``python``, ``duckdb``, ``polars``, ``spark``); a
+    plugin with a backend of its own (PostgreSQL, BigQuery). A backend reads only the
     :class:`~welfare_rules.plan.Plan` and the inputs it is given (``docs/architecture.md``).
     """
 

@@ -28,6 +28,7 @@ unknown, which is the engine's business, not a gap of the table.
 
 from __future__ import annotations
 
+import ast
 import contextlib
 import datetime
 import itertools
@@ -920,7 +921,7 @@ class Linter:
                     read |= set(_PARAM_PLACEHOLDER.findall(text))
         code = _python_sources(self.engine)
         for name in names:
-            if name not in read and f'"{name}"' not in code and f"'{name}'" not in code:
+            if name not in read and name not in code:
                 p = self.engine.parameters[name]
                 self.add("parameter-unread", "warning",
                          f"parameter '{name}' is not read by any rule", p.location,
@@ -1169,22 +1170,39 @@ def _texts(rule: Rule) -> list[str]:
     return out
 
 
-def _python_sources(engine: Engine) -> str:
-    """The Python source of welfare-rules and of every loaded plugin's package: a parameter
-    named there in quotes is read by code (an allocation, a report), not only by rules."""
-    roots = {Path(__file__).resolve().parent}
+def _python_sources(engine: Engine) -> set[str]:
+    """The string constants of the code of welfare-rules and of each loaded plugin's own
+    package: a parameter named there is taken as read by code (an allocation, a report), not
+    only by rules.
+
+    An approximation, kept sound where it can be: the constants are read from the syntax tree,
+    so docstrings and bare strings do not count; the linter itself, the testing helpers and
+    ``tests`` folders are not read; a plugin that is a single top-level module is read alone
+    (its folder is ``site-packages``, never walked).
+    """
+    own = Path(__file__).resolve().parent
+    files = {py for py in own.rglob("*.py")
+             if py.name != "lint.py" and py.relative_to(own).parts[0] != "testing"}
     for info in engine.plugins:
         f = getattr(info.obj, "__file__", None)
-        if f:
-            roots.add(Path(f).resolve().parent)
-    parts = []
-    for root in sorted(roots):
-        for py in sorted(root.rglob("*.py")):
-            try:
-                parts.append(py.read_text(encoding="utf-8"))
-            except (OSError, UnicodeDecodeError):
-                continue
-    return "\n".join(parts)
+        if not f:
+            continue
+        path = Path(f).resolve()
+        if not (path.parent / "__init__.py").is_file():
+            files.add(path)  # a top-level module: only itself
+            continue
+        files |= {py for py in path.parent.rglob("*.py")
+                  if "tests" not in py.relative_to(path.parent).parts}
+    names: set[str] = set()
+    for py in sorted(files):
+        try:
+            tree = ast.parse(py.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, SyntaxError, ValueError):
+            continue
+        bare = {id(node.value) for node in ast.walk(tree) if isinstance(node, ast.Expr)}
+        names |= {node.value for node in ast.walk(tree) if isinstance(node, ast.Constant)
+                  and isinstance(node.value, str) and id(node) not in bare}
+    return names
 
 
 def parameter_layers(engine: Engine) -> list[Parameter]:

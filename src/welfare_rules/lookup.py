@@ -4,7 +4,10 @@
 file (no adapter), DuckDB selects the rows whose key is the id — a Parquet scan pushes the
 predicate down to its row groups, a CSV is scanned by DuckDB's reader, both far faster than
 parsing and checking every row — and the few rows found are then read exactly like any input
-(:meth:`Engine.read`: the same parsing, validation and quarantine). Any other source, or a file
+(:meth:`Engine.read`: the same parsing, validation and quarantine). The checks that need the
+whole file are the key duplicates (a No. KK or a member's NIK also on another row, quarantined
+where it comes second): when DuckDB finds such a value elsewhere in the file, the file is read
+whole, so the record found is the one ``evaluate`` keeps, or none. Any other source, or a file
 DuckDB cannot sniff the same way, is read whole.
 """
 
@@ -49,6 +52,12 @@ def read_one(engine: Engine, data: str | Path, record_id: str, *, entity: str = 
             if members is not None and rel is not None:
                 small_members = _select(Path(members), rel.key, record_id,
                                         Path(tmp) / "members")
+                child_key = engine.schema.entity(rel.entity).key
+                if small_members is not None and _elsewhere(Path(members), child_key,
+                                                            small_members):
+                    small = None  # a member's NIK is also on another row: read it all
+            if small is not None and _elsewhere(Path(data), ent.key, small):
+                small = None  # the key twice: which row stands is the whole file's business
             if small is not None and (members is None or small_members is not None):
                 loaded = engine.read(str(small), entity=entity, progress=False,
                                      members=str(small_members) if small_members else None)
@@ -59,6 +68,38 @@ def read_one(engine: Engine, data: str | Path, record_id: str, *, entity: str = 
     loaded = engine.read(str(data), adapter=adapter, entity=entity, progress=False,
                          members=str(members) if members is not None else None)
     return _find(loaded, entity, ent.key, record_id), "read the whole file"
+
+
+def _elsewhere(path: Path, column: str, selected: Path) -> bool:
+    """Whether a value of ``column`` in the ``selected`` rows is on more rows of ``path``
+    than were selected, or on more than one of them: the duplicate-key check needs the
+    whole file then (a NIK twice is quarantined where it comes second)."""
+    import duckdb
+
+    con = duckdb.connect()
+    try:
+        def read(p: Path) -> Any:
+            if p.suffix.lower() == ".parquet":
+                return con.read_parquet(str(p))
+            return con.read_csv(str(p), all_varchar=True, header=True)
+
+        small = read(selected)
+        if column not in small.columns:
+            return False
+        values = [v for (v,) in small.select(
+            duckdb.ColumnExpression(column).cast("VARCHAR")).fetchall() if v is not None]
+        if len(set(values)) < len(values):
+            return True
+        if not values:
+            return False
+        col = duckdb.ColumnExpression(column).cast("VARCHAR")
+        found = read(path).filter(col.isin(*(duckdb.ConstantExpression(v) for v in values)))
+        ((count,),) = found.aggregate("count(*)").fetchall()
+        return bool(count > len(values))
+    except duckdb.Error:
+        return True  # cannot tell: read the file whole
+    finally:
+        con.close()
 
 
 def _find(loaded: Any, entity: str, key: str, record_id: str) -> dict[str, Any] | None:

@@ -89,3 +89,20 @@ def test_json_lines_count_blank_lines_too(tmp_path: Path, schema: Schema) -> Non
     p.write_text('{"id": "3375010101230001"}\n\n   \n{"id": "3375010101230002"}\n')
     res = read(p, schema, progress=False)
     assert (res.rows_read, res.rows_valid, res.blank_lines) == (2, 2, 2)
+
+
+@pytest.mark.parametrize(("value", "reason"), [
+    ("+2", "a '+' sign is not accepted (write 2, not +2)"),
+    ("7.5", "a decimal number in a whole-number field"),
+    ("1234567890123456789012", "too large for a whole number (beyond the 64-bit range)"),
+])
+def test_an_int_cell_that_does_not_parse_quarantines_its_row(tmp_path: Path, schema: Schema,
+                                                             value: str, reason: str) -> None:
+    """Before (issue 11): one such value aborted the whole read with a pyarrow traceback."""
+    header = HH[0].split(",")
+    cells = HH[1].split(",")
+    cells[header.index("meals_per_day")] = value
+    res = _read(tmp_path, schema, [HH[0], ",".join(cells), HH[2], HH[3]])
+    assert res.quarantine.select(["row", "field", "value", "reason"]).to_pylist() == [
+        {"row": 1, "field": "meals_per_day", "value": value, "reason": reason}]
+    assert res.rows_valid == 2

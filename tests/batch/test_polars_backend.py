@@ -7,6 +7,7 @@ import datetime
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import pyarrow as pa
 import pytest
@@ -49,8 +50,11 @@ def test_without_polars_the_backend_is_one_error_naming_the_pip_line() -> None:
         from welfare_rules.errors import EvaluationError
         eng = wr.Engine.load()
         try:
+            persons = pa.table({"nik": pa.array([], pa.string()),
+                                "household_id": pa.array([], pa.string())})
             eng.evaluate_batch("household", pa.table({"id": ["3375010101010001"]}),
-                               as_of="2025-01-01", backend="polars", validate=False)
+                               members=persons, as_of="2025-01-01", backend="polars",
+                               validate=False)
         except EvaluationError as exc:
             print(exc)
     """)
@@ -89,3 +93,23 @@ def test_the_input_order_is_kept_without_sorting(national: wr.Engine) -> None:
     res = evaluate_batch(national, "household", shuffled, members=pp, as_of=AS_OF,
                          backend="polars", validate=False)
     assert res.to_arrow().column("id").to_pylist() == shuffled.column("id").to_pylist()
+
+
+def test_the_cli_evaluates_with_polars_as_with_duckdb(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from welfare_rules.cli import main
+
+    examples = Path(wr.__file__).parent / "national" / "examples"
+    outs = {}
+    for backend in ("duckdb", "polars"):
+        out = tmp_path / backend
+        res = CliRunner().invoke(main, ["evaluate", str(examples / "households.csv"),
+                                        "--members", str(examples / "persons.csv"),
+                                        "--backend", backend, "--as-of", "2025-06-01",
+                                        "--out", str(out), "-q"])
+        assert res.exit_code == 0, res.output
+        outs[backend] = {p.name: p.read_bytes() for p in sorted(out.iterdir())
+                         if p.suffix == ".csv"}
+    assert outs["polars"].keys() == outs["duckdb"].keys()
+    assert outs["polars"] == outs["duckdb"]

@@ -95,4 +95,4 @@ def test_compile_pattern_raises_its_own_error() -> None:
 
 
 def test_the_java_spelling_anchors_and_spells_s_as_re2_does() -> None:
-    assert r"^(?:a[\t\n\f\r ]b[^\t\n\f\r ]\\s)\z" == java_pattern(r"a\sb\S\\s")
+    assert r"(?d)^(?:a[\t\n\f\r ]b[^\t\n\f\r ]\\s)\z" == java_pattern(r"a\sb\S\\s")

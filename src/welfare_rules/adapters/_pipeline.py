@@ -24,9 +24,11 @@ from ..errors import DataError
 from ..masking import mask_id
 from ..schema import Entity, Field, Schema, bound_text
 from ..sqlbuild import query, run
+from ..types import TEXT_MAX
 from . import _parse as P
 from ._sources import REPLACEMENT, FastReaderFailed, OpenedSource, RawBatch, open_source
 from ._sources import sequence as _seq
+from .record import TEXT_TOO_LONG
 from .result import CONFLICT_SCHEMA, QUARANTINE_SCHEMA, Link, LoadResult, empty_table
 from .spec import ColumnSpec, MappingError, MappingSpec, canon_text
 
@@ -440,6 +442,9 @@ def _declared_checks(fld: Field, values: pa.Array) -> list[tuple[pa.Array, str]]
         if fld.max is not None:
             out.append((pc.fill_null(pc.greater(values, pa.scalar(fld.max, values.type)),
                                      False), f"above the maximum {bound_text(fld.max)}"))
+    if kind == "str":
+        out.append((pc.fill_null(pc.greater(pc.utf8_length(values), TEXT_MAX), False),
+                    TEXT_TOO_LONG))
     if kind == "str" and fld.pattern is not None:
         bad = pc.invert(pc.fill_null(pc.match_substring_regex(values, fld.pattern), True))
         out.append((bad, f"does not match the pattern {fld.pattern}"))

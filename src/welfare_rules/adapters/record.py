@@ -31,7 +31,7 @@ import attrs
 from ..errors import InputError, InputProblem, did_you_mean
 from ..masking import mask_id, mask_text
 from ..schema import Field, Schema
-from ..types import INT64_MAX, INT64_MIN
+from ..types import INT64_MAX, INT64_MIN, TEXT_MAX
 from ._parse import (
     BOOL_FALSE,
     BOOL_TRUE,
@@ -252,10 +252,16 @@ def _convert(spec: _Spec, value: Any) -> tuple[Any, str | None]:
             value = str(value)
         if not isinstance(value, str):
             return None, ""
+        if len(value) > TEXT_MAX:
+            return None, TEXT_TOO_LONG
         if spec.pattern is not None and spec.pattern.fullmatch(value) is None:
             return None, ""
         return value, None
     return value, None  # list[...] and any: taken as they are
+
+
+#: Why a text cell past :data:`~welfare_rules.types.TEXT_MAX` is refused (docs/security.md).
+TEXT_TOO_LONG = f"longer than {TEXT_MAX:,} characters"
 
 
 def _in_range(spec: _Spec, value: Any) -> tuple[Any, str | None]:
@@ -380,7 +386,7 @@ class RecordContract:
             if v is None:
                 continue
             if v.__class__ is s.cls or v.__class__ is s.alt:
-                if s.plain:
+                if s.plain and (v.__class__ is not str or len(v) <= TEXT_MAX):
                     continue
                 if s.allowed is not None:
                     if v in s.allowed:

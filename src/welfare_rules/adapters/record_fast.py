@@ -23,6 +23,8 @@ import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Protocol
 
+from ..types import TEXT_MAX
+
 __all__ = ["FastCheck", "compile_fast_check"]
 
 #: ``fast(record) -> bool``: True when the record (and its members) is canonical and complete
@@ -111,14 +113,14 @@ def _tests(s: _SpecLike, v: str, const: Callable[[Any], str]) -> str | None:
     cls = const(s.cls)
     klass = (f"{v}.__class__ is not {cls}" if s.alt is s.cls else
              f"({v}.__class__ is not {cls} and {v}.__class__ is not {const(s.alt)})")
-    if s.plain:
-        return klass
+    if s.plain:  # a text past TEXT_MAX is refused by the full check
+        return f"{klass} or len({v}) > {TEXT_MAX}" if s.cls is str else klass
     if s.allowed is not None:
         return f"{klass} or {v} not in {const(s.allowed)}"
     if s.pattern is not None:
         if s.pattern.pattern == _DIGITS16:  # a NIK or No. KK: the same test without a regex
             return f"{klass} or len({v}) != 16 or not {v}.isdigit() or not {v}.isascii()"
-        return f"{klass} or {const(s.pattern)}.fullmatch({v}) is None"
+        return f"{klass} or len({v}) > {TEXT_MAX} or {const(s.pattern)}.fullmatch({v}) is None"
     if s.lo is not None:
         if s.lo == datetime.date.min and s.hi == datetime.date.max:
             return klass  # every date is within

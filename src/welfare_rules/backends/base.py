@@ -8,9 +8,9 @@ the dataset checks' definitions, the :class:`~welfare_rules.batch.BatchResult`).
 
 Backends are contributed by plugins through the ``register_backends`` hook
 (:mod:`welfare_rules.hookspecs`); the built-in plugin registers ``python`` (the reference,
-record by record), ``duckdb`` (the default, in process) and ``spark``. A backend written
-elsewhere (Polars, PostgreSQL, BigQuery) needs nothing from the core but this module and the
-plan: see ``docs/architecture.md``.
+record by record), ``duckdb`` (the default, in process), ``polars`` (in process, when Polars
+is installed) and ``spark``. A backend written elsewhere (PostgreSQL, BigQuery) needs nothing
+from the core but this module and the plan: see ``docs/architecture.md``.
 """
 
 from __future__ import annotations
@@ -82,7 +82,12 @@ class Inputs:
             import pyarrow.parquet as pq
 
             return pq.read_table(v)
-        out: pa.Table = v.toArrow()  # a Spark DataFrame
+        if hasattr(v, "toArrow"):  # a Spark DataFrame
+            spark: pa.Table = v.toArrow()
+            return spark
+        if hasattr(v, "collect") and not hasattr(v, "to_arrow"):  # a Polars LazyFrame
+            v = v.collect()
+        out: pa.Table = v.to_arrow()  # a Polars DataFrame
         return out
 
 

@@ -25,7 +25,16 @@ import pyarrow as pa
 
 from ..errors import EvaluationError
 from ..masking import MASKED_FIELDS, mask_id, mask_text
-from .base import FINDINGS_SCHEMA, ROW, STATUS_SUFFIX, STATUS_VALUES, BackendBase, Job, Outcome
+from .base import (
+    FINDINGS_SCHEMA,
+    ROW,
+    STATUS_SUFFIX,
+    STATUS_VALUES,
+    BackendBase,
+    Job,
+    Outcome,
+    selected_columns,
+)
 
 if TYPE_CHECKING:
     import polars as pl
@@ -77,7 +86,10 @@ class PolarsBackend(BackendBase):
             ef = comp.compile_entity(entity, source, columns, members, mcols or (),
                                      job.carry)
         carry = [pl.col(c) for c in job.carry]
-        query = ef.records.select(pl.col(ef.key), *carry, *ef.outputs)
+        wanted = set(selected_columns(ef.rule_ids, job.outputs))
+        # the columns asked for, only: Polars then computes only the rules they read
+        outputs = [e for e in ef.outputs if e.meta.output_name() in wanted]
+        query = ef.records.select(pl.col(ef.key), *carry, *outputs)
         with bounded():
             results = _arrow(query.collect(), ef.rule_ids)
         results_path: Path | None = None
@@ -149,6 +161,8 @@ def _arrow(df: pl.DataFrame, rule_ids: Sequence[str]) -> pa.Table:
     for rid in rule_ids:
         name = rid + STATUS_SUFFIX
         i = tbl.schema.get_field_index(name)
+        if i < 0:
+            continue
         codes = tbl.column(i).cast(pa.int8())
         chunks = [pa.DictionaryArray.from_arrays(c, _STATUS_DICT) for c in codes.chunks]
         tbl = tbl.set_column(i, name, pa.chunked_array(chunks, pa.dictionary(pa.int8(),

@@ -47,8 +47,8 @@ from .base import ROW, STATUS_VALUES
 from .interp import Scope, evaluate
 from .python import rule_nodes
 
-__all__ = ["PARENT", "EntityFrames", "Placeholder", "PolarsCompileError", "PolarsCompiler",
-           "RuleFinding", "dataset_findings", "polars_type", "rust_pattern"]
+__all__ = ["PARENT", "AggregateParts", "EntityFrames", "Placeholder", "PolarsCompileError",
+           "PolarsCompiler", "RuleFinding", "dataset_findings", "polars_type", "rust_pattern"]
 
 PARENT = "__parent"  # a child record's parent key
 HAS = "__has"  # set on the aggregation side of the parent join
@@ -239,6 +239,17 @@ class Ctx:
 
 
 @attrs.define
+class AggregateParts:
+    """A member aggregation compiled: per-member columns, their aggregations by parent, the
+    value from those (on the parent's row) and the value for a parent without members."""
+
+    rows: dict[str, pl.Expr]
+    groups: list[pl.Expr]
+    value: pl.Expr
+    empty: pl.Expr
+
+
+@attrs.define
 class Placeholder:
     """A ``{name}`` of a message and the column that holds its value."""
 
@@ -387,7 +398,9 @@ class PolarsCompiler:
                 "+": lambda x, y: x + y, "-": lambda x, y: x - y,
                 "*": lambda x, y: x * y}[op]
             return wide_int(a, b, fn) if ints else finite(fn(a.cast(pl.Float64), b))
-        zero = b == 0
+        # a zero divisor is unknown before dividing: the quotient's inf is never computed (a
+        # when/then evaluates both branches, and finite() would raise on the unselected one)
+        b = pl.when(b == 0).then(None).otherwise(b)
         if op == "/":
             value = finite(a.cast(pl.Float64) / b)
         elif op == "//":
@@ -395,7 +408,7 @@ class PolarsCompiler:
                 else finite(a.cast(pl.Float64) // b)
         else:  # %: Polars' remainder takes the sign of the divisor, as Python's does
             value = a % b if ints else finite(a.cast(pl.Float64) % b)
-        return pl.when(zero).then(None).otherwise(value)
+        return value
 
     def compare_expr(self, node: n.Compare, ctx: Ctx) -> pl.Expr:
         a = self.expr(node.left, ctx)
@@ -426,7 +439,7 @@ class PolarsCompiler:
                 for v in items:
                     found = found | (a == _lit(v)).fill_null(False)
                 if len(items) > 3:
-                    found = a.is_in(pl.Series(items)).fill_null(False)
+                    found = a.is_in(pl.Series(items).implode()).fill_null(False)
             else:
                 found = _or_all([(a == self.expr(i, ctx)).fill_null(False)
                                  for i in right.items])
@@ -660,9 +673,12 @@ class PolarsCompiler:
 
     # -- members: aggregations and ranks ------------------------------------------------------
 
-    def aggregate(self, node: n.Call, mctx: Ctx) -> tuple[pl.Expr, pl.Expr]:
-        """An aggregation over a group of child rows: the group expression and the value
-        for a parent without children."""
+    def aggregate(self, node: n.Call, mctx: Ctx, name: str) -> AggregateParts:
+        """An aggregation over a group of child rows, in three parts: small columns computed
+        on each child row (``<name>__<part>``: a flag, a code, the value), one plain
+        aggregation of each over the group, and the value computed from those on the
+        parent's row. Elementwise work stays out of the group-by, where Polars would
+        evaluate it group by group."""
         func = node.func
         where = node.kwarg("where")
         args = node.args[1:]
@@ -673,41 +689,69 @@ class PolarsCompiler:
                     "supported by the Polars backend; give the rank a rule of its own",
                     self._rid())
         zero = pl.lit(0, dtype=_INT64)
+        rows: dict[str, pl.Expr] = {}
+        groups: list[pl.Expr] = []
+
+        def part(suffix: str, row: pl.Expr, agg: Callable[[pl.Expr], pl.Expr]) -> pl.Expr:
+            col = f"{name}__{suffix}"
+            rows[col] = row
+            groups.append(agg(pl.col(col)).alias(col))
+            return pl.col(col)
+
         w = self.expr(where, mctx) if where is not None else None
         sel = _true(w) if w is not None else pl.lit(True)
-        w_unknown = w.is_null().any() if w is not None else pl.lit(False)
+        unknown = [w.is_null()] if w is not None else []
 
-        def unless(unknown: pl.Expr, value: pl.Expr) -> pl.Expr:
-            return pl.when(unknown).then(None).otherwise(value)
+        def unless(value: pl.Expr) -> pl.Expr:
+            if not unknown:
+                return value
+            u = part("u", _or_all(unknown), lambda c: c.any())
+            return pl.when(u).then(None).otherwise(value)
 
         if func == "count" and not args:
             if w is None:
-                return pl.len().cast(_INT64), zero
-            return unless(w_unknown, sel.cast(_INT64).sum()), zero
+                groups.append(pl.len().cast(_INT64).alias(f"{name}__n"))
+                return AggregateParts(rows, groups, pl.col(f"{name}__n"), zero)
+            n_ = part("n", sel.cast(_INT64), lambda c: c.sum())
+            return AggregateParts(rows, groups, unless(n_), zero)
         x = self.expr(args[0], mctx)
-        x_unknown = (sel & x.is_null()).any()
+        def and_sel(c: pl.Expr) -> pl.Expr:
+            return sel & c if w is not None else c
+
         if func == "count":
-            counted = (sel & _true(x)).cast(_INT64).sum()
-            return unless(w_unknown | x_unknown, counted), zero
+            unknown.append(and_sel(x.is_null()))
+            counted = part("n", and_sel(_true(x)).cast(_INT64), lambda c: c.sum())
+            return AggregateParts(rows, groups, unless(counted), zero)
         if func in ("any", "all"):
-            stop = (sel & (_true(x) if func == "any" else _false(x))).any()
-            stop_value = func == "any"
+            # 3: a `where` unknown, 2: a member decides (true for any, false for all),
+            # 1: a member's value unknown, 0: none of these
+            stop = _true(x) if func == "any" else _false(x)
+            code: Any = pl
+            if w is not None:
+                code = code.when(w.is_null()).then(pl.lit(3, dtype=pl.Int8))
+            code = code.when(and_sel(stop)).then(pl.lit(2, dtype=pl.Int8)) \
+                .when(and_sel(x.is_null())).then(pl.lit(1, dtype=pl.Int8)) \
+                .otherwise(pl.lit(0, dtype=pl.Int8))
+            c = part("c", code, lambda c: c.max())
             empty = pl.lit(func != "any")
-            value = (pl.when(w_unknown).then(None).when(stop).then(pl.lit(stop_value))
-                     .when(x_unknown).then(None).otherwise(empty))
-            return value, empty
-        picked = x.filter(sel) if w is not None else x
+            value = (pl.when(c == 3).then(None).when(c == 2).then(pl.lit(func == "any"))
+                     .when(c == 1).then(None).otherwise(empty))
+            return AggregateParts(rows, groups, value, empty)
+        unknown.append(and_sel(x.is_null()))
+        picked = pl.when(sel).then(x).otherwise(None) if w is not None else x
         ty = polars_type(self.type_of(node, self._parent_entity(mctx)))
         if func == "sum":
             if ty == _INT64 or self.type_of(args[0], mctx.entity).kind == "int":
-                total = picked.cast(_WIDE).sum().cast(_INT64, strict=True)
+                v = part("v", picked.cast(_WIDE), lambda c: c.sum())
+                total = v.cast(_INT64, strict=True)
             else:
-                total = finite(picked.cast(pl.Float64).sum())
+                v = part("v", picked.cast(pl.Float64), lambda c: c.sum())
+                total = finite(v)
             if ty is not None:
                 total = total.cast(ty)
-            return unless(w_unknown | x_unknown, total), zero
-        agg = picked.min() if func == "min" else picked.max()
-        return unless(w_unknown | x_unknown, agg), pl.lit(None, dtype=ty)
+            return AggregateParts(rows, groups, unless(total), zero)
+        v = part("v", picked, (lambda c: c.min()) if func == "min" else (lambda c: c.max()))
+        return AggregateParts(rows, groups, unless(v), pl.lit(None, dtype=ty))
 
     def _parent_entity(self, mctx: Ctx) -> str:
         parent = self.model.schema.parent_of(mctx.entity)
@@ -730,15 +774,28 @@ class PolarsCompiler:
             if isinstance(key, n.Call) and key.func in ("desc", "asc"):
                 k, desc = key.args[0], key.func == "desc"
             e = self.expr(k, ctx)
-            # missing keys last, whatever the direction: a descending key as its dense rank
-            # from the largest (nulls stay null, sorted last)
-            order.append(e.rank("dense", descending=True) if desc else e)
+            if desc:
+                e = self._descending(e, self.type_of(k, ctx.entity).kind)
+            order.append(e)
         order.append(pl.col(ROW))
         number = pl.int_range(1, pl.len() + 1, dtype=_INT64)
         win = number.over(partition or pl.lit(0), order_by=order, nulls_last=True)
         if passes is None:
             return win
         return pl.when(passes).then(win).otherwise(None)
+
+    @staticmethod
+    def _descending(e: pl.Expr, kind: str) -> pl.Expr:
+        """A key that sorts ascending as ``e`` sorts descending, nulls kept null (so they stay
+        last): an integer, date or condition bit-flipped (exact, no overflow), a decimal
+        negated, anything else its dense rank from the largest."""
+        if kind in ("int", "bool"):
+            return ~e
+        if kind == "date":
+            return ~e.cast(pl.Int32)
+        if kind == "decimal":
+            return -e
+        return e.rank("dense", descending=True)
 
     # -- rule kinds ---------------------------------------------------------------------------
 
@@ -886,10 +943,8 @@ class PolarsCompiler:
         if policy in ("priority", "output_order"):
             keys = [_priority_key(table, row.outputs) for row in table.rows]
             if any(k is None for k in keys):
-                raise PolarsCompileError(
-                    f"rule '{rule.id}': a {policy} table whose outputs are expressions cannot "
-                    "be ordered by the Polars backend; use literal outputs or backend='python'",
-                    rule.id)
+                return self._ordered_hits(table, matches, outs, shape, dflt, unknown, nhits,
+                                          rtype), extra
             order = sorted(range(len(matches)), key=lambda i: (keys[i], i))
             if policy == "priority":
                 chain = pl.when(unknown).then(None)
@@ -916,6 +971,40 @@ class PolarsCompiler:
                   for m, v in zip(matches, first, strict=True)]
         folded = pl.min_horizontal(picked) if agg == "min" else pl.max_horizontal(picked)
         return pl.when(bad).then(None).otherwise(folded), extra
+
+    def _ordered_hits(self, table: Table, matches: Sequence[pl.Expr],
+                      outs: Sequence[Sequence[pl.Expr]], shape: Callable[..., pl.Expr],
+                      dflt: pl.Expr, unknown: pl.Expr, nhits: pl.Expr, rtype: Any) -> pl.Expr:
+        """PRIORITY / OUTPUT ORDER when an output is an expression: each hit's rank in the
+        declared output values computed per record (lexicographic over outputs, then row
+        order), as one integer."""
+        count = len(matches)
+        sortkeys: list[pl.Expr] = []
+        for i, row_outs in enumerate(outs):
+            key: pl.Expr = pl.lit(0, dtype=_INT64)
+            for decl, e in zip(table.outputs, row_outs, strict=True):
+                idx: Any = pl
+                for j, v in enumerate(decl.values):
+                    idx = idx.when(e.eq_missing(_lit(v))).then(pl.lit(j, dtype=_INT64))
+                pos = idx.otherwise(pl.lit(len(decl.values), dtype=_INT64)) if decl.values \
+                    else pl.lit(0, dtype=_INT64)
+                key = key * (len(decl.values) + 1) + pos
+            sortkeys.append(pl.when(_true(matches[i])).then(key * count + i).otherwise(None))
+        if table.hit_policy == "priority":
+            best = pl.min_horizontal(sortkeys)
+            chain: Any = pl.when(unknown).then(None).when(nhits == 0).then(dflt)
+            for k, o in zip(sortkeys, outs, strict=True):
+                chain = chain.when(k == best).then(shape(o))
+            out: pl.Expr = chain.otherwise(None)
+            return out
+        items = [pl.struct(k.alias("s"), shape(o).alias("v"))
+                 for k, o in zip(sortkeys, outs, strict=True)]
+        lst = pl.concat_list(items).list.eval(
+            pl.element().filter(pl.element().struct.field("s").is_not_null())
+            .sort_by(pl.element().struct.field("s").filter(
+                pl.element().struct.field("s").is_not_null())).struct.field("v"))
+        lst = lst.cast(rtype) if rtype is not None else lst
+        return pl.when(unknown).then(None).otherwise(lst)
 
     def _hits_list(self, matches: Sequence[pl.Expr], values: Sequence[pl.Expr],
                    rtype: Any) -> pl.Expr:
@@ -963,8 +1052,10 @@ class PolarsCompiler:
         for name, fld in ent.fields.items():
             ty = polars_type(fld.type)
             if name in present:
-                sel.append(pl.col(name).cast(ty, strict=True) if ty is not None
-                           else pl.col(name))
+                c = pl.col(name).cast(ty, strict=True) if ty is not None else pl.col(name)
+                # NaN in an input is missing, as evaluate_batch makes it in Arrow inputs (a
+                # Polars frame comes here as it is)
+                sel.append(c.fill_nan(None).alias(name) if ty == pl.Float64 else c)
             else:
                 sel.append((pl.lit(None, dtype=ty) if ty is not None else pl.lit(None))
                            .alias(name))
@@ -1059,14 +1150,20 @@ class PolarsCompiler:
                             isinstance(sub.args[0], n.Name) and sub.args[0].id in ent.relations \
                             and sub not in aggs:
                         aggs[sub] = f"__agg{len(aggs)}"
+        rows: dict[str, pl.Expr] = {}
         groups: list[pl.Expr] = [pl.lit(True).alias(HAS)]
+        finals: list[pl.Expr] = []
         empties: dict[str, pl.Expr] = {}
         for node, name in aggs.items():
             self._rule = None
-            group, empty = self.aggregate(node, mctx)  # type: ignore[arg-type]
-            groups.append(group.alias(name))
-            empties[name] = empty
-        agg = plast.group_by(PARENT).agg(groups)
+            parts = self.aggregate(node, mctx, name)  # type: ignore[arg-type]
+            rows.update(parts.rows)
+            groups += parts.groups
+            finals.append(parts.value.alias(name))
+            empties[name] = parts.empty
+        member_rows = plast.with_columns(**rows) if rows else plast
+        agg = member_rows.group_by(PARENT).agg(groups).select(
+            PARENT, HAS, *finals)
         hj = h0.join(agg, left_on=key, right_on=PARENT, how="left", coalesce=True,
                      maintain_order="left")
         if empties:

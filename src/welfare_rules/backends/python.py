@@ -163,10 +163,27 @@ def nullable(*atoms: str) -> str:
 class _Gen:
     """Emits Python source lines with indentation and fresh temporaries."""
 
-    def __init__(self) -> None:
+    def __init__(self, indent: int = 1, *, straight: bool = False) -> None:
         self.lines: list[str] = []
-        self.indent = 1
+        self.indent = indent
         self.counter = itertools.count()
+        #: at this indentation a line runs once per call (per member in a phase loop); -1: none
+        self.base = indent if straight else -1
+        #: counts of true values already computed at the base level, by their operands: the
+        #: criteria an ``at_least`` and a ``count_true`` of the same rules share are counted once
+        self.true_counts: dict[tuple[str, ...], str] = {}
+
+    def count_true(self, atoms: Sequence[str]) -> str:
+        """The variable holding how many of ``atoms`` are True (computed once per level)."""
+        key = tuple(atoms)
+        hit = self.true_counts.get(key)
+        if hit is not None:
+            return hit
+        t = self.tmp()
+        self.emit(f"{t} = " + (" + ".join(f"({a} is True)" for a in atoms) or "0"))
+        if self.indent == self.base:  # unconditional here: later rules may reuse it
+            self.true_counts[key] = t
+        return t
 
     def tmp(self) -> str:
         return f"t{next(self.counter)}"
@@ -370,6 +387,9 @@ class PythonCompiler:
         if name == "is_missing" and len(args) == 1:
             g.emit(f"{t} = {args[0]} is None")
             return True
+        if name == "count_true" and fn.python is F.count_true:
+            g.emit(f"{t} = {g.count_true(args)}")
+            return True
         if name == "coalesce" and len(args) == 2 and fn.python is F.coalesce:
             a, b = args
             g.emit(f"{t} = {a} if {a} is not None else {b}")
@@ -560,8 +580,16 @@ class PythonCompiler:
         else:
             assert rule.at_least is not None
             k = self.expr(g, rule.at_least, ctx, params_used)
-            g.emit(f"{t} = _rt.at_least({k}, ({', '.join(kids)},))" if kids else
-                   f"{t} = None if {k} is None else {k} <= 0")
+            if not kids:
+                g.emit(f"{t} = None if {k} is None else {k} <= 0")
+            else:  # as _rt.at_least: true once k are true, false once k is out of reach
+                n_true = g.count_true(kids)
+                n_unknown = " + ".join(f"({c} is None)" for c in kids)
+                decide = (f"True if {n_true} >= {k} else "
+                          f"(False if {n_true} + {n_unknown} < {k} else None)")
+                guard = nullable(k)
+                g.emit(f"{t} = {decide}" if guard == "False" else
+                       f"{t} = None if {guard} else ({decide})")
         return t
 
     def _unary_test(self, g: _Gen, x: str, test: UnaryTest, ctx: _Ctx,
@@ -680,8 +708,7 @@ class PythonCompiler:
         slots = self._slots(plan.rules)
         g = _Gen()
         params_used: set[str] = set()
-        body = _Gen()
-        body.indent = 1
+        body = _Gen(1, straight=True)
         fields: dict[str, str] = {}
 
         def field_var(name: str) -> str:
@@ -813,8 +840,7 @@ class PythonCompiler:
                         first: bool) -> str:
         """One phase over all members. The first phase builds each member's slot list (cheaper
         than creating it empty and assigning); later phases fill their slots in place."""
-        body = _Gen()
-        body.indent = 2
+        body = _Gen(2, straight=True)
         fields: dict[str, str] = {}
         params_used: set[str] = set()
         here = {r.id for r in rules}

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import types as pytypes
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from typing import Any
 
 import pyarrow as pa
@@ -18,6 +18,7 @@ import pyarrow as pa
 from ..adapters.result import QUARANTINE_SCHEMA, Link, LoadResult, empty_table
 from ..errors import HitPolicyError
 from ..masking import is_masked_field, mask_field
+from ..model import Rule
 from ..plan import Plan
 from ..schema import Text
 from . import runtime
@@ -31,7 +32,7 @@ from .base import (
     result_fields,
 )
 from .python import RecordPlan, compile_plan
-from .record import RecordResult, compute_findings
+from .record import RecordResult, compute_findings, status_of
 
 __all__ = ["PythonBackend"]
 
@@ -101,6 +102,8 @@ def _run_python(plan: Plan, entity: str, job: Job, checks: Mapping[str, Any],
     mrows: list[dict[str, Any]] = []
     findings: list[dict[str, Any]] = []
     records: list[dict[str, Any]] = []
+    columns = _Columns(rule_ids, in_force)
+    mcolumns = _Columns(mrule_ids, in_force)
     for record in load.iter_records(entity):
         errs: list[tuple[str, str]] = []
         try:
@@ -114,25 +117,13 @@ def _run_python(plan: Plan, entity: str, job: Job, checks: Mapping[str, Any],
         row: dict[str, Any] = {ent.key: record.get(ent.key)}
         for c in carry:
             row[c] = record.get(c)
-        for rid in rule_ids:
-            if rid in in_force and rid in d._slots:
-                row[rid] = d.value(rid)
-                row[rid + STATUS_SUFFIX] = "error" if rid in err_ids else d.status(rid)
-            else:
-                row[rid] = None
-                row[rid + STATUS_SUFFIX] = None
+        _fill(row, columns(d._slots), d._values, err_ids)
         rows.append(row)
         if child and cent is not None and rel is not None:
             for md in d.members:
                 mrow: dict[str, Any] = {cent.key: md.record.get(cent.key),
                                         rel.key: record.get(ent.key)}
-                for rid in mrule_ids:
-                    if rid in in_force and rid in md._slots:
-                        mrow[rid] = md.value(rid)
-                        mrow[rid + STATUS_SUFFIX] = md.status(rid)
-                    else:
-                        mrow[rid] = None
-                        mrow[rid + STATUS_SUFFIX] = None
+                _fill(mrow, mcolumns(md._slots), md._values, ())
                 mrows.append(mrow)
         for f in _python_findings(d, lang):
             findings.append(f)
@@ -149,6 +140,48 @@ def _run_python(plan: Plan, entity: str, job: Job, checks: Mapping[str, Any],
                   and r.table.hit_policy in ("unique", "any")]
     return Outcome(results=lambda: table, members=lambda: mtable, findings=lambda: ftable,
                    rule_ids=rule_ids, error_rules=errs_rules)
+
+
+#: one result column pair: rule id, status column, the rule in force (None: not in force, both
+#: columns null), its value slot and its ladder's "blocked" slot (-1: none)
+_Column = tuple[str, str, Rule | None, int, int]
+
+
+class _Columns:
+    """The result columns of one entity, resolved against a compiled slot map once (per map:
+    the strict and the lenient code have their own), not per record and rule."""
+
+    def __init__(self, rule_ids: Sequence[str], in_force: Mapping[str, Rule]):
+        self.rule_ids = rule_ids
+        self.in_force = in_force
+        self._by_slots: dict[int, tuple[Mapping[str, int], list[_Column]]] = {}
+
+    def __call__(self, slots: Mapping[str, int]) -> list[_Column]:
+        hit = self._by_slots.get(id(slots))
+        if hit is not None and hit[0] is slots:
+            return hit[1]
+        cols: list[_Column] = []
+        for rid in self.rule_ids:
+            rule = self.in_force.get(rid) if rid in slots else None
+            cols.append((rid, rid + STATUS_SUFFIX, rule, slots.get(rid, -1),
+                         slots.get(rid + "#blocked", -1)))
+        self._by_slots[id(slots)] = (slots, cols)
+        return cols
+
+
+def _fill(row: dict[str, Any], cols: list[_Column], values: list[Any],
+          errors: Collection[str]) -> None:
+    """A record's values and statuses (``status_of``, as ``RecordResult.status`` gives them;
+    ``error`` for a rule whose UNIQUE/ANY table the record violated)."""
+    for rid, status_col, rule, slot, blocked in cols:
+        if rule is None:
+            row[rid] = None
+            row[status_col] = None
+            continue
+        v = values[slot]
+        row[rid] = v
+        row[status_col] = "error" if rid in errors else status_of(
+            rule, v, blocked >= 0 and bool(values[blocked]))
 
 
 def _table(rows: list[dict[str, Any]], schema: list[tuple[str, pa.DataType | None]]

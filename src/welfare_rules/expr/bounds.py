@@ -28,8 +28,9 @@ if TYPE_CHECKING:
 
 __all__ = ["FIELD_TEXT", "MAX_RULE_DEPTH", "MAX_TEXT", "check_bounds", "text_bound"]
 
-#: The longest text field value a rule reads (characters); longer input texts are not read.
-FIELD_TEXT = 10_000
+#: The longest text field value a rule reads (characters): ``types.TEXT_MAX``, which the
+#: adapters and the record contract enforce on input.
+FIELD_TEXT = t.TEXT_MAX
 #: The longest text a rule may produce (characters).
 MAX_TEXT = 1_000_000
 #: The longest chain of rules depending on each other.

@@ -72,7 +72,9 @@ def full_match(text: str, pattern: str) -> bool:
 
 def java_pattern(pattern: str) -> str:
     """``pattern`` rewritten for Java's regex engine with RE2's meaning (Spark): ``\\s`` and
-    ``\\S`` as RE2's ASCII class, the whole text anchored."""
+    ``\\S`` as RE2's ASCII class, ``.`` matching all but ``\\n`` (Java's UNIX_LINES, ``(?d)``:
+    otherwise ``.`` misses ``\\r``, U+0085 and the Unicode line separators, which RE2 matches),
+    the whole text anchored."""
     out: list[str] = []
     i = 0
     while i < len(pattern):
@@ -89,4 +91,4 @@ def java_pattern(pattern: str) -> str:
             continue
         out.append(ch)
         i += 1
-    return "^(?:" + "".join(out) + ")\\z"
+    return "(?d)^(?:" + "".join(out) + ")\\z"
