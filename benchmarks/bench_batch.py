@@ -179,7 +179,7 @@ def run_one(kind: str, data: Path, n: int, memory_limit: str) -> dict[str, objec
             import welfare_rules.backends.polars_compiler
         engine = wr.Engine.load()
         backend = kind.split("-")[0]
-        kw: dict[str, object] = {"validate": kind != "duckdb-validated",
+        kw: dict[str, object] = {"validate": kind == "duckdb-validated",
                                  "outputs": None if "-" in kind else RULES}
         if backend == "duckdb":
             kw |= {"output": out, "memory_limit": memory_limit}

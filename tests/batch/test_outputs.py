@@ -141,3 +141,18 @@ def test_columns_already_in_their_type_are_not_cast(national: wr.Engine) -> None
     assert 'CAST("desil" AS BIGINT)' in h0_sql
     assert same_type("string", sql_type(national.schema.entity("person")
                                         .fields["nik"].type))  # type: ignore[arg-type]
+
+
+@pytest.mark.spark
+def test_spark_selection_equals_duckdb(national: wr.Engine, spark: Any) -> None:
+    """Spark compiles the same pruned plan: the selected columns equal DuckDB's, and its
+    member results (from the whole pack, evaluated when asked for) too."""
+    hh, pp = _pop(11, 0.05)
+    kw: dict[str, Any] = {"as_of": AS_OF, "validate": False, "dataset_checks": False,
+                          "outputs": BENCH}
+    ref = evaluate_batch(national, "household", hh, members=pp, **kw)
+    got = evaluate_batch(national, "household", hh, members=pp, backend="spark", spark=spark,
+                         **kw)
+    assert differences(ref.to_arrow(), got.to_arrow(), "households") == []
+    assert differences(ref.member_results, got.member_results, "members") == []
+    got.close()
