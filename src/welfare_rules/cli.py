@@ -113,19 +113,25 @@ def _word(key: str, lang: str) -> str:
     return (pair[0] if lang == "id" else pair[1]) if pair else key
 
 
-def _headers(engine: Any, columns: Sequence[str], lang: str) -> dict[str, str]:
-    """Column headers: rule titles in ``lang`` for rule columns, else the table words."""
+def _headers(engine: Any, columns: Sequence[str], lang: str,
+             as_of: datetime.date | None) -> dict[str, str]:
+    """Column headers: rule titles in ``lang`` (their parameters as on ``as_of``) for rule
+    columns, else the table words."""
+    from .explain import title_on
+
     out = {}
     for c in columns:
-        if c in engine.rules and engine.rule(c).title.get(lang):
-            out[c] = engine.rule(c).title.get(lang)
+        if c in engine.rules and engine.rule(c, as_of).title.get(lang):
+            out[c] = title_on(engine, c, as_of, lang)
         else:
             out[c] = _word(c, lang)
     return out
 
 
-def _titles(engine: Any, lang: str) -> dict[str, str]:
-    return {rid: engine.rule(rid).title.get(lang) or rid for rid in engine.rules}
+def _titles(engine: Any, lang: str, as_of: datetime.date | None) -> dict[str, str]:
+    from .explain import title_on
+
+    return {rid: title_on(engine, rid, as_of, lang) for rid in engine.rules}
 
 
 # --------------------------------------------------------------------------------------------
@@ -476,22 +482,22 @@ def _print_summary(ui: Ui, res: Any, entity: str, lang: str, persons: int | None
                      f"{_word('persons', lang)}")
         ui.set(counts={"households": table.num_rows, "persons": persons})
     ui.table(rows, title=_title(entity, lang, entity), key=f"{entity}_by_{by or 'group'}",
-             headers=_headers(engine, rows.column_names, lang),
+             headers=_headers(engine, rows.column_names, lang, res.as_of),
              total=_word("total", lang), notes=notes)
     if "lks_maturity" in table.column_names:
         levels = con.sql("SELECT coalesce(lks_maturity, '(none)') AS level, count(*) AS lks, "
                          "count(*) FILTER (WHERE lks_maturity__status = 'unknown') AS "
                          "needs_verification FROM r GROUP BY ALL ORDER BY 1").to_arrow_table()
         ui.table(_ladder_order(engine, levels), title=_title("levels", lang),
-                 key="lks_by_level", headers=_headers(engine, levels.column_names, lang),
+                 key="lks_by_level", headers=_headers(engine, levels.column_names, lang, res.as_of),
                  total=_word("total", lang))
     if res.findings.num_rows:
         checks = con.sql("SELECT \"check\", severity, count(*) AS findings, "
                          "count(DISTINCT record_id) AS records FROM f GROUP BY ALL "
                          "ORDER BY findings DESC").to_arrow_table()
-        heads = _headers(engine, checks.column_names, lang)
+        heads = _headers(engine, checks.column_names, lang, res.as_of)
         heads["records"] = _word(records, lang)
-        ui.table(_check_titles(engine, checks, lang), title=_title("findings", lang),
+        ui.table(_check_titles(engine, checks, lang, res.as_of), title=_title("findings", lang),
                  key=f"{entity}_findings", headers=heads, total=_word("total", lang),
                  sum_columns=["findings"],
                  notes=[("Satu catatan bisa memiliki beberapa temuan; kolom catatan tidak "
@@ -500,10 +506,12 @@ def _print_summary(ui: Ui, res: Any, entity: str, lang: str, persons: int | None
                          "added up.")])
 
 
-def _check_titles(engine: Any, checks: Any, lang: str) -> Any:
+def _check_titles(engine: Any, checks: Any, lang: str, as_of: datetime.date | None) -> Any:
     import pyarrow as pa
 
-    titles = [engine.rule(c).title.get(lang) or c if c in engine.rules else c
+    from .explain import title_on
+
+    titles = [title_on(engine, c, as_of, lang) if c in engine.rules else c
               for c in checks.column("check").to_pylist()]
     return checks.set_column(0, "check", pa.array(titles, pa.string()))
 
@@ -547,6 +555,7 @@ def explain(ui: Ui, data: str, record_id: str, rule_ids: Sequence[str], members:
     A canonical CSV or Parquet file is not read whole: only the record's rows (and its
     members') are selected, with DuckDB, and then read and checked like any input.
     """
+    from .explain import title_on
     from .lookup import read_one
     from .masking import mask_id
 
@@ -573,7 +582,7 @@ def explain(ui: Ui, data: str, record_id: str, rule_ids: Sequence[str], members:
     level = "full" if full else "summary"
     for rid in targets:
         text = d.explain(rid, lang=lang, level=level, unmask=unmask)
-        entry: dict[str, Any] = {"rule": rid, "title": engine.rule(rid).title.get(lang),
+        entry: dict[str, Any] = {"rule": rid, "title": title_on(engine, rid, when, lang),
                                  "value": d.value(rid), "status": d.status(rid),
                                  "needs": d.needs(rid), "explanation": text}
         changes = []
@@ -605,7 +614,7 @@ def explain(ui: Ui, data: str, record_id: str, rule_ids: Sequence[str], members:
         from .wording import date as date_words
 
         head = "Tidak berlaku per" if lang == "id" else "Not in force on"
-        titles = "; ".join(engine.rule(r).title.get(lang) or r for r in idle)
+        titles = "; ".join(title_on(engine, r, when, lang) for r in idle)
         click.echo(f"{head} {date_words(when, lang)}: {titles}")
 
 
@@ -673,12 +682,12 @@ def diff(ui: Ui, data: str, members: str | None, entity: str, adapter: str | Non
     other = pc.subtract(pc.subtract(summary.column("changed"), summary.column("gained")),
                         summary.column("lost"))
     summary = summary.append_column("other", other.cast(pa.int64()))
-    titles = _titles(before, lang)
+    titles = _titles(before, lang, when)
     shown = summary.set_column(summary.column_names.index("rule"), "rule", pa.array(
         [titles.get(r, r) for r in summary.column("rule").to_pylist()], pa.string()))
     ui.table(shown, title=f"{entity}: {_word('before', lang)} → {_word('after', lang)} "
              f"({', '.join([*sets, *rule_files])})", key="diff",
-             headers=_headers(before, shown.column_names, lang), total=_word("total", lang),
+             headers=_headers(before, shown.column_names, lang, when), total=_word("total", lang),
              notes=_DIFF_NOTES[lang])
     n_records = len(set(changed.column(before.schema.entity(entity).key).to_pylist()))
     ui.set(changed_values=changed.num_rows, changed_records=n_records)
@@ -751,7 +760,7 @@ def reconcile(ui: Ui, data: str, members: str | None, adapter: str | None,
     summary = rec.summary()
     ui.table(summary, title=("Temuan register per jenis dan tindakan" if lang == "id" else
                              "Register findings by kind and action"), key="reconcile",
-             headers=_headers(engine, summary.column_names, lang), total=_word("total", lang),
+             headers=_headers(engine, summary.column_names, lang, when), total=_word("total", lang),
              sum_columns=["findings"],
              notes=[("Keluarga dihitung sekali per baris; satu keluarga bisa muncul di beberapa "
                      "baris." if lang == "id" else "A family is counted once per row; one "
@@ -760,7 +769,7 @@ def reconcile(ui: Ui, data: str, members: str | None, adapter: str | None,
     if freed.num_rows:
         ui.table(freed, title=("Kuota yang dapat dialihkan (bukti 'hentikan pembayaran')"
                                if lang == "id" else "Places freed ('stop payment' evidence)"),
-                 key="freed_places", headers=_headers(engine, freed.column_names, lang),
+                 key="freed_places", headers=_headers(engine, freed.column_names, lang, when),
                  total=_word("total", lang))
     if fail_on and _has_findings(rec.findings, fail_on):
         ui.warn(f"findings of severity {fail_on} or worse")

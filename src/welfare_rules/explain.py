@@ -28,7 +28,7 @@ from .plugins import layering
 
 if TYPE_CHECKING:
     from .model import Basis, Rule
-    from .views import DecisionView, RecordDecisionView
+    from .views import DecisionView, EngineView, RecordDecisionView
 
 LEVELS = ("summary", "full")
 
@@ -101,18 +101,39 @@ def rule_title(d: DecisionView, rule: Rule, lang: str) -> str:
     return wording.render(rule.title.get(lang) or rule.id, _resolver(d, lang))
 
 
+def title_on(engine: EngineView, rule_id: str, as_of: datetime.date | None, lang: str) -> str:
+    """A rule's title in ``lang`` with its ``{param.x}`` placeholders filled from the values
+    in force on ``as_of`` — for table headers and lists, where there is no record (other
+    placeholders stay as written)."""
+    rule = engine.rule(rule_id, as_of)
+    plan = engine.plan(as_of)
+
+    def resolve(name: str, bare: bool) -> str | None:
+        return _param_text(engine, plan.param, name, bare, lang)
+
+    return wording.render(rule.title.get(lang) or rule.id, resolve)
+
+
+def _param_text(engine: EngineView, value_of: Any, name: str, bare: bool, lang: str
+                ) -> str | None:
+    """``{param.x}`` in words (``bare``: the number alone), or ``None`` for another name."""
+    if not name.startswith("param."):
+        return None
+    pname = name[len("param."):]
+    if pname not in engine.parameters:
+        return None
+    v = value_of(pname)
+    if bare and isinstance(v, int | float) and not isinstance(v, bool):
+        return wording.number(v, lang)
+    return wording.value(v, lang, unit=engine.parameters[pname].unit)
+
+
 def _resolver(d: DecisionView, lang: str) -> Any:
     eng = d.engine
 
     def resolve(name: str, bare: bool) -> str | None:
         if name.startswith("param."):
-            pname = name[len("param."):]
-            if pname not in eng.parameters:
-                return None
-            v = d.plan.param(pname)
-            if bare and isinstance(v, int | float) and not isinstance(v, bool):
-                return wording.number(v, lang)
-            return wording.value(v, lang, unit=eng.parameters[pname].unit)
+            return _param_text(eng, d.plan.param, name, bare, lang)
         if name in d.slots:
             r = d.plan.rules.get(name)
             return wording.value(d.value(name), lang, unit=r.unit if r else "")

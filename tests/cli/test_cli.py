@@ -145,6 +145,9 @@ def test_demo_writes_results_that_open_in_pandas(tmp_path: Path) -> None:
     assert code == 0
     assert "per kelurahan" in stdout
     assert "LKS per tingkat kematangan" in stdout  # Indonesian by default (--lang en)
+    # titles are templates over parameters: the headers show the value in force, never the
+    # placeholder (the BPS header read "paling sedikit {param.bps.min_criteria} dari 14")
+    assert "{param." not in stdout
     hh = pd.read_parquet(out / "households" / "results.parquet")
     assert len(hh) == 1500
     assert {"id", "kelurahan", "poor_bps", "pkh_eligible", "pkh_eligible__status"} <= set(
@@ -183,3 +186,19 @@ def test_evaluate_writes_the_quarantine_and_fails_over_the_threshold(tmp_path: P
     code, _, err = run(*args, "--max-quarantine", "1")
     assert code == 1
     assert "rows quarantined" in err
+
+
+def test_table_headers_fill_the_parameters_of_rule_titles() -> None:
+    """A header is the rule's title with the values in force on the date: an override shows
+    its own number."""
+    import datetime
+
+    from welfare_rules import Engine
+    from welfare_rules.cli import _headers
+
+    day = datetime.date(2024, 7, 1)
+    heads = _headers(Engine.load(), ["poor_bps", "kelurahan"], "id", day)
+    assert heads["poor_bps"] == "Rumah tangga miskin (paling sedikit 9 dari 14 kriteria BPS)"
+    heads = _headers(Engine.load(parameters={"bps.min_criteria": 7}), ["poor_bps"], "en", day)
+    assert heads["poor_bps"] == "Poor household (at least 7 of the 14 BPS criteria)"
+

@@ -466,7 +466,11 @@ def write_report(html_path: str | Path, xlsx_path: str | Path | None = None, *,
     as_of = as_of or getattr(snapshot, "as_of", None)
     titles: dict[str, str] = {}
     if engine is not None:
-        titles = {rid: engine.rule(rid).title.get(fmt.lang) or rid for rid in engine.rules}
+        from ..explain import title_on
+        from ..plan import as_of_date
+
+        day = as_of_date(as_of)
+        titles = {rid: title_on(engine, rid, day, fmt.lang) for rid in engine.rules}
     if boundaries is None and engine is not None:
         boundaries = load_boundaries(engine)
     headline = headline_figures(tables, snapshot, engine=engine, as_of=as_of, changes=changes,
