@@ -44,3 +44,21 @@ def test_member_rows_of_no_household_are_quarantined_as_no_household(tmp_path: P
                          "the household table, or quarantined)")]
     assert res.rows_read == res.rows_valid + res.rows_quarantined
     assert "3375099999999999" not in res.tables["person"].column("household_id").to_pylist()
+
+
+def test_two_in_memory_tables_are_two_sources_in_the_row_accounting() -> None:
+    """Households and members given as tables are both ``<dataframe>``: their quarantined
+    rows of the same number are two rows, not one (it raised "row accounting broken")."""
+    import pyarrow as pa
+
+    from welfare_rules import Engine
+
+    hh = pa.table({"id": ["3375010101010001", "337501010101002"], "kelurahan": ["Tirto"] * 2,
+                   "desil": [2, 3]})
+    pp = pa.table({"nik": ["3375014101900001", "3375014101900002"],
+                   "household_id": ["3375010101010001", "337501010101002"],
+                   "relationship": ["head", "head"]})
+    loaded = Engine.load().read(hh, members=pp)
+    assert (loaded.rows_read, loaded.rows_valid, loaded.rows_quarantined) == (4, 2, 2)
+    assert set(loaded.quarantine.column("source").to_pylist()) == {
+        "<dataframe>", "<person dataframe>"}

@@ -200,17 +200,31 @@ def _typed_schema(plan: EntityPlan) -> pa.Schema:
 
 def read_source(spec: MappingSpec, source: Any, plans: Sequence[EntityPlan], *,
                 key_column: str | None, dedupe_keys: Sequence[tuple[str, str]],
-                bar: Any, chunk_size: int) -> SourceState:
+                bar: Any, chunk_size: int, role: str | None = None) -> SourceState:
     """Read one source with the given entity plans; retry with the tolerant reader when the fast
-    CSV parser gives up on a damaged file."""
-    opened = open_source(source, chunk_size=chunk_size, delimiters=spec.delimiters,
-                         encodings=spec.encodings, sheet=spec.sheet, adapter=spec.name)
+    CSV parser gives up on a damaged file.
+
+    ``role``: the entity a second source of the same read holds (the members). A source with
+    no name of its own (``<dataframe>``, ``<sql>``) is then named for it (``<person
+    dataframe>``), so that its quarantined rows are never taken for the first source's rows
+    of the same number (rows are counted once per source and row).
+    """
+    opened = _named(open_source(source, chunk_size=chunk_size, delimiters=spec.delimiters,
+                                encodings=spec.encodings, sheet=spec.sheet,
+                                adapter=spec.name), role)
     try:
         return _read_opened(opened, plans, key_column, dedupe_keys, bar)
     except FastReaderFailed:
         if opened.fallback is None:
             raise
-        return _read_opened(opened.fallback(), plans, key_column, dedupe_keys, bar)
+        return _read_opened(_named(opened.fallback(), role), plans, key_column, dedupe_keys,
+                            bar)
+
+
+def _named(opened: OpenedSource, role: str | None) -> OpenedSource:
+    if role is None or not (opened.name.startswith("<") and opened.name.endswith(">")):
+        return opened
+    return attrs.evolve(opened, name=f"<{role} {opened.name[1:]}")
 
 
 def _header_index(headers: Sequence[str]) -> dict[str, str]:
@@ -516,7 +530,7 @@ def read_with_spec(spec: MappingSpec, source: Any, schema: Schema, *, entity: st
                                    if fp.field.name == link.key), link.key)
                 mst = read_source(spec, members, [child_plan], key_column=key_header,
                                   dedupe_keys=[(link.child, child_plan.entity.key)], bar=bar,
-                                  chunk_size=chunk_size)
+                                  chunk_size=chunk_size, role=link.child)
                 rows_read += mst.rows_read
                 unmapped.update(mst.unmapped)
                 warnings += mst.notes
