@@ -150,15 +150,19 @@ def _candidates(d: DecisionView, inp: Input, c: Any) -> list[Any]:
 def _scaled(d: DecisionView, inp: Input, c: Any) -> list[Any]:
     """Candidates for a number read inside arithmetic: the current value halved and doubled,
     and zero; a date or text has none."""
-    from .unknowns import _field
+    from .unknowns import input_field
 
-    f = _field(d, inp)
+    f = input_field(d, inp)
     if f is None or f.type.kind not in ("int", "decimal"):
         return []
     cur = inp.get(d.record)
     vals: set[float] = {0}
     if isinstance(cur, int | float):
         vals |= {cur / 2, cur * 2, cur + 1, max(0, cur - 1)}
+    # a candidate outside the field's declared range is no record the contract accepts
+    lo = f.min if isinstance(f.min, int | float) else None
+    hi = f.max if isinstance(f.max, int | float) else None
+    vals = {v for v in vals if (lo is None or v >= lo) and (hi is None or v <= hi)}
     if f.type.kind == "int":
         return sorted({round(v) for v in vals})
     return sorted(vals)

@@ -316,7 +316,7 @@ def ranks_members(engine: EngineView, rule: Rule, member: bool = False) -> bool:
 def domain(d: DecisionView, inp: Input, c: Cone) -> list[Any] | None:
     """The values that cover every outcome for a missing input, or ``None`` when it cannot be
     enumerated (it then stays missing)."""
-    f = _field(d, inp)
+    f = input_field(d, inp)
     if f is None or not _completable(f, inp.member is not None, c):
         return None
     kind = f.type.kind
@@ -348,7 +348,8 @@ def domain(d: DecisionView, inp: Input, c: Cone) -> list[Any] | None:
     return [int(p) for p in out] if kind == "int" else out
 
 
-def _field(d: DecisionView, inp: Input) -> Field | None:
+def input_field(d: DecisionView, inp: Input) -> Field | None:
+    """The schema field an input of the decision's record is (``None``: not a field)."""
     schema = d.engine.schema
     ent = schema.entity(d.entity)
     if inp.member is None:
@@ -637,7 +638,7 @@ def _decides(d: DecisionView, rule_id: str, chosen: Sequence[Input], c: Cone,
 
 
 def _representative(d: DecisionView, inp: Input) -> Any:
-    f = _field(d, inp)
+    f = input_field(d, inp)
     kind = f.type.kind if f else "str"
     if kind in ("int", "decimal"):
         return int(f.min) if f is not None and isinstance(f.min, int | float) else 0
