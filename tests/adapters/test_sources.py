@@ -75,7 +75,7 @@ def test_windows_1252_text_is_decoded(tmp_path: Path, schema: Schema) -> None:
 
 
 def test_xlsx(tmp_path: Path, schema: Schema, expected: Any) -> None:
-    openpyxl = pytest.importorskip("openpyxl")
+    import openpyxl
     paths = []
     for src in (HH, PERSONS):
         wb = openpyxl.Workbook()
@@ -96,7 +96,7 @@ def _typed(cell: str) -> Any:
 
 
 def test_xlsx_nik_stored_as_a_number_is_quarantined(tmp_path: Path, schema: Schema) -> None:
-    openpyxl = pytest.importorskip("openpyxl")
+    import openpyxl
     wb = openpyxl.Workbook()
     ws = wb.active
     ws.append(["nik", "household_id", "name"])
@@ -143,8 +143,8 @@ def test_jsonl_line_that_is_not_json_is_quarantined(tmp_path: Path, schema: Sche
 
 
 def test_pandas_polars_and_arrow(schema: Schema, expected: Any) -> None:
-    pd = pytest.importorskip("pandas")
-    pl = pytest.importorskip("polars")
+    import pandas as pd
+    import polars as pl
     hh, persons = _raw(HH), _raw(PERSONS)
     _same(read(hh, schema, members=persons), expected)
     _same(read(hh.to_pandas(), schema, members=persons.to_pandas()), expected)
@@ -157,7 +157,7 @@ def test_pandas_polars_and_arrow(schema: Schema, expected: Any) -> None:
 
 
 def test_pandas_source_is_named_dataframe_in_the_quarantine(schema: Schema) -> None:
-    pd = pytest.importorskip("pandas")
+    import pandas as pd
     df = pd.DataFrame({"nik": ["3375011204800001", "12"], "name": ["A", "B"]})
     res = read(df, schema, entity="person")
     assert res.quarantine.to_pylist()[0]["source"] == "<dataframe>"
@@ -179,7 +179,7 @@ def test_duckdb_relation_and_sql(schema: Schema, expected: Any) -> None:
 
 
 def test_sql_through_sqlalchemy_url(tmp_path: Path, schema: Schema, expected: Any) -> None:
-    sa = pytest.importorskip("sqlalchemy")
+    import sqlalchemy as sa
     url = f"sqlite:///{tmp_path / 'dtks.db'}"
     engine = sa.create_engine(url)
     with engine.begin() as conn:

@@ -42,7 +42,8 @@ def kinds() -> wr.Engine:
 
 @pytest.fixture(scope="session")
 def spark() -> Iterator[Any]:
-    pytest.importorskip("pyspark")
+    import pyspark  # noqa: F401  (a dev dependency: a broken install fails, never skips)
+
     from welfare_rules.backends.spark import local_session
 
     session = local_session("welfare-rules-tests")

@@ -9,8 +9,8 @@ import sys
 import textwrap
 from pathlib import Path
 
+import polars as pl
 import pyarrow as pa
-import pytest
 
 import welfare_rules as wr
 from welfare_rules.backends.base import STATUS_TYPE
@@ -18,8 +18,6 @@ from welfare_rules.batch import evaluate_batch
 
 from .compare import differences
 from .gen import population
-
-pl = pytest.importorskip("polars")
 
 AS_OF = datetime.date(2025, 6, 1)
 

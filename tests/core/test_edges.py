@@ -108,7 +108,8 @@ OTHERS = [pytest.param(n, marks=pytest.mark.spark) if n == "spark" else n
 @pytest.fixture(scope="module")
 def spark() -> Iterator[Any]:
     """A local SparkSession for the ``-m spark`` runs of this module."""
-    pytest.importorskip("pyspark")
+    import pyspark  # noqa: F401  (a dev dependency: a broken install fails, never skips)
+
     from welfare_rules.backends.spark import local_session
 
     session = local_session("welfare-rules-edges")

@@ -46,7 +46,8 @@ def city() -> City:
 
 @pytest.fixture(scope="session")
 def spark() -> Any:
-    pytest.importorskip("pyspark")
+    import pyspark  # noqa: F401  (a dev dependency: a broken install fails, never skips)
+
     from welfare_rules.backends.spark import local_session
 
     session = local_session("welfare-rules-impact-tests")
