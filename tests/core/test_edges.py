@@ -159,6 +159,10 @@ def test_every_backend_agrees_with_python_at_the_edges(
     @SETTINGS
     @given(edge_records(FIELDS, max_size=3))
     @example(BOUNDS)
+    # an int past 2**53 divided: every backend divides doubles (Python's int / int is rounded
+    # once, exactly, and gave ...331.0 where DuckDB, Spark and Polars give ...330.5)
+    @example([{"id": "3375000000000000", "x": 2**53 + 1, "y": 3, "amount": None,
+               "seen": None, "name": None}])
     @example([{"id": f"33750000000000{i:02d}", "x": 7, "y": 0, "amount": 36.5,
                "seen": datetime.date(2024, 2, 29), "name": t}
               for i, t in enumerate(EDGE_TEXTS)])

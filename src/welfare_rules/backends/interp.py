@@ -55,7 +55,7 @@ def evaluate(node: n.Node, s: Scope) -> Any:
         if node.op in ("/", "//", "%") and b == 0:
             return None
         return {"+": lambda: a + b, "-": lambda: a - b, "*": lambda: a * b,
-                "/": lambda: a / b, "//": lambda: a // b, "%": lambda: a % b}[node.op]()
+                "/": lambda: float(a) / b, "//": lambda: a // b, "%": lambda: a % b}[node.op]()
     if isinstance(node, n.Compare):
         a, b = evaluate(node.left, s), evaluate(node.right, s)
         if a is None or b is None:

@@ -289,8 +289,10 @@ class PythonCompiler:
             guard = nullable(a, b)
             if node.op in ("/", "//", "%"):
                 guard += f" or {b} == 0"
-            # the bounds every backend shares (docs/security.md)
-            g.emit(f"{t} = None if {guard} else _rt.bounded({a} {node.op} {b})")
+            # the bounds every backend shares (docs/security.md); "/" divides as doubles, as
+            # the columnar backends do (an int beyond 2**53 is rounded before dividing)
+            left = f"float({a})" if node.op == "/" else a
+            g.emit(f"{t} = None if {guard} else _rt.bounded({left} {node.op} {b})")
             return t
         if isinstance(node, n.Compare):
             a = self.expr(g, node.left, ctx, params_used)
