@@ -340,3 +340,21 @@ def test_a_member_rule_is_settled_over_that_member_s_blanks_only(national: Engin
     assert m.status("pkh_component") == "unknown"  # severe disability or elderly
     assert (m.value("pkh_component_amount"), m.status("pkh_component_amount")) == (
         2_400_000, "value")
+
+
+@pytest.mark.parametrize("backend", ["python", "duckdb", "polars"])
+def test_a_list_with_an_unknown_element_is_unknown(kinds: Engine, backend: str) -> None:
+    """An OUTPUT ORDER row whose output is unknown (owns_car blank) gives ['a', None]: the list
+    it stands for is ['b', 'a'] or ['a', 'c'], so it is unknown, not a known value (found by
+    test_batch_unknowns_are_sound_and_complete)."""
+    import pyarrow as pa
+
+    table = pa.table({"id": ["7126163224619704", "7126163224619705"],
+                      "desil": pa.array([1, 1], pa.int64()),
+                      "owns_car": pa.array([None, True], pa.bool_())})
+    members = pa.table({"nik": pa.array([], pa.string()),
+                        "household_id": pa.array([], pa.string())})
+    res = kinds.evaluate_batch("household", table, members=members, as_of=AS_OF,
+                               backend=backend, validate=False, settle=False).to_arrow()
+    assert res.column("t_output_order_expr").to_pylist() == [["a", None], ["a", "c"]]
+    assert res.column("t_output_order_expr__status").to_pylist() == ["unknown", "value"]

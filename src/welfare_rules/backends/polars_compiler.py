@@ -1036,6 +1036,10 @@ class PolarsCompiler:
         chain = chain.when(v.is_null()).then(code("unknown"))
         if rule.kind == "ladder":
             chain = chain.when(pl.col(rule.id + "__blocked")).then(code("unknown"))
+        if self.model.rule_types.get(rule.id, t.ANY).kind == "list":
+            # a list with an unknown element is unknown as a whole (backends/record.status_of)
+            chain = chain.when(v.list.eval(pl.element().is_null()).list.any()).then(
+                code("unknown"))
         out: pl.Expr = chain.otherwise(code("value"))
         return out
 

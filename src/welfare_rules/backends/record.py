@@ -62,10 +62,12 @@ class Finding:
 
 def status_of(rule: Rule, value: Any, blocked: bool = False) -> str:
     """The status of a rule's value: ``true``/``false``/``unknown`` for conditions and checks,
-    ``value``/``unknown`` otherwise (``blocked``: a ladder an unknown criterion stopped)."""
+    ``value``/``unknown`` otherwise (``blocked``: a ladder an unknown criterion stopped). A
+    list with an unknown element (an OUTPUT ORDER or COLLECT row whose output is unknown) is
+    unknown as a whole: the list it stands for is not known."""
     if rule.kind in ("condition", "check"):
         return "unknown" if value is None else ("true" if value else "false")
-    if value is None or blocked:
+    if value is None or blocked or (isinstance(value, list) and None in value):
         return "unknown"
     return "value"
 

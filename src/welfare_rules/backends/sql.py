@@ -1120,6 +1120,14 @@ class SqlCompiler:
         whens.append((is_null(v), exp.Literal.string("unknown")))
         if rule.kind == "ladder":
             whens.append((col(rule.id + "__blocked", ctx.table), exp.Literal.string("unknown")))
+        if self.model.rule_types.get(rule.id, t.ANY).kind == "list":
+            # a list with an unknown element is unknown as a whole (backends/record.status_of)
+            x = exp.to_identifier("x")
+            unknown = exp.Lambda(this=exp.Is(this=exp.column(x), expression=exp.Null()),
+                                 expressions=[x])
+            has_null = exp.GT(this=exp.ArraySize(this=exp.ArrayFilter(this=v, expression=unknown)),
+                              expression=exp.Literal.number(0))
+            whens.append((has_null, exp.Literal.string("unknown")))
         return case(whens, exp.Literal.string("value"))
 
     def status_column(self, status: exp.Expression) -> exp.Expression:
