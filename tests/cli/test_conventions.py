@@ -5,6 +5,7 @@ own plugins and a plugin folder checked in its plugin's context."""
 
 from __future__ import annotations
 
+import datetime
 import json
 import re
 import sys
@@ -126,9 +127,13 @@ def test_tables_have_totals_titles_and_never_split_a_word(city: Path, tmp_path: 
 
     code, out, _ = run(*commands(city, tmp_path)["evaluate"], "--lang", "en")
     assert code == 0
+    from welfare_rules.explain import title_on
+
     engine = Engine.load()
+    # the titles as shown: their parameters filled with the values in force (the run's date)
     words = {w for rid in ("poor_bps", "pkh_eligible", "bpnt_eligible", "pbi_eligible")
-             for w in engine.rule(rid).title.get("en").split()}
+             for w in title_on(engine, rid, datetime.date(2024, 7, 1), "en").split()}
+    assert "9" in words  # poor_bps: "at least 9 of the 14 BPS criteria"
     cells = {c for line in out.splitlines() for c in re.split(r"[│┃|\s]+", line) if c}
     missing = {w for w in words if w not in cells}
     assert not missing, f"split or missing header words: {missing}\n{out}"
