@@ -31,7 +31,8 @@ def _pop(seed: int = 7, missing: float = 0.05) -> tuple[pa.Table, pa.Table]:
 
 def _full(engine: wr.Engine, backend: str, seed: int = 7, missing: float = 0.05) -> Any:
     hh, pp = _pop(seed, missing)
-    return evaluate_batch(engine, "household", hh, members=pp, as_of=AS_OF, backend=backend,
+    return evaluate_batch(engine, "household", hh, members=pp, as_of=AS_OF, settle=False,
+                          backend=backend,
                           validate=False, dataset_checks=CHECKS)
 
 
@@ -40,7 +41,8 @@ def test_outputs_give_the_key_carried_columns_then_each_rule_and_status(
     """A rule named gives its value and status, in rule order whatever the order asked;
     ``<rule>__status`` alone gives the status alone."""
     hh, pp = _pop()
-    res = evaluate_batch(national, "household", hh, members=pp, as_of=AS_OF, validate=False,
+    res = evaluate_batch(national, "household", hh, members=pp, as_of=AS_OF, settle=False,
+                         validate=False,
                          outputs=["pkh_eligible", "poor_bps", "member_count__status"],
                          dataset_checks=False)
     tbl = res.to_arrow()
@@ -60,7 +62,7 @@ def test_a_selection_equals_the_same_columns_of_the_whole_pack(national: wr.Engi
     findings are those of the whole pack."""
     full = _full(national, "python")
     hh, pp = _pop()
-    got = evaluate_batch(national, "household", hh, members=pp, as_of=AS_OF,
+    got = evaluate_batch(national, "household", hh, members=pp, as_of=AS_OF, settle=False,
                          backend=engine_name, validate=False, dataset_checks=CHECKS,
                          outputs=BENCH)
     ref = full.to_arrow()
@@ -85,9 +87,9 @@ def test_any_selection_agrees_with_the_reference(national: wr.Engine, seed: int,
     picked = data.draw(st.lists(st.sampled_from(visible), min_size=1, max_size=k,
                                 unique=True))
     hh, pp = _pop(seed, missing)
-    ref = evaluate_batch(national, "household", hh, members=pp, as_of=AS_OF,
+    ref = evaluate_batch(national, "household", hh, members=pp, as_of=AS_OF, settle=False,
                          backend="python", validate=False, dataset_checks=False).to_arrow()
-    got = evaluate_batch(national, "household", hh, members=pp, as_of=AS_OF,
+    got = evaluate_batch(national, "household", hh, members=pp, as_of=AS_OF, settle=False,
                          validate=False, dataset_checks=False, outputs=picked).to_arrow()
     names = got.column_names
     assert names[:3] == ["id", "kecamatan", "kelurahan"]
@@ -99,10 +101,12 @@ def test_unknown_outputs_are_a_clear_error(national: wr.Engine) -> None:
     hh, pp = _pop()
     with pytest.raises(EvaluationError, match=r"'pkh_eligble' is not a rule of household.*"
                                               r"pkh_eligible"):
-        evaluate_batch(national, "household", hh, members=pp, as_of=AS_OF, validate=False,
+        evaluate_batch(national, "household", hh, members=pp, as_of=AS_OF, settle=False,
+                         validate=False,
                        outputs=["pkh_eligble"])
     with pytest.raises(EvaluationError, match="give a list of rule ids"):
-        evaluate_batch(national, "household", hh, members=pp, as_of=AS_OF, validate=False,
+        evaluate_batch(national, "household", hh, members=pp, as_of=AS_OF, settle=False,
+                         validate=False,
                        outputs="pkh_eligible")  # type: ignore[arg-type]
 
 
@@ -148,8 +152,8 @@ def test_spark_selection_equals_duckdb(national: wr.Engine, spark: Any) -> None:
     """Spark compiles the same pruned plan: the selected columns equal DuckDB's, and its
     member results (from the whole pack, evaluated when asked for) too."""
     hh, pp = _pop(11, 0.05)
-    kw: dict[str, Any] = {"as_of": AS_OF, "validate": False, "dataset_checks": False,
-                          "outputs": BENCH}
+    kw: dict[str, Any] = {"as_of": AS_OF, "settle": False, "validate": False,
+                          "dataset_checks": False, "outputs": BENCH}
     ref = evaluate_batch(national, "household", hh, members=pp, **kw)
     got = evaluate_batch(national, "household", hh, members=pp, backend="spark", spark=spark,
                          **kw)
