@@ -123,3 +123,19 @@ def test_a_batch_writes_its_quarantine_masked(tmp_path: Any) -> None:
     text = (out / "quarantine.csv").read_text(encoding="utf-8")
     assert text.count("fewer than 16 digits") == 2  # both rows are there ...
     assert not re.search(r"[0-9]{15,}", text)  # ... with no id in full
+
+
+def test_write_quarantine_unmask_writes_ids_in_full(tmp_path: Any) -> None:
+    """``unmask=True`` is the caller's explicit request: the CSV holds the ids as read (it was
+    masked again by the CSV writer; review #10)."""
+    from welfare_rules.engine import Engine
+
+    hh = tmp_path / "h.csv"
+    hh.write_text("id,kelurahan,desil\n3375010101010001,Tirto,3375010101010009\n")  # a NIK typed
+    # into desil: out of range, quarantined with the value
+    loaded = Engine.load().read(str(hh))
+    assert loaded.rows_quarantined == 1
+    loaded.write_quarantine(tmp_path / "plain")
+    loaded.write_quarantine(tmp_path / "full", unmask=True)
+    assert "3375010101010009" not in (tmp_path / "plain" / "quarantine.csv").read_text()
+    assert "3375010101010009" in (tmp_path / "full" / "quarantine.csv").read_text()

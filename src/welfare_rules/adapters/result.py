@@ -214,7 +214,7 @@ class LoadResult:
         out.mkdir(parents=True, exist_ok=True)
         csv_path, pq_path = out / "quarantine.csv", out / "quarantine.parquet"
         q = self.masked_quarantine(unmask=unmask)
-        write_csv(q, csv_path)
+        write_csv(q, csv_path, unmask=unmask)
         pq.write_table(q, pq_path)
         return [csv_path, pq_path]
 
