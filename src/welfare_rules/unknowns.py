@@ -476,12 +476,18 @@ def _read(d: DecisionView, values: Sequence[Any], members: Sequence[Sequence[Any
         child = d.plan.compiled.child
         assert child is not None
         v = members[member][child.slots[rule_id]]
-        return v, v is not None
+        return v, _known(v)
     slot = d.slots[rule_id]
     v = values[slot]
     blocked_slot = d.slots.get(rule_id + "#blocked")
     blocked = bool(values[blocked_slot]) if blocked_slot is not None else False
-    return v, v is not None and not blocked
+    return v, _known(v) and not blocked
+
+
+def _known(v: Any) -> bool:
+    """A value is known when it is not blank, nor a list with an unknown element
+    (:func:`~welfare_rules.backends.record.status_of`)."""
+    return v is not None and not (isinstance(v, list) and None in v)
 
 
 def _completions(doms: Sequence[Sequence[Any]], rng: random.Random | None

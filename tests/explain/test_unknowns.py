@@ -358,3 +358,13 @@ def test_a_list_with_an_unknown_element_is_unknown(kinds: Engine, backend: str) 
                                backend=backend, validate=False, settle=False).to_arrow()
     assert res.column("t_output_order_expr").to_pylist() == [["a", None], ["a", "c"]]
     assert res.column("t_output_order_expr__status").to_pylist() == ["unknown", "value"]
+
+
+def test_a_list_with_an_unknown_element_needs_its_blank(kinds: Engine) -> None:
+    """The unknown list's missing input is what decides it (needs() took ['a', None] for a
+    known value and answered [])."""
+    household = _module("national", "conftest").household
+    d = kinds.evaluate("household", {**household(), "desil": 1, "owns_car": None},
+                       as_of=AS_OF)
+    assert d.status("t_output_order_expr") == "unknown"
+    assert d.needs("t_output_order_expr") == ["owns_car"]
