@@ -17,7 +17,7 @@ import attrs
 
 from . import types as t
 from .errors import Location, ParameterError
-from .expr.nodes import Node
+from .expr.nodes import Literal, Node
 from .schema import Origin, Text
 
 RULE_KINDS = ("condition", "value", "table", "ladder", "score", "check")
@@ -101,6 +101,15 @@ class Table:
     def returns_list(self) -> bool:
         return self.hit_policy in ("output_order", "rule_order") or (
             self.hit_policy == "collect" and self.aggregation is None)
+
+    def open_outputs(self, row: int, *, ranked: bool = False) -> list[int]:
+        """The output columns of ``row`` that may be unknown when it matches: an expression
+        or a null literal (``ranked``: only the columns with declared values, which PRIORITY
+        ranks by). A backend tests these for null to keep single-hit policies sound."""
+        return [k for k, (decl, node) in enumerate(zip(self.outputs, self.rows[row].outputs,
+                                                       strict=True))
+                if (decl.values or not ranked)
+                and not (isinstance(node, Literal) and node.value is not None)]
 
 
 @attrs.frozen

@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime
 import itertools
 from collections.abc import Iterator, Mapping
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -368,3 +369,87 @@ def test_a_list_with_an_unknown_element_needs_its_blank(kinds: Engine) -> None:
                        as_of=AS_OF)
     assert d.status("t_output_order_expr") == "unknown"
     assert d.needs("t_output_order_expr") == ["owns_car"]
+
+
+
+_ANY_EXPR = """\
+id: any_expr
+version: "1"
+entity: household
+title: {id: ANY dengan keluaran ekspresi, en: ANY with expression outputs}
+rules:
+  - id: t_any_expr
+    policy: local
+    table:
+      hit_policy: any
+      inputs: [desil]
+      rows:
+        - {when: ["< 6"], then: "= 'same' if owns_car else 'other'"}
+        - {when: ["< 4"], then: same}
+      default: none
+"""
+
+
+def _single_hit_rows() -> Any:
+    import pyarrow as pa
+
+    table = pa.table({"id": [f"712616322461970{i}" for i in range(5)],
+                      "desil": pa.array([1, 1, 1, 2, 5], pa.int64()),
+                      "owns_car": pa.array([None, True, False, False, None], pa.bool_())})
+    members = pa.table({"nik": pa.array([], pa.string()),
+                        "household_id": pa.array([], pa.string())})
+    return table, members
+
+
+def _pairs(out: Any, rule_id: str) -> list[tuple[Any, str]]:
+    return list(zip(out.column(rule_id).to_pylist(),
+                    out.column(rule_id + "__status").to_pylist(), strict=True))
+
+
+@pytest.mark.parametrize("backend", ["python", "duckdb", "polars"])
+def test_a_priority_row_with_an_unknown_output_makes_the_winner_unknown(kinds: Engine,
+                                                                        backend: str) -> None:
+    """With owns_car blank the first row's output is 'none' or 'severe', so the winner over
+    the second row's 'moderate' is unknown. It was a known 'moderate' (the unknown output
+    ranked last), found by test_rule_kind_fixture_unknowns_are_sound_and_complete."""
+    table, members = _single_hit_rows()
+    res = kinds.evaluate_batch("household", table, members=members, as_of=AS_OF,
+                               backend=backend, validate=False, settle=False)
+    assert _pairs(res.to_arrow(), "t_priority_expr") == [
+        (None, "unknown"), ("moderate", "value"), ("severe", "value"), ("severe", "value"),
+        (None, "unknown")]
+
+
+@pytest.mark.parametrize("backend", ["python", "duckdb", "polars"])
+def test_an_any_row_with_an_unknown_output_is_unknown_not_an_error(tmp_path: Path,
+                                                                   backend: str) -> None:
+    """ANY: 'same' or 'other' beside a second row's 'same' is 'same' or a hit-policy error,
+    so it is unknown (it was an error: the unknown output counted as a different one); two
+    known outputs that differ stay an error (desil 1 and 2 with owns_car false)."""
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(_ANY_EXPR, encoding="utf-8")
+    engine = Engine.load(rules=[rules])
+    table, members = _single_hit_rows()
+    res = engine.evaluate_batch("household", table, members=members, as_of=AS_OF,
+                                backend=backend, validate=False, settle=False)
+    assert _pairs(res.to_arrow(), "t_any_expr") == [
+        (None, "unknown"), ("same", "value"), (None, "error"), (None, "error"),
+        (None, "unknown")]
+    assert sorted(r["record_id"] for r in res.errors.to_pylist()
+                  if r["rule"] == "t_any_expr") == ["7126163224619702", "7126163224619703"]
+    # one household, settled: a completion that violates the table is no completion
+    # (docs/explanations.md), so owns_car false is not a record and 'same' is the answer
+    d = engine.evaluate("household", {"id": "7126163224619700", "desil": 1,
+                                      "owns_car": None, "members": []}, as_of=AS_OF)
+    assert (d.value("t_any_expr"), d.status("t_any_expr")) == ("same", "value")
+
+
+def test_settling_keeps_a_priority_winner_over_an_unknown_output_unknown(kinds: Engine
+                                                                         ) -> None:
+    """Settled, the PRIORITY answer with owns_car blank stays unknown (the completions give
+    'moderate' and 'severe') and needs owns_car."""
+    household = _module("national", "conftest").household
+    d = kinds.evaluate("household", {**household(), "desil": 1, "owns_car": None},
+                       as_of=AS_OF)
+    assert d.status("t_priority_expr") == "unknown"
+    assert d.needs("t_priority_expr") == ["owns_car"]

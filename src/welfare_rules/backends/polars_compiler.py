@@ -922,6 +922,7 @@ class PolarsCompiler:
                 chain = chain.when(m.is_null()).then(None).when(m).then(shape(o))
             return (chain.otherwise(dflt) if matches else dflt), extra
         if policy in ("unique", "any"):
+            open_pairs: list[pl.Expr] = []
             if policy == "unique":
                 error = nhits > 1
             else:
@@ -930,17 +931,32 @@ class PolarsCompiler:
                     for j in range(i + 1, len(matches)):
                         if _same_outputs(table, i, j):
                             continue
-                        differ = _or_all([a.ne_missing(b)
+                        both = _true(matches[i]) & _true(matches[j])
+                        # differ for sure: an output both rows know, with two values
+                        differ = _or_all([a.ne(b).fill_null(False)
                                           for a, b in zip(outs[i], outs[j], strict=True)])
-                        pairs.append(_true(matches[i]) & _true(matches[j]) & differ)
+                        pairs.append(both & differ)
+                        # may differ: an output one of them does not know
+                        open_pairs.append(both & _or_all([
+                            a.ne_missing(b) for a, b in zip(outs[i], outs[j], strict=True)]))
                 error = _or_all(pairs)
             error = ~unknown & error
             chain = pl.when(unknown).then(None).when(error).then(None)
+            if open_pairs:
+                chain = chain.when(_or_all(open_pairs)).then(None)
             for m, o in zip(matches, outs, strict=True):
                 chain = chain.when(_true(m)).then(shape(o))
             extra[rule.id + "__error"] = error.fill_null(False)
             return chain.otherwise(dflt), extra
         if policy in ("priority", "output_order"):
+            if policy == "priority":
+                # a matched row whose ranked output is unknown may outrank every other one
+                opened = [_true(m) & _or_all([o[k].is_null() for k in ks])
+                          for m, o, ks in zip(matches, outs, (table.open_outputs(
+                              i, ranked=True) for i in range(len(matches))), strict=True)
+                          if ks]
+                if opened:
+                    unknown = _or_all([unknown, *opened])
             keys = [_priority_key(table, row.outputs) for row in table.rows]
             if any(k is None for k in keys):
                 return self._ordered_hits(table, matches, outs, shape, dflt, unknown, nhits,

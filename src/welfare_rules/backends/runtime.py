@@ -91,7 +91,9 @@ def hit(rule_id: str, policy: str, aggregation: str | None, names: Sequence[str]
 
     ``matches[i]`` is the three-valued match of row ``i``; ``outputs[i]`` its output values.
     A row whose match is unknown makes the result unknown unless the policy is FIRST and a
-    known match comes before it.
+    known match comes before it. A matched row whose output is unknown makes PRIORITY unknown
+    when that output is ranked (it may outrank the others), and ANY unknown when the other
+    hits' outputs differ from it (it may equal them or not).
 
     Raises:
         HitPolicyError: UNIQUE matched several rows, or ANY matched rows with different outputs.
@@ -118,15 +120,21 @@ def hit(rule_id: str, policy: str, aggregation: str | None, names: Sequence[str]
             return shape(outputs[hits[0]])
         return shape(default) if default is not None else None
     if policy == "any":
-        distinct = {tuple(outputs[i]) for i in hits}
-        if len(distinct) > 1:
+        distinct = list({tuple(outputs[i]) for i in hits})
+        pairs = [(a, b) for j, a in enumerate(distinct) for b in distinct[j + 1:]]
+        if any(x is not None and y is not None and x != y
+               for a, b in pairs for x, y in zip(a, b, strict=True)):
             raise HitPolicyError(rule_id, "any", [i + 1 for i in hits])
+        if pairs:
+            return None  # a hit's unknown output may equal the others' or differ from them
         if hits:
             return shape(outputs[hits[0]])
         return shape(default) if default is not None else None
     if policy == "priority":
         if not hits:
             return shape(default) if default is not None else None
+        if any(outputs[i][k] is None for i in hits for k, d in enumerate(declared) if d):
+            return None  # an unknown ranked output may outrank every known one
         best = min(hits, key=lambda i: (_rank_key(declared, outputs[i]), i))
         return shape(outputs[best])
     if policy == "output_order":

@@ -977,32 +977,49 @@ class SqlCompiler:
                 whens.append((m, shape(o)))
             return RuleColumns(case(whens, dflt) if whens else dflt)
         if policy in ("unique", "any"):
-            error: exp.Expression
-            if _one_hit_at_most(table):
-                error = exp.false()
-            elif policy == "unique":
+            error: exp.Expression = exp.false()
+            if policy == "unique" and not _one_hit_at_most(table):
                 error = exp.GT(this=paren(nhits), expression=exp.Literal.number(1))
-            else:
-                pairs = []
+            pairs: list[exp.Expression] = []
+            open_pairs: list[exp.Expression] = []
+            if policy == "any" and not _one_hit_at_most(table):
                 for i in range(len(matches)):
                     for j in range(i + 1, len(matches)):
                         if _same_outputs(table, i, j):
                             continue
-                        differ = or_all([exp.Not(this=exp.NullSafeEQ(this=paren(a),
-                                                                     expression=paren(b)))
-                                         for a, b in zip(outs[i], outs[j], strict=True)])
-                        pairs.append(and_all([is_true(matches[i]), is_true(matches[j]), differ]))
-                error = or_all(pairs)
+                        both = [is_true(matches[i]), is_true(matches[j])]
+                        # differ for sure: an output both rows know, with two values
+                        differ = or_all([exp.Coalesce(
+                            this=exp.NEQ(this=paren(a), expression=paren(b)),
+                            expressions=[exp.false()])
+                            for a, b in zip(outs[i], outs[j], strict=True)])
+                        pairs.append(and_all([*both, differ]))
+                        # may differ: an output one of them does not know
+                        maybe = or_all([exp.Not(this=exp.NullSafeEQ(this=paren(a),
+                                                                    expression=paren(b)))
+                                        for a, b in zip(outs[i], outs[j], strict=True)])
+                        open_pairs.append(and_all([*both, maybe]))
+                error = or_all(pairs) if pairs else exp.false()
             if not isinstance(error, exp.Boolean):
                 error = and_all([exp.Not(this=paren(unknown)), paren(error)])
             whens = [(unknown, exp.Null())]
             if not isinstance(error, exp.Boolean):
                 whens.append((error, exp.Null()))
+            if open_pairs:
+                whens.append((or_all(open_pairs), exp.Null()))
             whens += [(is_true(m), shape(o)) for m, o in zip(matches, outs, strict=True)]
             extra[rule.id + "__error"] = error if isinstance(error, exp.Boolean) else \
                 exp.Coalesce(this=paren(error), expressions=[exp.false()])
             return RuleColumns(case(whens, dflt), extra)
         if policy == "priority" or policy == "output_order":
+            if policy == "priority":
+                # a matched row whose ranked output is unknown may outrank every other one
+                opened = [and_all([is_true(m), or_all([is_null(o[k]) for k in ks])])
+                          for m, o, ks in zip(matches, outs, (table.open_outputs(
+                              i, ranked=True) for i in range(len(matches))), strict=True)
+                          if ks]
+                if opened:
+                    unknown = or_all([paren(unknown), *opened])
             keys = [self._priority_key(table, o, row.outputs) for o, row in
                     zip(outs, table.rows, strict=True)]
             if all(isinstance(k, int) for k in keys):
