@@ -416,8 +416,9 @@ def _where_unknown(d: DecisionView, c: Cone) -> bool:
     child = d.plan.compiled.child
     rows = d.record.get(d.plan.compiled.relation or "") or ()
     got = False
-    if child is not None and rows:
-        _, members = d.plan.compiled.run(d.record, d.plan.params, d.as_of)
+    run = _completed(d, {}) if child is not None and rows else None  # the record as it is
+    if child is not None and run is not None:
+        members = run[1]
         slots = child.slots
         for row, vals in zip(rows, members, strict=False):
             scope = Scope(row, _reader(vals, slots), slots.__contains__, d.plan.param,
