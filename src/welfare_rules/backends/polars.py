@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 
 from ..errors import EvaluationError
-from ..masking import MASKED_FIELDS, mask_id, mask_text
+from ..masking import MASKED_FIELDS, is_masked_field, mask_id, mask_text
 from .base import (
     FINDINGS_SCHEMA,
     ROW,
@@ -218,8 +218,7 @@ def _text(ph: Placeholder, v: Any) -> str:
     if ph.kind == "count":
         return str(v)
     if ph.kind == "dfield":  # dataset checks: identifiers masked, the rest as is
-        if ph.name in ("nik", "household_id") or (ph.name == "id"
-                                                   and ph.entity == "household"):
+        if is_masked_field(ph.name, ph.entity):
             return mask_id(v)
         return "?" if v is None else str(v)
     if ph.kind == "field" and (ph.name in MASKED_FIELDS
