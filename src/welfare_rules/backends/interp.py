@@ -47,23 +47,24 @@ def evaluate(node: n.Node, s: Scope) -> Any:
         v = evaluate(node.operand, s)
         if v is None:
             return None
-        return (not v) if node.op == "not" else -v
+        return (not v) if node.op == "not" else runtime.bounded(-v)
     if isinstance(node, n.BinOp):
         a, b = evaluate(node.left, s), evaluate(node.right, s)
         if a is None or b is None:
             return None
         if node.op in ("/", "//", "%") and b == 0:
             return None
-        return {"+": lambda: a + b, "-": lambda: a - b, "*": lambda: a * b,
-                "/": lambda: float(a) / b, "//": lambda: a // b, "%": lambda: a % b}[node.op]()
+        return runtime.bounded({
+            "+": lambda: a + b, "-": lambda: a - b, "*": lambda: a * b,
+            "/": lambda: float(a) / b, "//": lambda: runtime.floordiv(a, b),
+            "%": lambda: runtime.floormod(a, b)}[node.op]())
     if isinstance(node, n.Compare):
         a, b = evaluate(node.left, s), evaluate(node.right, s)
         if a is None or b is None:
             return None
-        if node.op == "in":
-            return a in b
-        if node.op == "notin":
-            return a not in b
+        if node.op in ("in", "notin"):
+            found = runtime.member(a, b)
+            return found if node.op == "in" or found is None else not found
         return {"==": a == b, "!=": a != b}.get(node.op) if node.op in ("==", "!=") else \
             {"<": lambda: a < b, "<=": lambda: a <= b, ">": lambda: a > b,
              ">=": lambda: a >= b}[node.op]()

@@ -401,13 +401,18 @@ class PolarsCompiler:
         # a zero divisor is unknown before dividing: the quotient's inf is never computed (a
         # when/then evaluates both branches, and finite() would raise on the unselected one)
         b = pl.when(b == 0).then(None).otherwise(b)
+        if not ints and not any(isinstance(x, n.Name) for x in n.walk(node.right)):
+            # Polars divides a column by a scalar as a product with its reciprocal (222.7 / 0.1
+            # gives 2227.0, not Python's and SQL's 2226.9999999999995): a constant divisor is
+            # made a column (a * 0 is zero, or NaN where a is, which the quotient is anyway)
+            b = b + a.cast(pl.Float64) * 0
         if op == "/":
             value = finite(a.cast(pl.Float64) / b)
-        elif op == "//":
-            value = wide_int(a, b, lambda x, y: x // y) if ints \
-                else finite(a.cast(pl.Float64) // b)
-        else:  # %: Polars' remainder takes the sign of the divisor, as Python's does
-            value = a % b if ints else finite(a.cast(pl.Float64) % b)
+        elif ints:  # exact; Polars' remainder takes the sign of the divisor, as Python's does
+            value = wide_int(a, b, lambda x, y: x // y) if op == "//" else a % b
+        else:  # decimals, as runtime.floordiv/floormod: q = floor(a / b), r = a - b * q
+            q = finite(a.cast(pl.Float64) / b).floor()
+            value = q if op == "//" else finite(a.cast(pl.Float64) - b * q)
         return value
 
     def compare_expr(self, node: n.Compare, ctx: Ctx) -> pl.Expr:
@@ -422,17 +427,18 @@ class PolarsCompiler:
         return ops[node.op](a, b)
 
     def contains(self, a: pl.Expr, right: n.Node, ctx: Ctx) -> pl.Expr:
-        """``a in right`` as the Python backend computes it: unknown only when ``a`` (or the
-        list itself) is unknown; list items that are unknown never match."""
+        """Kleene ``a in right``, as every backend computes it (``runtime.member``): true if
+        some item equals ``a``; else unknown if ``a``, the list or some item is unknown (that
+        item might be ``a``); else false."""
         if isinstance(right, n.Param):
             value = self.param(right.path)
             if value is None:
                 return pl.lit(None, dtype=pl.Boolean)
             right = n.ListLit(tuple(n.Literal(v) for v in value))
         if isinstance(right, n.ListLit):
-            if all(isinstance(i, n.Literal) for i in right.items):
-                items = [i.value for i in right.items  # type: ignore[attr-defined]
-                         if i.value is not None]  # type: ignore[attr-defined]
+            if all(isinstance(i, n.Literal) and i.value is not None
+                   for i in right.items):
+                items = [i.value for i in right.items]  # type: ignore[attr-defined]
                 if not items:
                     return null_guard(pl.lit(False), [a])
                 found = pl.lit(False)
@@ -440,12 +446,14 @@ class PolarsCompiler:
                     found = found | (a == _lit(v)).fill_null(False)
                 if len(items) > 3:
                     found = a.is_in(pl.Series(items).implode()).fill_null(False)
-            else:
-                found = _or_all([(a == self.expr(i, ctx)).fill_null(False)
-                                 for i in right.items])
+            else:  # Polars' | is Kleene: an unknown item leaves it unknown
+                found = _or_all([a == self.expr(i, ctx) for i in right.items])
             return null_guard(found, [a])
         lst = self.expr(right, ctx)
-        return null_guard(lst.list.contains(a), [a, lst])
+        has_null = lst.list.eval(pl.element().is_null()).list.any()
+        found = pl.when(lst.list.contains(a)).then(True).when(has_null).then(None) \
+            .otherwise(False)
+        return null_guard(found, [a, lst])
 
     def boolop_expr(self, node: n.BoolOp, ctx: Ctx) -> pl.Expr:
         parts = [self.expr(v, ctx) for v in node.values]

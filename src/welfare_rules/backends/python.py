@@ -267,12 +267,11 @@ class PythonCompiler:
             params_used.add(node.path)
             return f"p{self.param_index[node.path]}"
         if isinstance(node, n.ListLit):
-            if all(isinstance(i, n.Literal) for i in node.items):
-                return self.const(frozenset(i.value for i in node.items  # type: ignore[attr-defined]
-                                            if i.value is not None))  # type: ignore[attr-defined]
+            # a list value (a rule's, or an operand of == and !=) keeps its order and
+            # duplicates, as on the columnar backends; ``in`` has its own set (member())
             items = [self.expr(g, i, ctx, params_used) for i in node.items]
             t = g.tmp()
-            g.emit(f"{t} = ({', '.join(items)},)")
+            g.emit(f"{t} = [{', '.join(items)}]")
             return t
         if isinstance(node, n.Unary):
             a = self.expr(g, node.operand, ctx, params_used)
@@ -291,18 +290,25 @@ class PythonCompiler:
                 guard += f" or {b} == 0"
             # the bounds every backend shares (docs/security.md); "/" divides as doubles, as
             # the columnar backends do (an int beyond 2**53 is rounded before dividing)
+            if node.op in ("//", "%"):  # decimals: q = floor(a / b), r = a - b * q
+                fn = "floordiv" if node.op == "//" else "floormod"
+                g.emit(f"{t} = None if {guard} else _rt.{fn}({a}, {b})")
+                return t
             left = f"float({a})" if node.op == "/" else a
             g.emit(f"{t} = None if {guard} else _rt.bounded({left} {node.op} {b})")
             return t
         if isinstance(node, n.Compare):
             a = self.expr(g, node.left, ctx, params_used)
+            if node.op in ("in", "notin"):
+                m = self.member(g, a, node.right, ctx, params_used)
+                if node.op == "in":
+                    return m
+                t = g.tmp()
+                g.emit(f"{t} = None if {m} is None else not {m}")
+                return t
             b = self.expr(g, node.right, ctx, params_used)
             t = g.tmp()
-            if node.op in ("in", "notin"):
-                op = "in" if node.op == "in" else "not in"
-                g.emit(f"{t} = None if {nullable(a, b)} else {a} {op} {b}")
-            else:
-                g.emit(f"{t} = None if {nullable(a, b)} else {a} {node.op} {b}")
+            g.emit(f"{t} = None if {nullable(a, b)} else {a} {node.op} {b}")
             return t
         if isinstance(node, n.BoolOp):
             return self.boolop(g, node, ctx, params_used)
@@ -594,6 +600,23 @@ class PythonCompiler:
                        f"{t} = None if {guard} else ({decide})")
         return t
 
+    def member(self, g: _Gen, a: str, right: n.Node, ctx: _Ctx, params_used: set[str]) -> str:
+        """Kleene ``a in right`` (``_rt.member``): a list of known constants is a frozenset
+        (the only place one is built), anything else is searched item by item."""
+        t = g.tmp()
+        if isinstance(right, n.ListLit) and all(isinstance(i, n.Literal) and i.value is not None
+                                                for i in right.items):
+            found = self.const(frozenset(i.value for i in right.items))  # type: ignore[attr-defined]
+            g.emit(f"{t} = None if {nullable(a)} else {a} in {found}")
+            return t
+        if isinstance(right, n.ListLit):
+            items = [self.expr(g, i, ctx, params_used) for i in right.items]
+            g.emit(f"{t} = None if {nullable(a)} else _rt.member({a}, ({', '.join(items)},))")
+            return t
+        b = self.expr(g, right, ctx, params_used)
+        g.emit(f"{t} = None if {nullable(a, b)} else _rt.member({a}, {b})")
+        return t
+
     def _unary_test(self, g: _Gen, x: str, test: UnaryTest, ctx: _Ctx,
                     params_used: set[str]) -> str:
         if test.op == "any":
@@ -610,10 +633,10 @@ class PythonCompiler:
                    f"({lo} {lop} {x} {hop} {hi})")
         else:
             assert test.value is not None
-            v = self.expr(g, test.value, ctx, params_used)
             if test.op == "in":
-                g.emit(f"{t} = None if {nullable(x)} else {x} in {v}")
+                t = self.member(g, x, test.value, ctx, params_used)
             else:
+                v = self.expr(g, test.value, ctx, params_used)
                 g.emit(f"{t} = None if {nullable(x, v)} else {x} {test.op} {v}")
         if test.negate:
             g.emit(f"{t} = None if {t} is None else not {t}")

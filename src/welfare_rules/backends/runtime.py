@@ -6,6 +6,7 @@ one readable place (the SQL backends mirror them).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -13,8 +14,8 @@ from .. import types as t
 from ..errors import OUT_OF_RANGE, HitPolicyError, ParameterError, out_of_range
 from ..plan import Missing  # generated code and the plan share it
 
-__all__ = ["OUT_OF_RANGE", "at_least", "bounded", "hit", "kleene_and", "kleene_or", "ladder",
-           "out_of_range", "param_missing", "rank_members"]
+__all__ = ["OUT_OF_RANGE", "at_least", "bounded", "floordiv", "floormod", "hit", "kleene_and",
+           "kleene_or", "ladder", "member", "out_of_range", "param_missing", "rank_members"]
 
 
 def bounded(value: Any) -> Any:
@@ -30,6 +31,22 @@ def bounded(value: Any) -> Any:
 
 
 _INF, _NINF = float("inf"), float("-inf")
+
+
+def floordiv(a: Any, b: Any) -> Any:
+    """``a // b`` (``b`` not zero): exact for two integers; otherwise, for decimals on every
+    backend alike, ``floor(a / b)`` of the double quotient (docs/rules.md, "Arithmetic")."""
+    if a.__class__ is int and b.__class__ is int:
+        return bounded(a // b)
+    return float(math.floor(bounded(float(a) / b)))
+
+
+def floormod(a: Any, b: Any) -> Any:
+    """``a % b`` (``b`` not zero): exact for two integers (the sign of ``b``); otherwise
+    ``a - b * floor(a / b)`` in doubles, so ``a == b * (a // b) + a % b`` on every backend."""
+    if a.__class__ is int and b.__class__ is int:
+        return a % b
+    return bounded(float(a) - b * floordiv(a, b))
 
 
 def param_missing(value: Missing, rule_id: str) -> Any:
@@ -54,6 +71,20 @@ def kleene_or(values: Sequence[Any]) -> bool | None:
             return True
         if v is None:
             unknown = True
+    return None if unknown else False
+
+
+def member(x: Any, items: Sequence[Any]) -> bool | None:
+    """Kleene ``x in items``: true if some item equals ``x``; else unknown if ``x`` or some
+    item is unknown (it might be ``x``); else false. Every backend computes ``in`` this way."""
+    if x is None:
+        return None
+    unknown = False
+    for v in items:
+        if v is None:
+            unknown = True
+        elif v == x:
+            return True
     return None if unknown else False
 
 

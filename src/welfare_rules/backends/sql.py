@@ -415,13 +415,16 @@ class SqlCompiler:
                             expression=exp.Paren(this=exp.LT(this=pb, expression=zero_)))
             value = exp.Sub(this=exp.IntDiv(this=pa, expression=pb), expression=case(
                 [(exp.And(this=inexact, expression=signs), exp.Literal.number(1))], zero_))
-        elif node.op == "//":
-            value = exp.Floor(this=exp.Div(this=exp.cast(pa, "DOUBLE"), expression=pb,
-                                           typed=False, safe=False))
-        else:  # % with Python's sign rule: the result takes the sign of the divisor
+        elif node.op == "%" and not decimal:
+            # % with Python's sign rule: the result takes the sign of the divisor
             inner = exp.Mod(this=pa, expression=pb)
             value = exp.Mod(this=exp.Paren(this=exp.Add(this=exp.Paren(this=inner),
                                                         expression=pb)), expression=pb)
+        else:  # decimals, as runtime.floordiv/floormod: q = floor(a / b), r = a - b * q
+            q = exp.Floor(this=self.finite(exp.Div(this=exp.cast(pa, "DOUBLE"), expression=pb,
+                                                   typed=False, safe=False), True))
+            value = q if node.op == "//" else self.finite(exp.Sub(
+                this=exp.cast(pa, "DOUBLE"), expression=exp.Mul(this=pb, expression=q)), True)
         return case([(zero, exp.Null())], value)
 
     def compare_expr(self, node: n.Compare, ctx: Ctx) -> exp.Expression:
@@ -436,27 +439,33 @@ class SqlCompiler:
         return result
 
     def contains(self, a: exp.Expression, right: n.Node, ctx: Ctx) -> exp.Expression:
-        """``a in right`` as the Python backend computes it: unknown only when ``a`` (or the
-        list itself) is unknown; list items that are unknown never match."""
+        """Kleene ``a in right``, as every backend computes it (``runtime.member``): true if
+        some item equals ``a``; else unknown if ``a``, the list or some item is unknown (that
+        item might be ``a``); else false."""
         if isinstance(right, n.Param):
             value = self.param(right.path)
             if value is None:
                 return exp.Null()
             right = n.ListLit(tuple(n.Literal(v) for v in value))
         if isinstance(right, n.ListLit):
-            if all(isinstance(i, n.Literal) for i in right.items):
-                items = [self.literal(i.value) for i in right.items  # type: ignore[attr-defined]
-                         if i.value is not None]  # type: ignore[attr-defined]
+            if all(isinstance(i, n.Literal) and i.value is not None
+                   for i in right.items):
+                items = [self.literal(i.value) for i in right.items]  # type: ignore[attr-defined]
                 found: exp.Expression = (exp.In(this=paren(a), expressions=items) if items
                                          else exp.false())
-            else:
-                found = or_all([exp.Coalesce(this=exp.EQ(this=paren(a),
-                                                         expression=paren(self.expr(i, ctx))),
-                                             expressions=[exp.false()])
+            else:  # SQL's = and OR are Kleene already: an unknown item leaves it unknown
+                found = or_all([exp.EQ(this=paren(a), expression=paren(self.expr(i, ctx)))
                                 for i in right.items])
             return null_guard(found, [a])
         lst = self.expr(right, ctx)
-        return null_guard(self.array_contains_sql(lst, a), [a, lst])
+        x = exp.to_identifier("x")
+        unknown = exp.Lambda(this=exp.Is(this=exp.column(x), expression=exp.Null()),
+                             expressions=[x])
+        has_null = exp.GT(this=exp.ArraySize(this=exp.ArrayFilter(this=lst, expression=unknown)),
+                          expression=exp.Literal.number(0))
+        found = case([(is_true(self.array_contains_sql(lst, a)), exp.true()),
+                      (has_null, exp.Null())], exp.false())
+        return null_guard(found, [a, lst])
 
     def boolop_expr(self, node: n.BoolOp, ctx: Ctx) -> exp.Expression:
         parts = [self.expr(v, ctx) for v in node.values]
