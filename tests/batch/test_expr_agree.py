@@ -73,18 +73,6 @@ def _agree(tmp_path: Path, backend: str, request: pytest.FixtureRequest, rules: 
     assert got == ref, backend
 
 
-def _refused(tmp_path: Path, backend: str, request: pytest.FixtureRequest, rules: str,
-             rule: str, rows: list[dict[str, Any]]) -> None:
-    """``rule`` over ``rows`` is the shared out-of-range error everywhere."""
-    engine = _engine(tmp_path, rules)
-    for r in rows:
-        with pytest.raises(EvaluationError, match="arithmetic out of range"):
-            engine.evaluate("household", {"id": KK, **r, "members": []}, as_of=AS_OF)
-    for b in ("python", backend):
-        with pytest.raises(EvaluationError, match="arithmetic out of range"):
-            _answers(engine, rows, rule, b, request)
-
-
 # -- #27: a list literal is a list (order and duplicates kept), not a set ----------------------
 
 LISTS = """
@@ -194,3 +182,47 @@ def test_decimal_floor_division_and_remainder_agree(tmp_path: Path, backend: str
             for i in range(1, len(AREAS) + 1)])
     # Polars divides by a constant through its reciprocal unless told otherwise
     _agree(tmp_path, backend, request, DIVISION, "t_div", rows, [a / 0.1 for a in AREAS])
+
+
+# -- #22: to_int trims Python's whitespace on every backend -----------------------------------
+
+def test_to_int_trims_the_same_whitespace(tmp_path: Path, backend: str,
+                                         request: pytest.FixtureRequest) -> None:
+    texts = ["\t12", "12\n", "12\r", " 12\u3000", "\u00a0-7\u2028", "\x1c3\x85", "1 2", "\t"]
+    _agree(tmp_path, backend, request, '  - {id: t_ti, value: "to_int(kecamatan)"}\n', "t_ti",
+           [{"kecamatan": s} for s in texts], [12, 12, 12, 12, -7, 3, None, None])
+
+
+# -- #23: round(x, n) with a huge n is clamped, never a raw OverflowError ---------------------
+
+def test_round_with_huge_digits_is_clamped(tmp_path: Path, backend: str,
+                                          request: pytest.FixtureRequest) -> None:
+    rules = ('  - {id: t_rb, value: "round(floor_area_m2, desil * 40)"}\n'
+             '  - {id: t_rs, value: "round(floor_area_m2, 0 - desil * 40)"}\n')
+    rows = [{"floor_area_m2": 2.5, "desil": d} for d in (1, 8, 10)]
+    _agree(tmp_path, backend, request, rules, "t_rb", rows, [2.5, 2.5, 2.5])
+    _agree(tmp_path, backend, request, rules, "t_rs", rows, [0.0, 0.0, 0.0])
+
+
+# -- #28: abs() and folded constants at -2**63 are the shared error ---------------------------
+
+def test_abs_of_the_smallest_int_is_out_of_range(tmp_path: Path, backend: str,
+                                                 request: pytest.FixtureRequest) -> None:
+    engine = _engine(tmp_path, '  - {id: t_abs, value: "abs(savings_value)"}\n')
+    assert engine.evaluate("household", {"id": KK, "savings_value": 5, "members": []},
+                           as_of=AS_OF).value("t_abs") == 5
+    for b in ("python", backend):
+        with pytest.raises(EvaluationError, match="arithmetic out of range"):
+            _answers(engine, [{"savings_value": -(2**63)}], "t_abs", b, request)
+
+
+@pytest.mark.parametrize("expr", ["abs(0 - 9223372036854775807 - 1)",
+                                  "-(-9223372036854775807 - 1)"])
+def test_a_constant_out_of_range_is_the_shared_error(tmp_path: Path, backend: str, expr: str,
+                                                     request: pytest.FixtureRequest) -> None:
+    engine = _engine(tmp_path, f'  - {{id: t_c, value: "{expr}"}}\n')
+    with pytest.raises(EvaluationError, match="arithmetic out of range"):
+        engine.evaluate("household", {"id": KK, "members": []}, as_of=AS_OF)
+    for b in ("python", backend):
+        with pytest.raises(EvaluationError, match="arithmetic out of range"):
+            _answers(engine, [{}], "t_c", b, request)

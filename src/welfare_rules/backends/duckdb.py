@@ -202,6 +202,11 @@ def bounded_arithmetic() -> Iterator[None]:
     except duckdb.OutOfRangeException as exc:
         detail = str(exc).splitlines()[0].removeprefix("Out of Range Error: ")
         raise out_of_range(detail) from None
+    except duckdb.ConversionException as exc:  # a 128-bit constant cast back to 64 bits
+        first = str(exc).splitlines()[0]
+        if "out of range" not in first:
+            raise
+        raise out_of_range(first.removeprefix("Conversion Error: ")) from None
     except duckdb.InvalidInputException as exc:  # DuckDBCompiler.finite's error()
         first = str(exc).splitlines()[0]
         if OUT_OF_RANGE not in first:

@@ -59,7 +59,6 @@ CODE = {v: i for i, v in enumerate(STATUS_VALUES)}
 _INT64 = pl.Int64
 _WIDE = pl.Int128
 #: what Python's str.strip() strips (every character whose isspace() is true)
-_PY_SPACE = "".join(chr(i) for i in range(0x110000) if chr(i).isspace())
 _DATE_MIN, _DATE_MAX = datetime.date(1, 1, 1), datetime.date(9999, 12, 31)
 _EPOCH = datetime.date(1970, 1, 1)
 _DAY_MIN, _DAY_MAX = (_DATE_MIN - _EPOCH).days, (_DATE_MAX - _EPOCH).days
@@ -638,17 +637,20 @@ class PolarsCompiler:
             return pl.when(x == x.floor()).then(x.cast(_INT64, strict=True)).otherwise(None)
         if kind == "date":
             return pl.lit(None, dtype=_INT64)
-        s = x.cast(pl.String).str.strip_chars(_PY_SPACE)
+        s = x.cast(pl.String).str.strip_chars(F.WHITESPACE)
         ok = s.str.contains(r"^[+-]?[0-9]{1,18}$")
         return pl.when(ok).then(s.cast(_INT64, strict=False)).otherwise(None)
 
     def fn_abs(self, a: list[pl.Expr], node: n.Call, ctx: Ctx) -> pl.Expr:
+        if self.type_of(node.args[0], ctx.entity).kind == "int":  # abs(-2**63) is out of range
+            return a[0].cast(_WIDE).abs().cast(_INT64, strict=True)
         return a[0].abs()
 
     def fn_round(self, a: list[pl.Expr], node: n.Call, ctx: Ctx) -> pl.Expr:
         # the same formula as the Python backend, so the float edge cases agree too
         x = a[0].cast(pl.Float64)
-        f = pl.lit(1.0) if len(a) == 1 else pl.lit(10.0).pow(a[1].cast(_INT64))
+        f = pl.lit(1.0) if len(a) == 1 else \
+            pl.lit(10.0).pow(a[1].cast(_INT64).clip(-F.ROUND_DIGITS, F.ROUND_DIGITS))
         v = (x.abs() * f + 0.5).floor() / f
         # from 2**52 up a double has no digit left to round (and x * f may be infinite)
         signed = pl.when(x.abs() * f >= 2.0**52).then(x).when(x < 0).then(-v).otherwise(v)

@@ -669,7 +669,8 @@ class SqlCompiler:
         if ty.kind == "decimal":
             return case([(exp.EQ(this=x, expression=exp.Floor(this=x)), exp.cast(x, "BIGINT"))],
                         exp.Null())
-        s = exp.Trim(this=exp.cast(x, "VARCHAR"))
+        # the characters Python's str.strip() trims (DuckDB's and Spark's TRIM() differ)
+        s = exp.Trim(this=exp.cast(x, "VARCHAR"), expression=exp.Literal.string(F.WHITESPACE))
         return case([(self.full_match_sql(s, r"[+-]?[0-9]{1,18}"), exp.cast(s, "BIGINT"))],
                     exp.Null())
 
@@ -682,7 +683,10 @@ class SqlCompiler:
         if len(a) == 1:
             f: exp.Expression = exp.Literal.number(1)
         else:
-            f = exp.Pow(this=exp.cast(exp.Literal.number(10), "DOUBLE"), expression=a[1])
+            bound = F.ROUND_DIGITS
+            digits = exp.Greatest(this=exp.Least(this=a[1], expressions=[
+                exp.Literal.number(bound)]), expressions=[exp.Literal.number(-bound)])
+            f = exp.Pow(this=exp.cast(exp.Literal.number(10), "DOUBLE"), expression=digits)
         v = exp.Div(this=exp.Floor(this=exp.Add(this=exp.Mul(this=exp.Abs(this=x), expression=f),
                                                 expression=exp.cast(exp.Literal.number(0.5),
                                                                     "DOUBLE"))),

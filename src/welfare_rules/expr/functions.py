@@ -212,8 +212,14 @@ def substr(s: str, start: int, length: int | None = None) -> str:
     return s[start:start + max(int(length), 0)]
 
 
+#: the characters ``to_int`` trims from either end of a text: Python's whitespace
+#: (``str.isspace``), the same set on every backend (spelt out for SQL and Polars)
+WHITESPACE = "".join(chr(i) for i in range(0x110000) if chr(i).isspace())
+
+
 def to_int(s: Any) -> int | None:
-    """Digits (optionally signed, at most 18) to an integer; anything else is unknown."""
+    """Digits (optionally signed, at most 18, :data:`WHITESPACE` around them) to an
+    integer; anything else is unknown."""
     if s.__class__ is str:
         text = s.strip()
         body = text[1:] if text[:1] in ("+", "-") else text
@@ -239,14 +245,27 @@ def matches(s: str, pattern: str) -> bool:
 _INTEGRAL = 2.0**52
 
 
+#: ``round(x, n)`` takes ``n`` within ±308 on every backend (a double has no digit beyond)
+ROUND_DIGITS = 308
+
+
 def round_half_away(x: float, ndigits: int = 0) -> float | int:
-    """Round half away from zero, as SQL does (Python's round() rounds half to even)."""
-    f = 10 ** int(ndigits)
+    """Round half away from zero, as SQL does (Python's round() rounds half to even);
+    ``ndigits`` is clamped to ±:data:`ROUND_DIGITS`, as on every backend."""
+    f = 10 ** min(max(int(ndigits), -ROUND_DIGITS), ROUND_DIGITS)
     if abs(x) * f >= _INTEGRAL:  # no digit left to round (and x * f may be infinite)
         return x
     v = math.floor(abs(x) * f + 0.5) / f
     v = math.copysign(v, x)
     return int(v) if int(ndigits) <= 0 and isinstance(x, int) else v
+
+
+def abs_bounded(x: Any) -> Any:
+    """``abs(x)``, the shared out-of-range error where it leaves 64 bits (``abs(-2**63)``)."""
+    v = abs(x)
+    if v.__class__ is int and v > t.INT64_MAX:
+        raise out_of_range(f"an integer of {len(str(v))} digits")
+    return v
 
 
 def is_missing(x: Any) -> bool:
@@ -372,7 +391,8 @@ def builtin_functions() -> list[Function]:
                  matches, description="whether the whole text matches a regular expression"),
         Function("to_int", "to_int(str) -> int", s(["any"], "int"), to_int,
                  description="digits to an integer; anything else is unknown"),
-        Function("abs", "abs(number) -> number", _abs_type, abs, description="absolute value"),
+        Function("abs", "abs(number) -> number", _abs_type, abs_bounded,
+                 description="absolute value"),
         Function("round", "round(number[, digits]) -> number", _round_type, round_half_away,
                  description="round half away from zero"),
         Function("floor", "floor(number) -> int", s(["number"], "int"), math.floor,
