@@ -226,3 +226,20 @@ def test_a_constant_out_of_range_is_the_shared_error(tmp_path: Path, backend: st
     for b in ("python", backend):
         with pytest.raises(EvaluationError, match="arithmetic out of range"):
             _answers(engine, [{}], "t_c", b, request)
+
+
+# -- #15: one constant folding for every compiler: an out-of-range constant in a branch no row
+#    takes is no error (Polars refused the whole batch, even an empty one)
+
+FOLD = "  - {id: t_fold, value: 'savings_value if owns_car else 9223372036854775807 + 1'}\n"
+
+
+def test_an_out_of_range_constant_raises_only_where_taken(tmp_path: Path, backend: str,
+                                                          request: pytest.FixtureRequest) -> None:
+    rows = [{"owns_car": True, "savings_value": 5}, {"owns_car": True, "savings_value": 7}]
+    _agree(tmp_path, backend, request, FOLD, "t_fold", rows, [5, 7])
+    _agree(tmp_path, backend, request, FOLD, "t_fold", [], [])
+    engine = _engine(tmp_path, FOLD)
+    for b in ("python", backend):
+        with pytest.raises(EvaluationError, match="arithmetic out of range"):
+            _answers(engine, [{"owns_car": False, "savings_value": 5}], "t_fold", b, request)

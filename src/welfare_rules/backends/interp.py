@@ -10,7 +10,9 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from ..errors import EvaluationError
 from ..expr import nodes as n
+from ..expr.check import AGGREGATES
 from . import runtime
 
 
@@ -28,6 +30,38 @@ class Scope:
         self.as_of = as_of
         self.functions = functions
         self.relation = relation
+
+
+def _foldable(node: n.Node) -> bool:
+    for sub in n.walk(node):
+        if isinstance(sub, n.Name | n.Param):
+            return False
+        if isinstance(sub, n.Call) and (sub.func in AGGREGATES or sub.func == "rank"
+                                        or sub.func == "is_missing"):
+            return False
+    return True
+
+
+def fold(node: n.Node, as_of: Any, functions: Mapping[str, Any]) -> tuple[bool, Any]:
+    """Constant folding, the same for every compiler: ``(True, value)`` for an expression
+    that reads no field, rule or parameter; ``(False, None)`` when it does, when it is a bare
+    literal or list, when its value is a list or mapping, or when evaluating it raises (a
+    constant out of range is then compiled, so the error is the run's and only where a row
+    takes that branch, as in the Python backend); ``(False, error)`` when that failure is an
+    :class:`~welfare_rules.errors.EvaluationError`, for a compiler that must raise it only
+    where a row takes the branch."""
+    if isinstance(node, n.Literal | n.ListLit) or not _foldable(node):
+        return False, None
+    scope = Scope({}, lambda _: None, lambda _: False, lambda _: None, as_of, functions)
+    try:
+        value = evaluate(node, scope)
+    except EvaluationError as exc:
+        return False, exc
+    except Exception:  # any other failure: not folded, compiled as it is
+        return False, None
+    if isinstance(value, list | dict):
+        return False, None
+    return True, value
 
 
 def evaluate(node: n.Node, s: Scope) -> Any:

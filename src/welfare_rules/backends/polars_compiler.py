@@ -44,7 +44,7 @@ from ..expr.check import AGGREGATES, Checker, Env, Refs
 from ..model import Rule, Table, UnaryTest
 from ..plan import Plan
 from .base import ROW, STATUS_SUFFIX, STATUS_VALUES, needed_rules, selected_columns
-from .interp import Scope, evaluate
+from .interp import fold
 from .python import rule_nodes
 
 __all__ = ["PARENT", "AggregateParts", "EntityFrames", "Placeholder", "PolarsCompileError",
@@ -335,28 +335,11 @@ class PolarsCompiler:
 
     # -- expressions --------------------------------------------------------------------------
 
-    def _foldable(self, node: n.Node) -> bool:
-        for sub in n.walk(node):
-            if isinstance(sub, n.Name | n.Param):
-                return False
-            if isinstance(sub, n.Call) and (sub.func in AGGREGATES or sub.func == "rank"
-                                            or sub.func == "is_missing"):
-                return False
-        return True
-
     def expr(self, node: n.Node, ctx: Ctx) -> pl.Expr:
         """Compile an expression evaluated for one record of ``ctx.entity``."""
-        if not isinstance(node, n.Literal | n.ListLit) and self._foldable(node):
-            scope = Scope({}, lambda _: None, lambda _: False, lambda _: None, self.as_of,
-                          self.model.functions)
-            try:
-                value = evaluate(node, scope)
-            except EvaluationError:
-                raise
-            except Exception:
-                value = None
-            if not isinstance(value, list | dict):
-                return _lit(value)
+        folded, value = fold(node, self.as_of, self.model.functions)
+        if folded:
+            return _lit(value)
         method = getattr(self, f"{type(node).__name__.lower()}_expr")
         result: pl.Expr = method(node, ctx)
         return result
@@ -460,8 +443,24 @@ class PolarsCompiler:
 
     def ifexp_expr(self, node: n.IfExp, ctx: Ctx) -> pl.Expr:
         c = self.expr(node.test, ctx)
-        return (pl.when(c).then(self.expr(node.body, ctx))
-                .when(~c).then(self.expr(node.orelse, ctx)).otherwise(None))
+        return (pl.when(c).then(self._branch(node.body, c, ctx))
+                .when(~c).then(self._branch(node.orelse, ~c, ctx)).otherwise(None))
+
+    def _branch(self, node: n.Node, taken: pl.Expr, ctx: Ctx) -> pl.Expr:
+        """A branch of ``x if c else y``. Polars computes both branches for every row, so a
+        constant that is out of range (``2**63 - 1 + 1``) raises only where a row takes it,
+        as on the other backends (interp.fold)."""
+        _, error = fold(node, self.as_of, self.model.functions)
+        if not isinstance(error, EvaluationError):
+            return self.expr(node, ctx)
+
+        def check(s: pl.Series) -> pl.Series:
+            if s.fill_null(False).any():
+                raise error
+            return s
+
+        return pl.when(taken.map_batches(check, return_dtype=pl.Boolean,
+                                         is_elementwise=True)).then(None)
 
     def call_expr(self, node: n.Call, ctx: Ctx) -> pl.Expr:
         name = node.func

@@ -374,8 +374,10 @@ class PythonCompiler:
         if all(isinstance(a, n.Literal) for a in node.args) and name != "is_missing":
             try:
                 value = fn.python(*[a.value for a in node.args])  # type: ignore[attr-defined]
+            except EvaluationError:
+                pass  # out of range: raised where a record computes it, as on every backend
             except Exception:
-                value = None
+                return self.literal(None)
             else:
                 return self.literal(value)
         if fn.null_propagating and args and nullable(*args) != "False":

@@ -49,7 +49,7 @@ from ..masking import is_masked_field, mask_id_sql
 from ..model import Rule, Table, UnaryTest
 from ..plan import Plan
 from .base import ROW, STATUS_SUFFIX, needed_rules, rule_reads
-from .interp import Scope, evaluate
+from .interp import fold
 from .python import rule_nodes
 
 PARENT = "__parent"  # a child record's parent key
@@ -344,27 +344,11 @@ class SqlCompiler:
 
     # -- expressions --------------------------------------------------------------------------
 
-    def _foldable(self, node: n.Node) -> bool:
-        for sub in n.walk(node):
-            if isinstance(sub, n.Name | n.Param):
-                return False
-            if isinstance(sub, n.Call) and (sub.func in AGGREGATES or sub.func == "rank"
-                                            or sub.func == "is_missing"):
-                return False
-        return True
-
     def expr(self, node: n.Node, ctx: Ctx) -> exp.Expression:
         """Compile an expression evaluated for one record of ``ctx.entity``."""
-        if not isinstance(node, n.Literal | n.ListLit) and self._foldable(node):
-            scope = Scope({}, lambda _: None, lambda _: False, lambda _: None, self.as_of,
-                          self.model.functions)
-            try:
-                value = evaluate(node, scope)
-            except Exception:  # e.g. out of range: compiled, so the query fails at run time,
-                pass  # as the Python backend's folded call does
-            else:
-                if not isinstance(value, list | dict):
-                    return self.literal(value)
+        folded, value = fold(node, self.as_of, self.model.functions)
+        if folded:
+            return self.literal(value)
         method = getattr(self, f"{type(node).__name__.lower()}_expr")
         result: exp.Expression = method(node, ctx)
         return result
