@@ -26,6 +26,7 @@ completion of the set gives a known outcome, and no input can be dropped from it
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 import random
@@ -416,18 +417,28 @@ def _where_unknown(d: DecisionView, c: Cone) -> bool:
     child = d.plan.compiled.child
     rows = d.record.get(d.plan.compiled.relation or "") or ()
     got = False
-    run = _completed(d, {}) if child is not None and rows else None  # the record as it is
-    if child is not None and run is not None:
-        members = run[1]
+    if child is not None and rows:
         slots = child.slots
-        for row, vals in zip(rows, members, strict=False):
-            scope = Scope(row, _reader(vals, slots), slots.__contains__, d.plan.param,
-                          d.as_of, d.engine.functions)
+        for row, read in zip(rows, _member_readers(d, slots), strict=False):
+            scope = Scope(row, read, slots.__contains__, d.plan.param, d.as_of,
+                          d.engine.functions)
             if any(evaluate(w, scope) is None for w in c.rank_wheres):
                 got = True
                 break
     cache[id(c)] = got
     return got
+
+
+def _member_readers(d: DecisionView, slots: Mapping[str, int]) -> list[Callable[[str], Any]]:
+    """The three-valued member rule values of the record as it is, one reader per member: the
+    decision's own (a :class:`~welfare_rules.decision.Decision` keeps them), else a run."""
+    from .backends.record import Evaluation
+
+    kids = getattr(d, "members", None)
+    if kids is not None:
+        return [functools.partial(Evaluation.value, m) for m in kids]  # unsettled values
+    _, members = d.plan.compiled.run(d.record, d.plan.params, d.as_of)
+    return [_reader(vals, slots) for vals in members]
 
 
 def _blank_is_value(inp: Input, c: Cone) -> bool:
