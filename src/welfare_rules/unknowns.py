@@ -600,26 +600,28 @@ def _same(a: Any, b: Any) -> bool:
     return bool(a == b and type(a) is type(b))
 
 
-def needs(d: DecisionView, rule_id: str) -> list[Input]:
+def needs(d: DecisionView, rule_id: str, member: int | None = None) -> list[Input]:
     """A minimal set of missing inputs that decides an unknown outcome: once they are filled
     in, whatever their values, the outcome is known, and none of them can be dropped.
 
     Inputs that cannot be enumerated (dates, text, numbers inside arithmetic) are assumed to
     decide what reads them; they are kept in the set unless the outcome is known without them.
+    ``member``: for a rule of the members, the index of the member whose outcome it is (``d``
+    is then the parent's decision).
     """
     rule = d.plan.rules[rule_id]
-    c = cone(d.engine, rule)
-    missing = [i for i in missing_inputs(d, rule)
+    c = cone(d.engine, rule, member is not None)
+    missing = [i for i in missing_inputs(d, rule, member is not None, member)
                if i.field not in (c.blank_member if i.member is not None else c.blank_own)]
     if not missing:
         return []
-    s = settle(d, rule_id)
-    if s.known and (s.exact or not doubtful(d, rule_id)):
+    s = settle(d, rule_id, member=member)
+    if s.known and (s.exact or not doubtful(d, rule_id, member)):
         return []
     chosen = list(missing)
     for inp in sorted(missing, key=_drop_order, reverse=True):
         trial = [x for x in chosen if x != inp]
-        if _decides(d, rule_id, trial, c, missing):
+        if _decides(d, rule_id, trial, c, missing, member):
             chosen = trial
     return chosen
 
@@ -629,7 +631,7 @@ def _drop_order(inp: Input) -> tuple[int, int, str]:
 
 
 def _decides(d: DecisionView, rule_id: str, chosen: Sequence[Input], c: Cone,
-             missing: Sequence[Input]) -> bool:
+             missing: Sequence[Input], member: int | None = None) -> bool:
     """Whether every completion of ``chosen`` gives a known outcome (the rest left blank)."""
     leave = frozenset(x for x in missing if x not in chosen)
     enum_inputs, doms, fixed = [], [], {}
@@ -647,7 +649,7 @@ def _decides(d: DecisionView, rule_id: str, chosen: Sequence[Input], c: Cone,
         values = {**fixed, **dict(zip(enum_inputs, combo, strict=True))}
         base = with_values(d.record, values)
         try:
-            _v, known = outcome(d, with_values(base, dict.fromkeys(leave)), rule_id)
+            _v, known = outcome(d, with_values(base, dict.fromkeys(leave)), rule_id, member)
         except EvaluationError:
             continue  # no completion
         if not known:
