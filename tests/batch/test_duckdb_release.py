@@ -45,7 +45,8 @@ def test_a_failing_results_query_closes_the_connection_and_removes_the_spill_fol
         evaluate_batch(national, "household", EXAMPLES / "households.csv",
                        members=EXAMPLES / "persons.csv", as_of=datetime.date(2024, 1, 1),
                        backend="duckdb", settle=False)
-    assert made and not any(p.exists() for p in made)
+    assert made
+    assert not any(p.exists() for p in made)
     assert cons
     for con in cons:  # the backend's and the reader's (duplicate sets)
         with pytest.raises(duckdb.ConnectionException):
