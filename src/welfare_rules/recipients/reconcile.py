@@ -248,12 +248,11 @@ def load_registers(engine: Engine | None = None) -> dict[str, RegisterSpec]:
     Raises:
         PluginError: a clash without ``overrides``, or an invalid declaration.
     """
-    import yaml
+    from ..packs import read_registers
 
     out: dict[str, RegisterSpec] = {}
     if engine is None or not engine.registers:
-        data = yaml.safe_load(NATIONAL_REGISTERS.read_text(encoding="utf-8")) or {}
-        for name, spec in data.items():
+        for name, spec in read_registers(NATIONAL_REGISTERS).items():
             out[str(name)] = RegisterSpec.from_mapping(str(name), spec, _NATIONAL_PLUGIN)
     for name, spec in (engine.registers if engine is not None else {}).items():
         plugin = str(spec.get("plugin", ""))
