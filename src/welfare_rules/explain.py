@@ -101,6 +101,18 @@ def rule_title(d: DecisionView, rule: Rule, lang: str) -> str:
     return wording.render(rule.title.get(lang) or rule.id, _resolver(d, lang))
 
 
+def input_label(d: DecisionView, slot: str, lang: str) -> str:
+    """An input as explanations name it: ``members[1].is_pregnant`` → ``Sedang hamil (anggota
+    2)``; a field of the record → its label in ``lang`` (its name when it has none)."""
+    return _Builder(d, lang, False).input_label(d, slot)
+
+
+def value_shown(d: DecisionView, rule: Rule, value: Any, status: str, lang: str) -> str:
+    """A rule's value in words as explanations show it: a condition's status, a ladder level's
+    title, a table's word for its output, a number with its unit."""
+    return _Builder(d, lang, False).shown(rule, value, status)
+
+
 def title_on(engine: EngineView, rule_id: str, as_of: datetime.date | None, lang: str) -> str:
     """A rule's title in ``lang`` with its ``{param.x}`` placeholders filled from the values
     in force on ``as_of`` — for table headers and lists, where there is no record (other
