@@ -35,6 +35,7 @@ from ..masking import mask_table
 from ..recipients.reconcile import PROGRAMMES, Reconciliation, connect, to_arrow
 from ..recipients.snapshots import Snapshot, SnapshotDiff
 from ..sqlbuild import Query, query, relation, union_all
+from ..templating import environment
 from ..workbook import write_workbook as write_workbook  # a name of this package
 from .boundaries import Boundaries, load_boundaries
 from .figures import figures
@@ -396,15 +397,6 @@ def _page_table(t: pa.Table, fmt: Formatter, titles: Mapping[str, str],
                         for c in cols], "rows": body}
 
 
-def _environment() -> Any:
-    import jinja2
-
-    return jinja2.Environment(loader=jinja2.FileSystemLoader(str(_TEMPLATES)),
-                              autoescape=jinja2.select_autoescape(["html", "j2"]),
-                              undefined=jinja2.StrictUndefined, trim_blocks=True,
-                              lstrip_blocks=True)
-
-
 def write_report(html_path: str | Path, xlsx_path: str | Path | None = None, *,
                  snapshot: Snapshot | Any | None = None,
                  reconciliation: Reconciliation | None = None,
@@ -491,7 +483,7 @@ def write_report(html_path: str | Path, xlsx_path: str | Path | None = None, *,
     plugins = [f"{k} {v}".strip() for k, v in (fingerprint.get("plugins") or {}).items()]
     import markupsafe
 
-    page = _environment().get_template("report.html.j2").render(
+    page = environment(_TEMPLATES).get_template("report.html.j2").render(
         title=title, as_of=fmt.date(as_of) if as_of else "", plugins=plugins,
         headline=headline, fmt=fmt, charts=[{**c, "html": markupsafe.Markup(c["html"])}
                                             for c in chart_html],
