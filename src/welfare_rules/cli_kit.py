@@ -411,3 +411,12 @@ class BackendChoice(click.Choice):  # type: ignore[type-arg]
 #: ``--backend`` of every command that evaluates a batch (``evaluate``, ``impact``, ...).
 backend_option = click.option("--backend", type=BackendChoice(), default="duckdb",
                               show_default=True)
+
+#: ``--settle/--no-settle`` of every command that evaluates a batch and reads its statuses
+#: (``evaluate``, ``diff``, ``demo``): settling is on by default, as in ``evaluate_batch``.
+settle_option = click.option(
+    "--settle/--no-settle", "settle", default=True, show_default=True,
+    help="Settle unknown outcomes soundly, as `explain` and Engine.evaluate do: an outcome a "
+         "blank input cannot change is known (a 74-year-old is elderly whatever is_pregnant "
+         "says). --no-settle keeps the backend's three-valued answer (unknown as soon as a "
+         "blank input is read), which is faster.")

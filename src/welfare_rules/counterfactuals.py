@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from . import wording
+from .errors import HitPolicyError
 from .masking import mask_data
 from .unknowns import Input, cone, domain, with_values
 
@@ -70,7 +71,10 @@ def counterfactuals(d: DecisionView, rule_id: str, limit: int = 3) -> list[Count
     base_values = _criteria_values(d, d.record, rule_id)
     for inp, v in singles:
         rec = with_values(d.record, {inp: v})
-        after, known = _outcome(d, rec, rule_id)
+        probe = _outcome(d, rec, rule_id)
+        if probe is None:
+            continue  # the change makes a UNIQUE/ANY table match twice: not a record
+        after, known = probe
         if known and (not known_before or not _same(after, before)):
             found.append({inp: v})
         elif _criteria_values(d, rec, rule_id) != base_values:
@@ -86,7 +90,10 @@ def counterfactuals(d: DecisionView, rule_id: str, limit: int = 3) -> list[Count
             if any(all(k in dict(combo) for k in f) for f in found):
                 continue  # a smaller change already flips it
             ch = dict(combo)
-            after, known = _outcome(d, with_values(d.record, ch), rule_id)
+            probe = _outcome(d, with_values(d.record, ch), rule_id)
+            if probe is None:
+                continue
+            after, known = probe
             if known and (not known_before or not _same(after, before)):
                 batch.append(ch)
         batch.sort(key=lambda ch: _distance(d, ch))
@@ -105,8 +112,14 @@ def counterfactuals(d: DecisionView, rule_id: str, limit: int = 3) -> list[Count
     return out
 
 
-def _outcome(d: DecisionView, record: Mapping[str, Any], rule_id: str) -> tuple[Any, bool]:
-    probe = d.engine.evaluate(d.entity, record, as_of=d.as_of)
+def _outcome(d: DecisionView, record: Mapping[str, Any], rule_id: str
+             ) -> tuple[Any, bool] | None:
+    """The outcome of ``rule_id`` for a changed record and whether it is known; ``None`` when
+    the changed record violates a UNIQUE/ANY table (no record, as in unknowns' completions)."""
+    try:
+        probe = d.engine.evaluate(d.entity, record, as_of=d.as_of)
+    except HitPolicyError:
+        return None
     return probe.value(rule_id), probe.status(rule_id) != "unknown"
 
 

@@ -135,9 +135,11 @@ class _Base(Evaluation):
         """
         from .unknowns import needs
 
-        if (not isinstance(self, Decision) or not self.in_force(rule_id)
-                or self.status(rule_id) != "unknown"):
+        if not self.in_force(rule_id) or self.status(rule_id) != "unknown":
             return []  # known, or not in force on as_of (nothing would decide it)
+        if isinstance(self, MemberDecision):  # the blanks may be anyone's: ask the household
+            return [str(i) for i in needs(self.parent, rule_id, member=self.index)]
+        assert isinstance(self, Decision)
         return [str(i) for i in needs(self, rule_id)]
 
     def counterfactuals(self, rule_id: str, limit: int = 3) -> list[Counterfactual]:

@@ -20,13 +20,15 @@ from .sqlbuild import bind, query, relation, union_all
 
 def compare(before: Any, after: Any, entity: str, data: Any, *, members: Any = None,
             as_of: datetime.date, rules: Sequence[str], by: str | None = "kelurahan",
-            backend: str = "duckdb") -> tuple[pa.Table, pa.Table]:
+            backend: str = "duckdb", settle: bool = True) -> tuple[pa.Table, pa.Table]:
     """Evaluate ``data`` with two engines and compare the given rules.
 
     Args:
         before, after: the engines to compare (e.g. ``Engine.load()`` and
             ``Engine.load(parameters={"pkh.max_desil": 5})``).
-        entity, data, members, as_of, backend: as for :meth:`Engine.evaluate_batch`.
+        entity, data, members, as_of, backend, settle: as for
+            :meth:`Engine.evaluate_batch` (``settle=False``: the backends' three-valued
+            answers).
         rules: the rules to compare (conditions, values or ladders).
         by: a field of the entity to group by (``None``: one total row).
 
@@ -44,8 +46,10 @@ def compare(before: Any, after: Any, entity: str, data: Any, *, members: Any = N
         raise NotFoundError(f"--by '{by}' is not a field of {entity}")
     for rid in rules:
         before.rule(rid)  # raises UnknownRuleError with a suggestion
-    a = before.evaluate_batch(entity, data, members=members, as_of=as_of, backend=backend)
-    b = after.evaluate_batch(entity, data, members=members, as_of=as_of, backend=backend)
+    a = before.evaluate_batch(entity, data, members=members, as_of=as_of, backend=backend,
+                              settle=settle)
+    b = after.evaluate_batch(entity, data, members=members, as_of=as_of, backend=backend,
+                             settle=settle)
     ta, tb = a.to_arrow(), b.to_arrow()
     con = duckdb.connect()
     con.register("a", ta)

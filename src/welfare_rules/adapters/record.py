@@ -29,7 +29,7 @@ from typing import Any
 import attrs
 
 from ..errors import InputError, InputProblem, did_you_mean
-from ..masking import mask_id, mask_text
+from ..masking import is_masked_field, mask_id, mask_text
 from ..schema import Field, Schema
 from ..types import INT64_MAX, INT64_MIN, TEXT_MAX
 from ._parse import (
@@ -52,7 +52,6 @@ ON_INVALID = ("raise", "unknown")
 _BOOL_SHOWN = ", ".join(f"'{t}'/'{f}'" for t, f in zip(BOOL_TRUE[:2], BOOL_FALSE[:2],
                                                          strict=True))
 _DIGITS16 = "^[0-9]{16}$"
-_ID_NAMES = frozenset({"nik", "household_id", "no_kk", "nomor_kk", "kk"})
 
 
 class InputWarning(UserWarning):
@@ -272,10 +271,11 @@ def _in_range(spec: _Spec, value: Any) -> tuple[Any, str | None]:
     return value, None
 
 
-def _shown(value: Any, spec: _Spec | None, name: str) -> str:
+def _shown(value: Any, spec: _Spec | None, name: str, entity: str | None = None,
+           key: str | None = None) -> str:
     """A value as a message shows it: identifiers masked, long text cut."""
-    ident = name in _ID_NAMES or (spec is not None and spec.pattern is not None
-                                  and spec.pattern.pattern == _DIGITS16)
+    ident = is_masked_field(name, entity, key) or (
+        spec is not None and spec.pattern is not None and spec.pattern.pattern == _DIGITS16)
     if ident and value is not None and not isinstance(value, bool):
         return repr(mask_id(value))
     text = mask_text(repr(value))
@@ -338,9 +338,9 @@ class RecordContract:
             if rel in self.relations and rel not in record:
                 shape.append(members_problem(self.entity, rel, self.relations[rel].entity))
         if unknown and not strict:
-            warnings.warn(InputWarning("; ".join(
+            warnings.warn(InputWarning(mask_text("; ".join(
                 f"{p.entity} record: unknown field '{p.path}' ignored"
-                f"{did_you_mean(p.field, self._names_of(p.entity))}" for p in unknown)),
+                f"{did_you_mean(p.field, self._names_of(p.entity))}" for p in unknown))),
                 stacklevel=3)
             unknown = []
         if shape or ((invalid or unknown) and on_invalid == "raise"):
@@ -357,7 +357,8 @@ class RecordContract:
         key = record.get(self.key)
         if key is None:
             return None
-        return _shown(key, self.specs.get(self.key), self.key).strip("'")
+        return _shown(key, self.specs.get(self.key), self.key, self.entity,
+                      self.key).strip("'")
 
     def _check(self, rec: Mapping[str, Any], invalid: list[InputProblem],
                unknown: list[InputProblem], shape: list[InputProblem], index: int | None,
@@ -397,7 +398,7 @@ class RecordContract:
             if why is not None:
                 invalid.append(InputProblem(
                     self.entity, k, s.expected + (f" ({why})" if why else ""),
-                    _shown(v, s, k), index, relation))
+                    _shown(v, s, k, self.entity, self.key), index, relation))
             if canon is not v:
                 if out is None:
                     out = dict(rec)

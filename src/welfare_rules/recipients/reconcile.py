@@ -25,7 +25,7 @@ import pyarrow as pa
 from sqlglot import exp
 
 from ..errors import DataError, PluginError
-from ..masking import mask_id, mask_id_sql
+from ..masking import is_masked_field, mask_id, mask_id_sql, mask_table
 from ..schema import Schema, SchemaBuilder, Text
 from ..sqlbuild import Query, bind, literal, query, relation, run, union_all
 from .duck import as_date as _as_date
@@ -339,12 +339,14 @@ class Reconciliation:
             Columns: ``household_id`` and ``nik`` masked; ``kecamatan``, ``kelurahan``,
             ``programmes`` (received, comma-separated), ``name``, ``relationship``,
             ``birth_date`` of the member (null for a family match); ``register``,
-            ``register_title``, ``register_key`` (the record's key value), ``register_record``
-            (the record as JSON, NIKs masked), ``register_source``; ``match_type`` (``nik``,
+            ``register_title``, ``register_key`` (the record's key value, masked when the key is
+            an identifier field), ``register_record`` (the record as JSON, identifier fields
+            masked), ``register_source``; ``match_type`` (``nik``,
             ``household_id`` or ``name_birth_date``), ``status`` (``evidence`` or ``needs
             verification``), ``severity``, ``action`` (English), ``action_id`` (Indonesian),
-            ``reason``, ``as_of`` and ``fingerprint`` (JSON). With ``unmask=True`` also
-            ``household_id_unmasked`` and ``nik_unmasked``.
+            ``reason``, ``as_of`` and ``fingerprint`` (JSON); any other 16-digit run masked.
+            With ``unmask=True`` the register's key and record are left as they are, and
+            ``household_id_unmasked`` and ``nik_unmasked`` are added.
         registers: the register specs used.
         loads: how each register was read (row accounting and quarantine).
         fingerprint: the engine fingerprint as of the run.
@@ -520,7 +522,7 @@ def reconcile(engine: Engine, households: Any, persons: Any = None, *,
         record = [exp.PropertyEQ(
             this=exp.to_identifier(c, quoted=True),
             expression=(query("wr_mask(__c)", c=c).tree
-                        if c in ("nik", "household_id") and not unmask
+                        if is_masked_field(c) and not unmask
                         else exp.column(c, quoted=True))) for c in cols]
         in_force = (query("__f IS NULL OR __f <= __as_of", f=spec.in_force_field,
                           as_of=bind(as_of)) if spec.in_force_field else exp.true())
@@ -535,7 +537,8 @@ def reconcile(engine: Engine, households: Any, persons: Any = None, *,
             key=spec.key or "_row"))
         common = [query("CAST(__v AS VARCHAR) AS register", v=bind(name)),
                   query("CAST(__v AS VARCHAR) AS register_title", v=bind(spec.title.en)),
-                  query("r._key AS register_key"),
+                  query("wr_mask(r._key) AS register_key") if is_masked_field(spec.key or "")
+                  and not unmask else query("r._key AS register_key"),
                   query("CAST(r._record AS VARCHAR) AS register_record"),
                   query("CAST(__v AS VARCHAR) AS register_source", v=bind(src))]
         if MATCH_NIK in spec.match:
@@ -603,6 +606,8 @@ def reconcile(engine: Engine, households: Any, persons: Any = None, *,
         as_of=bind(as_of), fingerprint=bind(fp_json),
         unmasked=[query("m.household_id AS household_id_unmasked"),
                   query("m.nik AS nik_unmasked")] if unmask else [])).to_arrow_table()
+    # any other 16-digit run (a NIK typed into a name or a register's certificate number)
+    findings = mask_table(findings, unmask=unmask)
     keys = con.sql("""
         SELECT m.household_id, h.kecamatan, h.kelurahan, h.programmes, m.action, m.status,
                m.register, m.match_type
