@@ -403,8 +403,13 @@ class Explanation:
         self._d = d
         self._b = _Builder(d, lang, unmask)
         self.rule_id = rule_id
-        self.tree = self._b.node(d, rule_id)
-        self.sentences = _summary(self._b, d, self.tree) if level == "summary" else []
+        self.unmask = unmask
+        tree = self._b.node(d, rule_id)
+        sentences = _summary(self._b, d, tree) if level == "summary" else []
+        # identifiers a rule's own value carries (a copy of the No. KK, a NIK-derived code)
+        # are masked like the fields' (only the fields are masked as the tree is built)
+        self.tree: dict[str, Any] = tree if unmask else mask_data(tree)
+        self.sentences: list[str] = sentences if unmask else [mask_text(x) for x in sentences]
 
     def to_dict(self) -> dict[str, Any]:
         """The explanation as plain data: the level, the language, the summary sentences and
@@ -416,7 +421,8 @@ class Explanation:
     def text(self) -> str:
         if self.level == "summary":
             return "\n".join(self.sentences)
-        return _full_text(self._b, self._d, self.tree)
+        text = _full_text(self._b, self._d, self.tree)
+        return text if self.unmask else mask_text(text)
 
     def __str__(self) -> str:
         return self.text()
