@@ -201,9 +201,8 @@ def _same(a: Any, b: Any) -> bool:
 
 def _sentence(d: DecisionView, rule_id: str, changes: Mapping[Input, Any], after: Any,
               lang: str) -> str:
-    from .explain import _Builder, rule_title
+    from .explain import input_label, rule_title, value_shown
 
-    b = _Builder(d, lang, False)
     schema = d.engine.schema
     parts = []
     for inp, v in changes.items():
@@ -212,13 +211,13 @@ def _sentence(d: DecisionView, rule_id: str, changes: Mapping[Input, Any], after
         else:
             rel = schema.entity(d.entity).relations[inp.relation]
             f = schema.entity(rel.entity).fields[inp.field]
-        label = b.input_label(d, str(inp))
+        label = input_label(d, str(inp), lang)
         parts.append(f"{label} {'menjadi' if lang == 'id' else 'were'} "
                      f"{wording.value(v, lang, field=f)}")
     rule = d.plan.rules[rule_id]
     title = rule_title(d, rule, lang)
     status = "true" if after is True else "false" if after is False else "value"
-    shown = b.shown(rule, after, status)
+    shown = value_shown(d, rule, after, status, lang)
     joiner = " dan " if lang == "id" else " and "
     if lang == "id":
         return f"Jika {joiner.join(parts)}, maka {title}: {shown}."

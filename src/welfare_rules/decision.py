@@ -9,7 +9,6 @@ and the static references of each rule.
 from __future__ import annotations
 
 import datetime
-import html
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -231,8 +230,3 @@ class MemberDecision(MemberResult, _Base):
     def __repr__(self) -> str:
         return f"<MemberDecision {self.entity} #{self.index} {mask_id(self.record.get('nik'))}>"
 
-
-def findings_html(findings: Sequence[Finding]) -> str:
-    rows = "".join(f"<tr><td>{html.escape(f.severity)}</td><td>{html.escape(f.check)}</td>"
-                   f"<td>{html.escape(f.message)}</td></tr>" for f in findings)
-    return f"<table><tr><th>severity</th><th>check</th><th>message</th></tr>{rows}</table>"
