@@ -116,9 +116,10 @@ def local_session(app_name: str = "welfare-rules", *, cores: int = 2,
     # the scheduler of the driver JVM with its stack, then raised to the caller, where
     # bounded_arithmetic turns it into the shared error: logged twice over on stderr. Only
     # those two loggers are turned down; a job's failure still reaches the caller in full
-    levels = spark._jvm.org.apache.logging.log4j
+    jvm: Any = spark._jvm  # the driver JVM's gateway (classic sessions)
+    log4j = jvm.org.apache.logging.log4j
     for name in _TASK_FAILURE_LOGGERS:
-        levels.core.config.Configurator.setLevel(name, levels.Level.FATAL)
+        log4j.core.config.Configurator.setLevel(name, log4j.Level.FATAL)
     return spark
 
 
