@@ -458,12 +458,18 @@ def _print_summary(ui: Ui, res: Any, entity: str, lang: str, persons: int | None
     """Per kelurahan: records and the main rules that hold; findings per check; LKS per
     maturity level. Other entities: every top-level condition."""
     import duckdb
+
+    with duckdb.connect() as con:  # closed when the tables are printed, or on an error
+        _summary_tables(con, ui, res, entity, lang, persons)
+
+
+def _summary_tables(con: Any, ui: Ui, res: Any, entity: str, lang: str, persons: int | None
+                    ) -> None:
     from sqlglot import exp
 
     from .sqlbuild import query, relation
 
     table = res.to_arrow()
-    con = duckdb.connect()
     con.register("r", table)
     con.register("f", res.findings)
     engine = res.engine

@@ -51,39 +51,39 @@ def compare(before: Any, after: Any, entity: str, data: Any, *, members: Any = N
     b = after.evaluate_batch(entity, data, members=members, as_of=as_of, backend=backend,
                              settle=settle)
     ta, tb = a.to_arrow(), b.to_arrow()
-    con = duckdb.connect()
-    con.register("a", ta)
-    con.register("b", tb)
-    group = exp.column(by, "a", quoted=True) if by else exp.Literal.string("all")
-    parts = []
-    changes = []
-    for rid in rules:
-        for t_, name in ((ta, "before"), (tb, "after")):
-            if rid not in t_.column_names:
-                raise NotFoundError(f"rule '{rid}' is not in the {name} results")
-        parts.append(query("""
-            SELECT __group AS grp, CAST(__rule AS VARCHAR) AS rule, count(*) AS records,
-                   count(*) FILTER (WHERE a.__c IS NOT NULL AND a.__c::VARCHAR != 'false')
-                       AS before,
-                   count(*) FILTER (WHERE b.__c IS NOT NULL AND b.__c::VARCHAR != 'false')
-                       AS after,
-                   count(*) FILTER (WHERE b.__c::VARCHAR = 'true'
-                                    AND coalesce(a.__c::VARCHAR, '') != 'true') AS gained,
-                   count(*) FILTER (WHERE a.__c::VARCHAR = 'true'
-                                    AND coalesce(b.__c::VARCHAR, '') != 'true') AS lost,
-                   count(*) FILTER (WHERE a.__c IS DISTINCT FROM b.__c) AS changed
-            FROM a JOIN b USING (__key) GROUP BY 1""", group=group, rule=bind(rid), c=rid,
-            key=key))
-        changes.append(query("""
-            SELECT a.__key AS __key, __group AS grp, CAST(__rule AS VARCHAR) AS rule,
-                   a.__c::VARCHAR AS before, b.__c::VARCHAR AS after
-            FROM a JOIN b USING (__key) WHERE a.__c IS DISTINCT FROM b.__c""", group=group,
-            rule=bind(rid), c=rid, key=key))
-    summary = relation(con, query("SELECT * FROM (__u) ORDER BY grp, rule",
-                                  u=union_all(parts))).to_arrow_table()
-    changed = relation(con, query("SELECT * FROM (__u) ORDER BY rule, grp, __key",
-                                  u=union_all(changes), key=key)).to_arrow_table()
-    label = by or "group"
-    summary = summary.rename_columns([label if c == "grp" else c for c in summary.column_names])
-    changed = changed.rename_columns([label if c == "grp" else c for c in changed.column_names])
-    return summary, changed
+    with duckdb.connect() as con:
+        con.register("a", ta)
+        con.register("b", tb)
+        group = exp.column(by, "a", quoted=True) if by else exp.Literal.string("all")
+        parts = []
+        changes = []
+        for rid in rules:
+            for t_, name in ((ta, "before"), (tb, "after")):
+                if rid not in t_.column_names:
+                    raise NotFoundError(f"rule '{rid}' is not in the {name} results")
+            parts.append(query("""
+                SELECT __group AS grp, CAST(__rule AS VARCHAR) AS rule, count(*) AS records,
+                       count(*) FILTER (WHERE a.__c IS NOT NULL AND a.__c::VARCHAR != 'false')
+                           AS before,
+                       count(*) FILTER (WHERE b.__c IS NOT NULL AND b.__c::VARCHAR != 'false')
+                           AS after,
+                       count(*) FILTER (WHERE b.__c::VARCHAR = 'true'
+                                        AND coalesce(a.__c::VARCHAR, '') != 'true') AS gained,
+                       count(*) FILTER (WHERE a.__c::VARCHAR = 'true'
+                                        AND coalesce(b.__c::VARCHAR, '') != 'true') AS lost,
+                       count(*) FILTER (WHERE a.__c IS DISTINCT FROM b.__c) AS changed
+                FROM a JOIN b USING (__key) GROUP BY 1""", group=group, rule=bind(rid), c=rid,
+                key=key))
+            changes.append(query("""
+                SELECT a.__key AS __key, __group AS grp, CAST(__rule AS VARCHAR) AS rule,
+                       a.__c::VARCHAR AS before, b.__c::VARCHAR AS after
+                FROM a JOIN b USING (__key) WHERE a.__c IS DISTINCT FROM b.__c""", group=group,
+                rule=bind(rid), c=rid, key=key))
+        summary = relation(con, query("SELECT * FROM (__u) ORDER BY grp, rule",
+                                      u=union_all(parts))).to_arrow_table()
+        changed = relation(con, query("SELECT * FROM (__u) ORDER BY rule, grp, __key",
+                                      u=union_all(changes), key=key)).to_arrow_table()
+        label = by or "group"
+        summary = summary.rename_columns([label if c == "grp" else c for c in summary.column_names])
+        changed = changed.rename_columns([label if c == "grp" else c for c in changed.column_names])
+        return summary, changed
