@@ -30,6 +30,7 @@ __all__ = [
     "mask_id_sql",
     "mask_table",
     "mask_text",
+    "placeholder_text",
 ]
 
 #: Fields whose values are identifiers (a NIK or a No. KK), masked wherever they are shown.
@@ -128,6 +129,16 @@ def mask_field(name: str, value: Any, *, entity: str | None = None, key: str | N
     if is_masked_field(name, entity, key):
         return mask_id(s)
     return mask_text(s)
+
+
+def placeholder_text(name: str, value: Any, *, entity: str | None = None,
+                     key: str | None = None, unmask: bool = False) -> str:
+    """A field's value in a finding message, as every backend writes it: ``"?"`` when it is
+    unknown, an identifier field masked whole (empty when missing), any other value with its
+    16-digit runs masked (:func:`mask_field`)."""
+    if value is None and not is_masked_field(name, entity, key):
+        return "?"
+    return mask_field(name, value, entity=entity, key=key, unmask=unmask)
 
 
 def mask_data(value: Any, *, unmask: bool = False) -> Any:

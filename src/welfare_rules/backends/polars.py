@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 
 from ..errors import EvaluationError
-from ..masking import MASKED_FIELDS, is_masked_field, mask_id, mask_text
+from ..masking import mask_text, placeholder_text
 from .base import (
     FINDINGS_SCHEMA,
     ROW,
@@ -217,13 +217,8 @@ def _text(ph: Placeholder, v: Any) -> str:
     """A placeholder's value as the Python backend writes it."""
     if ph.kind == "count":
         return str(v)
-    if ph.kind == "dfield":  # dataset checks: identifiers masked, the rest as is
-        if is_masked_field(ph.name, ph.entity):
-            return mask_id(v)
-        return "?" if v is None else str(v)
-    if ph.kind == "field" and (ph.name in MASKED_FIELDS
-                               or (ph.name == "id" and ph.entity == "household")):
-        return mask_id(v)
+    if ph.kind in ("dfield", "field"):  # one masking for every backend (masking.py)
+        return placeholder_text(ph.name, v, entity=ph.entity)
     return "?" if v is None else mask_text(str(v))
 
 

@@ -17,7 +17,7 @@ import pyarrow as pa
 
 from ..adapters.result import QUARANTINE_SCHEMA, Link, LoadResult, empty_table
 from ..errors import HitPolicyError
-from ..masking import is_masked_field, mask_field
+from ..masking import placeholder_text
 from ..model import Rule
 from ..plan import Plan
 from ..schema import Text
@@ -209,9 +209,7 @@ def _python_findings(d: RecordResult, lang: str) -> Iterator[dict[str, Any]]:
 
 
 def _fmt(value: Any, name: str, entity: str) -> str:
-    if value is None and not is_masked_field(name, entity):
-        return "?"
-    return mask_field(name, value, entity=entity)
+    return placeholder_text(name, value, entity=entity)
 
 
 def _render(template: str, resolve: Callable[[str], str | None]) -> str:
