@@ -60,6 +60,20 @@ NUMBERS = """\
   value: round(amount / 4, 1)
 - id: e_floor
   value: floor(amount / 1e300)
+- id: e_fdiv
+  value: amount // 0.1 + amount % 0.3
+- id: e_fdiv_int
+  value: x // amount + y % amount
+- id: e_fmod_self
+  value: amount % (amount - 0.7)
+- id: e_in_fields
+  when: x in [y, 9]
+- id: e_list
+  value: "[x, y, x]"
+- id: e_list_eq
+  when: "[x, y] == [y, x]"
+- id: e_round_huge
+  value: round(amount, y)
 """
 DATES = """\
 - id: e_years
@@ -78,6 +92,10 @@ TEXTS = """\
   value: len(name)
 - id: e_substr
   value: substr(name, 2, 3)
+- id: e_to_int
+  value: to_int(name)
+- id: e_in_texts
+  when: name in [substr(name, 0, 2), "José"]
 - id: e_starts
   when: startswith(name, "Jos") or endswith(name, "é")
 - id: e_word

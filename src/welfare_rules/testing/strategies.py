@@ -40,6 +40,7 @@ __all__ = [
     "EDGE_INTS",
     "EDGE_TEXTS",
     "HOSTILE_KINDS",
+    "PADDED_DIGITS",
     "TABLE_CELLS",
     "allocation_inputs",
     "date_steps",
@@ -67,6 +68,10 @@ BIRTH_DATES = (datetime.date(1920, 1, 1), datetime.date(2024, 12, 31))
 #: not ASCII, the empty text.
 EDGE_TEXTS = ("José", "Jose\u0301", "王小明", "Nguyễn Thị", "ÑAÑA", "straße", "İstanbul",
               "🙂 ab", "a\u00a0b", "tab\there", "", "Klego", "x'); DROP TABLE t; --")
+#: Digits padded with whitespace (``to_int`` trims Python's whitespace on every backend: tabs,
+#: line ends, a no-break or ideographic space) and near misses.
+PADDED_DIGITS = ("\t12", "12\n", "12\r", " -7\u3000", "\u00a08\u2028", "\x1c3\x85", "1 2",
+                 "+0012", "\t", "9" * 19)
 #: Integers at and next to the 64-bit bounds, and the zero a division may meet.
 EDGE_INTS = (0, 1, -1, 2**31, -(2**31) - 1, 2**53 + 1, 2**62, 2**63 - 1, -(2**63),
              -(2**63) + 1)
@@ -562,7 +567,7 @@ def _edge_values(kind: str) -> st.SearchStrategy[Any]:
                          st.dates(datetime.date(1, 1, 1), datetime.date(1, 3, 1)),
                          st.dates(datetime.date(9999, 11, 1), datetime.date(9999, 12, 31)))
     if kind == "str":
-        return st.one_of(st.sampled_from(EDGE_TEXTS),
+        return st.one_of(st.sampled_from(EDGE_TEXTS), st.sampled_from(PADDED_DIGITS),
                          st.text(st.characters(codec="utf-8"),
                                  max_size=12))
     if kind == "bool":
