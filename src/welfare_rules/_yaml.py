@@ -173,7 +173,7 @@ def _construct(node: yaml.Node, path: PathKey, pos: Positions, loader: yaml.Safe
     if isinstance(node, yaml.MappingNode):
         out: dict[Any, Any] = {}
         for knode, vnode in node.value:
-            key = loader.construct_object(knode, deep=True)
+            key = _object(knode, pos.file, loader)
             where = Location(pos.file, knode.start_mark.line + 1, knode.start_mark.column + 1)
             key_for_path: str | int
             if isinstance(key, str):
@@ -191,13 +191,28 @@ def _construct(node: yaml.Node, path: PathKey, pos: Positions, loader: yaml.Safe
         return out
     if isinstance(node, yaml.SequenceNode):
         return [_construct(v, (*path, i), pos, loader) for i, v in enumerate(node.value)]
-    value = loader.construct_object(node, deep=True)
+    value = _object(node, pos.file, loader)
     if isinstance(value, str):
         return located(value, pos.file, node.start_mark.line + 1, node.start_mark.column + 1,
                        node.style if isinstance(node, yaml.ScalarNode) else None)
     if isinstance(value, float | int) and not isinstance(value, bool):
         _check_number(value, node, pos.file)
     return value
+
+
+def _object(node: yaml.Node, file: str | None, loader: yaml.SafeLoader) -> Any:
+    """The value of a node; PyYAML's constructors raise a bare ValueError for a date that does
+    not exist (``2024-02-30``) or a tagged scalar that is not of its tag (``!!int x``): refused
+    here with the node's location."""
+    try:
+        return loader.construct_object(node, deep=True)
+    except ValueError as exc:
+        where = Location(file, node.start_mark.line + 1, node.start_mark.column + 1)
+        if node.tag == "tag:yaml.org,2002:timestamp":
+            raise RuleLoadError(f"not a valid date: {node.value} ({exc}); write a real day "
+                                "as YYYY-MM-DD", where) from None
+        kind = str(node.tag).rpartition(":")[2]
+        raise RuleLoadError(f"not a valid {kind}: {node.value} ({exc})", where) from None
 
 
 def _check_number(value: float, node: yaml.Node, file: str | None) -> None:
@@ -291,6 +306,8 @@ def load_yaml_file(path: str | Path) -> tuple[Any, Positions]:
     except (OSError, UnicodeDecodeError) as exc:
         raise RuleLoadError(f"cannot read file: {exc}", Location(str(p))) from None
     file = str(p)
+    if _parse_cache.cache_dir() is None:  # turned off: not even encoded
+        return load_yaml(text, file)
     tag = _cache_tag()
     hit = _decode(_parse_cache.fetch(tag, file, text), file)
     if hit is not None:
