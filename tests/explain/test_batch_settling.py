@@ -168,3 +168,32 @@ def test_settling_the_rules_asked_for_equals_evaluate(national: Engine,
                   if any(m.get(f) is None for m in r["members"] for f in moved)}
         assert res.settler is not None
         assert res.settler.evaluated <= len(unknown | ranked), backend
+
+
+def test_a_completion_is_evaluated_once_for_all_the_rules_of_a_record(
+        national: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Settling goes record by record: the rules (and members) settled over the same blanks
+    share their completions, so no completion of a record is evaluated twice in a pass."""
+    from welfare_rules import unknowns
+
+    seen: list[tuple[Any, frozenset[Any]]] = []
+    real = unknowns.with_values
+
+    def spy(record: Any, changes: Any) -> dict[str, Any]:
+        seen.append((record.get("id"), frozenset(changes.items())))
+        return real(record, changes)
+
+    monkeypatch.setattr(unknowns, "with_values", spy)
+    hh, pp = tables(national, [HOUSEHOLD])
+    res = national.evaluate_batch("household", hh, members=pp, as_of=AS_OF, validate=False,
+                                  backend="duckdb")
+    res.to_arrow()
+    results_pass = list(seen)
+    seen.clear()
+    assert res.member_results is not None
+    # pkh_eligible, pkh_benefit_year and the PKH components all settle over is_pregnant
+    assert res.settler is not None
+    assert res.settler.settled >= 2
+    assert len(results_pass) >= 2
+    for one_pass in (results_pass, seen):
+        assert len(one_pass) == len(set(one_pass)), sorted(map(str, one_pass))

@@ -44,7 +44,7 @@ from ._parse import (
 from .record_fast import FastCheck, compile_fast_check
 
 __all__ = ["ON_INVALID", "Checked", "InputWarning", "RecordContract", "check_record",
-           "is_missing", "members_problem"]
+           "contract_for", "is_missing", "members_problem"]
 
 #: what to do with an invalid value: raise an InputError, or take it as unknown (a finding)
 ON_INVALID = ("raise", "unknown")
@@ -301,9 +301,11 @@ class RecordContract:
             for rel in ent.relations.values():
                 self.relations[rel.name] = RecordContract(schema, rel.entity, _depth + 1)
         self.names = (*self.specs, *self.relations)
-        # canonical records skip the full check (record_fast.py: it only ever says "canonical")
-        self._fast: FastCheck = compile_fast_check(
-            self.specs, self.required, {k: c._fast for k, c in self.relations.items()},
+        #: ``fast(record)``: True when :meth:`check` would give ``record`` itself back with no
+        #: problem (apart from the ``relations_needed`` it is given), by the fast path alone;
+        #: False means "call :meth:`check`", never "invalid" (record_fast.py)
+        self.fast: FastCheck = compile_fast_check(
+            self.specs, self.required, {k: c.fast for k, c in self.relations.items()},
             self.names)
 
     def check(self, record: Mapping[str, Any], *, strict: bool = True,
@@ -332,7 +334,7 @@ class RecordContract:
         invalid: list[InputProblem] = []
         unknown: list[InputProblem] = []
         shape: list[InputProblem] = []
-        out = record if self._fast(record) else self._check(record, invalid, unknown, shape,
+        out = record if self.fast(record) else self._check(record, invalid, unknown, shape,
                                                              None, None)
         for rel in relations_needed:
             if rel in self.relations and rel not in record:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import logging
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -111,7 +112,22 @@ def local_session(app_name: str = "welfare-rules", *, cores: int = 2,
              .config("spark.driver.extraJavaOptions", "-XX:+ExitOnOutOfMemoryError")
              .getOrCreate())
     spark.sparkContext.setLogLevel("ERROR")
+    # a failed task (an overflow, the compiler's raise_error) is logged by the executor and
+    # the scheduler of the driver JVM with its stack, then raised to the caller, where
+    # bounded_arithmetic turns it into the shared error: logged twice over on stderr. Only
+    # those two loggers are turned down; a job's failure still reaches the caller in full
+    jvm: Any = spark._jvm  # the driver JVM's gateway (classic sessions)
+    log4j = jvm.org.apache.logging.log4j
+    for name in _TASK_FAILURE_LOGGERS:
+        log4j.core.config.Configurator.setLevel(name, log4j.Level.FATAL)
     return spark
+
+
+#: the driver JVM's loggers that log a failed task before the job's failure is raised
+_TASK_FAILURE_LOGGERS = ("org.apache.spark.executor.Executor",
+                         "org.apache.spark.scheduler.TaskSetManager")
+#: PySpark's loggers that log an error with a query context as the exception is made
+_QUERY_ERROR_LOGGERS = ("SQLQueryContextLogger", "DataFrameQueryContextLogger")
 
 
 def keep(df: Any) -> tuple[Any, Callable[[], None]]:
@@ -198,6 +214,12 @@ def bounded_arithmetic(spark: Any) -> Iterator[None]:
     (:func:`~welfare_rules.errors.out_of_range`)."""
     before = spark.conf.get(ANSI, None)
     spark.conf.set(ANSI, "true")
+    # PySpark logs a query's error as it builds the exception: raised here (or turned into
+    # the shared error), so not logged as well
+    loggers = [logging.getLogger(name) for name in _QUERY_ERROR_LOGGERS]
+    levels = [lg.level for lg in loggers]
+    for lg in loggers:
+        lg.setLevel(logging.CRITICAL)
     try:
         yield
     except Exception as exc:
@@ -209,6 +231,8 @@ def bounded_arithmetic(spark: Any) -> Iterator[None]:
             raise out_of_range(first.split(". ", 1)[0]) from None
         raise
     finally:
+        for lg, level in zip(loggers, levels, strict=True):
+            lg.setLevel(level)
         if before is not None and before != "true":
             spark.conf.set(ANSI, before)
 
