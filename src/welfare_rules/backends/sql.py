@@ -1706,7 +1706,7 @@ def rel_key(rel: Any, target: str) -> str | None:
 
 def _date_literal(text: str) -> datetime.date | None:
     try:
-        return t.parse_iso_date(text)
+        return datetime.date.fromisoformat(text)
     except ValueError:
         return None
 
