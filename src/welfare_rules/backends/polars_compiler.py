@@ -760,27 +760,45 @@ class PolarsCompiler:
         within = node.kwarg("within")
         by = node.kwarg("by")
         assert by is not None
-        partition: list[pl.Expr] = [pl.col(c) for c in ctx.rank_partition]
-        passes = _true(self.expr(where, ctx)) if where is not None else None
+        base: list[pl.Expr] = [pl.col(c) for c in ctx.rank_partition]
+        partition = list(base)
+        w = self.expr(where, ctx) if where is not None else None
+        passes = _true(w) if w is not None else None
         if passes is not None:
             partition.append(passes)
-        if within is not None:
-            partition.append(self.expr(within, ctx))
+        group = self.expr(within, ctx) if within is not None else None
+        if group is not None:
+            partition.append(group)
         order: list[pl.Expr] = []
+        keys: list[pl.Expr] = []
         for key in by.items if isinstance(by, n.ListLit) else (by,):
             k, desc = key, False
             if isinstance(key, n.Call) and key.func in ("desc", "asc"):
                 k, desc = key.args[0], key.func == "desc"
             e = self.expr(k, ctx)
+            keys.append(e)
             if desc:
                 e = self._descending(e, self.type_of(k, ctx.entity).kind)
             order.append(e)
         order.append(pl.col(ROW))
         number = pl.int_range(1, pl.len() + 1, dtype=_INT64)
         win = number.over(partition or pl.lit(0), order_by=order, nulls_last=True)
-        if passes is None:
-            return win
-        return pl.when(passes).then(win).otherwise(None)
+        # a member that may or may not count (where unknown) or may sort anywhere (a key or
+        # its group unknown) makes the ranks of its group unknown, of every group when its
+        # group is unknown (as runtime.rank_members does)
+        own = [x.is_null() for x in ([w] if w is not None else []) + keys]
+        if group is not None:
+            own.append(group.is_null())
+        if not own:
+            return win if passes is None else pl.when(passes).then(win).otherwise(None)
+        doubt = _or_all(own)
+        doubted = doubt.any().over([*base, group] if group is not None else base or pl.lit(0))
+        if group is not None:
+            doubted = doubted | (doubt & group.is_null()).any().over(base or pl.lit(0))
+        ok = ~doubt & ~doubted
+        if passes is not None:
+            ok = passes & ok
+        return pl.when(ok).then(win).otherwise(None)
 
     @staticmethod
     def _descending(e: pl.Expr, kind: str) -> pl.Expr:
