@@ -378,3 +378,51 @@ def test_nan_as_text_is_not_a_marker_on_either_path(engine: Engine) -> None:
     frame = pd.DataFrame([{**{k: v for k, v in rec.items() if k != "members"}, "desil": "NaN"}])
     res = engine.read(frame, progress=False)
     assert res.quarantine.column("field").to_pylist() == ["desil"]
+
+
+# --- NumPy scalars are their Python counterparts (review 2 #21) ---------------------------------
+
+def _numpy_cases() -> list[tuple[str, Any, Any]]:
+    import numpy as np
+
+    return [
+        ("desil", np.int64(3), 3), ("desil", np.int32(11), 11), ("desil", np.uint8(4), 4),
+        ("desil", np.float64(3.0), 3.0), ("desil", np.float32(7.5), 7.5),
+        ("desil", np.bool_(True), True),
+        ("in_dtks", np.bool_(False), False), ("in_dtks", np.int64(1), 1),
+        ("in_dtks", np.int64(3), 3),
+        ("floor_area_m2", np.float32(7.5), 7.5), ("floor_area_m2", np.int64(12), 12),
+        ("floor_area_m2", np.float64(-1.0), -1.0),
+        ("last_verified", np.datetime64("2024-01-05"), datetime.date(2024, 1, 5)),
+        ("last_verified", np.datetime64("2024-01-05T00:00:00.000000000"),
+         datetime.datetime(2024, 1, 5)),
+        ("last_verified", np.datetime64("2024-01-05T10:00"), datetime.datetime(2024, 1, 5, 10)),
+        ("last_verified", np.datetime64("NaT"), None),
+        ("kelurahan", np.int64(7), 7),
+    ]
+
+
+@pytest.mark.parametrize("case", range(len(_numpy_cases())))
+def test_a_numpy_scalar_is_checked_as_its_python_counterpart(engine: Engine, case: int) -> None:
+    field, np_value, py_value = _numpy_cases()[case]
+    base = {"id": "3375010101010001", "members": []}
+
+    def outcome(value: Any) -> Any:
+        try:
+            return ("ok", check_record(engine.schema, "household", {**base, field: value})
+                    .record.get(field))
+        except InputError as exc:
+            return ("refused", str(exc).split(": expected", 1)[-1].split("; found")[0])
+
+    got, want = outcome(np_value), outcome(py_value)
+    assert got == want, (np_value, got, want)
+    if got[0] == "ok":
+        assert type(got[1]) is type(want[1])  # a plain Python value, never a NumPy one
+
+
+def test_a_month_datetime64_names_no_day_and_is_refused(engine: Engine) -> None:
+    import numpy as np
+
+    with pytest.raises(InputError, match="last_verified: expected a date"):
+        check_record(engine.schema, "household", {"id": "3375010101010001", "members": [],
+                                                  "last_verified": np.datetime64("2024-01")})
