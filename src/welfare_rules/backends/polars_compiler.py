@@ -29,12 +29,14 @@ implementation on each row (``map_batches``), with the same null handling as in 
 from __future__ import annotations
 
 import datetime
+import functools
 import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import attrs
 import polars as pl
+import pyarrow as pa
 
 from .. import types as t
 from ..errors import EvaluationError, beyond_dates, out_of_range
@@ -43,7 +45,7 @@ from ..expr import nodes as n
 from ..expr.check import AGGREGATES, Checker, Env, Refs
 from ..model import Rule, Table, UnaryTest
 from ..plan import Plan
-from .base import ROW, STATUS_SUFFIX, STATUS_VALUES, needed_rules, selected_columns
+from .base import ROW, STATUS_SUFFIX, STATUS_VALUES, arrow_type, needed_rules, selected_columns
 from .interp import Scope, evaluate
 from .python import rule_nodes
 
@@ -70,19 +72,15 @@ class PolarsCompileError(EvaluationError):
 
 
 def polars_type(ty: t.Type) -> Any:
-    """The Polars type of a rule-language type (``None``: leave it to Polars)."""
-    scalar = {"bool": pl.Boolean, "int": pl.Int64, "decimal": pl.Float64, "str": pl.String,
-              "enum": pl.String, "date": pl.Date}.get(ty.kind)
-    if scalar is not None:
-        return scalar
-    if ty.kind == "list" and ty.elem is not None:
-        elem = polars_type(ty.elem)
-        return pl.List(elem) if elem is not None else None
-    if ty.kind == "record" and ty.fields:
-        fields = [(name, polars_type(ft)) for name, ft in ty.fields]
-        if all(ft is not None for _, ft in fields):
-            return pl.Struct(dict(fields))
-    return None
+    """The Polars type of a rule-language type (``None``: leave it to Polars): Polars' own
+    reading of the Arrow type the result tables declare (:func:`~.base.arrow_type`)."""
+    arrow = arrow_type(ty)
+    return None if arrow is None else _from_arrow(arrow)
+
+
+@functools.cache
+def _from_arrow(arrow: pa.DataType) -> Any:
+    return pl.from_arrow(pa.array([], arrow)).dtype  # type: ignore[union-attr]
 
 
 def rust_pattern(pattern: str) -> str:
