@@ -14,13 +14,16 @@ expansion or deep recursion happens.
 from __future__ import annotations
 
 import datetime
+import hashlib
 import math
 import re
+from itertools import chain
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from . import _parse_cache
 from . import types as t
 from .errors import Location, RuleLoadError
 
@@ -170,7 +173,7 @@ def _construct(node: yaml.Node, path: PathKey, pos: Positions, loader: yaml.Safe
     if isinstance(node, yaml.MappingNode):
         out: dict[Any, Any] = {}
         for knode, vnode in node.value:
-            key = loader.construct_object(knode, deep=True)
+            key = _object(knode, pos.file, loader)
             where = Location(pos.file, knode.start_mark.line + 1, knode.start_mark.column + 1)
             key_for_path: str | int
             if isinstance(key, str):
@@ -188,13 +191,28 @@ def _construct(node: yaml.Node, path: PathKey, pos: Positions, loader: yaml.Safe
         return out
     if isinstance(node, yaml.SequenceNode):
         return [_construct(v, (*path, i), pos, loader) for i, v in enumerate(node.value)]
-    value = loader.construct_object(node, deep=True)
+    value = _object(node, pos.file, loader)
     if isinstance(value, str):
         return located(value, pos.file, node.start_mark.line + 1, node.start_mark.column + 1,
                        node.style if isinstance(node, yaml.ScalarNode) else None)
     if isinstance(value, float | int) and not isinstance(value, bool):
         _check_number(value, node, pos.file)
     return value
+
+
+def _object(node: yaml.Node, file: str | None, loader: yaml.SafeLoader) -> Any:
+    """The value of a node; PyYAML's constructors raise a bare ValueError for a date that does
+    not exist (``2024-02-30``) or a tagged scalar that is not of its tag (``!!int x``): refused
+    here with the node's location."""
+    try:
+        return loader.construct_object(node, deep=True)
+    except ValueError as exc:
+        where = Location(file, node.start_mark.line + 1, node.start_mark.column + 1)
+        if node.tag == "tag:yaml.org,2002:timestamp":
+            raise RuleLoadError(f"not a valid date: {node.value} ({exc}); write a real day "
+                                "as YYYY-MM-DD", where) from None
+        kind = str(node.tag).rpartition(":")[2]
+        raise RuleLoadError(f"not a valid {kind}: {node.value} ({exc})", where) from None
 
 
 def _check_number(value: float, node: yaml.Node, file: str | None) -> None:
@@ -271,7 +289,13 @@ def _offset_location(text: str, file: str | None) -> Location:
 
 def load_yaml_file(path: str | Path) -> tuple[Any, Positions]:
     """Read and parse a YAML file (see :func:`load_yaml`); the size limit is checked before
-    the file is read whole."""
+    the file is read whole.
+
+    What a file parsed to is kept in the parse cache (:mod:`welfare_rules._parse_cache`, keyed
+    by this reader's code, the path and the whole text): the same text read again gives equal
+    data and positions without parsing it. Files that do not parse are never cached, so their
+    errors are found again.
+    """
     p = Path(path)
     try:
         size = p.stat().st_size
@@ -281,4 +305,142 @@ def load_yaml_file(path: str | Path) -> tuple[Any, Positions]:
         text = p.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise RuleLoadError(f"cannot read file: {exc}", Location(str(p))) from None
-    return load_yaml(text, str(p))
+    file = str(p)
+    if _parse_cache.cache_dir() is None:  # turned off: not even encoded
+        return load_yaml(text, file)
+    tag = _cache_tag()
+    hit = _decode(_parse_cache.fetch(tag, file, text), file)
+    if hit is not None:
+        return hit
+    data, pos = load_yaml(text, file)
+    body = _encode(data, pos)
+    if body is not None:
+        _parse_cache.store(tag, file, text, body)
+    return data, pos
+
+
+# --- the parse cache's encoding: JSON the reader itself could have produced ---------------------
+
+_TAG: list[str] = []
+
+
+def _cache_tag() -> str:
+    """What makes a cached parse valid besides the file: this reader's and the cache's own code
+    and PyYAML's version (any change makes every older entry unreachable)."""
+    if not _TAG:
+        h = hashlib.sha256(yaml.__version__.encode())
+        for module in (__file__, _parse_cache.__file__):
+            h.update(Path(module).read_bytes())
+        _TAG.append(h.hexdigest())
+    return _TAG[0]
+
+
+class _NotCached(Exception):
+    """A value the encoding does not hold (a YAML tag such as ``!!binary``): not cached."""
+
+
+def _enc(value: Any) -> Any:
+    cls = value.__class__
+    if cls is LocatedStr:
+        return ["s", str(value), value.line, value.col, value.style]
+    if cls is str or cls is bool or cls is int or value is None:
+        return value
+    if cls is float:
+        return value  # finite: _check_number refused the rest
+    if cls is dict:
+        flat: list[Any] = []
+        for k, v in value.items():
+            flat += (_enc(k), _enc(v))
+        return ["m", flat]
+    if cls is list:
+        return ["l", [_enc(v) for v in value]]
+    if cls is datetime.datetime:
+        return ["t", value.isoformat()]
+    if cls is datetime.date:
+        return ["d", value.isoformat()]
+    raise _NotCached(cls.__name__)
+
+
+def _encode(data: Any, pos: Positions) -> Any:
+    try:
+        at = pos._at
+        return {"data": _enc(data), "paths": [list(k) for k in at],
+                "lines": [v[0] for v in at.values()], "cols": [v[1] for v in at.values()],
+                "styles": [v[2] for v in at.values()]}
+    except _NotCached:
+        return None
+
+
+_BODY_KEYS = frozenset({"data", "paths", "lines", "cols", "styles"})
+
+
+class _Untrusted(Exception):
+    """A cached body the encoder could not have written."""
+
+
+def _dec(v: Any, file: str, depth: int) -> Any:
+    cls = v.__class__
+    if cls is str or cls is bool or v is None:
+        return v
+    if cls is int:
+        if not t.INT64_MIN <= v <= t.INT64_MAX:
+            raise _Untrusted
+        return v
+    if cls is float:
+        if not math.isfinite(v):
+            raise _Untrusted
+        return v
+    if cls is not list or len(v) < 2 or depth > MAX_NESTING + 1:
+        raise _Untrusted
+    kind = v[0]
+    if kind == "s" and len(v) == 5 and v[1].__class__ is str and v[2].__class__ is int \
+            and v[3].__class__ is int and (v[4] is None or v[4].__class__ is str):
+        return located(v[1], file, v[2], v[3], v[4])
+    if len(v) != 2:
+        raise _Untrusted
+    if kind == "m" and v[1].__class__ is list and len(v[1]) % 2 == 0:
+        out: dict[Any, Any] = {}
+        flat = v[1]
+        for i in range(0, len(flat), 2):
+            key = _dec(flat[i], file, depth + 1)
+            if key.__class__ is LocatedStr or key.__class__ is list or \
+                    key.__class__ is dict or key is None or key in out:
+                raise _Untrusted
+            out[key] = _dec(flat[i + 1], file, depth + 1)
+        return out
+    if kind == "l" and v[1].__class__ is list:
+        return [_dec(x, file, depth + 1) for x in v[1]]
+    if kind in ("t", "d") and v[1].__class__ is str:
+        try:
+            if kind == "t":
+                return datetime.datetime.fromisoformat(v[1])
+            return datetime.date.fromisoformat(v[1])
+        except ValueError:
+            raise _Untrusted from None
+    raise _Untrusted
+
+
+def _decode(body: Any, file: str) -> tuple[Any, Positions] | None:
+    """The data and positions of a cached body, or None when it is absent or not one the
+    encoder writes (then the file is parsed again)."""
+    if body is None:
+        return None
+    try:
+        if body.__class__ is not dict or body.keys() != _BODY_KEYS:
+            raise _Untrusted
+        paths, lines, cols, styles = body["paths"], body["lines"], body["cols"], body["styles"]
+        # the positions' types, checked in C (map/set) rather than value by value
+        if {paths.__class__, lines.__class__, cols.__class__, styles.__class__} != {list} or \
+                not len(paths) == len(lines) == len(cols) == len(styles) or \
+                not set(map(type, paths)) <= {list} or \
+                not set(map(type, chain.from_iterable(paths))) <= {str, int} or \
+                not set(map(type, lines)) <= {int} or not set(map(type, cols)) <= {int} or \
+                not set(map(type, styles)) <= {str, type(None)}:
+            raise _Untrusted
+        data = _dec(body["data"], file, 0)
+        pos = Positions(file)
+        pos._at = dict(zip(map(tuple, paths), zip(lines, cols, styles, strict=True),
+                           strict=True))
+        return data, pos
+    except (_Untrusted, RecursionError):
+        return None

@@ -29,6 +29,7 @@ from .cli_kit import (
     guarded,
     parse_as_of,
     require,
+    settle_option,
     version,
 )
 
@@ -385,13 +386,14 @@ def _quarantine_gate(loaded: Any, max_quarantine: float | None) -> bool:
                    "share if below 1).")
 @click.option("--fail-on", type=click.Choice(["error", "warning", "info"]),
               help="Exit 1 when a finding of this severity or worse exists.")
+@settle_option
 @plugin_option
 @as_of_option
 @lang_option
 @command_options
 def evaluate(ui: Ui, data: str, members: str | None, entity: str, adapter: str | None,
              backend: str, out: str, max_quarantine: float | None, fail_on: str | None,
-             plugins: Sequence[str], as_of: str | None, lang: str) -> None:
+             settle: bool, plugins: Sequence[str], as_of: str | None, lang: str) -> None:
     """Evaluate a data file (CSV, JSON, JSON Lines, Parquet, XLSX) and write the results."""
     _backend(backend)
     when, note = parse_as_of(as_of)
@@ -400,7 +402,7 @@ def evaluate(ui: Ui, data: str, members: str | None, entity: str, adapter: str |
     loaded = _read(ui, engine, data, members, adapter, entity)
     too_many = _quarantine_gate(loaded, max_quarantine)
     with ui.phase(f"evaluating {entity} rules ({backend})"):
-        res = engine.evaluate_batch(entity, loaded, as_of=when, backend=backend)
+        res = engine.evaluate_batch(entity, loaded, as_of=when, backend=backend, settle=settle)
     with ui.phase("writing the results"):
         written = [*res.write(out), *loaded.write_quarantine(out)]
     written = list(dict.fromkeys(written))
@@ -456,12 +458,18 @@ def _print_summary(ui: Ui, res: Any, entity: str, lang: str, persons: int | None
     """Per kelurahan: records and the main rules that hold; findings per check; LKS per
     maturity level. Other entities: every top-level condition."""
     import duckdb
+
+    with duckdb.connect() as con:  # closed when the tables are printed, or on an error
+        _summary_tables(con, ui, res, entity, lang, persons)
+
+
+def _summary_tables(con: Any, ui: Ui, res: Any, entity: str, lang: str, persons: int | None
+                    ) -> None:
     from sqlglot import exp
 
     from .sqlbuild import query, relation
 
     table = res.to_arrow()
-    con = duckdb.connect()
     con.register("r", table)
     con.register("f", res.findings)
     engine = res.engine
@@ -654,13 +662,14 @@ _DIFF_NOTES = {
 @backend_option
 @click.option("--changes", "changes_out", type=click.Path(),
               help="Write every changed record to this CSV.")
+@settle_option
 @plugin_option
 @as_of_option
 @lang_option
 @command_options
 def diff(ui: Ui, data: str, members: str | None, entity: str, adapter: str | None,
          sets: Sequence[str], rule_files: Sequence[str], rule_ids: Sequence[str], by: str,
-         backend: str, changes_out: str | None, plugins: Sequence[str],
+         backend: str, changes_out: str | None, settle: bool, plugins: Sequence[str],
          as_of: str | None, lang: str) -> None:
     """Impact of a rule or parameter change over a population: who gains, who loses."""
     import pyarrow as pa
@@ -678,7 +687,8 @@ def diff(ui: Ui, data: str, members: str | None, entity: str, adapter: str | Non
     loaded = _read(ui, before, data, members, adapter, entity)
     with ui.phase("evaluating before and after"):
         summary, changed = compare(before, after, entity, loaded, as_of=when,
-                                   rules=list(rule_ids), by=by or None, backend=backend)
+                                   rules=list(rule_ids), by=by or None, backend=backend,
+                                   settle=settle)
     other = pc.subtract(pc.subtract(summary.column("changed"), summary.column("gained")),
                         summary.column("lost"))
     summary = summary.append_column("other", other.cast(pa.int64()))
@@ -876,11 +886,12 @@ def report(ui: Ui, data: str | None, members: str | None, institutions: str | No
 @click.option("--seed", type=int, default=3375, show_default=True)
 @click.option("--out", type=click.Path(), default="demo-output", show_default=True)
 @backend_option
+@settle_option
 @plugin_option
 @lang_option
 @command_options
-def demo(ui: Ui, households: int, seed: int, out: str, backend: str, plugins: Sequence[str],
-         lang: str) -> None:
+def demo(ui: Ui, households: int, seed: int, out: str, backend: str, settle: bool,
+         plugins: Sequence[str], lang: str) -> None:
     """Generate a synthetic city the size of Kota Pekalongan, evaluate everything, summarise."""
     import time
 
@@ -899,10 +910,10 @@ def demo(ui: Ui, households: int, seed: int, out: str, backend: str, plugins: Se
             f"persons, {city.institutions.num_rows} LKS into {data_dir}")
     with ui.phase(f"evaluating the households ({backend})"):
         hh = engine.evaluate_batch("household", city.households, members=city.persons,
-                                   as_of=city.as_of, backend=backend)
+                                   as_of=city.as_of, backend=backend, settle=settle)
     with ui.phase(f"evaluating the LKS ({backend})"):
         lks = engine.evaluate_batch("institution", city.institutions, as_of=city.as_of,
-                                    backend=backend)
+                                    backend=backend, settle=settle)
     with ui.phase("writing the results"):
         written = hh.write(str(Path(out) / "households")) + lks.write(str(Path(out) / "lks"))
     for p in written:

@@ -33,6 +33,7 @@ import click
 
 from .errors import ErrorGroup, WelfareRulesError
 from .masking import mask_text
+from .types import parse_iso_date
 
 __all__ = ["OPTIONAL", "BackendChoice", "BadInput", "Ui", "backend_option", "command_options",
            "guarded", "parse_as_of", "require", "version"]
@@ -98,7 +99,7 @@ def parse_as_of(value: str | None) -> tuple[datetime.date, str]:
     if value is None:
         return datetime.date.today(), "today; --as-of to change"
     try:
-        return datetime.date.fromisoformat(value), "--as-of"
+        return parse_iso_date(value), "--as-of"
     except ValueError:
         raise BadInput(f"--as-of must be a date YYYY-MM-DD, found {value!r}") from None
 
@@ -411,3 +412,12 @@ class BackendChoice(click.Choice):  # type: ignore[type-arg]
 #: ``--backend`` of every command that evaluates a batch (``evaluate``, ``impact``, ...).
 backend_option = click.option("--backend", type=BackendChoice(), default="duckdb",
                               show_default=True)
+
+#: ``--settle/--no-settle`` of every command that evaluates a batch and reads its statuses
+#: (``evaluate``, ``diff``, ``demo``): settling is on by default, as in ``evaluate_batch``.
+settle_option = click.option(
+    "--settle/--no-settle", "settle", default=True, show_default=True,
+    help="Settle unknown outcomes soundly, as `explain` and Engine.evaluate do: an outcome a "
+         "blank input cannot change is known (a 74-year-old is elderly whatever is_pregnant "
+         "says). --no-settle keeps the backend's three-valued answer (unknown as soon as a "
+         "blank input is read), which is faster.")

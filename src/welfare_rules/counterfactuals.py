@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from . import wording
+from .errors import HitPolicyError
 from .masking import mask_data
 from .unknowns import Input, cone, domain, with_values
 
@@ -70,7 +71,10 @@ def counterfactuals(d: DecisionView, rule_id: str, limit: int = 3) -> list[Count
     base_values = _criteria_values(d, d.record, rule_id)
     for inp, v in singles:
         rec = with_values(d.record, {inp: v})
-        after, known = _outcome(d, rec, rule_id)
+        probe = _outcome(d, rec, rule_id)
+        if probe is None:
+            continue  # the change makes a UNIQUE/ANY table match twice: not a record
+        after, known = probe
         if known and (not known_before or not _same(after, before)):
             found.append({inp: v})
         elif _criteria_values(d, rec, rule_id) != base_values:
@@ -86,7 +90,10 @@ def counterfactuals(d: DecisionView, rule_id: str, limit: int = 3) -> list[Count
             if any(all(k in dict(combo) for k in f) for f in found):
                 continue  # a smaller change already flips it
             ch = dict(combo)
-            after, known = _outcome(d, with_values(d.record, ch), rule_id)
+            probe = _outcome(d, with_values(d.record, ch), rule_id)
+            if probe is None:
+                continue
+            after, known = probe
             if known and (not known_before or not _same(after, before)):
                 batch.append(ch)
         batch.sort(key=lambda ch: _distance(d, ch))
@@ -105,8 +112,14 @@ def counterfactuals(d: DecisionView, rule_id: str, limit: int = 3) -> list[Count
     return out
 
 
-def _outcome(d: DecisionView, record: Mapping[str, Any], rule_id: str) -> tuple[Any, bool]:
-    probe = d.engine.evaluate(d.entity, record, as_of=d.as_of)
+def _outcome(d: DecisionView, record: Mapping[str, Any], rule_id: str
+             ) -> tuple[Any, bool] | None:
+    """The outcome of ``rule_id`` for a changed record and whether it is known; ``None`` when
+    the changed record violates a UNIQUE/ANY table (no record, as in unknowns' completions)."""
+    try:
+        probe = d.engine.evaluate(d.entity, record, as_of=d.as_of)
+    except HitPolicyError:
+        return None
     return probe.value(rule_id), probe.status(rule_id) != "unknown"
 
 
@@ -188,9 +201,8 @@ def _same(a: Any, b: Any) -> bool:
 
 def _sentence(d: DecisionView, rule_id: str, changes: Mapping[Input, Any], after: Any,
               lang: str) -> str:
-    from .explain import _Builder, rule_title
+    from .explain import input_label, rule_title, value_shown
 
-    b = _Builder(d, lang, False)
     schema = d.engine.schema
     parts = []
     for inp, v in changes.items():
@@ -199,13 +211,13 @@ def _sentence(d: DecisionView, rule_id: str, changes: Mapping[Input, Any], after
         else:
             rel = schema.entity(d.entity).relations[inp.relation]
             f = schema.entity(rel.entity).fields[inp.field]
-        label = b.input_label(d, str(inp))
+        label = input_label(d, str(inp), lang)
         parts.append(f"{label} {'menjadi' if lang == 'id' else 'were'} "
                      f"{wording.value(v, lang, field=f)}")
     rule = d.plan.rules[rule_id]
     title = rule_title(d, rule, lang)
     status = "true" if after is True else "false" if after is False else "value"
-    shown = b.shown(rule, after, status)
+    shown = value_shown(d, rule, after, status, lang)
     joiner = " dan " if lang == "id" else " and "
     if lang == "id":
         return f"Jika {joiner.join(parts)}, maka {title}: {shown}."

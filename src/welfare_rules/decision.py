@@ -9,7 +9,6 @@ and the static references of each rule.
 from __future__ import annotations
 
 import datetime
-import html
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -135,9 +134,11 @@ class _Base(Evaluation):
         """
         from .unknowns import needs
 
-        if (not isinstance(self, Decision) or not self.in_force(rule_id)
-                or self.status(rule_id) != "unknown"):
+        if not self.in_force(rule_id) or self.status(rule_id) != "unknown":
             return []  # known, or not in force on as_of (nothing would decide it)
+        if isinstance(self, MemberDecision):  # the blanks may be anyone's: ask the household
+            return [str(i) for i in needs(self.parent, rule_id, member=self.index)]
+        assert isinstance(self, Decision)
         return [str(i) for i in needs(self, rule_id)]
 
     def counterfactuals(self, rule_id: str, limit: int = 3) -> list[Counterfactual]:
@@ -229,8 +230,3 @@ class MemberDecision(MemberResult, _Base):
     def __repr__(self) -> str:
         return f"<MemberDecision {self.entity} #{self.index} {mask_id(self.record.get('nik'))}>"
 
-
-def findings_html(findings: Sequence[Finding]) -> str:
-    rows = "".join(f"<tr><td>{html.escape(f.severity)}</td><td>{html.escape(f.check)}</td>"
-                   f"<td>{html.escape(f.message)}</td></tr>" for f in findings)
-    return f"<table><tr><th>severity</th><th>check</th><th>message</th></tr>{rows}</table>"

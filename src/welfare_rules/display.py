@@ -27,35 +27,9 @@ from typing import Any
 import pyarrow as pa
 
 from .masking import mask_table
+from .templating import render
 
 __all__ = ["facts_html", "load_ipython_extension", "setup_notebook", "table_html"]
-
-_TABLE = """\
-<div class="welfare-rules">
-{%- if title %}<strong>{{ title }}</strong>{% endif %}
-{%- if facts %}<div>{% for k, v in facts %}{{ k }}: <b>{{ v }}</b>{{ " · " if not loop.last }}\
-{% endfor %}</div>{% endif %}
-{%- if headers %}
-<table>
-<thead><tr>{% for h in headers %}<th style="text-align:{{ 'right' if h.num else 'left' }}">\
-{{ h.name }}</th>{% endfor %}</tr></thead>
-<tbody>
-{%- for row in rows %}
-<tr>{% for c in row %}<td style="text-align:{{ 'right' if c.num else 'left' }}">{{ c.text }}</td>\
-{% endfor %}</tr>
-{%- endfor %}
-</tbody>
-</table>
-{%- if more %}<div><em>{{ more }} more row(s) not shown ({{ total }} in all)</em></div>{% endif %}
-{%- endif %}
-</div>"""
-
-
-def _template() -> Any:
-    import jinja2
-
-    return jinja2.Environment(autoescape=True).from_string(_TABLE)
-
 
 def _text(v: Any) -> tuple[str, bool]:
     if v is None:
@@ -84,16 +58,16 @@ def table_html(table: pa.Table, *, title: str = "", max_rows: int = 20,
     head = mask_table(table.select(cols).slice(0, max_rows), unmask=unmask).to_pylist()
     rows = [[dict(zip(("text", "num"), _text(r[c]), strict=True)) for c in cols] for r in head]
     numeric = [any(row[i]["num"] for row in rows) for i in range(len(cols))]
-    return str(_template().render(
+    return render("table.html.j2",
         title=title, facts=[(k, _text(v)[0]) for k, v in facts],
         headers=[{"name": c, "num": numeric[i]} for i, c in enumerate(cols)], rows=rows,
-        more=max(table.num_rows - max_rows, 0), total=f"{table.num_rows:,}"))
+        more=max(table.num_rows - max_rows, 0), total=f"{table.num_rows:,}")
 
 
 def facts_html(title: str, facts: Iterable[tuple[str, Any]]) -> str:
     """A title and a line of facts, without a table."""
-    return str(_template().render(title=title, facts=[(k, _text(v)[0]) for k, v in facts],
-                                  headers=[], rows=[], more=0, total="0"))
+    return render("table.html.j2", title=title, facts=[(k, _text(v)[0]) for k, v in facts],
+                  headers=[], rows=[], more=0, total="0")
 
 
 def _chromium() -> str | None:

@@ -23,7 +23,7 @@ import attrs
 
 from . import types as t
 from ._yaml import Positions
-from .adapters.record import check_record
+from .adapters.record import RecordContract, contract_for
 from .backends.base import Backend
 from .backends.python import Compiled, RecordPlan, compile_plan, missing_params, rule_nodes
 from .decision import Decision as _Decision
@@ -31,6 +31,7 @@ from .errors import (
     CycleError,
     ErrorGroup,
     EvaluationError,
+    InputProblem,
     LocatedError,
     Location,
     ParameterError,
@@ -111,6 +112,10 @@ class Engine:
                              Compiled] = {}
         self._plans: dict[tuple[str, datetime.date], RecordPlan] = {}
         self._reads: dict[tuple[str, datetime.date], frozenset[str]] = {}
+        # what evaluate() needs per (entity, day), in one lookup: the plan, the record
+        # contract and the relations the rules in force read
+        self._hot: dict[tuple[str, datetime.date],
+                        tuple[RecordPlan, RecordContract, frozenset[str]]] = {}
 
     # ------------------------------------------------------------------------------------------
     # Loading
@@ -220,17 +225,30 @@ class Engine:
             EvaluationError: unknown entity, or a UNIQUE/ANY decision table violated.
             ParameterError: a rule needs a parameter that has no value on ``as_of``.
         """
-        # the class test is the fast path of a hot loop
+        # the class tests are the fast path of a hot loop
         day = as_of if as_of.__class__ is datetime.date else as_of_date(as_of)
-        plan = self._plans.get((entity, day)) or self._plan(entity, day)
+        plan, contract, needed = self._hot.get((entity, day)) or self._hot_entry(entity, day)
         if record.__class__ is not dict and not isinstance(record, Mapping):
             raise EvaluationError(f"a record is a mapping of fields, found "
                                   f"{type(record).__name__}")
-        checked = check_record(self.schema, entity, record, strict=strict, on_invalid=on_invalid,
-                               relations_needed=self._relations_read(entity, day, plan))
-        values, members = plan.compiled.run(checked.record, plan.params, day)
-        return _Decision(self, entity, checked.record, day, plan, values, members,
-                         checked.problems)
+        problems: tuple[InputProblem, ...] = ()
+        if on_invalid == "raise" and contract.fast(record) and needed <= record.keys():
+            rec = record  # what check() gives back for it, without building it
+        else:
+            checked = contract.check(record, strict=strict, on_invalid=on_invalid,
+                                     relations_needed=needed)
+            rec, problems = checked.record, checked.problems
+        values, members = plan.compiled.run(rec, plan.params, day)
+        return _Decision(self, entity, rec, day, plan, values, members, problems)
+
+    def _hot_entry(self, entity: str, day: datetime.date
+                   ) -> tuple[RecordPlan, RecordContract, frozenset[str]]:
+        plan = self._plans.get((entity, day)) or self._plan(entity, day)
+        hot = (plan, contract_for(self.schema, entity), self._relations_read(entity, day, plan))
+        if len(self._hot) > 512:
+            self._hot.clear()
+        self._hot[(entity, day)] = hot
+        return hot
 
     def _relations_read(self, entity: str, as_of: datetime.date, plan: RecordPlan
                         ) -> frozenset[str]:

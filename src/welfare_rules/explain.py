@@ -16,7 +16,6 @@ caller asks for it unmasked.
 from __future__ import annotations
 
 import datetime
-import html
 import json
 from typing import TYPE_CHECKING, Any
 
@@ -99,6 +98,18 @@ def rule_title(d: DecisionView, rule: Rule, lang: str) -> str:
     """A rule's title in ``lang`` with its placeholders filled: ``{param.x}`` the value in
     force (with its unit, in words), ``{name}`` a field or rule value of the record."""
     return wording.render(rule.title.get(lang) or rule.id, _resolver(d, lang))
+
+
+def input_label(d: DecisionView, slot: str, lang: str) -> str:
+    """An input as explanations name it: ``members[1].is_pregnant`` → ``Sedang hamil (anggota
+    2)``; a field of the record → its label in ``lang`` (its name when it has none)."""
+    return _Builder(d, lang, False).input_label(d, slot)
+
+
+def value_shown(d: DecisionView, rule: Rule, value: Any, status: str, lang: str) -> str:
+    """A rule's value in words as explanations show it: a condition's status, a ladder level's
+    title, a table's word for its output, a number with its unit."""
+    return _Builder(d, lang, False).shown(rule, value, status)
 
 
 def title_on(engine: EngineView, rule_id: str, as_of: datetime.date | None, lang: str) -> str:
@@ -403,8 +414,13 @@ class Explanation:
         self._d = d
         self._b = _Builder(d, lang, unmask)
         self.rule_id = rule_id
-        self.tree = self._b.node(d, rule_id)
-        self.sentences = _summary(self._b, d, self.tree) if level == "summary" else []
+        self.unmask = unmask
+        tree = self._b.node(d, rule_id)
+        sentences = _summary(self._b, d, tree) if level == "summary" else []
+        # identifiers a rule's own value carries (a copy of the No. KK, a NIK-derived code)
+        # are masked like the fields' (only the fields are masked as the tree is built)
+        self.tree: dict[str, Any] = tree if unmask else mask_data(tree)
+        self.sentences: list[str] = sentences if unmask else [mask_text(x) for x in sentences]
 
     def to_dict(self) -> dict[str, Any]:
         """The explanation as plain data: the level, the language, the summary sentences and
@@ -416,17 +432,19 @@ class Explanation:
     def text(self) -> str:
         if self.level == "summary":
             return "\n".join(self.sentences)
-        return _full_text(self._b, self._d, self.tree)
+        text = _full_text(self._b, self._d, self.tree)
+        return text if self.unmask else mask_text(text)
 
     def __str__(self) -> str:
         return self.text()
 
     def _repr_html_(self) -> str:
-        if self.level == "summary":
-            body = "".join(f"<p>{html.escape(s)}</p>" for s in self.sentences)
-        else:
-            body = f"<pre>{html.escape(self.text())}</pre>"
-        return f'<div class="welfare-rules-explanation" lang="{self.lang}">{body}</div>'
+        from .templating import render
+
+        summary = self.level == "summary"
+        return render("explanation.html.j2", lang=self.lang, summary=summary,
+                      sentences=self.sentences if summary else [],
+                      text="" if summary else self.text())
 
 
 def explanation(d: DecisionView, rule_id: str, *, lang: str = "id", level: str = "full",
@@ -664,17 +682,19 @@ def _pkh_members(b: _Builder, d: DecisionView, members: list[dict[str, Any]]) ->
 def decision_html(d: RecordDecisionView) -> str:
     """The notebook view of a decision: each top-level rule with its value and a summary."""
     lang = "id"
+    from .templating import render
+
+    b = _Builder(d, lang, False)
     rows = []
     for rid in d.rule_ids():
         rule = d.engine.rule(rid, d.as_of)
         if rule.parent is not None:
             continue
-        b = _Builder(d, lang, False)
-        rows.append(f"<tr><td>{html.escape(rule_title(d, rule, lang))}</td>"
-                    f"<td>{html.escape(b.shown(rule, d.value(rid), d.status(rid)))}</td></tr>")
-    findings = "".join(f"<li>{html.escape(f.severity)}: {html.escape(f.to_dict()['message'])}</li>"
-                       for f in d.findings)  # to_dict masks NIKs and No. KK in the message
+        rows.append({"title": rule_title(d, rule, lang),
+                     "shown": b.shown(rule, d.value(rid), d.status(rid))})
+    findings = [{"severity": f.severity, "message": f.to_dict()["message"]}
+                for f in d.findings]  # to_dict masks NIKs and No. KK in the message
     ent = d.engine.schema.entity(d.entity)
-    return (f"<div><b>{html.escape(ent.label.get(lang) or d.entity)}</b> "
-            f"{html.escape(_W[lang]['as_of'])} {html.escape(wording.date(d.as_of, lang))}"
-            f"<table>{''.join(rows)}</table><ul>{findings}</ul></div>")
+    return render("decision.html.j2", label=ent.label.get(lang) or d.entity,
+                  as_of_word=_W[lang]["as_of"], as_of=wording.date(d.as_of, lang),
+                  rows=rows, findings=findings)

@@ -266,7 +266,10 @@ def make_converter() -> cattrs.Converter:
             extra = set(v) - {"id", "en"}
             if extra:
                 raise ValueError(f"a title has keys 'id' and 'en', found '{sorted(extra)[0]}'")
-            return Text(str(v.get("id") or ""), str(v.get("en") or ""))
+            try:
+                return Text.of(v)
+            except TypeError as exc:
+                raise ValueError(str(exc)) from None
         raise ValueError(f"expected a text or {{id: ..., en: ...}}, found {v!r}")
 
     def str_hook(v: Any, _: Any) -> str:
@@ -282,7 +285,7 @@ def make_converter() -> cattrs.Converter:
         if isinstance(v, datetime.date):
             return v
         if isinstance(v, str):
-            return datetime.date.fromisoformat(v)
+            return t.parse_iso_date(v)
         raise ValueError(f"expected a date YYYY-MM-DD, found {v!r}")
 
     def criterion_hook(v: Any, _: Any) -> Criterion:
@@ -411,13 +414,22 @@ def _structure(data: Any, cls: type, pos: Positions, base: tuple[str | int, ...]
         raise _Errors(errors) from None
 
 
+_KEY_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
 def _format_exc(exc: BaseException, type_: Any) -> str:
     if isinstance(exc, KeyError):
         return "required key missing"
     if isinstance(exc, cattrs.ForbiddenExtraKeysError):
         fields = [f.name.rstrip("_") for f in attrs.fields(exc.cl)]
-        bad = sorted(exc.extra_fields)
-        hints = "".join(did_you_mean(b, fields) for b in bad[:1])
+        # a key may be a number: the commas of an unquoted expression in a flow mapping
+        # (``{value: substr(k, 1, 2)}``) split it into keys ``1`` and ``2)``
+        bad = sorted(map(str, exc.extra_fields))
+        if any(not _KEY_NAME.fullmatch(b) for b in bad):
+            hints = ("; an expression with commas in a {...} mapping is split at its commas: "
+                     "quote expressions that contain commas")
+        else:
+            hints = "".join(did_you_mean(b, fields) for b in bad[:1])
         return f"unknown key(s) {', '.join(repr(b) for b in bad)}{hints}"
     if isinstance(exc, ValueError | TypeError):
         msg = str(exc)

@@ -15,7 +15,7 @@ from ._yaml import load_yaml_file
 from .errors import RuleLoadError
 from .hookspecs import Register, hookimpl
 
-__all__ = ["register_pack"]
+__all__ = ["read_registers", "register_pack"]
 
 
 def register_pack(folder: str | Path, namespace: MutableMapping[str, Any] | None = None, *,
@@ -63,20 +63,33 @@ def register_pack(folder: str | Path, namespace: MutableMapping[str, Any] | None
             path_hook(name, here / part)
     if (here / "registers.yaml").is_file():
         def register_registers(register: Register) -> None:
-            data, pos = load_yaml_file(here / "registers.yaml")
-            if data is None:
-                return
-            if not isinstance(data, dict):
-                raise RuleLoadError("registers.yaml must be a mapping of register names to "
-                                    f"their specs; found {type(data).__name__}", pos.get(()))
-            for reg, spec in data.items():
-                if not isinstance(spec, dict):
-                    raise RuleLoadError(f"register '{reg}' must be a mapping (title, fields, "
-                                        f"key, match, ...); found {type(spec).__name__}",
-                                        pos.get((str(reg),)))
-                register(str(reg), spec)
+            for reg, spec in read_registers(here / "registers.yaml").items():
+                register(reg, spec)
 
         hooks["register_registers"] = hookimpl(register_registers)
     if namespace is not None:
         namespace.update(hooks)
     return hooks
+
+
+def read_registers(path: str | Path) -> dict[str, dict[str, Any]]:
+    """A ``registers.yaml`` file as ``{name: spec}``, read with the bounded, located YAML loader.
+
+    Raises:
+        RuleLoadError: the file is not YAML within the loader's limits, or not a mapping of
+            register names to mappings (located at the offending value).
+    """
+    data, pos = load_yaml_file(path)
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise RuleLoadError(f"{Path(path).name} must be a mapping of register names to their "
+                            f"specs; found {type(data).__name__}", pos.get(()))
+    out: dict[str, dict[str, Any]] = {}
+    for reg, spec in data.items():
+        if not isinstance(spec, dict):
+            raise RuleLoadError(f"register '{reg}' must be a mapping (title, fields, key, "
+                                f"match, ...); found {type(spec).__name__}",
+                                pos.get((str(reg),)))
+        out[str(reg)] = spec
+    return out

@@ -34,12 +34,22 @@ class Text:
 
     @classmethod
     def of(cls, value: Any) -> Text:
+        """The text of a YAML value: a text (both languages) or ``{id: ..., en: ...}``.
+
+        Raises:
+            TypeError: the value, or a language's value, is not a text.
+        """
         if value is None:
             return cls()
         if isinstance(value, str):
             return cls(value, value)
         if isinstance(value, Mapping):
-            return cls(str(value.get("id", "") or ""), str(value.get("en", "") or ""))
+            for lang in ("id", "en"):
+                v = value.get(lang)
+                if v is not None and not isinstance(v, str):
+                    raise TypeError(f"expected a text for '{lang}', found "
+                                    f"{type(v).__name__} {v!r}")
+            return cls(value.get("id") or "", value.get("en") or "")
         raise TypeError(f"expected a text or a mapping with 'id' and 'en', found {value!r}")
 
 
@@ -157,6 +167,14 @@ class Schema:
         return None
 
 
+def _label(value: Any, what: str, path: tuple[str | int, ...], pos: Positions) -> Text:
+    """``Text.of`` of a schema file's label, refused with its location when not text."""
+    try:
+        return Text.of(value)
+    except TypeError as exc:
+        raise RuleLoadError(f"{what}: {exc}", pos.get(path)) from None
+
+
 def _field_from(name: str, spec: Any, path: tuple[str | int, ...], pos: Positions,
                 origin: Origin) -> Field:
     where = pos.get(path)
@@ -206,15 +224,12 @@ def _field_from(name: str, spec: Any, path: tuple[str | int, ...], pos: Position
             raise RuleLoadError(
                 f"field '{name}': 'labels' names '{value}', which is not one of its values"
                 f"{did_you_mean(str(value), ftype.values)}", pos.get((*path, "labels", value)))
-        try:
-            value_labels[str(value)] = Text.of(text)
-        except TypeError as exc:
-            raise RuleLoadError(f"field '{name}': labels.{value}: {exc}",
-                                pos.get((*path, "labels", value))) from None
+        value_labels[str(value)] = _label(text, f"field '{name}': labels.{value}",
+                                          (*path, "labels", value), pos)
     return Field(
         name=name,
         type=ftype,
-        label=Text.of(spec.get("label")),
+        label=_label(spec.get("label"), f"field '{name}': label", (*path, "label"), pos),
         required=bool(spec.get("required", False)),
         min=bounds[0],
         max=bounds[1],
@@ -274,7 +289,11 @@ class SchemaBuilder:
                 else:
                     ent["key"] = str(espec["key"])
             if "label" in espec:
-                ent["label"] = Text.of(espec["label"])
+                try:
+                    ent["label"] = _label(espec["label"], f"entity '{ename}': label",
+                                          (*epath, "label"), pos)
+                except RuleLoadError as exc:
+                    self.errors.append(exc)
             for fname, fspec in (espec.get("fields") or {}).items():
                 fpath = (*epath, "fields", fname)
                 try:
@@ -296,8 +315,14 @@ class SchemaBuilder:
                     self.errors.append(RuleLoadError(
                         f"relation '{ename}.{rname}': needs 'entity' and 'key'", pos.get(rpath)))
                     continue
+                try:
+                    label = _label(rspec.get("label"), f"relation '{ename}.{rname}': label",
+                                   (*rpath, "label"), pos)
+                except RuleLoadError as exc:
+                    self.errors.append(exc)
+                    continue
                 ent["relations"][rname] = Relation(str(rname), str(rspec["entity"]),
-                                                   str(rspec["key"]), Text.of(rspec.get("label")))
+                                                   str(rspec["key"]), label)
 
     def build(self) -> Schema:
         entities: dict[str, Entity] = {}

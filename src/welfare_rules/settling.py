@@ -147,32 +147,47 @@ class Settler:
     # -- the passes -----------------------------------------------------------------------------
 
     def results(self, tbl: pa.Table, rule_ids: Sequence[str]) -> pa.Table:
-        """The results with unknown outcomes settled and the ``<rule>__needs`` columns added."""
+        """The results with unknown outcomes settled and the ``<rule>__needs`` columns added.
+
+        Record by record: every rule a record is a candidate for is settled while that
+        record's completions are kept (:func:`~welfare_rules.unknowns.settle` evaluates each
+        completion once for all of them), then they are dropped, so memory stays bounded by
+        one record's completions."""
         keys = tbl.column(self._key).to_pylist()
         position = {k: i for i, k in enumerate(keys)}
+        todo: dict[Any, list[str]] = {}  # record key → the rules it is a candidate for
         for rid in rule_ids:
             rule = self.engine.rule(rid, self.as_of)
             candidates = self._unknown_keys(tbl, rid, keys) & self._blank_keys(
                 *completable_fields(self.engine, rule))
             if ranks_members(self.engine, rule):  # a known rank a blank member could move
                 candidates |= self._blank_keys((), read_fields(self.engine, rule)[1])
-            if not candidates:
-                continue
-            self._decide(candidates)
-            decided = {position[k]: self._decisions.get(k) for k in candidates}
-            tbl = self._apply(tbl, rid, self._changes(tbl, rid, decided))
-            self._forget(decided.values())
+            for k in candidates:
+                todo.setdefault(k, []).append(rid)
+        self._decide(todo)
+        decided: dict[str, dict[int, tuple[Any, str] | None]] = {rid: {} for rid in rule_ids}
+        for k, rids in todo.items():
+            d = self._decisions.get(k)
+            for rid in rids:
+                decided[rid][position[k]] = None if d is None else (d.value(rid),
+                                                                     d.status(rid))
+            self._forget((d,))
+        for rid in rule_ids:
+            if decided[rid]:
+                tbl = self._apply(tbl, rid, self._changes(tbl, rid, decided[rid]))
         for rid in self.needs:
             tbl = self._needs_column(tbl, rid, keys)
         return tbl
 
     def members(self, tbl: pa.Table, rule_ids: Sequence[str]) -> pa.Table:
-        """The member results with unknown outcomes settled within each household."""
+        """The member results with unknown outcomes settled within each household (household
+        by household, as :meth:`results`)."""
         if self._rel is None:
             return tbl
         child_key = self.engine.schema.entity(self._rel.entity).key
         parents = tbl.column(self._rel.key).to_pylist()
         ids = tbl.column(child_key).to_pylist()
+        todo: dict[Any, list[tuple[int, str]]] = {}  # household → (member row, rule)
         for rid in rule_ids:
             rule = self.engine.rule(rid, self.as_of)
             st = tbl.column(rid + STATUS_SUFFIX)
@@ -182,37 +197,42 @@ class Settler:
             if ranks_members(self.engine, rule, member=True):
                 moved = self._blank_keys((), read_fields(self.engine, rule, member=True)[1])
                 rows = sorted({*rows, *(i for i, p in enumerate(parents) if p in moved)})
-            if not rows:
-                continue
-            self._decide(parents[i] for i in rows)
-            found: dict[int, DecisionView | None] = {}
             for i in rows:
-                d = self._decisions.get(parents[i])
-                kids: Sequence[DecisionView] = getattr(d, "members", ()) if d else ()
+                todo.setdefault(parents[i], []).append((i, rid))
+        self._decide(todo)
+        decided: dict[str, dict[int, tuple[Any, str] | None]] = {rid: {} for rid in rule_ids}
+        for p, asked in todo.items():
+            d = self._decisions.get(p)
+            kids: Sequence[DecisionView] = getattr(d, "members", ()) if d else ()
+            for i, rid in asked:
                 same = [m for m in kids if m.record.get(child_key) == ids[i]]
                 # a person key not unique in the household: left as is
-                found[i] = same[0] if len(same) == 1 else None
-            tbl = self._apply(tbl, rid, self._changes(tbl, rid, found))
-            self._forget(self._decisions.get(parents[i]) for i in rows)
+                m = same[0] if len(same) == 1 else None
+                decided[rid][i] = None if m is None else (m.value(rid), m.status(rid))
+            self._forget((d,))
+        for rid in rule_ids:
+            if decided[rid]:
+                tbl = self._apply(tbl, rid, self._changes(tbl, rid, decided[rid]))
         return tbl
 
-    def _changes(self, tbl: pa.Table, rid: str, decided: Mapping[int, DecisionView | None]
-                 ) -> dict[int, tuple[Any, str]]:
-        """The rows whose settled (value, status) differs from the backend's."""
+    def _changes(self, tbl: pa.Table, rid: str,
+                 decided: Mapping[int, tuple[Any, str] | None]) -> dict[int, tuple[Any, str]]:
+        """The rows whose settled (value, status) differs from the backend's (``None``: a
+        record refused, left as is)."""
         statuses = tbl.column(rid + STATUS_SUFFIX).cast(pa.string())
         values = tbl.column(rid) if rid in tbl.column_names else None
         out = {}
-        for i, d in decided.items():
-            if d is None:
+        for i, got in decided.items():
+            if got is None:
                 continue
-            v, s = d.value(rid), d.status(rid)
+            v, s = got
             if s != statuses[i].as_py() or (values is not None and v != values[i].as_py()):
                 out[i] = (v, s)
         return out
 
     def _forget(self, decided: Iterable[DecisionView | None]) -> None:
-        """Drop the completions a rule's pass kept on its decisions (memory stays bounded by one
-        rule's candidates; the members of a household share them within the pass)."""
+        """Drop the completions kept on decisions once their record was settled (memory stays
+        bounded by one record's completions; its rules and members share them)."""
         for d in decided:
             if d is not None:
                 d.__dict__.pop("_completed", None)

@@ -26,6 +26,7 @@ completion of the set gives a known outcome, and no input can be dropped from it
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 import random
@@ -417,16 +418,27 @@ def _where_unknown(d: DecisionView, c: Cone) -> bool:
     rows = d.record.get(d.plan.compiled.relation or "") or ()
     got = False
     if child is not None and rows:
-        _, members = d.plan.compiled.run(d.record, d.plan.params, d.as_of)
         slots = child.slots
-        for row, vals in zip(rows, members, strict=False):
-            scope = Scope(row, _reader(vals, slots), slots.__contains__, d.plan.param,
-                          d.as_of, d.engine.functions)
+        for row, read in zip(rows, _member_readers(d, slots), strict=False):
+            scope = Scope(row, read, slots.__contains__, d.plan.param, d.as_of,
+                          d.engine.functions)
             if any(evaluate(w, scope) is None for w in c.rank_wheres):
                 got = True
                 break
     cache[id(c)] = got
     return got
+
+
+def _member_readers(d: DecisionView, slots: Mapping[str, int]) -> list[Callable[[str], Any]]:
+    """The three-valued member rule values of the record as it is, one reader per member: the
+    decision's own (a :class:`~welfare_rules.decision.Decision` keeps them), else a run."""
+    from .backends.record import Evaluation
+
+    kids = getattr(d, "members", None)
+    if kids is not None:
+        return [functools.partial(Evaluation.value, m) for m in kids]  # unsettled values
+    _, members = d.plan.compiled.run(d.record, d.plan.params, d.as_of)
+    return [_reader(vals, slots) for vals in members]
 
 
 def _blank_is_value(inp: Input, c: Cone) -> bool:
@@ -588,26 +600,28 @@ def _same(a: Any, b: Any) -> bool:
     return bool(a == b and type(a) is type(b))
 
 
-def needs(d: DecisionView, rule_id: str) -> list[Input]:
+def needs(d: DecisionView, rule_id: str, member: int | None = None) -> list[Input]:
     """A minimal set of missing inputs that decides an unknown outcome: once they are filled
     in, whatever their values, the outcome is known, and none of them can be dropped.
 
     Inputs that cannot be enumerated (dates, text, numbers inside arithmetic) are assumed to
     decide what reads them; they are kept in the set unless the outcome is known without them.
+    ``member``: for a rule of the members, the index of the member whose outcome it is (``d``
+    is then the parent's decision).
     """
     rule = d.plan.rules[rule_id]
-    c = cone(d.engine, rule)
-    missing = [i for i in missing_inputs(d, rule)
+    c = cone(d.engine, rule, member is not None)
+    missing = [i for i in missing_inputs(d, rule, member is not None, member)
                if i.field not in (c.blank_member if i.member is not None else c.blank_own)]
     if not missing:
         return []
-    s = settle(d, rule_id)
-    if s.known and (s.exact or not doubtful(d, rule_id)):
+    s = settle(d, rule_id, member=member)
+    if s.known and (s.exact or not doubtful(d, rule_id, member)):
         return []
     chosen = list(missing)
     for inp in sorted(missing, key=_drop_order, reverse=True):
         trial = [x for x in chosen if x != inp]
-        if _decides(d, rule_id, trial, c, missing):
+        if _decides(d, rule_id, trial, c, missing, member):
             chosen = trial
     return chosen
 
@@ -617,7 +631,7 @@ def _drop_order(inp: Input) -> tuple[int, int, str]:
 
 
 def _decides(d: DecisionView, rule_id: str, chosen: Sequence[Input], c: Cone,
-             missing: Sequence[Input]) -> bool:
+             missing: Sequence[Input], member: int | None = None) -> bool:
     """Whether every completion of ``chosen`` gives a known outcome (the rest left blank)."""
     leave = frozenset(x for x in missing if x not in chosen)
     enum_inputs, doms, fixed = [], [], {}
@@ -635,7 +649,7 @@ def _decides(d: DecisionView, rule_id: str, chosen: Sequence[Input], c: Cone,
         values = {**fixed, **dict(zip(enum_inputs, combo, strict=True))}
         base = with_values(d.record, values)
         try:
-            _v, known = outcome(d, with_values(base, dict.fromkeys(leave)), rule_id)
+            _v, known = outcome(d, with_values(base, dict.fromkeys(leave)), rule_id, member)
         except EvaluationError:
             continue  # no completion
         if not known:

@@ -283,7 +283,7 @@ def test_the_fast_path_says_canonical_only_when_the_full_check_finds_nothing_to_
         engine: Engine, case: st.DataObject) -> None:
     from welfare_rules.adapters.record import contract_for
 
-    fast = contract_for(engine.schema, "household")._fast
+    fast = contract_for(engine.schema, "household").fast
     raw, canonical, _ = case.draw(messy_households(engine))
     for rec in (raw, canonical):
         out, problems = _full_check(engine, rec)
@@ -307,7 +307,7 @@ def test_the_fast_path_leaves_every_non_canonical_household_to_the_full_check(
         engine: Engine, field: str, value: Any) -> None:
     from welfare_rules.adapters.record import contract_for
 
-    fast = contract_for(engine.schema, "household")._fast
+    fast = contract_for(engine.schema, "household").fast
     rec = household()
     assert fast(rec)
     assert not fast({**rec, field: value})
@@ -320,7 +320,7 @@ def test_the_fast_path_leaves_every_non_canonical_member_to_the_full_check(
         engine: Engine, field: str, value: Any) -> None:
     from welfare_rules.adapters.record import contract_for
 
-    fast = contract_for(engine.schema, "household")._fast
+    fast = contract_for(engine.schema, "household").fast
     rec = household()
     members = [dict(m) for m in rec["members"]]
     members[1][field] = value

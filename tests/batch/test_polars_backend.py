@@ -8,6 +8,7 @@ import subprocess
 import sys
 import textwrap
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 import pyarrow as pa
@@ -111,3 +112,89 @@ def test_the_cli_evaluates_with_polars_as_with_duckdb(tmp_path: Path) -> None:
                          if p.suffix == ".csv"}
     assert outs["polars"].keys() == outs["duckdb"].keys()
     assert outs["polars"] == outs["duckdb"]
+
+
+#: the rules of the batch benchmark (benchmarks/bench_batch.py)
+BENCH = ["poor_bps", "pkh_eligible", "deceased_recipient"]
+
+
+def test_a_selection_compiles_only_the_rules_it_needs(national: wr.Engine) -> None:
+    """``pkh_eligible`` needs the PKH member components and ranks, not the NIK decoding nor
+    the poverty criteria: they are not in the compiled frames at all (not merely dropped by
+    the final select), and the selection has no member or findings part."""
+    from welfare_rules.backends.polars_compiler import PolarsCompiler
+
+    plan = national.plan(AS_OF)
+    hh = pl.LazyFrame({"__row": [0], "id": ["3375010101010001"]})
+    pp = pl.LazyFrame({"__row": [0], "nik": ["3375010101900001"],
+                       "household_id": ["3375010101010001"]})
+    comp = PolarsCompiler(plan)
+    ef = comp.compile_entity("household", hh, ["__row", "id"], pp,
+                             ["__row", "nik", "household_id"], outputs=["pkh_eligible"])
+    names = ef.records.collect_schema().names()
+    assert "pkh_eligible" in names
+    assert "poor_bps" not in names
+    assert "bps_01_floor_area" not in names
+    assert not any(c.startswith("nik_") for c in names)
+    assert ef.rule_ids == ["pkh_eligible"]
+    assert ef.members is None
+    assert ef.findings == []
+    whole = comp.compile_entity("household", hh, ["__row", "id"], pp,
+                                ["__row", "nik", "household_id"])
+    assert "poor_bps" in whole.records.collect_schema().names()
+
+
+def test_a_selection_equals_the_same_columns_of_the_whole_pack(national: wr.Engine) -> None:
+    """The selected columns hold what the Python reference gives for them; member results and
+    findings are those of the whole pack."""
+    from .compare import CHECKS
+
+    hh, pp = population(7, 300, 0.05, AS_OF)
+    kw: dict[str, Any] = {"members": pp, "as_of": AS_OF, "settle": False, "validate": False,
+                          "dataset_checks": CHECKS}
+    full = evaluate_batch(national, "household", hh, backend="python", **kw)
+    got = evaluate_batch(national, "household", hh, backend="polars", outputs=BENCH, **kw)
+    ordered = [r for r in national.visible_rule_ids("household") if r in BENCH]
+    want = ["id", "kecamatan", "kelurahan", *[c for r in ordered for c in (r, r + "__status")]]
+    assert got.to_arrow().column_names == want
+    assert differences(full.to_arrow().select(want), got.to_arrow(), "households") == []
+    assert differences(full.member_results, got.member_results, "members") == []
+    assert differences(full.findings, got.findings, "findings") == []
+
+
+def test_output_streams_the_results_to_parquet(national: wr.Engine, tmp_path: Path) -> None:
+    """``output=`` writes the file through ``sink_parquet``: the statuses as text, read back
+    as the results the in-memory run gives, selection or not."""
+    import pyarrow.parquet as pq
+
+    hh, pp = population(5, 200, 0.1, AS_OF)
+    for outputs in (BENCH, None):
+        kw: dict[str, Any] = {"members": pp, "as_of": AS_OF, "settle": False,
+                              "validate": False, "dataset_checks": False, "outputs": outputs}
+        mem = evaluate_batch(national, "household", hh, backend="polars", **kw).to_arrow()
+        out = tmp_path / "results.parquet"
+        res = evaluate_batch(national, "household", hh, backend="polars", output=out, **kw)
+        assert res.results_path == out
+        written = pq.read_table(out)
+        assert written.num_rows == hh.num_rows
+        assert written.column("poor_bps__status").to_pylist() == \
+            mem.column("poor_bps__status").to_pylist()
+        assert differences(mem, res.to_arrow(), "households") == []
+        out.unlink()
+
+
+def test_threads_it_cannot_give_are_refused(national: wr.Engine) -> None:
+    """Polars' thread pool is sized once per process: a job asking for another size is a
+    clear error, the pool's own size is accepted."""
+    import pytest
+
+    from welfare_rules.errors import EvaluationError
+
+    hh, pp = population(5, 20, 0.0, AS_OF)
+    kw: dict[str, Any] = {"members": pp, "as_of": AS_OF, "settle": False, "validate": False,
+                          "dataset_checks": False, "backend": "polars"}
+    other = pl.thread_pool_size() + 1
+    with pytest.raises(EvaluationError, match=f"POLARS_MAX_THREADS={other}"):
+        evaluate_batch(national, "household", hh, threads=other, **kw)
+    res = evaluate_batch(national, "household", hh, threads=pl.thread_pool_size(), **kw)
+    assert res.to_arrow().num_rows == 20

@@ -170,3 +170,37 @@ def test_bounds_are_the_same_on_python_and_spark(engine_from: Any, spark: Any, e
     eng = engine_from(f"- id: t_r\n  value: \"{expr}\"\n", extra_plugins=[Backends()])
     assert [expected] * 2 == _both(eng, record, "t_r", ("spark",), spark=spark)
     assert "false" == spark.conf.get("spark.sql.ansi.enabled")
+
+
+_OVERFLOW_ON_SPARK = """
+from welfare_rules.backends.spark import bounded_arithmetic, local_session
+from welfare_rules.errors import OUT_OF_RANGE, EvaluationError
+
+spark = local_session("welfare-rules-quiet", cores=1)
+for query in ("SELECT CAST(9223372036854775807 AS BIGINT) + id FROM range(3)",
+              "SELECT raise_error(:m) FROM range(2)"):
+    try:
+        with bounded_arithmetic(spark):
+            spark.sql(query, args={"m": f"{OUT_OF_RANGE}: beyond"}).collect()
+    except EvaluationError as exc:
+        print(exc)
+"""
+
+
+@pytest.mark.spark
+def test_an_overflow_on_spark_is_the_shared_error_alone(tmp_path: Any) -> None:
+    """An overflow in a Spark query (ANSI) and the compiler's raise_error reach the caller as
+    the shared error, and stderr stays empty: the executor's and scheduler's log lines
+    (ERROR with a stack) and PySpark's log of the query's error were copies of it."""
+    import subprocess
+    import sys
+
+    script = tmp_path / "overflow.py"
+    script.write_text(_OVERFLOW_ON_SPARK)
+    proc = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                          check=True, timeout=600)
+    said = proc.stdout.splitlines()
+    assert len(said) == 2, proc.stdout + proc.stderr
+    assert all(line.startswith(OUT_OF_RANGE) for line in said), said
+    logged = [line for line in proc.stderr.splitlines() if "ERROR" in line]
+    assert logged == [], proc.stderr

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime
 import re
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -186,3 +187,43 @@ def test_every_counterfactual_flips_the_outcome(engine: Engine, data: st.DataObj
             assert not any(k.endswith((".sex", ".birth_date")) for k in c.changes)
             assert c.sentence("id").startswith("Jika ")
             assert c.sentence("en").startswith("If ")
+
+
+_ID_RULE = """\
+id: id_rule
+version: "1"
+entity: household
+title: {id: Aturan salinan KK, en: A card-copy rule}
+rules:
+  - id: t_kk_copy
+    policy: local
+    title: {id: "Salinan KK {t_kk_copy}", en: "Card copy {t_kk_copy}"}
+    value: 'id + ""'
+  - id: t_has_copy
+    policy: local
+    when: 't_kk_copy != ""'
+"""
+
+
+def test_a_rule_whose_value_carries_an_id_is_masked_in_every_explanation(tmp_path: Path
+                                                                         ) -> None:
+    """A rule's own value (here a copy of the No. KK) went out in full in the text, JSON,
+    HTML and summary of an explanation; only fields were masked (review2 #7). unmask=True
+    still shows it."""
+    import datetime
+
+    from welfare_rules import Engine
+
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(_ID_RULE, encoding="utf-8")
+    engine = Engine.load(rules=[rules])
+    kk = "3375010101019999"
+    d = engine.evaluate("household", {"id": kk, "members": []}, as_of=datetime.date(2024, 1, 1))
+    for rule in ("t_has_copy", "t_kk_copy"):
+        for lang in ("id", "en"):
+            for level in ("full", "summary"):
+                for fmt in ("text", "json", "html"):
+                    out = d.explain(rule, lang=lang, level=level, fmt=fmt)
+                    assert kk not in out, (rule, lang, level, fmt)
+                    assert "3375" in out  # masked, not dropped
+    assert kk in d.explain("t_has_copy", lang="en", unmask=True)

@@ -226,6 +226,22 @@ def test_a_74_year_old_woman_with_pregnancy_blank_is_known_pkh_eligible(national
     assert "Pregnant (member 1) left blank, but it does not change the outcome" in text
 
 
+def test_a_member_s_unknown_outcome_needs_its_blank(national: Engine) -> None:
+    """A member's decision names what decides its own unknown outcome (review2 #29: it was
+    always [], which reads as "nothing is missing"), addressed from the household."""
+    woman = {"nik": "3375014101500001", "sex": "female", "birth_date": datetime.date(1949, 6, 1),
+             "relationship": "head", "is_alive": True, "disability": "none",
+             "school_level": "none"}
+    d = national.evaluate("household", {"id": "3375010101010001", "in_dtks": True, "desil": 2,
+                                        "members": [woman]}, as_of=AS_OF)
+    m = d.members[0]
+    assert m.status("pkh_component") == "unknown"  # pregnancy or elderly
+    assert m.needs("pkh_component") == ["members[0].is_pregnant"]
+    known = [r for r in m.slots if "#" not in r and m.status(r) != "unknown"]
+    assert known
+    assert all(m.needs(r) == [] for r in known)
+
+
 def test_a_rule_not_in_force_needs_nothing_and_has_no_counterfactual(national: Engine) -> None:
     """needs() and counterfactuals() of a rule not in force on as_of are empty, not a KeyError
     (the CLI's explain asks them of every rule)."""

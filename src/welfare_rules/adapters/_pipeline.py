@@ -160,6 +160,10 @@ class SeenSet:
             self.con.unregister("batch")
         return out.column("dup").combine_chunks().cast(pa.int64())
 
+    def close(self) -> None:
+        """Close the embedded DuckDB connection (the reader does, in a ``finally``)."""
+        self.con.close()
+
 
 @attrs.define
 class SourceState:
@@ -236,27 +240,34 @@ def _header_index(headers: Sequence[str]) -> dict[str, str]:
 
 def _read_opened(opened: OpenedSource, plans: Sequence[EntityPlan], key_column: str | None,
                  dedupe_keys: Sequence[tuple[str, str]], bar: Any) -> SourceState:
-    st = SourceState(opened.name, notes=list(opened.notes))
-    task = None
-    if bar is not None:
-        label = opened.name if len(opened.name) < 40 else "…" + opened.name[-39:]
-        task = bar.add_task(f"reading {label}", total=opened.total)
-    if opened.headers:
-        _check_required_columns(opened.name, opened.headers, plans)
-    row_seen = SeenSet()
-    key_seen = {k: SeenSet() for k in dedupe_keys}
-    enc = opened.encoding or "the source encoding"
-    try:
-        for raw in opened.batches:
-            _one_batch(st, raw, plans, key_column, row_seen, key_seen, enc)
+    """Read an opened source to the end; its handles and the duplicate sets are closed
+    whether it is read to the end or raises."""
+    with contextlib.ExitStack() as stack:
+        stack.callback(opened.close)
+        st = SourceState(opened.name, notes=list(opened.notes))
+        task = None
+        if bar is not None:
+            label = opened.name if len(opened.name) < 40 else "…" + opened.name[-39:]
+            task = bar.add_task(f"reading {label}", total=opened.total)
+        if opened.headers:
+            _check_required_columns(opened.name, opened.headers, plans)
+        row_seen = SeenSet()
+        stack.callback(row_seen.close)
+        key_seen = {k: SeenSet() for k in dedupe_keys}
+        for seen in key_seen.values():
+            stack.callback(seen.close)
+        enc = opened.encoding or "the source encoding"
+        try:
+            for raw in opened.batches:
+                _one_batch(st, raw, plans, key_column, row_seen, key_seen, enc)
+                if task is not None:
+                    bar.update(task, completed=opened.position())
+        except (OSError, UnicodeError) as exc:
+            raise DataError(f"cannot read {opened.name}: {exc}") from None
+        finally:
             if task is not None:
                 bar.update(task, completed=opened.position())
-    except (OSError, UnicodeError) as exc:
-        raise DataError(f"cannot read {opened.name}: {exc}") from None
-    finally:
-        if task is not None:
-            bar.update(task, completed=opened.position())
-    return st
+        return st
 
 
 def _check_required_columns(name: str, headers: Sequence[str], plans: Sequence[EntityPlan]

@@ -24,7 +24,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 
-from ..errors import DataError
+from ..errors import DataError, did_you_mean
 
 REPLACEMENT = "\ufffd"
 SNIFF_BYTES = 1 << 16
@@ -78,6 +78,19 @@ class OpenedSource:
     encoding: str | None = None
     fallback: Callable[[], OpenedSource] | None = None  # a slower, more tolerant reader
     notes: list[str] = attrs.field(factory=list)  # warnings about how it was read
+    closers: list[Callable[[], None]] = attrs.field(factory=list)  # the handles it holds
+
+    def close(self) -> None:
+        """Release the file handles, workbooks and connections the source holds, whether or not
+        its batches were read to the end (the reader calls this in a ``finally``)."""
+        close = getattr(self.batches, "close", None)
+        try:
+            if close is not None:
+                close()  # a generator: its own ``finally`` and ``with`` blocks run
+        finally:
+            for closer in reversed(self.closers):
+                closer()
+            self.closers.clear()
 
 
 def unique_headers(names: Sequence[Any], source: str = "the source") -> list[str]:
@@ -397,7 +410,8 @@ def open_csv(path: Path, *, delimiters: Sequence[str] = (), encodings: Sequence[
     block = min(64 << 20, max(1 << 14, bytes_per_row * chunk_size))
     fh = path.open("rb")
     stream = _Transcoder(fh, enc)
-    opened = OpenedSource(str(path), headers, iter(()), size, lambda: stream.consumed, enc)
+    opened = OpenedSource(str(path), headers, iter(()), size, lambda: stream.consumed, enc,
+                          closers=[stream.close])
     if sniffed.note:
         opened.notes.append(sniffed.note)
     if fast and len(headers) > 1:
@@ -504,6 +518,9 @@ def _pyarrow_csv(stream: _Transcoder, headers: list[str], delim: str, block: int
             raise FastReaderFailed("an unclosed quote: the line-by-line reader resumes after it")
         if unnumbered[0]:
             raise FastReaderFailed("the CSV parser could not number a rejected row")
+        if _line_break_in_a_cell(batch):
+            raise FastReaderFailed("an unclosed quote folded lines into one cell: the "
+                                   "line-by-line reader quarantines its line")
         raw_numbers = _row_numbers(base, batch.num_rows, sorted(skipped))
         if len(raw_numbers):
             last = int(raw_numbers[-1].as_py())
@@ -535,6 +552,15 @@ def _pyarrow_csv(stream: _Transcoder, headers: list[str], delim: str, block: int
                        pa.array([], pa.int64()), done, len(blank_raw) - blanks_done)
 
 
+def _line_break_in_a_cell(batch: pa.RecordBatch) -> bool:
+    """Whether a cell holds a line break. The reader runs with ``newlines_in_values=False``,
+    so one can only come from a stray quote that joined the following lines into its cell;
+    when the joined record happens to have the right number of cells, pyarrow reports nothing
+    and the swallowed rows would be lost without a word."""
+    return any(pc.any(pc.match_substring_regex(col, "[\r\n]")).as_py()
+               for col in batch.columns)
+
+
 #: how many lines one quoted value may span before its quote counts as never closed
 MAX_QUOTED_LINES = 20
 
@@ -552,6 +578,15 @@ def _split_quoted(text: str, delim: str) -> list[str] | None:
     if len(recs) > 1:  # a stray line end inside: one record only if the rest is empty
         return recs[0] if all(not r for r in recs[1:]) else None
     return recs[0]
+
+
+def _swallows_a_record(span: list[tuple[int, str]], delim: str, width: int) -> bool:
+    """Whether the lines a quoted value spans hold a whole record of their own: a line with a
+    record's delimiters before the quote that closes the value (or with no quote at all).
+    A real multi-line value (an address) does not; a stray opening quote that joined the
+    following rows into one cell does, and those rows must not vanish into it."""
+    return width > 1 and any(text.split('"', 1)[0].count(delim) >= width - 1
+                             for _, text in span)
 
 
 def _python_csv(stream: _Transcoder, headers: list[str], delim: str, chunk_size: int
@@ -615,7 +650,8 @@ def _python_csv(stream: _Transcoder, headers: list[str], delim: str, chunk_size:
                     break
                 span.append(more)
                 quoted = _split_quoted(line + "".join(t for _, t in span), delim)
-            if quoted is None or (span and len(quoted) != width):
+            if quoted is None or (span and (len(quoted) != width
+                                            or _swallows_a_record(span, delim, width))):
                 pending.extendleft(reversed(span))
                 row += 1
                 rejected.append((row, "", line.rstrip("\r\n")[:200],
@@ -650,11 +686,29 @@ def open_xlsx(path: Path, *, sheet: str | None, chunk_size: int) -> OpenedSource
         wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many kinds for a damaged workbook
         raise DataError(f"cannot read {path} as an Excel workbook: {exc}") from None
+    closers = [wb.close]
+    try:
+        return _open_sheet(path, wb, sheet, chunk_size, closers)
+    except BaseException:
+        for closer in reversed(closers):
+            closer()
+        raise
+
+
+def _open_sheet(path: Path, wb: Any, sheet: str | None, chunk_size: int,
+                closers: list[Callable[[], None]]) -> OpenedSource:
+    import openpyxl
+
+    if sheet is not None and sheet not in wb.sheetnames:
+        raise DataError(f"{path}: no sheet named '{sheet}'{did_you_mean(sheet, wb.sheetnames)} "
+                        f"(the workbook has: {', '.join(wb.sheetnames)})")
     ws = wb[sheet] if sheet else wb.worksheets[0]
     rows = ws.iter_rows(values_only=True)
     # the formulas themselves, row for row beside the cached values, when the workbook has any
     formula_wb = (openpyxl.load_workbook(path, read_only=True, data_only=False)
                   if _has_formulas(path) else None)
+    if formula_wb is not None:
+        closers.append(formula_wb.close)
     formulas: Iterator[Sequence[Any]] | None = None
     if formula_wb is not None:
         fws = formula_wb[sheet] if sheet else formula_wb.worksheets[0]
@@ -667,8 +721,8 @@ def open_xlsx(path: Path, *, sheet: str | None, chunk_size: int) -> OpenedSource
             header = values
             break
     if header is None:
-        wb.close()
-        raise DataError(f"{path}: the first sheet has no header row")
+        raise DataError(f"{path}: the {f'sheet {sheet!r}' if sheet else 'first sheet'} has no "
+                        f"header row")
     headers = unique_headers(header, str(path))
     width = len(headers)
     count = [0]
@@ -703,11 +757,9 @@ def open_xlsx(path: Path, *, sheet: str | None, chunk_size: int) -> OpenedSource
                 yield _flush_rows(headers, cells, numbers, rejected, blank)
         if cells or rejected or blank[0]:
             yield _flush_rows(headers, cells, numbers, rejected, blank)
-        wb.close()
-        if formula_wb is not None:
-            formula_wb.close()
 
-    return OpenedSource(str(path), headers, batches(), ws.max_row, lambda: count[0])
+    return OpenedSource(str(path), headers, batches(), ws.max_row, lambda: count[0],
+                        closers=closers)
 
 
 def _has_formulas(path: Path) -> bool:
@@ -768,6 +820,17 @@ def _flush_rows(headers: list[str], cells: list[list[str | None]], numbers: list
     return out
 
 
+def _json_header(seen: dict[str, str], key: str, source: str) -> str:
+    """``key`` as a header; a key spelt another way (case, spacing) in any record of the file
+    is refused, as a header written twice in a CSV is (:func:`unique_headers`)."""
+    norm = " ".join(key.split()).upper()
+    first = seen.setdefault(norm, key)
+    if first != key:
+        raise DataError(f"{source}: the keys '{first}' and '{key}' differ only in case or "
+                        f"spacing; which one is meant is a guess: use one spelling")
+    return key
+
+
 def _records_source(name: str, records: Iterator[tuple[int, Any]], chunk_size: int,
                     total: int | None) -> OpenedSource:
     """JSON objects as rows; headers are the union of keys, taken per batch."""
@@ -783,7 +846,7 @@ def _records_source(name: str, records: Iterator[tuple[int, Any]], chunk_size: i
             keys: dict[str, None] = {}
             for _, obj in chunk:
                 keys.update(dict.fromkeys(obj))
-            headers = [seen_headers.setdefault(k.upper(), k) for k in keys]
+            headers = [_json_header(seen_headers, k, name) for k in keys]
             cols = [pa.array([_py_to_text(obj.get(k)) for _, obj in chunk], pa.string())
                     for k in keys]
             out = RawBatch(pa.Table.from_arrays(cols, names=headers) if headers
@@ -884,20 +947,36 @@ def _open_sqlalchemy(src: SQLSource, chunk_size: int) -> OpenedSource:
         raise DataError("reading a database URL needs SQLAlchemy: "
                         "pip install 'welfare-rules[sql]'") from None
     conn = src.connection
-    owned = None
+    closers: list[Callable[[], None]] = []  # what this reader opened, closed last first
+
+    def close() -> None:
+        for closer in reversed(closers):
+            closer()
+        closers.clear()
+
     try:
         if isinstance(conn, str):
             owned = sa.create_engine(conn)
+            closers.append(owned.dispose)
             connection = owned.connect()
+            closers.append(connection.close)
         elif isinstance(conn, sa.engine.Engine):
-            owned = conn
             connection = conn.connect()
+            closers.append(connection.close)
         else:
             connection = conn
         result = connection.execution_options(stream_results=True).execute(sa.text(src.query))
+        closers.append(result.close)
+        headers = unique_headers(list(result.keys()), "<sql>")
     except sa.exc.SQLAlchemyError as exc:
+        close()
         raise DataError(f"SQL query failed: {exc}") from None
-    headers = unique_headers(list(result.keys()), "<sql>")
+    except ImportError as exc:  # the database's driver (psycopg, pymysql, ...) is not installed
+        close()
+        raise DataError(f"SQL source: the database driver is not installed ({exc})") from None
+    except BaseException:
+        close()
+        raise
     count = [0]
 
     def batches() -> Iterator[RawBatch]:
@@ -911,13 +990,9 @@ def _open_sqlalchemy(src: SQLSource, chunk_size: int) -> OpenedSource:
                 count[0] += len(part)
                 yield RawBatch(pa.Table.from_arrays(cols, names=headers), rows)
         finally:
-            result.close()
-            if owned is not None:
-                connection.close()
-                if isinstance(conn, str):
-                    owned.dispose()
+            close()
 
-    return OpenedSource("<sql>", headers, batches(), None, lambda: count[0])
+    return OpenedSource("<sql>", headers, batches(), None, lambda: count[0], closers=[close])
 
 
 # --- dispatch ----------------------------------------------------------------------------------

@@ -108,13 +108,21 @@ def spec_from_data(data: Any, pos: Positions | None = None) -> MappingSpec:
         aliases = spec.get("aliases") or []
         if isinstance(aliases, str):
             aliases = [aliases]
+        if not isinstance(aliases, list | tuple) or not all(
+                isinstance(a, str | int) and not isinstance(a, bool) for a in aliases):
+            raise MappingError(f"column '{header}': 'aliases' must be a header or a list of "
+                               f"headers, found {aliases!r}", pos.get((*path, "aliases")))
         cols.append(ColumnSpec(
             column=str(header), entity=entity, field=field,
             parser=str(spec["parser"]) if spec.get("parser") else None,
             values={str(k): canon_text(v) for k, v in values.items()},
             aliases=tuple(str(a) for a in aliases), default=spec.get("default"),
             location=where))
-    for target, value in (data.get("defaults") or {}).items():
+    defaults = data.get("defaults") or {}
+    if not isinstance(defaults, Mapping):
+        raise MappingError("'defaults' must map 'entity.field' to a value, found "
+                           f"{type(defaults).__name__} {defaults!r}", pos.get(("defaults",)))
+    for target, value in defaults.items():
         entity, _, field = str(target).partition(".")
         cols.append(ColumnSpec(column=f"<default {target}>", entity=entity, field=field,
                                default=value, location=pos.get(("defaults", str(target)))))

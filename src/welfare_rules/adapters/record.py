@@ -29,7 +29,7 @@ from typing import Any
 import attrs
 
 from ..errors import InputError, InputProblem, did_you_mean
-from ..masking import mask_id, mask_text
+from ..masking import is_masked_field, mask_id, mask_text
 from ..schema import Field, Schema
 from ..types import INT64_MAX, INT64_MIN, TEXT_MAX
 from ._parse import (
@@ -44,7 +44,7 @@ from ._parse import (
 from .record_fast import FastCheck, compile_fast_check
 
 __all__ = ["ON_INVALID", "Checked", "InputWarning", "RecordContract", "check_record",
-           "is_missing", "members_problem"]
+           "contract_for", "is_missing", "members_problem"]
 
 #: what to do with an invalid value: raise an InputError, or take it as unknown (a finding)
 ON_INVALID = ("raise", "unknown")
@@ -52,7 +52,6 @@ ON_INVALID = ("raise", "unknown")
 _BOOL_SHOWN = ", ".join(f"'{t}'/'{f}'" for t, f in zip(BOOL_TRUE[:2], BOOL_FALSE[:2],
                                                          strict=True))
 _DIGITS16 = "^[0-9]{16}$"
-_ID_NAMES = frozenset({"nik", "household_id", "no_kk", "nomor_kk", "kk"})
 
 
 class InputWarning(UserWarning):
@@ -272,10 +271,11 @@ def _in_range(spec: _Spec, value: Any) -> tuple[Any, str | None]:
     return value, None
 
 
-def _shown(value: Any, spec: _Spec | None, name: str) -> str:
+def _shown(value: Any, spec: _Spec | None, name: str, entity: str | None = None,
+           key: str | None = None) -> str:
     """A value as a message shows it: identifiers masked, long text cut."""
-    ident = name in _ID_NAMES or (spec is not None and spec.pattern is not None
-                                  and spec.pattern.pattern == _DIGITS16)
+    ident = is_masked_field(name, entity, key) or (
+        spec is not None and spec.pattern is not None and spec.pattern.pattern == _DIGITS16)
     if ident and value is not None and not isinstance(value, bool):
         return repr(mask_id(value))
     text = mask_text(repr(value))
@@ -301,9 +301,11 @@ class RecordContract:
             for rel in ent.relations.values():
                 self.relations[rel.name] = RecordContract(schema, rel.entity, _depth + 1)
         self.names = (*self.specs, *self.relations)
-        # canonical records skip the full check (record_fast.py: it only ever says "canonical")
-        self._fast: FastCheck = compile_fast_check(
-            self.specs, self.required, {k: c._fast for k, c in self.relations.items()},
+        #: ``fast(record)``: True when :meth:`check` would give ``record`` itself back with no
+        #: problem (apart from the ``relations_needed`` it is given), by the fast path alone;
+        #: False means "call :meth:`check`", never "invalid" (record_fast.py)
+        self.fast: FastCheck = compile_fast_check(
+            self.specs, self.required, {k: c.fast for k, c in self.relations.items()},
             self.names)
 
     def check(self, record: Mapping[str, Any], *, strict: bool = True,
@@ -332,15 +334,15 @@ class RecordContract:
         invalid: list[InputProblem] = []
         unknown: list[InputProblem] = []
         shape: list[InputProblem] = []
-        out = record if self._fast(record) else self._check(record, invalid, unknown, shape,
+        out = record if self.fast(record) else self._check(record, invalid, unknown, shape,
                                                              None, None)
         for rel in relations_needed:
             if rel in self.relations and rel not in record:
                 shape.append(members_problem(self.entity, rel, self.relations[rel].entity))
         if unknown and not strict:
-            warnings.warn(InputWarning("; ".join(
+            warnings.warn(InputWarning(mask_text("; ".join(
                 f"{p.entity} record: unknown field '{p.path}' ignored"
-                f"{did_you_mean(p.field, self._names_of(p.entity))}" for p in unknown)),
+                f"{did_you_mean(p.field, self._names_of(p.entity))}" for p in unknown))),
                 stacklevel=3)
             unknown = []
         if shape or ((invalid or unknown) and on_invalid == "raise"):
@@ -357,7 +359,8 @@ class RecordContract:
         key = record.get(self.key)
         if key is None:
             return None
-        return _shown(key, self.specs.get(self.key), self.key).strip("'")
+        return _shown(key, self.specs.get(self.key), self.key, self.entity,
+                      self.key).strip("'")
 
     def _check(self, rec: Mapping[str, Any], invalid: list[InputProblem],
                unknown: list[InputProblem], shape: list[InputProblem], index: int | None,
@@ -397,7 +400,7 @@ class RecordContract:
             if why is not None:
                 invalid.append(InputProblem(
                     self.entity, k, s.expected + (f" ({why})" if why else ""),
-                    _shown(v, s, k), index, relation))
+                    _shown(v, s, k, self.entity, self.key), index, relation))
             if canon is not v:
                 if out is None:
                     out = dict(rec)

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import datetime
 import re
+import weakref
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Protocol
 
@@ -43,9 +44,21 @@ class _SpecLike(Protocol):
     pattern: re.Pattern[str] | None
 
 
+#: How many key orders of one entity get their own function; records in further orders take
+#: the general test (one dict lookup per field).
+MAX_ORDERS = 32
+
+
 def compile_fast_check(specs: Mapping[str, Any], required: Sequence[str],
                        children: Mapping[str, FastCheck], names: Iterable[str]) -> FastCheck:
     """Generate the fast test of one entity's records.
+
+    Records of one source nearly always hold the same keys in the same order, so the test is
+    generated per key order, the first time a record in that order is seen (up to
+    :data:`MAX_ORDERS` orders): it takes the record's values in one unpacking
+    (``v0, v1, ... = rec.values()``) instead of one lookup per field, and an order holding an
+    undeclared field, or lacking a required one, is known to need the full check before any
+    value is read. Records in other orders take one general test.
 
     Args:
         specs: the entity's field specs (``adapters.record``'s compiled checks), by name.
@@ -59,70 +72,148 @@ def compile_fast_check(specs: Mapping[str, Any], required: Sequence[str],
         pattern, every required field is present, and each relation is a ``list`` of ``dict``
         records that pass their own test. False means "run the full check", never "invalid".
     """
-    ns: dict[str, Any] = {"_date": datetime.date, "_list": list, "_dict": dict,
-                          "_names": frozenset(names)}
-    lines = ["def fast(rec):",
-             "    if rec.__class__ is not _dict or not rec.keys() <= _names:",
-             "        return False",
-             "    get = rec.get"]
+    known = frozenset(names)
+    general = _general(specs, required, children, known)
+    orders: dict[tuple[Any, ...], FastCheck] = {}
 
-    def const(value: Any) -> str:
-        name = f"K{len(ns)}"
-        ns[name] = value
-        return name
+    def learn(keys: tuple[Any, ...]) -> FastCheck:
+        if len(orders) >= MAX_ORDERS:
+            return general
+        fn = _for_order(keys, specs, required, children, known)
+        orders[keys] = fn
+        return fn
 
-    for i, (name, spec) in enumerate(specs.items()):
-        s: _SpecLike = spec
-        v = f"v{i}"
-        tests = _tests(s, v, const)
-        if tests is None:
-            continue  # a kind taken as it is (lists, any): nothing to test
-        lines.append(f"    {v} = get({name!r})")
-        if name in required:
-            lines.append(f"    if {v} is None or {tests}:")
-        else:
-            lines.append(f"    if {v} is not None and ({tests}):")
-        lines.append("        return False")
-    for name in required:
-        if name not in specs or _tests(specs[name], "x", const) is None:
-            lines.append(f"    if get({name!r}) is None:")
-            lines.append("        return False")
-    for name in children:
-        sub = const(children[name])
-        lines += [f"    ms = get({name!r})",
-                  "    if ms is not None:",
-                  "        if ms.__class__ is not _list:",
-                  "            return False",
-                  "        for m in ms:",
-                  f"            if not {sub}(m):",
-                  "                return False"]
-    lines.append("    return True")
-    # the constants as default arguments: local reads in the generated function
-    lines[0] = "def fast(rec, " + ", ".join(f"{k}={k}" for k in ns) + "):"
-    code = compile("\n".join(lines) + "\n", "<welfare_rules:record contract>", "exec")
+    ns: dict[str, Any] = {"_dict": dict, "_tuple": tuple, "_orders": orders, "_learn": learn}
+    src = ("def fast(rec, _dict=_dict, _tuple=_tuple, _get=_orders.get, _learn=_learn):\n"
+           "    if rec.__class__ is not _dict:\n"
+           "        return False\n"
+           "    keys = _tuple(rec)\n"
+           "    return (_get(keys) or _learn(keys))(rec)\n")
+    fast = _compile(src, ns)
+    _DISPATCH[fast] = (orders.get, learn)  # a parent's loop over members dispatches inline
+    return fast
+
+
+#: each generated test's (lookup of the function of a key order, the function learning one)
+_DISPATCH: weakref.WeakKeyDictionary[FastCheck, tuple[Any, Any]] = weakref.WeakKeyDictionary()
+
+
+def _compile(src: str, ns: dict[str, Any]) -> FastCheck:
+    code = compile(src, "<welfare_rules:record contract>", "exec")
     exec(code, ns)
     fast: FastCheck = ns["fast"]
     return fast
 
 
-def _tests(s: _SpecLike, v: str, const: Callable[[Any], str]) -> str | None:
-    """The condition under which ``v`` (not None) is *not* plainly canonical, or None when the
-    field's kind is not checked at all."""
+class _Consts:
+    """The named constants of one generated function, passed as default arguments (local
+    reads in the generated code)."""
+
+    def __init__(self) -> None:
+        self.ns: dict[str, Any] = {"_list": list, "_dict": dict, "_tuple": tuple}
+
+    def __call__(self, value: Any) -> str:
+        name = f"K{len(self.ns)}"
+        self.ns[name] = value
+        return name
+
+    def header(self) -> str:
+        return "def fast(rec, " + ", ".join(f"{k}={k}" for k in self.ns) + "):"
+
+
+def _children_lines(name: str, var: str, children: Mapping[str, FastCheck],
+                    const: _Consts) -> list[str]:
+    """The test of a relation: a list of records, each passing its own test (the member's
+    key order looked up here, not in one more call per member)."""
+    get, learn = _DISPATCH[children[name]]
+    cget, clearn = const(get), const(learn)
+    return [f"    if {var} is not None:",
+            f"        if {var}.__class__ is not _list:",
+            "            return False",
+            f"        for m in {var}:",
+            "            if m.__class__ is not _dict:",
+            "                return False",
+            "            k = _tuple(m)",
+            f"            if not ({cget}(k) or {clearn}(k))(m):",
+            "                return False"]
+
+
+def _field_lines(name: str, var: str, spec: Any, required: Sequence[str],
+                 const: _Consts) -> list[str]:
+    """The test of one field's value: the class first (a missing value fails it too, and is
+    only then told apart), then the value where the field declares a range, values or
+    pattern."""
+    tests = _tests(spec, var, const)
+    need = name in required
+    if tests is None:  # a kind taken as it is (lists, any): only presence matters
+        return [f"    if {var} is None:", "        return False"] if need else []
+    klass, bad = tests
+    if bad is None:
+        if need:
+            return [f"    if not {klass}:", "        return False"]
+        return [f"    if not {klass} and {var} is not None:", "        return False"]
+    return [f"    if {klass}:", f"        if {bad}:", "            return False",
+            "    else:" if need else f"    elif {var} is not None:", "        return False"]
+
+
+def _for_order(keys: tuple[Any, ...], specs: Mapping[str, Any], required: Sequence[str],
+               children: Mapping[str, FastCheck], known: frozenset[str]) -> FastCheck:
+    """The test of records whose keys are exactly ``keys``, in this order."""
+    if not known.issuperset(keys) or not set(required) <= set(keys):
+        return _never  # an undeclared field or a required one absent: the full check reports
+    const = _Consts()
+    values = ", ".join(f"v{i}" for i in range(len(keys)))
+    lines = ["", f"    {values}{',' if len(keys) == 1 else ''} = rec.values()" if keys else ""]
+    for i, name in enumerate(keys):
+        if name in specs:
+            lines += _field_lines(name, f"v{i}", specs[name], required, const)
+        else:
+            lines += _children_lines(name, f"v{i}", children, const)
+    lines[0] = const.header()
+    return _compile("\n".join([*lines, "    return True"]) + "\n", const.ns)
+
+
+def _never(rec: Mapping[str, Any]) -> bool:
+    return False
+
+
+def _general(specs: Mapping[str, Any], required: Sequence[str],
+             children: Mapping[str, FastCheck], known: frozenset[str]) -> FastCheck:
+    """The test of a record in any key order: one lookup per field."""
+    const = _Consts()
+    names = const(known)
+    lines = ["", f"    if rec.__class__ is not _dict or not rec.keys() <= {names}:",
+             "        return False",
+             "    get = rec.get"]
+    for i, name in enumerate(specs):
+        field = _field_lines(name, f"v{i}", specs[name], required, const)
+        if field:
+            lines += [f"    v{i} = get({name!r})", *field]
+    for name in children:
+        lines += [f"    ms = get({name!r})", *_children_lines(name, "ms", children, const)]
+    lines[0] = const.header()
+    return _compile("\n".join([*lines, "    return True"]) + "\n", const.ns)
+
+
+def _tests(s: _SpecLike, v: str, const: Callable[[Any], str]) -> tuple[str, str | None] | None:
+    """How a present value ``v`` is tested: the condition that it is of a canonical class (the
+    first, cheap test), and the condition under which such a value is still *not* plainly
+    canonical (None: none). None when the field's kind is not checked at all."""
     if s.cls is object:
         return None
     cls = const(s.cls)
-    klass = (f"{v}.__class__ is not {cls}" if s.alt is s.cls else
-             f"({v}.__class__ is not {cls} and {v}.__class__ is not {const(s.alt)})")
+    klass = (f"{v}.__class__ is {cls}" if s.alt is s.cls else
+             f"({v}.__class__ is {cls} or {v}.__class__ is {const(s.alt)})")
     if s.plain:  # a text past TEXT_MAX is refused by the full check
-        return f"{klass} or len({v}) > {TEXT_MAX}" if s.cls is str else klass
+        return klass, (f"len({v}) > {TEXT_MAX}" if s.cls is str else None)
     if s.allowed is not None:
-        return f"{klass} or {v} not in {const(s.allowed)}"
+        return klass, f"{v} not in {const(s.allowed)}"
     if s.pattern is not None:
         if s.pattern.pattern == _DIGITS16:  # a NIK or No. KK: the same test without a regex
-            return f"{klass} or len({v}) != 16 or not {v}.isdigit() or not {v}.isascii()"
-        return f"{klass} or len({v}) > {TEXT_MAX} or {const(s.pattern)}.fullmatch({v}) is None"
+            return klass, f"len({v}) != 16 or not {v}.isascii() or not {v}.isdigit()"
+        return klass, f"len({v}) > {TEXT_MAX} or {const(s.pattern)}.fullmatch({v}) is None"
     if s.lo is not None:
         if s.lo == datetime.date.min and s.hi == datetime.date.max:
-            return klass  # every date is within
-        return f"{klass} or not {const(s.lo)} <= {v} <= {const(s.hi)}"
-    return f"{klass} or True"  # a kind the full check always looks at
+            return klass, None  # every date is within
+        return klass, f"not {const(s.lo)} <= {v} <= {const(s.hi)}"
+    return klass, "True"  # a kind the full check always looks at

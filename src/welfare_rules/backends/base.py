@@ -16,7 +16,7 @@ from the core but this module and the plan: see ``docs/architecture.md``.
 from __future__ import annotations
 
 import datetime
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence, Set
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
@@ -27,11 +27,14 @@ import pyarrow.compute as pc
 from .. import types as t
 from ..adapters.result import QUARANTINE_SCHEMA, LoadResult, empty_table
 from ..errors import EvaluationError
+from ..expr import nodes as n
+from ..model import Rule
 from ..plan import Plan
+from .python import rule_nodes
 
 __all__ = ["ERRORS_SCHEMA", "FINDINGS_SCHEMA", "ROW", "STATUS_SUFFIX", "STATUS_TYPE",
            "STATUS_VALUES", "Backend", "BackendBase", "Inputs", "Job", "Outcome", "arrow_type",
-           "conform", "result_fields", "selected_columns"]
+           "conform", "needed_rules", "result_fields", "rule_reads", "selected_columns"]
 
 ROW = "__row"  # input order of records (ties in ranks, output order)
 STATUS_SUFFIX = "__status"
@@ -250,6 +253,31 @@ def selected_columns(rule_ids: Sequence[str], outputs: Sequence[str] | None) -> 
         elif rid + STATUS_SUFFIX in wanted:
             cols.append(rid + STATUS_SUFFIX)
     return cols
+
+
+def needed_rules(plan: Plan, entity: str, outputs: Sequence[str]) -> set[str]:
+    """The rules (of ``entity`` and its child entity) that the result columns ``outputs``
+    need: the rules named (``<rule>`` or ``<rule>__status``) and everything they read,
+    transitively. A backend given :attr:`Job.outputs` compiles only these."""
+    ep = plan.entity_plan(entity)
+    want = {o.removesuffix(STATUS_SUFFIX) for o in outputs}
+    crules = ep.child.rules if ep.child else []
+    known = {r.id for r in ep.rules} | {r.id for r in crules}
+    # dependencies point backwards in each entity's order, and parent rules read child
+    # rules only: one pass from the end of the parent's rules through the child's
+    for r in [*reversed(ep.rules), *reversed(crules)]:
+        if r.id in want:
+            want |= rule_reads(plan, r, known)
+    return want & known
+
+
+def rule_reads(plan: Plan, rule: Rule, known: Set[str]) -> set[str]:
+    """The names of ``known`` that ``rule`` reads: the rules it depends on and every name in
+    its expressions (check and aggregation conditions too: a superset is harmless)."""
+    deps = plan.model.deps(rule)
+    for node in rule_nodes(rule):
+        deps |= {s.id for s in n.walk(node) if isinstance(s, n.Name)}
+    return deps & set(known)
 
 
 def conform(tbl: pa.Table, fields: Sequence[tuple[str, pa.DataType | None]]) -> pa.Table:

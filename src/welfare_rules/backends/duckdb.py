@@ -131,16 +131,27 @@ class DuckDBBackend(BackendBase):
     reads_parquet = True
 
     def run(self, job: Job) -> Outcome:
+        tmp = Path(tempfile.mkdtemp(prefix="welfare-rules-"))
+        held: list[Any] = []
+        try:
+            return self._run(job, tmp, held)
+        except BaseException:  # the Outcome's cleanup releases them otherwise
+            for con in held:
+                con.close()
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+
+    def _run(self, job: Job, tmp: Path, held: list[Any]) -> Outcome:
         import duckdb
 
         plan, entity, inputs = job.plan, job.entity, job.inputs
-        tmp = Path(tempfile.mkdtemp(prefix="welfare-rules-"))
         config: dict[str, Any] = {"memory_limit": job.memory_limit,
                                   "temp_directory": str(job.temp_directory or tmp / "spill"),
                                   "preserve_insertion_order": False}
         if job.threads:
             config["threads"] = job.threads
         con = duckdb.connect(config=config)
+        held.append(con)
         ent = plan.schema.entity(entity)
         rel = next(iter(ent.relations.values()), None)
 

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 
 from ..errors import EvaluationError
-from ..masking import MASKED_FIELDS, mask_id, mask_text
+from ..masking import MASKED_FIELDS, is_masked_field, mask_id, mask_text
 from .base import (
     FINDINGS_SCHEMA,
     ROW,
@@ -33,13 +33,12 @@ from .base import (
     BackendBase,
     Job,
     Outcome,
-    selected_columns,
 )
 
 if TYPE_CHECKING:
     import polars as pl
 
-    from .polars_compiler import Placeholder, RuleFinding
+    from .polars_compiler import EntityFrames, Placeholder, RuleFinding
 
 __all__ = ["INSTALL", "PolarsBackend"]
 
@@ -82,27 +81,44 @@ class PolarsBackend(BackendBase):
         if rel is not None and rel.entity in inputs.tables:
             members, mcols = _lazy(pl, inputs.tables[rel.entity])
         comp = PolarsCompiler(plan, lang=job.lang)
+        _threads(pl, job.threads)
         with bounded():
             ef = comp.compile_entity(entity, source, columns, members, mcols or (),
-                                     job.carry)
-        carry = [pl.col(c) for c in job.carry]
-        wanted = set(selected_columns(ef.rule_ids, job.outputs))
-        # the columns asked for, only: Polars then computes only the rules they read
-        outputs = [e for e in ef.outputs if e.meta.output_name() in wanted]
-        query = ef.records.select(pl.col(ef.key), *carry, *outputs)
-        with bounded():
-            results = _arrow(query.collect(), ef.rule_ids)
-        results_path: Path | None = None
-        if job.output is not None:
-            import pyarrow.parquet as pq
+                                     job.carry, job.outputs)
+        whole = [ef] if job.outputs is None else []
 
-            results_path = Path(job.output)
-            pq.write_table(results, results_path)
+        def full() -> EntityFrames:
+            # the member results and findings come from every rule: compiled when asked for,
+            # if the results were a selection
+            if not whole:
+                with bounded():
+                    whole.append(comp.compile_entity(entity, source, columns, members,
+                                                     mcols or (), job.carry))
+            return whole[0]
+
+        query = ef.records.select(pl.col(ef.key), *[pl.col(c) for c in job.carry],
+                                  *ef.outputs)
+        results_path: Path | None = None
+        cached: list[pa.Table] = []
+        with bounded():
+            if job.output is not None:
+                # streamed: the statuses written as text (dictionary-encoded), as DuckDB does
+                results_path = Path(job.output)
+                query.with_columns(_status_text(pl, ef.rule_ids, query)).sink_parquet(
+                    results_path)
+            else:
+                cached.append(_arrow(query.collect(), ef.rule_ids))
 
         def get_results() -> pa.Table:
-            return results
+            if cached:
+                return cached[0]
+            import pyarrow.parquet as pq
+
+            assert results_path is not None
+            return pq.read_table(results_path)
 
         def get_members() -> pa.Table | None:
+            ef = full()
             if ef.members is None or ef.member_base is None or rel is None:
                 return None
             from .polars_compiler import PARENT
@@ -116,6 +132,7 @@ class PolarsBackend(BackendBase):
                 return _arrow(q.collect(), ef.member_rule_ids)
 
         def get_findings() -> pa.Table:
+            ef = full()
             rule_parts = ef.findings
             data_parts = dataset_findings(comp, job.checks, entity, ef.base,
                                           ef.member_base) if job.checks else []
@@ -155,6 +172,28 @@ def _lazy(pl: Any, src: Any) -> tuple[pl.LazyFrame, list[str]]:
     return lf, names
 
 
+def _threads(pl: Any, threads: int | None) -> None:
+    """Polars runs on one thread pool per process, sized when Polars is first imported
+    (``POLARS_MAX_THREADS``): a job cannot choose its own. A ``threads`` it cannot give is
+    refused rather than ignored."""
+    if threads is not None and threads != pl.thread_pool_size():
+        raise EvaluationError(
+            f"backend 'polars' cannot run on {threads} threads: Polars' thread pool has "
+            f"{pl.thread_pool_size()} for the whole process, fixed when Polars is first "
+            f"imported; set POLARS_MAX_THREADS={threads} in the environment before that, or "
+            "leave threads unset")
+
+
+def _status_text(pl: Any, rule_ids: Sequence[str], query: pl.LazyFrame) -> list[pl.Expr]:
+    """The status code columns of ``query`` as the status text (a Polars enum over
+    :data:`STATUS_VALUES`, so that Parquet stores them dictionary-encoded)."""
+    names = set(query.collect_schema().names())
+    enum = pl.Enum(list(STATUS_VALUES))
+    return [pl.col(c).replace_strict(list(range(len(STATUS_VALUES))), list(STATUS_VALUES),
+                                     return_dtype=enum)
+            for c in (rid + STATUS_SUFFIX for rid in rule_ids) if c in names]
+
+
 def _arrow(df: pl.DataFrame, rule_ids: Sequence[str]) -> pa.Table:
     """A collected frame as Arrow, status codes as the shared status dictionary."""
     tbl = df.to_arrow()
@@ -179,8 +218,7 @@ def _text(ph: Placeholder, v: Any) -> str:
     if ph.kind == "count":
         return str(v)
     if ph.kind == "dfield":  # dataset checks: identifiers masked, the rest as is
-        if ph.name in ("nik", "household_id") or (ph.name == "id"
-                                                   and ph.entity == "household"):
+        if is_masked_field(ph.name, ph.entity):
             return mask_id(v)
         return "?" if v is None else str(v)
     if ph.kind == "field" and (ph.name in MASKED_FIELDS

@@ -43,7 +43,7 @@ from ..expr import nodes as n
 from ..expr.check import AGGREGATES, Checker, Env, Refs
 from ..model import Rule, Table, UnaryTest
 from ..plan import Plan
-from .base import ROW, STATUS_VALUES
+from .base import ROW, STATUS_SUFFIX, STATUS_VALUES, needed_rules, selected_columns
 from .interp import Scope, evaluate
 from .python import rule_nodes
 
@@ -1099,34 +1099,39 @@ class PolarsCompiler:
             frame = frame.with_columns(cols)
         return frame
 
-    def outputs(self, entity: str, rules: Sequence[Rule]) -> tuple[list[pl.Expr], list[str],
-                                                                     list[str]]:
+    def outputs(self, entity: str, rules: Sequence[Rule], wanted: Sequence[str] | None = None
+                ) -> tuple[list[pl.Expr], list[str], list[str]]:
         """The result columns of ``entity``'s visible rules (value, status code), their ids
-        and the UNIQUE/ANY tables among them."""
+        and the UNIQUE/ANY tables among them; with ``wanted`` (see :attr:`.base.Job.outputs`)
+        only the rules and columns it names."""
         by_id = {r.id: r for r in rules}
         out: list[pl.Expr] = []
         ids = self.plan.visible_rule_ids(entity)
+        columns = set(selected_columns(ids, wanted))
+        if wanted is not None:
+            ids = [rid for rid in ids if rid in columns or rid + STATUS_SUFFIX in columns]
         for rid in ids:
             r = by_id.get(rid)
             ty = polars_type(self.plan.rule_type(rid))
-            if r is None:
-                out.append((pl.lit(None, dtype=ty) if ty is not None else pl.lit(None))
-                           .alias(rid))
-                out.append(pl.lit(None, dtype=pl.Int8).alias(rid + "__status"))
-                continue
-            value = pl.col(rid)
-            if ty is not None and self.plan.rule_type(rid).kind in ("int", "decimal"):
-                value = value.cast(ty)
-            out.append(value.alias(rid))
-            out.append(self.status(r).alias(rid + "__status"))
+            if rid in columns:
+                if r is None:
+                    value = pl.lit(None, dtype=ty) if ty is not None else pl.lit(None)
+                else:
+                    value = pl.col(rid)
+                    if ty is not None and self.plan.rule_type(rid).kind in ("int", "decimal"):
+                        value = value.cast(ty)
+                out.append(value.alias(rid))
+            if rid + STATUS_SUFFIX in columns:
+                status = pl.lit(None, dtype=pl.Int8) if r is None else self.status(r)
+                out.append(status.alias(rid + STATUS_SUFFIX))
         errs = [r.id for r in rules if r.kind == "table" and r.table is not None
                 and r.table.hit_policy in ("unique", "any") and r.id in ids]
         return out, ids, errs
 
     def compile_entity(self, entity: str, source: pl.LazyFrame, columns: Sequence[str],
                        members: pl.LazyFrame | None = None,
-                       member_columns: Sequence[str] = (), carry: Sequence[str] = ()
-                       ) -> EntityFrames:
+                       member_columns: Sequence[str] = (), carry: Sequence[str] = (),
+                       outputs: Sequence[str] | None = None) -> EntityFrames:
         """Compile the evaluation of ``entity`` over its records (and its children's).
 
         Args:
@@ -1136,19 +1141,29 @@ class PolarsCompiler:
             members: the child records (with ``__row``), if the entity has a relation.
             member_columns: the columns of ``members``.
             carry: input columns copied into the results.
+            outputs: the result columns wanted (see :attr:`.base.Job.outputs`), or ``None``
+                for every visible rule. With a selection only the rules those need are
+                compiled (:func:`.base.needed_rules`), and the frames have no member or
+                findings part (compile again without ``outputs`` for those).
         """
         eng = self.model
         ent = eng.schema.entity(entity)
         plan = self.plan.entity_plan(entity)
+        rules, crules = list(plan.rules), list(plan.child.rules) if plan.child else []
+        if outputs is not None:
+            keep = needed_rules(self.plan, entity, outputs)
+            rules = [r for r in rules if r.id in keep]
+            crules = [r for r in crules if r.id in keep]
         key = ent.key
         parent = eng.schema.parent_of(entity)
         h0 = self.base(entity, source, columns, None, carry)
         if plan.child is None or members is None:
             rank_part = [ROW] if parent is not None else []
-            ctx = Ctx(entity, frozenset(r.id for r in plan.rules), rank_partition=rank_part)
-            last = self.layers(h0, plan.rules, ctx)
-            outs, ids, errs = self.outputs(entity, plan.rules)
-            findings = self._findings_single(entity, plan.rules, last, ctx)
+            ctx = Ctx(entity, frozenset(r.id for r in rules), rank_partition=rank_part)
+            last = self.layers(h0, rules, ctx)
+            outs, ids, errs = self.outputs(entity, rules, outputs)
+            findings = self._findings_single(entity, rules, last, ctx) if outputs is None \
+                else []
             return EntityFrames(entity, key, last, h0, None, None, outs, [], ids, [], errs,
                                 findings)
 
@@ -1156,11 +1171,10 @@ class PolarsCompiler:
         rel = ent.relations[plan.relation or ""]
         key_type = polars_type(ent.fields[key].type) if key in ent.fields else pl.String
         p0 = self.base(child.entity, members, member_columns, (rel.key, key_type))
-        mctx = Ctx(child.entity, frozenset(r.id for r in child.rules),
-                   rank_partition=[PARENT])
-        plast = self.layers(p0, child.rules, mctx)
+        mctx = Ctx(child.entity, frozenset(r.id for r in crules), rank_partition=[PARENT])
+        plast = self.layers(p0, crules, mctx)
         aggs: dict[n.Node, str] = {}
-        for r in plan.rules:
+        for r in rules:
             nodes = rule_nodes(r) + _check_nodes(r)
             if r.check is not None and r.check.for_each and r.check.where is None:
                 nodes.append(n.Call("any", (n.Name(r.check.for_each), n.Literal(True))))
@@ -1190,11 +1204,13 @@ class PolarsCompiler:
             hj = hj.with_columns([pl.when(pl.col(HAS).is_null()).then(empty)
                                   .otherwise(pl.col(name)).alias(name)
                                   for name, empty in empties.items()])
-        ctx = Ctx(entity, frozenset(r.id for r in plan.rules), aggs=aggs)
-        hlast = self.layers(hj, plan.rules, ctx)
-        outs, ids, errs = self.outputs(entity, plan.rules)
-        mouts, mids, _ = self.outputs(child.entity, child.rules)
-        findings = self._findings_family(entity, plan.rules, child.entity, child.rules,
+        ctx = Ctx(entity, frozenset(r.id for r in rules), aggs=aggs)
+        hlast = self.layers(hj, rules, ctx)
+        outs, ids, errs = self.outputs(entity, rules, outputs)
+        if outputs is not None:
+            return EntityFrames(entity, key, hlast, h0, p0, None, outs, [], ids, [], errs, [])
+        mouts, mids, _ = self.outputs(child.entity, crules)
+        findings = self._findings_family(entity, rules, child.entity, crules,
                                          hlast, plast, ctx, mctx)
         return EntityFrames(entity, key, hlast, h0, p0, plast, outs, mouts, ids, mids, errs,
                             findings)

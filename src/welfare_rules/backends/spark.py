@@ -9,19 +9,21 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import logging
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 from sqlglot import exp
 
 from ..adapters.result import empty_table
 from ..errors import OUT_OF_RANGE, EvaluationError, out_of_range
 from ..expr.regex import java_pattern
 from .base import FINDINGS_SCHEMA, ROW, BackendBase, Job, Outcome
-from .sql import EntityQuery, SqlCompiler
+from .sql import PARENT, EntityQuery, SqlCompiler, alias, col
 from .sqlrun import carry_select, findings_query, with_row
 
 __all__ = ["DRIVER_MEMORY_ENV", "SparkBackend", "SparkCompiler", "bounded_arithmetic",
@@ -32,6 +34,21 @@ class SparkCompiler(SqlCompiler):
     """Spark SQL spelling of the constructs that differ between dialects."""
 
     dialect = "spark"
+
+    def compile_entity(self, entity: str, source: str, columns: Any,
+                       members_source: str | None = None, member_columns: Any = (),
+                       outputs: Any = None) -> EntityQuery:
+        """As :meth:`SqlCompiler.compile_entity`, with the child records distributed by their
+        parent key as they are read (``DISTRIBUTE BY __parent``): the rank windows (partitioned
+        by the parent key and more) and the aggregation by parent then read them as they are,
+        one shuffle instead of one per window and one for the aggregation."""
+        q = super().compile_entity(entity, source, columns, members_source, member_columns,
+                                   outputs=outputs)
+        for _, select in q.ctes:
+            if any(e.alias_or_name == PARENT for e in select.expressions):
+                select.set("distribute", exp.Distribute(expressions=[col(PARENT)]))
+                break
+        return q
 
     def full_match_sql(self, s: exp.Expression, pattern: str) -> exp.Expression:
         # Java regexes with RE2's meaning, anchored at both ends (expr/regex.py)
@@ -95,7 +112,22 @@ def local_session(app_name: str = "welfare-rules", *, cores: int = 2,
              .config("spark.driver.extraJavaOptions", "-XX:+ExitOnOutOfMemoryError")
              .getOrCreate())
     spark.sparkContext.setLogLevel("ERROR")
+    # a failed task (an overflow, the compiler's raise_error) is logged by the executor and
+    # the scheduler of the driver JVM with its stack, then raised to the caller, where
+    # bounded_arithmetic turns it into the shared error: logged twice over on stderr. Only
+    # those two loggers are turned down; a job's failure still reaches the caller in full
+    jvm: Any = spark._jvm  # the driver JVM's gateway (classic sessions)
+    log4j = jvm.org.apache.logging.log4j
+    for name in _TASK_FAILURE_LOGGERS:
+        log4j.core.config.Configurator.setLevel(name, log4j.Level.FATAL)
     return spark
+
+
+#: the driver JVM's loggers that log a failed task before the job's failure is raised
+_TASK_FAILURE_LOGGERS = ("org.apache.spark.executor.Executor",
+                         "org.apache.spark.scheduler.TaskSetManager")
+#: PySpark's loggers that log an error with a query context as the exception is made
+_QUERY_ERROR_LOGGERS = ("SQLQueryContextLogger", "DataFrameQueryContextLogger")
 
 
 def keep(df: Any) -> tuple[Any, Callable[[], None]]:
@@ -182,6 +214,12 @@ def bounded_arithmetic(spark: Any) -> Iterator[None]:
     (:func:`~welfare_rules.errors.out_of_range`)."""
     before = spark.conf.get(ANSI, None)
     spark.conf.set(ANSI, "true")
+    # PySpark logs a query's error as it builds the exception: raised here (or turned into
+    # the shared error), so not logged as well
+    loggers = [logging.getLogger(name) for name in _QUERY_ERROR_LOGGERS]
+    levels = [lg.level for lg in loggers]
+    for lg in loggers:
+        lg.setLevel(logging.CRITICAL)
     try:
         yield
     except Exception as exc:
@@ -193,6 +231,8 @@ def bounded_arithmetic(spark: Any) -> Iterator[None]:
             raise out_of_range(first.split(". ", 1)[0]) from None
         raise
     finally:
+        for lg, level in zip(loggers, levels, strict=True):
+            lg.setLevel(level)
         if before is not None and before != "true":
             spark.conf.set(ANSI, before)
 
@@ -238,8 +278,11 @@ class SparkBackend(BackendBase):
 
         def register(name: str, src: Any) -> tuple[str, dict[str, str]]:
             # an Arrow table becomes a LocalRelation, whose rows every plan would carry in the
-            # driver (and the optimiser compute over there); a row number added here is not
-            # deterministic: both are read once and kept
+            # driver (and the optimiser compute over there); a row number added to a frame of
+            # the caller's is not deterministic (its partitions may come out of a shuffle in
+            # another order each time): both are read once and kept. A Parquet scan splits
+            # the file the same way every time, so its row numbers are the same in every
+            # query: it is read where it is used, only the columns the query needs
             fresh = isinstance(src, pa.Table)
             if isinstance(src, pa.Table):
                 df = spark.createDataFrame(_spark_safe(with_row(src)))
@@ -251,7 +294,7 @@ class SparkBackend(BackendBase):
                 from pyspark.sql import functions as F
 
                 df = df.withColumn(ROW, F.monotonically_increasing_id())
-                fresh = True
+                fresh = fresh or not isinstance(src, Path)
             return view_of(name, df, kept=fresh), dict(df.dtypes)
 
         def cleanup() -> None:
@@ -271,6 +314,19 @@ class SparkBackend(BackendBase):
             out: pa.Table = spark.sql(comp.sql(select)).toArrow()
             return out
 
+        def in_order(select: exp.Select) -> pa.Table:
+            # the result rows in input order: sorted by the driver once they are there, not
+            # by Spark (a global ORDER BY samples its input in a job of its own, then shuffles)
+            unordered = select.copy()
+            unordered.set("order", None)
+            unordered.set("expressions", [*unordered.expressions,
+                                          alias(col(ROW), ROW, quoted=True)])
+            out = arrow(unordered)
+            rows = out.column(ROW)
+            if len(rows) > 1 and not pc.all(pc.less_equal(rows[:-1], rows[1:])).as_py():
+                out = out.take(pc.sort_indices(rows))
+            return out.drop_columns([ROW])
+
         def kept_ends(query: EntityQuery, prefix: str) -> dict[str, str]:
             kept: dict[str, str] = {}
             for name in query.ends():  # in chain order: a layer reads those kept before it
@@ -289,10 +345,13 @@ class SparkBackend(BackendBase):
                     mview, mcols = register("members", inputs.tables[rel.entity])
                 q = comp.compile_entity(entity, view, columns, mview, mcols or (),
                                         outputs=job.outputs)
-                layers.update(kept_ends(q, ""))
                 if job.outputs is None:
+                    # the member results and findings read the chain too: kept once for all
+                    layers.update(kept_ends(q, ""))
                     whole.append((q, layers))
-                table = arrow(q.with_tables(carry_select(q, job.carry), layers))
+                    table = in_order(q.with_tables(carry_select(q, job.carry), layers))
+                else:  # a selection, read by this query alone: one query, no layer kept
+                    table = in_order(q.with_ctes(carry_select(q, job.carry)))
         except BaseException:
             cleanup()
             raise

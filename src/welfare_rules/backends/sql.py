@@ -48,7 +48,7 @@ from ..expr.check import AGGREGATES, Checker, Env, Refs
 from ..masking import is_masked_field, mask_id_sql
 from ..model import Rule, Table, UnaryTest
 from ..plan import Plan
-from .base import ROW, STATUS_SUFFIX
+from .base import ROW, STATUS_SUFFIX, needed_rules, rule_reads
 from .interp import Scope, evaluate
 from .python import rule_nodes
 
@@ -1256,29 +1256,11 @@ class SqlCompiler:
         return out, ids, errs
 
     def needed(self, entity: str, outputs: Sequence[str]) -> set[str]:
-        """The rules (of ``entity`` and its child entity) that the result columns ``outputs``
-        need: the rules named (``<rule>`` or ``<rule>__status``) and everything they read,
-        transitively."""
-        plan = self.plan.entity_plan(entity)
-        want = {o.removesuffix(STATUS_SUFFIX) for o in outputs}
-        rules = list(plan.rules) + (list(plan.child.rules) if plan.child else [])
-        known = {r.id for r in rules}
-        # dependencies point backwards in each entity's order, and parent rules read child
-        # rules only: one pass from the end of the parent's rules through the child's
-        for r in reversed(plan.rules):
-            if r.id in want:
-                want |= self._reads(r, known)
-        for r in reversed(plan.child.rules if plan.child else []):
-            if r.id in want:
-                want |= self._reads(r, known)
-        return want & known
+        """The rules the result columns ``outputs`` need (:func:`.base.needed_rules`)."""
+        return needed_rules(self.plan, entity, outputs)
 
     def _reads(self, rule: Rule, known: set[str]) -> set[str]:
-        deps = self.model.deps(rule)
-        # names in check and aggregation conditions too (a superset is harmless)
-        for node in rule_nodes(rule) + _check_nodes(rule):
-            deps |= {s.id for s in n.walk(node) if isinstance(s, n.Name)}
-        return deps & known
+        return rule_reads(self.plan, rule, known)
 
     def compile_entity(self, entity: str, source: str, columns: Sequence[str] | Mapping[str, str],
                        members_source: str | None = None,

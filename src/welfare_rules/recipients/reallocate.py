@@ -172,97 +172,97 @@ def propose_reallocation(engine: Engine, results: Snapshot | Any, places: Reconc
         if needed not in cols:
             raise DataError(f"the results table has no column '{needed}'")
 
-    con = connect()
-    con.execute("""CREATE OR REPLACE TEMP MACRO wr_num(x) AS CASE WHEN x IS NULL THEN '?'
-                   WHEN x = floor(x) THEN CAST(CAST(x AS BIGINT) AS VARCHAR)
-                   ELSE CAST(round(x, 2) AS VARCHAR) END""")
-    con.register("res", table)
-    con.register("pl", places_t)
-    con.register("excl", pa.table({"id": pa.array(excluded, pa.string())}))
-    if members is not None:
-        m = to_arrow(members, "members")
-        con.register("mem", m)
-        con.execute("""CREATE TEMP TABLE heads AS SELECT household_id, min(name) AS head_name
-                       FROM mem WHERE relationship = 'head' GROUP BY household_id""")
-    else:
-        con.execute("CREATE TEMP TABLE heads (household_id VARCHAR, head_name VARCHAR)")
-    have = [(rid, title, w) for rid, title, w in weights if rid in cols]
-    pieces = [query("__title || ' ' || wr_num(__rid) || ' × ' || __weight || ' = ' "
-                    "|| wr_num(__rid * __w)", title=bind(title), rid=rid, weight=bind(_fmt(w)),
-                    w=bind(w) if w is not None else exp.null()) for rid, title, w in have]
-    breakdown = (query("concat_ws('; ', __pieces)", pieces=pieces) if pieces
-                 else exp.Literal.string(""))
-    desil = exp.column("desil") if "desil" in cols else query("NULL::BIGINT")
-    kec = exp.column("kecamatan") if "kecamatan" in cols else query("NULL::VARCHAR")
-    pl_kec = (query("coalesce(pl.kecamatan, kel.kecamatan)")
-              if "kecamatan" in places_t.column_names else query("kel.kecamatan"))
-    run(con, query("CREATE TEMP TABLE kel AS SELECT kelurahan, min(__kec) AS kecamatan FROM res "
-                   "GROUP BY kelurahan", kec=kec))
-    parts: list[Query] = []
-    for p in progs:
-        elig = eligible_rule.format(programme=p)
-        if elig not in cols:
-            raise DataError(f"the results table has no column '{elig}' (eligibility for {p})")
-        recv = (query("coalesce(__flag, false)", flag="receives_" + p)
-                if "receives_" + p in cols else exp.false())
-        parts.append(query("""
-            SELECT CAST(__p AS VARCHAR) AS programme, id, __kec AS kecamatan, kelurahan,
-                   __desil AS desil, __score AS score, __breakdown AS breakdown
-            FROM res
-            WHERE __elig = true AND NOT __recv AND id NOT IN (SELECT id FROM excl)""",
-            p=bind(p), kec=kec, desil=desil, score=score_rule, breakdown=breakdown, elig=elig,
-            recv=recv))
-    if not parts:  # no place was freed (a quiet month): no candidate, same columns
-        parts.append(query("""
-            SELECT NULL::VARCHAR AS programme, id, __kec AS kecamatan, kelurahan,
-                   __desil AS desil, __score AS score, __breakdown AS breakdown
-            FROM res WHERE false""", kec=kec, desil=desil, score=score_rule,
-                           breakdown=breakdown))
-    run(con, query("CREATE TEMP TABLE cand AS SELECT * FROM (__u)", u=union_all(parts)))
-    run(con, query("""
-        CREATE TEMP TABLE ranked AS
-        SELECT c.*, row_number() OVER (PARTITION BY programme, kelurahan
-                                       ORDER BY __rank) AS rank,
-               count(*) OVER (PARTITION BY programme, kelurahan) AS candidates,
-               count(*) OVER (PARTITION BY programme, kelurahan, score) > 1 AS tied
-        FROM cand c WHERE score IS NOT NULL""", rank=_RANK_ORDER))
-    out = relation(con, query("""
-        SELECT r.programme, coalesce(r.kecamatan, __pl_kec) AS kecamatan, r.kelurahan,
-               CASE WHEN r.rank <= pl.places THEN 'proposed' ELSE 'reserve' END AS role,
-               CASE WHEN r.rank <= pl.places THEN r.rank END AS place,
-               r.rank, r.candidates, wr_mask(r.id) AS household_id, h.head_name, r.desil,
-               r.score, r.breakdown,
-               'rank ' || r.rank || ' of ' || r.candidates || ' eligible non-recipients of '
-               || upper(r.programme) || ' in ' || r.kelurahan || ': score ' || wr_num(r.score)
-               || CASE WHEN r.breakdown <> '' THEN ' (' || r.breakdown || ')' ELSE '' END
-               || ', desil ' || coalesce(CAST(r.desil AS VARCHAR), '?')
-               || CASE WHEN r.tied THEN '; same score as another candidate: order by desil, '
-                                        || 'then No. KK' ELSE '' END AS explanation,
-               '' AS decision, '' AS note, CAST(__as_of AS DATE) AS as_of,
-               CAST(__fingerprint AS VARCHAR) AS fingerprint, __raw
-        FROM ranked r JOIN pl ON pl.programme = r.programme AND pl.kelurahan = r.kelurahan
-        LEFT JOIN heads h ON h.household_id = r.id
-        LEFT JOIN kel ON kel.kelurahan = r.kelurahan
-        WHERE r.rank <= pl.places + CAST(__reserves AS BIGINT)
-        ORDER BY r.programme, kecamatan, r.kelurahan, r.rank""",
-        pl_kec=pl_kec, as_of=bind(as_of), fingerprint=bind(fp_json),
-        reserves=bind(int(reserves)),
-        raw=[query("r.id AS household_id_unmasked")] if unmask else [])).to_arrow_table()
-    summary = relation(con, query("""
-        WITH c AS (SELECT programme, kelurahan, count(*) FILTER (WHERE score IS NOT NULL) AS n,
-                          count(*) FILTER (WHERE score IS NULL) AS unscored
-                   FROM cand GROUP BY ALL)
-        SELECT pl.programme, __pl_kec AS kecamatan, pl.kelurahan, pl.places,
-               coalesce(c.n, 0) AS candidates, least(pl.places, coalesce(c.n, 0)) AS proposed,
-               pl.places - least(pl.places, coalesce(c.n, 0)) AS unfilled,
-               coalesce(c.unscored, 0) AS unscored
-        FROM pl LEFT JOIN c ON c.programme = pl.programme AND c.kelurahan = pl.kelurahan
-        LEFT JOIN kel ON kel.kelurahan = pl.kelurahan
-        WHERE list_contains(CAST(__progs AS VARCHAR[]), pl.programme)
-        ORDER BY pl.programme, kecamatan, pl.kelurahan""",
-        pl_kec=pl_kec, progs=bind(list(progs)))).to_arrow_table()
-    return Proposal(table=out, summary=summary, fingerprint=fingerprint, as_of=as_of,
-                    score_rule=score_rule, weights=tuple(weights))
+    with connect() as con:
+        con.execute("""CREATE OR REPLACE TEMP MACRO wr_num(x) AS CASE WHEN x IS NULL THEN '?'
+                       WHEN x = floor(x) THEN CAST(CAST(x AS BIGINT) AS VARCHAR)
+                       ELSE CAST(round(x, 2) AS VARCHAR) END""")
+        con.register("res", table)
+        con.register("pl", places_t)
+        con.register("excl", pa.table({"id": pa.array(excluded, pa.string())}))
+        if members is not None:
+            m = to_arrow(members, "members")
+            con.register("mem", m)
+            con.execute("""CREATE TEMP TABLE heads AS SELECT household_id, min(name) AS head_name
+                           FROM mem WHERE relationship = 'head' GROUP BY household_id""")
+        else:
+            con.execute("CREATE TEMP TABLE heads (household_id VARCHAR, head_name VARCHAR)")
+        have = [(rid, title, w) for rid, title, w in weights if rid in cols]
+        pieces = [query("__title || ' ' || wr_num(__rid) || ' × ' || __weight || ' = ' "
+                        "|| wr_num(__rid * __w)", title=bind(title), rid=rid, weight=bind(_fmt(w)),
+                        w=bind(w) if w is not None else exp.null()) for rid, title, w in have]
+        breakdown = (query("concat_ws('; ', __pieces)", pieces=pieces) if pieces
+                     else exp.Literal.string(""))
+        desil = exp.column("desil") if "desil" in cols else query("NULL::BIGINT")
+        kec = exp.column("kecamatan") if "kecamatan" in cols else query("NULL::VARCHAR")
+        pl_kec = (query("coalesce(pl.kecamatan, kel.kecamatan)")
+                  if "kecamatan" in places_t.column_names else query("kel.kecamatan"))
+        run(con, query("CREATE TEMP TABLE kel AS SELECT kelurahan, min(__kec) AS kecamatan "
+                       "FROM res GROUP BY kelurahan", kec=kec))
+        parts: list[Query] = []
+        for p in progs:
+            elig = eligible_rule.format(programme=p)
+            if elig not in cols:
+                raise DataError(f"the results table has no column '{elig}' (eligibility for {p})")
+            recv = (query("coalesce(__flag, false)", flag="receives_" + p)
+                    if "receives_" + p in cols else exp.false())
+            parts.append(query("""
+                SELECT CAST(__p AS VARCHAR) AS programme, id, __kec AS kecamatan, kelurahan,
+                       __desil AS desil, __score AS score, __breakdown AS breakdown
+                FROM res
+                WHERE __elig = true AND NOT __recv AND id NOT IN (SELECT id FROM excl)""",
+                p=bind(p), kec=kec, desil=desil, score=score_rule, breakdown=breakdown, elig=elig,
+                recv=recv))
+        if not parts:  # no place was freed (a quiet month): no candidate, same columns
+            parts.append(query("""
+                SELECT NULL::VARCHAR AS programme, id, __kec AS kecamatan, kelurahan,
+                       __desil AS desil, __score AS score, __breakdown AS breakdown
+                FROM res WHERE false""", kec=kec, desil=desil, score=score_rule,
+                               breakdown=breakdown))
+        run(con, query("CREATE TEMP TABLE cand AS SELECT * FROM (__u)", u=union_all(parts)))
+        run(con, query("""
+            CREATE TEMP TABLE ranked AS
+            SELECT c.*, row_number() OVER (PARTITION BY programme, kelurahan
+                                           ORDER BY __rank) AS rank,
+                   count(*) OVER (PARTITION BY programme, kelurahan) AS candidates,
+                   count(*) OVER (PARTITION BY programme, kelurahan, score) > 1 AS tied
+            FROM cand c WHERE score IS NOT NULL""", rank=_RANK_ORDER))
+        out = relation(con, query("""
+            SELECT r.programme, coalesce(r.kecamatan, __pl_kec) AS kecamatan, r.kelurahan,
+                   CASE WHEN r.rank <= pl.places THEN 'proposed' ELSE 'reserve' END AS role,
+                   CASE WHEN r.rank <= pl.places THEN r.rank END AS place,
+                   r.rank, r.candidates, wr_mask(r.id) AS household_id, h.head_name, r.desil,
+                   r.score, r.breakdown,
+                   'rank ' || r.rank || ' of ' || r.candidates || ' eligible non-recipients of '
+                   || upper(r.programme) || ' in ' || r.kelurahan || ': score ' || wr_num(r.score)
+                   || CASE WHEN r.breakdown <> '' THEN ' (' || r.breakdown || ')' ELSE '' END
+                   || ', desil ' || coalesce(CAST(r.desil AS VARCHAR), '?')
+                   || CASE WHEN r.tied THEN '; same score as another candidate: order by desil, '
+                                            || 'then No. KK' ELSE '' END AS explanation,
+                   '' AS decision, '' AS note, CAST(__as_of AS DATE) AS as_of,
+                   CAST(__fingerprint AS VARCHAR) AS fingerprint, __raw
+            FROM ranked r JOIN pl ON pl.programme = r.programme AND pl.kelurahan = r.kelurahan
+            LEFT JOIN heads h ON h.household_id = r.id
+            LEFT JOIN kel ON kel.kelurahan = r.kelurahan
+            WHERE r.rank <= pl.places + CAST(__reserves AS BIGINT)
+            ORDER BY r.programme, kecamatan, r.kelurahan, r.rank""",
+            pl_kec=pl_kec, as_of=bind(as_of), fingerprint=bind(fp_json),
+            reserves=bind(int(reserves)),
+            raw=[query("r.id AS household_id_unmasked")] if unmask else [])).to_arrow_table()
+        summary = relation(con, query("""
+            WITH c AS (SELECT programme, kelurahan, count(*) FILTER (WHERE score IS NOT NULL) AS n,
+                              count(*) FILTER (WHERE score IS NULL) AS unscored
+                       FROM cand GROUP BY ALL)
+            SELECT pl.programme, __pl_kec AS kecamatan, pl.kelurahan, pl.places,
+                   coalesce(c.n, 0) AS candidates, least(pl.places, coalesce(c.n, 0)) AS proposed,
+                   pl.places - least(pl.places, coalesce(c.n, 0)) AS unfilled,
+                   coalesce(c.unscored, 0) AS unscored
+            FROM pl LEFT JOIN c ON c.programme = pl.programme AND c.kelurahan = pl.kelurahan
+            LEFT JOIN kel ON kel.kelurahan = pl.kelurahan
+            WHERE list_contains(CAST(__progs AS VARCHAR[]), pl.programme)
+            ORDER BY pl.programme, kecamatan, pl.kelurahan""",
+            pl_kec=pl_kec, progs=bind(list(progs)))).to_arrow_table()
+        return Proposal(table=out, summary=summary, fingerprint=fingerprint, as_of=as_of,
+                        score_rule=score_rule, weights=tuple(weights))
 
 
 # -- the list for the musyawarah ------------------------------------------------------------

@@ -25,7 +25,7 @@ import pyarrow as pa
 from sqlglot import exp
 
 from ..errors import DataError, PluginError
-from ..masking import mask_id, mask_id_sql
+from ..masking import is_masked_field, mask_id, mask_id_sql, mask_table
 from ..schema import Schema, SchemaBuilder, Text
 from ..sqlbuild import Query, bind, literal, query, relation, run, union_all
 from .duck import as_date as _as_date
@@ -121,7 +121,8 @@ def install_macros(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def connect() -> duckdb.DuckDBPyConnection:
-    """A fresh in-memory DuckDB connection with the macros of :func:`install_macros`."""
+    """A fresh in-memory DuckDB connection with the macros of :func:`install_macros`; the
+    caller closes it (``with connect() as con:``)."""
     import duckdb
 
     con = duckdb.connect()
@@ -247,12 +248,11 @@ def load_registers(engine: Engine | None = None) -> dict[str, RegisterSpec]:
     Raises:
         PluginError: a clash without ``overrides``, or an invalid declaration.
     """
-    import yaml
+    from ..packs import read_registers
 
     out: dict[str, RegisterSpec] = {}
     if engine is None or not engine.registers:
-        data = yaml.safe_load(NATIONAL_REGISTERS.read_text(encoding="utf-8")) or {}
-        for name, spec in data.items():
+        for name, spec in read_registers(NATIONAL_REGISTERS).items():
             out[str(name)] = RegisterSpec.from_mapping(str(name), spec, _NATIONAL_PLUGIN)
     for name, spec in (engine.registers if engine is not None else {}).items():
         plugin = str(spec.get("plugin", ""))
@@ -339,12 +339,14 @@ class Reconciliation:
             Columns: ``household_id`` and ``nik`` masked; ``kecamatan``, ``kelurahan``,
             ``programmes`` (received, comma-separated), ``name``, ``relationship``,
             ``birth_date`` of the member (null for a family match); ``register``,
-            ``register_title``, ``register_key`` (the record's key value), ``register_record``
-            (the record as JSON, NIKs masked), ``register_source``; ``match_type`` (``nik``,
+            ``register_title``, ``register_key`` (the record's key value, masked when the key is
+            an identifier field), ``register_record`` (the record as JSON, identifier fields
+            masked), ``register_source``; ``match_type`` (``nik``,
             ``household_id`` or ``name_birth_date``), ``status`` (``evidence`` or ``needs
             verification``), ``severity``, ``action`` (English), ``action_id`` (Indonesian),
-            ``reason``, ``as_of`` and ``fingerprint`` (JSON). With ``unmask=True`` also
-            ``household_id_unmasked`` and ``nik_unmasked``.
+            ``reason``, ``as_of`` and ``fingerprint`` (JSON); any other 16-digit run masked.
+            With ``unmask=True`` the register's key and record are left as they are, and
+            ``household_id_unmasked`` and ``nik_unmasked`` are added.
         registers: the register specs used.
         loads: how each register was read (row accounting and quarantine).
         fingerprint: the engine fingerprint as of the run.
@@ -378,27 +380,28 @@ class Reconciliation:
     def freed_places(self, programmes: Iterable[str] = PROGRAMMES) -> pa.Table:
         """Places freed by "stop payment" evidence: ``programme``, ``kecamatan``,
         ``kelurahan``, ``places`` (distinct families), one row per programme and kelurahan."""
-        con = connect()
-        con.register("k", self._keys)
-        parts = [query("""SELECT CAST(__p AS VARCHAR) AS programme, kecamatan, kelurahan,
-                     count(DISTINCT household_id) AS places FROM k
-                     WHERE action = __stop AND status = __evidence
-                       AND list_contains(programmes, __p)
-                     GROUP BY kecamatan, kelurahan""", p=bind(p), stop=bind(ACTION_STOP),
-                       evidence=bind(STATUS_EVIDENCE)) for p in programmes]
-        if not parts:
-            return pa.table({"programme": pa.array([], pa.string())})
-        return relation(con, query("SELECT * FROM (__u) ORDER BY programme, kecamatan, kelurahan",
-                                   u=union_all(parts))).to_arrow_table()
+        with connect() as con:
+            con.register("k", self._keys)
+            parts = [query("""SELECT CAST(__p AS VARCHAR) AS programme, kecamatan, kelurahan,
+                         count(DISTINCT household_id) AS places FROM k
+                         WHERE action = __stop AND status = __evidence
+                           AND list_contains(programmes, __p)
+                         GROUP BY kecamatan, kelurahan""", p=bind(p), stop=bind(ACTION_STOP),
+                           evidence=bind(STATUS_EVIDENCE)) for p in programmes]
+            if not parts:
+                return pa.table({"programme": pa.array([], pa.string())})
+            return relation(con, query(
+                "SELECT * FROM (__u) ORDER BY programme, kecamatan, kelurahan",
+                u=union_all(parts))).to_arrow_table()
 
     def summary(self) -> pa.Table:
         """Counts by ``register``, ``match_type``, ``status``, ``action`` and ``severity``."""
-        con = connect()
-        con.register("f", self.findings)
-        return con.sql("""SELECT register, match_type, status, action, severity,
-                                     count(*) AS findings,
-                                     count(DISTINCT household_id) AS households
-                              FROM f GROUP BY ALL ORDER BY ALL""").to_arrow_table()
+        with connect() as con:
+            con.register("f", self.findings)
+            return con.sql("""SELECT register, match_type, status, action, severity,
+                                         count(*) AS findings,
+                                         count(DISTINCT household_id) AS households
+                                  FROM f GROUP BY ALL ORDER BY ALL""").to_arrow_table()
 
     def _repr_html_(self) -> str:
         from ..display import table_html
@@ -467,148 +470,151 @@ def reconcile(engine: Engine, households: Any, persons: Any = None, *,
     hh, pp = recipient_tables(households, persons)
     fingerprint = engine.fingerprint(as_of)
     fp_json = json.dumps(fingerprint, sort_keys=True, ensure_ascii=False)
-    con = connect()
-    con.register("hh_in", hh)
-    con.register("pp_in", pp)
-    recv = [p for p in programmes if f"receives_{p}" in hh.column_names]
-    if not recv:
-        raise DataError(f"the households table has none of the columns "
-                        f"{', '.join('receives_' + p for p in programmes)}")
-    progs = query("list_filter([__each], lambda x: x IS NOT NULL)", each=[
-        query("CASE WHEN coalesce(__flag, false) THEN CAST(__p AS VARCHAR) END",
-              flag="receives_" + p, p=bind(p)) for p in recv])
-    run(con, query("""
-        CREATE TEMP TABLE rh AS
-        SELECT id AS household_id, kecamatan, kelurahan, __progs AS programmes
-        FROM hh_in WHERE len(__progs) > 0""", progs=progs))
-    run(con, query("""
-        CREATE TEMP TABLE rp AS
-        WITH m AS (
-            SELECT p.nik, wr_nik(p.nik) AS nik16, p.household_id, p.name, p.birth_date,
-                   __rel AS relationship, __alive AS alive, wr_norm_name(p.name) AS nname
-            FROM pp_in p JOIN rh ON p.household_id = rh.household_id)
-        SELECT m.*, (relationship = 'head' OR
-                     count(*) FILTER (WHERE alive) OVER (PARTITION BY household_id)
-                     - CASE WHEN alive THEN 1 ELSE 0 END = 0) AS is_head_or_sole
-        FROM m""",
-        rel=(exp.column("relationship", "p") if "relationship" in pp.column_names
-             else exp.null()),
-        alive=(query("coalesce(p.is_alive, true)") if "is_alive" in pp.column_names
-               else exp.true())))
-    con.execute("CREATE TEMP TABLE known_nik AS SELECT DISTINCT wr_nik(nik) AS nik FROM pp_in "
-                "WHERE wr_nik(nik) IS NOT NULL")
-    adapters = dict(adapters or {})
-    loads: dict[str, Any] = {}
-    parts: list[Query] = []
-    for name, source in registers.items():
-        if name not in specs:
-            from ..errors import did_you_mean
-
-            raise DataError(f"unknown register '{name}'{did_you_mean(name, specs)} (known: "
-                            f"{', '.join(sorted(specs))})")
-        spec = specs[name]
-        adapter = adapters.get(name)
-        if isinstance(adapter, str):
-            if adapter not in engine.adapters:
-                raise PluginError(f"unknown adapter '{adapter}' for register '{name}'")
-            adapter = engine.adapters[adapter]
-        table, loaded, src = _read_register(spec, source, adapter)
-        loads[name] = loaded
-        tname = "reg_" + str(len(loads))
-        con.register(tname + "_in", table)
-        cols = list(spec.fields)
-        record = [exp.PropertyEQ(
-            this=exp.to_identifier(c, quoted=True),
-            expression=(query("wr_mask(__c)", c=c).tree
-                        if c in ("nik", "household_id") and not unmask
-                        else exp.column(c, quoted=True))) for c in cols]
-        in_force = (query("__f IS NULL OR __f <= __as_of", f=spec.in_force_field,
-                          as_of=bind(as_of)) if spec.in_force_field else exp.true())
+    with connect() as con:
+        con.register("hh_in", hh)
+        con.register("pp_in", pp)
+        recv = [p for p in programmes if f"receives_{p}" in hh.column_names]
+        if not recv:
+            raise DataError(f"the households table has none of the columns "
+                            f"{', '.join('receives_' + p for p in programmes)}")
+        progs = query("list_filter([__each], lambda x: x IS NOT NULL)", each=[
+            query("CASE WHEN coalesce(__flag, false) THEN CAST(__p AS VARCHAR) END",
+                  flag="receives_" + p, p=bind(p)) for p in recv])
         run(con, query("""
-            CREATE TEMP TABLE __t AS
-            SELECT *, __nik AS _nik, __nname AS _nname, CAST(__key AS VARCHAR) AS _key,
-                   to_json({__record}) AS _record
-            FROM (SELECT *, row_number() OVER () AS _row FROM __t_in) WHERE __in_force""",
-            t=tname, t_in=tname + "_in", record=record, in_force=in_force,
-            nik=query("wr_nik(nik)") if "nik" in cols else exp.null(),
-            nname=query("wr_norm_name(name)") if "name" in cols else literal(""),
-            key=spec.key or "_row"))
-        common = [query("CAST(__v AS VARCHAR) AS register", v=bind(name)),
-                  query("CAST(__v AS VARCHAR) AS register_title", v=bind(spec.title.en)),
-                  query("r._key AS register_key"),
-                  query("CAST(r._record AS VARCHAR) AS register_record"),
-                  query("CAST(__v AS VARCHAR) AS register_source", v=bind(src))]
-        if MATCH_NIK in spec.match:
-            parts.append(query("""
-                SELECT p.household_id, p.nik, p.name, p.relationship, p.birth_date, __common,
-                       'nik' AS match_type, CAST(__evidence AS VARCHAR) AS status,
-                       __severity AS severity, __action AS action, 0 AS _order
-                FROM rp p JOIN __t r ON r._nik = p.nik16""", common=common, t=tname,
-                evidence=bind(STATUS_EVIDENCE), severity=_by_role_sql(spec, "severity"),
-                action=_by_role_sql(spec, "action")))
-        if MATCH_HOUSEHOLD in spec.match:
-            parts.append(query("""
-                SELECT h.household_id, NULL AS nik, NULL AS name, NULL AS relationship,
-                       NULL::DATE AS birth_date, __common,
-                       'household_id' AS match_type, CAST(__evidence AS VARCHAR) AS status,
-                       CAST(__severity AS VARCHAR) AS severity,
-                       CAST(__action AS VARCHAR) AS action, 1 AS _order
-                FROM rh h JOIN __t r ON CAST(r.household_id AS VARCHAR) = h.household_id""",
-                common=common, t=tname, evidence=bind(STATUS_EVIDENCE),
-                severity=bind(spec.severity_head), action=bind(spec.action_head)))
-        if MATCH_NAME in spec.match:
-            # A register record whose NIK belongs to someone known is about that person: a
-            # namesake with the same birth date elsewhere is not flagged. A person already
-            # matched by NIK in this register is not flagged again by name.
-            nik_match = (query("NOT EXISTS (SELECT 1 FROM __t r2 WHERE r2._nik = p.nik16)",
-                               t=tname) if MATCH_NIK in spec.match else exp.true())
-            parts.append(query("""
-                SELECT p.household_id, p.nik, p.name, p.relationship, p.birth_date, __common,
-                       'name_birth_date' AS match_type, CAST(__verify AS VARCHAR) AS status,
-                       'warning' AS severity, CAST(__action AS VARCHAR) AS action, 2 AS _order
-                FROM rp p JOIN __t r
-                  ON r._nname = p.nname AND r.birth_date = p.birth_date
-                WHERE r._nname <> '' AND p.nname <> ''
-                  AND (r._nik IS NULL OR r._nik NOT IN (SELECT nik FROM known_nik))
-                  AND __nik_match""", common=common, t=tname, verify=bind(STATUS_VERIFY),
-                action=bind(ACTION_VERIFY), nik_match=nik_match))
-    if not parts:
-        raise DataError("no register given to reconcile against")
-    run(con, query("CREATE TEMP TABLE m AS SELECT * FROM (__u)", u=union_all(parts)))
-    findings = relation(con, query("""
-        SELECT wr_mask(m.household_id) AS household_id, h.kecamatan, h.kelurahan,
-               array_to_string(h.programmes, ', ') AS programmes,
-               CASE WHEN m.nik IS NULL THEN NULL ELSE wr_mask(m.nik) END AS nik, m.name,
-               m.relationship, m.birth_date, m.register, m.register_title, m.register_key,
-               m.register_record, m.register_source, m.match_type, m.status, m.severity,
-               m.action,
-               CAST(CASE m.action WHEN __stop THEN __stop_id WHEN __remove THEN __remove_id
-                    WHEN __verify THEN __verify_id END AS VARCHAR) AS action_id,
-               CASE m.match_type
-                   WHEN 'nik' THEN 'NIK ' || wr_mask(m.nik) || ' found in ' || m.register_title
-                                   || ' (record ' || coalesce(m.register_key, '?') || ')'
-                   WHEN 'household_id' THEN 'No. KK found in ' || m.register_title
-                                   || ' (record ' || coalesce(m.register_key, '?') || ')'
-                   ELSE 'same name and birth date as a record of ' || m.register_title
-                        || ' with another or no NIK (record ' || coalesce(m.register_key, '?')
-                        || '): the same person? check at the kelurahan' END AS reason,
-               CAST(__as_of AS DATE) AS as_of, CAST(__fingerprint AS VARCHAR) AS fingerprint,
-               __unmasked
-        FROM m JOIN rh h USING (household_id)
-        ORDER BY CASE m.severity WHEN 'error' THEN 0 WHEN 'warning' THEN 1 ELSE 2 END,
-                 m._order, h.kelurahan, m.household_id, m.nik, m.register, m.register_key""",
-        stop=bind(ACTION_STOP), stop_id=bind(ACTIONS[ACTION_STOP]),
-        remove=bind(ACTION_REMOVE), remove_id=bind(ACTIONS[ACTION_REMOVE]),
-        verify=bind(ACTION_VERIFY), verify_id=bind(ACTIONS[ACTION_VERIFY]),
-        as_of=bind(as_of), fingerprint=bind(fp_json),
-        unmasked=[query("m.household_id AS household_id_unmasked"),
-                  query("m.nik AS nik_unmasked")] if unmask else [])).to_arrow_table()
-    keys = con.sql("""
-        SELECT m.household_id, h.kecamatan, h.kelurahan, h.programmes, m.action, m.status,
-               m.register, m.match_type
-        FROM m JOIN rh h USING (household_id)""").to_arrow_table()
-    return Reconciliation(findings=findings, registers={n: specs[n] for n in registers},
-                          loads=loads, fingerprint=fingerprint, as_of=as_of, keys=keys)
+            CREATE TEMP TABLE rh AS
+            SELECT id AS household_id, kecamatan, kelurahan, __progs AS programmes
+            FROM hh_in WHERE len(__progs) > 0""", progs=progs))
+        run(con, query("""
+            CREATE TEMP TABLE rp AS
+            WITH m AS (
+                SELECT p.nik, wr_nik(p.nik) AS nik16, p.household_id, p.name, p.birth_date,
+                       __rel AS relationship, __alive AS alive, wr_norm_name(p.name) AS nname
+                FROM pp_in p JOIN rh ON p.household_id = rh.household_id)
+            SELECT m.*, (relationship = 'head' OR
+                         count(*) FILTER (WHERE alive) OVER (PARTITION BY household_id)
+                         - CASE WHEN alive THEN 1 ELSE 0 END = 0) AS is_head_or_sole
+            FROM m""",
+            rel=(exp.column("relationship", "p") if "relationship" in pp.column_names
+                 else exp.null()),
+            alive=(query("coalesce(p.is_alive, true)") if "is_alive" in pp.column_names
+                   else exp.true())))
+        con.execute("CREATE TEMP TABLE known_nik AS SELECT DISTINCT wr_nik(nik) AS nik FROM pp_in "
+                    "WHERE wr_nik(nik) IS NOT NULL")
+        adapters = dict(adapters or {})
+        loads: dict[str, Any] = {}
+        parts: list[Query] = []
+        for name, source in registers.items():
+            if name not in specs:
+                from ..errors import did_you_mean
+
+                raise DataError(f"unknown register '{name}'{did_you_mean(name, specs)} (known: "
+                                f"{', '.join(sorted(specs))})")
+            spec = specs[name]
+            adapter = adapters.get(name)
+            if isinstance(adapter, str):
+                if adapter not in engine.adapters:
+                    raise PluginError(f"unknown adapter '{adapter}' for register '{name}'")
+                adapter = engine.adapters[adapter]
+            table, loaded, src = _read_register(spec, source, adapter)
+            loads[name] = loaded
+            tname = "reg_" + str(len(loads))
+            con.register(tname + "_in", table)
+            cols = list(spec.fields)
+            record = [exp.PropertyEQ(
+                this=exp.to_identifier(c, quoted=True),
+                expression=(query("wr_mask(__c)", c=c).tree
+                            if is_masked_field(c) and not unmask
+                            else exp.column(c, quoted=True))) for c in cols]
+            in_force = (query("__f IS NULL OR __f <= __as_of", f=spec.in_force_field,
+                              as_of=bind(as_of)) if spec.in_force_field else exp.true())
+            run(con, query("""
+                CREATE TEMP TABLE __t AS
+                SELECT *, __nik AS _nik, __nname AS _nname, CAST(__key AS VARCHAR) AS _key,
+                       to_json({__record}) AS _record
+                FROM (SELECT *, row_number() OVER () AS _row FROM __t_in) WHERE __in_force""",
+                t=tname, t_in=tname + "_in", record=record, in_force=in_force,
+                nik=query("wr_nik(nik)") if "nik" in cols else exp.null(),
+                nname=query("wr_norm_name(name)") if "name" in cols else literal(""),
+                key=spec.key or "_row"))
+            common = [query("CAST(__v AS VARCHAR) AS register", v=bind(name)),
+                      query("CAST(__v AS VARCHAR) AS register_title", v=bind(spec.title.en)),
+                      query("wr_mask(r._key) AS register_key") if is_masked_field(spec.key or "")
+                      and not unmask else query("r._key AS register_key"),
+                      query("CAST(r._record AS VARCHAR) AS register_record"),
+                      query("CAST(__v AS VARCHAR) AS register_source", v=bind(src))]
+            if MATCH_NIK in spec.match:
+                parts.append(query("""
+                    SELECT p.household_id, p.nik, p.name, p.relationship, p.birth_date, __common,
+                           'nik' AS match_type, CAST(__evidence AS VARCHAR) AS status,
+                           __severity AS severity, __action AS action, 0 AS _order
+                    FROM rp p JOIN __t r ON r._nik = p.nik16""", common=common, t=tname,
+                    evidence=bind(STATUS_EVIDENCE), severity=_by_role_sql(spec, "severity"),
+                    action=_by_role_sql(spec, "action")))
+            if MATCH_HOUSEHOLD in spec.match:
+                parts.append(query("""
+                    SELECT h.household_id, NULL AS nik, NULL AS name, NULL AS relationship,
+                           NULL::DATE AS birth_date, __common,
+                           'household_id' AS match_type, CAST(__evidence AS VARCHAR) AS status,
+                           CAST(__severity AS VARCHAR) AS severity,
+                           CAST(__action AS VARCHAR) AS action, 1 AS _order
+                    FROM rh h JOIN __t r ON CAST(r.household_id AS VARCHAR) = h.household_id""",
+                    common=common, t=tname, evidence=bind(STATUS_EVIDENCE),
+                    severity=bind(spec.severity_head), action=bind(spec.action_head)))
+            if MATCH_NAME in spec.match:
+                # A register record whose NIK belongs to someone known is about that person: a
+                # namesake with the same birth date elsewhere is not flagged. A person already
+                # matched by NIK in this register is not flagged again by name.
+                nik_match = (query("NOT EXISTS (SELECT 1 FROM __t r2 WHERE r2._nik = p.nik16)",
+                                   t=tname) if MATCH_NIK in spec.match else exp.true())
+                parts.append(query("""
+                    SELECT p.household_id, p.nik, p.name, p.relationship, p.birth_date, __common,
+                           'name_birth_date' AS match_type, CAST(__verify AS VARCHAR) AS status,
+                           'warning' AS severity, CAST(__action AS VARCHAR) AS action, 2 AS _order
+                    FROM rp p JOIN __t r
+                      ON r._nname = p.nname AND r.birth_date = p.birth_date
+                    WHERE r._nname <> '' AND p.nname <> ''
+                      AND (r._nik IS NULL OR r._nik NOT IN (SELECT nik FROM known_nik))
+                      AND __nik_match""", common=common, t=tname, verify=bind(STATUS_VERIFY),
+                    action=bind(ACTION_VERIFY), nik_match=nik_match))
+        if not parts:
+            raise DataError("no register given to reconcile against")
+        run(con, query("CREATE TEMP TABLE m AS SELECT * FROM (__u)", u=union_all(parts)))
+        findings = relation(con, query("""
+            SELECT wr_mask(m.household_id) AS household_id, h.kecamatan, h.kelurahan,
+                   array_to_string(h.programmes, ', ') AS programmes,
+                   CASE WHEN m.nik IS NULL THEN NULL ELSE wr_mask(m.nik) END AS nik, m.name,
+                   m.relationship, m.birth_date, m.register, m.register_title, m.register_key,
+                   m.register_record, m.register_source, m.match_type, m.status, m.severity,
+                   m.action,
+                   CAST(CASE m.action WHEN __stop THEN __stop_id WHEN __remove THEN __remove_id
+                        WHEN __verify THEN __verify_id END AS VARCHAR) AS action_id,
+                   CASE m.match_type
+                       WHEN 'nik' THEN 'NIK ' || wr_mask(m.nik) || ' found in ' || m.register_title
+                                       || ' (record ' || coalesce(m.register_key, '?') || ')'
+                       WHEN 'household_id' THEN 'No. KK found in ' || m.register_title
+                                       || ' (record ' || coalesce(m.register_key, '?') || ')'
+                       ELSE 'same name and birth date as a record of ' || m.register_title
+                            || ' with another or no NIK (record ' || coalesce(m.register_key, '?')
+                            || '): the same person? check at the kelurahan' END AS reason,
+                   CAST(__as_of AS DATE) AS as_of, CAST(__fingerprint AS VARCHAR) AS fingerprint,
+                   __unmasked
+            FROM m JOIN rh h USING (household_id)
+            ORDER BY CASE m.severity WHEN 'error' THEN 0 WHEN 'warning' THEN 1 ELSE 2 END,
+                     m._order, h.kelurahan, m.household_id, m.nik, m.register, m.register_key""",
+            stop=bind(ACTION_STOP), stop_id=bind(ACTIONS[ACTION_STOP]),
+            remove=bind(ACTION_REMOVE), remove_id=bind(ACTIONS[ACTION_REMOVE]),
+            verify=bind(ACTION_VERIFY), verify_id=bind(ACTIONS[ACTION_VERIFY]),
+            as_of=bind(as_of), fingerprint=bind(fp_json),
+            unmasked=[query("m.household_id AS household_id_unmasked"),
+                      query("m.nik AS nik_unmasked")] if unmask else [])).to_arrow_table()
+        # any other 16-digit run (a NIK typed into a name or a register's certificate number)
+        findings = mask_table(findings, unmask=unmask)
+        keys = con.sql("""
+            SELECT m.household_id, h.kecamatan, h.kelurahan, h.programmes, m.action, m.status,
+                   m.register, m.match_type
+            FROM m JOIN rh h USING (household_id)""").to_arrow_table()
+        return Reconciliation(findings=findings, registers={n: specs[n] for n in registers},
+                              loads=loads, fingerprint=fingerprint, as_of=as_of, keys=keys)
 
 
 def mask_column(values: Iterable[Any]) -> pa.Array:

@@ -144,15 +144,15 @@ def take_snapshot(engine: Engine, data: Any, members: Any = None, *,
         findings = _batch_findings(res, entity)
         cols = [c for c in wanted if c in out.column_names]
         if key in out.column_names:
-            con = connect()
-            con.register("t", table)
-            con.register("r", out.select([key, *cols]))
-            extra = [c for c in table.column_names if c not in cols]
-            results = relation(con, query(
-                "SELECT __extra, __cols FROM t LEFT JOIN r ON t.__key = r.__key",
-                extra=[_col("t", c) for c in extra],
-                cols=[_col("r", c) for c in cols] or [query("NULL AS _none")],
-                key=key)).to_arrow_table()
+            with connect() as con:
+                con.register("t", table)
+                con.register("r", out.select([key, *cols]))
+                extra = [c for c in table.column_names if c not in cols]
+                results = relation(con, query(
+                    "SELECT __extra, __cols FROM t LEFT JOIN r ON t.__key = r.__key",
+                    extra=[_col("t", c) for c in extra],
+                    cols=[_col("r", c) for c in cols] or [query("NULL AS _none")],
+                    key=key)).to_arrow_table()
         else:
             results = _append(table, {c: out[c] for c in cols})
         return Snapshot(entity, key, as_of, results, findings,
@@ -304,14 +304,14 @@ class SnapshotDiff:
 
     def summary(self) -> pa.Table:
         """Counts: ``rule``, ``change``, ``records`` (``entered`` and ``left`` as rule ``*``)."""
-        con = connect()
-        con.register("c", self.changed)
-        return relation(con, query("""
-            SELECT '*' AS rule, 'entered' AS change, CAST(__entered AS BIGINT) AS records
-            UNION ALL SELECT '*', 'left', CAST(__left AS BIGINT)
-            UNION ALL (SELECT rule, change, count(*) FROM c GROUP BY ALL ORDER BY ALL)
-        """, entered=bind(self.entered.num_rows), left=bind(self.left.num_rows))
-        ).to_arrow_table()
+        with connect() as con:
+            con.register("c", self.changed)
+            return relation(con, query("""
+                SELECT '*' AS rule, 'entered' AS change, CAST(__entered AS BIGINT) AS records
+                UNION ALL SELECT '*', 'left', CAST(__left AS BIGINT)
+                UNION ALL (SELECT rule, change, count(*) FROM c GROUP BY ALL ORDER BY ALL)
+            """, entered=bind(self.entered.num_rows), left=bind(self.left.num_rows))
+            ).to_arrow_table()
 
 
 def _as_snapshot_table(s: Snapshot | Any) -> tuple[pa.Table, datetime.date | None,
@@ -373,101 +373,101 @@ def compare_snapshots(old: Snapshot | Any, new: Snapshot | Any, *,
     if engine is not None:
         rule_cols |= set(engine.rules)
     inputs = [c for c in common if c not in rule_cols]
-    con = connect()
-    con.register("o", t_old)
-    con.register("n", t_new)
-    loc = [c for c in ("kecamatan", "kelurahan") if c in t_new.column_names
-           and c in t_old.column_names]
+    with connect() as con:
+        con.register("o", t_old)
+        con.register("n", t_new)
+        loc = [c for c in ("kecamatan", "kelurahan") if c in t_new.column_names
+               and c in t_old.column_names]
 
-    def side(t: str, other: str, cols: list[str]) -> pa.Table:
-        have = t_new.column_names if t == "n" else t_old.column_names
-        return relation(con, query("""
-            SELECT wr_mask(__t.__key) AS household_id, __loc, __vals, __raw
-            FROM __t ANTI JOIN __other ON __t.__key = __other.__key
-            ORDER BY __t.__key""", t=t, other=other, key=key,
-            loc=[_col(t, c) for c in loc], vals=[_col(t, c) for c in cols if c in have],
-            raw=[query("__t.__key AS household_id_unmasked", t=t, key=key)] if unmask else []
-        )).to_arrow_table()
+        def side(t: str, other: str, cols: list[str]) -> pa.Table:
+            have = t_new.column_names if t == "n" else t_old.column_names
+            return relation(con, query("""
+                SELECT wr_mask(__t.__key) AS household_id, __loc, __vals, __raw
+                FROM __t ANTI JOIN __other ON __t.__key = __other.__key
+                ORDER BY __t.__key""", t=t, other=other, key=key,
+                loc=[_col(t, c) for c in loc], vals=[_col(t, c) for c in cols if c in have],
+                raw=[query("__t.__key AS household_id_unmasked", t=t, key=key)] if unmask else []
+            )).to_arrow_table()
 
-    entered = side("n", "o", tracked)
-    left = side("o", "n", tracked)
+        entered = side("n", "o", tracked)
+        left = side("o", "n", tracked)
 
-    # input changes, one row per record and field (members included when given)
-    parts = [query("""SELECT o.__key AS k, CAST(__name AS VARCHAR) AS field,
-                             CAST(__name AS VARCHAR) AS label,
-                             CAST(o.__c AS VARCHAR) AS old, CAST(n.__c AS VARCHAR) AS new
-                      FROM o JOIN n ON o.__key = n.__key
-                      WHERE o.__c IS DISTINCT FROM n.__c""", key=key, c=c, name=bind(c))
-             for c in inputs]
-    if old_members is not None and new_members is not None:
-        parts.extend(_member_change_sql(con, old_members, new_members, member_key,
-                                        member_parent))
-    parts = parts or [query("SELECT NULL::VARCHAR AS k, NULL::VARCHAR AS field, "
-                            "NULL::VARCHAR AS label, NULL::VARCHAR AS old, "
-                            "NULL::VARCHAR AS new WHERE false")]
-    run(con, query("CREATE TEMP TABLE fc AS SELECT * FROM (__u)", u=union_all(parts)))
+        # input changes, one row per record and field (members included when given)
+        parts = [query("""SELECT o.__key AS k, CAST(__name AS VARCHAR) AS field,
+                                 CAST(__name AS VARCHAR) AS label,
+                                 CAST(o.__c AS VARCHAR) AS old, CAST(n.__c AS VARCHAR) AS new
+                          FROM o JOIN n ON o.__key = n.__key
+                          WHERE o.__c IS DISTINCT FROM n.__c""", key=key, c=c, name=bind(c))
+                 for c in inputs]
+        if old_members is not None and new_members is not None:
+            parts.extend(_member_change_sql(con, old_members, new_members, member_key,
+                                            member_parent))
+        parts = parts or [query("SELECT NULL::VARCHAR AS k, NULL::VARCHAR AS field, "
+                                "NULL::VARCHAR AS label, NULL::VARCHAR AS old, "
+                                "NULL::VARCHAR AS new WHERE false")]
+        run(con, query("CREATE TEMP TABLE fc AS SELECT * FROM (__u)", u=union_all(parts)))
 
-    # what each rule reads
-    dep_rows: list[tuple[str, str]] = []
-    date_rules: list[str] = []
-    for rid in tracked:
-        if engine is None:
-            dep_rows.append((rid, "*"))
-            continue
-        ri = rule_inputs(engine, rid, as_new)
-        dep_rows += [(rid, f) for f in ri.fields]
-        dep_rows += [(rid, "members." + f) for f in ri.member_fields]
-        if ri.members:
-            dep_rows.append((rid, "members"))
-        if ri.as_of:
-            date_rules.append(rid)
-    con.register("deps", pa.table({"rule": pa.array([r for r, _ in dep_rows], pa.string()),
-                                   "field": pa.array([f for _, f in dep_rows], pa.string())}))
-    con.register("date_rules", pa.table({"rule": pa.array(date_rules, pa.string())}))
-    rules_moved = bool(fp_old and fp_new and fp_old.get("digest") != fp_new.get("digest"))
-    dates_moved = bool(as_old and as_new and as_old != as_new)
-    titles = {rid: (engine.rule(rid, as_new).title.en or rid) if engine is not None else rid
-              for rid in tracked}
-    con.register("titles", pa.table({"rule": pa.array(list(titles), pa.string()),
-                                     "title": pa.array(list(titles.values()), pa.string())}))
-    rparts = [query("""SELECT o.__key AS k, CAST(__name AS VARCHAR) AS rule,
-                              lower(CAST(o.__r AS VARCHAR)) AS old,
-                              lower(CAST(n.__r AS VARCHAR)) AS new
-                       FROM o JOIN n ON o.__key = n.__key
-                       WHERE o.__r IS DISTINCT FROM n.__r""", key=key, r=r, name=bind(r))
-              for r in tracked]
-    rparts = rparts or [query("SELECT NULL::VARCHAR AS k, NULL::VARCHAR AS rule, "
-                              "NULL::VARCHAR AS old, NULL::VARCHAR AS new WHERE false")]
-    run(con, query("CREATE TEMP TABLE rc AS SELECT * FROM (__u)", u=union_all(rparts)))
-    changed = relation(con, query("""
-        WITH why AS (
-            SELECT rc.k, rc.rule,
-                   string_agg(fc.label || ': ' || coalesce(fc.old, '∅') || ' → '
-                              || coalesce(fc.new, '∅'), '; ' ORDER BY fc.label) AS fields
-            FROM rc JOIN deps d ON d.rule = rc.rule
-                    JOIN fc ON fc.k = rc.k
-                           AND (d.field = '*' OR fc.field = d.field)
-            GROUP BY rc.k, rc.rule)
-        SELECT wr_mask(rc.k) AS household_id, __loc, rc.rule,
-               titles.title AS rule_title, rc.old, rc.new,
-               CASE WHEN rc.new = 'true' THEN 'gained'
-                    WHEN rc.old = 'true' THEN 'lost' ELSE 'changed' END AS change,
-               why.fields,
-               CASE WHEN why.fields IS NOT NULL THEN 'data'
-                    WHEN CAST(__rules_moved AS BOOLEAN) THEN 'rules or parameters'
-                    WHEN CAST(__dates_moved AS BOOLEAN)
-                         AND rc.rule IN (SELECT rule FROM date_rules) THEN 'date'
-                    ELSE 'unexplained' END AS cause, __raw
-        FROM rc JOIN n ON n.__key = rc.k
-        LEFT JOIN why ON why.k = rc.k AND why.rule = rc.rule
-        LEFT JOIN titles ON titles.rule = rc.rule
-        ORDER BY rc.rule, __order, rc.k""", key=key, loc=[_col("n", c) for c in loc],
-        rules_moved=bind(rules_moved), dates_moved=bind(dates_moved),
-        raw=[query("rc.k AS household_id_unmasked")] if unmask else [],
-        order=[_col("n", c) for c in loc])).to_arrow_table()
-    return SnapshotDiff(entered=entered, left=left, changed=changed, old_as_of=as_old,
-                        new_as_of=as_new, old_fingerprint=fp_old, new_fingerprint=fp_new,
-                        rules=tuple(tracked))
+        # what each rule reads
+        dep_rows: list[tuple[str, str]] = []
+        date_rules: list[str] = []
+        for rid in tracked:
+            if engine is None:
+                dep_rows.append((rid, "*"))
+                continue
+            ri = rule_inputs(engine, rid, as_new)
+            dep_rows += [(rid, f) for f in ri.fields]
+            dep_rows += [(rid, "members." + f) for f in ri.member_fields]
+            if ri.members:
+                dep_rows.append((rid, "members"))
+            if ri.as_of:
+                date_rules.append(rid)
+        con.register("deps", pa.table({"rule": pa.array([r for r, _ in dep_rows], pa.string()),
+                                       "field": pa.array([f for _, f in dep_rows], pa.string())}))
+        con.register("date_rules", pa.table({"rule": pa.array(date_rules, pa.string())}))
+        rules_moved = bool(fp_old and fp_new and fp_old.get("digest") != fp_new.get("digest"))
+        dates_moved = bool(as_old and as_new and as_old != as_new)
+        titles = {rid: (engine.rule(rid, as_new).title.en or rid) if engine is not None else rid
+                  for rid in tracked}
+        con.register("titles", pa.table({"rule": pa.array(list(titles), pa.string()),
+                                         "title": pa.array(list(titles.values()), pa.string())}))
+        rparts = [query("""SELECT o.__key AS k, CAST(__name AS VARCHAR) AS rule,
+                                  lower(CAST(o.__r AS VARCHAR)) AS old,
+                                  lower(CAST(n.__r AS VARCHAR)) AS new
+                           FROM o JOIN n ON o.__key = n.__key
+                           WHERE o.__r IS DISTINCT FROM n.__r""", key=key, r=r, name=bind(r))
+                  for r in tracked]
+        rparts = rparts or [query("SELECT NULL::VARCHAR AS k, NULL::VARCHAR AS rule, "
+                                  "NULL::VARCHAR AS old, NULL::VARCHAR AS new WHERE false")]
+        run(con, query("CREATE TEMP TABLE rc AS SELECT * FROM (__u)", u=union_all(rparts)))
+        changed = relation(con, query("""
+            WITH why AS (
+                SELECT rc.k, rc.rule,
+                       string_agg(fc.label || ': ' || coalesce(fc.old, '∅') || ' → '
+                                  || coalesce(fc.new, '∅'), '; ' ORDER BY fc.label) AS fields
+                FROM rc JOIN deps d ON d.rule = rc.rule
+                        JOIN fc ON fc.k = rc.k
+                               AND (d.field = '*' OR fc.field = d.field)
+                GROUP BY rc.k, rc.rule)
+            SELECT wr_mask(rc.k) AS household_id, __loc, rc.rule,
+                   titles.title AS rule_title, rc.old, rc.new,
+                   CASE WHEN rc.new = 'true' THEN 'gained'
+                        WHEN rc.old = 'true' THEN 'lost' ELSE 'changed' END AS change,
+                   why.fields,
+                   CASE WHEN why.fields IS NOT NULL THEN 'data'
+                        WHEN CAST(__rules_moved AS BOOLEAN) THEN 'rules or parameters'
+                        WHEN CAST(__dates_moved AS BOOLEAN)
+                             AND rc.rule IN (SELECT rule FROM date_rules) THEN 'date'
+                        ELSE 'unexplained' END AS cause, __raw
+            FROM rc JOIN n ON n.__key = rc.k
+            LEFT JOIN why ON why.k = rc.k AND why.rule = rc.rule
+            LEFT JOIN titles ON titles.rule = rc.rule
+            ORDER BY rc.rule, __order, rc.k""", key=key, loc=[_col("n", c) for c in loc],
+            rules_moved=bind(rules_moved), dates_moved=bind(dates_moved),
+            raw=[query("rc.k AS household_id_unmasked")] if unmask else [],
+            order=[_col("n", c) for c in loc])).to_arrow_table()
+        return SnapshotDiff(entered=entered, left=left, changed=changed, old_as_of=as_old,
+                            new_as_of=as_new, old_fingerprint=fp_old, new_fingerprint=fp_new,
+                            rules=tuple(tracked))
 
 
 def _input_columns(engine: Engine | None) -> set[str]:

@@ -8,6 +8,10 @@ from pathlib import Path
 from typing import Any
 
 from ..formatting import number
+from ..templating import environment
+
+#: the report, impact and allocation page templates
+TEMPLATES = Path(__file__).parent / "templates"
 
 
 def bar_chart(bars: Sequence[Mapping[str, Any]], legend: tuple[str, str], *,
@@ -27,11 +31,6 @@ def bar_chart(bars: Sequence[Mapping[str, Any]], legend: tuple[str, str], *,
 
 
 def template(name: str) -> Any:
-    """A template of ``reports/templates`` (autoescaped HTML)."""
-    import jinja2
-
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(Path(__file__).parent / "templates")),
-        autoescape=jinja2.select_autoescape(["html", "j2"]), trim_blocks=True,
-        lstrip_blocks=True)
-    return env.get_template(name)
+    """A template of ``reports/templates`` (autoescaped HTML; the environment of
+    :func:`welfare_rules.templating.environment`, shared with the report)."""
+    return environment(TEMPLATES).get_template(name)

@@ -9,6 +9,8 @@ from __future__ import annotations
 import datetime
 from typing import Any
 
+from ..types import parse_iso_date
+
 __all__ = ["Formatter"]
 
 
@@ -72,7 +74,7 @@ class Formatter:
         if value is None:
             return ""
         if isinstance(value, str):
-            value = datetime.date.fromisoformat(value)
+            value = parse_iso_date(value)
         return str(format_date(value, format="long", locale=self.locale))
 
     def cell(self, value: Any) -> str:

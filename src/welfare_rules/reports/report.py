@@ -35,6 +35,7 @@ from ..masking import mask_table
 from ..recipients.reconcile import PROGRAMMES, Reconciliation, connect, to_arrow
 from ..recipients.snapshots import Snapshot, SnapshotDiff
 from ..sqlbuild import Query, query, relation, union_all
+from ..templating import environment
 from ..workbook import write_workbook as write_workbook  # a name of this package
 from .boundaries import Boundaries, load_boundaries
 from .figures import figures
@@ -87,81 +88,82 @@ def report_tables(snapshot: Snapshot | Any | None = None, *,
                   maturity_rule: str = "lks_maturity",
                   levels: Sequence[str] = LKS_LEVELS) -> dict[str, pa.Table]:
     """The report's tables, by sheet name (ids masked). See :func:`write_report`."""
-    con = connect()
-    out: dict[str, pa.Table] = {}
-    if snapshot is not None:
-        res = _results(snapshot)
-        con.register("res", res)
-        cols = set(res.column_names)
-        sel = _count_columns(cols, programmes, eligible_rule)
-        group = [c for c in ("kecamatan", "kelurahan") if c in cols]
-        by_group = (query("SELECT __group, __sel FROM res GROUP BY __group ORDER BY __group",
-                          group=group, sel=sel) if group
-                    else query("SELECT __sel FROM res", sel=sel))
-        out["eligibility by kelurahan"] = relation(con, by_group).to_arrow_table()
-        if "kecamatan" in cols:
-            out["eligibility by kecamatan"] = relation(con, query(
-                "SELECT * FROM (SELECT kecamatan, __sel FROM res GROUP BY kecamatan "
-                "ORDER BY kecamatan) UNION ALL SELECT 'Jumlah kota / city total', "
-                "__sel FROM res", sel=sel)).to_arrow_table()
-        trend = _trend([*history, snapshot] if isinstance(snapshot, Snapshot) else history,
-                       programmes, eligible_rule)
-        if trend is not None:
-            out["trend"] = trend
-    parts: list[Query] = []
-    if isinstance(snapshot, Snapshot) and snapshot.findings.num_rows:
-        con.register("sf", snapshot.findings)
-        parts.append(query("SELECT 'rule check' AS source, \"check\", severity, "
-                           "count(*) AS findings, count(DISTINCT record_id) AS records "
-                           "FROM sf GROUP BY ALL"))
-    if reconciliation is not None and reconciliation.findings.num_rows:
-        con.register("rf", reconciliation.findings)
-        parts.append(query("SELECT 'register' AS source, register || ' (' || match_type "
-                           "|| ', ' || action || ')' AS \"check\", severity, "
-                           "count(*) AS findings, count(DISTINCT household_id) AS records "
-                           "FROM rf GROUP BY ALL"))
-    if parts:
-        out["findings by check"] = relation(con, query(
-            "SELECT * FROM (__u) ORDER BY source, findings DESC, \"check\", severity",
-            u=union_all(parts))).to_arrow_table()
-    if reconciliation is not None:
-        out["register findings"] = reconciliation.findings.drop_columns(
-            [c for c in ("household_id_unmasked", "nik_unmasked")
-             if c in reconciliation.findings.column_names])
-        out["freed places"] = reconciliation.freed_places(programmes)
-    if isinstance(snapshot, Snapshot) and snapshot.findings.num_rows:
-        out["rule findings"] = con.sql(
-            "SELECT \"check\", severity, entity, wr_mask(record_id) AS record_id, "
-            "CASE WHEN member_id IS NULL THEN NULL ELSE wr_mask(member_id) END AS member_id, "
-            "message FROM sf ORDER BY CASE severity WHEN 'error' THEN 0 WHEN 'warning' THEN 1 "
-            "ELSE 2 END, \"check\", record_id").to_arrow_table()
-    if institutions is not None:
-        inst = _results(institutions)
-        con.register("inst", inst)
-        if maturity_rule in inst.column_names:
-            order = {lv: i for i, lv in enumerate(levels)}
-            con.register("lv", pa.table({"level": list(order), "ord": list(order.values())}))
-            out["lks by maturity level"] = relation(con, query("""
-                SELECT level, institutions FROM (
-                    SELECT lv.level, lv.ord, count(i.__m) AS institutions
-                    FROM lv LEFT JOIN inst i ON i.__m = lv.level
-                    GROUP BY lv.level, lv.ord
-                    UNION ALL
-                    SELECT coalesce(CAST(i.__m AS VARCHAR), 'unknown'), 1000, count(*)
-                    FROM inst i WHERE i.__m IS NULL OR i.__m NOT IN (SELECT level FROM lv)
-                    GROUP BY ALL)
-                ORDER BY ord, level""", m=maturity_rule)).to_arrow_table()
-            keep = [c for c in ("id", "name", "kelurahan", maturity_rule) if c in inst.column_names]
-            out["lks"] = inst.select(keep)
-    if changes is not None:
-        out["changes summary"] = changes.summary()
-        out["changes"] = _drop_unmasked(changes.changed)
-        out["entered"] = _drop_unmasked(changes.entered)
-        out["left"] = _drop_unmasked(changes.left)
-    if proposal is not None:
-        out["reallocation summary"] = proposal.summary
-        out["reallocation"] = _drop_unmasked(proposal.table)
-    return {name: mask_table(t) for name, t in out.items()}
+    with connect() as con:
+        out: dict[str, pa.Table] = {}
+        if snapshot is not None:
+            res = _results(snapshot)
+            con.register("res", res)
+            cols = set(res.column_names)
+            sel = _count_columns(cols, programmes, eligible_rule)
+            group = [c for c in ("kecamatan", "kelurahan") if c in cols]
+            by_group = (query("SELECT __group, __sel FROM res GROUP BY __group ORDER BY __group",
+                              group=group, sel=sel) if group
+                        else query("SELECT __sel FROM res", sel=sel))
+            out["eligibility by kelurahan"] = relation(con, by_group).to_arrow_table()
+            if "kecamatan" in cols:
+                out["eligibility by kecamatan"] = relation(con, query(
+                    "SELECT * FROM (SELECT kecamatan, __sel FROM res GROUP BY kecamatan "
+                    "ORDER BY kecamatan) UNION ALL SELECT 'Jumlah kota / city total', "
+                    "__sel FROM res", sel=sel)).to_arrow_table()
+            trend = _trend([*history, snapshot] if isinstance(snapshot, Snapshot) else history,
+                           programmes, eligible_rule)
+            if trend is not None:
+                out["trend"] = trend
+        parts: list[Query] = []
+        if isinstance(snapshot, Snapshot) and snapshot.findings.num_rows:
+            con.register("sf", snapshot.findings)
+            parts.append(query("SELECT 'rule check' AS source, \"check\", severity, "
+                               "count(*) AS findings, count(DISTINCT record_id) AS records "
+                               "FROM sf GROUP BY ALL"))
+        if reconciliation is not None and reconciliation.findings.num_rows:
+            con.register("rf", reconciliation.findings)
+            parts.append(query("SELECT 'register' AS source, register || ' (' || match_type "
+                               "|| ', ' || action || ')' AS \"check\", severity, "
+                               "count(*) AS findings, count(DISTINCT household_id) AS records "
+                               "FROM rf GROUP BY ALL"))
+        if parts:
+            out["findings by check"] = relation(con, query(
+                "SELECT * FROM (__u) ORDER BY source, findings DESC, \"check\", severity",
+                u=union_all(parts))).to_arrow_table()
+        if reconciliation is not None:
+            out["register findings"] = reconciliation.findings.drop_columns(
+                [c for c in ("household_id_unmasked", "nik_unmasked")
+                 if c in reconciliation.findings.column_names])
+            out["freed places"] = reconciliation.freed_places(programmes)
+        if isinstance(snapshot, Snapshot) and snapshot.findings.num_rows:
+            out["rule findings"] = con.sql(
+                "SELECT \"check\", severity, entity, wr_mask(record_id) AS record_id, "
+                "CASE WHEN member_id IS NULL THEN NULL ELSE wr_mask(member_id) END AS member_id, "
+                "message FROM sf ORDER BY CASE severity WHEN 'error' THEN 0 WHEN 'warning' THEN 1 "
+                "ELSE 2 END, \"check\", record_id").to_arrow_table()
+        if institutions is not None:
+            inst = _results(institutions)
+            con.register("inst", inst)
+            if maturity_rule in inst.column_names:
+                order = {lv: i for i, lv in enumerate(levels)}
+                con.register("lv", pa.table({"level": list(order), "ord": list(order.values())}))
+                out["lks by maturity level"] = relation(con, query("""
+                    SELECT level, institutions FROM (
+                        SELECT lv.level, lv.ord, count(i.__m) AS institutions
+                        FROM lv LEFT JOIN inst i ON i.__m = lv.level
+                        GROUP BY lv.level, lv.ord
+                        UNION ALL
+                        SELECT coalesce(CAST(i.__m AS VARCHAR), 'unknown'), 1000, count(*)
+                        FROM inst i WHERE i.__m IS NULL OR i.__m NOT IN (SELECT level FROM lv)
+                        GROUP BY ALL)
+                    ORDER BY ord, level""", m=maturity_rule)).to_arrow_table()
+                keep = [c for c in ("id", "name", "kelurahan", maturity_rule)
+                        if c in inst.column_names]
+                out["lks"] = inst.select(keep)
+        if changes is not None:
+            out["changes summary"] = changes.summary()
+            out["changes"] = _drop_unmasked(changes.changed)
+            out["entered"] = _drop_unmasked(changes.entered)
+            out["left"] = _drop_unmasked(changes.left)
+        if proposal is not None:
+            out["reallocation summary"] = proposal.summary
+            out["reallocation"] = _drop_unmasked(proposal.table)
+        return {name: mask_table(t) for name, t in out.items()}
 
 
 #: the counts of a programme ``p`` over ``res``, by name (``p_<name>``): eligibility ``__e``,
@@ -206,12 +208,13 @@ def _trend(snapshots: Sequence[Snapshot], programmes: Sequence[str],
     programme. None with fewer than two snapshots (no trend to draw)."""
     rows = []
     for snap in sorted(snapshots, key=lambda s: s.as_of):
-        con = connect()
-        con.register("res", snap.results)
-        cols = set(snap.results.column_names)
-        sel = _count_columns(cols, programmes, eligible_rule, ("eligible", "recipients"))
-        row = relation(con, query("SELECT __sel FROM res", sel=sel)).to_arrow_table().to_pylist()[0]
-        rows.append({"as_of": snap.as_of, **row})
+        with connect() as con:
+            con.register("res", snap.results)
+            cols = set(snap.results.column_names)
+            sel = _count_columns(cols, programmes, eligible_rule, ("eligible", "recipients"))
+            row = relation(con, query("SELECT __sel FROM res", sel=sel)
+                           ).to_arrow_table().to_pylist()[0]
+            rows.append({"as_of": snap.as_of, **row})
     if len(rows) < 2:
         return None
     names = list(dict.fromkeys(k for r in rows for k in r))
@@ -247,30 +250,30 @@ def headline_figures(tables: Mapping[str, pa.Table], snapshot: Snapshot | Any | 
     res = _results(snapshot) if snapshot is not None else None
     if res is not None:
         cols = set(res.column_names)
-        con = connect()
-        con.register("res", res)
-        out["households"] = res.num_rows
-        if "member_count" in cols:
-            out["persons"] = con.sql("SELECT coalesce(sum(member_count), 0)::BIGINT FROM res"
-                                     ).fetchall()[0][0]
-        total_month = 0.0
-        for p in programmes:
-            elig = eligible_rule.format(programme=p)
-            if elig not in cols:
-                continue
-            recv = "receives_" + p
-            items = [_count(n, elig, recv) if n in ("eligible", "unknown") or recv in cols
-                     else exp.null() for n in _COUNTS]
-            row = dict(zip(["eligible", "unknown", "receiving", "eligible_not_receiving",
-                            "receiving_not_eligible"], relation(con, query(
-                "SELECT __items FROM res", items=items)).fetchall()[0], strict=True))
-            month = _budget_month(con, cols, p, elig, engine, as_of)
-            out["programmes"].append({
-                "id": p, "label": PROGRAMME_LABELS.get(p, p.upper()), **row,
-                "budget_month": month, "budget_year": None if month is None else month * 12})
-            total_month += month or 0.0
-        out["budget_month"] = total_month
-        out["budget_year"] = total_month * 12
+        with connect() as con:
+            con.register("res", res)
+            out["households"] = res.num_rows
+            if "member_count" in cols:
+                out["persons"] = con.sql("SELECT coalesce(sum(member_count), 0)::BIGINT FROM res"
+                                         ).fetchall()[0][0]
+            total_month = 0.0
+            for p in programmes:
+                elig = eligible_rule.format(programme=p)
+                if elig not in cols:
+                    continue
+                recv = "receives_" + p
+                items = [_count(n, elig, recv) if n in ("eligible", "unknown") or recv in cols
+                         else exp.null() for n in _COUNTS]
+                row = dict(zip(["eligible", "unknown", "receiving", "eligible_not_receiving",
+                                "receiving_not_eligible"], relation(con, query(
+                    "SELECT __items FROM res", items=items)).fetchall()[0], strict=True))
+                month = _budget_month(con, cols, p, elig, engine, as_of)
+                out["programmes"].append({
+                    "id": p, "label": PROGRAMME_LABELS.get(p, p.upper()), **row,
+                    "budget_month": month, "budget_year": None if month is None else month * 12})
+                total_month += month or 0.0
+            out["budget_month"] = total_month
+            out["budget_year"] = total_month * 12
     errors = 0
     error_records = 0
     fc = tables.get("findings by check")
@@ -394,15 +397,6 @@ def _page_table(t: pa.Table, fmt: Formatter, titles: Mapping[str, str],
                         for c in cols], "rows": body}
 
 
-def _environment() -> Any:
-    import jinja2
-
-    return jinja2.Environment(loader=jinja2.FileSystemLoader(str(_TEMPLATES)),
-                              autoescape=jinja2.select_autoescape(["html", "j2"]),
-                              undefined=jinja2.StrictUndefined, trim_blocks=True,
-                              lstrip_blocks=True)
-
-
 def write_report(html_path: str | Path, xlsx_path: str | Path | None = None, *,
                  snapshot: Snapshot | Any | None = None,
                  reconciliation: Reconciliation | None = None,
@@ -489,7 +483,7 @@ def write_report(html_path: str | Path, xlsx_path: str | Path | None = None, *,
     plugins = [f"{k} {v}".strip() for k, v in (fingerprint.get("plugins") or {}).items()]
     import markupsafe
 
-    page = _environment().get_template("report.html.j2").render(
+    page = environment(_TEMPLATES).get_template("report.html.j2").render(
         title=title, as_of=fmt.date(as_of) if as_of else "", plugins=plugins,
         headline=headline, fmt=fmt, charts=[{**c, "html": markupsafe.Markup(c["html"])}
                                             for c in chart_html],

@@ -28,8 +28,7 @@ from ..backends.python_detail import scope_for
 from ..model import Rule, UnaryTest
 
 if TYPE_CHECKING:
-    from ..decision import _Base
-    from ..views import EngineView
+    from ..views import DecisionView, EngineView
 
 #: a coverage point: (ruleset, rule id, what) — what is "true", "false", "row 3", "default",
 #: "level mandiri"
@@ -116,14 +115,14 @@ class RuleCoverage:
                 self.universe.add(point)
                 self.labels.setdefault(point, label)
 
-    def observe(self, d: _Base) -> None:
+    def observe(self, d: DecisionView) -> None:
         """Record what one decision (and its members' decisions) exercised."""
         self.add_engine(d.engine)
         self._observe(d)
         for md in getattr(d, "members", ()):
             self._observe(md)
 
-    def _observe(self, d: _Base) -> None:
+    def _observe(self, d: DecisionView) -> None:
         eng = d.engine
         for rid, versions in eng.rules.items():
             if versions[0].entity != d.entity or not d.in_force(rid):
@@ -231,7 +230,7 @@ def _test(test: UnaryTest, x: Any, scope: Scope) -> bool | None:
     return (not ok) if test.negate else bool(ok)
 
 
-def fired_rows(d: _Base, rule: Rule) -> list[str]:
+def fired_rows(d: DecisionView, rule: Rule) -> list[str]:
     """Which rows of a decision table gave ``d``'s result (``"row N"``, ``"default"``)."""
     table = rule.table
     assert table is not None
