@@ -16,6 +16,9 @@ Kinds of run (``--backends``):
 * ``spark`` / ``spark-all``: as ``duckdb`` / ``duckdb-all`` on Spark ``local[2]``, the results
   collected to the driver (``to_arrow``); CPU and peak RSS include the driver JVM's (the
   session is started before the clock, in a fresh JVM per run);
+* ``polars`` / ``polars-all``: as ``duckdb`` / ``duckdb-all`` on the Polars backend, each
+  timed against the hand-written Polars reference (``reference_polars.py``, the same three
+  rules), which then runs too, alternating with them;
 * ``python``: the reference backend, record by record (100k at most).
 
     python benchmarks/bench_batch.py                  # 100k and 1M, duckdb + hand-written
@@ -53,6 +56,8 @@ RULES = ["poor_bps", "pkh_eligible", "deceased_recipient"]
 #: the national pack's core hand-written in Polars (reference_polars.py): what the polars
 #: backend's ratio is taken against
 POLARS_REFERENCE = "polars-hand-written"
+#: the Polars backend's kinds of run, each timed against POLARS_REFERENCE
+POLARS_KINDS = ("polars", "polars-all")
 
 HAND_WRITTEN = """
 WITH p AS (
@@ -258,8 +263,9 @@ def main() -> None:
             subprocess.run([sys.executable, str(HERE / "generate.py"), str(n), str(data)],
                            check=True)
         kinds = ["hand-written", *[k for k in args.backends if k != "python" or n <= 100_000]]
-        if "polars" in kinds:
-            kinds.insert(kinds.index("polars"), POLARS_REFERENCE)
+        ours = [k for k in kinds if k in POLARS_KINDS]
+        if ours:  # the hand-written Polars reference runs (alternating) before the first
+            kinds.insert(kinds.index(ours[0]), POLARS_REFERENCE)
         runs: dict[str, list[dict[str, float]]] = {k: [] for k in kinds}
         for _ in range(args.repeat):
             # alternate the runs, so that a busy spell of the machine hits every kind alike
@@ -268,22 +274,23 @@ def main() -> None:
                 if r is None:
                     continue
                 runs[kind].append(r)
-                against = POLARS_REFERENCE if kind == "polars" else "hand-written"
+                against = POLARS_REFERENCE if kind in POLARS_KINDS else "hand-written"
                 ref = runs[against][-1] if runs[against] else None
                 row(n, kind, r, ref)
         if args.repeat > 1:
             meds = {k: {f: statistics.median(r[f] for r in v) for f in v[0]}
                     for k, v in runs.items() if v}
             for kind, m in meds.items():
-                row(n, f"median {kind}", m, meds.get(POLARS_REFERENCE if kind == "polars"
+                row(n, f"median {kind}", m, meds.get(POLARS_REFERENCE if kind in POLARS_KINDS
                                                      else "hand-written"))
-            pairs = list(zip(runs.get("polars", []), runs.get(POLARS_REFERENCE, []),
-                             strict=False))
-            if pairs:  # the median of the ratios of each round's pair
-                print(f"{n:>10} polars / {POLARS_REFERENCE}: median ratio wall "
-                      f"{statistics.median(a['wall_s'] / b['wall_s'] for a, b in pairs):.2f}, "
-                      f"cpu {statistics.median(a['cpu_s'] / b['cpu_s'] for a, b in pairs):.2f}"
-                      f" ({len(pairs)} pairs)", flush=True)
+            for kind in POLARS_KINDS:
+                pairs = list(zip(runs.get(kind, []), runs.get(POLARS_REFERENCE, []),
+                                 strict=False))
+                if pairs:  # the median of the ratios of each round's pair
+                    wall = statistics.median(a["wall_s"] / b["wall_s"] for a, b in pairs)
+                    cpu = statistics.median(a["cpu_s"] / b["cpu_s"] for a, b in pairs)
+                    print(f"{n:>10} {kind} / {POLARS_REFERENCE}: median ratio wall "
+                          f"{wall:.2f}, cpu {cpu:.2f} ({len(pairs)} pairs)", flush=True)
 
 
 def measure(kind: str, data: Path, n: int, memory_limit: str, script: str = __file__

@@ -439,11 +439,12 @@ def evaluate_batch(engine: EngineView, entity: str, data: Any, *, members: Any =
             ``"all"`` for every field of the entity (``desil``, ``in_dtks``, ... beside the
             rules), or None for kecamatan and kelurahan.
         lang: language of finding messages (``id`` or ``en``).
-        output: DuckDB: write the results straight to this Parquet file (streamed, so the
-            result never has to fit in memory); ``to_arrow()`` then reads it back.
+        output: DuckDB, Polars: write the results straight to this Parquet file (streamed,
+            so the result never has to fit in memory); ``to_arrow()`` then reads it back.
         memory_limit: DuckDB memory limit; beyond it DuckDB spills to ``temp_directory``.
         temp_directory: where DuckDB spills (default: a fresh temporary directory).
-        threads: DuckDB threads (default: all cores).
+        threads: DuckDB threads (default: all cores); Polars refuses any number but its
+            process-wide pool's size (``POLARS_MAX_THREADS``).
         spark: the SparkSession for ``backend="spark"`` (default: a local session).
         outputs: the result columns wanted, by rule: ``"pkh_eligible"`` gives the rule's
             value and its status, ``"pkh_eligible__status"`` the status alone; the key and

@@ -14,7 +14,9 @@ and as not eligible everywhere else: an unknown household is neither a gainer no
 With ``weights`` (a numeric column of the household table, e.g. survey weights), every count
 and every cost is a weighted sum.
 
-On DuckDB the two evaluations are one query over the input registered once: both rule
+Unknown outcomes are settled on both sides by default (``settle=True``), as
+:meth:`Engine.evaluate_batch` does. With ``settle=False``, on DuckDB the two evaluations are
+one query over the input registered once: both rule
 chains are compiled over the same source tables and joined on the input row, and only the
 columns the comparison needs are computed out of them. The Python and Spark backends read the
 input once and evaluate it twice.
@@ -375,7 +377,8 @@ def impact(base: Engine, reform: Engine | str | Path | Any, data: Any, *, member
            weights: str | Mapping[str, float] | pa.Table | None = None,
            by: str | Sequence[str] | None = None, backend: str = "duckdb",
            adapter: Any = None, validate: bool = True, spark: Any = None,
-           memory_limit: str = "1GB", threads: int | None = None) -> ImpactResult:
+           memory_limit: str = "1GB", threads: int | None = None,
+           settle: bool = True) -> ImpactResult:
     """Evaluate ``data`` under ``base`` and under ``reform`` and compare the programmes.
 
     Args:
@@ -393,11 +396,15 @@ def impact(base: Engine, reform: Engine | str | Path | Any, data: Any, *, member
             Or the weights themselves: ``{id: weight}`` or a table from :func:`read_weights`.
         by: household fields to carry for :meth:`ImpactResult.by`, besides kecamatan,
             kelurahan and desil.
-        backend: ``duckdb`` (one query for both) or any other registered backend
-            (``python``, ``spark``, ``polars``, a plugin's): each side evaluated as a batch.
+        backend: ``duckdb`` or any other registered backend (``python``, ``spark``,
+            ``polars``, a plugin's): each side evaluated as a batch; with ``settle=False``,
+            DuckDB evaluates both sides in one query.
         spark: the SparkSession for ``backend="spark"``.
         memory_limit: the DuckDB memory limit (DuckDB spills beyond it).
         threads: DuckDB threads (default: all cores).
+        settle: settle unknown outcomes soundly on both sides, as ``evaluate_batch`` and
+            ``Engine.evaluate`` do (a household a blank input cannot change is counted as
+            what it is); ``False`` counts the backends' three-valued answer, faster.
 
     Raises:
         DataError: bad weights, or a ``by`` that is not a household field.
@@ -437,13 +444,16 @@ def impact(base: Engine, reform: Engine | str | Path | Any, data: Any, *, member
     elif weights is not None:
         wtable = _check_weights(weights, key, "weight")
     loaded, tables = _read(base, data, members, adapter, validate, backend_name)
-    if backend_name == "duckdb":
+    if backend_name == "duckdb" and not settle:
         narrow = _duckdb_pair(base, reform, tables, day, pa_, pb, progs, carry, groups, key,
                               memory_limit=memory_limit, threads=threads)
     else:  # any other registered backend (python, spark, polars, a plugin's): both batches
         src = loaded if loaded is not None else data
         kw: dict[str, Any] = {"members": None if loaded is not None else members,
-                              "validate": False, "dataset_checks": False, "carry": carry}
+                              "validate": False, "dataset_checks": False, "carry": carry,
+                              "settle": settle}
+        if backend_name == "duckdb":
+            kw.update(memory_limit=memory_limit, threads=threads)
         if backend_name == "spark":
             kw["spark"] = spark
         ra = base.evaluate_batch(_ENTITY, src, as_of=day, backend=backend_name, **kw)

@@ -14,7 +14,14 @@ from typing import Any
 
 import click
 
-from .cli_kit import BadInput, Ui, backend_option, command_options, parse_as_of
+from .cli_kit import (
+    BadInput,
+    Ui,
+    backend_option,
+    command_options,
+    parse_as_of,
+    settle_option,
+)
 
 Decorator = Callable[[Callable[..., Any]], Callable[..., Any]]
 
@@ -130,14 +137,15 @@ def register(group: click.Group, *, plugin_option: Decorator) -> None:
     @_outputs
     @click.option("--changes", "changes_out", type=click.Path(),
                   help="Write the changed households (ids masked) to this CSV.")
+    @settle_option
     @plugin_option
     @_when_and_lang
     @command_options
     def impact_cmd(ui: Ui, data: str, members: str | None, adapter: str | None,
                    reform_file: str | None, sets: Sequence[str], weights: str | None, by: str,
                    backend: str, xlsx_out: str | None, html_out: str | None,
-                   changes_out: str | None, plugins: Sequence[str], as_of: str | None,
-                   lang: str) -> None:
+                   changes_out: str | None, settle: bool, plugins: Sequence[str],
+                   as_of: str | None, lang: str) -> None:
         """A reform's impact: per programme, eligible households before and after, gainers,
         losers and the yearly cost; then the same per --by group. The base is the plugins'
         rules (the global --reform does not apply here: give the reform to compare with)."""
@@ -156,7 +164,8 @@ def register(group: click.Group, *, plugin_option: Decorator) -> None:
         # ingestion keeps schema fields only: the weights are read from the file itself
         wtable = read_weights(data, weights, key="id") if weights else None
         with ui.phase("evaluating before and after"):
-            res = impact(base, after, loaded, as_of=when, weights=wtable, backend=backend)
+            res = impact(base, after, loaded, as_of=when, weights=wtable, backend=backend,
+                         settle=settle)
         headers = _HEADERS.get(lang, {})
         res.weights = weights
         ui.set(reform=reform.fingerprint(), weights=weights)

@@ -200,3 +200,40 @@ def test_an_unknown_backend_is_refused_before_the_data_is_read(base: wr.Engine,
                                               r"'duckdb'"):
         impact(base, reformed, str(tmp_path / "no-such-file.csv"), as_of="2024-01-01",
                backend="duckbd")
+
+
+_WOMAN = {"nik": "3375014101500001", "sex": "female", "birth_date": datetime.date(1949, 6, 1),
+          "relationship": "head", "is_alive": True, "disability": "none",
+          "school_level": "none"}  # is_pregnant blank: elderly whatever it says
+
+
+@pytest.mark.parametrize("backend", ["duckdb", "polars", "python"])
+def test_impact_counts_the_settled_outcome_on_every_backend(base: wr.Engine,
+                                                            backend: str) -> None:
+    """A 74-year-old woman with is_pregnant blank is PKH-eligible whatever it says. impact()
+    on DuckDB (its own paired query, three-valued) counted her unknown while the other
+    backends, evaluate_batch and Engine.evaluate count her eligible (review2 #12);
+    settle=False keeps the three-valued count, on DuckDB in one query."""
+    from welfare_rules.backends.base import arrow_type
+
+    def table(entity: str, rows: list[dict[str, Any]]) -> pa.Table:
+        fields = base.schema.entity(entity).fields
+        return pa.Table.from_pylist(rows, schema=pa.schema(
+            [(k, arrow_type(f.type) or pa.string()) for k, f in fields.items()]))
+
+    reform = wr.Engine.load(parameters={"pkh.max_desil": 3})
+    hh = table("household", [{"id": "3375010101010001", "in_dtks": True, "desil": 2}])
+    pp = table("person", [{**_WOMAN, "household_id": "3375010101010001"}])
+    day = datetime.date(2024, 1, 1)
+
+    def pkh(**kw: Any) -> dict[str, Any]:
+        res = impact(base, reform, hh, members=pp, as_of=day, backend=backend,
+                     validate=False, **kw)
+        row = next(r for r in res.totals.to_pylist() if r["programme"] == "pkh")
+        return {k: row[k] for k in ("eligible_before", "unknown_before", "eligible_after",
+                                    "unknown_after")}
+
+    assert pkh() == {"eligible_before": 1, "unknown_before": 0, "eligible_after": 1,
+                     "unknown_after": 0}
+    assert pkh(settle=False) == {"eligible_before": 0, "unknown_before": 1,
+                                 "eligible_after": 0, "unknown_after": 1}
