@@ -28,6 +28,7 @@ What is trusted, and why it is safe (docs/security.md "Parse cache"):
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -56,6 +57,13 @@ def cache_dir() -> Path | None:
     chosen = os.environ.get(CACHE_DIR_ENV)
     if chosen:
         return Path(chosen)
+    return _default_dir(os.environ.get("XDG_CACHE_HOME"), os.environ.get("HOME"))
+
+
+@functools.lru_cache(maxsize=4)
+def _default_dir(xdg: str | None, home: str | None) -> Path:
+    """The platform's user cache directory (once per process and environment: asking
+    platformdirs for it was a tenth of loading the national pack)."""
     import platformdirs  # only when the cache is used: it is not needed to evaluate
 
     return Path(platformdirs.user_cache_dir("welfare-rules")) / "parsed"

@@ -306,6 +306,8 @@ def load_yaml_file(path: str | Path) -> tuple[Any, Positions]:
     except (OSError, UnicodeDecodeError) as exc:
         raise RuleLoadError(f"cannot read file: {exc}", Location(str(p))) from None
     file = str(p)
+    if _parse_cache.cache_dir() is None:  # turned off: not even encoded
+        return load_yaml(text, file)
     tag = _cache_tag()
     hit = _decode(_parse_cache.fetch(tag, file, text), file)
     if hit is not None:

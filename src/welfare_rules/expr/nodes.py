@@ -19,6 +19,11 @@ Loc = Location | None
 Scalar = bool | int | float | str | datetime.date | None
 
 
+#: the attribute names of each node class, in declaration order (``attrs.fields`` per call
+#: was most of walking the trees when loading a pack)
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+
+
 @attrs.frozen
 class Node:
     """Base of all expression nodes."""
@@ -26,8 +31,11 @@ class Node:
     loc: Loc = attrs.field(default=None, eq=False, kw_only=True, repr=False)
 
     def children(self) -> Iterator[Node]:
-        for f in attrs.fields(type(self)):
-            v = getattr(self, f.name)
+        names = _FIELD_NAMES.get(type(self))
+        if names is None:
+            names = _FIELD_NAMES[type(self)] = tuple(f.name for f in attrs.fields(type(self)))
+        for name in names:
+            v = getattr(self, name)
             if isinstance(v, Node):
                 yield v
             elif isinstance(v, tuple):
