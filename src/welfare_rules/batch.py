@@ -46,6 +46,7 @@ from .backends.base import (
 from .backends.duckdb import fetch_arrow
 from .errors import EvaluationError, InputError, NotFoundError, PluginError, did_you_mean
 from .masking import mask_table
+from .plan import as_of_date
 from .settling import Settler
 
 if TYPE_CHECKING:
@@ -473,7 +474,7 @@ def evaluate_batch(engine: EngineView, entity: str, data: Any, *, members: Any =
     if entity not in engine.schema.entities:
         raise EvaluationError(f"unknown entity '{entity}'")
     if isinstance(as_of, str):
-        as_of = datetime.date.fromisoformat(as_of)
+        as_of = as_of_date(as_of)
     checks = _checks(dataset_checks)
     inputs = _normalise(engine, entity, data, members, adapter=adapter, validate=validate,
                         backend=impl)

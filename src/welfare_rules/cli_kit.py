@@ -33,6 +33,7 @@ import click
 
 from .errors import ErrorGroup, WelfareRulesError
 from .masking import mask_text
+from .types import parse_iso_date
 
 __all__ = ["OPTIONAL", "BackendChoice", "BadInput", "Ui", "backend_option", "command_options",
            "guarded", "parse_as_of", "require", "version"]
@@ -98,7 +99,7 @@ def parse_as_of(value: str | None) -> tuple[datetime.date, str]:
     if value is None:
         return datetime.date.today(), "today; --as-of to change"
     try:
-        return datetime.date.fromisoformat(value), "--as-of"
+        return parse_iso_date(value), "--as-of"
     except ValueError:
         raise BadInput(f"--as-of must be a date YYYY-MM-DD, found {value!r}") from None
 
@@ -333,15 +334,9 @@ def _is_float(ty: Any) -> bool:
 
 
 def _cell(v: Any) -> str:
-    if v is None:
-        return ""
-    if isinstance(v, bool):
-        return str(v).lower()
-    if isinstance(v, int):
-        return f"{v:,}"
-    if isinstance(v, float):
-        return f"{v:,.2f}"
-    return str(v)
+    from .formatting import cell
+
+    return cell(v)
 
 
 def _fit(natural: list[int], minimum: list[int], room: int) -> list[int]:

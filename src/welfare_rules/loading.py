@@ -285,7 +285,7 @@ def make_converter() -> cattrs.Converter:
         if isinstance(v, datetime.date):
             return v
         if isinstance(v, str):
-            return datetime.date.fromisoformat(v)
+            return t.parse_iso_date(v)
         raise ValueError(f"expected a date YYYY-MM-DD, found {v!r}")
 
     def criterion_hook(v: Any, _: Any) -> Criterion:

@@ -346,7 +346,7 @@ def as_of_date(as_of: datetime.date | str | None) -> datetime.date:
         return as_of
     if isinstance(as_of, str):
         try:
-            return datetime.date.fromisoformat(as_of)
+            return t.parse_iso_date(as_of)
         except ValueError:
             raise EvaluationError(f"as_of must be a date YYYY-MM-DD, found {as_of!r}") from None
     raise EvaluationError(f"as_of must be a date, found {as_of!r}")

@@ -36,6 +36,7 @@ from .errors import (
 from .expr import nodes as n
 from .loading import parse_output, parse_unary_test
 from .model import Parameter, Rule, Table, UnaryTest
+from .types import parse_iso_date
 
 if TYPE_CHECKING:
     from .engine import Engine
@@ -523,7 +524,7 @@ def _import_parameter(ws: Any, book: str, p: Parameter, text: str, rewrite_all: 
         try:
             d = raw_d.date() if isinstance(raw_d, datetime.datetime) else (
                 raw_d if isinstance(raw_d, datetime.date)
-                else datetime.date.fromisoformat(_text(raw_d)))
+                else parse_iso_date(_text(raw_d).strip()))
         except ValueError:
             errors.append(SpreadsheetError(f"cannot read {raw_d!r} as a date YYYY-MM-DD",
                                            where))

@@ -8,11 +8,33 @@ the same values are the same type.
 from __future__ import annotations
 
 import datetime
+import re
 from typing import Any
 
 import attrs
 
 SCALAR_KINDS = ("bool", "int", "decimal", "str", "date", "enum")
+
+#: A date written as text is exactly ``YYYY-MM-DD`` everywhere (``date(text)``, ``as_of``, date
+#: parameters; the SQL and Polars backends spell the same pattern).
+ISO_DATE = "[0-9]{4}-[0-9]{2}-[0-9]{2}"
+_ISO_DATE = re.compile(ISO_DATE)
+
+
+def parse_iso_date(text: str) -> datetime.date:
+    """The date of a text written exactly ``YYYY-MM-DD``.
+
+    ``datetime.date.fromisoformat`` alone also takes ``20240101`` and week dates
+    (``2024-W01-1``); every message of the project says ``YYYY-MM-DD``, and the record
+    contract and the adapters refuse the rest, so this does too.
+
+    Raises:
+        ValueError: the text is not ``YYYY-MM-DD`` or not a day of the calendar
+            (``2024-02-30``, year 0000).
+    """
+    if not _ISO_DATE.fullmatch(text):
+        raise ValueError(f"expected a date YYYY-MM-DD, found {text!r}")
+    return datetime.date.fromisoformat(text)
 
 
 @attrs.frozen
@@ -241,7 +263,7 @@ def convert(value: Any, ty: Type) -> Any:
             return value
         if isinstance(value, str):
             try:
-                return datetime.date.fromisoformat(value.strip())
+                return parse_iso_date(value.strip())
             except ValueError:
                 raise ValueError(f"expected a date YYYY-MM-DD, found {_short(value)}") from None
         raise ValueError(f"expected a date, found {_short(value)}")

@@ -129,3 +129,51 @@ def test_a_whole_file_in_a_delimiter_the_adapter_does_not_accept_is_refused_by_n
                     else "no column for the required field")
         with pytest.raises(DataError, match=expected):
             read(path, schema, adapter=pekalongan)
+
+
+HEAD = b"NO_KK,NIK,NAMA\n"
+KK = b"3375010101010001"
+#: a stray opening quote before the following rows (review 2, finding 9): the fast reader joined
+#: them into one cell without a word when the joined record had the right number of cells
+STRAY_QUOTES = {
+    "quote to the end of the file": (HEAD + KK + b',3375010101010101,"Budi\n'
+                                     + KK + b",3375010101010102,Ani\n", 2, 1),
+    "quote closed two rows later": (HEAD + KK + b',3375010101010101,"Budi\n'
+                                    + KK + b",3375010101010102,Ani\n"
+                                    + KK + b',3375010101010103,Cici "x"\n'
+                                    + KK + b",3375010101010104,Dodi\n", 4, 1),
+    "too many cells after the join": (HEAD + KK + b',3375010101010101,"Budi\n'
+                                      + KK + b",3375010101010102,Ani\n"
+                                      + KK + b',3375010101010103,"Cici",\n'
+                                      + KK + b",3375010101010104,Dodi\n", 4, 2),
+}
+
+
+@pytest.mark.parametrize("case", sorted(STRAY_QUOTES))
+def test_a_stray_quote_quarantines_its_line_and_every_row_is_counted(
+        case: str, schema: Schema, tmp_path: Path) -> None:
+    from welfare_rules import Engine
+
+    data, rows, quarantined = STRAY_QUOTES[case]
+    path = tmp_path / "broken.csv"
+    path.write_bytes(data)
+    res = Engine.load(["kota-pekalongan"]).read(path, adapter="kota-pekalongan")
+    assert res.rows_read == rows
+    assert res.rows_quarantined == quarantined
+    assert res.rows_read == res.rows_valid + res.rows_quarantined
+    assert "unclosed quote on line 2" in res.quarantine.column("reason")[0].as_py()
+    names = res.tables["person"].column("name").to_pylist()
+    assert not any("\n" in (n or "") for n in names), names
+
+
+def test_a_real_multi_line_value_is_still_read_as_one_cell(schema: Schema,
+                                                           tmp_path: Path) -> None:
+    """A quoted value over two lines that holds no record of its own is one cell."""
+    from welfare_rules import Engine
+
+    path = tmp_path / "ok.csv"
+    path.write_bytes(HEAD + KK + b',3375010101010101,"Budi\nSantoso"\n'
+                     + KK + b",3375010101010102,Ani\n")
+    res = Engine.load(["kota-pekalongan"]).read(path, adapter="kota-pekalongan")
+    assert (res.rows_read, res.rows_valid, res.rows_quarantined) == (2, 2, 0)
+    assert res.tables["person"].column("name").to_pylist() == ["Budi\nSantoso", "Ani"]

@@ -93,3 +93,94 @@ def test_a_schema_label_that_is_not_text_is_a_located_error(where: str) -> None:
     assert len(errors) == 1, (errors, text)
     assert "expected a text for 'en', found list [2]" in errors[0]
     assert errors[0].startswith("s.yaml:"), errors
+
+
+# --- rule test cases: as_of required and a real date (finding 20) -----------------------------
+
+CASE = '  input: {id: "3375010101010001", desil: 1, members: []}\n  output: {bpnt_desil: true}\n'
+BAD_CASES = {
+    "no as_of": ("- name: a household\n" + CASE, 1, ["case 1 ('a household')",
+                                                      "'as_of' is required"]),
+    "impossible as_of": ('- name: a household\n  as_of: "2024-13-01"\n' + CASE, 2,
+                         ["'as_of' is a date YYYY-MM-DD, found '2024-13-01'"]),
+    "week date as_of": ('- name: a household\n  as_of: "2024-W01-1"\n' + CASE, 2,
+                        ["found '2024-W01-1'"]),
+    "defaults as_of": ('defaults: {as_of: "20240101"}\ncases:\n  - name: a household\n'
+                       + CASE.replace("  ", "    ", 2).replace("\n  output", "\n    output"),
+                       1, ["found '20240101'"]),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_CASES))
+def test_a_rule_test_case_without_a_real_as_of_is_a_located_error(case: str,
+                                                                  tmp_path: Path) -> None:
+    from welfare_rules.testing.runner import RuleTestFileError, load_cases
+
+    text, line, parts = BAD_CASES[case]
+    f = tmp_path / "test_case.yaml"
+    f.write_text(text)
+    with pytest.raises(RuleTestFileError) as info:
+        load_cases(f)
+    assert info.value.location is not None
+    assert info.value.location.line == line, str(info.value)
+    for part in parts:
+        assert part in str(info.value)
+    r = CliRunner().invoke(main, ["-q", "test", str(f)])
+    assert r.exit_code != 0
+    assert "Traceback" not in r.output
+    assert f"{f}:{line}:" in r.output, r.output
+    assert parts[0] in r.output, r.output
+
+
+def test_a_case_with_as_of_in_defaults_loads(tmp_path: Path) -> None:
+    from welfare_rules.testing.runner import load_cases
+
+    f = tmp_path / "test_ok.yaml"
+    f.write_text('defaults: {as_of: 2024-07-01}\ncases:\n  - name: a household\n'
+                 '    input: {id: "3375010101010001", desil: 1, members: []}\n'
+                 '    output: {bpnt_desil: true}\n')
+    (c,) = load_cases(f)
+    assert str(c.as_of) == "2024-07-01"
+
+
+# --- dates written as text are exactly YYYY-MM-DD everywhere (finding 30) ---------------------
+
+NOT_ISO = ["20240101", "2024-W01-1", "2024-001", "2024-02-30", " 2024-01-01x"]
+
+
+@pytest.mark.parametrize("text", NOT_ISO)
+def test_parse_iso_date_takes_only_yyyy_mm_dd(text: str) -> None:
+    from welfare_rules.types import parse_iso_date
+
+    with pytest.raises(ValueError, match=r"YYYY-MM-DD|range|day"):
+        parse_iso_date(text)
+
+
+@pytest.mark.parametrize("text", NOT_ISO)
+def test_as_of_and_date_parameters_refuse_what_is_not_yyyy_mm_dd(text: str) -> None:
+    from welfare_rules.errors import EvaluationError
+    from welfare_rules.plan import as_of_date
+    from welfare_rules.types import DATE, convert
+
+    with pytest.raises(EvaluationError, match="YYYY-MM-DD"):
+        as_of_date(text)
+    with pytest.raises(ValueError, match="YYYY-MM-DD"):
+        convert(text, DATE)
+
+
+def test_evaluate_batch_refuses_a_week_date_as_of() -> None:
+    from welfare_rules.errors import EvaluationError
+
+    engine = Engine.load()
+    with pytest.raises(EvaluationError, match="YYYY-MM-DD, found '2024-W01-1'"):
+        engine.evaluate_batch("household", [{"id": "3375010101010001", "desil": 1}],
+                              members=[], as_of="2024-W01-1")
+
+
+@pytest.mark.parametrize("text", ["20240101", "2024-W01-1"])
+def test_cli_as_of_refuses_what_is_not_yyyy_mm_dd(text: str, tmp_path: Path) -> None:
+    examples = Path(__file__).resolve().parents[2] / "src/welfare_rules/national/examples"
+    out = _one_line(["evaluate", str(examples / "households.csv"), "--members",
+                     str(examples / "persons.csv"), "--out", str(tmp_path / "o"),
+                     "--as-of", text])
+    assert f"--as-of must be a date YYYY-MM-DD, found {text!r}" in out

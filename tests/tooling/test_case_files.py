@@ -18,9 +18,9 @@ def _write(tmp_path: Path, text: str) -> Path:
 @pytest.mark.parametrize("expects", ["", "  output: {}\n", "  status: {}\n",
                                      "  output: {}\n  status: {}\n"])
 def test_a_case_without_expectations_is_a_located_error(tmp_path: Path, expects: str) -> None:
-    f = _write(tmp_path, "- name: first\n  input: {}\n  output: {x: true}\n"
+    f = _write(tmp_path, "- name: first\n  as_of: 2024-01-01\n  input: {}\n  output: {x: true}\n"
                          f"- name: vacuous\n  input: {{}}\n{expects}")
-    with pytest.raises(RuleTestFileError, match=r"cases\.yaml:4:3: case 2 \('vacuous'\) "
+    with pytest.raises(RuleTestFileError, match=r"cases\.yaml:5:3: case 2 \('vacuous'\) "
                                                 r"expects nothing"):
         load_cases(f)
 
@@ -28,10 +28,11 @@ def test_a_case_without_expectations_is_a_located_error(tmp_path: Path, expects:
 @pytest.mark.parametrize("expects", ["output: {x: true}", "status: {x: unknown}",
                                      "members_output: []", "findings: []", "error: bad"])
 def test_any_one_expectation_is_enough(tmp_path: Path, expects: str) -> None:
-    f = _write(tmp_path, f"- name: one\n  input: {{}}\n  {expects}\n")
+    f = _write(tmp_path, f"- name: one\n  as_of: 2024-01-01\n  input: {{}}\n  {expects}\n")
     assert [c.name for c in load_cases(f)] == ["one"]
 
 
 def test_an_expectation_given_in_the_defaults_counts(tmp_path: Path) -> None:
-    f = _write(tmp_path, "defaults: {findings: []}\ncases:\n  - name: one\n    input: {}\n")
+    f = _write(tmp_path, "defaults: {findings: [], as_of: 2024-01-01}\ncases:\n"
+                         "  - name: one\n    input: {}\n")
     assert [c.findings for c in load_cases(f)] == [[]]

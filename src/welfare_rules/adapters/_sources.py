@@ -518,6 +518,9 @@ def _pyarrow_csv(stream: _Transcoder, headers: list[str], delim: str, block: int
             raise FastReaderFailed("an unclosed quote: the line-by-line reader resumes after it")
         if unnumbered[0]:
             raise FastReaderFailed("the CSV parser could not number a rejected row")
+        if _line_break_in_a_cell(batch):
+            raise FastReaderFailed("an unclosed quote folded lines into one cell: the "
+                                   "line-by-line reader quarantines its line")
         raw_numbers = _row_numbers(base, batch.num_rows, sorted(skipped))
         if len(raw_numbers):
             last = int(raw_numbers[-1].as_py())
@@ -549,6 +552,15 @@ def _pyarrow_csv(stream: _Transcoder, headers: list[str], delim: str, block: int
                        pa.array([], pa.int64()), done, len(blank_raw) - blanks_done)
 
 
+def _line_break_in_a_cell(batch: pa.RecordBatch) -> bool:
+    """Whether a cell holds a line break. The reader runs with ``newlines_in_values=False``,
+    so one can only come from a stray quote that joined the following lines into its cell;
+    when the joined record happens to have the right number of cells, pyarrow reports nothing
+    and the swallowed rows would be lost without a word."""
+    return any(pc.any(pc.match_substring_regex(col, "[\r\n]")).as_py()
+               for col in batch.columns)
+
+
 #: how many lines one quoted value may span before its quote counts as never closed
 MAX_QUOTED_LINES = 20
 
@@ -566,6 +578,15 @@ def _split_quoted(text: str, delim: str) -> list[str] | None:
     if len(recs) > 1:  # a stray line end inside: one record only if the rest is empty
         return recs[0] if all(not r for r in recs[1:]) else None
     return recs[0]
+
+
+def _swallows_a_record(span: list[tuple[int, str]], delim: str, width: int) -> bool:
+    """Whether the lines a quoted value spans hold a whole record of their own: a line with a
+    record's delimiters before the quote that closes the value (or with no quote at all).
+    A real multi-line value (an address) does not; a stray opening quote that joined the
+    following rows into one cell does, and those rows must not vanish into it."""
+    return width > 1 and any(text.split('"', 1)[0].count(delim) >= width - 1
+                             for _, text in span)
 
 
 def _python_csv(stream: _Transcoder, headers: list[str], delim: str, chunk_size: int
@@ -629,7 +650,8 @@ def _python_csv(stream: _Transcoder, headers: list[str], delim: str, chunk_size:
                     break
                 span.append(more)
                 quoted = _split_quoted(line + "".join(t for _, t in span), delim)
-            if quoted is None or (span and len(quoted) != width):
+            if quoted is None or (span and (len(quoted) != width
+                                            or _swallows_a_record(span, delim, width))):
                 pending.extendleft(reversed(span))
                 row += 1
                 rejected.append((row, "", line.rstrip("\r\n")[:200],

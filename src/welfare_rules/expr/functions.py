@@ -138,7 +138,7 @@ def days_between(a: datetime.date, b: datetime.date) -> int:
 # unknown on one backend and a date of year 10000 on another (docs/security.md).
 _LAST_ORDINAL = t.DATE_MAX.toordinal()
 #: ``date(text)`` reads exactly ``YYYY-MM-DD`` (the SQL backends spell the same pattern)
-ISO_DATE = "[0-9]{4}-[0-9]{2}-[0-9]{2}"
+ISO_DATE = t.ISO_DATE
 _ISO_DATE = re.compile(ISO_DATE)
 
 
@@ -178,7 +178,7 @@ def make_date(*args: Any) -> datetime.date | None:
         if text.startswith("0000"):
             raise out_of_range(beyond_dates("date"))
         try:
-            return datetime.date.fromisoformat(text)
+            return t.parse_iso_date(text)
         except ValueError:
             return None
     if len(args) == 3:

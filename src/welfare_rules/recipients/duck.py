@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import datetime
 
+from ..types import parse_iso_date
+
 __all__ = ["as_date"]
 
 
@@ -16,5 +18,5 @@ def as_date(as_of: datetime.date | str | None) -> datetime.date:
     if as_of is None:
         return datetime.date.today()
     if isinstance(as_of, str):
-        return datetime.date.fromisoformat(as_of)
+        return parse_iso_date(as_of)
     return as_of

@@ -20,6 +20,8 @@ import threading
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
+from ..types import parse_iso_date
+
 if TYPE_CHECKING:
     from ..decision import Decision, MemberDecision
     from ..engine import Engine
@@ -196,7 +198,7 @@ def _as_date(value: Any) -> datetime.date | None:
         return value.date()
     if isinstance(value, datetime.date):
         return value
-    return datetime.date.fromisoformat(str(value))
+    return parse_iso_date(str(value))
 
 
 # ---------------------------------------------------------------------------------------------

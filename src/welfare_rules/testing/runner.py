@@ -14,8 +14,10 @@ and ``cases``::
       members_output: [{age: 44}]
       findings: [deceased_recipient]
 
-``output`` compares values (``null`` means unknown); numbers compare with a tolerance of one
-thousandth. A failure reports the case's name and each differing value, never a traceback.
+Every case has an ``as_of`` (its own or the file's ``defaults``): a case run as of today would
+pass one year and fail the next. ``output`` compares values (``null`` means unknown); numbers
+compare with a tolerance of one thousandth. A failure reports the case's name and each
+differing value, never a traceback.
 
 Each file runs under its own declaration: the file's ``plugins`` when it has them, else the
 plugins it was given (for a file a plugin registers: that plugin; for the national pack's
@@ -26,6 +28,7 @@ their national parameters when a city's UMK is loaded beside them.
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import math
 import threading
@@ -37,6 +40,7 @@ import attrs
 
 from .._yaml import load_yaml_file
 from ..errors import LocatedError, Location, WelfareRulesError
+from ..types import parse_iso_date
 
 _CASE_KEYS = {"name", "entity", "as_of", "parameters", "input", "output", "status",
               "members_output", "findings", "plugins", "error", "on_invalid"}
@@ -94,8 +98,8 @@ def load_cases(path: str | Path, plugins: Sequence[Any] = ()) -> list[RuleTestCa
         plugins: the plugins its cases run with when the file declares none.
 
     Raises:
-        RuleTestFileError: the file is not a list of cases, or a case is malformed or
-            expects nothing (located).
+        RuleTestFileError: the file is not a list of cases, or a case is malformed, has no
+            ``as_of`` (or not a date YYYY-MM-DD) or expects nothing (located).
     """
     data, pos = load_yaml_file(path)
     defaults: dict[str, Any] = {}
@@ -133,9 +137,8 @@ def load_cases(path: str | Path, plugins: Sequence[Any] = ()) -> list[RuleTestCa
                 f"case {i + 1} ('{item['name']}') expects nothing, so it could never fail: give "
                 "at least one of 'output' or 'status' (not empty), 'members_output', 'findings' "
                 "or 'error'", where)
-        as_of = item.get("as_of", datetime.date.today())
-        if isinstance(as_of, str):
-            as_of = datetime.date.fromisoformat(as_of)
+        as_of = _case_date(item, i, pos.get((*base, i, "as_of")) if "as_of" in raw
+                           else pos.get(("defaults", "as_of")) if "as_of" in defaults else where)
         cases.append(RuleTestCase(
             name=str(item["name"]), location=where, entity=str(item.get("entity", "household")),
             as_of=as_of, input=item["input"], output=item.get("output") or {},
@@ -144,6 +147,25 @@ def load_cases(path: str | Path, plugins: Sequence[Any] = ()) -> list[RuleTestCa
             plugins=file_plugins + tuple(item.get("plugins") or ()), error=item.get("error"),
             on_invalid=str(item.get("on_invalid", "raise"))))
     return cases
+
+
+def _case_date(item: Mapping[str, Any], i: int, where: Location) -> datetime.date:
+    """A case's ``as_of``: required (a case run as of today passes one year and fails the
+    next), a date or a text ``YYYY-MM-DD``."""
+    if "as_of" not in item:
+        raise RuleTestFileError(
+            f"case {i + 1} ('{item['name']}'): 'as_of' is required (the date the case is "
+            "evaluated on, YYYY-MM-DD; in the case or in 'defaults')", where)
+    as_of = item["as_of"]
+    if isinstance(as_of, datetime.datetime):
+        return as_of.date()
+    if isinstance(as_of, datetime.date):
+        return as_of
+    if isinstance(as_of, str):
+        with contextlib.suppress(ValueError):
+            return parse_iso_date(as_of)
+    raise RuleTestFileError(f"case {i + 1} ('{item['name']}'): 'as_of' is a date YYYY-MM-DD, "
+                            f"found {as_of!r}", where)
 
 
 def iter_case_files(path: str | Path) -> list[Path]:
