@@ -334,15 +334,9 @@ def _is_float(ty: Any) -> bool:
 
 
 def _cell(v: Any) -> str:
-    if v is None:
-        return ""
-    if isinstance(v, bool):
-        return str(v).lower()
-    if isinstance(v, int):
-        return f"{v:,}"
-    if isinstance(v, float):
-        return f"{v:,.2f}"
-    return str(v)
+    from .formatting import cell
+
+    return cell(v)
 
 
 def _fit(natural: list[int], minimum: list[int], room: int) -> list[int]:

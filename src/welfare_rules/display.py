@@ -26,20 +26,17 @@ from typing import Any
 
 import pyarrow as pa
 
+from .formatting import cell
 from .masking import mask_table
 from .templating import render
 
 __all__ = ["facts_html", "load_ipython_extension", "setup_notebook", "table_html"]
 
 def _text(v: Any) -> tuple[str, bool]:
-    if v is None:
-        return "", False
-    if isinstance(v, bool):
-        return str(v).lower(), False
-    if isinstance(v, int):
-        return f"{v:,}", True
-    if isinstance(v, float):
-        return f"{v:,.2f}", True
+    if v is None or isinstance(v, bool):
+        return cell(v), False
+    if isinstance(v, int | float):
+        return cell(v), True
     if isinstance(v, datetime.date):
         return v.isoformat(), False
     text = str(v)
@@ -61,7 +58,7 @@ def table_html(table: pa.Table, *, title: str = "", max_rows: int = 20,
     return render("table.html.j2",
         title=title, facts=[(k, _text(v)[0]) for k, v in facts],
         headers=[{"name": c, "num": numeric[i]} for i, c in enumerate(cols)], rows=rows,
-        more=max(table.num_rows - max_rows, 0), total=f"{table.num_rows:,}")
+        more=max(table.num_rows - max_rows, 0), total=cell(table.num_rows))
 
 
 def facts_html(title: str, facts: Iterable[tuple[str, Any]]) -> str:

@@ -33,7 +33,8 @@ def read_one(engine: Engine, data: str | Path, record_id: str, *, entity: str = 
     Args:
         engine: the loaded engine (its schema and reader).
         data: the file of ``entity`` records.
-        record_id: the key to look for (compared as text).
+        record_id: the key to look for (compared as text, white space trimmed on both sides
+            as ingestion trims it).
         entity: the entity of ``data``.
         members: the child table (persons), if separate.
         adapter: a registered adapter; given, the file is read whole.
@@ -42,6 +43,7 @@ def read_one(engine: Engine, data: str | Path, record_id: str, *, entity: str = 
         ``(record, how)``: the record as a nested mapping (None when absent) and a sentence
         saying how it was found (selected, or read whole).
     """
+    record_id = record_id.strip()  # as ingestion trims a key cell
     ent = engine.schema.entity(entity)
     rel = next(iter(ent.relations.values()), None)
     paths = [Path(data), *([Path(members)] if members is not None else [])]
@@ -86,20 +88,34 @@ def _elsewhere(path: Path, column: str, selected: Path) -> bool:
         small = read(selected)
         if column not in small.columns:
             return False
-        values = [v for (v,) in small.select(
-            duckdb.ColumnExpression(column).cast("VARCHAR")).fetchall() if v is not None]
+        values = [v for (v,) in small.select(_key(column)).fetchall() if v]
         if len(set(values)) < len(values):
             return True
         if not values:
             return False
-        col = duckdb.ColumnExpression(column).cast("VARCHAR")
-        found = read(path).filter(col.isin(*(duckdb.ConstantExpression(v) for v in values)))
+        found = read(path).filter(
+            _key(column).isin(*(duckdb.ConstantExpression(v) for v in values)))
         ((count,),) = found.aggregate("count(*)").fetchall()
         return bool(count > len(values))
     except duckdb.Error:
         return True  # cannot tell: read the file whole
     finally:
         con.close()
+
+
+#: what ingestion trims off a key cell (``pc.utf8_trim_whitespace``: Unicode white space)
+_SPACE = r"[\s\p{Z}\x{0B}\x{85}]"
+
+
+def _key(column: str) -> Any:
+    """The key of ``column`` as ingestion compares it: as text, white space trimmed (a
+    second spelling `` 3375…`` of a No. KK is the same key, quarantined as a duplicate)."""
+    import duckdb
+
+    return duckdb.FunctionExpression(
+        "regexp_replace", duckdb.ColumnExpression(column).cast("VARCHAR"),
+        duckdb.ConstantExpression(f"^{_SPACE}+|{_SPACE}+$"), duckdb.ConstantExpression(""),
+        duckdb.ConstantExpression("g"))
 
 
 def _find(loaded: Any, entity: str, key: str, record_id: str) -> dict[str, Any] | None:
@@ -119,8 +135,7 @@ def _select(path: Path, column: str, value: str, target: Path) -> Path | None:
             rel = con.read_csv(str(path), all_varchar=True, header=True)
         if column not in rel.columns:
             return None
-        cond = duckdb.ColumnExpression(column).cast("VARCHAR") == duckdb.ConstantExpression(
-            value)
+        cond = _key(column) == duckdb.ConstantExpression(value.strip())
         rows = rel.filter(cond)
         out = target.with_suffix(path.suffix.lower())
         table = rows.to_arrow_table()

@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .backends.base import ROW, STATUS_SUFFIX, Inputs
+from .backends.base import STATUS_SUFFIX, Inputs
 from .errors import WelfareRulesError
 from .unknowns import completable_fields, ranks_members, read_fields
 
@@ -123,15 +123,19 @@ class Settler:
         wanted = pa.array(todo, tbl.column(self._key).type)
         rows = tbl.filter(pc.is_in(tbl.column(self._key), value_set=wanted)).to_pylist()
         members: dict[Any, list[dict[str, Any]]] = {}
+        # the schema's fields only, as the backends read them: a column the batch carries
+        # (a survey weight) is no unknown field to warn about once per re-decided record
+        own_fields = self.engine.schema.entity(self.entity).fields
         if self._rel is not None and kids is not None:
+            kid_fields = self.engine.schema.entity(self._rel.entity).fields
             sel = kids.filter(pc.is_in(kids.column(self._rel.key),
                                        value_set=wanted.cast(kids.column(self._rel.key).type)))
             for m in sel.to_pylist():
                 members.setdefault(m.get(self._rel.key), []).append(
-                    {k: v for k, v in m.items() if k != ROW})
+                    {k: v for k, v in m.items() if k in kid_fields or k == self._rel.key})
         for row in rows:
             key = row.get(self._key)
-            record = {k: v for k, v in row.items() if k != ROW}
+            record = {k: v for k, v in row.items() if k in own_fields}
             if self._rel is not None:
                 record[self._rel.name] = members.get(key, [])
             self.evaluated += 1

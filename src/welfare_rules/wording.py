@@ -76,14 +76,28 @@ _SINGULAR = {"years": "year", "times": "time", "sets": "set", "meals": "meal",
 
 
 def _locale(lang: str) -> str:
-    return _LOCALES.get(lang, _LOCALES["en"])
+    """The Babel locale of a language of :data:`LANGS`; a locale (``en_US``) as it is."""
+    return _LOCALES.get(lang) or (lang if "_" in lang else _LOCALES["en"])
 
 
-def number(value: float | int, lang: str) -> str:
-    """A number with the locale's grouping and decimal mark (``1.500,5`` / ``1,500.5``)."""
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    return str(format_decimal(value, format="#,##0.##", locale=_locale(lang)))
+def number(value: float | int, lang: str, *, decimals: int | None = None) -> str:
+    """A number with the locale's grouping and decimal mark: up to two decimals (``1.500,5`` /
+    ``1,500.5``), or exactly ``decimals``. The one place numbers are formatted for people
+    (Babel): reasons, explanations, tables, charts and reports all come here.
+
+    Args:
+        value: the number.
+        lang: a language of :data:`LANGS`, or a Babel locale (``id_ID``, ``en_US``).
+        decimals: the number of decimals to show (``None``: up to two, none for a whole
+            number).
+    """
+    if decimals is None:
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        fmt = "#,##0.##"
+    else:
+        fmt = "#,##0" + ("." + "0" * decimals if decimals else "")
+    return str(format_decimal(value, format=fmt, locale=_locale(lang)))
 
 
 def money(value: float | int, lang: str) -> str:

@@ -60,3 +60,34 @@ def test_without_duplicates_the_rows_are_selected(engine: Engine, tmp_path: Path
     one, how = read_one(engine, hh, KK2, members=pp)
     assert one == _whole(engine, hh, pp, KK2)
     assert "was not read whole" in how
+
+
+@pytest.mark.parametrize("spelling", [f" {KK1}", f"{KK1} ", f"\t{KK1}", f"\u00a0{KK1}"])
+@pytest.mark.parametrize("suffix", ["csv", "parquet"])
+def test_a_key_spelled_with_spaces_is_the_same_key_as_ingestion_sees_it(
+        engine: Engine, tmp_path: Path, suffix: str, spelling: str) -> None:
+    """Review 2 #16: ingestion trims a key and quarantines the second spelling as a
+    duplicate; the selection compared raw text, so it explained the quarantined row."""
+    hh = tmp_path / f"households.{suffix}"
+    table = pa.Table.from_pylist([{"id": spelling, "desil": "9", "in_dtks": "true"},
+                                  {"id": KK1, "desil": "1", "in_dtks": "true"}])
+    (pq.write_table if suffix == "parquet" else pacsv.write_csv)(table, hh)
+    loaded = engine.read(str(hh), progress=False)
+    assert loaded.rows_quarantined == 1
+    (whole,) = [r for r in loaded.iter_records() if r["id"] == KK1]
+    assert whole["desil"] == 9
+    for asked in (KK1, f" {KK1} "):
+        one, how = read_one(engine, hh, asked)
+        assert one == whole
+        assert how == "read the whole file"
+
+
+def test_a_key_with_spaces_is_selected_when_it_is_the_only_one(engine: Engine,
+                                                               tmp_path: Path) -> None:
+    hh = tmp_path / "households.csv"
+    pacsv.write_csv(pa.Table.from_pylist([{"id": f" {KK1} ", "desil": "4"},
+                                          {"id": KK2, "desil": "1"}]), hh)
+    one, how = read_one(engine, hh, KK1)
+    assert one is not None
+    assert one["desil"] == 4
+    assert how.startswith("selected")

@@ -319,14 +319,14 @@ def _mother_and_son(pregnant: bool | None) -> dict[str, Any]:
 @pytest.mark.parametrize("backend", [None, "duckdb"])
 def test_a_rank_that_a_blank_member_could_move_is_unknown(national: Engine,
                                                           backend: str | None) -> None:
-    """rank(where=...) leaves out a member whose where is unknown, so the three-valued rank of
-    the son is 1 although he is 2nd when his mother's blank pregnancy is yes: his rank is
-    unknown (sound), while being counted (rank <= 4 either way) stays known."""
+    """The son is 1st, or 2nd when his mother's blank pregnancy is yes: his rank is unknown
+    (three-valued already: she may or may not count), while being counted (rank <= 4 either
+    way) is settled known. His three-valued rank was 1: she was left out of the ranking."""
     ranks = {national.evaluate("household", _mother_and_son(p), as_of=AS_OF)
              .members[1].value("pkh_person_rank") for p in (True, False)}
     assert ranks == {1, 2}  # the completions differ
     raw = national.evaluate("household", _mother_and_son(None), as_of=AS_OF).members[1]
-    assert raw._values[raw.slots["pkh_person_rank"]] == 1  # what Kleene logic alone gives
+    assert raw._values[raw.slots["pkh_person_rank"]] is None  # three-valued: unknown
     if backend is None:
         son = raw
         got = {r: (son.value(r), son.status(r)) for r in ("pkh_person_rank", "pkh_counted")}
@@ -340,6 +340,64 @@ def test_a_rank_that_a_blank_member_could_move_is_unknown(national: Engine,
         row = res.member_results.to_pylist()[1]
         got = {r: (row[r], row[r + "__status"]) for r in ("pkh_person_rank", "pkh_counted")}
     assert got == {"pkh_person_rank": (None, "unknown"), "pkh_counted": (True, "true")}
+
+
+_RANK_RULES = """\
+id: rank_rules
+version: "1"
+entity: person
+title: {id: Peringkat, en: Ranks}
+rules:
+  - id: t_rank_income
+    policy: local
+    value: rank(by=[income_month])
+  - id: t_rank_young
+    policy: local
+    value: rank(by=[nik], where=years_between(birth_date, as_of) < 18)
+  - id: t_first_young
+    policy: local
+    when: t_rank_young == 1 and (is_asn or not is_asn)
+"""
+
+
+@pytest.mark.parametrize("backend", [None, "python", "duckdb", "polars"])
+def test_a_blank_sort_key_makes_the_ranks_around_it_unknown(tmp_path: Path,
+                                                             backend: str | None) -> None:
+    """A's income is blank: with 100 she is 1st and B 2nd, with 1000 B is 1st, so B's rank
+    is unknown (a blank key sorted last made it a known 1). A's blank birth date (which
+    settling cannot enumerate) may make her a minor who comes first: B's t_first_young is
+    unknown, not the known true that settling gave when she was left out (review2 #1, #13)."""
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(_RANK_RULES, encoding="utf-8")
+    engine = Engine.load(rules=[rules])
+    a = {"nik": "3375010101010001", "sex": "male", "birth_date": None, "is_asn": False,
+         "relationship": "child", "is_alive": True, "income_month": None}
+    b = {"nik": "3375010101010002", "sex": "male", "birth_date": datetime.date(2015, 1, 1),
+         "relationship": "child", "is_alive": True, "income_month": 500, "is_asn": None}
+    record = {"id": "3375010101010009", "members": [a, b]}
+    rids = ("t_rank_income", "t_rank_young", "t_first_young")
+    if backend is None:
+        d = engine.evaluate("household", record, as_of=AS_OF)
+        got = [{r: (m.value(r), m.status(r)) for r in rids} for m in d.members]
+        assert d.members[1].needs("t_first_young") == ["members[0].birth_date"]
+    else:
+        from .batch_tables import tables
+
+        hh, pp = tables(engine, [record])
+        res = engine.evaluate_batch("household", hh, members=pp, as_of=AS_OF,
+                                    backend=backend, validate=False)
+        assert res.member_results is not None
+        got = [{r: (row[r], row[r + "__status"]) for r in rids}
+               for row in res.member_results.to_pylist()]
+    unknown = (None, "unknown")
+    assert got == [dict.fromkeys(rids, unknown), dict.fromkeys(rids, unknown)]
+    # the blanks filled in, the ranks are known again
+    full = engine.evaluate("household", {**record, "members": [
+        {**a, "income_month": 100, "birth_date": datetime.date(1980, 1, 1)},
+        {**b, "is_asn": False}]}, as_of=AS_OF)
+    assert [m.value("t_rank_income") for m in full.members] == [1, 2]
+    assert [m.value("t_rank_young") for m in full.members] == [None, 1]
+    assert full.members[1].value("t_first_young") is True
 
 
 def test_a_member_rule_is_settled_over_that_member_s_blanks_only(national: Engine) -> None:

@@ -178,3 +178,10 @@ def test_xlsx_and_html(batch: Any, tmp_path: Any) -> None:
     page = alloc.write_html(tmp_path / "a.html").read_text(encoding="utf-8")
     assert "<svg" in page
     assert "musyawarah" in page
+
+
+def test_the_allocation_page_renders_with_the_shared_strict_environment(batch: Any) -> None:
+    """The page's template gets every name it uses (templating's StrictUndefined) and draws
+    its chart."""
+    page = allocate(batch, "pkh", 2, lang="en")._repr_html_()
+    assert "<svg" in page

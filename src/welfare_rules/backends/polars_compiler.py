@@ -29,12 +29,14 @@ implementation on each row (``map_batches``), with the same null handling as in 
 from __future__ import annotations
 
 import datetime
+import functools
 import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import attrs
 import polars as pl
+import pyarrow as pa
 
 from .. import types as t
 from ..errors import EvaluationError, beyond_dates, out_of_range
@@ -43,7 +45,7 @@ from ..expr import nodes as n
 from ..expr.check import AGGREGATES, Checker, Env, Refs
 from ..model import Rule, Table, UnaryTest
 from ..plan import Plan
-from .base import ROW, STATUS_SUFFIX, STATUS_VALUES, needed_rules, selected_columns
+from .base import ROW, STATUS_SUFFIX, STATUS_VALUES, arrow_type, needed_rules, selected_columns
 from .interp import Scope, evaluate
 from .python import rule_nodes
 
@@ -70,19 +72,15 @@ class PolarsCompileError(EvaluationError):
 
 
 def polars_type(ty: t.Type) -> Any:
-    """The Polars type of a rule-language type (``None``: leave it to Polars)."""
-    scalar = {"bool": pl.Boolean, "int": pl.Int64, "decimal": pl.Float64, "str": pl.String,
-              "enum": pl.String, "date": pl.Date}.get(ty.kind)
-    if scalar is not None:
-        return scalar
-    if ty.kind == "list" and ty.elem is not None:
-        elem = polars_type(ty.elem)
-        return pl.List(elem) if elem is not None else None
-    if ty.kind == "record" and ty.fields:
-        fields = [(name, polars_type(ft)) for name, ft in ty.fields]
-        if all(ft is not None for _, ft in fields):
-            return pl.Struct(dict(fields))
-    return None
+    """The Polars type of a rule-language type (``None``: leave it to Polars): Polars' own
+    reading of the Arrow type the result tables declare (:func:`~.base.arrow_type`)."""
+    arrow = arrow_type(ty)
+    return None if arrow is None else _from_arrow(arrow)
+
+
+@functools.cache
+def _from_arrow(arrow: pa.DataType) -> Any:
+    return pl.from_arrow(pa.array([], arrow)).dtype  # type: ignore[union-attr]
 
 
 def rust_pattern(pattern: str) -> str:
@@ -762,27 +760,45 @@ class PolarsCompiler:
         within = node.kwarg("within")
         by = node.kwarg("by")
         assert by is not None
-        partition: list[pl.Expr] = [pl.col(c) for c in ctx.rank_partition]
-        passes = _true(self.expr(where, ctx)) if where is not None else None
+        base: list[pl.Expr] = [pl.col(c) for c in ctx.rank_partition]
+        partition = list(base)
+        w = self.expr(where, ctx) if where is not None else None
+        passes = _true(w) if w is not None else None
         if passes is not None:
             partition.append(passes)
-        if within is not None:
-            partition.append(self.expr(within, ctx))
+        group = self.expr(within, ctx) if within is not None else None
+        if group is not None:
+            partition.append(group)
         order: list[pl.Expr] = []
+        keys: list[pl.Expr] = []
         for key in by.items if isinstance(by, n.ListLit) else (by,):
             k, desc = key, False
             if isinstance(key, n.Call) and key.func in ("desc", "asc"):
                 k, desc = key.args[0], key.func == "desc"
             e = self.expr(k, ctx)
+            keys.append(e)
             if desc:
                 e = self._descending(e, self.type_of(k, ctx.entity).kind)
             order.append(e)
         order.append(pl.col(ROW))
         number = pl.int_range(1, pl.len() + 1, dtype=_INT64)
         win = number.over(partition or pl.lit(0), order_by=order, nulls_last=True)
-        if passes is None:
-            return win
-        return pl.when(passes).then(win).otherwise(None)
+        # a member that may or may not count (where unknown) or may sort anywhere (a key or
+        # its group unknown) makes the ranks of its group unknown, of every group when its
+        # group is unknown (as runtime.rank_members does)
+        own = [x.is_null() for x in ([w] if w is not None else []) + keys]
+        if group is not None:
+            own.append(group.is_null())
+        if not own:
+            return win if passes is None else pl.when(passes).then(win).otherwise(None)
+        doubt = _or_all(own)
+        doubted = doubt.any().over([*base, group] if group is not None else base or pl.lit(0))
+        if group is not None:
+            doubted = doubted | (doubt & group.is_null()).any().over(base or pl.lit(0))
+        ok = ~doubt & ~doubted
+        if passes is not None:
+            ok = passes & ok
+        return pl.when(ok).then(win).otherwise(None)
 
     @staticmethod
     def _descending(e: pl.Expr, kind: str) -> pl.Expr:

@@ -906,9 +906,10 @@ class PythonCompiler:
 
         ctx = _Ctx(field_var, rule_var)
         where = node.kwarg("where")
+        w = "True"
         if where is not None:
             w = self.expr(body, where, ctx, params_used)
-            body.emit(f"if {w} is not True:")
+            body.emit(f"if {w} is False:")
             body.emit("    continue")
         within = node.kwarg("within")
         g = self.expr(body, within, ctx, params_used) if within is not None else "None"
@@ -924,13 +925,23 @@ class PythonCompiler:
                 k, d = key.args[0], key.func == "desc"
             kvars.append(self.expr(body, k, ctx, params_used))
             desc.append(d)
+        # a member that may or may not count, or may sort anywhere, makes the ranks around it
+        # unknown (runtime.rank_members)
+        unknowns = [f"{v} is None" for v in ([w] if w != "True" else [])
+                    + ([g] if within is not None else []) + kvars]
+        if unknowns:
+            body.emit(f"if {' or '.join(unknowns)}:")
+            body.emit(f"    doubtful.append({g})")
+            body.emit("    continue")
         body.emit(f"entries.append((i, {g}, ({', '.join(kvars)},)))")
         head = [f"def {fname}(members, MR, P, as_of):"]
         head += [f"    p{self.param_index[p]} = P[{self.param_index[p]}]"
                  for p in sorted(params_used)]
-        head += ["    entries = []", "    for i, (r, R) in enumerate(zip(members, MR)):"]
+        head += ["    entries = []", "    doubtful = []",
+                 "    for i, (r, R) in enumerate(zip(members, MR)):"]
         del fields
-        tail = [f"    ranks = _rt.rank_members(entries, {tuple(desc)!r}, len(members))",
+        tail = [f"    ranks = _rt.rank_members(entries, {tuple(desc)!r}, len(members), "
+                f"doubtful, {within is not None})",
                 "    for R, k in zip(MR, ranks):",
                 f"        R[{slot}] = k"]
         all_params |= params_used

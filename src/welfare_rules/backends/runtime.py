@@ -175,11 +175,21 @@ def ladder(names: Sequence[str], holds: Sequence[Any]) -> tuple[str | None, bool
 
 
 def rank_members(entries: list[tuple[int, Any, tuple[Any, ...]]], descending: Sequence[bool],
-                 n_members: int) -> list[int | None]:
+                 n_members: int, doubtful: Sequence[Any] = (), within: bool = False
+                 ) -> list[int | None]:
     """Rank members within groups: ``entries`` are (member index, group, sort keys) for the
-    members that pass ``where``; keys sort with missing values last; ties keep member order."""
+    members that pass ``where``, with every key known; ties keep member order.
+
+    ``doubtful`` holds the groups of the members that may or may not count or may sort
+    anywhere (``where`` unknown, a sort key unknown, or the group itself unknown: ``None``).
+    Such a member could come before any other of its group, so the ranks of its group are
+    unknown; of every group when its group is unknown or there is no ``within``. Its own rank
+    is unknown too (it is not in ``entries``)."""
     ranks: list[int | None] = [None] * n_members
-    items = list(entries)
+    if doubtful and (not within or any(g is None for g in doubtful)):
+        return ranks
+    tainted = set(doubtful)
+    items = [e for e in entries if e[1] not in tainted]
     for j in range(len(descending) - 1, -1, -1):
         if descending[j]:
             items.sort(key=lambda e: (0, 0) if e[2][j] is None else (1, e[2][j]), reverse=True)

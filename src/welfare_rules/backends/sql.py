@@ -821,27 +821,45 @@ class SqlCompiler:
         within = node.kwarg("within")
         by = node.kwarg("by")
         assert by is not None
-        partition = list(ctx.rank_partition)
-        passes = is_true(self.expr(where, ctx)) if where is not None else None
+        base = list(ctx.rank_partition)
+        partition = list(base)
+        w = self.expr(where, ctx) if where is not None else None
+        passes = is_true(w) if w is not None else None
         if passes is not None:
             partition.append(passes)
-        if within is not None:
-            partition.append(self.expr(within, ctx))
+        group = self.expr(within, ctx) if within is not None else None
+        if group is not None:
+            partition.append(group)
         order: list[exp.Expression] = []
+        keys: list[exp.Expression] = []
         for key in by.items if isinstance(by, n.ListLit) else (by,):
             k, desc = key, False
             if isinstance(key, n.Call) and key.func in ("desc", "asc"):
                 k, desc = key.args[0], key.func == "desc"
-            # missing keys last, whatever the direction (sqlglot spells NULLS LAST where the
-            # dialect's default differs)
-            order.append(exp.Ordered(this=paren(self.expr(k, ctx)), desc=desc,
-                                     nulls_first=False))
+            keys.append(self.expr(k, ctx))
+            order.append(exp.Ordered(this=paren(keys[-1]), desc=desc, nulls_first=False))
         order.append(exp.Ordered(this=col(ROW, ctx.table), desc=False, nulls_first=False))
         win = exp.Window(this=exp.RowNumber(), partition_by=partition or None,
                          order=exp.Order(expressions=order))
-        if passes is None:
-            return win
-        return case([(passes, win)], exp.Null())
+        # a member that may or may not count (where unknown) or may sort anywhere (a key or
+        # its group unknown) makes the ranks of its group unknown, of every group when its
+        # group is unknown (as runtime.rank_members does)
+        own = [is_null(x) for x in ([w] if w is not None else []) + keys]
+        doubt = or_all([*own, is_null(group)]) if group is not None else \
+            (or_all(own) if own else None)
+        if doubt is None:
+            return win if passes is None else case([(passes, win)], exp.Null())
+
+        def any_over(cond: exp.Expression, parts: list[exp.Expression]) -> exp.Expression:
+            flag_ = case([(cond, exp.Literal.number(1))], exp.Literal.number(0))
+            return exp.Window(this=exp.Max(this=flag_), partition_by=parts or None)
+
+        doubts = [any_over(doubt, [*base, group] if group is not None else base)]
+        if group is not None:
+            doubts.append(any_over(and_all([doubt, is_null(group)]), base))
+        ok = and_all([*([passes] if passes is not None else []), exp.Not(this=paren(doubt)),
+                      *[exp.EQ(this=d, expression=exp.Literal.number(0)) for d in doubts]])
+        return case([(ok, win)], exp.Null())
 
     # -- rule kinds ---------------------------------------------------------------------------
 

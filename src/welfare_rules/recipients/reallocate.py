@@ -28,7 +28,7 @@ from ..safecells import text_cells
 from ..sqlbuild import Query, bind, query, relation, run, union_all
 from ..workbook import excel_sheet_name as _sheet_name
 from .duck import as_date as _as_date
-from .reconcile import PROGRAMMES, Reconciliation, connect, to_arrow
+from .reconcile import PROGRAMMES, Reconciliation, connect, eligible_column, to_arrow
 from .snapshots import Snapshot
 
 if TYPE_CHECKING:
@@ -200,7 +200,7 @@ def propose_reallocation(engine: Engine, results: Snapshot | Any, places: Reconc
                        "FROM res GROUP BY kelurahan", kec=kec))
         parts: list[Query] = []
         for p in progs:
-            elig = eligible_rule.format(programme=p)
+            elig = eligible_column(eligible_rule, p)
             if elig not in cols:
                 raise DataError(f"the results table has no column '{elig}' (eligibility for {p})")
             recv = (query("coalesce(__flag, false)", flag="receives_" + p)

@@ -100,6 +100,14 @@ def normalise_name(name: str | None) -> str:
     return re.sub(_SPACES, " ", s).strip()
 
 
+def eligible_column(pattern: str, programme: str) -> str:
+    """The eligibility column of ``programme`` in a results table: ``{programme}`` in
+    ``pattern`` (``"{programme}_eligible"``) replaced. A plain replacement: the caller's
+    pattern is never used as a format string, whose fields reach attributes
+    (``{programme.__class__}``)."""
+    return pattern.replace("{programme}", programme)
+
+
 def install_macros(con: duckdb.DuckDBPyConnection) -> None:
     """Define ``wr_norm_name(s)`` (as :func:`normalise_name`), ``wr_mask(s)`` (as
     :func:`~welfare_rules.masking.mask_id`) and ``wr_nik(s)`` (16 digits or NULL) on a DuckDB

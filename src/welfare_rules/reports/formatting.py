@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime
 from typing import Any
 
+from .. import wording
 from ..types import parse_iso_date
 
 __all__ = ["Formatter"]
@@ -28,18 +29,16 @@ class Formatter:
         self.lang = locale.split("_")[0]
 
     def number(self, value: Any, digits: int = 0) -> str:
-        """A number with the locale's grouping; floats with ``digits`` decimals."""
-        from babel.numbers import format_decimal
-
+        """A number with the locale's grouping; floats with ``digits`` decimals
+        (:func:`welfare_rules.wording.number`)."""
         if value is None or value == "":
             return ""
         if isinstance(value, bool):
             return ("ya" if value else "tidak") if self.lang == "id" else str(value).lower()
         if isinstance(value, int):
-            return str(format_decimal(value, locale=self.locale))
+            return wording.number(value, self.locale, decimals=0)
         if isinstance(value, float):
-            fmt = "#,##0" + ("." + "0" * digits if digits else "")
-            return str(format_decimal(value, format=fmt, locale=self.locale))
+            return wording.number(value, self.locale, decimals=digits)
         return str(value)
 
     def signed(self, value: Any) -> str:

@@ -32,7 +32,13 @@ import pyarrow as pa
 from sqlglot import exp
 
 from ..masking import mask_table
-from ..recipients.reconcile import PROGRAMMES, Reconciliation, connect, to_arrow
+from ..recipients.reconcile import (
+    PROGRAMMES,
+    Reconciliation,
+    connect,
+    eligible_column,
+    to_arrow,
+)
 from ..recipients.snapshots import Snapshot, SnapshotDiff
 from ..sqlbuild import Query, query, relation, union_all
 from ..templating import environment
@@ -193,7 +199,7 @@ def _count_columns(cols: set[str], programmes: Sequence[str], eligible_rule: str
     ``res``)."""
     sel = [query("count(*) AS households")]
     for p in programmes:
-        elig, recv = eligible_rule.format(programme=p), "receives_" + p
+        elig, recv = eligible_column(eligible_rule, p), "receives_" + p
         for name in names:
             needs = {"recipients": (recv,)}.get(name, (elig,) if name in ("eligible", "unknown")
                                                 else (elig, recv))
@@ -258,7 +264,7 @@ def headline_figures(tables: Mapping[str, pa.Table], snapshot: Snapshot | Any | 
                                          ).fetchall()[0][0]
             total_month = 0.0
             for p in programmes:
-                elig = eligible_rule.format(programme=p)
+                elig = eligible_column(eligible_rule, p)
                 if elig not in cols:
                     continue
                 recv = "receives_" + p
@@ -292,8 +298,8 @@ def headline_figures(tables: Mapping[str, pa.Table], snapshot: Snapshot | Any | 
         out["change"] = {
             "since": changes.old_as_of.isoformat() if changes.old_as_of else None,
             "entered": summ.get(("*", "entered"), 0), "left": summ.get(("*", "left"), 0),
-            "eligible": {p: summ.get((eligible_rule.format(programme=p), "gained"), 0)
-                         - summ.get((eligible_rule.format(programme=p), "lost"), 0)
+            "eligible": {p: summ.get((eligible_column(eligible_rule, p), "gained"), 0)
+                         - summ.get((eligible_column(eligible_rule, p), "lost"), 0)
                          for p in programmes}}
     elif trend is not None and trend.num_rows >= 2:
         prev, last = trend.to_pylist()[-2:]
