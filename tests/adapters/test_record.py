@@ -298,7 +298,7 @@ _NOT_CANONICAL = [
     ("id", 3375012345678901), ("desil", 2**64), ("desil", True), ("desil", 11),
     ("desil", "2"), ("floor_area_m2", float("nan")), ("floor_area_m2", float("inf")),
     ("last_verified", datetime.datetime(2024, 1, 1)), ("last_verified", "2024-01-01"),
-    ("floor_type", "EARTH"), ("floor_type", ["earth"]), ("in_dtks", 1),
+    ("floor_type", "EARTH"), ("floor_type", ["earth"]), ("in_dtks", 1), ("id", None),
     ("no_such_field", 1), ("members", ()), ("members", [("nik", "1")])]
 
 
@@ -329,6 +329,38 @@ def test_the_fast_path_leaves_every_non_canonical_member_to_the_full_check(
     with contextlib.suppress(InputError, UserWarning):
         d = engine.evaluate("household", {**rec, "members": members}, as_of=AS_OF)
         assert d.record["members"][1] != members[1]
+
+
+_ORDERED: dict[str, Any] = {}
+
+
+@settings(max_examples=60, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(case=st.data())
+def test_the_fast_path_answers_the_same_in_every_key_order(engine: Engine,
+                                                           case: st.DataObject) -> None:
+    """The fast test is generated per key order (record_fast.py): a record and its members in
+    any order of their keys, past the number of orders that get their own function too, get
+    the answer the full check implies."""
+    from welfare_rules.adapters import record_fast
+    from welfare_rules.adapters.record import RecordContract
+
+    # one contract of its own across the examples: it learns orders until MAX_ORDERS, then
+    # every further order takes the general test
+    contract = _ORDERED.setdefault("c", RecordContract(engine.schema, "household"))
+    raw, canonical, _ = case.draw(messy_households(engine))
+    for base in (raw, canonical):
+        for _ in range(record_fast.MAX_ORDERS // 8 + 1):
+            keys = case.draw(st.permutations(list(base)))
+            rec = {k: base[k] for k in keys}
+            if isinstance(rec.get("members"), list):
+                rec["members"] = [
+                    {k: m[k] for k in case.draw(st.permutations(list(m)))}
+                    if isinstance(m, dict) else m for m in rec["members"]]
+            out, problems = _full_check(engine, rec)
+            assert contract.fast(rec) == (out is rec and not problems)
+    learnt = record_fast._DISPATCH[contract.fast][0].__self__
+    assert len(learnt) <= record_fast.MAX_ORDERS
 
 
 # --- missing-value markers: one behaviour on both paths (evaluate and evaluate_batch) ---------
@@ -378,3 +410,51 @@ def test_nan_as_text_is_not_a_marker_on_either_path(engine: Engine) -> None:
     frame = pd.DataFrame([{**{k: v for k, v in rec.items() if k != "members"}, "desil": "NaN"}])
     res = engine.read(frame, progress=False)
     assert res.quarantine.column("field").to_pylist() == ["desil"]
+
+
+# --- NumPy scalars are their Python counterparts (review 2 #21) ---------------------------------
+
+def _numpy_cases() -> list[tuple[str, Any, Any]]:
+    import numpy as np
+
+    return [
+        ("desil", np.int64(3), 3), ("desil", np.int32(11), 11), ("desil", np.uint8(4), 4),
+        ("desil", np.float64(3.0), 3.0), ("desil", np.float32(7.5), 7.5),
+        ("desil", np.bool_(True), True),
+        ("in_dtks", np.bool_(False), False), ("in_dtks", np.int64(1), 1),
+        ("in_dtks", np.int64(3), 3),
+        ("floor_area_m2", np.float32(7.5), 7.5), ("floor_area_m2", np.int64(12), 12),
+        ("floor_area_m2", np.float64(-1.0), -1.0),
+        ("last_verified", np.datetime64("2024-01-05"), datetime.date(2024, 1, 5)),
+        ("last_verified", np.datetime64("2024-01-05T00:00:00.000000000"),
+         datetime.datetime(2024, 1, 5)),
+        ("last_verified", np.datetime64("2024-01-05T10:00"), datetime.datetime(2024, 1, 5, 10)),
+        ("last_verified", np.datetime64("NaT"), None),
+        ("kelurahan", np.int64(7), 7),
+    ]
+
+
+@pytest.mark.parametrize("case", range(len(_numpy_cases())))
+def test_a_numpy_scalar_is_checked_as_its_python_counterpart(engine: Engine, case: int) -> None:
+    field, np_value, py_value = _numpy_cases()[case]
+    base = {"id": "3375010101010001", "members": []}
+
+    def outcome(value: Any) -> Any:
+        try:
+            return ("ok", check_record(engine.schema, "household", {**base, field: value})
+                    .record.get(field))
+        except InputError as exc:
+            return ("refused", str(exc).split(": expected", 1)[-1].split("; found")[0])
+
+    got, want = outcome(np_value), outcome(py_value)
+    assert got == want, (np_value, got, want)
+    if got[0] == "ok":
+        assert type(got[1]) is type(want[1])  # a plain Python value, never a NumPy one
+
+
+def test_a_month_datetime64_names_no_day_and_is_refused(engine: Engine) -> None:
+    import numpy as np
+
+    with pytest.raises(InputError, match="last_verified: expected a date"):
+        check_record(engine.schema, "household", {"id": "3375010101010001", "members": [],
+                                                  "last_verified": np.datetime64("2024-01")})

@@ -175,6 +175,8 @@ def members_problem(entity: str, relation: str, child: str, rules: Sequence[str]
 def _convert(spec: _Spec, value: Any) -> tuple[Any, str | None]:
     """The slow path: the canonical value, or None and what is wrong (None = fine)."""
     kind = spec.field.type.kind
+    if value.__class__.__module__ == "numpy":
+        value = _from_numpy(value)  # df.iloc[i].to_dict() hands over NumPy scalars
     if is_missing(value):
         return None, None  # how tables write an empty cell (see is_missing)
     if isinstance(value, str) and kind != "str":
@@ -257,6 +259,25 @@ def _convert(spec: _Spec, value: Any) -> tuple[Any, str | None]:
             return None, ""
         return value, None
     return value, None  # list[...] and any: taken as they are
+
+
+def _from_numpy(value: Any) -> Any:
+    """The Python counterpart of a NumPy scalar, checked as that would be: ``np.bool_`` a
+    bool, ``np.integer`` an int, ``np.floating`` a float, a ``np.datetime64`` at midnight a
+    date (finer: a date-time, refused as one; NaT: missing). Anything else (a month or year
+    ``datetime64``, which names no day) is left as it is, and refused."""
+    kind = getattr(getattr(value, "dtype", None), "kind", "")
+    if kind in ("b", "i", "u", "f"):
+        return value.item()
+    if kind == "M" and str(value.dtype) not in ("datetime64[Y]", "datetime64[M]",
+                                                "datetime64[W]"):
+        if value != value:
+            return None  # NaT
+        day = value.astype("datetime64[D]")
+        out = day.item() if day == value else value.astype("datetime64[us]").item()
+        if isinstance(out, datetime.date):  # a year outside 1-9999 gives an int
+            return out
+    return value
 
 
 #: Why a text cell past :data:`~welfare_rules.types.TEXT_MAX` is refused (docs/security.md).

@@ -8,6 +8,9 @@ registered as views (Arrow tables, DataFrames, relations) or scanned straight fr
 from __future__ import annotations
 
 import contextlib
+import itertools
+import math
+import re
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -18,12 +21,29 @@ import pyarrow as pa
 from sqlglot import exp
 
 from ..adapters.result import empty_table
+from ..errors import EvaluationError
 from .base import FINDINGS_SCHEMA, ROW, STATUS_VALUES, BackendBase, Job, Outcome
 from .runtime import OUT_OF_RANGE, out_of_range
 from .sql import EntityQuery, SqlCompiler
-from .sqlrun import carry_select, compile_query, findings_query, with_row
+from .sqlrun import (
+    carry_select,
+    compile_query,
+    findings_query,
+    key_of,
+    key_range_select,
+    with_row,
+)
 
-__all__ = ["STATUSES", "DuckDBBackend", "DuckDBCompiler", "fetch_arrow"]
+__all__ = ["MEMBERS_PER_GIB", "STATUSES", "DuckDBBackend", "DuckDBCompiler", "fetch_arrow"]
+
+#: child records (persons) evaluated in one part per GiB of the memory limit. Beyond it the
+#: member windows (ranks), the aggregation and the join exceed the limit and spill, and the
+#: cost grows faster than the input (docs/performance.md: 3.6x from 1 M to 3 M households,
+#: 20x to 10 M, at 1 GB); so larger inputs are evaluated in parts, by ranges of the record key.
+MEMBERS_PER_GIB = 4_000_000
+
+#: the household keys sampled to choose the ranges of the parts
+SAMPLE_ROWS = 20_000
 
 #: every value a status column takes (the ENUM's values: the dictionary of the Arrow status
 #: columns, so they convert without a lookup)
@@ -161,6 +181,11 @@ class DuckDBBackend(BackendBase):
         con.execute("SET disabled_optimizers = 'build_side_probe_side'")
         try:
             with bounded_arithmetic():
+                parts = 1 if rel is None or mcols is None else \
+                    parts_for(con, inputs.tables[rel.entity])
+                if parts > 1:
+                    res_sql = in_parts(con, comp, q, carry_select(q, job.carry), ent.key,
+                                       parts)
                 if job.output is not None:
                     results_path = Path(job.output)
                     con.sql(res_sql).write_parquet(str(results_path))
@@ -200,6 +225,67 @@ class DuckDBBackend(BackendBase):
         return Outcome(results=results, members=members, findings=findings,
                        rule_ids=q.rule_ids, error_rules=q.error_rules, cleanup=cleanup,
                        results_path=results_path)
+
+
+def parts_for(con: Any, members: Any) -> int:
+    """How many parts the results of an input with these child records (a Parquet path or an
+    Arrow table) are computed in under the connection's memory limit (see
+    :data:`MEMBERS_PER_GIB`); 1 when it fits, or when the row count is not known."""
+    if isinstance(members, Path):
+        import pyarrow.parquet as pq
+
+        rows = int(pq.read_metadata(members).num_rows)
+    elif isinstance(members, pa.Table):
+        rows = members.num_rows
+    else:
+        return 1
+    limit = con.execute("SELECT current_setting('memory_limit')").fetchall()[0][0]
+    m = re.fullmatch(r"([0-9.]+)\s*([KMGTP]i?B|bytes)", str(limit).strip())
+    if m is None:
+        return 1
+    units = {"bytes": 0, "KiB": 1, "KB": 1, "MiB": 2, "MB": 2, "GiB": 3, "GB": 3, "TiB": 4,
+             "TB": 4, "PiB": 5, "PB": 5}
+    gib = float(m.group(1)) * 1024.0 ** units[m.group(2)] / 1024.0 ** 3
+    return max(1, math.ceil(rows / (MEMBERS_PER_GIB * max(gib, 1 / 64))))
+
+
+def in_parts(con: Any, comp: SqlCompiler, q: EntityQuery, result: Any, key: str,
+             parts: int) -> str:
+    """Compute ``result`` (the records with their children) part by part, each part the
+    records whose key falls in one range (chosen from a sample of the keys, so the parts are
+    of about equal size; a Parquet file stored in key order is read range by range), into a
+    temporary table; returns the query that reads it back in input order.
+
+    Every part's windows, aggregation and join then fit the memory limit, and the cost stays
+    linear in the input instead of spilling (docs/performance.md). Falls back to one part
+    (the query as compiled) when the keys cannot be split (fewer distinct keys than parts,
+    a key type without a literal)."""
+    rec, _ = key_of(q, key)
+    k = comp.sql(rec)
+    fractions = [i / parts for i in range(1, parts)]
+    # the sample size is a constant of this module; the fractions are parameters
+    row = con.execute(f"SELECT quantile_disc(k, ?) FROM (SELECT {k} AS k FROM src_entity "
+                      f"USING SAMPLE reservoir({SAMPLE_ROWS} ROWS) REPEATABLE (1)) "
+                      "WHERE k IS NOT NULL", [fractions]).fetchall()[0]
+    full = comp.sql(q.with_ctes(result))
+    if row is None or row[0] is None:
+        return full
+    cuts: list[Any] = []
+    for v in row[0]:
+        if v is not None and (not cuts or v > cuts[-1]):
+            cuts.append(v)
+    if not cuts:
+        return full
+    try:
+        bounds = [None, *[comp.literal(v) for v in cuts], None]
+    except EvaluationError:
+        return full
+    for i, (lo, hi) in enumerate(itertools.pairwise(bounds)):
+        part = comp.sql(key_range_select(q, result, key, lo, hi))
+        con.execute(("CREATE TEMP TABLE __parts AS " if i == 0 else
+                     "INSERT INTO __parts ") + part)
+    return comp.sql(exp.select(exp.Star(except_=[exp.column(ROW, quoted=True)])).from_(
+        "__parts").order_by(exp.column(ROW, quoted=True)))
 
 
 @contextlib.contextmanager

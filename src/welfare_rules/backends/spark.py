@@ -11,7 +11,7 @@ import contextlib
 import itertools
 import logging
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -35,9 +35,10 @@ class SparkCompiler(SqlCompiler):
 
     dialect = "spark"
 
-    def compile_entity(self, entity: str, source: str, columns: Any,
-                       members_source: str | None = None, member_columns: Any = (),
-                       outputs: Any = None) -> EntityQuery:
+    def compile_entity(self, entity: str, source: str, columns: Sequence[str] | Mapping[str, str],
+                       members_source: str | None = None,
+                       member_columns: Sequence[str] | Mapping[str, str] = (),
+                       outputs: Sequence[str] | None = None) -> EntityQuery:
         """As :meth:`SqlCompiler.compile_entity`, with the child records distributed by their
         parent key as they are read (``DISTRIBUTE BY __parent``): the rank windows (partitioned
         by the parent key and more) and the aggregation by parent then read them as they are,

@@ -1721,7 +1721,7 @@ def rel_key(rel: Any, target: str) -> str | None:
 
 def _date_literal(text: str) -> datetime.date | None:
     try:
-        return datetime.date.fromisoformat(text)
+        return t.parse_iso_date(text)
     except ValueError:
         return None
 

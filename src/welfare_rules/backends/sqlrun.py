@@ -6,13 +6,15 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import attrs
 import pyarrow as pa
 from sqlglot import exp
 
 from .base import FINDINGS_SCHEMA, ROW
-from .sql import EntityQuery, SqlCompiler, case, col
+from .sql import PARENT, EntityQuery, SqlCompiler, and_all, case, col, or_all
 
-__all__ = ["carry_select", "compile_query", "findings_query", "with_row"]
+__all__ = ["carry_select", "compile_query", "findings_query", "key_of", "key_range_select",
+           "with_row"]
 
 
 def with_row(tbl: pa.Table) -> pa.Table:
@@ -78,3 +80,45 @@ def findings_query(comp: SqlCompiler, q: EntityQuery, ds: Any,
         exp.alias_(exp.Subquery(this=body), "z", table=True)).order_by(
         *[col(c) for c in ("__p", "__o1", "__o2", "__o3", "__o4", "__o5")])
     return q.with_ctes(select) if tables is None else q.with_tables(select, tables)
+
+
+def key_of(q: EntityQuery, key: str) -> tuple[exp.Expression, exp.Expression | None]:
+    """The record key as the first layer reads it (``h0``) and the child records' parent key
+    (``p0``'s ``__parent``, in the same type), ``None`` for an entity without children."""
+    layers = dict(q.ctes)
+
+    def read(layer: str, name: str) -> exp.Expression:
+        found: exp.Expression = next(e.this for e in layers[layer].expressions
+                                     if e.alias_or_name == name)
+        return found
+    return read("h0", key), read("p0", PARENT) if "p0" in layers else None
+
+
+def key_range_select(q: EntityQuery, result: exp.Select, key: str, lo: exp.Expression | None,
+                     hi: exp.Expression | None) -> exp.Select:
+    """The result query ``result`` (``q.result`` or :func:`carry_select`'s) restricted to
+    the records whose key is in ``[lo, hi)`` (``None``: unbounded; records without a key go
+    with the range that has no lower bound) and to their child records, with ``__row`` and
+    without the final sort: one part of a result computed part by part (the parts together
+    are the whole result, every record in exactly one part)."""
+    rec, par = key_of(q, key)
+
+    def within(k: exp.Expression, nulls: bool) -> exp.Expression:
+        conds: list[exp.Expression] = []
+        if lo is not None:
+            conds.append(exp.GTE(this=k.copy(), expression=lo.copy()))
+        if hi is not None:
+            conds.append(exp.LT(this=k.copy(), expression=hi.copy()))
+        cond = and_all(conds) if conds else exp.true()
+        if nulls and lo is None:
+            cond = or_all([cond, exp.Is(this=k.copy(), expression=exp.Null())])
+        return cond
+
+    ctes = [(name, sel.copy().where(within(rec, True)) if name == "h0" else
+             sel.copy().where(within(par, False)) if name == "p0" and par is not None else sel)
+            for name, sel in q.ctes]
+    res = result.copy()
+    res.set("order", None)
+    res.set("expressions", [*res.expressions, exp.alias_(col(ROW), ROW, quoted=True)])
+    part = attrs.evolve(q, ctes=ctes, result=res)
+    return part.with_ctes(res)
