@@ -75,7 +75,8 @@ def _agree(tmp_path: Path, backend: str, request: pytest.FixtureRequest, rules: 
 
 # -- #27: a list literal is a list (order and duplicates kept), not a set ----------------------
 
-LISTS = """
+#: a rule whose value is a list: [c or b, a] for desil < 6, [a] for 6-8, [] above
+LIST_RULE = """
   - id: t_list
     table:
       hit_policy: rule_order
@@ -83,6 +84,8 @@ LISTS = """
       rows:
         - {when: ["< 6"], then: "= 'c' if owns_car else 'b'"}
         - {when: ["< 9"], then: a}
+"""
+LISTS = LIST_RULE + """
   - id: t_eq
     when: 't_list == ["b", "a"]'
   - id: t_ne
@@ -108,14 +111,7 @@ def test_a_list_literal_rule_keeps_order_and_duplicates(tmp_path: Path, backend:
 
 # -- #11: membership is Kleene: an unknown item may be the one --------------------------------
 
-MEMBERSHIP = """
-  - id: t_list
-    table:
-      hit_policy: rule_order
-      inputs: [desil]
-      rows:
-        - {when: ["< 6"], then: "= 'c' if owns_car else 'b'"}
-        - {when: ["< 9"], then: a}
+MEMBERSHIP = LIST_RULE + """
   - {id: t_in_field, when: "desil in [meals_per_day, 9]"}
   - {id: t_notin_field, when: "desil not in [meals_per_day, 9]"}
   - {id: t_in_rule, when: '"b" in t_list'}
