@@ -801,6 +801,8 @@ class PolarsCompiler:
         if not own:
             return win if passes is None else pl.when(passes).then(win).otherwise(None)
         doubt = _or_all(own)
+        if w is not None:  # a member whose where is false counts nowhere
+            doubt = ~_false(w) & doubt
         doubted = doubt.any().over([*base, group] if group is not None else base or pl.lit(0))
         if group is not None:
             doubted = doubted | (doubt & group.is_null()).any().over(base or pl.lit(0))

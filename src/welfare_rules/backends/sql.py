@@ -846,17 +846,32 @@ class SqlCompiler:
             (or_all(own) if own else None)
         if doubt is None:
             return win if passes is None else case([(passes, win)], exp.Null())
+        if w is not None:  # a member whose where is false counts nowhere
+            doubt = and_all([exp.Not(this=is_false(w)), paren(doubt)])
 
-        def any_over(cond: exp.Expression, parts: list[exp.Expression]) -> exp.Expression:
-            flag_ = case([(cond, exp.Literal.number(1))], exp.Literal.number(0))
-            return exp.Window(this=exp.Max(this=flag_), partition_by=parts or None)
+        # One sort serves the rank and its group's doubt: partitioned by the group alone and
+        # ordered by `where` first (the members it holds for come first, so their row number
+        # is their rank), the doubt read over the whole partition. Only a group that is
+        # itself unknown needs a window of its own, over the household.
+        part = [*base, group] if group is not None else base
+        ordered = exp.Order(expressions=[
+            *([exp.Ordered(this=paren(passes), desc=True, nulls_first=False)]
+              if passes is not None else []), *order])
 
-        doubts = [any_over(doubt, [*base, group] if group is not None else base)]
+        def flag(cond: exp.Expression) -> exp.Expression:
+            return case([(cond, exp.Literal.number(1))], exp.Literal.number(0))
+
+        number = exp.Window(this=exp.RowNumber(), partition_by=part or None, order=ordered)
+        whole = exp.WindowSpec(kind="ROWS", start="UNBOUNDED", start_side="PRECEDING",
+                               end="UNBOUNDED", end_side="FOLLOWING")
+        doubts = [exp.Window(this=exp.Max(this=flag(doubt)), partition_by=part or None,
+                             order=ordered.copy(), spec=whole)]
         if group is not None:
-            doubts.append(any_over(and_all([doubt, is_null(group)]), base))
+            doubts.append(exp.Window(this=exp.Max(this=flag(and_all([doubt, is_null(group)]))),
+                                     partition_by=base or None))
         ok = and_all([*([passes] if passes is not None else []), exp.Not(this=paren(doubt)),
                       *[exp.EQ(this=d, expression=exp.Literal.number(0)) for d in doubts]])
-        return case([(ok, win)], exp.Null())
+        return case([(ok, number)], exp.Null())
 
     # -- rule kinds ---------------------------------------------------------------------------
 
