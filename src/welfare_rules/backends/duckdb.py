@@ -22,6 +22,7 @@ from sqlglot import exp
 
 from ..adapters.result import empty_table
 from ..errors import EvaluationError
+from ..sqlbuild import bind, query, run
 from .base import FINDINGS_SCHEMA, ROW, STATUS_VALUES, BackendBase, Job, Outcome
 from .runtime import OUT_OF_RANGE, out_of_range
 from .sql import EntityQuery, SqlCompiler
@@ -43,7 +44,8 @@ __all__ = ["MEMBERS_PER_GIB", "STATUSES", "DuckDBBackend", "DuckDBCompiler", "fe
 MEMBERS_PER_GIB = 4_000_000
 
 #: the household keys sampled to choose the ranges of the parts
-SAMPLE_ROWS = 20_000
+SAMPLE_ROWS = 20_000  # written into in_parts' sampling template
+_PARTS = "welfare_rules_parts"  # the temporary table the parts are written to
 
 #: every value a status column takes (the ENUM's values: the dictionary of the Arrow status
 #: columns, so they convert without a lookup)
@@ -261,12 +263,12 @@ def in_parts(con: Any, comp: SqlCompiler, q: EntityQuery, result: Any, key: str,
     (the query as compiled) when the keys cannot be split (fewer distinct keys than parts,
     a key type without a literal)."""
     rec, _ = key_of(q, key)
-    k = comp.sql(rec)
     fractions = [i / parts for i in range(1, parts)]
-    # the sample size is a constant of this module; the fractions are parameters
-    row = con.execute(f"SELECT quantile_disc(k, ?) FROM (SELECT {k} AS k FROM src_entity "
-                      f"USING SAMPLE reservoir({SAMPLE_ROWS} ROWS) REPEATABLE (1)) "
-                      "WHERE k IS NOT NULL", [fractions]).fetchall()[0]
+    # a constant template (the sample is SAMPLE_ROWS keys); the fractions are bound
+    sample = query("SELECT quantile_disc(k, __fractions) FROM (SELECT __key AS k FROM "
+                   "src_entity USING SAMPLE reservoir(20000 ROWS) REPEATABLE (1)) "
+                   "WHERE k IS NOT NULL", fractions=bind(fractions), key=rec)
+    row = run(con, sample).fetchall()[0]
     full = comp.sql(q.with_ctes(result))
     if row is None or row[0] is None:
         return full
@@ -280,12 +282,16 @@ def in_parts(con: Any, comp: SqlCompiler, q: EntityQuery, result: Any, key: str,
         bounds = [None, *[comp.literal(v) for v in cuts], None]
     except EvaluationError:
         return full
+    table = exp.to_table(_PARTS, quoted=True)
     for i, (lo, hi) in enumerate(itertools.pairwise(bounds)):
-        part = comp.sql(key_range_select(q, result, key, lo, hi))
-        con.execute(("CREATE TEMP TABLE __parts AS " if i == 0 else
-                     "INSERT INTO __parts ") + part)
+        part = key_range_select(q, result, key, lo, hi)
+        into: exp.Expression = exp.Create(
+            this=table.copy(), kind="TABLE", expression=part,
+            properties=exp.Properties(expressions=[exp.TemporaryProperty()])) if i == 0 \
+            else exp.Insert(this=table.copy(), expression=part)
+        con.execute(comp.sql(into))
     return comp.sql(exp.select(exp.Star(except_=[exp.column(ROW, quoted=True)])).from_(
-        "__parts").order_by(exp.column(ROW, quoted=True)))
+        table.copy()).order_by(exp.column(ROW, quoted=True)))
 
 
 @contextlib.contextmanager
