@@ -255,7 +255,12 @@ class BatchResult:
         every backend (:func:`~welfare_rules.masking.mask_table`); ``record_id`` and
         ``member_id`` keep the full ids for the program (they are masked when written)."""
         if self._findings is None:
-            self._findings = mask_table(self._get_findings(), columns=("message",))
+            found = self._get_findings()
+            if self.settler is not None:  # the findings follow the settled checks
+                self.to_arrow()
+                _ = self.member_results
+                found = self.settler.findings(found)
+            self._findings = mask_table(found, columns=("message",))
         return self._findings
 
     @property

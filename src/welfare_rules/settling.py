@@ -73,6 +73,9 @@ class Settler:
         self.settled = 0
         self.evaluated = 0
         self.refused = 0
+        #: record key → the checks (of the record or its members) whose outcome settling
+        #: changed there: their findings are the decision's (:meth:`findings`)
+        self._checks: dict[Any, set[str]] = {}
 
     # -- which records can change -------------------------------------------------------------
 
@@ -178,7 +181,9 @@ class Settler:
             self._forget((d,))
         for rid in rule_ids:
             if decided[rid]:
-                tbl = self._apply(tbl, rid, self._changes(tbl, rid, decided[rid]))
+                changes = self._changes(tbl, rid, decided[rid])
+                self._note_checks(rid, (keys[i] for i in changes))
+                tbl = self._apply(tbl, rid, changes)
         for rid in self.needs:
             tbl = self._needs_column(tbl, rid, keys)
         return tbl
@@ -216,8 +221,36 @@ class Settler:
             self._forget((d,))
         for rid in rule_ids:
             if decided[rid]:
-                tbl = self._apply(tbl, rid, self._changes(tbl, rid, decided[rid]))
+                changes = self._changes(tbl, rid, decided[rid])
+                self._note_checks(rid, (parents[i] for i in changes))
+                tbl = self._apply(tbl, rid, changes)
         return tbl
+
+    def _note_checks(self, rid: str, keys: Iterable[Any]) -> None:
+        if self.engine.rule(rid, self.as_of).kind == "check":
+            for k in keys:
+                self._checks.setdefault(k, set()).add(rid)
+
+    def findings(self, tbl: pa.Table) -> pa.Table:
+        """The backend's findings (:data:`~welfare_rules.backends.base.FINDINGS_SCHEMA`) with
+        those of every check settling changed replaced by the settled decision's, so the
+        findings say what the settled results say. Call it after :meth:`results` and
+        :meth:`members`."""
+        if not self._checks:
+            return tbl
+        drop = {(rid, str(k)) for k, rids in self._checks.items() for rid in rids}
+        keep = [(c, r) not in drop for c, r in zip(tbl.column("check").to_pylist(),
+                                                    tbl.column("record_id").to_pylist(),
+                                                    strict=True)]
+        rows = tbl.filter(pa.array(keep, pa.bool_())).to_pylist()
+        for k, rids in self._checks.items():
+            d = self._decisions.get(k)
+            for f in getattr(d, "findings", ()) if d is not None else ():
+                if f.check in rids:
+                    rows.append({"check": f.check, "severity": f.severity, "entity": f.entity,
+                                 "record_id": f.record_id, "member_id": f.member_id,
+                                 "message": f.message})
+        return pa.Table.from_pylist(rows, schema=tbl.schema)
 
     def _changes(self, tbl: pa.Table, rid: str,
                  decided: Mapping[int, tuple[Any, str] | None]) -> dict[int, tuple[Any, str]]:

@@ -223,3 +223,45 @@ def test_settling_reads_the_schema_s_fields_only(national: Engine) -> None:
     assert (row["pkh_eligible"], row["pkh_eligible__status"]) == (True, "true")
     assert res.settler is not None
     assert res.settler.evaluated == 1
+
+
+_CHECK = """\
+id: settled_check
+version: "1"
+entity: household
+title: {id: Cek yang ditetapkan, en: A settled check}
+rules:
+  - id: t_tautology_check
+    policy: local
+    kind: check
+    when: owns_car or not owns_car
+    severity: warning
+    message: {id: "cek {id}", en: "check {id}"}
+"""
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_the_findings_follow_the_settled_checks(tmp_path: Any, backend: str) -> None:
+    """A check the three-valued pass leaves unknown (owns_car blank) and settling makes true
+    is in the findings, as in Engine.evaluate's; the results said true while the findings and
+    summary() said no finding (review2 #2). settle=False keeps both three-valued."""
+    import pyarrow as pa
+
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(_CHECK, encoding="utf-8")
+    engine = Engine.load(rules=[rules])
+    hh = pa.table({"id": ["3375010101010009", "3375010101010008"],
+                   "owns_car": pa.array([None, True], pa.bool_())})
+    pp = pa.table({"nik": pa.array([], pa.string()),
+                   "household_id": pa.array([], pa.string())})
+    d = engine.evaluate("household", {"id": "3375010101010009", "members": []}, as_of=AS_OF)
+    assert "t_tautology_check" in [f.check for f in d.findings]
+
+    def found(**kw: Any) -> list[str]:
+        res = engine.evaluate_batch("household", hh, members=pp, as_of=AS_OF, backend=backend,
+                                    **kw)
+        rows = res.findings.to_pylist()
+        return sorted(r["record_id"] for r in rows if r["check"] == "t_tautology_check")
+
+    assert found() == ["3375010101010008", "3375010101010009"]
+    assert found(settle=False) == ["3375010101010008"]
