@@ -179,11 +179,7 @@ class Settler:
                 decided[rid][position[k]] = None if d is None else (d.value(rid),
                                                                      d.status(rid))
             self._forget((d,))
-        for rid in rule_ids:
-            if decided[rid]:
-                changes = self._changes(tbl, rid, decided[rid])
-                self._note_checks(rid, (keys[i] for i in changes))
-                tbl = self._apply(tbl, rid, changes)
+        tbl = self._write(tbl, decided, keys)
         for rid in self.needs:
             tbl = self._needs_column(tbl, rid, keys)
         return tbl
@@ -219,17 +215,21 @@ class Settler:
                 m = same[0] if len(same) == 1 else None
                 decided[rid][i] = None if m is None else (m.value(rid), m.status(rid))
             self._forget((d,))
-        for rid in rule_ids:
-            if decided[rid]:
-                changes = self._changes(tbl, rid, decided[rid])
-                self._note_checks(rid, (parents[i] for i in changes))
-                tbl = self._apply(tbl, rid, changes)
-        return tbl
+        return self._write(tbl, decided, parents)
 
-    def _note_checks(self, rid: str, keys: Iterable[Any]) -> None:
-        if self.engine.rule(rid, self.as_of).kind == "check":
-            for k in keys:
-                self._checks.setdefault(k, set()).add(rid)
+    def _write(self, tbl: pa.Table, decided: Mapping[str, Mapping[int, tuple[Any, str] | None]],
+               keys: Sequence[Any]) -> pa.Table:
+        """Write the settled outcomes that differ into ``tbl`` (row ``i`` is of the record
+        ``keys[i]``), noting the records where a check's outcome changed."""
+        for rid, got in decided.items():
+            if not got:
+                continue
+            changes = self._changes(tbl, rid, got)
+            if changes and self.engine.rule(rid, self.as_of).kind == "check":
+                for i in changes:
+                    self._checks.setdefault(keys[i], set()).add(rid)
+            tbl = self._apply(tbl, rid, changes)
+        return tbl
 
     def findings(self, tbl: pa.Table) -> pa.Table:
         """The backend's findings (:data:`~welfare_rules.backends.base.FINDINGS_SCHEMA`) with
