@@ -447,6 +447,9 @@ def evaluate_batch(engine: EngineView, entity: str, data: Any, *, members: Any =
         lang: language of finding messages (``id`` or ``en``).
         output: DuckDB, Polars: write the results straight to this Parquet file (streamed,
             so the result never has to fit in memory); ``to_arrow()`` then reads it back.
+            With ``settle=True`` (the default) the file is read back whole to be settled and
+            the input tables are read to find the blanks, so memory is bounded only with
+            ``settle=False``.
         memory_limit: DuckDB memory limit; beyond it DuckDB spills to ``temp_directory``.
         temp_directory: where DuckDB spills (default: a fresh temporary directory).
         threads: DuckDB threads (default: all cores); Polars refuses any number but its
