@@ -220,3 +220,28 @@ def test_members_are_shuffled_once_by_their_parent(national: wr.Engine, spark: A
     assert plan.count("hashpartitioning(__parent") == 1, plan
     for name in cols:
         spark.catalog.dropTempView(name)
+
+
+@pytest.mark.spark
+def test_a_user_session_s_ansi_setting_is_restored_even_when_never_set(spark: Any) -> None:
+    """bounded_arithmetic runs in ANSI mode and restores the session's setting after; on a
+    session where it was never set, it stayed on for the rest of the user's session, which
+    changes their own Spark SQL (review2 #19)."""
+    from welfare_rules.backends.spark import ANSI, bounded_arithmetic
+
+    before = spark.conf.get(ANSI, None)
+    try:
+        spark.conf.unset(ANSI)
+        unset = spark.conf.get(ANSI, None)
+        with bounded_arithmetic(spark):
+            assert spark.conf.get(ANSI) == "true"
+        assert spark.conf.get(ANSI, None) == unset
+        spark.conf.set(ANSI, "false")
+        with bounded_arithmetic(spark):
+            assert spark.conf.get(ANSI) == "true"
+        assert spark.conf.get(ANSI) == "false"
+    finally:
+        if before is None:
+            spark.conf.unset(ANSI)
+        else:
+            spark.conf.set(ANSI, before)

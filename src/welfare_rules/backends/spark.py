@@ -234,7 +234,9 @@ def bounded_arithmetic(spark: Any) -> Iterator[None]:
     finally:
         for lg, level in zip(loggers, levels, strict=True):
             lg.setLevel(level)
-        if before is not None and before != "true":
+        if before is None:  # never set in this session: back to Spark's own default
+            spark.conf.unset(ANSI)
+        elif before != "true":
             spark.conf.set(ANSI, before)
 
 
