@@ -66,6 +66,15 @@ class SparkCompiler(SqlCompiler):
         return exp.Anonymous(this="raise_error", expressions=[exp.Literal.string(
             f"{OUT_OF_RANGE}: {detail}")])
 
+    def floor_double(self, value: exp.Expression) -> exp.Expression:
+        # Spark's FLOOR of a DOUBLE is a BIGINT, which overflows (ANSI) beyond 2**63; a double
+        # of 2**52 or more is a whole number already, so it is its own floor
+        v = exp.Paren(this=value)
+        whole = exp.GTE(this=exp.Abs(this=v), expression=exp.Literal.number(
+            "4503599627370496.0"))
+        return exp.Case(ifs=[exp.If(this=whole, true=v)],
+                        default=exp.cast(exp.Floor(this=v), "DOUBLE"))
+
     def finite(self, value: exp.Expression, decimal: bool) -> exp.Expression:
         # DOUBLE arithmetic overflows to infinity even in ANSI mode (which makes BIGINT
         # overflow raise): raise the shared error, as DuckDBCompiler.finite does. NaN compares

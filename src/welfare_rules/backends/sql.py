@@ -405,8 +405,9 @@ class SqlCompiler:
             value = exp.Mod(this=exp.Paren(this=exp.Add(this=exp.Paren(this=inner),
                                                         expression=pb)), expression=pb)
         else:  # decimals, as runtime.floordiv/floormod: q = floor(a / b), r = a - b * q
-            q = exp.Floor(this=self.finite(exp.Div(this=exp.cast(pa, "DOUBLE"), expression=pb,
-                                                   typed=False, safe=False), True))
+            q = self.floor_double(self.finite(exp.Div(this=exp.cast(pa, "DOUBLE"),
+                                                      expression=pb, typed=False, safe=False),
+                                              True))
             value = q if node.op == "//" else self.finite(exp.Sub(
                 this=exp.cast(pa, "DOUBLE"), expression=exp.Mul(this=pb, expression=q)), True)
         return case([(zero, exp.Null())], value)
@@ -1180,6 +1181,11 @@ class SqlCompiler:
     def status_column(self, status: exp.Expression) -> exp.Expression:
         """A status column as the dialect stores it best (plain text here)."""
         return status
+
+    def floor_double(self, value: exp.Expression) -> exp.Expression:
+        """``floor`` of a DOUBLE as a DOUBLE (as Python's ``math.floor`` of a float, kept a
+        float): DuckDB's ``floor`` of a DOUBLE is one."""
+        return exp.Floor(this=value)
 
     def finite(self, value: exp.Expression, decimal: bool) -> exp.Expression:
         """A decimal arithmetic result that must stay finite: a dialect whose DOUBLE overflows
