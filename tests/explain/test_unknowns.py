@@ -435,6 +435,25 @@ def test_a_list_with_an_unknown_element_is_unknown(kinds: Engine, backend: str) 
     assert res.column("t_output_order_expr__status").to_pylist() == ["unknown", "value"]
 
 
+@pytest.mark.parametrize("backend", ["python", "duckdb", "polars"])
+def test_comparing_a_list_with_an_unknown_element_is_unknown(kinds: Engine, backend: str
+                                                            ) -> None:
+    """['a', None] stands for ['b', 'a'] or ['a', 'c'], so `== ['b', 'a']` is unknown; it was a
+    known false on every backend (found by the rule-kind soundness test, t_list_eq)."""
+    import pyarrow as pa
+
+    table = pa.table({"id": ["7126163224619704", "7126163224619705", "7126163224619706"],
+                      "desil": pa.array([1, 1, 1], pa.int64()),
+                      "owns_car": pa.array([None, True, False], pa.bool_())})
+    members = pa.table({"nik": pa.array([], pa.string()),
+                        "household_id": pa.array([], pa.string())})
+    res = kinds.evaluate_batch("household", table, members=members, as_of=AS_OF,
+                               backend=backend, validate=False, settle=False).to_arrow()
+    assert list(zip(res.column("t_list_eq").to_pylist(),
+                    res.column("t_list_eq__status").to_pylist(), strict=True)) == [
+        (None, "unknown"), (False, "false"), (True, "true")]
+
+
 def test_a_list_with_an_unknown_element_needs_its_blank(kinds: Engine) -> None:
     """The unknown list's missing input is what decides it (needs() took ['a', None] for a
     known value and answered [])."""

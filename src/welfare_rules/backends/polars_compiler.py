@@ -404,7 +404,14 @@ class PolarsCompiler:
         ops: dict[str, Callable[[pl.Expr, pl.Expr], pl.Expr]] = {
             "==": lambda x, y: x == y, "!=": lambda x, y: x != y, "<": lambda x, y: x < y,
             "<=": lambda x, y: x <= y, ">": lambda x, y: x > y, ">=": lambda x, y: x >= y}
-        return ops[node.op](a, b)
+        out = ops[node.op](a, b)
+        if node.op in ("==", "!=") and "list" in (self.type_of(node.left, ctx.entity).kind,
+                                                   self.type_of(node.right, ctx.entity).kind):
+            # a list with an unknown item is unknown as a whole (status_of)
+            unknown = _or_all([x.list.eval(pl.element().is_null()).list.any().fill_null(False)
+                               for x in (a, b)])
+            out = pl.when(unknown).then(None).otherwise(out)
+        return out
 
     def contains(self, a: pl.Expr, right: n.Node, ctx: Ctx) -> pl.Expr:
         """Kleene ``a in right``, as every backend computes it (``runtime.member``): true if

@@ -135,7 +135,9 @@ def compile_plan(plan: Plan, entity: str, namespace: Mapping[str, Any] | None = 
     """
     model = plan.model
     comp = PythonCompiler(model.functions, plan.param_index, plan.not_in_force,
-                          guarded=missing_params(plan))
+                          guarded=missing_params(plan),
+                          lists=frozenset(r for r, ty in model.rule_types.items()
+                                          if ty.kind == "list"))
     comp.namespace.update(namespace or {})
     ep = plan.entity_plan(entity)
     relations = {r for e in model.schema.entities.values() for r in e.relations}
@@ -210,8 +212,10 @@ class PythonCompiler:
 
     def __init__(self, functions: Mapping[str, Function], param_index: Mapping[str, int],
                  not_in_force: frozenset[str] = frozenset(), *,
-                 guarded: frozenset[str] | None = None):
+                 guarded: frozenset[str] | None = None, lists: frozenset[str] = frozenset()):
         self.functions = functions
+        #: the rules whose value is a list (compared Kleene-wise: unknown with an unknown item)
+        self.lists = lists
         self.param_index = param_index
         #: the parameters whose reads are guarded: before each rule reading one, a test that it
         #: has a value (raising the ParameterError naming the rule); None: every parameter
@@ -225,6 +229,12 @@ class PythonCompiler:
         }
         for name, fn in functions.items():
             self.namespace[f"F_{name}"] = fn.python
+
+    def _may_be_list(self, node: n.Node) -> bool:
+        """Whether a compared operand may be a list: a list literal or a rule whose type is a
+        list (the Python compiler reads no other types)."""
+        return isinstance(node, n.ListLit) or (isinstance(node, n.Name)
+                                               and node.id in self.lists)
 
     # -- constants ----------------------------------------------------------------------------
 
@@ -308,7 +318,12 @@ class PythonCompiler:
                 return t
             b = self.expr(g, node.right, ctx, params_used)
             t = g.tmp()
-            g.emit(f"{t} = None if {nullable(a, b)} else {a} {node.op} {b}")
+            guard = nullable(a, b)
+            if node.op in ("==", "!=") and any(self._may_be_list(x) for x in (node.left,
+                                                                             node.right)):
+                # a list with an unknown item is unknown as a whole (record.status_of)
+                guard = f"{guard} or _rt.has_unknown({a}) or _rt.has_unknown({b})"
+            g.emit(f"{t} = None if {guard} else {a} {node.op} {b}")
             return t
         if isinstance(node, n.BoolOp):
             return self.boolop(g, node, ctx, params_used)

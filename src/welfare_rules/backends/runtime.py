@@ -14,8 +14,9 @@ from .. import types as t
 from ..errors import OUT_OF_RANGE, HitPolicyError, ParameterError, out_of_range
 from ..plan import Missing  # generated code and the plan share it
 
-__all__ = ["OUT_OF_RANGE", "at_least", "bounded", "floordiv", "floormod", "hit", "kleene_and",
-           "kleene_or", "ladder", "member", "out_of_range", "param_missing", "rank_members"]
+__all__ = ["OUT_OF_RANGE", "at_least", "bounded", "floordiv", "floormod", "has_unknown", "hit",
+           "kleene_and", "kleene_or", "ladder", "member", "out_of_range", "param_missing",
+           "rank_members"]
 
 
 def bounded(value: Any) -> Any:
@@ -86,6 +87,12 @@ def member(x: Any, items: Sequence[Any]) -> bool | None:
         elif v == x:
             return True
     return None if unknown else False
+
+
+def has_unknown(value: Any) -> bool:
+    """Whether ``value`` is a list with an unknown item (such a list is unknown as a whole:
+    its items may be other values, or in another order)."""
+    return isinstance(value, list) and None in value
 
 
 def at_least(n: Any, values: Sequence[Any]) -> bool | None:

@@ -421,7 +421,20 @@ class SqlCompiler:
         cls: Any = {"==": exp.EQ, "!=": exp.NEQ, "<": exp.LT, "<=": exp.LTE, ">": exp.GT,
                     ">=": exp.GTE}[node.op]
         result: exp.Expression = cls(this=paren(a), expression=paren(b))
+        if node.op in ("==", "!=") and "list" in (self.type_of(node.left, ctx.entity).kind,
+                                                   self.type_of(node.right, ctx.entity).kind):
+            # a list with an unknown item is unknown as a whole (status_of): its items may
+            # be other values, or in another order (an OUTPUT ORDER row whose output is blank)
+            result = case([(or_all([self.has_null(x) for x in (a, b)]), exp.Null())], result)
         return result
+
+    def has_null(self, lst: exp.Expression) -> exp.Expression:
+        """Whether a list has an unknown item."""
+        x = exp.to_identifier("x")
+        unknown = exp.Lambda(this=exp.Is(this=exp.column(x), expression=exp.Null()),
+                             expressions=[x])
+        return exp.GT(this=exp.ArraySize(this=exp.ArrayFilter(this=lst, expression=unknown)),
+                      expression=exp.Literal.number(0))
 
     def contains(self, a: exp.Expression, right: n.Node, ctx: Ctx) -> exp.Expression:
         """Kleene ``a in right``, as every backend computes it (``runtime.member``): true if
@@ -443,13 +456,8 @@ class SqlCompiler:
                                 for i in right.items])
             return null_guard(found, [a])
         lst = self.expr(right, ctx)
-        x = exp.to_identifier("x")
-        unknown = exp.Lambda(this=exp.Is(this=exp.column(x), expression=exp.Null()),
-                             expressions=[x])
-        has_null = exp.GT(this=exp.ArraySize(this=exp.ArrayFilter(this=lst, expression=unknown)),
-                          expression=exp.Literal.number(0))
         found = case([(is_true(self.array_contains_sql(lst, a)), exp.true()),
-                      (has_null, exp.Null())], exp.false())
+                      (self.has_null(lst), exp.Null())], exp.false())
         return null_guard(found, [a, lst])
 
     def boolop_expr(self, node: n.BoolOp, ctx: Ctx) -> exp.Expression:
