@@ -845,15 +845,15 @@ class SqlCompiler:
             keys.append(self.expr(k, ctx))
             order.append(exp.Ordered(this=paren(keys[-1]), desc=desc, nulls_first=False))
         order.append(exp.Ordered(this=col(ROW, ctx.table), desc=False, nulls_first=False))
-        win = exp.Window(this=exp.RowNumber(), partition_by=partition or None,
-                         order=exp.Order(expressions=order))
         # a member that may or may not count (where unknown) or may sort anywhere (a key or
         # its group unknown) makes the ranks of its group unknown, of every group when its
         # group is unknown (as runtime.rank_members does)
         own = [is_null(x) for x in ([w] if w is not None else []) + keys]
         doubt = or_all([*own, is_null(group)]) if group is not None else \
             (or_all(own) if own else None)
-        if doubt is None:
+        if doubt is None:  # nothing can be unknown: the plain row number
+            win = exp.Window(this=exp.RowNumber(), partition_by=partition or None,
+                             order=exp.Order(expressions=order))
             return win if passes is None else case([(passes, win)], exp.Null())
         if w is not None:  # a member whose where is false counts nowhere
             doubt = and_all([exp.Not(this=is_false(w)), paren(doubt)])
