@@ -64,6 +64,10 @@ NUMBERS = """\
   value: amount // 0.1 + amount % 0.3
 - id: e_fdiv_int
   value: x // amount + y % amount
+- id: e_late_cmp
+  when: x < y * y
+- id: e_late_call
+  value: round(amount, y * y)
 - id: e_fmod_self
   value: amount % (amount - 0.7)
 - id: e_in_fields
@@ -184,6 +188,13 @@ def test_every_backend_agrees_with_python_at_the_edges(
     # a decimal floor division past 2**63 (2**62 // 0.3): Spark's FLOOR of a DOUBLE is a
     # BIGINT, which overflowed where every other backend gives the double (found on Spark)
     @example([{"id": "3375000000000000", "x": 2**62, "y": None, "amount": 0.5,
+               "seen": None, "name": None}])
+    # an error in a later operand is raised though an earlier operand is unknown, as Python
+    # evaluates every operand (Spark's generated code skipped the later operands of a null
+    # one: 1 % 5e-324 overflows, and x // amount + y % amount was unknown there)
+    @example([{"id": "3375000000000000", "x": None, "y": 1, "amount": 5e-324,
+               "seen": None, "name": None},
+              {"id": "3375000000000001", "x": None, "y": 2**62, "amount": None,
                "seen": None, "name": None}])
     @example([{"id": f"33750000000000{i:02d}", "x": 7, "y": 0, "amount": 36.5,
                "seen": datetime.date(2024, 2, 29), "name": t}

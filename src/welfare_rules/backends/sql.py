@@ -159,6 +159,13 @@ def _is_const(e: exp.Expression) -> bool:
         isinstance(e, exp.Cast) and isinstance(e.this, exp.Literal))
 
 
+def _can_fail(node: n.Node) -> bool:
+    """Whether evaluating ``node`` may raise (anything but a field, constant or parameter)."""
+    if isinstance(node, n.ListLit):
+        return any(_can_fail(i) for i in node.items)
+    return not isinstance(node, n.Name | n.Literal | n.Param)
+
+
 def null_guard(value: exp.Expression, atoms: Sequence[exp.Expression]) -> exp.Expression:
     """``value``, but NULL when any of the atoms is NULL (constants are skipped)."""
     conds = [is_null(a) for a in atoms if not _is_const(a)]
@@ -350,8 +357,49 @@ class SqlCompiler:
         if folded:
             return self.literal(value)
         method = getattr(self, f"{type(node).__name__.lower()}_expr")
+        if self.skips_after_null and not self._plain:
+            operands = self._operands(node, ctx)
+            if any(_can_fail(o) for o in operands[1:]):
+                return self._eager(method, node, operands, ctx)
         result: exp.Expression = method(node, ctx)
         return result
+
+    #: Whether the dialect skips an operator's later operands once an earlier one is NULL
+    #: (Spark's generated code does, for every null-intolerant operator and function). The
+    #: Python reference evaluates every operand, so an error in one (an overflow, a date out of
+    #: range) is raised though another is unknown; such a dialect gets the operands evaluated
+    #: first (:meth:`_eager`).
+    skips_after_null: ClassVar[bool] = False
+    _plain = False  # compiling the value part of an :meth:`_eager` expression
+
+    def _operands(self, node: n.Node, ctx: Ctx) -> Sequence[n.Node]:
+        """The operands the Python reference evaluates before applying ``node`` (``and``/``or``
+        and ``if`` evaluate lazily everywhere; an aggregation or rank is a column here)."""
+        if isinstance(node, n.BinOp | n.Compare):
+            return (node.left, node.right)
+        if isinstance(node, n.Call) and node.func != "rank" and not (
+                ctx.aggs is not None and node in ctx.aggs):
+            return node.args
+        return ()
+
+    def _eager(self, method: Callable[[Any, Ctx], exp.Expression], node: n.Node,
+               operands: Sequence[n.Node], ctx: Ctx) -> exp.Expression:
+        """``node`` with every operand evaluated first, each with its own errors:
+        ``CASE WHEN (CAST(o1 IS NULL AS INT) + ...) < 0 THEN NULL ELSE <node> END`` (the sum of
+        non-null terms evaluates every one; the condition is never true). The value part is
+        compiled plain — its operands' errors were raised by the condition — so the SQL grows
+        with the square of the depth at most, never exponentially."""
+        terms = [exp.cast(is_null(self.expr(o, ctx)), "INT") for o in operands]
+        total: exp.Expression = terms[0]
+        for term in terms[1:]:
+            total = exp.Add(this=total, expression=term)
+        self._plain = True
+        try:
+            value = method(node, ctx)
+        finally:
+            self._plain = False
+        return case([(exp.LT(this=paren(total), expression=exp.Literal.number(0)),
+                      exp.Null())], value)
 
     def literal_expr(self, node: n.Literal, ctx: Ctx) -> exp.Expression:
         return self.literal(node.value)
