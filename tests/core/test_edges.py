@@ -79,6 +79,19 @@ NUMBERS = """\
 - id: e_round_huge
   value: round(amount, y)
 """
+#: "and", "or" and "if" evaluate lazily on every backend: a guard keeps an error from being reached
+GUARDS = """\
+- id: e_and_guard
+  when: x > 5 and y * y > 0
+- id: e_or_guard
+  when: x <= 5 or y * y > 0
+- id: e_if_guard
+  value: y * y if x > 5 else 0
+- id: e_if_decimal
+  value: amount * 1e300 if x > 5 else 0.0
+- id: e_if_date
+  value: add_years(seen, y) if x > 5 else seen
+"""
 DATES = """\
 - id: e_years
   value: years_between(seen, as_of)
@@ -172,10 +185,11 @@ BOUNDS = [{"id": "3375000000000001", "x": 2**63 - 1, "y": 1, "amount": float("na
 
 
 @pytest.mark.parametrize("backend", OTHERS)
-@pytest.mark.parametrize("group", ["arithmetic", "numbers", "dates", "texts"])
+@pytest.mark.parametrize("group", ["arithmetic", "numbers", "guards", "dates", "texts"])
 def test_every_backend_agrees_with_python_at_the_edges(
         engine_from: Any, backend: str, group: str, request: pytest.FixtureRequest) -> None:
-    rules = {"arithmetic": ARITHMETIC, "numbers": NUMBERS, "dates": DATES, "texts": TEXTS}[group]
+    rules = {"arithmetic": ARITHMETIC, "numbers": NUMBERS, "guards": GUARDS, "dates": DATES,
+             "texts": TEXTS}[group]
     engine = engine_from(rules, extra_plugins=[Backends()])
 
     @SETTINGS
@@ -196,6 +210,11 @@ def test_every_backend_agrees_with_python_at_the_edges(
                "seen": None, "name": None},
               {"id": "3375000000000001", "x": None, "y": 2**62, "amount": None,
                "seen": None, "name": None}])
+    # a guard ("and", "or", "if") keeps an overflow from being reached, on every backend
+    @example([{"id": "3375000000000000", "x": 1, "y": 2**62, "amount": 1e300,
+               "seen": datetime.date(2024, 1, 1), "name": None},
+              {"id": "3375000000000001", "x": 1, "y": 9000, "amount": 1e300,
+               "seen": datetime.date(2024, 1, 1), "name": None}])
     @example([{"id": f"33750000000000{i:02d}", "x": 7, "y": 0, "amount": 36.5,
                "seen": datetime.date(2024, 2, 29), "name": t}
               for i, t in enumerate(EDGE_TEXTS)])

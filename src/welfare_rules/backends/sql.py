@@ -49,7 +49,7 @@ from ..masking import is_masked_field, mask_id_sql
 from ..model import Rule, Table, UnaryTest
 from ..plan import Plan
 from .base import ROW, STATUS_SUFFIX, needed_rules, rule_reads
-from .interp import fold
+from .interp import can_fail, fold
 from .python import rule_nodes
 
 PARENT = "__parent"  # a child record's parent key
@@ -157,13 +157,6 @@ def add_all(parts: Sequence[exp.Expression]) -> exp.Expression:
 def _is_const(e: exp.Expression) -> bool:
     return isinstance(e, exp.Literal | exp.Boolean | exp.Null) or (
         isinstance(e, exp.Cast) and isinstance(e.this, exp.Literal))
-
-
-def _can_fail(node: n.Node) -> bool:
-    """Whether evaluating ``node`` may raise (anything but a field, constant or parameter)."""
-    if isinstance(node, n.ListLit):
-        return any(_can_fail(i) for i in node.items)
-    return not isinstance(node, n.Name | n.Literal | n.Param)
 
 
 def null_guard(value: exp.Expression, atoms: Sequence[exp.Expression]) -> exp.Expression:
@@ -359,7 +352,7 @@ class SqlCompiler:
         method = getattr(self, f"{type(node).__name__.lower()}_expr")
         if self.skips_after_null and not self._plain:
             operands = self._operands(node, ctx)
-            if any(_can_fail(o) for o in operands[1:]):
+            if any(can_fail(o) for o in operands[1:]):
                 return self._eager(method, node, operands, ctx)
         result: exp.Expression = method(node, ctx)
         return result
@@ -510,7 +503,19 @@ class SqlCompiler:
 
     def boolop_expr(self, node: n.BoolOp, ctx: Ctx) -> exp.Expression:
         parts = [self.expr(v, ctx) for v in node.values]
-        return and_all(parts) if node.op == "and" else or_all(parts)
+        # lazy as on Python: the parts after one that is false (for "or": true) are not
+        # evaluated, which matters where one may raise (DuckDB evaluates both sides of AND and
+        # OR; a CASE branch only where it is taken). Nested to the right, so each part is
+        # written at most twice: CASE WHEN p1 IS FALSE THEN FALSE ELSE p1 AND (p2 AND …) END
+        decided = exp.false() if node.op == "and" else exp.true()
+        join = exp.And if node.op == "and" else exp.Or
+        out = paren(parts[-1])
+        for i in range(len(parts) - 2, -1, -1):
+            both = join(this=paren(parts[i]), expression=out)
+            lazy = any(can_fail(v) for v in node.values[i + 1:])
+            out = paren(case([(exp.Is(this=paren(parts[i].copy()), expression=decided),
+                               decided)], both) if lazy else both)
+        return out
 
     def ifexp_expr(self, node: n.IfExp, ctx: Ctx) -> exp.Expression:
         c = self.expr(node.test, ctx)
