@@ -11,8 +11,8 @@ import pyarrow as pa
 import pytest
 
 from welfare_rules.backends.runtime import OUT_OF_RANGE
+from welfare_rules.bounds import MAX_RULE_DEPTH, MAX_TEXT
 from welfare_rules.errors import EvaluationError
-from welfare_rules.expr.bounds import MAX_RULE_DEPTH, MAX_TEXT
 
 from .test_regex import Backends
 
