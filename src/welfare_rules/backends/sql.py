@@ -836,7 +836,7 @@ class SqlCompiler:
         group = self.expr(within, ctx) if within is not None else None
         if group is not None:
             partition.append(group)
-        order: list[exp.Expression] = []
+        order: list[exp.Ordered] = []
         keys: list[exp.Expression] = []
         for key in by.items if isinstance(by, n.ListLit) else (by,):
             k, desc = key, False
