@@ -166,7 +166,7 @@ INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 #: digits (what a double holds exactly), so a written value reads back as written.
 DECIMAL_DIGITS = 15
 #: The longest text one field value may hold (characters): a longer input cell is refused (the
-#: record contract, the adapters' quarantine), and the growth analysis (expr/bounds.py) counts
+#: record contract, the adapters' quarantine), and the growth analysis (bounds.py) counts
 #: every text read from data as at most this long.
 TEXT_MAX = 10_000
 #: Dates run from 0001-01-01 to 9999-12-31 (Python's range; DuckDB and Spark accept more).

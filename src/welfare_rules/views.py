@@ -1,16 +1,16 @@
 """What the faces need of an engine and of a decision, as typing protocols.
 
-The engine builds decisions and batch results, and those faces use the engine back: a
+The public engine builds decisions and batch results, and those faces use the engine back: a
 decision re-evaluates completed records to settle an unknown or verify a counterfactual, an
 explanation reads rule references and parameters, a batch reads its input through the engine.
 Typing the faces against :class:`~welfare_rules.engine.Engine` and
-:class:`~welfare_rules.decision.Decision` themselves would close an import circle (the engine
-imports the faces to build them). They are typed against these protocols instead, which sit
-below both (docs/architecture.md): :class:`EngineView` is the part of an engine the faces read,
-:class:`DecisionView` the part of a decision (or a member's decision) that explanations,
-unknowns and counterfactuals read, :class:`RecordDecisionView` a whole record's decision.
-``Engine`` and ``Decision`` satisfy them structurally, and mypy checks that wherever one is
-passed as the other.
+:class:`~welfare_rules.decision.Decision` themselves would close an import circle
+(``engine.py`` imports the faces to build them). They are typed against these protocols
+instead, which sit below both (docs/architecture.md): :class:`EngineView` is the part of an
+engine the faces read, :class:`DecisionView` the part of a decision (or a member's decision)
+that explanations, unknowns and counterfactuals read, :class:`RecordDecisionView` a whole
+record's decision. ``Engine`` and ``Decision`` satisfy them structurally, and mypy checks that
+wherever one is passed as the other.
 """
 
 from __future__ import annotations

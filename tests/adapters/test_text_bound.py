@@ -1,5 +1,5 @@
 """A text cell holds at most types.TEXT_MAX (10,000) characters: the growth analysis counts a text
-read from data as that long (expr/bounds.py), so a longer one is refused on input — quarantined
+read from data as that long (bounds.py), so a longer one is refused on input — quarantined
 with its reason in a batch read, an InputError from ``Engine.evaluate``."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import pytest
 
 from welfare_rules import Engine, InputError
 from welfare_rules.adapters import read
-from welfare_rules.expr.bounds import FIELD_TEXT
+from welfare_rules.bounds import FIELD_TEXT
 from welfare_rules.types import TEXT_MAX
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))

@@ -1,5 +1,5 @@
-"""Fixtures of the batch tests: engines (national pack, rule-kind fixtures) and one local
-SparkSession for the whole test session (its start-up is slow).
+"""Fixtures of the batch tests: engines (national pack, rule-kind fixtures); the local
+SparkSession ``spark`` is the one of ``tests/conftest.py``, shared by every directory.
 
 A test that takes a ``backend`` argument runs once per registered backend other than the
 Python reference (the built-in ones and those of ``backend_plugin``, a plugin written for the
@@ -8,9 +8,6 @@ runs are marked ``spark``.
 """
 
 from __future__ import annotations
-
-from collections.abc import Iterator
-from typing import Any
 
 import pytest
 
@@ -39,13 +36,3 @@ def kinds() -> wr.Engine:
     """The national pack plus rulesets covering every rule kind and hit policy."""
     return wr.Engine.load(plugins=[fixture_plugin])
 
-
-@pytest.fixture(scope="session")
-def spark() -> Iterator[Any]:
-    import pyspark  # noqa: F401  (a dev dependency: a broken install fails, never skips)
-
-    from welfare_rules.backends.spark import local_session
-
-    session = local_session("welfare-rules-tests")
-    yield session
-    session.stop()

@@ -4,15 +4,15 @@ EvaluationError on the Python, DuckDB and Polars backends, never a hang or a dif
 from __future__ import annotations
 
 import datetime
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import pyarrow as pa
 import pytest
 
 from welfare_rules.backends.runtime import OUT_OF_RANGE
+from welfare_rules.bounds import MAX_RULE_DEPTH, MAX_TEXT
 from welfare_rules.errors import EvaluationError
-from welfare_rules.expr.bounds import MAX_RULE_DEPTH, MAX_TEXT
 
 from .test_regex import Backends
 
@@ -143,15 +143,12 @@ def test_dates_stay_within_0001_9999_on_python_and_duckdb(engine_from: Any, expr
 
 
 @pytest.fixture(scope="module")
-def spark() -> Iterator[Any]:
-    import pyspark  # noqa: F401  (a dev dependency: a broken install fails, never skips)
-
-    from welfare_rules.backends.spark import local_session
-
-    session = local_session("welfare-rules-bounds")
-    session.conf.set("spark.sql.ansi.enabled", "false")  # a caller's session with ANSI off
-    yield session
-    session.stop()
+def ansi_off(spark: Any) -> Any:
+    """A caller's session with ANSI off: a new session on the shared one's JVM (its own SQL
+    settings; the shared session keeps ANSI on)."""
+    session = spark.newSession()
+    session.conf.set("spark.sql.ansi.enabled", "false")
+    return session
 
 
 SPARK_CASES = [(e, {"x": x}, v) for e, x, v in INT64_CASES] + [
@@ -162,14 +159,14 @@ SPARK_CASES = [(e, {"x": x}, v) for e, x, v in INT64_CASES] + [
 
 @pytest.mark.spark
 @pytest.mark.parametrize(("expr", "record", "expected"), SPARK_CASES)
-def test_bounds_are_the_same_on_python_and_spark(engine_from: Any, spark: Any, expr: str,
+def test_bounds_are_the_same_on_python_and_spark(engine_from: Any, ansi_off: Any, expr: str,
                                                  record: dict[str, Any], expected: Any) -> None:
     """Spark wrapped 2**62 * 3 around silently with ANSI mode off, and a DOUBLE product past
     1.8e308 was infinity; now both are the shared out-of-range error, as on Python and DuckDB,
     whatever the caller's session says (and the session's setting is left as it was)."""
     eng = engine_from(f"- id: t_r\n  value: \"{expr}\"\n", extra_plugins=[Backends()])
-    assert [expected] * 2 == _both(eng, record, "t_r", ("spark",), spark=spark)
-    assert "false" == spark.conf.get("spark.sql.ansi.enabled")
+    assert [expected] * 2 == _both(eng, record, "t_r", ("spark",), spark=ansi_off)
+    assert "false" == ansi_off.conf.get("spark.sql.ansi.enabled")
 
 
 _OVERFLOW_ON_SPARK = """

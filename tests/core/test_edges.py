@@ -12,7 +12,6 @@ these tests hold is in docs/architecture.md, "Semantics at the edges".
 from __future__ import annotations
 
 import datetime
-from collections.abc import Iterator
 from typing import Any
 
 import pyarrow as pa
@@ -138,18 +137,6 @@ BEYOND = """\
 
 OTHERS = [pytest.param(n, marks=pytest.mark.spark) if n == "spark" else n
           for n in backend_names([Backends()]) if n != "python"]
-
-
-@pytest.fixture(scope="module")
-def spark() -> Iterator[Any]:
-    """A local SparkSession for the ``-m spark`` runs of this module."""
-    import pyspark  # noqa: F401  (a dev dependency: a broken install fails, never skips)
-
-    from welfare_rules.backends.spark import local_session
-
-    session = local_session("welfare-rules-edges")
-    yield session
-    session.stop()
 
 
 def outcome(engine: Any, backend: str, row: dict[str, Any], **kw: Any) -> Any:

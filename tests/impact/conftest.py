@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import textwrap
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -43,13 +42,3 @@ def reformed(reform_file: Path) -> wr.Engine:
 def city() -> City:
     return generate_city(600, seed=19, missing_rate=0.05)
 
-
-@pytest.fixture(scope="session")
-def spark() -> Any:
-    import pyspark  # noqa: F401  (a dev dependency: a broken install fails, never skips)
-
-    from welfare_rules.backends.spark import local_session
-
-    session = local_session("welfare-rules-impact-tests")
-    yield session
-    session.stop()

@@ -60,10 +60,9 @@ BUILTIN_PLUGIN = "welfare-rules"
 CODE = {v: i for i, v in enumerate(STATUS_VALUES)}
 _INT64 = pl.Int64
 _WIDE = pl.Int128
-#: what Python's str.strip() strips (every character whose isspace() is true)
-_DATE_MIN, _DATE_MAX = datetime.date(1, 1, 1), datetime.date(9999, 12, 31)
+#: the date range as days since the epoch (types.DATE_MIN … DATE_MAX)
 _EPOCH = datetime.date(1970, 1, 1)
-_DAY_MIN, _DAY_MAX = (_DATE_MIN - _EPOCH).days, (_DATE_MAX - _EPOCH).days
+_DAY_MIN, _DAY_MAX = (t.DATE_MIN - _EPOCH).days, (t.DATE_MAX - _EPOCH).days
 
 
 class PolarsCompileError(EvaluationError):

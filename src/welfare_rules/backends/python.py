@@ -194,6 +194,10 @@ class _Gen:
         self.lines.append("    " * self.indent + line)
 
 
+#: the loop of an aggregate over a record's members and their rule values
+_MEMBER_LOOP = "zip(members, MR)"
+
+
 @attrs.define
 class _Ctx:
     """How names resolve while generating one function."""
@@ -204,7 +208,7 @@ class _Ctx:
     member_rule: Callable[[str], str] | None = None
     in_member: bool = False
     rank_slot: Callable[[n.Call], str] | None = None
-    relation_loop: str = "zip(members, MR)"
+    relation_loop: str = _MEMBER_LOOP
 
 
 class PythonCompiler:
@@ -223,6 +227,9 @@ class PythonCompiler:
         #: rule ids with no version in force for this compilation: they read as unknown
         self.not_in_force = not_in_force
         self.consts: dict[str, Any] = {}
+        #: how many reads of a member record's field were emitted (a loop over members that
+        #: reads none iterates over their rule values alone)
+        self._member_reads = 0
         self.namespace: dict[str, Any] = {
             "datetime": datetime, "_rt": runtime, "_Missing": Missing,
             "_pmiss": runtime.param_missing, "EvaluationError": EvaluationError,
@@ -470,6 +477,8 @@ class PythonCompiler:
         if kleene_where:
             g.emit(f"{wunk} = False")
             g.emit(f"{found} = False")
+        header = len(g.lines)
+        reads = self._member_reads
         g.emit(f"for m, mr in {ctx.relation_loop}:")
         g.indent += 1
         if where is not None:
@@ -527,6 +536,10 @@ class PythonCompiler:
                     g.emit(f"{t} = {x}")
                     g.indent -= 1
         g.indent -= 1
+        if self._member_reads == reads and ctx.relation_loop == _MEMBER_LOOP:
+            # the loop reads no field of the member record, only its rule values
+            g.lines[header] = g.lines[header].replace(f"m, mr in {ctx.relation_loop}",
+                                                      "mr in MR")
         if kleene_where:
             stop = "True" if name == "any" else "False"
             g.emit(f"{t} = None if {wunk} else ({stop} if {found} else "
@@ -766,6 +779,7 @@ class PythonCompiler:
         mslots = child.slots if child is not None else {}
 
         def member_field(name: str) -> str:
+            self._member_reads += 1
             t = body.tmp()
             body.emit(f"{t} = m.get({name!r})")
             return t

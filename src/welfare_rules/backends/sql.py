@@ -889,7 +889,7 @@ class SqlCompiler:
         group = self.expr(within, ctx) if within is not None else None
         if group is not None:
             partition.append(group)
-        order: list[exp.Expression] = []
+        order: list[exp.Ordered] = []
         keys: list[exp.Expression] = []
         for key in by.items if isinstance(by, n.ListLit) else (by,):
             k, desc = key, False
@@ -911,27 +911,44 @@ class SqlCompiler:
         if w is not None:  # a member whose where is false counts nowhere
             doubt = and_all([exp.Not(this=is_false(w)), paren(doubt)])
 
-        # One sort serves the rank and its group's doubt: partitioned by the group alone and
-        # ordered by `where` first (the members it holds for come first, so their row number
-        # is their rank), the doubt read over the whole partition. Only a group that is
-        # itself unknown needs a window of its own, over the household.
-        part = [*base, group] if group is not None else base
-        ordered = exp.Order(expressions=[
-            *([exp.Ordered(this=paren(passes), desc=True, nulls_first=False)]
-              if passes is not None else []), *order])
+        # One sort serves the rank and every doubt: partitioned by the parent alone, ordered
+        # by the group first (NULLS LAST), then by `where` (the members it holds for come
+        # first) and the keys. A member's rank is its row number less the rows of the groups
+        # before its own (RANK() over the group alone: the same sort, a prefix of its order);
+        # its group's doubt is read over the group's rows (a RANGE frame of the group's
+        # peers), and a member whose group is itself unknown, over the whole partition
+        # (every group of the parent). DuckDB computes windows whose order is a prefix of
+        # another's in one operator; a window of its own over the parent cost as much as a
+        # second sort of every member (docs/performance.md).
+        ordered = [*([exp.Ordered(this=paren(passes), desc=True, nulls_first=False)]
+                     if passes is not None else []), *order]
+        by_group = [exp.Ordered(this=paren(group), desc=False, nulls_first=False)] \
+            if group is not None else []
 
         def flag(cond: exp.Expression) -> exp.Expression:
             return case([(cond, exp.Literal.number(1))], exp.Literal.number(0))
 
-        number = exp.Window(this=exp.RowNumber(), partition_by=part or None, order=ordered)
+        def window(this: exp.Expression, keys: Sequence[exp.Ordered],
+                   spec: exp.WindowSpec | None = None) -> exp.Expression:
+            return exp.Window(this=this, partition_by=[b.copy() for b in base] or None,
+                              order=exp.Order(expressions=[k.copy() for k in keys])
+                              if keys else None, spec=spec)
+
         whole = exp.WindowSpec(kind="ROWS", start="UNBOUNDED", start_side="PRECEDING",
                                end="UNBOUNDED", end_side="FOLLOWING")
-        doubts = [exp.Window(this=exp.Max(this=flag(doubt)), partition_by=part or None,
-                             order=ordered.copy(), spec=whole)]
-        if group is not None:
-            doubts.append(exp.Window(this=exp.Max(this=flag(and_all([doubt, is_null(group)]))),
-                                     partition_by=base or None))
-        ok = and_all([*([passes] if passes is not None else []), exp.Not(this=paren(doubt)),
+        number = window(exp.RowNumber(), [*by_group, *ordered])
+        if group is None:
+            doubts = [window(exp.Max(this=flag(doubt)), ordered, whole)]
+        else:
+            peers = exp.WindowSpec(kind="RANGE", start="CURRENT ROW", end="CURRENT ROW")
+            number = exp.Add(this=exp.Sub(this=number, expression=window(exp.Rank(), by_group)),
+                             expression=exp.Literal.number(1))
+            unknown_group = and_all([*([exp.Not(this=is_false(w))] if w is not None else []),
+                                     is_null(group)])
+            doubts = [window(exp.Max(this=flag(doubt)), by_group, peers),
+                      window(exp.Max(this=flag(unknown_group)), [], None)]
+        # a member's own doubt is in its group's (the frame holds it)
+        ok = and_all([*([passes] if passes is not None else []),
                       *[exp.EQ(this=d, expression=exp.Literal.number(0)) for d in doubts]])
         return case([(ok, number)], exp.Null())
 

@@ -18,13 +18,13 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
-from .. import types as t
-from ..errors import RuleLoadError
-from . import nodes as n
+from . import types as t
+from .errors import RuleLoadError
+from .expr import nodes as n
 
 if TYPE_CHECKING:
-    from ..model import Parameter, Rule
-    from ..schema import Schema
+    from .model import Parameter, Rule
+    from .schema import Schema
 
 __all__ = ["FIELD_TEXT", "MAX_RULE_DEPTH", "MAX_TEXT", "check_bounds", "text_bound"]
 
