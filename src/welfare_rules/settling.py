@@ -34,7 +34,7 @@ import pyarrow.compute as pc
 
 from .backends.base import STATUS_SUFFIX, Inputs
 from .errors import WelfareRulesError
-from .unknowns import completable_fields, ranks_members, read_fields
+from .unknowns import completable_fields, ranks_members, read_fields, settle_cache
 
 if TYPE_CHECKING:
     from .views import DecisionView, EngineView
@@ -272,7 +272,7 @@ class Settler:
         bounded by one record's completions; its rules and members share them)."""
         for d in decided:
             if d is not None:
-                d.__dict__.pop("_completed", None)
+                settle_cache(d).clear()  # a member's rules are settled on the household's
 
     def _unknown_keys(self, tbl: pa.Table, rid: str, keys: Sequence[Any]) -> set[Any]:
         st = tbl.column(rid + STATUS_SUFFIX).cast(pa.string())

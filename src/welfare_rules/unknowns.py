@@ -410,7 +410,7 @@ def _where_unknown(d: DecisionView, c: Cone) -> bool:
     """Whether some member's ``where`` of a rank the cone reads is unknown (three-valued)."""
     from .backends.interp import Scope, evaluate
 
-    cache: dict[int, bool] = d.__dict__.setdefault("_rank_where_unknown", {})
+    cache = settle_cache(d).rank_where_unknown
     got = cache.get(id(c))
     if got is not None:
         return got
@@ -522,16 +522,59 @@ class Settled:
     exact: bool
 
 
-def _completed(d: DecisionView, changes: Mapping[Input, Any]
-               ) -> tuple[Sequence[Any], Sequence[Sequence[Any]]] | None:
+#: the slot values of one completed record and of its members (``None``: the completion
+#: violates a UNIQUE/ANY table)
+Run = tuple[Sequence[Any], Sequence[Sequence[Any]]] | None
+
+
+class SettleCache:
+    """What settling keeps on one decision (or one member's decision): :func:`settle_cache`.
+
+    Attributes:
+        settled: ``(rule id, strict)`` → ``(value, known)``, the settled answer of each rule
+            asked (:class:`~welfare_rules.decision.Decision` reads and fills it).
+        completed: completed record → its :data:`Run`: the rules and members settled over the
+            same completions evaluate each of them once. It grows with the completions tried.
+        rank_where_unknown: per :class:`Cone` (by id), whether a member's ``where`` of a rank
+            it reads is unknown.
+    """
+
+    __slots__ = ("completed", "rank_where_unknown", "settled")
+
+    def __init__(self) -> None:
+        self.settled: dict[tuple[str, bool], tuple[Any, bool]] = {}
+        self.completed: dict[frozenset[tuple[Input, Any]], Run] = {}
+        self.rank_where_unknown: dict[int, bool] = {}
+
+    def clear(self) -> None:
+        """Drop the completions and what was derived from them; the settled answers stay (one
+        pair per rule asked), so a decision kept for its findings answers again at once.
+        The settler calls it once a record's rules are settled: memory stays bounded by one
+        record's completions."""
+        self.completed.clear()
+        self.rank_where_unknown.clear()
+
+
+_SETTLE_CACHES: weakref.WeakKeyDictionary[DecisionView, SettleCache] = \
+    weakref.WeakKeyDictionary()
+
+
+def settle_cache(d: DecisionView) -> SettleCache:
+    """The settling cache of a decision (made on first use, gone with the decision)."""
+    got = _SETTLE_CACHES.get(d)
+    if got is None:
+        got = _SETTLE_CACHES[d] = SettleCache()
+    return got
+
+
+def _completed(d: DecisionView, changes: Mapping[Input, Any]) -> Run:
     """The slot values of the record completed with ``changes`` (``None``: it violates a
-    UNIQUE/ANY table), kept per decision: the rules and members settled over the same
-    completions evaluate each of them once."""
-    runs: dict[frozenset[tuple[Input, Any]], Any] = d.__dict__.setdefault("_completed", {})
+    UNIQUE/ANY table), kept per decision (:attr:`SettleCache.completed`)."""
+    runs = settle_cache(d).completed
     key = frozenset(changes.items())
     if key in runs:
-        got: tuple[Sequence[Any], Sequence[Sequence[Any]]] | None = runs[key]
-        return got
+        return runs[key]
+    got: Run
     try:
         got = d.plan.compiled.run(with_values(d.record, changes), d.plan.params, d.as_of)
     except EvaluationError:
