@@ -34,6 +34,7 @@ class SparkCompiler(SqlCompiler):
     """Spark SQL spelling of the constructs that differ between dialects."""
 
     dialect = "spark"
+    skips_after_null = True
 
     def compile_entity(self, entity: str, source: str, columns: Sequence[str] | Mapping[str, str],
                        members_source: str | None = None,
