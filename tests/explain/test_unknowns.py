@@ -332,7 +332,7 @@ def test_a_rank_that_a_blank_member_could_move_is_unknown(national: Engine,
              .members[1].value("pkh_person_rank") for p in (True, False)}
     assert ranks == {1, 2}  # the completions differ
     raw = national.evaluate("household", _mother_and_son(None), as_of=AS_OF).members[1]
-    assert raw._values[raw.slots["pkh_person_rank"]] is None  # three-valued: unknown
+    assert raw.values[raw.slots["pkh_person_rank"]] is None  # three-valued: unknown
     if backend is None:
         son = raw
         got = {r: (son.value(r), son.status(r)) for r in ("pkh_person_rank", "pkh_counted")}
@@ -404,6 +404,64 @@ def test_a_blank_sort_key_makes_the_ranks_around_it_unknown(tmp_path: Path,
     assert [m.value("t_rank_income") for m in full.members] == [1, 2]
     assert [m.value("t_rank_young") for m in full.members] == [None, 1]
     assert full.members[1].value("t_first_young") is True
+
+
+_RANK_ASN = """\
+id: rank_asn
+version: "1"
+entity: person
+title: {id: Peringkat ASN, en: Ranked civil servants}
+rules:
+  - id: t_rank_minor
+    policy: local
+    value: rank(by=[nik], where=years_between(birth_date, as_of) < 18)
+  - id: t_first_minor_asn
+    policy: local
+    when: t_rank_minor == 1 and is_asn
+"""
+
+
+@pytest.mark.parametrize("backend", ["python", "duckdb", "polars"])
+def test_settling_re_decides_the_unknown_ranks_and_leaves_the_known_ones(
+        national: Engine, tmp_path: Path, backend: str) -> None:
+    """Ranks are three-valued on every backend, so settling re-decides only what a backend left
+    unknown: the son whose mother's pregnancy is blank (his rank unknown, his being counted
+    settled true), not the household whose second minor has a blank is_asn (ranked 2nd,
+    ``t_rank_minor == 1 and is_asn`` is a known false whatever is_asn says). Settling used to
+    re-decide every record with a blank member field a rank-reading rule reads."""
+    from .batch_tables import tables
+
+    hh, pp = tables(national, [_mother_and_son(None)])
+    res = national.evaluate_batch("household", hh, members=pp, as_of=AS_OF, backend=backend,
+                                  validate=False)
+    assert res.member_results is not None
+    son = res.member_results.to_pylist()[1]
+    assert (son["pkh_counted"], son["pkh_counted__status"]) == (True, "true")
+    assert res.settler is not None
+    assert (res.settler.evaluated, res.settler.settled >= 1) == (1, True)
+
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(_RANK_ASN, encoding="utf-8")
+    engine = Engine.load(rules=[rules], national=False)  # these rules alone
+    kid = {"sex": "male", "birth_date": datetime.date(2015, 1, 1), "relationship": "child",
+           "is_alive": True}
+    record = {"id": "3375010101010009", "members": [
+        {**kid, "nik": "3375010101010001", "is_asn": False},
+        {**kid, "nik": "3375010101010002", "is_asn": None}]}
+    # every completion of the blank agrees: the three-valued answer is the sound one
+    for asn in (True, False):
+        done = engine.evaluate("household", {**record, "members": [
+            record["members"][0], {**record["members"][1], "is_asn": asn}]}, as_of=AS_OF)
+        assert [m.value("t_first_minor_asn") for m in done.members] == [False, False]
+    hh, pp = tables(engine, [record])
+    res = engine.evaluate_batch("household", hh, members=pp, as_of=AS_OF, backend=backend,
+                                validate=False)
+    assert res.member_results is not None
+    got = [(r["t_rank_minor"], r["t_first_minor_asn"], r["t_first_minor_asn__status"])
+           for r in res.member_results.to_pylist()]
+    assert got == [(1, False, "false"), (2, False, "false")]
+    assert res.settler is not None
+    assert (res.settler.evaluated, res.settler.settled) == (0, 0)
 
 
 def test_a_member_rule_is_settled_over_that_member_s_blanks_only(national: Engine) -> None:
