@@ -461,8 +461,8 @@ class Settled:
     exact: bool
 
 
-#: the slot values of one completed record and of its members (``None``: the completion
-#: violates a UNIQUE/ANY table)
+#: the slot values of one completed record and of its members (``None``: the completed record
+#: raises, e.g. it violates a UNIQUE/ANY table; the outcome is then not settled)
 Run = tuple[Sequence[Any], Sequence[Sequence[Any]]] | None
 
 
@@ -555,7 +555,10 @@ def settle(d: DecisionView, rule_id: str, fixed: Mapping[Input, Any] | None = No
     for combo in _completions(doms, rng):
         run = _completed(d, {**(fixed or {}), **dict(zip(inputs, combo, strict=True))})
         if run is None:
-            continue  # a record violating a UNIQUE/ANY table is no completion
+            # the completed record raises (a UNIQUE/ANY table's hit policy, an overflow), in
+            # this rule's cone or not: an error is a possible answer, so the outcome is not
+            # decided (review3 F2: it was skipped, and the others' agreement made it known)
+            return Settled(None, False, False)
         v, known = _read(d, run[0], run[1], rule_id, member)
         if first is None:
             first = (v, known)
@@ -625,7 +628,7 @@ def _decides(d: DecisionView, rule_id: str, chosen: Sequence[Input], c: Cone,
         try:
             _v, known = outcome(d, with_values(base, dict.fromkeys(leave)), rule_id, member)
         except EvaluationError:
-            continue  # no completion
+            return False  # an error is a possible answer: not decided
         if not known:
             return False
     return True
