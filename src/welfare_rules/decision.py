@@ -20,7 +20,6 @@ from .backends.record import (
     MemberResult,
     RecordResult,
     render_message,
-    status_of,
 )
 from .masking import mask_id
 
@@ -73,55 +72,28 @@ class _Base(Evaluation):
         v = self.values[slot]
         if v is None or self.blocked(rule_id):
             return self._sound(rule_id)[0]
-        if self._doubt(rule_id):  # a known rank that a blank member could move
-            sv, known = self._sound(rule_id, strict=True)
-            return sv if known else None
-        return v
-
-    def status(self, rule_id: str) -> str:
-        """``"true"``, ``"false"``, ``"unknown"`` or ``"value"``, after settling unknowns
-        (and known values that read a rank a blank member could move, see
-        :func:`welfare_rules.unknowns.doubtful`)."""
-        slot = self.slot(rule_id)
-        if (slot >= 0 and self.values[slot] is not None and not self.blocked(rule_id)
-                and self._doubt(rule_id)):
-            sv, known = self._sound(rule_id, strict=True)
-            return status_of(self.plan.rules[rule_id], sv if known else None, False)
-        return super().status(rule_id)
-
-    def _doubt(self, rule_id: str) -> bool:
-        """Whether a known value reads a rank a blank member could move (unknowns.doubtful)."""
-        from .unknowns import doubtful
-
-        parent = getattr(self, "parent", None)
-        if parent is not None:
-            return doubtful(parent, rule_id, member=getattr(self, "index", None))
-        return doubtful(self, rule_id)
+        return v  # known three-valued is known: a rank a blank member could move is unknown
 
     def _settle_unknown(self, rule_id: str, value: Any, blocked: bool) -> tuple[Any, bool]:
         """Settled over the completions of the blank inputs (``status`` reads this)."""
         sv, known = self._sound(rule_id)
         return (sv, False) if known else (value, blocked)
 
-    def _sound(self, rule_id: str, strict: bool = False) -> tuple[Any, bool]:
+    def _sound(self, rule_id: str) -> tuple[Any, bool]:
         """(value, known) of an outcome the three-valued evaluation left unknown."""
         from .unknowns import settle, settle_cache
 
         cache = settle_cache(self).settled
-        got = cache.get((rule_id, strict))
+        got = cache.get(rule_id)
         if got is None:
             raw = self.values[self.slots[rule_id]]
             parent = getattr(self, "parent", None)
             if parent is not None:  # a member's rule, settled within the household
-                s = settle(parent, rule_id, member=getattr(self, "index", None),
-                           exact_only=strict)
+                s = settle(parent, rule_id, member=getattr(self, "index", None))
             else:
-                s = settle(self, rule_id, exact_only=strict)
-            if strict:  # known only when every completion was tried and agrees
-                got = (s.value, True) if s.known and s.exact else (None, False)
-            else:
-                got = (s.value, True) if s.known else (raw, False)
-            cache[(rule_id, strict)] = got
+                s = settle(self, rule_id)
+            got = (s.value, True) if s.known else (raw, False)
+            cache[rule_id] = got
         return got
 
     def needs(self, rule_id: str) -> list[str]:

@@ -351,7 +351,7 @@ class Linter:
                                                          tuple[str | int, ...]]] | None:
         if file not in self._positions:
             try:
-                data, pos = load_yaml_file(file)
+                data, pos = load_yaml_file(file, cache=True)
             except (LocatedError, OSError):
                 return None
             paths: dict[tuple[int | None, int | None], tuple[str | int, ...]] = {}
