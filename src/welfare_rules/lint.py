@@ -45,6 +45,7 @@ from ._yaml import Positions, load_yaml_file
 from .errors import LocatedError, Location
 from .expr import nodes as n
 from .expr.check import Checker, Env
+from .formatting import number
 from .loading import load_parameter_files
 from .model import Parameter, Rule, Table, UnaryTest
 from .schema import Origin
@@ -524,7 +525,7 @@ class Linter:
             return
         if result is None:
             self.add("table-not-analysed", "info",
-                     f"table '{rid}': more than {MAX_COMBINATIONS:,} input combinations, not "
+                     f"table '{rid}': more than {number(MAX_COMBINATIONS)} input combinations, not "
                      f"enumerated", rule.location, rid)
             return
         self.report_table(rule, table, dims, result)

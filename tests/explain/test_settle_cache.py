@@ -4,8 +4,6 @@ keys of ``Decision.__dict__``), and a settled batch drops every completion it tr
 
 from __future__ import annotations
 
-import datetime
-
 import pytest
 
 from welfare_rules import Engine, unknowns
@@ -13,11 +11,8 @@ from welfare_rules.unknowns import SettleCache, settle_cache
 
 from .batch_tables import tables
 
-AS_OF = datetime.date(2024, 1, 1)
-WOMAN = {"nik": "3375014101500001", "sex": "female", "birth_date": datetime.date(1949, 6, 1),
-         "relationship": "head", "is_alive": True, "disability": "none", "school_level": "none"}
-#: a 74-year-old woman whose blank is_pregnant cannot change her PKH eligibility
-HOUSEHOLD = {"id": "3375010101010001", "in_dtks": True, "desil": 2, "members": [WOMAN]}
+# a 74-year-old woman whose blank is_pregnant cannot change her PKH eligibility
+from .test_batch_settling import AS_OF, HOUSEHOLD
 
 
 @pytest.fixture(scope="module")

@@ -189,6 +189,13 @@ def _and_all(parts: Sequence[pl.Expr]) -> pl.Expr:
     return out
 
 
+def has_unknown_item(lst: pl.Expr) -> pl.Expr:
+    """Whether a list has an unknown (null) item; null for an unknown list. A list with an
+    unknown item is unknown as a whole (``backends/record.status_of``), and ``x in`` it is
+    unknown unless ``x`` is found (``runtime.member``)."""
+    return lst.list.eval(pl.element().is_null()).list.any()
+
+
 def _or_all(parts: Sequence[pl.Expr]) -> pl.Expr:
     if not parts:
         return pl.lit(False)
@@ -436,8 +443,7 @@ class PolarsCompiler:
         if node.op in ("==", "!=") and "list" in (self.type_of(node.left, ctx.entity).kind,
                                                    self.type_of(node.right, ctx.entity).kind):
             # a list with an unknown item is unknown as a whole (status_of)
-            unknown = _or_all([x.list.eval(pl.element().is_null()).list.any().fill_null(False)
-                               for x in (a, b)])
+            unknown = _or_all([has_unknown_item(x).fill_null(False) for x in (a, b)])
             out = pl.when(unknown).then(None).otherwise(out)
         return out
 
@@ -465,9 +471,8 @@ class PolarsCompiler:
                 found = _or_all([a == self.expr(i, ctx) for i in right.items])
             return null_guard(found, [a])
         lst = self.expr(right, ctx)
-        has_null = lst.list.eval(pl.element().is_null()).list.any()
-        found = pl.when(lst.list.contains(a)).then(True).when(has_null).then(None) \
-            .otherwise(False)
+        found = pl.when(lst.list.contains(a)).then(True).when(has_unknown_item(lst)) \
+            .then(None).otherwise(False)
         return null_guard(found, [a, lst])
 
     def boolop_expr(self, node: n.BoolOp, ctx: Ctx) -> pl.Expr:
@@ -1110,8 +1115,7 @@ class PolarsCompiler:
             chain = chain.when(pl.col(rule.id + "__blocked")).then(code("unknown"))
         if self.model.rule_types.get(rule.id, t.ANY).kind == "list":
             # a list with an unknown element is unknown as a whole (backends/record.status_of)
-            chain = chain.when(v.list.eval(pl.element().is_null()).list.any()).then(
-                code("unknown"))
+            chain = chain.when(has_unknown_item(v)).then(code("unknown"))
         out: pl.Expr = chain.otherwise(code("value"))
         return out
 
