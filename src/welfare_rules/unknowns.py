@@ -86,14 +86,9 @@ class Cone:
     #: (is member, field) → the constant expressions it is compared with; None: used otherwise
     thresholds: dict[tuple[bool, str], list[n.Node] | None] = attrs.field(factory=dict)
     rules: set[str] = attrs.field(factory=set)
-    #: the ``where=`` of each ``rank(..., where=...)`` it reads (a member rule reading one
-    #: depends on the other members' records)
-    rank_wheres: list[n.Node] = attrs.field(factory=list)
-
-    @property
-    def ranked(self) -> bool:
-        """Whether it reads a ``rank(..., where=...)``."""
-        return bool(self.rank_wheres)
+    #: whether it reads a ``rank(...)``: a member rule reading one depends on the other
+    #: members' records (their sort keys, ``where`` and ``within``), not its own member's only
+    ranked: bool = False
 
 
 _CONES: weakref.WeakKeyDictionary[EngineView, dict[tuple[int, bool], Cone]] = \
@@ -208,7 +203,7 @@ class _Ctx:
             return
         if isinstance(node, n.Call):
             if node.func == "rank":
-                self.out.rank_wheres.extend(w for k, w in node.kwargs if k == "where")
+                self.out.ranked = True
             args = list(node.args)
             inner = member
             if args and isinstance(args[0], n.Name) and args[0].id in self.relations:

@@ -661,3 +661,34 @@ def test_a_completion_that_raises_in_another_table_leaves_the_outcome_unknown(
                                 as_of=AS_OF, backend=backend, outputs=["prio"])
     out = res.to_arrow()
     assert (out["prio"].to_pylist(), out["prio__status"].to_pylist()) == ([None], ["unknown"])
+
+
+_RANKS = """\
+id: ranks_without_where
+entity: person
+rules:
+  - id: by_school
+    value: rank(by=[school_level, nik])
+  - id: by_asn
+    value: rank(by=[desc(is_asn), nik])
+"""
+
+
+def test_a_rank_without_where_reads_the_siblings(tmp_path: Path) -> None:
+    """review3 F3: a rank with no ``where=`` was taken for a rule of one member only, so its
+    unknown named no field (needs() empty) and settling never completed the siblings' keys:
+    member …11 (is_asn true) is first whether …13's blank is_asn is true (it ties, and loses
+    on the NIK) or false."""
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(_RANKS, encoding="utf-8")
+    engine = Engine.load(rules=[rules])
+    levels = ["sd", None, "smp", "sma"]
+    asn = [True, False, None, False]
+    members = [{"nik": f"33750000000000{11 + i}", "sex": "female", "is_alive": True,
+                "school_level": levels[i], "is_asn": asn[i]} for i in range(4)]
+    d = engine.evaluate("household", {"id": "3375000000000001", "members": members},
+                        as_of=AS_OF)
+    first = d.members[0]
+    assert (first.value("by_asn"), first.status("by_asn")) == (1, "value")
+    assert first.status("by_school") == "unknown"
+    assert first.needs("by_school") == ["members[1].school_level"]
