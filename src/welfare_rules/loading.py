@@ -845,10 +845,24 @@ class _Flattener:
                 f"declared", loc))
             return None
         try:
-            return tuple(parse_output(v, loc) for v in values)
+            nodes = tuple(parse_output(v, loc) for v in values)
         except ExpressionSyntaxError as exc:
             self.errors.append(exc)
             return None
+        bad = False
+        for out, node in zip(outputs, nodes, strict=True):
+            # DMN: an output value outside the declared output values is an error (a PRIORITY
+            # or OUTPUT ORDER table would rank it last, silently)
+            if out.values and isinstance(node, n.Literal) and node.value is not None \
+                    and node.value not in out.values:
+                where = "default" if i < 0 else f"row {i + 1}"
+                declared = [str(v) for v in out.values]
+                self.errors.append(RuleLoadError(
+                    f"table '{rid}' {where}: output '{out.name}' is '{node.value}', not one of "
+                    f"its declared values [{', '.join(declared)}]"
+                    f"{did_you_mean(str(node.value), declared)}", loc))
+                bad = True
+        return None if bad else nodes
 
 
 def load_ruleset_file(path: str | Path, origin: Origin) -> tuple[RuleSet | None,

@@ -283,3 +283,33 @@ def test_invalid_yaml_is_located_on_the_same_line_by_both_parsers(text):
         _yaml._BoundedLoader = real  # type: ignore[misc]
     assert str(fast.value).startswith("f.yaml:")
     assert fast.value.location.line == pure.value.location.line
+
+
+# -- review 3 F5: a table's literal output is one of the output's declared values -------------
+
+PRIORITY_TYPO = """
+- id: t_prio
+  table:
+    hit_policy: priority
+    inputs: [desil]
+    outputs: [{name: level, values: [severe, moderate, none]}]
+    rows:
+      - {when: ["< 3"], then: sever}
+      - {when: ["< 5"], then: moderate}
+      - {when: ["< 7"], then: zzz}
+    default: nonne
+"""
+
+
+def test_a_literal_output_outside_the_declared_values_is_a_located_error(errors_from):
+    """`sever` was ranked below every declared value (PRIORITY answered `moderate`)."""
+    errors = [e for e in errors_from(PRIORITY_TYPO) if "declared values" in str(e)]
+    got = [(e.location.line, str(e).split(": ", 1)[1]) for e in errors]
+    assert sorted(m for _, m in got) == sorted([
+        "table 't_prio' row 1: output 'level' is 'sever', not one of its declared values "
+        "[severe, moderate, none] — did you mean 'severe'?",
+        "table 't_prio' row 3: output 'level' is 'zzz', not one of its declared values "
+        "[severe, moderate, none]",
+        "table 't_prio' default: output 'level' is 'nonne', not one of its declared values "
+        "[severe, moderate, none] — did you mean 'none'?"])
+    assert all(line is not None for line, _ in got)
