@@ -287,14 +287,17 @@ def _offset_location(text: str, file: str | None) -> Location:
     return Location(file, line, len(head) - (head.rfind("\n") + 1) + 1)
 
 
-def load_yaml_file(path: str | Path) -> tuple[Any, Positions]:
+def load_yaml_file(path: str | Path, *, cache: bool = False) -> tuple[Any, Positions]:
     """Read and parse a YAML file (see :func:`load_yaml`); the size limit is checked before
     the file is read whole.
 
-    What a file parsed to is kept in the parse cache (:mod:`welfare_rules._parse_cache`, keyed
-    by this reader's code, the path and the whole text): the same text read again gives equal
-    data and positions without parsing it. Files that do not parse are never cached, so their
-    errors are found again.
+    With ``cache=True`` — only for the files of a rule pack (rules, parameters, schema), which
+    hold no personal data — what the file parsed to is kept in the parse cache
+    (:mod:`welfare_rules._parse_cache`, keyed by this reader's code, the path and the whole
+    text): the same text read again gives equal data and positions without parsing it. Files
+    that do not parse are never cached, so their errors are found again. Other YAML (rule-test
+    cases, column mappings, reforms, quotas) may hold records with NIKs and names and is never
+    copied to the cache.
     """
     p = Path(path)
     try:
@@ -306,7 +309,7 @@ def load_yaml_file(path: str | Path) -> tuple[Any, Positions]:
     except (OSError, UnicodeDecodeError) as exc:
         raise RuleLoadError(f"cannot read file: {exc}", Location(str(p))) from None
     file = str(p)
-    if _parse_cache.cache_dir() is None:  # turned off: not even encoded
+    if not cache or _parse_cache.cache_dir() is None:  # not a pack file, or turned off
         return load_yaml(text, file)
     tag = _cache_tag()
     hit = _decode(_parse_cache.fetch(tag, file, text), file)

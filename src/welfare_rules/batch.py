@@ -445,11 +445,13 @@ def evaluate_batch(engine: EngineView, entity: str, data: Any, *, members: Any =
             ``"all"`` for every field of the entity (``desil``, ``in_dtks``, ... beside the
             rules), or None for kecamatan and kelurahan.
         lang: language of finding messages (``id`` or ``en``).
-        output: DuckDB, Polars: write the results straight to this Parquet file (streamed,
-            so the result never has to fit in memory); ``to_arrow()`` then reads it back.
-            With ``settle=True`` (the default) the file is read back whole to be settled and
-            the input tables are read to find the blanks, so memory is bounded only with
-            ``settle=False``.
+        output: write the results to this Parquet file, with the shared result schema
+            (``to_arrow()``'s, statuses ``dictionary<int8, string>``) from every backend.
+            DuckDB and Polars stream it (the result never has to fit in memory; the
+            statuses are then re-typed one row group at a time); ``to_arrow()`` then reads
+            it back. With ``settle=True`` (the default), or the Python backend, the file is
+            the whole result table, written once settled (the input tables are read to find
+            the blanks), so memory is bounded only with ``settle=False``.
         memory_limit: DuckDB memory limit; beyond it DuckDB spills to ``temp_directory``.
         temp_directory: where DuckDB spills (default: a fresh temporary directory).
         threads: DuckDB threads (default: all cores); Polars refuses any number but its
@@ -497,14 +499,45 @@ def evaluate_batch(engine: EngineView, entity: str, data: Any, *, members: Any =
                          dataset_checks=checks, outputs=wanted)
     needs_rules = _needs_rules(result.rule_ids, needs)
     if settle:
-        result.settler = settler = Settler(engine, entity, as_of, inputs, needs_rules)
-    if settle and output is not None:
-        settled = result.to_arrow()  # the file the backend streamed holds three-valued results
-        if settler.settled or needs_rules:
+        result.settler = Settler(engine, entity, as_of, inputs, needs_rules)
+    if output is not None:
+        if settle or result.results_path is None:
+            # settled (the file the backend streamed holds three-valued results), or a
+            # backend that does not stream (the reference): the file is the result table
             import pyarrow.parquet as pq
 
-            pq.write_table(settled, Path(output))
+            pq.write_table(result.to_arrow(), Path(output))
+        else:
+            _conform_file(Path(output), result.result_fields)
     return result
+
+
+def _conform_file(path: Path, fields: Sequence[tuple[str, pa.DataType | None]]) -> None:
+    """Give the Parquet file a backend streamed the shared result schema (DuckDB writes the
+    statuses as text, Polars as its own dictionary type), one row group at a time: the
+    results never have to fit in memory."""
+    import pyarrow.parquet as pq
+
+    src = pq.ParquetFile(path)
+    if all(src.schema_arrow.field(name).type == ty for name, ty in fields
+           if ty is not None and name in src.schema_arrow.names):
+        return
+    tmp = path.with_name(path.name + ".conform")
+    try:
+        writer: pq.ParquetWriter | None = None
+        for batch in src.iter_batches():
+            tbl = conform(pa.Table.from_batches([batch]), fields)
+            if writer is None:
+                writer = pq.ParquetWriter(tmp, tbl.schema)
+            writer.write_table(tbl)
+        if writer is None:  # no rows: the empty table, typed
+            pq.write_table(conform(src.schema_arrow.empty_table(), fields), tmp)
+        else:
+            writer.close()
+        src.close()
+        tmp.replace(path)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def _needs_rules(rule_ids: Sequence[str], needs: Sequence[str] | bool) -> list[str]:

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 from . import types as t
 from .errors import RuleLoadError
 from .expr import nodes as n
+from .formatting import number
 
 if TYPE_CHECKING:
     from .model import Parameter, Rule
@@ -126,9 +127,9 @@ def check_bounds(rules: Mapping[str, tuple[Rule, ...]], order: Sequence[str],
         if best > MAX_TEXT:
             if not any(d in over for d in ds):
                 errors.append(RuleLoadError(
-                    f"rule '{rid}' can produce text of up to {best:,} characters, more than "
-                    f"the limit of {MAX_TEXT:,} (texts read from data count as {FIELD_TEXT:,} "
-                    "characters)", vs[0].location))
+                    f"rule '{rid}' can produce text of up to {number(best)} characters, more "
+                    f"than the limit of {number(MAX_TEXT)} (texts read from data count as "
+                    f"{number(FIELD_TEXT)} characters)", vs[0].location))
             over.add(rid)
             bound[rid] = MAX_TEXT  # report each chain once
     return errors

@@ -32,6 +32,7 @@ from .cli_kit import (
     settle_option,
     version,
 )
+from .formatting import number
 
 __all__ = ["BadInput", "guarded", "main"]
 
@@ -340,8 +341,8 @@ def _read(ui: Ui, engine: Any, data: str, members: str | None, adapter: str | No
     ui.set(read=counts)
     parts = []
     for ent, c in counts.items():
-        parts.append(f"{c['read']:,} {_plural(ent, c['read'])} ({c['valid']:,} valid, "
-                     f"{c['quarantined']:,} quarantined)")
+        parts.append(f"{number(c['read'])} {_plural(ent, c['read'])} "
+                     f"({number(c['valid'])} valid, {number(c['quarantined'])} quarantined)")
     ui.info("read " + " and ".join(parts) + f" from {data}"
             + (f" and {members}" if members else ""))
     for w in loaded.warnings:
@@ -486,8 +487,8 @@ def _summary_tables(con: Any, ui: Ui, res: Any, entity: str, lang: str, persons:
                                  for c in wanted])).to_arrow_table()
     notes = []
     if entity == "household" and persons is not None:
-        notes.append(f"{table.num_rows:,} {_word('households', lang)}, {persons:,} "
-                     f"{_word('persons', lang)}")
+        notes.append(f"{number(table.num_rows, lang)} {_word('households', lang)}, "
+                     f"{number(persons, lang)} {_word('persons', lang)}")
         ui.set(counts={"households": table.num_rows, "persons": persons})
     ui.table(rows, title=_title(entity, lang, entity), key=f"{entity}_by_{by or 'group'}",
              headers=_headers(engine, rows.column_names, lang, res.as_of),
@@ -701,7 +702,7 @@ def diff(ui: Ui, data: str, members: str | None, entity: str, adapter: str | Non
              notes=_DIFF_NOTES[lang])
     n_records = len(set(changed.column(before.schema.entity(entity).key).to_pylist()))
     ui.set(changed_values=changed.num_rows, changed_records=n_records)
-    ui.info(f"{changed.num_rows:,} value(s) changed in {n_records:,} record(s)"
+    ui.info(f"{number(changed.num_rows)} value(s) changed in {number(n_records)} record(s)"
             + (" (a record counts once per rule)" if len(rule_ids) > 1 else ""))
     if changes_out:
         from .safecells import write_csv
@@ -827,12 +828,13 @@ def report(ui: Ui, data: str | None, members: str | None, institutions: str | No
         from .demo import generate_city
 
         when, note = parse_as_of(as_of) if as_of else (None, "the demo city's date")
-        with ui.phase(f"generating a demo city of {demo_size:,} households"):
+        with ui.phase(f"generating a demo city of {number(demo_size)} households"):
             city = generate_city(demo_size)
         when = when or city.as_of
         ui.header(engine=engine, as_of=when, as_of_note=note)
-        ui.info(f"demo city: {city.households.num_rows:,} households, "
-                f"{city.persons.num_rows:,} persons, {city.institutions.num_rows} LKS")
+        ui.info(f"demo city: {number(city.households.num_rows)} households, "
+                f"{number(city.persons.num_rows)} persons, "
+                f"{number(city.institutions.num_rows)} LKS")
         households: Any = city.households
         persons: Any = city.persons
         lks = city.institutions
@@ -900,14 +902,15 @@ def demo(ui: Ui, households: int, seed: int, out: str, backend: str, settle: boo
     _backend(backend)
     t0 = time.perf_counter()
     engine = _engine(plugins)
-    with ui.phase(f"generating a city of {households:,} households"):
+    with ui.phase(f"generating a city of {number(households)} households"):
         city = generate_city(households, seed=seed)
     ui.header(engine=engine, as_of=city.as_of, as_of_note="the demo city's date")
     data_dir = Path(out) / "data"
     with ui.phase("writing the city's data"):
         city.write(str(data_dir))
-    ui.info(f"generated {city.households.num_rows:,} households, {city.persons.num_rows:,} "
-            f"persons, {city.institutions.num_rows} LKS into {data_dir}")
+    ui.info(f"generated {number(city.households.num_rows)} households, "
+            f"{number(city.persons.num_rows)} "
+            f"persons, {number(city.institutions.num_rows)} LKS into {data_dir}")
     with ui.phase(f"evaluating the households ({backend})"):
         hh = engine.evaluate_batch("household", city.households, members=city.persons,
                                    as_of=city.as_of, backend=backend, settle=settle)

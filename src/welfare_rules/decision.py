@@ -20,7 +20,6 @@ from .backends.record import (
     MemberResult,
     RecordResult,
     render_message,
-    status_of,
 )
 from .masking import mask_id
 
@@ -44,7 +43,7 @@ class _Base(Evaluation):
         """The full trace: for every rule and criterion its value and status, the inputs it
         read (fields with their values), and each parameter with its value, the date that value
         took effect and its reference; members' traces under ``"members"``."""
-        values = self._values
+        values = self.values
         rec = self.record
         out: dict[str, Any] = {}
         for e in self.plan.trace_entries(self.entity):
@@ -67,62 +66,34 @@ class _Base(Evaluation):
         of the blank inputs it reads: it is known when every completion gives the same value
         (a 74-year-old woman qualifies as elderly whatever ``is_pregnant`` says).
         """
-        slot = self._slot(rule_id)
+        slot = self.slot(rule_id)
         if slot < 0:
             return None
-        v = self._values[slot]
-        if v is None or self._blocked(rule_id):
+        v = self.values[slot]
+        if v is None or self.blocked(rule_id):
             return self._sound(rule_id)[0]
-        if self._doubt(rule_id):  # a known rank that a blank member could move
-            sv, known = self._sound(rule_id, strict=True)
-            return sv if known else None
-        return v
-
-    def status(self, rule_id: str) -> str:
-        """``"true"``, ``"false"``, ``"unknown"`` or ``"value"``, after settling unknowns
-        (and known values that read a rank a blank member could move, see
-        :func:`welfare_rules.unknowns.doubtful`)."""
-        slot = self._slot(rule_id)
-        if (slot >= 0 and self._values[slot] is not None and not self._blocked(rule_id)
-                and self._doubt(rule_id)):
-            sv, known = self._sound(rule_id, strict=True)
-            return status_of(self.plan.rules[rule_id], sv if known else None, False)
-        return super().status(rule_id)
-
-    def _doubt(self, rule_id: str) -> bool:
-        """Whether a known value reads a rank a blank member could move (unknowns.doubtful)."""
-        from .unknowns import doubtful
-
-        parent = getattr(self, "parent", None)
-        if parent is not None:
-            return doubtful(parent, rule_id, member=getattr(self, "index", None))
-        return doubtful(self, rule_id)
+        return v  # known three-valued is known: a rank a blank member could move is unknown
 
     def _settle_unknown(self, rule_id: str, value: Any, blocked: bool) -> tuple[Any, bool]:
         """Settled over the completions of the blank inputs (``status`` reads this)."""
         sv, known = self._sound(rule_id)
         return (sv, False) if known else (value, blocked)
 
-    def _sound(self, rule_id: str, strict: bool = False) -> tuple[Any, bool]:
+    def _sound(self, rule_id: str) -> tuple[Any, bool]:
         """(value, known) of an outcome the three-valued evaluation left unknown."""
-        cache: dict[tuple[str, bool], tuple[Any, bool]] = self.__dict__.setdefault("_settled",
-                                                                                    {})
-        got = cache.get((rule_id, strict))
-        if got is None:
-            from .unknowns import settle
+        from .unknowns import settle, settle_cache
 
-            raw = self._values[self._slots[rule_id]]
+        cache = settle_cache(self).settled
+        got = cache.get(rule_id)
+        if got is None:
+            raw = self.values[self.slots[rule_id]]
             parent = getattr(self, "parent", None)
             if parent is not None:  # a member's rule, settled within the household
-                s = settle(parent, rule_id, member=getattr(self, "index", None),
-                           exact_only=strict)
+                s = settle(parent, rule_id, member=getattr(self, "index", None))
             else:
-                s = settle(self, rule_id, exact_only=strict)
-            if strict:  # known only when every completion was tried and agrees
-                got = (s.value, True) if s.known and s.exact else (None, False)
-            else:
-                got = (s.value, True) if s.known else (raw, False)
-            cache[(rule_id, strict)] = got
+                s = settle(self, rule_id)
+            got = (s.value, True) if s.known else (raw, False)
+            cache[rule_id] = got
         return got
 
     def needs(self, rule_id: str) -> list[str]:
@@ -171,7 +142,7 @@ class _Base(Evaluation):
         """
         from .explain import explain
 
-        self._slot(rule_id)
+        self.slot(rule_id)
         return explain(self, rule_id, lang=lang, level=level, unmask=unmask, fmt=fmt)
 
     def explanation(self, rule_id: str, lang: str = "id", *, level: str = "full",
@@ -180,7 +151,7 @@ class _Base(Evaluation):
         notebook."""
         from .explain import explanation
 
-        self._slot(rule_id)
+        self.slot(rule_id)
         return explanation(self, rule_id, lang=lang, level=level, unmask=unmask)
 
 
@@ -192,6 +163,7 @@ class Decision(RecordResult, _Base):
                  members: Sequence[Any], problems: Sequence[InputProblem] = ()):
         super().__init__(entity, record, as_of, plan, values, members, problems)
         self.engine = engine
+        self._member_decisions: list[MemberDecision] | None = None
 
     def _member(self, index: int, record: Mapping[str, Any], values: list[Any]
                 ) -> MemberDecision:
@@ -201,11 +173,9 @@ class Decision(RecordResult, _Base):
     def members(self) -> list[MemberDecision]:
         """One decision per related record (a household's members), in record order (the
         same objects on every call, so what they settled is kept)."""
-        cached: list[MemberDecision] | None = self.__dict__.get("_member_decisions")
-        if cached is None:
-            cached = list(super().members)  # type: ignore[arg-type]
-            self.__dict__["_member_decisions"] = cached
-        return cached
+        if self._member_decisions is None:
+            self._member_decisions = list(super().members)  # type: ignore[arg-type]
+        return self._member_decisions
 
     def _repr_html_(self) -> str:
         from .explain import decision_html

@@ -22,6 +22,7 @@ from .cli_kit import (
     parse_as_of,
     settle_option,
 )
+from .formatting import number
 
 Decorator = Callable[[Callable[..., Any]], Callable[..., Any]]
 
@@ -181,7 +182,7 @@ def register(group: click.Group, *, plugin_option: Decorator) -> None:
         if changes_out:
             write_csv(res.changes, changes_out)  # ids masked, no cell a formula
             written.append(changes_out)
-        ui.info(f"{res.changes.num_rows:,} change(s) of eligibility or benefit")
+        ui.info(f"{number(res.changes.num_rows)} change(s) of eligibility or benefit")
         for w in written:
             ui.info(f"wrote {w}")
         ui.set(written=written, changes=res.changes.num_rows)

@@ -46,6 +46,7 @@ from ._yaml import Positions, load_yaml_file
 from .errors import LocatedError, Location
 from .expr import nodes as n
 from .expr.check import Checker, Env
+from .formatting import number
 from .loading import load_parameter_files
 from .model import Parameter, Rule, Table, UnaryTest
 from .schema import Origin
@@ -352,7 +353,7 @@ class Linter:
                                                          tuple[str | int, ...]]] | None:
         if file not in self._positions:
             try:
-                data, pos = load_yaml_file(file)
+                data, pos = load_yaml_file(file, cache=True)
             except (LocatedError, OSError):
                 return None
             paths: dict[tuple[int | None, int | None], tuple[str | int, ...]] = {}
@@ -525,7 +526,7 @@ class Linter:
             return
         if result is None:
             self.add("table-not-analysed", "info",
-                     f"table '{rid}': more than {MAX_COMBINATIONS:,} input combinations, not "
+                     f"table '{rid}': more than {number(MAX_COMBINATIONS)} input combinations, not "
                      f"enumerated", rule.location, rid)
             return
         self.report_table(rule, table, dims, result)

@@ -855,7 +855,7 @@ def load_ruleset_file(path: str | Path, origin: Origin) -> tuple[RuleSet | None,
                                                                   list[LocatedError]]:
     """Load one ruleset file; return it (or None) and every error found in it."""
     try:
-        data, pos = load_yaml_file(path)
+        data, pos = load_yaml_file(path, cache=True)
     except LocatedError as exc:
         return None, [exc]
     return ruleset_from_data(data, pos, attrs.evolve(origin, file=_short(path, origin)))
@@ -922,7 +922,7 @@ def load_parameter_files(root: str | Path, origin: Origin) -> tuple[list[Paramet
         if root_p.is_dir():
             prefix = tuple(f.relative_to(root_p).with_suffix("").parts)
         try:
-            data, pos = load_yaml_file(f)
+            data, pos = load_yaml_file(f, cache=True)
         except LocatedError as exc:
             errors.append(exc)
             continue

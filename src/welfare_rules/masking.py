@@ -19,7 +19,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+    from sqlglot import exp
 
 __all__ = [
     "MASKED_FIELDS",
@@ -59,7 +63,7 @@ def mask_id(value: Any) -> str:
     return s[:4] + "*" * (len(s) - 8) + s[-4:]
 
 
-def mask_id_sql(value: Any) -> Any:
+def mask_id_sql(value: exp.Expression) -> exp.Expression:
     """:func:`mask_id` as a SQL expression, for the SQL backends and DuckDB queries.
 
     Args:
@@ -69,7 +73,7 @@ def mask_id_sql(value: Any) -> Any:
         A ``sqlglot`` expression: the first 4 and last 4 characters with ``*`` between them;
         a text of 8 characters or fewer all ``*`` (the same as :func:`mask_id`).
     """
-    from sqlglot import exp
+    from sqlglot import exp  # at call time: the module is imported by every layer, cheaply
 
     length = exp.Length(this=value)
     eight = exp.Literal.number(8)
@@ -156,15 +160,15 @@ def mask_data(value: Any, *, unmask: bool = False) -> Any:
     if isinstance(value, int):
         return mask_text(str(value)) if abs(value) >= 10**15 else value
     if isinstance(value, Mapping):
-        return {k: (mask_id(v) if isinstance(k, str) and k in MASKED_FIELDS and v is not None
+        return {k: (mask_id(v) if isinstance(k, str) and is_masked_field(k) and v is not None
                     else mask_data(v)) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [mask_data(v) for v in value]
     return value
 
 
-def mask_table(table: Any, *, unmask: bool = False,
-               columns: tuple[str, ...] | None = None) -> Any:
+def mask_table(table: pa.Table, *, unmask: bool = False,
+               columns: tuple[str, ...] | None = None) -> pa.Table:
     """Mask a pyarrow table about to be written for others.
 
     Columns named like an identifier field (:data:`MASKED_FIELDS`) that still hold a full
@@ -205,7 +209,7 @@ def _mask_column(name: str, col: Any) -> Any:
     import pyarrow.compute as pc
 
     typ = col.type
-    whole = name in MASKED_FIELDS
+    whole = is_masked_field(name)
     if pa.types.is_dictionary(typ) and _is_text(typ.value_type):
         decoded = _mask_column(name, col.cast(typ.value_type))
         return None if decoded is None else decoded.cast(typ)

@@ -264,7 +264,7 @@ class SchemaBuilder:
         self.errors: list[LocatedError] = []
 
     def add_file(self, path: str | Path, origin: Origin) -> None:
-        data, pos = load_yaml_file(path)
+        data, pos = load_yaml_file(path, cache=True)
         self.add_data(data, pos, origin)
 
     def add_data(self, data: Any, pos: Positions, origin: Origin) -> None:

@@ -11,9 +11,9 @@ orchestration after the backend ran — backends stay three-valued:
 2. of those, only the records with a blank in a field settling can complete
    (:func:`~welfare_rules.unknowns.completable_fields`: booleans, enums, bounded or
    threshold-compared numbers the rule reads, members included) can change — any other
-   record keeps its three-valued outcome, which is then also the sound one; for a rule that
-   reads a ``rank(..., where=...)``, every record with a blank member input it reads is
-   re-decided too, known or not (:func:`~welfare_rules.unknowns.doubtful`);
+   record keeps its three-valued outcome, which is then also the sound one. A known outcome
+   is never re-decided: every backend's rank is unknown where a blank member could move it,
+   so what is known three-valued is known for every completion;
 3. those records alone are re-evaluated one by one through :meth:`Engine.evaluate` and their
    settled value and status replace the backend's.
 
@@ -34,7 +34,7 @@ import pyarrow.compute as pc
 
 from .backends.base import STATUS_SUFFIX, Inputs
 from .errors import WelfareRulesError
-from .unknowns import completable_fields, ranks_members, read_fields
+from .unknowns import completable_fields, read_fields, settle_cache
 
 if TYPE_CHECKING:
     from .views import DecisionView, EngineView
@@ -167,8 +167,6 @@ class Settler:
             rule = self.engine.rule(rid, self.as_of)
             candidates = self._unknown_keys(tbl, rid, keys) & self._blank_keys(
                 *completable_fields(self.engine, rule))
-            if ranks_members(self.engine, rule):  # a known rank a blank member could move
-                candidates |= self._blank_keys((), read_fields(self.engine, rule)[1])
             for k in candidates:
                 todo.setdefault(k, []).append(rid)
         self._decide(todo)
@@ -199,9 +197,6 @@ class Settler:
             mask = pc.fill_null(pc.equal(st.cast(pa.string()), "unknown"), False)
             blank = self._blank_keys(*completable_fields(self.engine, rule, member=True))
             rows = [i for i, u in enumerate(mask.to_pylist()) if u and parents[i] in blank]
-            if ranks_members(self.engine, rule, member=True):
-                moved = self._blank_keys((), read_fields(self.engine, rule, member=True)[1])
-                rows = sorted({*rows, *(i for i, p in enumerate(parents) if p in moved)})
             for i in rows:
                 todo.setdefault(parents[i], []).append((i, rid))
         self._decide(todo)
@@ -272,7 +267,7 @@ class Settler:
         bounded by one record's completions; its rules and members share them)."""
         for d in decided:
             if d is not None:
-                d.__dict__.pop("_completed", None)
+                settle_cache(d).clear()  # a member's rules are settled on the household's
 
     def _unknown_keys(self, tbl: pa.Table, rid: str, keys: Sequence[Any]) -> set[Any]:
         st = tbl.column(rid + STATUS_SUFFIX).cast(pa.string())

@@ -26,12 +26,11 @@ completion of the set gives a known outcome, and no input can be dropped from it
 
 from __future__ import annotations
 
-import functools
 import itertools
 import math
 import random
 import weakref
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -48,6 +47,10 @@ if TYPE_CHECKING:
 MAX_COMPLETIONS = 4096
 #: how many sampled completions are tried beyond that
 SAMPLES = 256
+#: the most completed records a decision keeps (:attr:`SettleCache.completed`, oldest dropped
+#: first): every completion of one rule, so the rules settled over the same blanks share them,
+#: while a decision kept by a caller stays bounded however many rules are asked
+MAX_KEPT = MAX_COMPLETIONS
 #: an int bounded to at most this many values is enumerated whatever it is used for
 SMALL_RANGE = 16
 
@@ -87,13 +90,9 @@ class Cone:
     #: (is member, field) → the constant expressions it is compared with; None: used otherwise
     thresholds: dict[tuple[bool, str], list[n.Node] | None] = attrs.field(factory=dict)
     rules: set[str] = attrs.field(factory=set)
-    #: the ``where=`` of each ``rank(..., where=...)`` it reads: see :func:`doubtful`
-    rank_wheres: list[n.Node] = attrs.field(factory=list)
-
-    @property
-    def ranked(self) -> bool:
-        """Whether it reads a ``rank(..., where=...)``."""
-        return bool(self.rank_wheres)
+    #: whether it reads a ``rank(...)``: a member rule reading one depends on the other
+    #: members' records (their sort keys, ``where`` and ``within``), not its own member's only
+    ranked: bool = False
 
 
 _CONES: weakref.WeakKeyDictionary[EngineView, dict[tuple[int, bool], Cone]] = \
@@ -208,7 +207,7 @@ class _Ctx:
             return
         if isinstance(node, n.Call):
             if node.func == "rank":
-                self.out.rank_wheres.extend(w for k, w in node.kwargs if k == "where")
+                self.out.ranked = True
             args = list(node.args)
             inner = member
             if args and isinstance(args[0], n.Name) and args[0].id in self.relations:
@@ -309,11 +308,6 @@ def read_fields(engine: EngineView, rule: Rule, member: bool = False
     return frozenset(c.own - c.blank_own), frozenset(c.member - c.blank_member)
 
 
-def ranks_members(engine: EngineView, rule: Rule, member: bool = False) -> bool:
-    """Whether the rule reads a ``rank(..., where=...)`` (see :func:`doubtful`)."""
-    return cone(engine, rule, member).ranked
-
-
 def domain(d: DecisionView, inp: Input, c: Cone) -> list[Any] | None:
     """The values that cover every outcome for a missing input, or ``None`` when it cannot be
     enumerated (it then stays missing)."""
@@ -389,65 +383,9 @@ def _member_local(d: DecisionView, rule: Rule, c: Cone) -> bool:
     return all(rules[r][0].entity == rule.entity for r in c.rules if r in rules)
 
 
-def doubtful(d: DecisionView, rule_id: str, member: int | None = None) -> bool:
-    """Whether a *known* three-valued outcome may still not hold for every completion.
-
-    ``rank(..., where=...)`` ranks the members whose ``where`` holds; a member whose ``where``
-    is unknown is left out of the ranking, so the others' ranks are known although they would
-    move if that member counted (a child ranked 1 becomes 2 when a mother's blank pregnancy is
-    yes). Every rule that reads such a rank (``pkh_person_rank``, ``pkh_counted``, the PKH
-    benefit) is therefore settled like an unknown one when a member input it reads is blank
-    (``d`` is the household's decision; ``member`` the index for a member's rule), and it is
-    known only when every completion was tried and agrees (:attr:`Settled.exact`)."""
-    rule = d.plan.rules[rule_id]
-    c = cone(d.engine, rule, member is not None)
-    if not c.ranked:
-        return False
-    return _where_unknown(d, c)
-
-
-def _where_unknown(d: DecisionView, c: Cone) -> bool:
-    """Whether some member's ``where`` of a rank the cone reads is unknown (three-valued)."""
-    from .backends.interp import Scope, evaluate
-
-    cache: dict[int, bool] = d.__dict__.setdefault("_rank_where_unknown", {})
-    got = cache.get(id(c))
-    if got is not None:
-        return got
-    child = d.plan.compiled.child
-    rows = d.record.get(d.plan.compiled.relation or "") or ()
-    got = False
-    if child is not None and rows:
-        slots = child.slots
-        for row, read in zip(rows, _member_readers(d, slots), strict=False):
-            scope = Scope(row, read, slots.__contains__, d.plan.param, d.as_of,
-                          d.engine.functions)
-            if any(evaluate(w, scope) is None for w in c.rank_wheres):
-                got = True
-                break
-    cache[id(c)] = got
-    return got
-
-
-def _member_readers(d: DecisionView, slots: Mapping[str, int]) -> list[Callable[[str], Any]]:
-    """The three-valued member rule values of the record as it is, one reader per member: the
-    decision's own (a :class:`~welfare_rules.decision.Decision` keeps them), else a run."""
-    from .backends.record import Evaluation
-
-    kids = getattr(d, "members", None)
-    if kids is not None:
-        return [functools.partial(Evaluation.value, m) for m in kids]  # unsettled values
-    _, members = d.plan.compiled.run(d.record, d.plan.params, d.as_of)
-    return [_reader(vals, slots) for vals in members]
-
-
 def _blank_is_value(inp: Input, c: Cone) -> bool:
     """A field read by ``is_missing``/``coalesce``: its blank is a value, not a missing one."""
     return inp.field in (c.blank_member if inp.member is not None else c.blank_own)
-
-
-def _reader(values: Sequence[Any], slots: Mapping[str, int]) -> Callable[[str], Any]:
-    return lambda rule_id: values[slots[rule_id]]
 
 
 def with_values(record: Mapping[str, Any], changes: Mapping[Input, Any]) -> dict[str, Any]:
@@ -522,27 +460,68 @@ class Settled:
     exact: bool
 
 
-def _completed(d: DecisionView, changes: Mapping[Input, Any]
-               ) -> tuple[Sequence[Any], Sequence[Sequence[Any]]] | None:
+#: the slot values of one completed record and of its members (``None``: the completed record
+#: raises, e.g. it violates a UNIQUE/ANY table; the outcome is then not settled)
+Run = tuple[Sequence[Any], Sequence[Sequence[Any]]] | None
+
+
+class SettleCache:
+    """What settling keeps on one decision (or one member's decision): :func:`settle_cache`.
+
+    Attributes:
+        settled: rule id → ``(value, known)``, the settled answer of each rule asked
+            (:class:`~welfare_rules.decision.Decision` reads and fills it).
+        completed: completed record → its :data:`Run`: the rules and members settled over the
+            same completions evaluate each of them once. At most :data:`MAX_KEPT` of them (the
+            oldest dropped first).
+    """
+
+    __slots__ = ("completed", "settled")
+
+    def __init__(self) -> None:
+        self.settled: dict[str, tuple[Any, bool]] = {}
+        self.completed: dict[frozenset[tuple[Input, Any]], Run] = {}
+
+    def clear(self) -> None:
+        """Drop the completions; the settled answers stay (one pair per rule asked), so a
+        decision kept for its findings answers again at once.
+        The settler calls it once a record's rules are settled: memory stays bounded by one
+        record's completions."""
+        self.completed.clear()
+
+
+_SETTLE_CACHES: weakref.WeakKeyDictionary[DecisionView, SettleCache] = \
+    weakref.WeakKeyDictionary()
+
+
+def settle_cache(d: DecisionView) -> SettleCache:
+    """The settling cache of a decision (made on first use, gone with the decision)."""
+    got = _SETTLE_CACHES.get(d)
+    if got is None:
+        got = _SETTLE_CACHES[d] = SettleCache()
+    return got
+
+
+def _completed(d: DecisionView, changes: Mapping[Input, Any]) -> Run:
     """The slot values of the record completed with ``changes`` (``None``: it violates a
-    UNIQUE/ANY table), kept per decision: the rules and members settled over the same
-    completions evaluate each of them once."""
-    runs: dict[frozenset[tuple[Input, Any]], Any] = d.__dict__.setdefault("_completed", {})
+    UNIQUE/ANY table), kept per decision (:attr:`SettleCache.completed`)."""
+    runs = settle_cache(d).completed
     key = frozenset(changes.items())
     if key in runs:
-        got: tuple[Sequence[Any], Sequence[Sequence[Any]]] | None = runs[key]
-        return got
+        return runs[key]
+    got: Run
     try:
         got = d.plan.compiled.run(with_values(d.record, changes), d.plan.params, d.as_of)
     except EvaluationError:
         got = None
+    if len(runs) >= MAX_KEPT:
+        del runs[next(iter(runs))]  # the oldest (review3 F7: 5,691 runs kept on one decision)
     runs[key] = got
     return got
 
 
 def settle(d: DecisionView, rule_id: str, fixed: Mapping[Input, Any] | None = None,
-           leave: frozenset[Input] = frozenset(), member: int | None = None,
-           exact_only: bool = False) -> Settled:
+           leave: frozenset[Input] = frozenset(), member: int | None = None) -> Settled:
     """Settle an outcome over the completions of its missing inputs.
 
     Args:
@@ -551,7 +530,6 @@ def settle(d: DecisionView, rule_id: str, fixed: Mapping[Input, Any] | None = No
         fixed: inputs given a value first (a candidate completion of part of them).
         leave: missing inputs left blank instead of being completed.
         member: for a rule of the members, the index of the member whose outcome it is.
-        exact_only: give up (unknown) at once when the answer could not be exact.
     """
     rule = d.plan.rules[rule_id]
     c = cone(d.engine, rule, member is not None)
@@ -574,14 +552,15 @@ def settle(d: DecisionView, rule_id: str, fixed: Mapping[Input, Any] | None = No
             return Settled(None, False, exact)
         return Settled(v, known, exact)
     total = math.prod(len(x) for x in doms)
-    if exact_only and (not exact or total > MAX_COMPLETIONS):
-        return Settled(None, False, False)
     rng = random.Random(0) if total > MAX_COMPLETIONS else None
     first: tuple[Any, bool] | None = None
     for combo in _completions(doms, rng):
         run = _completed(d, {**(fixed or {}), **dict(zip(inputs, combo, strict=True))})
         if run is None:
-            continue  # a record violating a UNIQUE/ANY table is no completion
+            # the completed record raises (a UNIQUE/ANY table's hit policy, an overflow), in
+            # this rule's cone or not: an error is a possible answer, so the outcome is not
+            # decided (review3 F2: it was skipped, and the others' agreement made it known)
+            return Settled(None, False, False)
         v, known = _read(d, run[0], run[1], rule_id, member)
         if first is None:
             first = (v, known)
@@ -616,7 +595,7 @@ def needs(d: DecisionView, rule_id: str, member: int | None = None) -> list[Inpu
     if not missing:
         return []
     s = settle(d, rule_id, member=member)
-    if s.known and (s.exact or not doubtful(d, rule_id, member)):
+    if s.known:
         return []
     chosen = list(missing)
     for inp in sorted(missing, key=_drop_order, reverse=True):
@@ -651,7 +630,7 @@ def _decides(d: DecisionView, rule_id: str, chosen: Sequence[Input], c: Cone,
         try:
             _v, known = outcome(d, with_values(base, dict.fromkeys(leave)), rule_id, member)
         except EvaluationError:
-            continue  # no completion
+            return False  # an error is a possible answer: not decided
         if not known:
             return False
     return True

@@ -107,3 +107,48 @@ def test_parts_for_follows_the_memory_limit() -> None:
     big = pa.table({"x": pa.array([0] * (duck.MEMBERS_PER_GIB + 1), pa.int8())})
     assert duck.parts_for(con, big) == 2  # 1 GB is 0.93 GiB: 1.07 parts' worth
     assert duck.parts_for(con, object()) == 1  # rows not known: one query
+
+
+def test_parts_run_without_duckdbs_own_window_split(national: wr.Engine,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every part is computed with DuckDB's splitting of large windows into key ranges off
+    (a part is one key range already; the split scanned the members once per range), and the
+    results query's optimizer settings are back afterwards."""
+    import duckdb
+
+    if "partitioned_execution" not in {r[0] for r in duckdb.sql(
+            "SELECT name FROM duckdb_optimizers()").fetchall()}:
+        pytest.skip("this DuckDB does not split windows (nothing to turn off)")
+    monkeypatch.setattr(duck, "MEMBERS_PER_GIB", 40)
+    during: list[str] = []
+    after: list[str] = []
+    real = duck.in_parts
+
+    def setting(con: Any) -> str:
+        return str(con.execute("SELECT current_setting('disabled_optimizers')").fetchall()[0][0])
+
+    class Watched:
+        """The connection, noting the disabled optimizers when a part is written."""
+
+        def __init__(self, con: Any) -> None:
+            self.con = con
+
+        def execute(self, sql: str, *args: Any) -> Any:
+            if sql.lstrip().upper().startswith(("CREATE", "INSERT")):
+                during.append(setting(self.con))
+            return self.con.execute(sql, *args)
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(self.con, name)
+
+    def spy(con: Any, comp: Any, q: Any, result: Any, key: str, parts: int) -> str:
+        out = real(Watched(con), comp, q, result, key, parts)
+        after.append(setting(con))
+        return out
+    monkeypatch.setattr(duck, "in_parts", spy)
+    hh, pp = population(5, 120, 0.1, AS_OF)
+    got = _run(national, hh, pp, outputs=["pkh_eligible"])
+    assert len(during) > 1
+    assert all("partitioned_execution" in s for s in during), during
+    assert after == ["build_side_probe_side"]
+    assert got.equals(_run(national, hh, pp, outputs=["pkh_eligible"], memory_limit="64GB"))

@@ -239,3 +239,29 @@ def test_an_out_of_range_constant_raises_only_where_taken(tmp_path: Path, backen
     for b in ("python", backend):
         with pytest.raises(EvaluationError, match="arithmetic out of range"):
             _answers(engine, [{"owns_car": False, "savings_value": 5}], "t_fold", b, request)
+
+
+# -- review 3 F10: a multi-output table whose row is an error is a null struct with status
+#    error on every backend (Spark refused the whole batch: a struct field declared not null)
+
+MULTI = """
+  - id: t_multi
+    table:
+      hit_policy: any
+      inputs: [desil]
+      outputs: [{name: a}, {name: b}]
+      rows:
+        - {when: ["< 5"], then: {a: x, b: "= meals_per_day"}}
+        - {when: ["< 9"], then: {a: x, b: 3}}
+"""
+
+
+def test_a_multi_output_error_row_is_a_null_struct(tmp_path: Path, backend: str,
+                                                   request: pytest.FixtureRequest) -> None:
+    engine = _engine(tmp_path, MULTI)
+    rows = [{"desil": 2, "meals_per_day": 3}, {"desil": 2, "meals_per_day": 2},
+            {"desil": 7}, {"desil": 9}]
+    ref = _answers(engine, rows, "t_multi", "python", request)
+    assert ref[0] == [{"a": "x", "b": 3}, None, {"a": "x", "b": 3}, None]
+    assert ref[1] == ["value", "error", "value", "unknown"]
+    assert _answers(engine, rows, "t_multi", backend, request) == ref, backend

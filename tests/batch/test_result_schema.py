@@ -83,6 +83,27 @@ def test_a_streamed_parquet_result_reads_back_in_the_same_schema(national: wr.En
         ref.column("pkh_eligible__status").to_pylist()
 
 
+@pytest.mark.parametrize("settle", [False, True])
+@pytest.mark.parametrize("name", ["python", "duckdb", "polars"])
+def test_output_writes_the_shared_schema_on_every_backend(national: wr.Engine, loaded: Any,
+                                                          tmp_path: Path, name: str,
+                                                          settle: bool) -> None:
+    """review 3 F4: the Python backend wrote no file (unless settling changed something);
+    DuckDB wrote the statuses as text, Polars as dictionary<uint8, ordered>."""
+    outputs = ["pkh_eligible", "member_count", "exclusion_flags"]
+    ref = evaluate_batch(national, "household", loaded, as_of=AS_OF, backend="python",
+                         settle=False, outputs=outputs).to_arrow()
+    out = tmp_path / f"{name}_{settle}.parquet"
+    res = evaluate_batch(national, "household", loaded, as_of=AS_OF, backend=name,
+                         settle=settle, outputs=outputs, output=out)
+    import pyarrow.parquet as pq
+
+    written = pq.read_table(out)
+    assert written.schema.field("pkh_eligible__status").type == STATUS_TYPE
+    assert schema_differences(ref.schema, written.schema, "written") == []
+    assert written.equals(res.to_arrow())
+
+
 def test_to_pandas_has_no_object_columns_and_keeps_integers_with_gaps(national: wr.Engine,
                                                                       loaded: Any) -> None:
     import pandas as pd

@@ -145,6 +145,8 @@ def test_demo_writes_results_that_open_in_pandas(tmp_path: Path) -> None:
     assert code == 0
     assert "per kelurahan" in stdout
     assert "LKS per tingkat kematangan" in stdout  # Indonesian by default (--lang en)
+    # counts in Indonesian, with Babel: 1.500, not Python's 1,500 (review2 #37)
+    assert "1.500 keluarga" in stdout
     # titles are templates over parameters: the headers show the value in force, never the
     # placeholder (the BPS header read "paling sedikit {param.bps.min_criteria} dari 14")
     assert "{param." not in stdout

@@ -63,6 +63,10 @@ NUMBERS = """\
   value: amount // 0.1 + amount % 0.3
 - id: e_fdiv_int
   value: x // amount + y % amount
+- id: e_late_cmp
+  when: x < y * y
+- id: e_late_call
+  value: round(amount, y * y)
 - id: e_fmod_self
   value: amount % (amount - 0.7)
 - id: e_in_fields
@@ -73,6 +77,19 @@ NUMBERS = """\
   when: "[x, y] == [y, x]"
 - id: e_round_huge
   value: round(amount, y)
+"""
+#: "and", "or" and "if" evaluate lazily on every backend: a guard keeps an error from being reached
+GUARDS = """\
+- id: e_and_guard
+  when: x > 5 and y * y > 0
+- id: e_or_guard
+  when: x <= 5 or y * y > 0
+- id: e_if_guard
+  value: y * y if x > 5 else 0
+- id: e_if_decimal
+  value: amount * 1e300 if x > 5 else 0.0
+- id: e_if_date
+  value: add_years(seen, y) if x > 5 else seen
 """
 DATES = """\
 - id: e_years
@@ -155,10 +172,11 @@ BOUNDS = [{"id": "3375000000000001", "x": 2**63 - 1, "y": 1, "amount": float("na
 
 
 @pytest.mark.parametrize("backend", OTHERS)
-@pytest.mark.parametrize("group", ["arithmetic", "numbers", "dates", "texts"])
+@pytest.mark.parametrize("group", ["arithmetic", "numbers", "guards", "dates", "texts"])
 def test_every_backend_agrees_with_python_at_the_edges(
         engine_from: Any, backend: str, group: str, request: pytest.FixtureRequest) -> None:
-    rules = {"arithmetic": ARITHMETIC, "numbers": NUMBERS, "dates": DATES, "texts": TEXTS}[group]
+    rules = {"arithmetic": ARITHMETIC, "numbers": NUMBERS, "guards": GUARDS, "dates": DATES,
+             "texts": TEXTS}[group]
     engine = engine_from(rules, extra_plugins=[Backends()])
 
     @SETTINGS
@@ -172,6 +190,18 @@ def test_every_backend_agrees_with_python_at_the_edges(
     # BIGINT, which overflowed where every other backend gives the double (found on Spark)
     @example([{"id": "3375000000000000", "x": 2**62, "y": None, "amount": 0.5,
                "seen": None, "name": None}])
+    # an error in a later operand is raised though an earlier operand is unknown, as Python
+    # evaluates every operand (Spark's generated code skipped the later operands of a null
+    # one: 1 % 5e-324 overflows, and x // amount + y % amount was unknown there)
+    @example([{"id": "3375000000000000", "x": None, "y": 1, "amount": 5e-324,
+               "seen": None, "name": None},
+              {"id": "3375000000000001", "x": None, "y": 2**62, "amount": None,
+               "seen": None, "name": None}])
+    # a guard ("and", "or", "if") keeps an overflow from being reached, on every backend
+    @example([{"id": "3375000000000000", "x": 1, "y": 2**62, "amount": 1e300,
+               "seen": datetime.date(2024, 1, 1), "name": None},
+              {"id": "3375000000000001", "x": 1, "y": 9000, "amount": 1e300,
+               "seen": datetime.date(2024, 1, 1), "name": None}])
     @example([{"id": f"33750000000000{i:02d}", "x": 7, "y": 0, "amount": 36.5,
                "seen": datetime.date(2024, 2, 29), "name": t}
               for i, t in enumerate(EDGE_TEXTS)])

@@ -211,10 +211,12 @@ def test_an_unknown_input_is_not_a_hit_policy_violation(engine_from):
     assert None is value(eng, None)
 
 
-def test_unique_with_a_row_unknown_settles_on_the_only_valid_completion(engine_from):
-    """UNIQUE with one row known to match and another unknown: every completion that is a valid
-    record (one that violates no UNIQUE table) gives 1, so the settled outcome is 1
-    (docs/explanations.md, sound unknowns); a value that makes both rows match is refused."""
+def test_unique_with_a_row_unknown_is_unknown_where_a_completion_violates_it(engine_from):
+    """UNIQUE with one row known to match and another unknown: a completion that matches the
+    second row too violates the table, and an error is a possible answer, so the outcome stays
+    unknown (docs/explanations.md, sound unknowns; it was settled to 1, the violating
+    completions skipped: review3 F2); known data that makes both rows match is refused, and
+    data that matches one row gives its output."""
     eng = engine_from("""
         - id: t_tab
           table:
@@ -224,7 +226,9 @@ def test_unique_with_a_row_unknown_settles_on_the_only_valid_completion(engine_f
               - {when: ["> 0", "-"], then: 1}
               - {when: ["-", "> 0"], then: 2}
         """)
-    assert 1 == eng.evaluate("household", {"x": 5}, as_of=AS_OF).value("t_tab")
+    d = eng.evaluate("household", {"x": 5}, as_of=AS_OF)
+    assert (None, "unknown") == (d.value("t_tab"), d.status("t_tab"))
+    assert 1 == eng.evaluate("household", {"x": 5, "y": 0}, as_of=AS_OF).value("t_tab")
     with pytest.raises(HitPolicyError):
         eng.evaluate("household", {"x": 5, "y": 1}, as_of=AS_OF).value("t_tab")
 

@@ -55,9 +55,9 @@ def _exact(a: Any, b: Any, where: str = "") -> None:
 
 def _read_cold_and_warm(f: Path, root: Path) -> tuple[Any, Any]:
     cold = _yaml.load_yaml(f.read_text(encoding="utf-8"), str(f))  # never the cache
-    first = _yaml.load_yaml_file(f)  # parses and stores
+    first = _yaml.load_yaml_file(f, cache=True)  # parses and stores
     assert _entries(root), f
-    warm = _yaml.load_yaml_file(f)  # from the cache
+    warm = _yaml.load_yaml_file(f, cache=True)  # from the cache
     _exact(first[0], cold[0])
     return cold, warm
 
@@ -75,13 +75,13 @@ def test_every_bundled_yaml_file_reads_the_same_from_the_cache(cache):
 def test_a_cached_read_does_not_parse(cache, tmp_path, monkeypatch):
     f = tmp_path / "a.yaml"
     f.write_text("id: t\nrules:\n  - {id: a, value: 1}\n", encoding="utf-8")
-    _yaml.load_yaml_file(f)
+    _yaml.load_yaml_file(f, cache=True)
 
     def no_parse(*args: Any, **kwargs: Any) -> Any:
         raise AssertionError("parsed although cached")
 
     monkeypatch.setattr(_yaml, "load_yaml", no_parse)
-    assert _yaml.load_yaml_file(f)[0] == {"id": "t", "rules": [{"id": "a", "value": 1}]}
+    assert _yaml.load_yaml_file(f, cache=True)[0] == {"id": "t", "rules": [{"id": "a", "value": 1}]}
 
 
 _scalars = (st.none() | st.booleans() | st.integers(-2**63, 2**63 - 1)
@@ -162,7 +162,7 @@ def test_a_file_that_does_not_parse_is_not_cached_and_fails_the_same_way(cache, 
     errors = []
     for _ in range(2):
         with pytest.raises(RuleLoadError) as exc:
-            _yaml.load_yaml_file(f)
+            _yaml.load_yaml_file(f, cache=True)
         errors.append(str(exc.value))
     assert errors[0] == errors[1]
     assert errors[0].startswith(f"{f}:")
@@ -172,13 +172,13 @@ def test_a_file_that_does_not_parse_is_not_cached_and_fails_the_same_way(cache, 
 def test_a_changed_file_is_read_afresh(cache, tmp_path):
     f = tmp_path / "p.yaml"
     f.write_text("a: 1\n", encoding="utf-8")
-    assert _yaml.load_yaml_file(f)[0] == {"a": 1}
+    assert _yaml.load_yaml_file(f, cache=True)[0] == {"a": 1}
     f.write_text("a: 2\n", encoding="utf-8")
-    assert _yaml.load_yaml_file(f)[0] == {"a": 2}
+    assert _yaml.load_yaml_file(f, cache=True)[0] == {"a": 2}
     # the same text under another path is another entry (the locations name the file)
     g = tmp_path / "q.yaml"
     g.write_text("a: 2\n", encoding="utf-8")
-    assert _yaml.load_yaml_file(g)[0] == {"a": 2}
+    assert _yaml.load_yaml_file(g, cache=True)[0] == {"a": 2}
     assert len(_entries(cache)) == 3
 
 
@@ -200,9 +200,9 @@ def _rewrite(entry: Path, body: Any, *, fix_digest: bool) -> None:
 def _read_twice_with(cache: Path, tmp_path: Path, tamper: Any) -> Any:
     f = tmp_path / "t.yaml"
     f.write_text("when: x > 1\nn: 3\n", encoding="utf-8")
-    want = _yaml.load_yaml_file(f)[0]
+    want = _yaml.load_yaml_file(f, cache=True)[0]
     tamper(_only_entry(cache))
-    got = _yaml.load_yaml_file(f)[0]
+    got = _yaml.load_yaml_file(f, cache=True)[0]
     _exact(got, want)
     return got
 
@@ -249,7 +249,7 @@ def test_an_entry_others_could_have_written_is_ignored(cache, tmp_path):
         body = _body(entry)
         body["data"][1][3] = 4  # a valid entry with a valid digest ...
         _rewrite(entry, body, fix_digest=True)
-        seen.append(_yaml.load_yaml_file(tmp_path / "t.yaml")[0]["n"])
+        seen.append(_yaml.load_yaml_file(tmp_path / "t.yaml", cache=True)[0]["n"])
         entry.chmod(0o666)  # ... that anyone may have written
 
     got = _read_twice_with(cache, tmp_path, lambda e: None)  # a good entry first
@@ -257,14 +257,14 @@ def test_an_entry_others_could_have_written_is_ignored(cache, tmp_path):
     f = tmp_path / "t.yaml"
     tamper(_only_entry(cache))
     assert seen == [4]  # the user's own entry is the user's own business
-    assert _yaml.load_yaml_file(f)[0]["n"] == 3
+    assert _yaml.load_yaml_file(f, cache=True)[0]["n"] == 3
 
 
 def test_the_cache_can_be_turned_off(cache, tmp_path, monkeypatch):
     monkeypatch.setenv(_parse_cache.CACHE_ENV, "off")
     f = tmp_path / "a.yaml"
     f.write_text("a: 1\n", encoding="utf-8")
-    assert _yaml.load_yaml_file(f)[0] == {"a": 1}
+    assert _yaml.load_yaml_file(f, cache=True)[0] == {"a": 1}
     assert not cache.exists()
 
 
@@ -274,7 +274,7 @@ def test_an_unwritable_cache_directory_only_costs_the_cache(tmp_path, monkeypatc
     monkeypatch.setenv(_parse_cache.CACHE_DIR_ENV, str(blocker / "cache"))
     f = tmp_path / "a.yaml"
     f.write_text("a: [1, 2]\n", encoding="utf-8")
-    assert _yaml.load_yaml_file(f)[0] == {"a": [1, 2]}
+    assert _yaml.load_yaml_file(f, cache=True)[0] == {"a": [1, 2]}
 
 
 def test_build_engine_from_cache_matches(cache, tmp_path):
@@ -288,3 +288,19 @@ def test_build_engine_from_cache_matches(cache, tmp_path):
     assert a.evaluate("household", {"x": 2}).value("t_a") == 4 == b.evaluate(
         "household", {"x": 2}).value("t_a")
 
+
+
+def test_files_that_may_hold_personal_data_are_never_cached(cache, tmp_path):
+    """Only a pack's rule, parameter and schema files are cached: a rule-test case file holds
+    records (NIK, No. KK, names) and is never copied to the cache directory (review3 F1)."""
+    from welfare_rules.testing.runner import load_cases
+
+    nik = "3375019876543210"
+    f = tmp_path / "cases.yaml"
+    f.write_text(f"- name: one\n  as_of: 2024-01-01\n  input: {{id: '3375012345678901', "
+                 f"members: [{{nik: '{nik}'}}]}}\n  output: {{x: true}}\n", encoding="utf-8")
+    assert [c.name for c in load_cases(f)] == ["one"]
+    Engine.load()  # the pack's files are cached, so the cache is on
+    entries = _entries(cache)
+    assert len(entries) > 20
+    assert not [e for e in entries if nik in e.read_text(encoding="utf-8")]

@@ -33,3 +33,19 @@ def test_as_of_is_a_date_or_iso_text_wherever_it_is_taken() -> None:
         ann = str(inspect.signature(getattr(Engine, name)).parameters["as_of"].annotation)
         assert "date" in ann, (name, ann)
         assert "str" in ann, (name, ann)
+
+
+def test_no_public_masking_function_takes_or_returns_any() -> None:
+    """masking.py is used by every layer; its functions say what they take and give
+    (mask_id_sql a sqlglot expression, mask_table an Arrow table: review2 #24)."""
+    from welfare_rules import masking
+
+    sigs = {name: inspect.signature(getattr(masking, name)) for name in masking.__all__
+            if inspect.isfunction(getattr(masking, name))}
+    # mask_data gives back what it is given (any JSON-like value), masked
+    assert sorted(n for n, s in sigs.items() if s.return_annotation == "Any") == ["mask_data"]
+    assert [(p.annotation, sigs["mask_id_sql"].return_annotation)
+            for p in sigs["mask_id_sql"].parameters.values()] == [
+        ("exp.Expression", "exp.Expression")]
+    assert (sigs["mask_table"].parameters["table"].annotation,
+            sigs["mask_table"].return_annotation) == ("pa.Table", "pa.Table")

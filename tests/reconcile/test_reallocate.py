@@ -119,6 +119,29 @@ def test_ties_are_broken_by_desil_then_household_id(engine: Engine) -> None:
     assert all("same score" in r["explanation"] for r in rows(prop.table))
 
 
+def test_the_eligibility_pattern_is_taken_literally_but_for_programme(engine: Engine) -> None:
+    """``eligible_rule`` names the eligibility column with ``{programme}`` filled in; nothing
+    else in it is a format field (review #29: it was ``str.format``'ed, so
+    ``{programme.__class__}`` reached the attributes of the programme's name and any other
+    ``{x}`` raised a bare KeyError)."""
+    from welfare_rules.errors import DataError
+
+    ids = ["3375000000000001", "3375000000000002"]
+    results = pa.table({"id": ids, "kelurahan": ["Medono"] * 2,
+                        "kecamatan": ["Pekalongan Barat"] * 2, "desil": [1, 2],
+                        "elig_pkh_{x}": [True, False], "receives_pkh": [False] * 2,
+                        "priority_score": [20.0, 10.0]})
+    quota = quota_table({("pkh", "Medono"): 1})
+    prop = propose_reallocation(engine, results, quota, as_of=datetime.date(2024, 7, 1),
+                                unmask=True, reserves=0, eligible_rule="elig_{programme}_{x}")
+    assert [r["household_id_unmasked"] for r in rows(prop.table)] == ids[:1]
+    with pytest.raises(DataError) as info:
+        propose_reallocation(engine, results, quota, as_of=datetime.date(2024, 7, 1),
+                             eligible_rule="{programme.__class__}")
+    assert str(info.value) == ("the results table has no column '{programme.__class__}' "
+                               "(eligibility for pkh)")
+
+
 class HeavierDecile:
     """A regional plugin that weighs a low decile ten times more."""
 

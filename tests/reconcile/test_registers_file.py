@@ -32,10 +32,3 @@ def test_the_bundled_registers_read_the_same_through_the_loader() -> None:
     assert {"death", "civil_servant"} <= set(specs)
     assert set(reconcile.load_registers()) == set(specs)
 
-
-def test_the_eligibility_pattern_is_replaced_never_formatted() -> None:
-    """A caller's ``eligible_rule`` is not a format string: ``{programme.__class__}`` would
-    reach attributes (review #29)."""
-    assert reconcile.eligible_column("{programme}_eligible", "pkh") == "pkh_eligible"
-    assert reconcile.eligible_column("{programme.__class__}", "pkh") == "{programme.__class__}"
-    assert reconcile.eligible_column("elig_{programme}_{x}", "bpnt") == "elig_bpnt_{x}"

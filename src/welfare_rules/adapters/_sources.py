@@ -25,6 +25,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 
 from ..errors import DataError, did_you_mean
+from ..formatting import number
 
 REPLACEMENT = "\ufffd"
 SNIFF_BYTES = 1 << 16
@@ -310,9 +311,9 @@ def sniff_encoding(sample: bytes, accepted: Sequence[str] = (), *, complete: boo
             found, note = "utf-8", None
         elif valid > invalid:
             found = "utf-8"
-            note = (f"{where}: read as UTF-8, although {invalid} byte sequence(s) in its first "
-                    f"{len(sample):,} bytes are not UTF-8 ({valid} non-ASCII characters are); "
-                    "the rows holding such bytes are quarantined")
+            note = (f"{where}: read as UTF-8, although {number(invalid)} byte sequence(s) in its "
+                    f"first {number(len(sample))} bytes are not UTF-8 ({number(valid)} non-ASCII "
+                    "characters are); the rows holding such bytes are quarantined")
         else:
             found, note = "cp1252", None
     if not allowed:

@@ -29,6 +29,7 @@ from typing import Any
 import attrs
 
 from ..errors import InputError, InputProblem, did_you_mean
+from ..formatting import number
 from ..masking import is_masked_field, mask_id, mask_text
 from ..schema import Field, Schema
 from ..types import INT64_MAX, INT64_MIN, TEXT_MAX
@@ -281,7 +282,7 @@ def _from_numpy(value: Any) -> Any:
 
 
 #: Why a text cell past :data:`~welfare_rules.types.TEXT_MAX` is refused (docs/security.md).
-TEXT_TOO_LONG = f"longer than {TEXT_MAX:,} characters"
+TEXT_TOO_LONG = f"longer than {number(TEXT_MAX)} characters"
 
 
 def _in_range(spec: _Spec, value: Any) -> tuple[Any, str | None]:

@@ -19,6 +19,7 @@ and pattern is passed as a named constant.
 from __future__ import annotations
 
 import datetime
+import operator
 import re
 import weakref
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -72,6 +73,7 @@ def compile_fast_check(specs: Mapping[str, Any], required: Sequence[str],
         pattern, every required field is present, and each relation is a ``list`` of ``dict``
         records that pass their own test. False means "run the full check", never "invalid".
     """
+    names = tuple(names)
     known = frozenset(names)
     general = _general(specs, required, children, known)
     orders: dict[tuple[Any, ...], FastCheck] = {}
@@ -83,19 +85,63 @@ def compile_fast_check(specs: Mapping[str, Any], required: Sequence[str],
         orders[keys] = fn
         return fn
 
-    ns: dict[str, Any] = {"_dict": dict, "_tuple": tuple, "_orders": orders, "_learn": learn}
-    src = ("def fast(rec, _dict=_dict, _tuple=_tuple, _get=_orders.get, _learn=_learn):\n"
-           "    if rec.__class__ is not _dict:\n"
-           "        return False\n"
-           "    keys = _tuple(rec)\n"
-           "    return (_get(keys) or _learn(keys))(rec)\n")
-    fast = _compile(src, ns)
-    _DISPATCH[fast] = (orders.get, learn)  # a parent's loop over members dispatches inline
+    const = _Consts()
+    get, learn_ = const(orders.get), const(learn)
+    lines = ["", "    if rec.__class__ is not _dict:", "        return False"]
+    complete = _complete(names, specs, required, children, known)
+    if complete is not None:
+        lines += [f"    if len(rec) == {len(names)}:",
+                  *_complete_lines("rec", "v", complete, const, 2), "        return True"]
+    lines += ["    keys = _tuple(rec)", f"    return ({get}(keys) or {learn_}(keys))(rec)"]
+    lines[0] = const.header()
+    fast = _compile("\n".join(lines) + "\n", const.ns)
+    # a parent's loop over members dispatches inline, and tests a complete member inline
+    _DISPATCH[fast] = (orders.get, learn, complete)
     return fast
 
 
-#: each generated test's (lookup of the function of a key order, the function learning one)
-_DISPATCH: weakref.WeakKeyDictionary[FastCheck, tuple[Any, Any]] = weakref.WeakKeyDictionary()
+#: A record holding every name its entity declares (fields and relations) is tested the same
+#: way whatever the order of its keys: its values taken in declared order by one
+#: ``operator.itemgetter`` call (C code: no tuple of its keys built and looked up, no function
+#: per key order). ``len(rec) == len(names)`` first, so the getter raising KeyError means an
+#: undeclared key took a declared one's place: the full check reports it.
+_Complete = tuple[tuple[str, ...], Mapping[str, Any], Sequence[str], Mapping[str, FastCheck]]
+
+
+def _complete(names: tuple[str, ...], specs: Mapping[str, Any], required: Sequence[str],
+              children: Mapping[str, FastCheck], known: frozenset[str]) -> _Complete | None:
+    """What the complete-record test of an entity needs (None: no such test, for an entity
+    with fewer than two names, whose getter would give a bare value, or repeated names)."""
+    if len(names) < 2 or len(known) != len(names):
+        return None
+    return names, specs, required, children
+
+
+def _complete_lines(rec: str, prefix: str, complete: _Complete, const: _Consts, depth: int
+                    ) -> list[str]:
+    """The test of a record ``rec`` known to hold as many keys as its entity declares names,
+    at indentation ``depth``: its values in declared order (``{prefix}0``, ...), each tested,
+    False returned on any doubt."""
+    names, specs, required, children = complete
+    pad = "    " * (depth - 1)
+    values = [f"{prefix}{i}" for i in range(len(names))]
+    lines = [f"{pad}    try:",
+             f"{pad}        {', '.join(values)} = {const(operator.itemgetter(*names))}({rec})",
+             f"{pad}    except KeyError:",
+             f"{pad}        return False"]
+    for name, var in zip(names, values, strict=True):
+        if name in specs:
+            body = _field_lines(name, var, specs[name], required, const)
+        else:
+            body = _children_lines(name, var, children, const)
+        lines += [pad + line for line in body]
+    return lines
+
+
+#: each generated test's (lookup of the function of a key order, the function learning one,
+#: what its complete-record test needs)
+_DISPATCH: weakref.WeakKeyDictionary[FastCheck, tuple[Any, Any, _Complete | None]] = \
+    weakref.WeakKeyDictionary()
 
 
 def _compile(src: str, ns: dict[str, Any]) -> FastCheck:
@@ -125,14 +171,19 @@ def _children_lines(name: str, var: str, children: Mapping[str, FastCheck],
                     const: _Consts) -> list[str]:
     """The test of a relation: a list of records, each passing its own test (the member's
     key order looked up here, not in one more call per member)."""
-    get, learn = _DISPATCH[children[name]]
+    get, learn, complete = _DISPATCH[children[name]]
     cget, clearn = const(get), const(learn)
-    return [f"    if {var} is not None:",
-            f"        if {var}.__class__ is not _list:",
-            "            return False",
-            f"        for m in {var}:",
-            "            if m.__class__ is not _dict:",
-            "                return False",
+    lines = [f"    if {var} is not None:",
+             f"        if {var}.__class__ is not _list:",
+             "            return False",
+             f"        for m in {var}:",
+             "            if m.__class__ is not _dict:",
+             "                return False"]
+    if complete is not None and not complete[3]:  # a member of every name, without members
+        lines += [f"            if len(m) == {len(complete[0])}:",
+                  *_complete_lines("m", "u", complete, const, 4),
+                  "                continue"]
+    return [*lines,
             "            k = _tuple(m)",
             f"            if not ({cget}(k) or {clearn}(k))(m):",
             "                return False"]

@@ -180,7 +180,7 @@ class DuckDBBackend(BackendBase):
         # whole (wide) entity table in memory through the members' window sorts, which then
         # spill (docs/performance.md has the figures): keep the sides as written, for this
         # query only.
-        con.execute("SET disabled_optimizers = 'build_side_probe_side'")
+        con.execute(_RESULTS_OPTIMIZERS_OFF)
         try:
             with bounded_arithmetic():
                 parts = 1 if rel is None or mcols is None else \
@@ -283,15 +283,43 @@ def in_parts(con: Any, comp: SqlCompiler, q: EntityQuery, result: Any, key: str,
     except EvaluationError:
         return full
     table = exp.to_table(_PARTS, quoted=True)
-    for i, (lo, hi) in enumerate(itertools.pairwise(bounds)):
-        part = key_range_select(q, result, key, lo, hi)
-        into: exp.Expression = exp.Create(
-            this=table.copy(), kind="TABLE", expression=part,
-            properties=exp.Properties(expressions=[exp.TemporaryProperty()])) if i == 0 \
-            else exp.Insert(this=table.copy(), expression=part)
-        con.execute(comp.sql(into))
+    with _unsplit_windows(con):
+        for i, (lo, hi) in enumerate(itertools.pairwise(bounds)):
+            part = key_range_select(q, result, key, lo, hi)
+            into: exp.Expression = exp.Create(
+                this=table.copy(), kind="TABLE", expression=part,
+                properties=exp.Properties(expressions=[exp.TemporaryProperty()])) if i == 0 \
+                else exp.Insert(this=table.copy(), expression=part)
+            con.execute(comp.sql(into))
     return comp.sql(exp.select(exp.Star(except_=[exp.column(ROW, quoted=True)])).from_(
         table.copy()).order_by(exp.column(ROW, quoted=True)))
+
+
+#: the optimizers the results query runs without (see DuckDBBackend._run), and, for the parts
+#: of a result computed in parts, also without DuckDB's own splitting of a large window into
+#: key ranges (``partitioned_execution`` of recent DuckDB releases: a UNION of one window per
+#: range, each over the whole input filtered to its range). A part is already one key range
+#: sized to fit the memory limit, and the split, chosen from the whole file's statistics,
+#: scanned the members once per range for one range with data: about 0.75 s of 7.5 s CPU
+#: for a part of 1 M households (docs/performance.md). Constant texts: no value in them.
+_RESULTS_OPTIMIZERS_OFF = "SET disabled_optimizers = 'build_side_probe_side'"
+_PARTS_OPTIMIZERS_OFF = \
+    "SET disabled_optimizers = 'build_side_probe_side,partitioned_execution'"
+
+
+@contextlib.contextmanager
+def _unsplit_windows(con: Any) -> Iterator[None]:
+    """The parts' optimizer settings (see :data:`_PARTS_OPTIMIZERS_OFF`) while in the block,
+    where this DuckDB has the window splitting; the results query's ones afterwards."""
+    known = {r[0] for r in con.execute("SELECT name FROM duckdb_optimizers()").fetchall()}
+    if "partitioned_execution" not in known:
+        yield
+        return
+    con.execute(_PARTS_OPTIMIZERS_OFF)
+    try:
+        yield
+    finally:
+        con.execute(_RESULTS_OPTIMIZERS_OFF)
 
 
 @contextlib.contextmanager

@@ -42,6 +42,32 @@ def _foldable(node: n.Node) -> bool:
     return True
 
 
+#: built-in functions that never raise when their arguments do not (no overflow, no date out
+#: of range); the member aggregations count/any/all are columns of the parent's query
+_SAFE_FUNCTIONS = frozenset({
+    "years_between", "months_between", "days_between", "is_valid_date", "year", "month", "day",
+    "coalesce", "is_missing", "len", "substr", "startswith", "endswith", "matches", "to_int",
+    "least", "greatest", "count_true", "round", "count", "any", "all"})
+
+
+def can_fail(node: n.Node) -> bool:
+    """Whether evaluating ``node`` may raise an :class:`~welfare_rules.errors.EvaluationError`
+    for some record (an integer or decimal overflow, a date out of range, a plugin's function).
+    Fields, rules, constants, parameters, comparisons and logic of such never do. A compiler
+    whose target evaluates eagerly keeps such a sub-expression from being evaluated where the
+    Python reference does not reach it (the right of a decided ``and``/``or``, the branch of
+    an ``if`` not taken); docs/architecture.md, "Semantics at the edges"."""
+    if isinstance(node, n.Name | n.Literal | n.Param):
+        return False
+    if isinstance(node, n.Unary) and node.op == "not":
+        return can_fail(node.operand)
+    if isinstance(node, n.Call) and node.func not in _SAFE_FUNCTIONS:
+        return True
+    if isinstance(node, n.ListLit | n.Compare | n.BoolOp | n.IfExp | n.Call):
+        return any(can_fail(c) for c in node.children())
+    return True
+
+
 def fold(node: n.Node, as_of: Any, functions: Mapping[str, Any]) -> tuple[bool, Any]:
     """Constant folding, the same for every compiler: ``(True, value)`` for an expression
     that reads no field, rule or parameter; ``(False, None)`` when it does, when it is a bare

@@ -46,7 +46,7 @@ from ..expr.check import AGGREGATES, Checker, Env, Refs
 from ..model import Rule, Table, UnaryTest
 from ..plan import Plan
 from .base import ROW, STATUS_SUFFIX, STATUS_VALUES, arrow_type, needed_rules, selected_columns
-from .interp import fold
+from .interp import can_fail, fold
 from .python import rule_nodes
 
 __all__ = ["PARENT", "AggregateParts", "EntityFrames", "Placeholder", "PolarsCompileError",
@@ -60,10 +60,9 @@ BUILTIN_PLUGIN = "welfare-rules"
 CODE = {v: i for i, v in enumerate(STATUS_VALUES)}
 _INT64 = pl.Int64
 _WIDE = pl.Int128
-#: what Python's str.strip() strips (every character whose isspace() is true)
-_DATE_MIN, _DATE_MAX = datetime.date(1, 1, 1), datetime.date(9999, 12, 31)
+#: the date range as days since the epoch (types.DATE_MIN … DATE_MAX)
 _EPOCH = datetime.date(1970, 1, 1)
-_DAY_MIN, _DAY_MAX = (_DATE_MIN - _EPOCH).days, (_DATE_MAX - _EPOCH).days
+_DAY_MIN, _DAY_MAX = (t.DATE_MIN - _EPOCH).days, (t.DATE_MAX - _EPOCH).days
 
 
 class PolarsCompileError(EvaluationError):
@@ -150,6 +149,17 @@ def _lit(v: Any) -> pl.Expr:
     raise PolarsCompileError(f"cannot write {v!r} as a Polars literal")
 
 
+def _raise_where(error: EvaluationError, reach: pl.Expr) -> pl.Expr:
+    """Null, raising ``error`` when some row reaches it (a constant out of range)."""
+    def check(s: pl.Series) -> pl.Series:
+        if s.fill_null(False).any():
+            raise error
+        return s
+
+    return pl.when(reach.map_batches(check, return_dtype=pl.Boolean,
+                                     is_elementwise=True)).then(None)
+
+
 def null_guard(value: pl.Expr, atoms: Sequence[pl.Expr]) -> pl.Expr:
     """``value``, but null when any of the atoms is null (literals are skipped)."""
     conds = [a.is_null() for a in atoms if not a.meta.is_literal()]
@@ -177,6 +187,13 @@ def _and_all(parts: Sequence[pl.Expr]) -> pl.Expr:
     for p in parts[1:]:
         out = out & p
     return out
+
+
+def has_unknown_item(lst: pl.Expr) -> pl.Expr:
+    """Whether a list has an unknown (null) item; null for an unknown list. A list with an
+    unknown item is unknown as a whole (``backends/record.status_of``), and ``x in`` it is
+    unknown unless ``x`` is found (``runtime.member``)."""
+    return lst.list.eval(pl.element().is_null()).list.any()
 
 
 def _or_all(parts: Sequence[pl.Expr]) -> pl.Expr:
@@ -233,6 +250,10 @@ class Ctx:
     rules: frozenset[str] = frozenset()  # rule columns present (in force, this entity)
     aggs: Mapping[n.Node, str] | None = None  # aggregation node -> column (parent scope)
     rank_partition: Sequence[str] = ()  # sibling partition (child scope)
+    #: the rows where the Python reference evaluates this expression (None: every row); Polars
+    #: computes every branch for every row, so a field read outside it is null there and an
+    #: error it would raise is not reached (PolarsCompiler._reached)
+    reach: pl.Expr | None = None
 
 
 @attrs.define
@@ -338,9 +359,22 @@ class PolarsCompiler:
         folded, value = fold(node, self.as_of, self.model.functions)
         if folded:
             return _lit(value)
+        if isinstance(value, EvaluationError) and ctx.reach is not None:
+            return _raise_where(value, ctx.reach)
         method = getattr(self, f"{type(node).__name__.lower()}_expr")
         result: pl.Expr = method(node, ctx)
         return result
+
+    def _reached(self, node: n.Node, where: pl.Expr, ctx: Ctx) -> pl.Expr:
+        """``node`` as the Python reference evaluates it: only on the rows where ``where`` (a
+        boolean without nulls) holds — the right of an undecided ``and``/``or``, the branch of
+        an ``if`` taken. Where it may raise (``interp.can_fail``), its fields read null
+        elsewhere, so an overflow on a row that does not reach it is not raised; a constant out
+        of range raises only where a row reaches it."""
+        if not can_fail(node):
+            return self.expr(node, ctx)
+        reach = where if ctx.reach is None else ctx.reach & where
+        return self.expr(node, attrs.evolve(ctx, reach=reach))
 
     def literal_expr(self, node: n.Literal, ctx: Ctx) -> pl.Expr:
         return _lit(node.value)
@@ -348,7 +382,8 @@ class PolarsCompiler:
     def name_expr(self, node: n.Name, ctx: Ctx) -> pl.Expr:
         if node.id == "as_of":
             return _lit(self.as_of)
-        return self.name_col(node.id, ctx)
+        value = self.name_col(node.id, ctx)
+        return value if ctx.reach is None else pl.when(ctx.reach).then(value)
 
     def param_expr(self, node: n.Param, ctx: Ctx) -> pl.Expr:
         return _lit(self.param(node.path))
@@ -408,8 +443,7 @@ class PolarsCompiler:
         if node.op in ("==", "!=") and "list" in (self.type_of(node.left, ctx.entity).kind,
                                                    self.type_of(node.right, ctx.entity).kind):
             # a list with an unknown item is unknown as a whole (status_of)
-            unknown = _or_all([x.list.eval(pl.element().is_null()).list.any().fill_null(False)
-                               for x in (a, b)])
+            unknown = _or_all([has_unknown_item(x).fill_null(False) for x in (a, b)])
             out = pl.when(unknown).then(None).otherwise(out)
         return out
 
@@ -437,42 +471,35 @@ class PolarsCompiler:
                 found = _or_all([a == self.expr(i, ctx) for i in right.items])
             return null_guard(found, [a])
         lst = self.expr(right, ctx)
-        has_null = lst.list.eval(pl.element().is_null()).list.any()
-        found = pl.when(lst.list.contains(a)).then(True).when(has_null).then(None) \
-            .otherwise(False)
+        found = pl.when(lst.list.contains(a)).then(True).when(has_unknown_item(lst)) \
+            .then(None).otherwise(False)
         return null_guard(found, [a, lst])
 
     def boolop_expr(self, node: n.BoolOp, ctx: Ctx) -> pl.Expr:
-        parts = [self.expr(v, ctx) for v in node.values]
-        return _and_all(parts) if node.op == "and" else _or_all(parts)
+        # lazy as on Python: the parts after one that is false (for "or": true) are not
+        # reached (_reached); nested to the right, p1 & (p2 & …), each reach reads one part
+        first = self.expr(node.values[0], ctx)
+        if len(node.values) == 1:
+            return first
+        rest = n.BoolOp(node.op, node.values[1:], loc=node.loc) if len(node.values) > 2 \
+            else node.values[1]
+        if node.op == "and":
+            return first & self._reached(rest, first.fill_null(True), ctx)
+        return first | self._reached(rest, (~first).fill_null(True), ctx)
 
     def ifexp_expr(self, node: n.IfExp, ctx: Ctx) -> pl.Expr:
         c = self.expr(node.test, ctx)
-        return (pl.when(c).then(self._branch(node.body, c, ctx))
-                .when(~c).then(self._branch(node.orelse, ~c, ctx)).otherwise(None))
-
-    def _branch(self, node: n.Node, taken: pl.Expr, ctx: Ctx) -> pl.Expr:
-        """A branch of ``x if c else y``. Polars computes both branches for every row, so a
-        constant that is out of range (``2**63 - 1 + 1``) raises only where a row takes it,
-        as on the other backends (interp.fold)."""
-        _, error = fold(node, self.as_of, self.model.functions)
-        if not isinstance(error, EvaluationError):
-            return self.expr(node, ctx)
-
-        def check(s: pl.Series) -> pl.Series:
-            if s.fill_null(False).any():
-                raise error
-            return s
-
-        return pl.when(taken.map_batches(check, return_dtype=pl.Boolean,
-                                         is_elementwise=True)).then(None)
+        return (pl.when(c).then(self._reached(node.body, c.fill_null(False), ctx))
+                .when(~c).then(self._reached(node.orelse, (~c).fill_null(False), ctx))
+                .otherwise(None))
 
     def call_expr(self, node: n.Call, ctx: Ctx) -> pl.Expr:
         name = node.func
         if ctx.aggs is not None and node in ctx.aggs:
-            return pl.col(ctx.aggs[node])
-        if name == "rank":
-            return self.rank(node, ctx)
+            value = pl.col(ctx.aggs[node])
+            return value if ctx.reach is None else pl.when(ctx.reach).then(value)
+        if name == "rank":  # a window over every sibling, on every backend
+            return self.rank(node, attrs.evolve(ctx, reach=None))
         if name in AGGREGATES and name not in ("min", "max"):
             raise PolarsCompileError(
                 f"rule '{self._rid()}': {name}() over '{_first_name(node)}' is not an "
@@ -1088,8 +1115,7 @@ class PolarsCompiler:
             chain = chain.when(pl.col(rule.id + "__blocked")).then(code("unknown"))
         if self.model.rule_types.get(rule.id, t.ANY).kind == "list":
             # a list with an unknown element is unknown as a whole (backends/record.status_of)
-            chain = chain.when(v.list.eval(pl.element().is_null()).list.any()).then(
-                code("unknown"))
+            chain = chain.when(has_unknown_item(v)).then(code("unknown"))
         out: pl.Expr = chain.otherwise(code("value"))
         return out
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime
 import itertools
 import math
+import operator
 import re
 import warnings
 from collections.abc import Callable, Mapping, Sequence
@@ -139,6 +140,8 @@ def compile_plan(plan: Plan, entity: str, namespace: Mapping[str, Any] | None = 
                           lists=frozenset(r for r, ty in model.rule_types.items()
                                           if ty.kind == "list"))
     comp.namespace.update(namespace or {})
+    comp.names = {e: len(ent.fields) + len(ent.relations)
+                  for e, ent in model.schema.entities.items()}
     ep = plan.entity_plan(entity)
     relations = {r for e in model.schema.entities.values() for r in e.relations}
     if model.schema.parent_of(entity) is not None and not model.schema.entity(
@@ -194,6 +197,10 @@ class _Gen:
         self.lines.append("    " * self.indent + line)
 
 
+#: the loop of an aggregate over a record's members and their rule values
+_MEMBER_LOOP = "zip(members, MR)"
+
+
 @attrs.define
 class _Ctx:
     """How names resolve while generating one function."""
@@ -204,7 +211,7 @@ class _Ctx:
     member_rule: Callable[[str], str] | None = None
     in_member: bool = False
     rank_slot: Callable[[n.Call], str] | None = None
-    relation_loop: str = "zip(members, MR)"
+    relation_loop: str = _MEMBER_LOOP
 
 
 class PythonCompiler:
@@ -223,6 +230,12 @@ class PythonCompiler:
         #: rule ids with no version in force for this compilation: they read as unknown
         self.not_in_force = not_in_force
         self.consts: dict[str, Any] = {}
+        #: how many names (fields and relations) each entity declares: a record holding as many
+        #: keys after the record contract holds every one of them (see :meth:`_reads`)
+        self.names: Mapping[str, int] = {}
+        #: how many reads of a member record's field were emitted (a loop over members that
+        #: reads none iterates over their rule values alone)
+        self._member_reads = 0
         self.namespace: dict[str, Any] = {
             "datetime": datetime, "_rt": runtime, "_Missing": Missing,
             "_pmiss": runtime.param_missing, "EvaluationError": EvaluationError,
@@ -470,6 +483,8 @@ class PythonCompiler:
         if kleene_where:
             g.emit(f"{wunk} = False")
             g.emit(f"{found} = False")
+        header = len(g.lines)
+        reads = self._member_reads
         g.emit(f"for m, mr in {ctx.relation_loop}:")
         g.indent += 1
         if where is not None:
@@ -527,6 +542,10 @@ class PythonCompiler:
                     g.emit(f"{t} = {x}")
                     g.indent -= 1
         g.indent -= 1
+        if self._member_reads == reads and ctx.relation_loop == _MEMBER_LOOP:
+            # the loop reads no field of the member record, only its rule values
+            g.lines[header] = g.lines[header].replace(f"m, mr in {ctx.relation_loop}",
+                                                      "mr in MR")
         if kleene_where:
             stop = "True" if name == "any" else "False"
             g.emit(f"{t} = None if {wunk} else ({stop} if {found} else "
@@ -766,6 +785,7 @@ class PythonCompiler:
         mslots = child.slots if child is not None else {}
 
         def member_field(name: str) -> str:
+            self._member_reads += 1
             t = body.tmp()
             body.emit(f"{t} = m.get({name!r})")
             return t
@@ -784,13 +804,15 @@ class PythonCompiler:
             self._guard_params(body, start, params_used, rule.id)
             local[rule.id] = var
         # header: fields, params, members
-        g.emit("get = r.get")
-        for name, var in fields.items():
-            g.emit(f"{var} = get({name!r})")
+        reads = dict(fields)
+        if child is not None:
+            assert plan.relation is not None
+            reads[plan.relation] = "members"
+        g.lines += self._reads(plan.entity, reads, "    ")
         for p in sorted(params_used):
             g.emit(f"p{self.param_index[p]} = P[{self.param_index[p]}]")
         if child is not None:
-            g.emit(f"members = get({plan.relation!r}) or ()")
+            g.emit("members = members or ()")
             g.emit("MR = _child(members, P, as_of)")
         else:
             g.emit("MR = ()")
@@ -861,7 +883,7 @@ class PythonCompiler:
                 continue
             fname = f"phase{phase}"
             funcs.append(self._phase_function(fname, rules, slots, rank_slot_of, all_params,
-                                              first=not steps))
+                                              first=not steps, entity=plan.entity))
             steps.append(f"    {fname}(members, MR, P, as_of)")
         n_slots = len(slots)
         source = "\n".join(funcs) + (
@@ -877,9 +899,31 @@ class PythonCompiler:
         comp.run_members = ns["run_members"]
         return comp
 
+    def _reads(self, entity: str, reads: Mapping[str, str], pad: str) -> list[str]:
+        """The lines reading a record ``r``'s values into variables (``reads``: variable by
+        key), at indentation ``pad``. A record holding as many keys as the entity declares
+        names holds every one of them once the record contract passed it (its undeclared keys
+        are refused or dropped), so its values are taken in one ``operator.itemgetter`` call;
+        any other record, or one with an undeclared key in place of a declared one (a caller
+        other than ``Engine.evaluate``), one ``get`` per key."""
+        gets = [f"{pad}get = r.get", *(f"{pad}{var} = get({name!r})"
+                                       for name, var in reads.items())]
+        total = self.names.get(entity)
+        if total is None or len(reads) < 2:  # a getter of one key gives a bare value
+            return gets
+        take = self.const(operator.itemgetter(*reads))
+        inner = [f"    {line}" for line in gets]
+        return [f"{pad}if len(r) == {total}:",
+                f"{pad}    try:",
+                f"{pad}        {', '.join(reads.values())} = {take}(r)",
+                f"{pad}    except KeyError:",
+                *(f"    {line}" for line in inner),
+                f"{pad}else:",
+                *inner]
+
     def _phase_function(self, fname: str, rules: list[Rule], slots: dict[str, int],
                         rank_slot_of: dict[int, int], all_params: set[str],
-                        first: bool) -> str:
+                        first: bool, entity: str) -> str:
         """One phase over all members. The first phase builds each member's slot list (cheaper
         than creating it empty and assigning); later phases fill their slots in place."""
         body = _Gen(2, straight=True)
@@ -922,8 +966,7 @@ class PythonCompiler:
                  for p in sorted(params_used)]
         head.append("    for r in members:" if first else
                     "    for r, R in zip(members, MR):")
-        head.append("        get = r.get")
-        head += [f"        {var} = get({name!r})" for name, var in fields.items()]
+        head += self._reads(entity, fields, "        ")
         all_params |= params_used
         return "\n".join(head + body.lines + ["    return None"]) + "\n"
 

@@ -87,8 +87,19 @@ class Evaluation:
         """The value slot of every rule in force for this entity (the compiled layout)."""
         return self._slots
 
-    def _slot(self, rule_id: str) -> int:
-        """The slot of a rule in force; -1 for a rule of this entity not in force today."""
+    @property
+    def values(self) -> list[Any]:
+        """The raw three-valued slot values the compiled code produced, by :attr:`slots`
+        (before any settling of unknowns)."""
+        return self._values
+
+    def slot(self, rule_id: str) -> int:
+        """The slot of a rule in force in :attr:`values`; -1 for a rule of this entity not in
+        force on ``as_of``.
+
+        Raises:
+            UnknownRuleError: no rule has this id, or it is a rule of another entity.
+        """
         try:
             return self._slots[rule_id]
         except KeyError:
@@ -109,12 +120,12 @@ class Evaluation:
     def value(self, rule_id: str) -> Any:
         """The rule's value: True/False/None for conditions and checks, a number, a level
         name or ``None`` (unknown). A rule not in force on ``as_of`` is unknown."""
-        slot = self._slot(rule_id)
+        slot = self.slot(rule_id)
         return None if slot < 0 else self._values[slot]
 
     def in_force(self, rule_id: str) -> bool:
         """Whether a version of the rule is in force on this decision's ``as_of``."""
-        return self._slot(rule_id) >= 0
+        return self.slot(rule_id) >= 0
 
     def status(self, rule_id: str) -> str:
         """``"true"``, ``"false"``, ``"unknown"`` or ``"value"`` (in a
@@ -123,17 +134,18 @@ class Evaluation:
         A ladder whose climb an unknown criterion stopped is ``"unknown"`` although its value
         is the level confirmed so far; a rule not in force on ``as_of`` is ``"unknown"``.
         """
-        slot = self._slot(rule_id)
+        slot = self.slot(rule_id)
         if slot < 0:
             return "unknown"
         v = self._values[slot]
-        blocked = self._blocked(rule_id)
+        blocked = self.blocked(rule_id)
         if v is None or blocked:
             v, blocked = self._settle_unknown(rule_id, v, blocked)
         return status_of(self.plan.rules[rule_id], v, blocked)
 
-    def _blocked(self, rule_id: str) -> bool:
-        """Whether a ladder's climb stopped on an unknown criterion."""
+    def blocked(self, rule_id: str) -> bool:
+        """Whether a ladder's climb stopped on an unknown criterion (its value is then the
+        level confirmed so far)."""
         b = self._slots.get(rule_id + "#blocked")
         return b is not None and bool(self._values[b])
 
@@ -221,7 +233,7 @@ def render_message(template: str, sources: Sequence[Evaluation], unmask: bool = 
     def sub(m: re.Match[str]) -> str:
         name = m.group(1)
         for src in sources:
-            if name in src._slots:
+            if name in src.slots:
                 v = src.value(name)
                 return "?" if v is None else mask_text(str(v), unmask=unmask)
             if name in src.record:
@@ -259,7 +271,7 @@ def compute_findings(d: RecordResult, lang: str = "id") -> list[Finding]:
             member_id = members[p.member_index].record.get(schema.entity(p.entity).key)
         out.append(Finding("input.invalid", "error", f"{p} — taken as unknown", d.entity,
                            _s(rid_of), _s(member_id), p.member_index))
-    for rule_id in d._slots:
+    for rule_id in d.slots:
         if "#" in rule_id:
             continue
         rule = d.plan.rules.get(rule_id)
@@ -279,7 +291,7 @@ def compute_findings(d: RecordResult, lang: str = "id") -> list[Finding]:
                                member_index))
     for md in members:
         mkey = md.record.get(schema.entity(md.entity).key)
-        for rule_id in md._slots:
+        for rule_id in md.slots:
             rule = d.plan.rules.get(rule_id)
             if rule is None or rule.kind != "check" or "#" in rule_id:
                 continue

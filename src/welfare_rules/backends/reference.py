@@ -117,13 +117,13 @@ def _run_python(plan: Plan, entity: str, job: Job, checks: Mapping[str, Any],
         row: dict[str, Any] = {ent.key: record.get(ent.key)}
         for c in carry:
             row[c] = record.get(c)
-        _fill(row, columns(d._slots), d._values, err_ids)
+        _fill(row, columns(d.slots), d.values, err_ids)
         rows.append(row)
         if child and cent is not None and rel is not None:
             for md in d.members:
                 mrow: dict[str, Any] = {cent.key: md.record.get(cent.key),
                                         rel.key: record.get(ent.key)}
-                _fill(mrow, mcolumns(md._slots), md._values, ())
+                _fill(mrow, mcolumns(md.slots), md.values, ())
                 mrows.append(mrow)
         for f in _python_findings(d, lang):
             findings.append(f)

@@ -34,6 +34,7 @@ class SparkCompiler(SqlCompiler):
     """Spark SQL spelling of the constructs that differ between dialects."""
 
     dialect = "spark"
+    skips_after_null = True
 
     def compile_entity(self, entity: str, source: str, columns: Sequence[str] | Mapping[str, str],
                        members_source: str | None = None,
@@ -50,6 +51,14 @@ class SparkCompiler(SqlCompiler):
                 select.set("distribute", exp.Distribute(expressions=[col(PARENT)]))
                 break
         return q
+
+    def struct_sql(self, fields: Sequence[tuple[str, exp.Expression]]) -> exp.Expression:
+        # Spark declares a field built from a literal NOT NULL, and pyspark's toArrow() then
+        # refuses a null struct (a row whose status is error or unknown: "nulls in input
+        # cannot be viewed as non-nullable"): each field is read through NULLIF(v, NULL) (v
+        # itself), which Spark's analysis declares nullable, as the shared schema does
+        return super().struct_sql([(k, exp.Nullif(this=v, expression=exp.Null()))
+                                   for k, v in fields])
 
     def full_match_sql(self, s: exp.Expression, pattern: str) -> exp.Expression:
         # Java regexes with RE2's meaning, anchored at both ends (expr/regex.py)

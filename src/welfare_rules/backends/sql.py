@@ -49,7 +49,7 @@ from ..masking import is_masked_field, mask_id_sql
 from ..model import Rule, Table, UnaryTest
 from ..plan import Plan
 from .base import ROW, STATUS_SUFFIX, needed_rules, rule_reads
-from .interp import fold
+from .interp import can_fail, fold
 from .python import rule_nodes
 
 PARENT = "__parent"  # a child record's parent key
@@ -350,8 +350,49 @@ class SqlCompiler:
         if folded:
             return self.literal(value)
         method = getattr(self, f"{type(node).__name__.lower()}_expr")
+        if self.skips_after_null and not self._plain:
+            operands = self._operands(node, ctx)
+            if any(can_fail(o) for o in operands[1:]):
+                return self._eager(method, node, operands, ctx)
         result: exp.Expression = method(node, ctx)
         return result
+
+    #: Whether the dialect skips an operator's later operands once an earlier one is NULL
+    #: (Spark's generated code does, for every null-intolerant operator and function). The
+    #: Python reference evaluates every operand, so an error in one (an overflow, a date out of
+    #: range) is raised though another is unknown; such a dialect gets the operands evaluated
+    #: first (:meth:`_eager`).
+    skips_after_null: ClassVar[bool] = False
+    _plain = False  # compiling the value part of an :meth:`_eager` expression
+
+    def _operands(self, node: n.Node, ctx: Ctx) -> Sequence[n.Node]:
+        """The operands the Python reference evaluates before applying ``node`` (``and``/``or``
+        and ``if`` evaluate lazily everywhere; an aggregation or rank is a column here)."""
+        if isinstance(node, n.BinOp | n.Compare):
+            return (node.left, node.right)
+        if isinstance(node, n.Call) and node.func != "rank" and not (
+                ctx.aggs is not None and node in ctx.aggs):
+            return node.args
+        return ()
+
+    def _eager(self, method: Callable[[Any, Ctx], exp.Expression], node: n.Node,
+               operands: Sequence[n.Node], ctx: Ctx) -> exp.Expression:
+        """``node`` with every operand evaluated first, each with its own errors:
+        ``CASE WHEN (CAST(o1 IS NULL AS INT) + ...) < 0 THEN NULL ELSE <node> END`` (the sum of
+        non-null terms evaluates every one; the condition is never true). The value part is
+        compiled plain — its operands' errors were raised by the condition — so the SQL grows
+        with the square of the depth at most, never exponentially."""
+        terms = [exp.cast(is_null(self.expr(o, ctx)), "INT") for o in operands]
+        total: exp.Expression = terms[0]
+        for term in terms[1:]:
+            total = exp.Add(this=total, expression=term)
+        self._plain = True
+        try:
+            value = method(node, ctx)
+        finally:
+            self._plain = False
+        return case([(exp.LT(this=paren(total), expression=exp.Literal.number(0)),
+                      exp.Null())], value)
 
     def literal_expr(self, node: n.Literal, ctx: Ctx) -> exp.Expression:
         return self.literal(node.value)
@@ -462,7 +503,19 @@ class SqlCompiler:
 
     def boolop_expr(self, node: n.BoolOp, ctx: Ctx) -> exp.Expression:
         parts = [self.expr(v, ctx) for v in node.values]
-        return and_all(parts) if node.op == "and" else or_all(parts)
+        # lazy as on Python: the parts after one that is false (for "or": true) are not
+        # evaluated, which matters where one may raise (DuckDB evaluates both sides of AND and
+        # OR; a CASE branch only where it is taken). Nested to the right, so each part is
+        # written at most twice: CASE WHEN p1 IS FALSE THEN FALSE ELSE p1 AND (p2 AND …) END
+        decided = exp.false() if node.op == "and" else exp.true()
+        join = exp.And if node.op == "and" else exp.Or
+        out = paren(parts[-1])
+        for i in range(len(parts) - 2, -1, -1):
+            both = join(this=paren(parts[i]), expression=out)
+            lazy = any(can_fail(v) for v in node.values[i + 1:])
+            out = paren(case([(exp.Is(this=paren(parts[i].copy()), expression=decided),
+                               decided)], both) if lazy else both)
+        return out
 
     def ifexp_expr(self, node: n.IfExp, ctx: Ctx) -> exp.Expression:
         c = self.expr(node.test, ctx)
@@ -836,7 +889,7 @@ class SqlCompiler:
         group = self.expr(within, ctx) if within is not None else None
         if group is not None:
             partition.append(group)
-        order: list[exp.Expression] = []
+        order: list[exp.Ordered] = []
         keys: list[exp.Expression] = []
         for key in by.items if isinstance(by, n.ListLit) else (by,):
             k, desc = key, False
@@ -858,27 +911,44 @@ class SqlCompiler:
         if w is not None:  # a member whose where is false counts nowhere
             doubt = and_all([exp.Not(this=is_false(w)), paren(doubt)])
 
-        # One sort serves the rank and its group's doubt: partitioned by the group alone and
-        # ordered by `where` first (the members it holds for come first, so their row number
-        # is their rank), the doubt read over the whole partition. Only a group that is
-        # itself unknown needs a window of its own, over the household.
-        part = [*base, group] if group is not None else base
-        ordered = exp.Order(expressions=[
-            *([exp.Ordered(this=paren(passes), desc=True, nulls_first=False)]
-              if passes is not None else []), *order])
+        # One sort serves the rank and every doubt: partitioned by the parent alone, ordered
+        # by the group first (NULLS LAST), then by `where` (the members it holds for come
+        # first) and the keys. A member's rank is its row number less the rows of the groups
+        # before its own (RANK() over the group alone: the same sort, a prefix of its order);
+        # its group's doubt is read over the group's rows (a RANGE frame of the group's
+        # peers), and a member whose group is itself unknown, over the whole partition
+        # (every group of the parent). DuckDB computes windows whose order is a prefix of
+        # another's in one operator; a window of its own over the parent cost as much as a
+        # second sort of every member (docs/performance.md).
+        ordered = [*([exp.Ordered(this=paren(passes), desc=True, nulls_first=False)]
+                     if passes is not None else []), *order]
+        by_group = [exp.Ordered(this=paren(group), desc=False, nulls_first=False)] \
+            if group is not None else []
 
         def flag(cond: exp.Expression) -> exp.Expression:
             return case([(cond, exp.Literal.number(1))], exp.Literal.number(0))
 
-        number = exp.Window(this=exp.RowNumber(), partition_by=part or None, order=ordered)
+        def window(this: exp.Expression, keys: Sequence[exp.Ordered],
+                   spec: exp.WindowSpec | None = None) -> exp.Expression:
+            return exp.Window(this=this, partition_by=[b.copy() for b in base] or None,
+                              order=exp.Order(expressions=[k.copy() for k in keys])
+                              if keys else None, spec=spec)
+
         whole = exp.WindowSpec(kind="ROWS", start="UNBOUNDED", start_side="PRECEDING",
                                end="UNBOUNDED", end_side="FOLLOWING")
-        doubts = [exp.Window(this=exp.Max(this=flag(doubt)), partition_by=part or None,
-                             order=ordered.copy(), spec=whole)]
-        if group is not None:
-            doubts.append(exp.Window(this=exp.Max(this=flag(and_all([doubt, is_null(group)]))),
-                                     partition_by=base or None))
-        ok = and_all([*([passes] if passes is not None else []), exp.Not(this=paren(doubt)),
+        number = window(exp.RowNumber(), [*by_group, *ordered])
+        if group is None:
+            doubts = [window(exp.Max(this=flag(doubt)), ordered, whole)]
+        else:
+            peers = exp.WindowSpec(kind="RANGE", start="CURRENT ROW", end="CURRENT ROW")
+            number = exp.Add(this=exp.Sub(this=number, expression=window(exp.Rank(), by_group)),
+                             expression=exp.Literal.number(1))
+            unknown_group = and_all([*([exp.Not(this=is_false(w))] if w is not None else []),
+                                     is_null(group)])
+            doubts = [window(exp.Max(this=flag(doubt)), by_group, peers),
+                      window(exp.Max(this=flag(unknown_group)), [], None)]
+        # a member's own doubt is in its group's (the frame holds it)
+        ok = and_all([*([passes] if passes is not None else []),
                       *[exp.EQ(this=d, expression=exp.Literal.number(0)) for d in doubts]])
         return case([(ok, number)], exp.Null())
 
