@@ -31,6 +31,7 @@ from __future__ import annotations
 import ast
 import contextlib
 import datetime
+import functools
 import itertools
 import math
 import re
@@ -1197,13 +1198,26 @@ def _python_sources(engine: Engine) -> set[str]:
     names: set[str] = set()
     for py in sorted(files):
         try:
-            tree = ast.parse(py.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, SyntaxError, ValueError):
+            st = py.stat()
+        except OSError:
             continue
-        bare = {id(node.value) for node in ast.walk(tree) if isinstance(node, ast.Expr)}
-        names |= {node.value for node in ast.walk(tree) if isinstance(node, ast.Constant)
-                  and isinstance(node.value, str) and id(node) not in bare}
+        names |= _string_constants(str(py), st.st_mtime_ns, st.st_size)
     return names
+
+
+@functools.lru_cache(maxsize=1024)
+def _string_constants(path: str, mtime_ns: int, size: int) -> frozenset[str]:
+    """The string constants of one Python file's syntax tree (docstrings and bare strings left
+    out); empty when it cannot be read or parsed. Kept per (path, modification time, size), so
+    a changed file is read again: parsing every file of the package was nearly all of a lint
+    of a small rule folder."""
+    try:
+        tree = ast.parse(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, SyntaxError, ValueError):
+        return frozenset()
+    bare = {id(node.value) for node in ast.walk(tree) if isinstance(node, ast.Expr)}
+    return frozenset(node.value for node in ast.walk(tree) if isinstance(node, ast.Constant)
+                     and isinstance(node.value, str) and id(node) not in bare)
 
 
 def parameter_layers(engine: Engine) -> list[Parameter]:

@@ -47,6 +47,10 @@ if TYPE_CHECKING:
 MAX_COMPLETIONS = 4096
 #: how many sampled completions are tried beyond that
 SAMPLES = 256
+#: the most completed records a decision keeps (:attr:`SettleCache.completed`, oldest dropped
+#: first): every completion of one rule, so the rules settled over the same blanks share them,
+#: while a decision kept by a caller stays bounded however many rules are asked
+MAX_KEPT = MAX_COMPLETIONS
 #: an int bounded to at most this many values is enumerated whatever it is used for
 SMALL_RANGE = 16
 
@@ -468,7 +472,8 @@ class SettleCache:
         settled: rule id → ``(value, known)``, the settled answer of each rule asked
             (:class:`~welfare_rules.decision.Decision` reads and fills it).
         completed: completed record → its :data:`Run`: the rules and members settled over the
-            same completions evaluate each of them once. It grows with the completions tried.
+            same completions evaluate each of them once. At most :data:`MAX_KEPT` of them (the
+            oldest dropped first).
     """
 
     __slots__ = ("completed", "settled")
@@ -509,6 +514,8 @@ def _completed(d: DecisionView, changes: Mapping[Input, Any]) -> Run:
         got = d.plan.compiled.run(with_values(d.record, changes), d.plan.params, d.as_of)
     except EvaluationError:
         got = None
+    if len(runs) >= MAX_KEPT:
+        del runs[next(iter(runs))]  # the oldest (review3 F7: 5,691 runs kept on one decision)
     runs[key] = got
     return got
 

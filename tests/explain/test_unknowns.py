@@ -692,3 +692,28 @@ def test_a_rank_without_where_reads_the_siblings(tmp_path: Path) -> None:
     assert (first.value("by_asn"), first.status("by_asn")) == (1, "value")
     assert first.status("by_school") == "unknown"
     assert first.needs("by_school") == ["members[1].school_level"]
+
+
+def test_a_decision_keeps_a_bounded_number_of_completions(national: Engine,
+                                                          monkeypatch: pytest.MonkeyPatch
+                                                          ) -> None:
+    """review3 F7: every completion tried stayed on the decision (5,691 runs for one household
+    of six blank members). At most MAX_KEPT are kept, the oldest dropped, with the same
+    answers as with all of them kept."""
+    from welfare_rules import unknowns
+
+    members = [{"nik": f"33750198765432{i:02d}", "household_id": "3375012345678901"}
+               for i in range(3)]
+    rec = {"id": "3375012345678901", "members": members}
+
+    def statuses() -> tuple[list[tuple[Any, str]], int]:
+        d = national.evaluate("household", rec, as_of=AS_OF)
+        got = [(d.value(r), d.status(r)) for r in d.rule_ids() if d.in_force(r)]
+        return got, len(unknowns.settle_cache(d).completed)
+
+    everything, kept_all = statuses()
+    assert kept_all > 40
+    monkeypatch.setattr(unknowns, "MAX_KEPT", 40)
+    bounded, kept = statuses()
+    assert kept <= 40
+    assert bounded == everything

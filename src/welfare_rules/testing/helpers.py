@@ -89,23 +89,25 @@ def plugins_registered(*plugins: Any, **kwargs: Any) -> Iterator[Engine]:
         >>> with plugins_registered(my_plugin) as engine:       # doctest: +SKIP
         ...     runner.invoke(cli.main, ["plugins"])
     """
+    from .. import core
     from .. import engine as engine_mod
     from ..plugins import resolve_plugins
 
     extra = resolve_plugins(list(plugins))
     with _patch_lock:
-        original = getattr(engine_mod, "resolve_plugins")  # noqa: B009 - patched below
+        # the engine layer (core.py) resolves the plugins of every load
+        original = getattr(core, "resolve_plugins")  # noqa: B009 - patched below
 
         def resolve_with_extra(requested: Any) -> Any:
             infos = list(original(requested))
             names = {i.name for i in infos}
             return infos + [i for i in extra if i.name not in names]
 
-        setattr(engine_mod, "resolve_plugins", resolve_with_extra)  # noqa: B010
+        setattr(core, "resolve_plugins", resolve_with_extra)  # noqa: B010
         try:
             yield engine_mod.Engine.load(**kwargs)
         finally:
-            setattr(engine_mod, "resolve_plugins", original)  # noqa: B010
+            setattr(core, "resolve_plugins", original)  # noqa: B010
 
 
 # ---------------------------------------------------------------------------------------------
