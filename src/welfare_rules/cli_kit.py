@@ -31,7 +31,7 @@ from typing import Any, TypeVar
 
 import click
 
-from .errors import ErrorGroup, WelfareRulesError
+from .errors import ErrorGroup, LocatedError, WelfareRulesError
 from .masking import mask_text
 from .types import parse_iso_date
 
@@ -135,10 +135,11 @@ def require(purpose: str, *modules: str) -> None:
                            f"installed: {pip_line(module)}") from None
 
 
-def _fail(message: str) -> None:
+def _fail(message: str, *, masked: bool = False) -> None:
     # every branch of `guarded` ends here: a duckdb, pyarrow or ValueError message may quote a
-    # cell, so it is masked like the library's own errors
-    click.echo(f"welfare-rules: {mask_text(message)}", err=True)
+    # cell, so it is masked like the library's own errors (a located error masked its message
+    # already, not its location: ``masked``)
+    click.echo(f"welfare-rules: {message if masked else mask_text(message)}", err=True)
     sys.exit(2)
 
 
@@ -172,7 +173,7 @@ def guarded(fn: F) -> F:
             if os.environ.get("WELFARE_RULES_DEBUG"):
                 raise
             if isinstance(exc, ErrorGroup) and len(exc.errors) == 1:
-                _fail(str(exc.errors[0]))  # one located error: one line
+                _fail(str(exc.errors[0]), masked=True)  # one located error: one line
             elif isinstance(exc, ErrorGroup):
                 for e in exc.errors:
                     click.echo(str(e), err=True)
@@ -180,7 +181,8 @@ def guarded(fn: F) -> F:
             elif isinstance(exc, ImportError) and exc.name:
                 _fail(f"the Python package '{exc.name}' is not installed: {pip_line(exc.name)}")
             elif isinstance(exc, WelfareRulesError | FileNotFoundError | KeyError | ValueError):
-                _fail(_message(exc))
+                _fail(_first_line(exc) if isinstance(exc, LocatedError) else _message(exc),
+                      masked=isinstance(exc, LocatedError))
             else:
                 _fail(f"internal error, {type(exc).__name__}: {_first_line(exc)} (please "
                       f"report it; WELFARE_RULES_DEBUG=1 shows the traceback)")

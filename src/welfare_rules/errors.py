@@ -64,12 +64,19 @@ class LocatedError(WelfareRulesError):
         what = f"{self.path}: " if self.path else ""
         return f"{where}{what}{self.message}"
 
+    def __str__(self) -> str:
+        # the message is masked, never the location: a file named by a timestamp or a No. KK
+        # must still be found from its error
+        where = f"{self.location}: " if self.location is not None else ""
+        what = f"{self.path}: " if self.path else ""
+        return where + mask_text(f"{what}{self.message}")
+
 
 class ExpressionSyntaxError(LocatedError, SyntaxError):
     """An expression is not valid in the rule language (bad syntax or a forbidden construct)."""
 
     def __str__(self) -> str:  # SyntaxError.__str__ would drop our location prefix
-        return mask_text(self._render())
+        return LocatedError.__str__(self)
 
 
 class RuleTypeError(LocatedError, TypeError):
@@ -88,6 +95,10 @@ class ErrorGroup(WelfareRulesError, ValueError):
         lines = [f"{summary}: {len(self.errors)} error(s)"]
         lines.extend(f"  {e}" for e in self.errors)
         super().__init__("\n".join(lines))
+
+    def __str__(self) -> str:  # each error masked its own message, not its location
+        return mask_text(str(self.args[0]).split("\n", 1)[0]) + "".join(
+            f"\n  {e}" for e in self.errors)
 
 
 class CycleError(RuleLoadError):

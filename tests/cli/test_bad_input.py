@@ -184,3 +184,16 @@ def test_cli_as_of_refuses_what_is_not_yyyy_mm_dd(text: str, tmp_path: Path) -> 
                      str(examples / "persons.csv"), "--out", str(tmp_path / "o"),
                      "--as-of", text])
     assert f"--as-of must be a date YYYY-MM-DD, found {text!r}" in out
+
+
+def test_a_located_error_keeps_its_file_name_whole(tmp_path: Path) -> None:
+    """review 3 F6: a file name with a 16+ digit run was printed masked
+    (export_2024*********5123.yaml), so the error named no existing file; the message itself
+    is still masked."""
+    f = tmp_path / "export_20241201093015123.yaml"
+    f.write_text('id: t_path\nversion: "1"\nentity: household\nrules:\n'
+                 '  - {id: t_p, when: "desill == 3375012345678901"}\n')
+    res = CliRunner().invoke(main, ["check", str(f)])
+    assert res.exit_code == 2
+    assert f"{f}:5:" in res.stderr
+    assert "3375012345678901" not in res.stderr.replace(str(f), "")
