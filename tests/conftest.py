@@ -6,6 +6,10 @@ JVM and context start-up, and each directory (and some modules) used to start an
 ``tests/batch``, ``tests/impact``, ``tests/core/test_edges.py`` and ``tests/core/test_bounds.py``.
 A test that needs other SQL settings takes ``spark.newSession()`` (its own SQL settings, the same
 JVM and SparkContext) instead of changing the shared session's.
+
+Hypothesis runs without its per-example deadline (200 ms by default): a deadline is a timing
+asserted in a test, and on a loaded two-core CI machine it failed examples that were only slow
+(docs/testing.md). Speed is measured by ``benchmarks/``, never by a test.
 """
 
 from __future__ import annotations
@@ -14,6 +18,10 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from hypothesis import settings
+
+settings.register_profile("welfare-rules", deadline=None, print_blob=True)
+settings.load_profile("welfare-rules")
 
 
 @pytest.fixture(scope="session")
