@@ -390,6 +390,16 @@ class _Loader:
             return register
         call_contributions(self.pm, self.infos, hook, make_register)
 
+    def _named_once(self, kind: str, registry: dict[str, tuple[str, Any]], name: str,
+                    info: PluginInfo, item: Any) -> None:
+        """Register a plugin's ``kind`` (an adapter, a backend) under its name, refusing a name
+        contributed twice."""
+        if name in registry:
+            raise PluginError(f"{kind} '{name}' is contributed twice (by "
+                              f"'{registry[name][0]}' and '{info.name}')", info.name)
+        registry[name] = (info.name, item)
+        self.contributions.append(Contribution(info.name, kind, name))
+
     def load(self, cls: type[EngineT], extra_rules: Any, overrides: Mapping[str, Any] | None
              ) -> EngineT:
         # schema
@@ -433,11 +443,7 @@ class _Loader:
             if not name:
                 raise PluginError(f"plugin '{info.name}' registered an adapter without a name",
                                   info.name)
-            if name in adapters:
-                raise PluginError(f"adapter '{name}' is contributed twice (by "
-                                  f"'{adapters[name][0]}' and '{info.name}')", info.name)
-            adapters[name] = (info.name, adapter)
-            self.contributions.append(Contribution(info.name, "adapter", name))
+            self._named_once("adapter", adapters, name, info, adapter)
 
         self._contrib("register_adapters", on_adapter)
 
@@ -516,11 +522,7 @@ class _Loader:
             if not name or not isinstance(backend, Backend):
                 raise PluginError(f"plugin '{info.name}' registered {backend!r}, which is not a "
                                   f"backend (name, reads_parquet, native(), run())", info.name)
-            if name in backends:
-                raise PluginError(f"backend '{name}' is contributed twice (by "
-                                  f"'{backends[name][0]}' and '{info.name}')", info.name)
-            backends[name] = (info.name, backend)
-            self.contributions.append(Contribution(info.name, "backend", name))
+            self._named_once("backend", backends, name, info, backend)
 
         self._contrib("register_backends", on_backend)
 
