@@ -168,6 +168,36 @@ def _plugin_owning(paths: Sequence[str]) -> dict[str, tuple[str, Path]]:
     return found
 
 
+def _refuse_uninstalled_plugin(paths: Sequence[str]) -> None:
+    """Refuse a path inside the distribution folder of a plugin that is not installed: its rule
+    files read the plugin's schema and parameters, so checked alone they give errors that are
+    not theirs (the folder's ``pyproject.toml`` declares a ``welfare_rules`` entry point)."""
+    import tomllib
+
+    from .plugins import installed_entry_points
+
+    installed = {ep.name for ep in installed_entry_points()}
+    for given in paths:
+        path = Path(given).resolve()
+        for folder in (path, *path.parents):
+            project = folder / "pyproject.toml"
+            if not project.is_file():
+                continue
+            try:
+                meta = tomllib.loads(project.read_text(encoding="utf-8"))
+            except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+                break
+            eps = meta.get("project", {}).get("entry-points", {}).get("welfare_rules", {})
+            missing = sorted(name for name in eps if name not in installed) \
+                if isinstance(eps, dict) else []
+            if missing:
+                raise BadInput(f"{given} is in the folder of the plugin '{missing[0]}' "
+                               f"({folder}), which is not installed: install it "
+                               f"(pip install -e {folder}) to check it with its plugin, or "
+                               f"give --alone to check the files by themselves")
+            break
+
+
 def _package_folder(path: Path, package: str) -> Path | None:
     """The folder of ``package`` that ``path`` is in or holds (``src/<package>`` of a plugin's
     distribution folder), or None."""
@@ -218,6 +248,8 @@ def check(ui: Ui, paths: Sequence[str], plugins: Sequence[str], alone: bool) -> 
     if not paths:
         raise BadInput("give one or more rule files or folders")
     owners = {} if alone else _plugin_owning(paths)
+    if not owners and not alone:
+        _refuse_uninstalled_plugin(paths)
     if owners:
         engine = Engine.load(plugins=list(dict.fromkeys([*plugins, *owners])))
         ui.header(engine=engine, what=f"check in the context of {', '.join(owners)}")

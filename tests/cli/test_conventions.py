@@ -333,3 +333,29 @@ def test_check_refuses_a_plugin_folder_that_differs_from_the_installed_plugin(
     assert code == 2
     assert "differs from the installed plugin 'kota-pekalongan'" in err
     assert "rules/household.yaml" in err
+
+
+def test_check_refuses_the_folder_of_a_plugin_that_is_not_installed(tmp_path: Path) -> None:
+    """Its rules read the plugin's schema and parameters: checked as plain rule files they gave
+    54 errors that are not theirs (found by the fresh-install CLI sweep). Refused in one line,
+    saying how to check it; --alone still checks the files by themselves."""
+    import shutil
+
+    dist = tmp_path / "kota-baru"
+    shutil.copytree(PLUGIN, dist, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+    src = dist / "src"
+    (src / "welfare_rules_kota_pekalongan").rename(src / "welfare_rules_kota_baru")
+    project = dist / "pyproject.toml"
+    project.write_text(project.read_text(encoding="utf-8").replace(
+        'kota-pekalongan = "welfare_rules_kota_pekalongan"',
+        'kota-baru = "welfare_rules_kota_baru"'), encoding="utf-8")
+    rules = dist / "src" / "welfare_rules_kota_baru" / "rules"
+    for target in (dist, rules):
+        code, _, err = run("check", str(target))
+        assert code == 2
+        assert err.count("\n") == 1, err
+        assert "the plugin 'kota-baru'" in err
+        assert "which is not installed" in err
+        assert f"pip install -e {dist}" in err
+    code, _, err = run("check", str(rules), "--alone")
+    assert "not installed" not in err
