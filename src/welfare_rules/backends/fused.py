@@ -66,7 +66,8 @@ def _build(compiled: Compiled, contract: RecordContract) -> FusedRun | None:
     parts = compiled.fusible
     child = compiled.child
     names = contract.names
-    if parts is None or len(set(names)) != len(names) or len(names) < 2:
+    if parts is None or compiled.run_members is not None or len(set(names)) != len(names) \
+            or len(names) < 2:  # (an entity compiled as a member, evaluated alone: not fused)
         return None
     relations = set(contract.relations)
     kids: Fusible | None = None
