@@ -524,14 +524,14 @@ def _summary_tables(con: Any, ui: Ui, res: Any, entity: str, lang: str, persons:
         ui.set(counts={"households": table.num_rows, "persons": persons})
     ui.table(rows, title=_title(entity, lang, entity), key=f"{entity}_by_{by or 'group'}",
              headers=_headers(engine, rows.column_names, lang, res.as_of),
-             total=_word("total", lang), notes=notes)
+             total=_word("total", lang), notes=notes, lang=lang)
     if "lks_maturity" in table.column_names:
         levels = con.sql("SELECT coalesce(lks_maturity, '(none)') AS level, count(*) AS lks, "
                          "count(*) FILTER (WHERE lks_maturity__status = 'unknown') AS "
                          "needs_verification FROM r GROUP BY ALL ORDER BY 1").to_arrow_table()
         ui.table(_ladder_order(engine, levels), title=_title("levels", lang),
                  key="lks_by_level", headers=_headers(engine, levels.column_names, lang, res.as_of),
-                 total=_word("total", lang))
+                 total=_word("total", lang), lang=lang)
     if res.findings.num_rows:
         checks = con.sql("SELECT \"check\", severity, count(*) AS findings, "
                          "count(DISTINCT record_id) AS records FROM f GROUP BY ALL "
@@ -544,7 +544,7 @@ def _summary_tables(con: Any, ui: Ui, res: Any, entity: str, lang: str, persons:
                  notes=[("Satu catatan bisa memiliki beberapa temuan; kolom catatan tidak "
                          "dijumlahkan." if lang == "id" else
                          "One record can have several findings; the records column is not "
-                         "added up.")])
+                         "added up.")], lang=lang)
 
 
 def _check_titles(engine: Any, checks: Any, lang: str, as_of: datetime.date | None) -> Any:
@@ -731,7 +731,7 @@ def diff(ui: Ui, data: str, members: str | None, entity: str, adapter: str | Non
     ui.table(shown, title=f"{entity}: {_word('before', lang)} → {_word('after', lang)} "
              f"({', '.join([*sets, *rule_files])})", key="diff",
              headers=_headers(before, shown.column_names, lang, when), total=_word("total", lang),
-             notes=_DIFF_NOTES[lang])
+             notes=_DIFF_NOTES[lang], lang=lang)
     n_records = len(set(changed.column(before.schema.entity(entity).key).to_pylist()))
     ui.set(changed_values=changed.num_rows, changed_records=n_records)
     ui.info(f"{number(changed.num_rows)} value(s) changed in {number(n_records)} record(s)"
@@ -807,13 +807,13 @@ def reconcile(ui: Ui, data: str, members: str | None, adapter: str | None,
              sum_columns=["findings"],
              notes=[("Keluarga dihitung sekali per baris; satu keluarga bisa muncul di beberapa "
                      "baris." if lang == "id" else "A family is counted once per row; one "
-                     "family can appear in several rows.")])
+                     "family can appear in several rows.")], lang=lang)
     freed = rec.freed_places()
     if freed.num_rows:
         ui.table(freed, title=("Kuota yang dapat dialihkan (bukti 'hentikan pembayaran')"
                                if lang == "id" else "Places freed ('stop payment' evidence)"),
                  key="freed_places", headers=_headers(engine, freed.column_names, lang, when),
-                 total=_word("total", lang))
+                 total=_word("total", lang), lang=lang)
     if fail_on and _has_findings(rec.findings, fail_on):
         ui.warn(f"findings of severity {fail_on} or worse")
         ui.done()
