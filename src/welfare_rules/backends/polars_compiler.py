@@ -363,7 +363,12 @@ class PolarsCompiler:
             return _raise_where(value, ctx.reach)
         method = getattr(self, f"{type(node).__name__.lower()}_expr")
         result: pl.Expr = method(node, ctx)
-        return result
+        if ctx.reach is None or isinstance(node, n.Literal | n.Param | n.Name):
+            return result  # a name is read null outside the reach (name_expr)
+        # every part's value is null outside the reach, not only the fields: a part that
+        # makes a value of a null (coalesce, is_missing, a Kleene `or`) would otherwise feed
+        # the operator above it a value on a row that does not reach it, and overflow there
+        return pl.when(ctx.reach).then(result)
 
     def _reached(self, node: n.Node, where: pl.Expr, ctx: Ctx) -> pl.Expr:
         """``node`` as the Python reference evaluates it: only on the rows where ``where`` (a
@@ -527,15 +532,20 @@ class PolarsCompiler:
         nullp = fn.null_propagating
 
         def run(s: pl.Series) -> pl.Series:
-            out = []
+            out: list[Any] = []
             for row in s.to_list():
                 vals = list(row.values())
+                if reached is not None and not vals.pop():
+                    out.append(None)  # a row that does not reach the call: not called
+                    continue
                 out.append(None if nullp and any(v is None for v in vals) else impl(*vals))
             return pl.Series(out, dtype=ty) if ty is not None else pl.Series(out)
 
         if not args:
             return _lit(impl())
-        st = pl.struct([a.alias(f"a{i}") for i, a in enumerate(args)])
+        reached = None if ctx.reach is None else ctx.reach.fill_null(False).alias("reached")
+        st = pl.struct([a.alias(f"a{i}") for i, a in enumerate(args)]
+                       + ([] if reached is None else [reached]))
         return st.map_batches(run, return_dtype=ty, is_elementwise=True)
 
     # -- built-in functions (fn_<name>(args, node, ctx)) ---------------------------------------
