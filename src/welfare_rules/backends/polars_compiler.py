@@ -1033,6 +1033,16 @@ class PolarsCompiler:
                           if ks]
                 if opened:
                     unknown = _or_all([unknown, *opened])
+            # a matched row's expression output known and outside the declared values: error
+            undeclared = [_true(matches[i]) & _or_all([
+                outs[i][k].is_not_null() & ~_or_all([outs[i][k].eq_missing(_lit(v))
+                                                     for v in table.outputs[k].values])
+                for k in table.open_outputs(i, ranked=True)])
+                for i in range(len(matches)) if table.open_outputs(i, ranked=True)]
+            if undeclared:
+                error = (~unknown & _or_all(undeclared)).fill_null(False)
+                extra[rule.id + "__error"] = error
+                unknown = unknown | error
             keys = [_priority_key(table, row.outputs) for row in table.rows]
             if any(k is None for k in keys):
                 return self._ordered_hits(table, matches, outs, shape, dflt, unknown, nhits,
@@ -1123,7 +1133,7 @@ class PolarsCompiler:
                 .otherwise(code("false"))
         chain: Any = pl
         if rule.kind == "table" and rule.table is not None and \
-                rule.table.hit_policy in ("unique", "any"):
+                rule.table.may_error:
             chain = chain.when(pl.col(rule.id + "__error")).then(code("error"))
         chain = chain.when(v.is_null()).then(code("unknown"))
         if rule.kind == "ladder":
@@ -1200,7 +1210,7 @@ class PolarsCompiler:
                 status = pl.lit(None, dtype=pl.Int8) if r is None else self.status(r)
                 out.append(status.alias(rid + STATUS_SUFFIX))
         errs = [r.id for r in rules if r.kind == "table" and r.table is not None
-                and r.table.hit_policy in ("unique", "any") and r.id in ids]
+                and r.table.may_error and r.id in ids]
         return out, ids, errs
 
     def compile_entity(self, entity: str, source: pl.LazyFrame, columns: Sequence[str],
