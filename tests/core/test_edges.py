@@ -175,6 +175,16 @@ def outcome(engine: Any, backend: str, row: dict[str, Any], **kw: Any) -> Any:
     return got if isinstance(got, tuple) else got[0]
 
 
+def _agree(engine: Any, backend: str, rows: list[dict[str, Any]],
+           request: pytest.FixtureRequest) -> None:
+    """Each of ``rows`` on its own: the backend's outcome is Python's."""
+    kw = {"spark": request.getfixturevalue("spark")} if backend == "spark" else {}
+    for row in rows:
+        expected = outcome(engine, "python", row)
+        got = outcome(engine, backend, row, **kw)
+        assert got == expected, f"{backend} on {row}"
+
+
 class Agreement:
     """Holds a backend to Python on records: ``check`` (in a hypothesis example) evaluates each
     record in Python and a record that raises there on the backend too, at once; ``finish``
