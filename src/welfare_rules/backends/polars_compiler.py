@@ -692,6 +692,11 @@ class PolarsCompiler:
         x = a[0].cast(pl.Float64)
         f = pl.lit(1.0) if len(a) == 1 else \
             pl.lit(10.0).pow(a[1].cast(_INT64).clip(-F.ROUND_DIGITS, F.ROUND_DIGITS))
+        if len(a) == 2:
+            # a constant f is made a column, as a constant divisor in binary_expr: Polars
+            # divides a column of two or more rows by a scalar as a product with its
+            # reciprocal (round(0.625, 1) gave 0.6000000000000001 in a batch, 0.6 alone)
+            f = f + (x * 0).fill_nan(0.0)
         v = (x.abs() * f + 0.5).floor() / f
         # from 2**52 up a double has no digit left to round (and x * f may be infinite)
         signed = pl.when(x.abs() * f >= 2.0**52).then(x).when(x < 0).then(-v).otherwise(v)
@@ -1028,6 +1033,16 @@ class PolarsCompiler:
                           if ks]
                 if opened:
                     unknown = _or_all([unknown, *opened])
+            # a matched row's expression output known and outside the declared values: error
+            undeclared = [_true(matches[i]) & _or_all([
+                outs[i][k].is_not_null() & ~_or_all([outs[i][k].eq_missing(_lit(v))
+                                                     for v in table.outputs[k].values])
+                for k in table.open_outputs(i, ranked=True)])
+                for i in range(len(matches)) if table.open_outputs(i, ranked=True)]
+            if undeclared:
+                error = (~unknown & _or_all(undeclared)).fill_null(False)
+                extra[rule.id + "__error"] = error
+                unknown = unknown | error
             keys = [_priority_key(table, row.outputs) for row in table.rows]
             if any(k is None for k in keys):
                 return self._ordered_hits(table, matches, outs, shape, dflt, unknown, nhits,
@@ -1118,7 +1133,7 @@ class PolarsCompiler:
                 .otherwise(code("false"))
         chain: Any = pl
         if rule.kind == "table" and rule.table is not None and \
-                rule.table.hit_policy in ("unique", "any"):
+                rule.table.may_error:
             chain = chain.when(pl.col(rule.id + "__error")).then(code("error"))
         chain = chain.when(v.is_null()).then(code("unknown"))
         if rule.kind == "ladder":
@@ -1195,7 +1210,7 @@ class PolarsCompiler:
                 status = pl.lit(None, dtype=pl.Int8) if r is None else self.status(r)
                 out.append(status.alias(rid + STATUS_SUFFIX))
         errs = [r.id for r in rules if r.kind == "table" and r.table is not None
-                and r.table.hit_policy in ("unique", "any") and r.id in ids]
+                and r.table.may_error and r.id in ids]
         return out, ids, errs
 
     def compile_entity(self, entity: str, source: pl.LazyFrame, columns: Sequence[str],
