@@ -555,6 +555,11 @@ class PythonCompiler:
         g.indent += 1
         g.emit(f"{t} = None")
         g.indent -= 1
+        if name == "sum":  # the total within 64 bits, as every backend checks where reached
+            g.emit("else:")
+            g.indent += 1
+            g.emit(f"_rt.bounded({t})")
+            g.indent -= 1
         return t
 
     # -- rule kinds ---------------------------------------------------------------------------
