@@ -17,6 +17,7 @@ import datetime
 import hashlib
 import math
 import re
+from collections.abc import Callable
 from itertools import chain
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,7 @@ import yaml
 from . import _parse_cache
 from . import types as t
 from .errors import Location, RuleLoadError
+from .masking import mask_text
 
 PathKey = tuple[str | int, ...]
 
@@ -287,7 +289,8 @@ def _offset_location(text: str, file: str | None) -> Location:
     return Location(file, line, len(head) - (head.rfind("\n") + 1) + 1)
 
 
-def load_yaml_file(path: str | Path, *, cache: bool = False) -> tuple[Any, Positions]:
+def load_yaml_file(path: str | Path, *, cache: bool = False,
+                   keep: Callable[[Any], bool] | None = None) -> tuple[Any, Positions]:
     """Read and parse a YAML file (see :func:`load_yaml`); the size limit is checked before
     the file is read whole.
 
@@ -297,7 +300,11 @@ def load_yaml_file(path: str | Path, *, cache: bool = False) -> tuple[Any, Posit
     text): the same text read again gives equal data and positions without parsing it. Files
     that do not parse are never cached, so their errors are found again. Other YAML (rule-test
     cases, column mappings, reforms, quotas) may hold records with NIKs and names and is never
-    copied to the cache.
+    copied to the cache. A caller that reads files of which some may not be pack files (every
+    YAML under a folder given to ``check``) passes ``keep``: what it parsed to is stored only
+    when ``keep(data)`` holds (it has the shape of a pack file). And a text with a run of 16 or
+    more digits (a NIK or No. KK, :func:`~welfare_rules.masking.mask_text`) is never stored,
+    whatever the caller says: a pack's rules have none.
     """
     p = Path(path)
     try:
@@ -316,9 +323,10 @@ def load_yaml_file(path: str | Path, *, cache: bool = False) -> tuple[Any, Posit
     if hit is not None:
         return hit
     data, pos = load_yaml(text, file)
-    body = _encode(data, pos)
-    if body is not None:
-        _parse_cache.store(tag, file, text, body)
+    if (keep is None or keep(data)) and mask_text(text) == text:
+        body = _encode(data, pos)
+        if body is not None:
+            _parse_cache.store(tag, file, text, body)
     return data, pos
 
 

@@ -265,7 +265,8 @@ class BatchResult:
 
     @property
     def errors(self) -> pa.Table:
-        """UNIQUE/ANY decision-table violations: record_id, rule, message (value NULL)."""
+        """Decision-table errors (value NULL): UNIQUE/ANY violations, and PRIORITY / OUTPUT
+        ORDER hits whose output is outside its declared values: record_id, rule, message."""
         res = self.to_arrow()
         key = self.engine.schema.entity(self.entity).key
         rows: list[dict[str, Any]] = []
@@ -273,9 +274,13 @@ class BatchResult:
             st = res.column(rid + STATUS_SUFFIX)
             mask = pc.fill_null(pc.equal(st, "error"), False)
             ids = res.column(key).filter(mask).to_pylist()
-            policy = self.engine.rule(rid, self.as_of).table
-            what = "several rows matched" if policy and policy.hit_policy == "unique" \
-                else "matching rows give different outputs"
+            table = self.engine.rule(rid, self.as_of).table
+            policy = table.hit_policy if table else "any"
+            what = {"unique": "several rows matched", "any": "matching rows give different "
+                    "outputs"}.get(policy) or (
+                "a matching row gives an output outside its declared values ("
+                + "; ".join(f"{o.name}: {', '.join(map(repr, o.values))}"
+                            for o in (table.outputs if table else ()) if o.values) + ")")
             rows += [{"record_id": str(i), "rule": rid,
                       "message": f"decision table '{rid}': {what}"} for i in ids]
         return pa.Table.from_pylist(rows, schema=ERRORS_SCHEMA)

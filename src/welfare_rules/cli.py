@@ -32,6 +32,7 @@ from .cli_kit import (
     settle_option,
     version,
 )
+from .errors import ErrorGroup, LocatedError
 from .formatting import number
 
 __all__ = ["BadInput", "guarded", "main"]
@@ -168,13 +169,18 @@ def _plugin_owning(paths: Sequence[str]) -> dict[str, tuple[str, Path]]:
     return found
 
 
-def _refuse_uninstalled_plugin(paths: Sequence[str]) -> None:
-    """Refuse a path inside the distribution folder of a plugin that is not installed: its rule
-    files read the plugin's schema and parameters, so checked alone they give errors that are
-    not theirs (the folder's ``pyproject.toml`` declares a ``welfare_rules`` entry point)."""
+def _uninstalled_plugin(paths: Sequence[str]) -> tuple[str, str, Path] | None:
+    """The first path inside the distribution folder of a plugin that is not installed (the
+    folder's ``pyproject.toml`` declares a ``welfare_rules`` entry point that is not
+    installed): ``(path, plugin, folder)``, or None. Its rule files may read the plugin's own
+    schema and parameters, which a check over the national pack alone does not have."""
     import tomllib
 
     from .plugins import installed_entry_points
+
+    def table(value: object, key: str) -> dict[str, object]:
+        inner = value.get(key) if isinstance(value, dict) else None
+        return inner if isinstance(inner, dict) else {}
 
     installed = {ep.name for ep in installed_entry_points()}
     for given in paths:
@@ -187,15 +193,12 @@ def _refuse_uninstalled_plugin(paths: Sequence[str]) -> None:
                 meta = tomllib.loads(project.read_text(encoding="utf-8"))
             except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
                 break
-            eps = meta.get("project", {}).get("entry-points", {}).get("welfare_rules", {})
-            missing = sorted(name for name in eps if name not in installed) \
-                if isinstance(eps, dict) else []
+            eps = table(table(table(meta, "project"), "entry-points"), "welfare_rules")
+            missing = sorted(name for name in eps if name not in installed)
             if missing:
-                raise BadInput(f"{given} is in the folder of the plugin '{missing[0]}' "
-                               f"({folder}), which is not installed: install it "
-                               f"(pip install -e {folder}) to check it with its plugin, or "
-                               f"give --alone to check the files by themselves")
+                return given, missing[0], folder
             break
+    return None
 
 
 def _package_folder(path: Path, package: str) -> Path | None:
@@ -248,8 +251,6 @@ def check(ui: Ui, paths: Sequence[str], plugins: Sequence[str], alone: bool) -> 
     if not paths:
         raise BadInput("give one or more rule files or folders")
     owners = {} if alone else _plugin_owning(paths)
-    if not owners and not alone:
-        _refuse_uninstalled_plugin(paths)
     if owners:
         engine = Engine.load(plugins=list(dict.fromkeys([*plugins, *owners])))
         ui.header(engine=engine, what=f"check in the context of {', '.join(owners)}")
@@ -266,7 +267,23 @@ def check(ui: Ui, paths: Sequence[str], plugins: Sequence[str], alone: bool) -> 
                        f"{', '.join(owners)} under the given paths, checked with the "
                        f"national pack ({len(engine.rules)} rules loaded)")
         return
-    engine = Engine.load(plugins=list(plugins) or None, rules=list(paths), builtins=not alone)
+    uninstalled = None if alone else _uninstalled_plugin(paths)
+    try:
+        engine = Engine.load(plugins=list(plugins) or None, rules=list(paths),
+                             builtins=not alone)
+    except (ErrorGroup, LocatedError) as exc:
+        if uninstalled is None:
+            raise
+        # the errors may be the plugin's schema and parameters missing, not the files' own
+        for e in exc.errors if isinstance(exc, ErrorGroup) else [exc]:
+            click.echo(str(e), err=True)
+        given, name, folder = uninstalled
+        count = len(exc.errors) if isinstance(exc, ErrorGroup) else 1
+        raise BadInput(f"{count} error(s) checking {given} over the national pack; it is in "
+                       f"the folder of the plugin '{name}' ({folder}), which is not "
+                       f"installed: if its rules read the plugin's own schema or parameters, "
+                       f"install it (pip install -e {folder}) to check it with its plugin"
+                       ) from exc
     ui.header(engine=engine, what="check")
     n_user = sum(1 for c in engine.contributions if c.plugin == "user rules")
     ui.set(ok=True, rules=len(engine.rules), rulesets=n_user, parameters=len(engine.parameters))
@@ -524,14 +541,14 @@ def _summary_tables(con: Any, ui: Ui, res: Any, entity: str, lang: str, persons:
         ui.set(counts={"households": table.num_rows, "persons": persons})
     ui.table(rows, title=_title(entity, lang, entity), key=f"{entity}_by_{by or 'group'}",
              headers=_headers(engine, rows.column_names, lang, res.as_of),
-             total=_word("total", lang), notes=notes)
+             total=_word("total", lang), notes=notes, lang=lang)
     if "lks_maturity" in table.column_names:
         levels = con.sql("SELECT coalesce(lks_maturity, '(none)') AS level, count(*) AS lks, "
                          "count(*) FILTER (WHERE lks_maturity__status = 'unknown') AS "
                          "needs_verification FROM r GROUP BY ALL ORDER BY 1").to_arrow_table()
         ui.table(_ladder_order(engine, levels), title=_title("levels", lang),
                  key="lks_by_level", headers=_headers(engine, levels.column_names, lang, res.as_of),
-                 total=_word("total", lang))
+                 total=_word("total", lang), lang=lang)
     if res.findings.num_rows:
         checks = con.sql("SELECT \"check\", severity, count(*) AS findings, "
                          "count(DISTINCT record_id) AS records FROM f GROUP BY ALL "
@@ -544,7 +561,7 @@ def _summary_tables(con: Any, ui: Ui, res: Any, entity: str, lang: str, persons:
                  notes=[("Satu catatan bisa memiliki beberapa temuan; kolom catatan tidak "
                          "dijumlahkan." if lang == "id" else
                          "One record can have several findings; the records column is not "
-                         "added up.")])
+                         "added up.")], lang=lang)
 
 
 def _check_titles(engine: Any, checks: Any, lang: str, as_of: datetime.date | None) -> Any:
@@ -731,7 +748,7 @@ def diff(ui: Ui, data: str, members: str | None, entity: str, adapter: str | Non
     ui.table(shown, title=f"{entity}: {_word('before', lang)} → {_word('after', lang)} "
              f"({', '.join([*sets, *rule_files])})", key="diff",
              headers=_headers(before, shown.column_names, lang, when), total=_word("total", lang),
-             notes=_DIFF_NOTES[lang])
+             notes=_DIFF_NOTES[lang], lang=lang)
     n_records = len(set(changed.column(before.schema.entity(entity).key).to_pylist()))
     ui.set(changed_values=changed.num_rows, changed_records=n_records)
     ui.info(f"{number(changed.num_rows)} value(s) changed in {number(n_records)} record(s)"
@@ -807,13 +824,13 @@ def reconcile(ui: Ui, data: str, members: str | None, adapter: str | None,
              sum_columns=["findings"],
              notes=[("Keluarga dihitung sekali per baris; satu keluarga bisa muncul di beberapa "
                      "baris." if lang == "id" else "A family is counted once per row; one "
-                     "family can appear in several rows.")])
+                     "family can appear in several rows.")], lang=lang)
     freed = rec.freed_places()
     if freed.num_rows:
         ui.table(freed, title=("Kuota yang dapat dialihkan (bukti 'hentikan pembayaran')"
                                if lang == "id" else "Places freed ('stop payment' evidence)"),
                  key="freed_places", headers=_headers(engine, freed.column_names, lang, when),
-                 total=_word("total", lang))
+                 total=_word("total", lang), lang=lang)
     if fail_on and _has_findings(rec.findings, fail_on):
         ui.warn(f"findings of severity {fail_on} or worse")
         ui.done()

@@ -289,9 +289,10 @@ class Ui:
 
     def table(self, rows: Any, *, title: str, key: str, headers: Mapping[str, str] | None = None,
               total: str | None = "Total", sum_columns: Sequence[str] | None = None,
-              notes: Sequence[str] = ()) -> None:
+              notes: Sequence[str] = (), lang: str = "en") -> None:
         """A table: rich on stdout (headers from ``headers``, a total row over the integer
-        columns, words never split) or, with ``--json``, ``result["tables"][key]``."""
+        columns, words never split; numbers grouped as ``lang`` writes them — ``3.053`` in
+        Indonesian, ``3,053`` in English) or, with ``--json``, ``result["tables"][key]``."""
         import pyarrow as pa
 
         table = rows if isinstance(rows, pa.Table) else pa.Table.from_pylist(list(rows))
@@ -306,10 +307,11 @@ class Ui:
                    or _is_float(table.schema.field(c).type)}
         summed = [c for c in (sum_columns if sum_columns is not None else cols)
                   if c in numeric and _is_int(table.schema.field(c).type)]
-        cells = [[_cell(r[c]) for c in cols] for r in data]
+        cells = [[_cell(r[c], lang) for c in cols] for r in data]
         totals: list[str] | None = None
         if total and summed and len(data) > 1:
-            totals = [_cell(sum(r[c] or 0 for r in data)) if c in summed else "" for c in cols]
+            totals = [_cell(sum(r[c] or 0 for r in data), lang) if c in summed else ""
+                      for c in cols]
             totals[0] = totals[0] or total
         _print_rich(title, [(headers or {}).get(c, c) for c in cols],
                     [c in numeric for c in cols], cells, totals, notes)
@@ -335,10 +337,10 @@ def _is_float(ty: Any) -> bool:
     return bool(pat.is_floating(ty) or pat.is_decimal(ty))
 
 
-def _cell(v: Any) -> str:
+def _cell(v: Any, lang: str) -> str:
     from .formatting import cell
 
-    return cell(v)
+    return cell(v, lang)
 
 
 def _fit(natural: list[int], minimum: list[int], room: int) -> list[int]:

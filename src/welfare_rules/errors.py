@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from difflib import get_close_matches
+from typing import Any
 
 import attrs
 
@@ -151,18 +152,24 @@ def beyond_dates(function: str) -> str:
 
 
 class HitPolicyError(EvaluationError):
-    """A UNIQUE or ANY decision table matched rows it may not match together."""
+    """A UNIQUE or ANY decision table matched rows it may not match together, or a PRIORITY /
+    OUTPUT ORDER row gave an output outside the output's declared values (``undeclared``:
+    the output's name, the value and the declared values)."""
 
-    def __init__(self, rule_id: str, policy: str, rows: Sequence[int]):
+    def __init__(self, rule_id: str, policy: str, rows: Sequence[int],
+                 undeclared: tuple[str, Any, Sequence[Any]] | None = None):
         self.policy = policy
         self.rows = list(rows)
         shown = ", ".join(str(r) for r in self.rows)
-        reason = (
-            "several rows matched" if policy == "unique" else "matching rows give different outputs"
-        )
-        super().__init__(
-            f"decision table '{rule_id}' (hit policy {policy}): {reason}: rows {shown}", rule_id
-        )
+        if undeclared is not None:
+            name, value, declared = undeclared
+            text = (f"row {shown} gives {name} {value!r}, not one of its declared values "
+                    f"({', '.join(repr(v) for v in declared)})")
+        else:
+            reason = ("several rows matched" if policy == "unique"
+                      else "matching rows give different outputs")
+            text = f"{reason}: rows {shown}"
+        super().__init__(f"decision table '{rule_id}' (hit policy {policy}): {text}", rule_id)
 
 
 class DataError(WelfareRulesError, ValueError):

@@ -171,9 +171,10 @@ def register(group: click.Group, *, plugin_option: Decorator) -> None:
         res.weights = weights
         ui.set(reform=reform.fingerprint(), weights=weights)
         ui.table(res.totals, title=reform.describe(lang), key="totals", headers=headers,
-                 total=None)
+                 total=None, lang=lang)
         if by:
-            ui.table(res.by(by), title=f"per {by}", key="by", headers=headers, total=None)
+            ui.table(res.by(by), title=f"per {by}", key="by", headers=headers, total=None,
+                     lang=lang)
         written: list[str] = []
         if xlsx_out:
             written.append(str(res.write_xlsx(xlsx_out, by=by)))
@@ -244,7 +245,7 @@ def register(group: click.Group, *, plugin_option: Decorator) -> None:
                              rotation=None if rotation == "none" else rotation,
                              max_tenure=max_tenure, lang=lang)
         ui.table(alloc.summary, title=f"{programme.upper()} per {by}", key="summary",
-                 headers=_HEADERS.get(lang, {}))
+                 headers=_HEADERS.get(lang, {}), lang=lang)
         written: list[str] = []
         if xlsx_out:
             written.append(str(alloc.write_xlsx(xlsx_out)))

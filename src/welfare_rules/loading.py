@@ -865,11 +865,18 @@ class _Flattener:
         return None if bad else nodes
 
 
+def _ruleset_shaped(data: Any) -> bool:
+    """Whether parsed YAML has the shape of a ruleset file (a mapping with an entity and a
+    list of rules): only such files go to the parse cache — a folder given to ``check`` may
+    also hold rule-test cases, with NIKs and names."""
+    return isinstance(data, Mapping) and "entity" in data and isinstance(data.get("rules"), list)
+
+
 def load_ruleset_file(path: str | Path, origin: Origin) -> tuple[RuleSet | None,
                                                                   list[LocatedError]]:
     """Load one ruleset file; return it (or None) and every error found in it."""
     try:
-        data, pos = load_yaml_file(path, cache=True)
+        data, pos = load_yaml_file(path, cache=True, keep=_ruleset_shaped)
     except LocatedError as exc:
         return None, [exc]
     return ruleset_from_data(data, pos, attrs.evolve(origin, file=_short(path, origin)))

@@ -102,6 +102,17 @@ class Table:
         return self.hit_policy in ("output_order", "rule_order") or (
             self.hit_policy == "collect" and self.aggregation is None)
 
+    @property
+    def may_error(self) -> bool:
+        """Whether a record can give this table the status ``error``: UNIQUE / ANY rows that
+        may not match together, or a PRIORITY / OUTPUT ORDER row whose ``= expression`` output
+        has declared values and may give one outside them (a literal output outside them is
+        refused at load)."""
+        if self.hit_policy in ("unique", "any"):
+            return True
+        return self.hit_policy in ("priority", "output_order") and any(
+            self.open_outputs(i, ranked=True) for i in range(len(self.rows)))
+
     def open_outputs(self, row: int, *, ranked: bool = False) -> list[int]:
         """The output columns of ``row`` that may be unknown when it matches: an expression
         or a null literal (``ranked``: only the columns with declared values, which PRIORITY

@@ -118,3 +118,54 @@ def test_cli_explain_with_members_still_explains() -> None:
     code, out = _run("explain", str(HH), "--members", str(PERSONS), "--id", "3375010101230001",
                      "--as-of", "2024-07-01")
     assert code == 0, out
+
+
+NESTED = [
+    {"id": "3375012345678901", "desil": 3, "members": [
+        {"nik": "3375019876543210", "relationship": "head", "is_alive": True},
+        {"nik": "12"}, 5]},
+    {"id": "3375012345678902", "desil": 3},
+    {"id": "3375012345678903", "desil": 3, "members": [
+        {"nik": "3375019876543211", "household_id": "3375012345678999"}]},
+    {"id": "3375012345678905", "desil": 3, "members": []},
+]
+
+
+@pytest.mark.parametrize("suffix", [".json", ".jsonl"])
+def test_the_command_line_reads_members_nested_in_json_records(tmp_path: Path,
+                                                               suffix: str) -> None:
+    """review3 F8: `evaluate h.json` whose records carry `members` was refused with advice to
+    put `members` in each record. The nested members are read as the person table: each
+    member counted, a bad one quarantined with where it is, as a --members file's rows are."""
+    import json
+
+    import pyarrow.csv as pacsv
+    import pyarrow.parquet as pq
+
+    data = tmp_path / f"h{suffix}"
+    data.write_text(json.dumps(NESTED) if suffix == ".json"
+                    else "\n".join(json.dumps(r) for r in NESTED) + "\n", encoding="utf-8")
+    out = tmp_path / "out"
+    r = CliRunner().invoke(main, ["evaluate", str(data), "--as-of", "2024-01-01", "--out",
+                                  str(out), "--json", "-q"])
+    assert r.exit_code == 0, r.stderr
+    assert json.loads(r.stdout)["read"] == {
+        "household": {"read": 4, "valid": 3, "quarantined": 1},
+        "person": {"read": 4, "valid": 1, "quarantined": 3}}
+    q = pacsv.read_csv(out / "quarantine.csv").to_pylist()
+    reasons = {(x["source"].rsplit("/", 1)[-1], x["row"], x["reason"]) for x in q}
+    assert reasons == {
+        (data.name, 2, "no 'members' in this record, while the first record of the file has "
+                       "them: write 'members': [] for none"),
+        (f"{data.name} (members)", 2,
+         "NIK has fewer than 16 digits: digits were lost (not repaired)"),
+        (f"{data.name} (members)", 3, "members[2] of record 1: not a JSON object"),
+        (f"{data.name} (members)", 4, "members[0] of record 3: household_id "
+                                      "3375********8999 is not the id of the record it is in "
+                                      "(3375********8903)")}
+    members = pq.read_table(out / "members.parquet").select(["nik", "household_id"])
+    assert members.to_pylist() == [{"nik": "3375019876543210",
+                                    "household_id": "3375012345678901"}]
+    counts = {x["id"]: x["member_count"]
+              for x in pq.read_table(out / "results.parquet").to_pylist()}
+    assert counts == {"3375012345678901": 1, "3375012345678903": 0, "3375012345678905": 0}

@@ -265,3 +265,49 @@ def test_a_multi_output_error_row_is_a_null_struct(tmp_path: Path, backend: str,
     assert ref[0] == [{"a": "x", "b": 3}, None, {"a": "x", "b": 3}, None]
     assert ref[1] == ["value", "error", "value", "unknown"]
     assert _answers(engine, rows, "t_multi", backend, request) == ref, backend
+
+
+# -- review3 F5: a ranked expression output outside the declared values is an error -----------
+
+RANKED = """
+  - id: t_prio
+    table:
+      hit_policy: priority
+      inputs: [desil]
+      outputs: [{name: level, values: [severe, moderate, none]}]
+      rows:
+        - {when: ["< 5"], then: "= kecamatan"}
+        - {when: ["< 9"], then: moderate}
+      default: none
+  - id: t_order
+    table:
+      hit_policy: output_order
+      inputs: [desil]
+      outputs: [{name: level, values: [severe, moderate, none]}]
+      rows:
+        - {when: ["< 5"], then: "= kecamatan"}
+        - {when: ["< 9"], then: moderate}
+"""
+
+
+@pytest.mark.parametrize("rule", ["t_prio", "t_order"])
+def test_a_ranked_output_outside_the_declared_values_is_an_error(
+        tmp_path: Path, backend: str, request: pytest.FixtureRequest, rule: str) -> None:
+    """`= kecamatan` giving "zzz" (declared: severe, moderate, none) was ranked below every
+    declared value: PRIORITY answered "moderate", OUTPUT ORDER listed "zzz" last. It cannot
+    be ranked: the row's status is `error` on every backend, and Engine.evaluate names the
+    value and the declared ones."""
+    engine = _engine(tmp_path, RANKED)
+    rows = [{"desil": 2, "kecamatan": "zzz"}, {"desil": 2, "kecamatan": "severe"},
+            {"desil": 2}, {"desil": 7, "kecamatan": "zzz"}]
+    ref = _answers(engine, rows, rule, "python", request)
+    if rule == "t_prio":
+        assert ref[0] == [None, "severe", None, "moderate"]
+    else:
+        assert ref[0] == [None, ["severe", "moderate"], ["moderate", None], ["moderate"]]
+    assert ref[1] == ["error", "value", "unknown", "value"]
+    assert _answers(engine, rows, rule, backend, request) == ref, backend
+    with pytest.raises(wr.HitPolicyError, match=r"row 1 gives level 'zzz', not one of its "
+                       r"declared values \('severe', 'moderate', 'none'\)"):
+        engine.evaluate("household", {"id": KK, **rows[0], "members": []},
+                        as_of=AS_OF).value(rule)

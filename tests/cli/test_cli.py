@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from welfare_rules.cli import main
@@ -147,6 +148,9 @@ def test_demo_writes_results_that_open_in_pandas(tmp_path: Path) -> None:
     assert "LKS per tingkat kematangan" in stdout  # Indonesian by default (--lang en)
     # counts in Indonesian, with Babel: 1.500, not Python's 1,500 (review2 #37)
     assert "1.500 keluarga" in stdout
+    # ... and so are the table's cells: the total row reads 1.500, not 1,500
+    assert any(line.startswith("│ Jumlah") and " 1.500 " in line
+               for line in stdout.splitlines()), stdout
     # titles are templates over parameters: the headers show the value in force, never the
     # placeholder (the BPS header read "paling sedikit {param.bps.min_criteria} dari 14")
     assert "{param." not in stdout
@@ -204,3 +208,22 @@ def test_table_headers_fill_the_parameters_of_rule_titles() -> None:
     heads = _headers(Engine.load(parameters={"bps.min_criteria": 7}), ["poor_bps"], "en", day)
     assert heads["poor_bps"] == "Poor household (at least 7 of the 14 BPS criteria)"
 
+
+
+def test_table_cells_and_totals_are_grouped_in_the_given_language(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """``Ui.table(..., lang=)``: cells and the total row are grouped as the language writes
+    numbers (3.053 / 3,053), the machine result keeps the plain integers."""
+    import pyarrow as pa
+
+    from welfare_rules.cli_kit import Ui
+
+    rows = pa.table({"kelurahan": ["Klego", "Tirto"], "households": [3053, 84990]})
+    for lang, cells in (("id", ("3.053", "84.990", "88.043")),
+                        ("en", ("3,053", "84,990", "88,043"))):
+        ui = Ui()
+        ui.table(rows, title="t", key="k", lang=lang)
+        out = capsys.readouterr().out
+        for c in cells:
+            assert f" {c} " in out, (lang, out)
+        assert ui.result["tables"]["k"][0]["households"] == 3053

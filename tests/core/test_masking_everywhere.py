@@ -107,19 +107,14 @@ class _Own:
         return outcome
 
 
-@pytest.mark.parametrize("backend", [
-    "python", "polars",
-    pytest.param("duckdb", marks=pytest.mark.xfail(strict=True, reason=(
-        "the SQL compiler masks the identifier fields of a dataset check's message "
-        "(mask_id_sql) but not a NIK typed into another field; BatchResult.findings masks "
-        "it (mask_table), a backend's own Outcome does not"))),
-])
+@pytest.mark.parametrize("backend", ["python", "polars", "duckdb"])
 def test_a_backend_s_own_dataset_check_messages_are_masked(engine_from: Any,
                                                            backend: str) -> None:
     """A backend masks the placeholders of a dataset check's message itself, as the Python
     one does (masking.placeholder_text): a NIK typed into a person's name is masked before
     BatchResult's safety net, a malformed (15-digit) NIK whole. The Polars backend left a
-    dataset check's other fields as they were (review2 #8): this test fails with that code,
+    dataset check's other fields as they were (review2 #8), and the DuckDB one masked only
+    the identifier fields (mask_id_sql), not a NIK in a name: this test fails with either,
     which the BatchResult-level test above cannot see."""
     eng = engine_from(RULES, extra_plugins=[Backends()])
     assert backend in _backends(eng)

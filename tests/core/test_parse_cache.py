@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime
 import json
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -54,9 +55,13 @@ def _exact(a: Any, b: Any, where: str = "") -> None:
 
 
 def _read_cold_and_warm(f: Path, root: Path) -> tuple[Any, Any]:
-    cold = _yaml.load_yaml(f.read_text(encoding="utf-8"), str(f))  # never the cache
+    text = f.read_text(encoding="utf-8")
+    cold = _yaml.load_yaml(text, str(f))  # never the cache
+    before = len(_entries(root)) if root.exists() else 0
     first = _yaml.load_yaml_file(f, cache=True)  # parses and stores
-    assert _entries(root), f
+    # a text with a 16-digit run (a NIK, a No. KK) is never stored
+    stored = not re.search(r"(?<![0-9])[0-9]{16,}(?![0-9])", text)
+    assert len(_entries(root)) == before + stored, f
     warm = _yaml.load_yaml_file(f, cache=True)  # from the cache
     _exact(first[0], cold[0])
     return cold, warm
@@ -304,3 +309,39 @@ def test_files_that_may_hold_personal_data_are_never_cached(cache, tmp_path):
     entries = _entries(cache)
     assert len(entries) > 20
     assert not [e for e in entries if nik in e.read_text(encoding="utf-8")]
+
+
+def test_a_folder_given_to_check_caches_no_rule_test_case(cache, tmp_path):
+    """``check`` (and ``Engine.load(rules=[folder])``) reads every YAML under the folder as a
+    ruleset; a plugin-shaped folder of one's own holds rule-test cases beside its rules. Only
+    files shaped like a ruleset are cached, and never a text with a 16-digit run (review 4 F4:
+    the case file was parsed and stored before it was found not to be a ruleset)."""
+    from click.testing import CliRunner
+
+    from welfare_rules.cli import main
+
+    nik, name = "3375014404900001", "Siti Aminah"
+    (tmp_path / "pk" / "rules").mkdir(parents=True)
+    (tmp_path / "pk" / "tests").mkdir()
+    (tmp_path / "pk" / "rules" / "r.yaml").write_text(
+        "id: t_set\nentity: household\nversion: '1'\nrules:\n"
+        "  - id: t_big\n    when: floor_area_m2 > 100\n", encoding="utf-8")
+    case = tmp_path / "pk" / "tests" / "cases.yaml"
+    case.write_text(f"- name: one\n  input: {{id: '3375019876543210', members: "
+                    f"[{{nik: '{nik}', name: '{name}'}}]}}\n  output: {{t_big: true}}\n",
+                    encoding="utf-8")
+    # shaped like a ruleset, with a NIK in a message: parsed, never stored
+    (tmp_path / "pk" / "rules" / "s.yaml").write_text(
+        "id: t_set2\nentity: household\nversion: '1'\nrules:\n  - id: t_nik\n"
+        f"    when: id == '{nik[:-1]}2'\n", encoding="utf-8")
+    for target in ("pk", "pk/tests/cases.yaml"):
+        CliRunner().invoke(main, ["check", str(tmp_path / target)])
+    Engine.load(rules=[tmp_path / "pk" / "rules"])
+    entries = _entries(cache)
+    assert len(entries) > 20  # the pack's files and r.yaml were cached
+    assert any("t_big" in e.read_text(encoding="utf-8") for e in entries)
+    for e in entries:
+        body = e.read_text(encoding="utf-8")
+        assert nik not in body
+        assert nik[:-1] not in body
+        assert name not in body

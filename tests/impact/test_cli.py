@@ -62,6 +62,21 @@ def test_impact_weighted_doubles_the_totals(files: dict[str, str]) -> None:
         assert b["households"] == 2 * a["households"]
 
 
+def test_impact_table_cells_are_grouped_in_the_command_language(files: dict[str, str]) -> None:
+    """Every number cell of a CLI table is grouped as ``--lang`` writes numbers (Babel):
+    ``1.699.200.000`` in Indonesian, ``1,699,200,000`` in English — not Python's ``:,``
+    whatever the language (the summary and the cells disagreed)."""
+    args = ["impact", files["data"], "--members", files["members"], "--set",
+            "pkh.max_desil=5", "--as-of", files["as_of"], "--by", "", "-q"]
+    for lang, sep, other in (("id", ".", ","), ("en", ",", ".")):
+        code, stdout, err = run(*args, "--lang", lang)
+        assert code == 0, err
+        cells = [c for line in stdout.splitlines() if "│" in line
+                 for c in re.split(r"[│\s]+", line) if c[:1].isdigit()]
+        assert any(re.fullmatch(rf"\d{{1,3}}(\{sep}\d{{3}})+", c) for c in cells), (lang, cells)
+        assert not any(other in c for c in cells), (lang, cells)
+
+
 def test_impact_errors_are_one_line(files: dict[str, str], reform_file: Path) -> None:
     code, _, err = run("impact", files["data"], "--members", files["members"])
     assert code == 2

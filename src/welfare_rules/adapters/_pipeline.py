@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import sys
 from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import attrs
@@ -26,7 +27,15 @@ from ..schema import Entity, Field, Schema, bound_text
 from ..sqlbuild import query, run
 from ..types import TEXT_MAX
 from . import _parse as P
-from ._sources import REPLACEMENT, FastReaderFailed, OpenedSource, RawBatch, open_source
+from ._sources import (
+    REPLACEMENT,
+    FastReaderFailed,
+    Nested,
+    OpenedSource,
+    RawBatch,
+    first_record_has,
+    open_source,
+)
 from ._sources import sequence as _seq
 from .record import TEXT_TOO_LONG
 from .result import CONFLICT_SCHEMA, QUARANTINE_SCHEMA, Link, LoadResult, empty_table
@@ -204,18 +213,20 @@ def _typed_schema(plan: EntityPlan) -> pa.Schema:
 
 def read_source(spec: MappingSpec, source: Any, plans: Sequence[EntityPlan], *,
                 key_column: str | None, dedupe_keys: Sequence[tuple[str, str]],
-                bar: Any, chunk_size: int, role: str | None = None) -> SourceState:
+                bar: Any, chunk_size: int, role: str | None = None,
+                nested: Nested | None = None) -> SourceState:
     """Read one source with the given entity plans; retry with the tolerant reader when the fast
     CSV parser gives up on a damaged file.
 
     ``role``: the entity a second source of the same read holds (the members). A source with
     no name of its own (``<dataframe>``, ``<sql>``) is then named for it (``<person
     dataframe>``), so that its quarantined rows are never taken for the first source's rows
-    of the same number (rows are counted once per source and row).
+    of the same number (rows are counted once per source and row). ``nested``: one side of
+    a JSON file whose records carry their child records (:class:`Nested`).
     """
     opened = _named(open_source(source, chunk_size=chunk_size, delimiters=spec.delimiters,
                                 encodings=spec.encodings, sheet=spec.sheet,
-                                adapter=spec.name), role)
+                                adapter=spec.name, nested=nested), role)
     try:
         return _read_opened(opened, plans, key_column, dedupe_keys, bar)
     except FastReaderFailed:
@@ -485,6 +496,17 @@ def _link_for(schema: Schema, parent: str) -> Link | None:
     return None
 
 
+def _nested_members(source: Any, schema: Schema, entity: str) -> Nested | None:
+    """The parent side of a JSON / JSON Lines file of ``entity`` records whose first record
+    carries its child records (``"members": [...]``), read as the child table; ``None`` for
+    any other source (the members then come from ``members=``, or are absent)."""
+    link = _link_for(schema, entity)
+    if link is None or not isinstance(source, str | Path) or not first_record_has(
+            Path(source), link.name):
+        return None
+    return Nested(link.name, link.parent_key, link.key, children=False)
+
+
 def read_with_spec(spec: MappingSpec, source: Any, schema: Schema, *, entity: str,
                    members: Any, progress: bool | None, chunk_size: int) -> LoadResult:
     """Read a source (and optionally its members) following a mapping spec."""
@@ -522,15 +544,18 @@ def read_with_spec(spec: MappingSpec, source: Any, schema: Schema, *, entity: st
             warnings += _member_warnings(st.qkeys, hh.column(link.parent_key))
         else:
             plan = build_plan(spec, schema, entity)
+            nested = _nested_members(source, schema, entity) if members is None else None
             st = read_source(spec, source, [plan], key_column=None,
                              dedupe_keys=[(entity, plan.entity.key)], bar=bar,
-                             chunk_size=chunk_size)
+                             chunk_size=chunk_size, nested=nested)
             rows_read += st.rows_read
             unmapped.update(st.unmapped)
             warnings += st.notes
             blank_lines += st.blank_lines
             quarantine.extend(st.quarantine)
             tables[entity] = st.table(entity, _typed_schema(plan))
+            if nested is not None:  # the same file again, for the records nested in each
+                members, nested = source, attrs.evolve(nested, children=True)
             if members is not None:
                 link = _link_for(schema, entity)
                 if link is None:
@@ -541,7 +566,7 @@ def read_with_spec(spec: MappingSpec, source: Any, schema: Schema, *, entity: st
                                    if fp.field.name == link.key), link.key)
                 mst = read_source(spec, members, [child_plan], key_column=key_header,
                                   dedupe_keys=[(link.child, child_plan.entity.key)], bar=bar,
-                                  chunk_size=chunk_size, role=link.child)
+                                  chunk_size=chunk_size, role=link.child, nested=nested)
                 rows_read += mst.rows_read
                 unmapped.update(mst.unmapped)
                 warnings += mst.notes

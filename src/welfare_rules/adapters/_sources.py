@@ -881,7 +881,87 @@ def _records_source(name: str, records: Iterator[tuple[int, Any]], chunk_size: i
 _BLANK_LINE = object()  # a JSON Lines line holding nothing: counted, not a row
 
 
-def open_json(path: Path, *, chunk_size: int) -> OpenedSource:
+@attrs.frozen
+class Nested:
+    """Child records nested in a JSON / JSON Lines file's records (``"members": [...]`` in
+    each household), read as two sources of the one file.
+
+    Attributes:
+        relation: the key holding the child records (``members``).
+        parent_key: the parent's key field (``id``), copied into each child record.
+        link: the child's field naming its parent (``household_id``).
+        children: this side reads the child records (else the parents, without ``relation``).
+    """
+
+    relation: str
+    parent_key: str
+    link: str
+    children: bool
+
+    def split(self, records: Iterator[tuple[int, Any]]) -> Iterator[tuple[int, Any]]:
+        """The parent records (each without ``relation``; one without it, or with something
+        else than a list, is refused with the reason) or the child records (numbered 1, 2, …
+        in the order of the file, each given its parent's key; one that is not an object, or
+        names another parent, is refused with the reason). A refused parent's children are
+        read and then refused with it (they match no valid parent)."""
+        if not self.children:
+            for row, obj in records:
+                if isinstance(obj, dict):
+                    if self.relation not in obj:
+                        obj = (f"no '{self.relation}' in this record, while the first record "
+                               f"of the file has them: write '{self.relation}': [] for none")
+                    elif not isinstance(obj[self.relation], list):
+                        obj = f"'{self.relation}' is not a list of objects"
+                    else:
+                        obj = {k: v for k, v in obj.items() if k != self.relation}
+                yield row, obj
+            return
+        n = 0
+        for row, obj in records:
+            kids = obj.get(self.relation) if isinstance(obj, dict) else None
+            if not isinstance(kids, list):
+                continue
+            parent = obj.get(self.parent_key)
+            for i, kid in enumerate(kids):
+                n += 1
+                where = f"{self.relation}[{i}] of record {number(row)}"
+                if not isinstance(kid, dict):
+                    yield n, f"{where}: not a JSON object"
+                elif self.link in kid and _py_to_text(kid[self.link]) != _py_to_text(parent):
+                    yield n, (f"{where}: {self.link} {_py_to_text(kid[self.link])} is not the "
+                              f"{self.parent_key} of the record it is in "
+                              f"({_py_to_text(parent)})")
+                else:
+                    yield n, {**kid, self.link: parent}
+
+
+def first_record_has(path: Path, key: str) -> bool:
+    """Whether the first record of a JSON (array) or JSON Lines file is an object holding
+    ``key``; ``False`` for any other file, or one that cannot be read (its reader says why)."""
+    suffix = path.suffix.lower()
+    try:
+        if suffix == ".json":
+            data = json.loads(path.read_bytes().decode("utf-8-sig", errors="replace"))
+            first = data[0] if isinstance(data, list) and data else data
+        elif suffix in (".jsonl", ".ndjson"):
+            with path.open("rb") as fh:
+                line = next((ln for ln in fh if ln.strip()), b"null")
+            first = json.loads(line.decode("utf-8", errors="strict"))
+        else:
+            return False
+    except (OSError, ValueError):
+        return False
+    return isinstance(first, dict) and key in first
+
+
+def _nested(records: Iterator[tuple[int, Any]], nested: Nested | None,
+            name: str) -> tuple[Iterator[tuple[int, Any]], str]:
+    if nested is None:
+        return records, name
+    return nested.split(records), (f"{name} ({nested.relation})" if nested.children else name)
+
+
+def open_json(path: Path, *, chunk_size: int, nested: Nested | None = None) -> OpenedSource:
     try:
         data = json.loads(path.read_bytes().decode("utf-8-sig", errors="replace"))
     except (OSError, ValueError) as exc:
@@ -890,10 +970,12 @@ def open_json(path: Path, *, chunk_size: int) -> OpenedSource:
         data = [data]
     if not isinstance(data, list):
         raise DataError(f"{path}: expected a JSON array of objects")
-    return _records_source(str(path), enumerate(data, start=1), chunk_size, len(data))
+    records, name = _nested(enumerate(data, start=1), nested, str(path))
+    return _records_source(name, records, chunk_size,
+                           len(data) if nested is None or not nested.children else None)
 
 
-def open_jsonl(path: Path, *, chunk_size: int) -> OpenedSource:
+def open_jsonl(path: Path, *, chunk_size: int, nested: Nested | None = None) -> OpenedSource:
     def records() -> Iterator[tuple[int, Any]]:
         with path.open("rb") as fh:
             row = 0
@@ -911,7 +993,8 @@ def open_jsonl(path: Path, *, chunk_size: int) -> OpenedSource:
 
     if not path.exists():
         raise DataError(f"cannot read {path}: no such file")
-    return _records_source(str(path), records(), chunk_size, None)
+    rows, name = _nested(records(), nested, str(path))
+    return _records_source(name, rows, chunk_size, None)
 
 
 def open_parquet(path: Path, *, chunk_size: int) -> OpenedSource:
@@ -1000,9 +1083,10 @@ def _open_sqlalchemy(src: SQLSource, chunk_size: int) -> OpenedSource:
 
 def open_source(source: Any, *, chunk_size: int, delimiters: Sequence[str] = (),
                 encodings: Sequence[str] = (), sheet: str | None = None,
-                adapter: str = "") -> OpenedSource:
+                adapter: str = "", nested: Nested | None = None) -> OpenedSource:
     """Open any supported source (``delimiters``/``encodings``: what the adapter accepts for
-    CSV files; empty = sniffed among all).
+    CSV files; empty = sniffed among all; ``nested``: one side of a JSON file's nested child
+    records, see :class:`Nested`).
 
     Raises:
         DataError: the source kind is not supported or the file cannot be read at all.
@@ -1019,9 +1103,9 @@ def open_source(source: Any, *, chunk_size: int, delimiters: Sequence[str] = (),
         if suffix in (".parquet", ".pq"):
             return open_parquet(path, chunk_size=chunk_size)
         if suffix == ".json":
-            return open_json(path, chunk_size=chunk_size)
+            return open_json(path, chunk_size=chunk_size, nested=nested)
         if suffix in (".jsonl", ".ndjson"):
-            return open_jsonl(path, chunk_size=chunk_size)
+            return open_jsonl(path, chunk_size=chunk_size, nested=nested)
         return open_csv(path, delimiters=delimiters, encodings=encodings, chunk_size=chunk_size,
                         adapter=adapter)
     if isinstance(source, pa.Table):

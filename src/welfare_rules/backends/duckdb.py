@@ -38,6 +38,7 @@ from .sql import EntityQuery, SqlCompiler
 from .sqlrun import (
     carry_select,
     compile_query,
+    findings_as_shown,
     findings_query,
     key_of,
     key_range_select,
@@ -238,7 +239,7 @@ class DuckDBBackend(BackendBase):
             if f is None:
                 return empty_table(FINDINGS_SCHEMA)
             with bounded_arithmetic():
-                return fetch_arrow(con.sql(comp.sql(f))).cast(FINDINGS_SCHEMA)
+                return findings_as_shown(fetch_arrow(con.sql(comp.sql(f))))
 
         def cleanup() -> None:
             con.close()

@@ -363,7 +363,12 @@ class PolarsCompiler:
             return _raise_where(value, ctx.reach)
         method = getattr(self, f"{type(node).__name__.lower()}_expr")
         result: pl.Expr = method(node, ctx)
-        return result
+        if ctx.reach is None or isinstance(node, n.Literal | n.Param | n.Name):
+            return result  # a name is read null outside the reach (name_expr)
+        # every part's value is null outside the reach, not only the fields: a part that
+        # makes a value of a null (coalesce, is_missing, a Kleene `or`) would otherwise feed
+        # the operator above it a value on a row that does not reach it, and overflow there
+        return pl.when(ctx.reach).then(result)
 
     def _reached(self, node: n.Node, where: pl.Expr, ctx: Ctx) -> pl.Expr:
         """``node`` as the Python reference evaluates it: only on the rows where ``where`` (a
@@ -527,15 +532,20 @@ class PolarsCompiler:
         nullp = fn.null_propagating
 
         def run(s: pl.Series) -> pl.Series:
-            out = []
+            out: list[Any] = []
             for row in s.to_list():
                 vals = list(row.values())
+                if reached is not None and not vals.pop():
+                    out.append(None)  # a row that does not reach the call: not called
+                    continue
                 out.append(None if nullp and any(v is None for v in vals) else impl(*vals))
             return pl.Series(out, dtype=ty) if ty is not None else pl.Series(out)
 
         if not args:
             return _lit(impl())
-        st = pl.struct([a.alias(f"a{i}") for i, a in enumerate(args)])
+        reached = None if ctx.reach is None else ctx.reach.fill_null(False).alias("reached")
+        st = pl.struct([a.alias(f"a{i}") for i, a in enumerate(args)]
+                       + ([] if reached is None else [reached]))
         return st.map_batches(run, return_dtype=ty, is_elementwise=True)
 
     # -- built-in functions (fn_<name>(args, node, ctx)) ---------------------------------------
@@ -1018,6 +1028,16 @@ class PolarsCompiler:
                           if ks]
                 if opened:
                     unknown = _or_all([unknown, *opened])
+            # a matched row's expression output known and outside the declared values: error
+            undeclared = [_true(matches[i]) & _or_all([
+                outs[i][k].is_not_null() & ~_or_all([outs[i][k].eq_missing(_lit(v))
+                                                     for v in table.outputs[k].values])
+                for k in table.open_outputs(i, ranked=True)])
+                for i in range(len(matches)) if table.open_outputs(i, ranked=True)]
+            if undeclared:
+                error = (~unknown & _or_all(undeclared)).fill_null(False)
+                extra[rule.id + "__error"] = error
+                unknown = unknown | error
             keys = [_priority_key(table, row.outputs) for row in table.rows]
             if any(k is None for k in keys):
                 return self._ordered_hits(table, matches, outs, shape, dflt, unknown, nhits,
@@ -1108,7 +1128,7 @@ class PolarsCompiler:
                 .otherwise(code("false"))
         chain: Any = pl
         if rule.kind == "table" and rule.table is not None and \
-                rule.table.hit_policy in ("unique", "any"):
+                rule.table.may_error:
             chain = chain.when(pl.col(rule.id + "__error")).then(code("error"))
         chain = chain.when(v.is_null()).then(code("unknown"))
         if rule.kind == "ladder":
@@ -1185,7 +1205,7 @@ class PolarsCompiler:
                 status = pl.lit(None, dtype=pl.Int8) if r is None else self.status(r)
                 out.append(status.alias(rid + STATUS_SUFFIX))
         errs = [r.id for r in rules if r.kind == "table" and r.table is not None
-                and r.table.hit_policy in ("unique", "any") and r.id in ids]
+                and r.table.may_error and r.id in ids]
         return out, ids, errs
 
     def compile_entity(self, entity: str, source: pl.LazyFrame, columns: Sequence[str],

@@ -137,7 +137,7 @@ def _run_python(plan: Plan, entity: str, job: Job, checks: Mapping[str, Any],
     ftable = pa.Table.from_pylist(findings, schema=FINDINGS_SCHEMA)
     errs_rules = [rid for rid in rule_ids if rid in in_force
                   and (r := in_force[rid]).kind == "table" and r.table is not None
-                  and r.table.hit_policy in ("unique", "any")]
+                  and r.table.may_error]
     return Outcome(results=lambda: table, members=lambda: mtable, findings=lambda: ftable,
                    rule_ids=rule_ids, error_rules=errs_rules)
 

@@ -122,6 +122,18 @@ def _rank_key(outputs: Sequence[Sequence[Any]], row: Sequence[Any]) -> tuple[int
     return tuple(out)
 
 
+def _declared_only(rule_id: str, policy: str, names: Sequence[str],
+                   declared: Sequence[Sequence[Any]], hits: Sequence[int],
+                   outputs: Sequence[Sequence[Any]]) -> None:
+    """Raise when a matched row's ranked output (an ``= expression``) is known and not one of
+    the output's declared values: PRIORITY / OUTPUT ORDER cannot rank it (DMN: an error)."""
+    for i in hits:
+        for k, d in enumerate(declared):
+            v = outputs[i][k]
+            if d and v is not None and v not in d:
+                raise HitPolicyError(rule_id, policy, [i + 1], (names[k], v, d))
+
+
 def hit(rule_id: str, policy: str, aggregation: str | None, names: Sequence[str],
         declared: Sequence[Sequence[Any]], matches: Sequence[Any],
         outputs: Sequence[Sequence[Any]], default: Sequence[Any] | None) -> Any:
@@ -134,7 +146,8 @@ def hit(rule_id: str, policy: str, aggregation: str | None, names: Sequence[str]
     hits' outputs differ from it (it may equal them or not).
 
     Raises:
-        HitPolicyError: UNIQUE matched several rows, or ANY matched rows with different outputs.
+        HitPolicyError: UNIQUE matched several rows, ANY matched rows with different outputs,
+            or a PRIORITY / OUTPUT ORDER hit's output is outside its declared values.
     """
     multi = len(names) > 1
 
@@ -173,9 +186,11 @@ def hit(rule_id: str, policy: str, aggregation: str | None, names: Sequence[str]
             return shape(default) if default is not None else None
         if any(outputs[i][k] is None for i in hits for k, d in enumerate(declared) if d):
             return None  # an unknown ranked output may outrank every known one
+        _declared_only(rule_id, policy, names, declared, hits, outputs)
         best = min(hits, key=lambda i: (_rank_key(declared, outputs[i]), i))
         return shape(outputs[best])
     if policy == "output_order":
+        _declared_only(rule_id, policy, names, declared, hits, outputs)
         ordered = sorted(hits, key=lambda i: (_rank_key(declared, outputs[i]), i))
         return [shape(outputs[i]) for i in ordered]
     if policy == "rule_order":

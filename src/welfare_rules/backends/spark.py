@@ -24,7 +24,7 @@ from ..errors import OUT_OF_RANGE, EvaluationError, out_of_range
 from ..expr.regex import java_pattern
 from .base import FINDINGS_SCHEMA, ROW, BackendBase, Job, Outcome
 from .sql import PARENT, EntityQuery, SqlCompiler, alias, col
-from .sqlrun import carry_select, findings_query, with_row
+from .sqlrun import carry_select, findings_as_shown, findings_query, with_row
 
 __all__ = ["DRIVER_MEMORY_ENV", "SparkBackend", "SparkCompiler", "bounded_arithmetic",
            "driver_guard", "driver_memory", "keep", "local_session"]
@@ -402,7 +402,7 @@ class SparkBackend(BackendBase):
                 f = findings_query(comp, fq, ds, kept)
                 if f is None:
                     return empty_table(FINDINGS_SCHEMA)
-                return arrow(f).cast(FINDINGS_SCHEMA)
+                return findings_as_shown(arrow(f))
 
         return Outcome(results=lambda: table, members=members, findings=findings,
                        rule_ids=q.rule_ids, error_rules=q.error_rules, cleanup=cleanup)

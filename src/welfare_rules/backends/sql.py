@@ -1129,6 +1129,20 @@ class SqlCompiler:
                           if ks]
                 if opened:
                     unknown = or_all([paren(unknown), *opened])
+            # a matched row's expression output known and outside the declared values: error
+            undeclared = [and_all([is_true(matches[i]), or_all([and_all([
+                exp.Not(this=is_null(outs[i][k])),
+                exp.Not(this=or_all([exp.NullSafeEQ(this=paren(outs[i][k]),
+                                                    expression=self.literal(v))
+                                     for v in table.outputs[k].values]))])
+                for k in table.open_outputs(i, ranked=True)])])
+                for i in range(len(matches)) if table.open_outputs(i, ranked=True)]
+            if undeclared:
+                error = exp.Coalesce(this=paren(and_all([exp.Not(this=paren(unknown)),
+                                                         paren(or_all(undeclared))])),
+                                     expressions=[exp.false()])
+                extra[rule.id + "__error"] = error
+                unknown = or_all([paren(unknown), paren(error.copy())])
             keys = [self._priority_key(table, o, row.outputs) for o, row in
                     zip(outs, table.rows, strict=True)]
             if all(isinstance(k, int) for k in keys):
@@ -1136,10 +1150,11 @@ class SqlCompiler:
                 if policy == "priority":
                     whens = [(unknown, exp.Null())]
                     whens += [(is_true(matches[i]), shape(outs[i])) for i in order]
-                    return RuleColumns(case(whens, dflt))
+                    return RuleColumns(case(whens, dflt), extra)
                 return RuleColumns(case([(unknown, exp.Null())],
                                         self._hits_list([matches[i] for i in order],
-                                                        [shape(outs[i]) for i in order])))
+                                                        [shape(outs[i]) for i in order])),
+                                   extra)
             key_exprs = [self.literal(k) if isinstance(k, int) else k for k in keys]
             items = [self.struct_sql([("k", key_exprs[i]), ("i", exp.Literal.number(i)),
                                       ("h", exp.Coalesce(this=matches[i],
@@ -1149,10 +1164,10 @@ class SqlCompiler:
                                                 exp.column("h", table="x")))
             values = self.transform_sql(lst, "x", exp.column("v", table="x"))
             if policy == "output_order":
-                return RuleColumns(case([(unknown, exp.Null())], values))
+                return RuleColumns(case([(unknown, exp.Null())], values), extra)
             return RuleColumns(case([(unknown, exp.Null()),
                                      (exp.EQ(this=paren(nhits), expression=exp.Literal.number(0)),
-                                      dflt)], self.first_sql(values)))
+                                      dflt)], self.first_sql(values)), extra)
         if policy == "rule_order" or (policy == "collect" and table.aggregation is None):
             return RuleColumns(case([(unknown, exp.Null())],
                                     self._hits_list(matches, [shape(o) for o in outs])))
@@ -1241,7 +1256,7 @@ class SqlCompiler:
                          (v, exp.Literal.string("true"))], exp.Literal.string("false"))
         whens: list[tuple[exp.Expression, exp.Expression]] = []
         if rule.kind == "table" and rule.table is not None and \
-                rule.table.hit_policy in ("unique", "any"):
+                rule.table.may_error:
             whens.append((col(rule.id + "__error", ctx.table), exp.Literal.string("error")))
         whens.append((is_null(v), exp.Literal.string("unknown")))
         if rule.kind == "ladder":
@@ -1366,7 +1381,7 @@ class SqlCompiler:
                 out.append(alias(self.status_column(self.status(r, ctx)),
                                  rid + STATUS_SUFFIX, quoted=True))
         errs = [r.id for r in rules if r.kind == "table" and r.table is not None
-                and r.table.hit_policy in ("unique", "any") and r.id in ids]
+                and r.table.may_error and r.id in ids]
         return out, ids, errs
 
     def needed(self, entity: str, outputs: Sequence[str]) -> set[str]:

@@ -10,11 +10,12 @@ import attrs
 import pyarrow as pa
 from sqlglot import exp
 
+from ..masking import mask_table
 from .base import FINDINGS_SCHEMA, ROW
 from .sql import PARENT, EntityQuery, SqlCompiler, and_all, case, col, or_all
 
-__all__ = ["carry_select", "compile_query", "findings_query", "key_of", "key_range_select",
-           "with_row"]
+__all__ = ["carry_select", "compile_query", "findings_as_shown", "findings_query", "key_of",
+           "key_range_select", "with_row"]
 
 
 def with_row(tbl: pa.Table) -> pa.Table:
@@ -80,6 +81,17 @@ def findings_query(comp: SqlCompiler, q: EntityQuery, ds: Any,
         exp.alias_(exp.Subquery(this=body), "z", table=True)).order_by(
         *[col(c) for c in ("__p", "__o1", "__o2", "__o3", "__o4", "__o5")])
     return q.with_ctes(select) if tables is None else q.with_tables(select, tables)
+
+
+def findings_as_shown(fetched: pa.Table) -> pa.Table:
+    """The findings a SQL runner fetched, in :data:`FINDINGS_SCHEMA`, their messages masked as
+    the Python backend masks them (:func:`welfare_rules.masking.mask_text`).
+
+    The compiled messages mask identifier fields whole (``mask_id_sql``), but a NIK typed into
+    another field (a name, a note) is a run of digits SQL cannot mask per match; it is masked
+    here, so the backend's own Outcome is as safe as ``BatchResult.findings``.
+    """
+    return mask_table(fetched.cast(FINDINGS_SCHEMA), columns=("message",))
 
 
 def key_of(q: EntityQuery, key: str) -> tuple[exp.Expression, exp.Expression | None]:
