@@ -33,8 +33,31 @@ from ..model import Rule, Table, UnaryTest
 from ..plan import EntityPlan, Missing, Plan
 from . import runtime
 
-__all__ = ["Compiled", "EntityPlan", "PythonCompiler", "RecordPlan", "TraceEntry",
-           "compile_plan", "missing_params", "rule_nodes"]
+__all__ = ["Compiled", "EntityPlan", "Fusible", "PythonCompiler", "RecordPlan", "TraceEntry",
+           "compile_plan", "exec_generated", "missing_params", "rule_nodes"]
+
+
+@attrs.frozen
+class Fusible:
+    """The pieces of a compiled entity's generated code, for :mod:`.fused` to join with the
+    record contract's tests into one function (the code of ``run`` without its reads).
+
+    For the compiled entity: ``body`` computes its rules at indentation 1, after its fields
+    are in the variables ``reads`` names (its relation in ``members``, the members' values in
+    ``MR``) and its parameters taken by ``params``; ``result`` is the list of its slot values.
+    For a child entity: ``body`` is the first phase's code for one member at indentation 2
+    (ending with ``MR.append(...)``; empty when the first step is a rank), ``result`` the line
+    creating ``MR`` before the loop over members, and ``steps`` the functions of the later
+    phases and ranks (in ``functions``), each called as ``step(members, MR, P, as_of)``.
+    """
+
+    reads: Mapping[str, str]
+    params: tuple[str, ...]
+    body: tuple[str, ...]
+    result: str
+    steps: tuple[str, ...] = ()
+    functions: Mapping[str, Callable[..., Any]] = attrs.field(factory=dict)
+    namespace: Mapping[str, Any] = attrs.field(factory=dict)
 
 
 @attrs.define
@@ -50,6 +73,10 @@ class Compiled:
     source: str
     details: dict[str, Callable[..., Any]] = attrs.field(factory=dict)
     run_members: Callable[..., list[list[Any]]] | None = None
+    #: the pieces of ``run`` that the fused evaluation reuses (:mod:`.fused`)
+    fusible: Fusible | None = None
+    #: the fused evaluation of a record of this entity, once built (:func:`.fused.fused_run`)
+    fused: Callable[..., Any] | None = None
 
 
 @attrs.frozen
@@ -809,22 +836,25 @@ class PythonCompiler:
             assert plan.relation is not None
             reads[plan.relation] = "members"
         g.lines += self._reads(plan.entity, reads, "    ")
-        for p in sorted(params_used):
-            g.emit(f"p{self.param_index[p]} = P[{self.param_index[p]}]")
+        takes = [f"    p{self.param_index[p]} = P[{self.param_index[p]}]"
+                 for p in sorted(params_used)]
+        g.lines += takes
         if child is not None:
             g.emit("members = members or ()")
             g.emit("MR = _child(members, P, as_of)")
         else:
             g.emit("MR = ()")
         g.lines.extend(body.lines)
-        g.emit("return [" + ", ".join(f"v{i}" for i in range(len(slots))) + "], MR")
+        result = "[" + ", ".join(f"v{i}" for i in range(len(slots))) + "]"
+        g.emit(f"return {result}, MR")
         source = "def run(r, P, as_of):\n" + "\n".join(g.lines) + "\n"
         ns = dict(self.namespace)
         if child is not None:
             ns["_child"] = child.run_members
-        _exec(source, plan.entity, ns)
+        exec_generated(source, plan.entity, ns)
         comp = Compiled(plan.entity, slots, plan.rules, ns["run"], child, plan.relation,
                         source)
+        comp.fusible = Fusible(reads, tuple(takes), tuple(body.lines), result, namespace=ns)
         return comp
 
     def _guard_params(self, g: _Gen, start: int, params_used: set[str], rule_id: str) -> None:
@@ -870,6 +900,8 @@ class PythonCompiler:
                       if isinstance(node, n.Call) and node.func == "rank"}
         funcs: list[str] = []
         steps: list[str] = []
+        names: list[str] = []
+        first_phase: tuple[dict[str, str], list[str], list[str]] | None = None
         all_params: set[str] = set()
         for phase in sorted(set(by_phase) | {0}):
             # ranks needed by this phase's rules
@@ -878,25 +910,35 @@ class PythonCompiler:
                     fname = f"rank{slot}"
                     funcs.append(self._rank_function(fname, node, slot, slots, all_params))
                     steps.append(f"    {fname}(members, MR, P, as_of)")
+                    names.append(fname)
             rules = by_phase.get(phase, [])
             if not rules:
                 continue
             fname = f"phase{phase}"
-            funcs.append(self._phase_function(fname, rules, slots, rank_slot_of, all_params,
-                                              first=not steps, entity=plan.entity))
+            first = not steps
+            src, parts = self._phase_function(fname, rules, slots, rank_slot_of, all_params,
+                                              first=first, entity=plan.entity)
+            funcs.append(src)
+            if first:
+                first_phase = parts
             steps.append(f"    {fname}(members, MR, P, as_of)")
+            names.append(fname)
         n_slots = len(slots)
+        init = ("MR = []" if first_phase is not None else
+                f"MR = [[None] * {n_slots} for _ in members]")
         source = "\n".join(funcs) + (
-            "\n\ndef run_members(members, P, as_of):\n"
-            + ("    MR = []\n" if steps and steps[0].strip().startswith("phase") else
-               f"    MR = [[None] * {n_slots} for _ in members]\n")
+            f"\n\ndef run_members(members, P, as_of):\n    {init}\n"
             + "\n".join(steps) + "\n    return MR\n\n"
             "def run(r, P, as_of):\n"
             "    return run_members((r,), P, as_of)[0], ()\n")
         ns = dict(self.namespace)
-        _exec(source, plan.entity, ns)
+        exec_generated(source, plan.entity, ns)
         comp = Compiled(plan.entity, slots, plan.rules, ns["run"], None, None, source)
         comp.run_members = ns["run_members"]
+        reads, takes, body = first_phase if first_phase is not None else ({}, [], [])
+        later = names[1:] if first_phase is not None else names
+        comp.fusible = Fusible(reads, tuple(takes), tuple(body), init, tuple(later),
+                               {name: ns[name] for name in later})
         return comp
 
     def _reads(self, entity: str, reads: Mapping[str, str], pad: str) -> list[str]:
@@ -923,9 +965,16 @@ class PythonCompiler:
 
     def _phase_function(self, fname: str, rules: list[Rule], slots: dict[str, int],
                         rank_slot_of: dict[int, int], all_params: set[str],
-                        first: bool, entity: str) -> str:
+                        first: bool, entity: str
+                        ) -> tuple[str, tuple[dict[str, str], list[str], list[str]]]:
         """One phase over all members. The first phase builds each member's slot list (cheaper
-        than creating it empty and assigning); later phases fill their slots in place."""
+        than creating it empty and assigning); later phases fill their slots in place.
+
+        Returns:
+            The function's source, and its pieces (the variable of each field read, the lines
+            taking parameters, the loop's body) for :class:`Fusible`. Member fields are read
+            into ``q0``, ``q1``, ... (apart from the parent's ``f`` variables: the fused code
+            holds both)."""
         body = _Gen(2, straight=True)
         fields: dict[str, str] = {}
         params_used: set[str] = set()
@@ -933,7 +982,7 @@ class PythonCompiler:
 
         def field_var(name: str) -> str:
             if name not in fields:
-                fields[name] = f"f{len(fields)}"
+                fields[name] = f"q{len(fields)}"
             return fields[name]
 
         def rule_var(rid: str) -> str:
@@ -961,14 +1010,15 @@ class PythonCompiler:
         else:
             for i, var in assigned.items():
                 body.emit(f"R[{i}] = {var}")
-        head = [f"def {fname}(members, MR, P, as_of):"]
-        head += [f"    p{self.param_index[p]} = P[{self.param_index[p]}]"
+        takes = [f"    p{self.param_index[p]} = P[{self.param_index[p]}]"
                  for p in sorted(params_used)]
+        head = [f"def {fname}(members, MR, P, as_of):", *takes]
         head.append("    for r in members:" if first else
                     "    for r, R in zip(members, MR):")
         head += self._reads(entity, fields, "        ")
         all_params |= params_used
-        return "\n".join(head + body.lines + ["    return None"]) + "\n"
+        return ("\n".join(head + body.lines + ["    return None"]) + "\n",
+                (fields, takes, body.lines))
 
     def _rank_function(self, fname: str, node: n.Call, slot: int, slots: dict[str, int],
                        all_params: set[str]) -> str:
@@ -1031,7 +1081,7 @@ class PythonCompiler:
         return "\n".join(head + body.lines + tail) + "\n"
 
 
-def _exec(source: str, entity: str, ns: dict[str, Any]) -> None:
+def exec_generated(source: str, entity: str, ns: dict[str, Any]) -> None:
     """Compile and run generated source (our own code; literal operands may make Python warn
     about ``is`` comparisons with literals, which are correct here)."""
     with warnings.catch_warnings():
