@@ -32,6 +32,7 @@ from . import types as t
 from ._yaml import Positions
 from .adapters.record import RecordContract, contract_for
 from .backends.base import Backend
+from .backends.fused import FusedRun, fused_run
 from .backends.python import Compiled, RecordPlan, compile_plan, missing_params, rule_nodes
 from .backends.record import RecordResult
 from .bounds import check_bounds
@@ -125,9 +126,9 @@ class EngineCore(abc.ABC, Generic[ResultT]):
         self._plans: dict[tuple[str, datetime.date], RecordPlan] = {}
         self._reads: dict[tuple[str, datetime.date], frozenset[str]] = {}
         # what evaluate() needs per (entity, day), in one lookup: the plan, the record
-        # contract and the relations the rules in force read
+        # contract, the relations the rules in force read and the fused evaluation
         self._hot: dict[tuple[str, datetime.date],
-                        tuple[RecordPlan, RecordContract, frozenset[str]]] = {}
+                        tuple[RecordPlan, RecordContract, frozenset[str], FusedRun]] = {}
 
     # ------------------------------------------------------------------------------------------
     # Loading
@@ -239,7 +240,13 @@ class EngineCore(abc.ABC, Generic[ResultT]):
         """
         # the class tests are the fast path of a hot loop
         day = as_of if as_of.__class__ is datetime.date else as_of_date(as_of)
-        plan, contract, needed = self._hot.get((entity, day)) or self._hot_entry(entity, day)
+        plan, contract, needed, fused = self._hot.get((entity, day)) or \
+            self._hot_entry(entity, day)
+        if on_invalid == "raise":
+            # a complete, canonical record: contract and rules in one pass (backends/fused.py)
+            out = fused(record, plan.params, day)
+            if out:
+                return self.decide(entity, record, day, plan, out[0], out[1], ())
         if record.__class__ is not dict and not isinstance(record, Mapping):
             raise EvaluationError(f"a record is a mapping of fields, found "
                                   f"{type(record).__name__}")
@@ -263,9 +270,11 @@ class EngineCore(abc.ABC, Generic[ResultT]):
         :class:`~welfare_rules.decision.Decision`."""
 
     def _hot_entry(self, entity: str, day: datetime.date
-                   ) -> tuple[RecordPlan, RecordContract, frozenset[str]]:
+                   ) -> tuple[RecordPlan, RecordContract, frozenset[str], FusedRun]:
         plan = self._plans.get((entity, day)) or self._plan(entity, day)
-        hot = (plan, contract_for(self.schema, entity), self._relations_read(entity, day, plan))
+        contract = contract_for(self.schema, entity)
+        hot = (plan, contract, self._relations_read(entity, day, plan),
+               fused_run(plan.compiled, contract))
         if len(self._hot) > 512:
             self._hot.clear()
         self._hot[(entity, day)] = hot

@@ -27,7 +27,7 @@ from typing import Any, Protocol
 
 from ..types import TEXT_MAX
 
-__all__ = ["FastCheck", "compile_fast_check"]
+__all__ = ["Consts", "FastCheck", "compile_fast_check", "field_test_lines"]
 
 #: ``fast(record) -> bool``: True when the record (and its members) is canonical and complete
 FastCheck = Callable[[Mapping[str, Any]], bool]
@@ -85,7 +85,7 @@ def compile_fast_check(specs: Mapping[str, Any], required: Sequence[str],
         orders[keys] = fn
         return fn
 
-    const = _Consts()
+    const = Consts()
     get, learn_ = const(orders.get), const(learn)
     lines = ["", "    if rec.__class__ is not _dict:", "        return False"]
     complete = _complete(names, specs, required, children, known)
@@ -117,7 +117,7 @@ def _complete(names: tuple[str, ...], specs: Mapping[str, Any], required: Sequen
     return names, specs, required, children
 
 
-def _complete_lines(rec: str, prefix: str, complete: _Complete, const: _Consts, depth: int
+def _complete_lines(rec: str, prefix: str, complete: _Complete, const: Consts, depth: int
                     ) -> list[str]:
     """The test of a record ``rec`` known to hold as many keys as its entity declares names,
     at indentation ``depth``: its values in declared order (``{prefix}0``, ...), each tested,
@@ -151,9 +151,10 @@ def _compile(src: str, ns: dict[str, Any]) -> FastCheck:
     return fast
 
 
-class _Consts:
+class Consts:
     """The named constants of one generated function, passed as default arguments (local
-    reads in the generated code)."""
+    reads in the generated code): ``const(value)`` gives the name of a new constant,
+    :meth:`header` the function's first line."""
 
     def __init__(self) -> None:
         self.ns: dict[str, Any] = {"_list": list, "_dict": dict, "_tuple": tuple}
@@ -163,12 +164,31 @@ class _Consts:
         self.ns[name] = value
         return name
 
-    def header(self) -> str:
-        return "def fast(rec, " + ", ".join(f"{k}={k}" for k in self.ns) + "):"
+    def header(self, head: str = "def fast(rec") -> str:
+        """The ``def`` line of the generated function: ``head`` (its name and first
+        parameters), then every constant as a default argument."""
+        return head + ", " + ", ".join(f"{k}={k}" for k in self.ns) + "):"
+
+
+def field_test_lines(name: str, var: str, spec: Any, required: Sequence[str], const: Consts
+                     ) -> list[str]:
+    """The lines (at one indentation level) testing that the value in ``var`` of the field
+    ``name`` is canonical, returning False when it is not plainly so: the test the fast path
+    makes of each field, for other generated code (the engine's fused evaluation,
+    ``backends/fused.py``) to make the same test.
+
+    Args:
+        name: the field.
+        var: the variable holding its value (None when absent).
+        spec: the field's spec (``adapters.record``'s compiled check).
+        required: the fields that must be present.
+        const: the constants of the function the lines go into.
+    """
+    return _field_lines(name, var, spec, required, const)
 
 
 def _children_lines(name: str, var: str, children: Mapping[str, FastCheck],
-                    const: _Consts) -> list[str]:
+                    const: Consts) -> list[str]:
     """The test of a relation: a list of records, each passing its own test (the member's
     key order looked up here, not in one more call per member)."""
     get, learn, complete = _DISPATCH[children[name]]
@@ -190,7 +210,7 @@ def _children_lines(name: str, var: str, children: Mapping[str, FastCheck],
 
 
 def _field_lines(name: str, var: str, spec: Any, required: Sequence[str],
-                 const: _Consts) -> list[str]:
+                 const: Consts) -> list[str]:
     """The test of one field's value: the class first (a missing value fails it too, and is
     only then told apart), then the value where the field declares a range, values or
     pattern."""
@@ -212,7 +232,7 @@ def _for_order(keys: tuple[Any, ...], specs: Mapping[str, Any], required: Sequen
     """The test of records whose keys are exactly ``keys``, in this order."""
     if not known.issuperset(keys) or not set(required) <= set(keys):
         return _never  # an undeclared field or a required one absent: the full check reports
-    const = _Consts()
+    const = Consts()
     values = ", ".join(f"v{i}" for i in range(len(keys)))
     lines = ["", f"    {values}{',' if len(keys) == 1 else ''} = rec.values()" if keys else ""]
     for i, name in enumerate(keys):
@@ -231,7 +251,7 @@ def _never(rec: Mapping[str, Any]) -> bool:
 def _general(specs: Mapping[str, Any], required: Sequence[str],
              children: Mapping[str, FastCheck], known: frozenset[str]) -> FastCheck:
     """The test of a record in any key order: one lookup per field."""
-    const = _Consts()
+    const = Consts()
     names = const(known)
     lines = ["", f"    if rec.__class__ is not _dict or not rec.keys() <= {names}:",
              "        return False",

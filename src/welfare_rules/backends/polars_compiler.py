@@ -696,6 +696,11 @@ class PolarsCompiler:
         x = a[0].cast(pl.Float64)
         f = pl.lit(1.0) if len(a) == 1 else \
             pl.lit(10.0).pow(a[1].cast(_INT64).clip(-F.ROUND_DIGITS, F.ROUND_DIGITS))
+        if len(a) == 2:
+            # a constant f is made a column, as a constant divisor in binary_expr: Polars
+            # divides a column of two or more rows by a scalar as a product with its
+            # reciprocal (round(0.625, 1) gave 0.6000000000000001 in a batch, 0.6 alone)
+            f = f + (x * 0).fill_nan(0.0)
         v = (x.abs() * f + 0.5).floor() / f
         # from 2**52 up a double has no digit left to round (and x * f may be infinite)
         signed = pl.when(x.abs() * f >= 2.0**52).then(x).when(x < 0).then(-v).otherwise(v)

@@ -25,16 +25,41 @@ from typing import Any
 
 import attrs
 
-from ..errors import EvaluationError
+from .. import types as t
+from ..errors import EvaluationError, WelfareRulesError
 from ..expr import nodes as n
+from ..expr.check import Checker, Env, Refs
 from ..expr.functions import Function
 from ..expr.regex import compile_pattern
 from ..model import Rule, Table, UnaryTest
 from ..plan import EntityPlan, Missing, Plan
 from . import runtime
 
-__all__ = ["Compiled", "EntityPlan", "PythonCompiler", "RecordPlan", "TraceEntry",
-           "compile_plan", "missing_params", "rule_nodes"]
+__all__ = ["Compiled", "EntityPlan", "Fusible", "PythonCompiler", "RecordPlan", "TraceEntry",
+           "compile_plan", "exec_generated", "missing_params", "rule_nodes"]
+
+
+@attrs.frozen
+class Fusible:
+    """The pieces of a compiled entity's generated code, for :mod:`.fused` to join with the
+    record contract's tests into one function (the code of ``run`` without its reads).
+
+    For the compiled entity: ``body`` computes its rules at indentation 1, after its fields
+    are in the variables ``reads`` names (its relation in ``members``, the members' values in
+    ``MR``) and its parameters taken by ``params``; ``result`` is the list of its slot values.
+    For a child entity: ``body`` is the first phase's code for one member at indentation 2
+    (ending with ``MR.append(...)``; empty when the first step is a rank), ``result`` the line
+    creating ``MR`` before the loop over members, and ``steps`` the functions of the later
+    phases and ranks (in ``functions``), each called as ``step(members, MR, P, as_of)``.
+    """
+
+    reads: Mapping[str, str]
+    params: tuple[str, ...]
+    body: tuple[str, ...]
+    result: str
+    steps: tuple[str, ...] = ()
+    functions: Mapping[str, Callable[..., Any]] = attrs.field(factory=dict)
+    namespace: Mapping[str, Any] = attrs.field(factory=dict)
 
 
 @attrs.define
@@ -50,6 +75,10 @@ class Compiled:
     source: str
     details: dict[str, Callable[..., Any]] = attrs.field(factory=dict)
     run_members: Callable[..., list[list[Any]]] | None = None
+    #: the pieces of ``run`` that the fused evaluation reuses (:mod:`.fused`)
+    fusible: Fusible | None = None
+    #: the fused evaluation of a record of this entity, once built (:func:`.fused.fused_run`)
+    fused: Callable[..., Any] | None = None
 
 
 @attrs.frozen
@@ -138,7 +167,12 @@ def compile_plan(plan: Plan, entity: str, namespace: Mapping[str, Any] | None = 
     comp = PythonCompiler(model.functions, plan.param_index, plan.not_in_force,
                           guarded=missing_params(plan),
                           lists=frozenset(r for r, ty in model.rule_types.items()
-                                          if ty.kind == "list"))
+                                          if ty.kind == "list"),
+                          env=Env(model.schema, {rid: vs[0].entity
+                                                 for rid, vs in model.rules.items()},
+                                  dict(model.rule_types),
+                                  {k: p.type for k, p in model.parameters.items()},
+                                  model.functions))
     comp.namespace.update(namespace or {})
     comp.names = {e: len(ent.fields) + len(ent.relations)
                   for e, ent in model.schema.entities.items()}
@@ -212,6 +246,8 @@ class _Ctx:
     in_member: bool = False
     rank_slot: Callable[[n.Call], str] | None = None
     relation_loop: str = _MEMBER_LOOP
+    #: the entity whose record the names read (a member's inside an aggregation over members)
+    entity: str = ""
 
 
 class PythonCompiler:
@@ -219,8 +255,14 @@ class PythonCompiler:
 
     def __init__(self, functions: Mapping[str, Function], param_index: Mapping[str, int],
                  not_in_force: frozenset[str] = frozenset(), *,
-                 guarded: frozenset[str] | None = None, lists: frozenset[str] = frozenset()):
+                 guarded: frozenset[str] | None = None, lists: frozenset[str] = frozenset(),
+                 env: Env | None = None):
         self.functions = functions
+        #: the types of expressions (None: not known, every comparison compiled plain)
+        self.env = env
+        self._checkers: dict[str, Checker] = {}
+        #: the child entity of the entity compiled (what an aggregation's names read)
+        self._child_entity = ""
         #: the rules whose value is a list (compared Kleene-wise: unknown with an unknown item)
         self.lists = lists
         self.param_index = param_index
@@ -248,6 +290,25 @@ class PythonCompiler:
         list (the Python compiler reads no other types)."""
         return isinstance(node, n.ListLit) or (isinstance(node, n.Name)
                                                and node.id in self.lists)
+
+    def _kind(self, node: n.Node, entity: str) -> str:
+        """The kind of ``node``'s type ("" when not known)."""
+        if self.env is None or not entity:
+            return ""
+        checker = self._checkers.get(entity)
+        if checker is None:
+            checker = self._checkers[entity] = Checker(self.env, entity)
+        try:
+            return checker.check(node, Refs()).kind
+        except WelfareRulesError:  # a type the checker cannot tell: compiled plain
+            return ""
+
+    def _mixed_numbers(self, node: n.Compare, ctx: _Ctx) -> bool:
+        """Whether a comparison compares an integer with a decimal: compared as doubles on
+        every backend (the integer converted, as SQL and Polars do), so past 2**53 an integer
+        equals the double it rounds to (docs/architecture.md, "Semantics at the edges")."""
+        kinds = {self._kind(node.left, ctx.entity), self._kind(node.right, ctx.entity)}
+        return kinds == {t.INT.kind, t.DECIMAL.kind}
 
     # -- constants ----------------------------------------------------------------------------
 
@@ -336,7 +397,10 @@ class PythonCompiler:
                                                                              node.right)):
                 # a list with an unknown item is unknown as a whole (record.status_of)
                 guard = f"{guard} or _rt.has_unknown({a}) or _rt.has_unknown({b})"
-            g.emit(f"{t} = None if {guard} else {a} {node.op} {b}")
+            if self._mixed_numbers(node, ctx):
+                g.emit(f"{t} = None if {guard} else float({a}) {node.op} float({b})")
+            else:
+                g.emit(f"{t} = None if {guard} else {a} {node.op} {b}")
             return t
         if isinstance(node, n.BoolOp):
             return self.boolop(g, node, ctx, params_used)
@@ -463,7 +527,7 @@ class PythonCompiler:
 
     def aggregate(self, g: _Gen, node: n.Call, ctx: _Ctx, params_used: set[str]) -> str:
         name = node.func
-        mctx = attrs.evolve(ctx, in_member=True)
+        mctx = attrs.evolve(ctx, in_member=True, entity=self._child_entity)
         where = node.kwarg("where")
         args = node.args[1:]
         t = g.tmp()
@@ -771,6 +835,7 @@ class PythonCompiler:
         """Compile one entity (and its child entity) into a ``run`` function."""
         self._relations = frozenset(relations)
         child = self._compile_child(plan.child) if plan.child is not None else None
+        self._child_entity = plan.child.entity if plan.child is not None else ""
         slots = self._slots(plan.rules)
         g = _Gen()
         params_used: set[str] = set()
@@ -799,7 +864,7 @@ class PythonCompiler:
             return f"mr[{mslots[rid]}]"
 
         ctx = _Ctx(field_var, rule_var, member_field if child else None,
-                   member_rule if child else None)
+                   member_rule if child else None, entity=plan.entity)
         for rule in plan.rules:
             blocked = f"v{slots[rule.id + '#blocked']}" if rule.kind == "ladder" else None
             start = len(body.lines)
@@ -814,22 +879,25 @@ class PythonCompiler:
             assert plan.relation is not None
             reads[plan.relation] = "members"
         g.lines += self._reads(plan.entity, reads, "    ")
-        for p in sorted(params_used):
-            g.emit(f"p{self.param_index[p]} = P[{self.param_index[p]}]")
+        takes = [f"    p{self.param_index[p]} = P[{self.param_index[p]}]"
+                 for p in sorted(params_used)]
+        g.lines += takes
         if child is not None:
             g.emit("members = members or ()")
             g.emit("MR = _child(members, P, as_of)")
         else:
             g.emit("MR = ()")
         g.lines.extend(body.lines)
-        g.emit("return [" + ", ".join(f"v{i}" for i in range(len(slots))) + "], MR")
+        result = "[" + ", ".join(f"v{i}" for i in range(len(slots))) + "]"
+        g.emit(f"return {result}, MR")
         source = "def run(r, P, as_of):\n" + "\n".join(g.lines) + "\n"
         ns = dict(self.namespace)
         if child is not None:
             ns["_child"] = child.run_members
-        _exec(source, plan.entity, ns)
+        exec_generated(source, plan.entity, ns)
         comp = Compiled(plan.entity, slots, plan.rules, ns["run"], child, plan.relation,
                         source)
+        comp.fusible = Fusible(reads, tuple(takes), tuple(body.lines), result, namespace=ns)
         return comp
 
     def _guard_params(self, g: _Gen, start: int, params_used: set[str], rule_id: str) -> None:
@@ -875,33 +943,46 @@ class PythonCompiler:
                       if isinstance(node, n.Call) and node.func == "rank"}
         funcs: list[str] = []
         steps: list[str] = []
+        names: list[str] = []
+        first_phase: tuple[dict[str, str], list[str], list[str]] | None = None
         all_params: set[str] = set()
         for phase in sorted(set(by_phase) | {0}):
             # ranks needed by this phase's rules
             for node, slot in rank_nodes:
                 if rank_phase[id(node)] == phase:
                     fname = f"rank{slot}"
-                    funcs.append(self._rank_function(fname, node, slot, slots, all_params))
+                    funcs.append(self._rank_function(fname, node, slot, slots, all_params,
+                                                      plan.entity))
                     steps.append(f"    {fname}(members, MR, P, as_of)")
+                    names.append(fname)
             rules = by_phase.get(phase, [])
             if not rules:
                 continue
             fname = f"phase{phase}"
-            funcs.append(self._phase_function(fname, rules, slots, rank_slot_of, all_params,
-                                              first=not steps, entity=plan.entity))
+            first = not steps
+            src, parts = self._phase_function(fname, rules, slots, rank_slot_of, all_params,
+                                              first=first, entity=plan.entity)
+            funcs.append(src)
+            if first:
+                first_phase = parts
             steps.append(f"    {fname}(members, MR, P, as_of)")
+            names.append(fname)
         n_slots = len(slots)
+        init = ("MR = []" if first_phase is not None else
+                f"MR = [[None] * {n_slots} for _ in members]")
         source = "\n".join(funcs) + (
-            "\n\ndef run_members(members, P, as_of):\n"
-            + ("    MR = []\n" if steps and steps[0].strip().startswith("phase") else
-               f"    MR = [[None] * {n_slots} for _ in members]\n")
+            f"\n\ndef run_members(members, P, as_of):\n    {init}\n"
             + "\n".join(steps) + "\n    return MR\n\n"
             "def run(r, P, as_of):\n"
             "    return run_members((r,), P, as_of)[0], ()\n")
         ns = dict(self.namespace)
-        _exec(source, plan.entity, ns)
+        exec_generated(source, plan.entity, ns)
         comp = Compiled(plan.entity, slots, plan.rules, ns["run"], None, None, source)
         comp.run_members = ns["run_members"]
+        reads, takes, body = first_phase if first_phase is not None else ({}, [], [])
+        later = names[1:] if first_phase is not None else names
+        comp.fusible = Fusible(reads, tuple(takes), tuple(body), init, tuple(later),
+                               {name: ns[name] for name in later})
         return comp
 
     def _reads(self, entity: str, reads: Mapping[str, str], pad: str) -> list[str]:
@@ -928,9 +1009,16 @@ class PythonCompiler:
 
     def _phase_function(self, fname: str, rules: list[Rule], slots: dict[str, int],
                         rank_slot_of: dict[int, int], all_params: set[str],
-                        first: bool, entity: str) -> str:
+                        first: bool, entity: str
+                        ) -> tuple[str, tuple[dict[str, str], list[str], list[str]]]:
         """One phase over all members. The first phase builds each member's slot list (cheaper
-        than creating it empty and assigning); later phases fill their slots in place."""
+        than creating it empty and assigning); later phases fill their slots in place.
+
+        Returns:
+            The function's source, and its pieces (the variable of each field read, the lines
+            taking parameters, the loop's body) for :class:`Fusible`. Member fields are read
+            into ``q0``, ``q1``, ... (apart from the parent's ``f`` variables: the fused code
+            holds both)."""
         body = _Gen(2, straight=True)
         fields: dict[str, str] = {}
         params_used: set[str] = set()
@@ -938,7 +1026,7 @@ class PythonCompiler:
 
         def field_var(name: str) -> str:
             if name not in fields:
-                fields[name] = f"f{len(fields)}"
+                fields[name] = f"q{len(fields)}"
             return fields[name]
 
         def rule_var(rid: str) -> str:
@@ -949,7 +1037,7 @@ class PythonCompiler:
         def rank_slot(node: n.Call) -> str:
             return f"R[{rank_slot_of[id(node)]}]"
 
-        ctx = _Ctx(field_var, rule_var, rank_slot=rank_slot)
+        ctx = _Ctx(field_var, rule_var, rank_slot=rank_slot, entity=entity)
         assigned: dict[int, str] = {}
         for rule in rules:
             blocked = f"v{slots[rule.id + '#blocked']}" if rule.kind == "ladder" else None
@@ -966,17 +1054,18 @@ class PythonCompiler:
         else:
             for i, var in assigned.items():
                 body.emit(f"R[{i}] = {var}")
-        head = [f"def {fname}(members, MR, P, as_of):"]
-        head += [f"    p{self.param_index[p]} = P[{self.param_index[p]}]"
+        takes = [f"    p{self.param_index[p]} = P[{self.param_index[p]}]"
                  for p in sorted(params_used)]
+        head = [f"def {fname}(members, MR, P, as_of):", *takes]
         head.append("    for r in members:" if first else
                     "    for r, R in zip(members, MR):")
         head += self._reads(entity, fields, "        ")
         all_params |= params_used
-        return "\n".join(head + body.lines + ["    return None"]) + "\n"
+        return ("\n".join(head + body.lines + ["    return None"]) + "\n",
+                (fields, takes, body.lines))
 
     def _rank_function(self, fname: str, node: n.Call, slot: int, slots: dict[str, int],
-                       all_params: set[str]) -> str:
+                       all_params: set[str], entity: str) -> str:
         body = _Gen()
         body.indent = 2
         fields: dict[str, str] = {}
@@ -992,7 +1081,7 @@ class PythonCompiler:
                 raise KeyError(rid)
             return f"R[{slots[rid]}]"
 
-        ctx = _Ctx(field_var, rule_var)
+        ctx = _Ctx(field_var, rule_var, entity=entity)
         where = node.kwarg("where")
         w = "True"
         if where is not None:
@@ -1036,7 +1125,7 @@ class PythonCompiler:
         return "\n".join(head + body.lines + tail) + "\n"
 
 
-def _exec(source: str, entity: str, ns: dict[str, Any]) -> None:
+def exec_generated(source: str, entity: str, ns: dict[str, Any]) -> None:
     """Compile and run generated source (our own code; literal operands may make Python warn
     about ``is`` comparisons with literals, which are correct here)."""
     with warnings.catch_warnings():

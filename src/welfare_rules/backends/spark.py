@@ -60,6 +60,13 @@ class SparkCompiler(SqlCompiler):
         return super().struct_sql([(k, exp.Nullif(this=v, expression=exp.Null()))
                                    for k, v in fields])
 
+    def evaluates_sql(self, values: Sequence[exp.Expression]) -> exp.Expression:
+        # Spark's optimizer folds ``v IS NULL`` to false for an operand it knows is never null
+        # (``coalesce(y, 4) * C``), and then never evaluates it (review 4, F13); the hash of
+        # the values reads each one, and an int is never below the least int
+        return exp.LT(this=exp.Anonymous(this="hash", expressions=list(values)),
+                      expression=exp.Literal.number(-2**31))
+
     def full_match_sql(self, s: exp.Expression, pattern: str) -> exp.Expression:
         # Java regexes with RE2's meaning, anchored at both ends (expr/regex.py)
         return exp.RegexpLike(this=s, expression=exp.Literal.string(java_pattern(pattern)))

@@ -350,9 +350,9 @@ class SqlCompiler:
         if folded:
             return self.literal(value)
         method = getattr(self, f"{type(node).__name__.lower()}_expr")
-        if self.skips_after_null and not self._plain:
+        if not self._plain:
             operands = self._operands(node, ctx)
-            if any(can_fail(o) for o in operands[1:]):
+            if any(can_fail(o) for o in self._skipped(node, operands)):
                 return self._eager(method, node, operands, ctx)
         result: exp.Expression = method(node, ctx)
         return result
@@ -375,24 +375,41 @@ class SqlCompiler:
             return node.args
         return ()
 
+    def _skipped(self, node: n.Node, operands: Sequence[n.Node]) -> Sequence[n.Node]:
+        """The operands of ``node`` that its SQL may leave unevaluated for some row: the
+        later arguments of ``COALESCE`` (evaluated only where the earlier ones are NULL, on
+        DuckDB and Spark), the dividend of ``/``, ``//`` and ``%`` (written under
+        ``CASE WHEN divisor = 0``; the divisor too, on Spark), and on a dialect that
+        :attr:`skips_after_null` every operand after the first (review 4, F11)."""
+        if isinstance(node, n.BinOp) and node.op in ("/", "//", "%"):
+            return operands
+        if self.skips_after_null or (isinstance(node, n.Call) and node.func == "coalesce"):
+            return operands[1:]
+        return ()
+
     def _eager(self, method: Callable[[Any, Ctx], exp.Expression], node: n.Node,
                operands: Sequence[n.Node], ctx: Ctx) -> exp.Expression:
         """``node`` with every operand evaluated first, each with its own errors:
-        ``CASE WHEN (CAST(o1 IS NULL AS INT) + ...) < 0 THEN NULL ELSE <node> END`` (the sum of
-        non-null terms evaluates every one; the condition is never true). The value part is
+        ``CASE WHEN <never true, reading o1, o2, ...> THEN NULL ELSE <node> END``
+        (:meth:`evaluates_sql`). The value part is
         compiled plain — its operands' errors were raised by the condition — so the SQL grows
         with the square of the depth at most, never exponentially."""
-        terms = [exp.cast(is_null(self.expr(o, ctx)), "INT") for o in operands]
-        total: exp.Expression = terms[0]
-        for term in terms[1:]:
-            total = exp.Add(this=total, expression=term)
+        never = self.evaluates_sql([self.expr(o, ctx) for o in operands])
         self._plain = True
         try:
             value = method(node, ctx)
         finally:
             self._plain = False
-        return case([(exp.LT(this=paren(total), expression=exp.Literal.number(0)),
-                      exp.Null())], value)
+        return case([(never, exp.Null())], value)
+
+    def evaluates_sql(self, values: Sequence[exp.Expression]) -> exp.Expression:
+        """A condition that is never true and evaluates every one of ``values``, which the
+        dialect's optimizer cannot fold away: ``(CAST(v1 IS NULL AS INT) + ...) < 0``."""
+        terms = [exp.cast(is_null(v), "INT") for v in values]
+        total: exp.Expression = terms[0]
+        for term in terms[1:]:
+            total = exp.Add(this=total, expression=term)
+        return exp.LT(this=paren(total), expression=exp.Literal.number(0))
 
     def literal_expr(self, node: n.Literal, ctx: Ctx) -> exp.Expression:
         return self.literal(node.value)

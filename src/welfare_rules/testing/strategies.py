@@ -52,6 +52,7 @@ __all__ = [
     "households",
     "messy_households",
     "nik_for",
+    "record_shapes",
     "records",
     "small_tables",
 ]
@@ -397,6 +398,36 @@ def messy_households(draw: st.DrawFn, engine: Engine, max_members: int = 3
     raw[rel.name] = raw_members
     canon[rel.name] = canon_members
     return raw, canon, bad
+
+
+@st.composite
+def record_shapes(draw: st.DrawFn, engine: Engine, rec: Any, entity: str = "household"
+                  ) -> Any:
+    """``rec`` (and each of its members) in another shape holding the same values: its keys in
+    a drawn order, some ``None`` fields left out instead (the record is then no longer
+    *complete*, as ``backends/fused.py`` calls a record of every declared name), and now and
+    then a declared key traded for an undeclared one (as many keys, one unknown: refused).
+    A member list keeps its length, each member shaped on its own, so complete and sparse
+    members mix. What is not a dict is returned as it is."""
+    if not isinstance(rec, dict):
+        return rec
+    ent = engine.schema.entity(entity)
+    out = dict(rec)
+    for rel in ent.relations.values():
+        ms = out.get(rel.name)
+        if isinstance(ms, list):
+            out[rel.name] = [draw(record_shapes(engine, m, rel.entity)) for m in ms]
+    choice = draw(st.integers(0, 9))
+    if choice >= 7:  # sparse: some missing values absent
+        nones = sorted(k for k, v in out.items() if v is None)
+        if nones:
+            for k in draw(st.lists(st.sampled_from(nones), min_size=1, unique=True)):
+                del out[k]
+    elif choice == 6 and out:  # a declared key traded for an undeclared one
+        del out[draw(st.sampled_from(sorted(out)))]
+        out["no_such_field"] = None
+    keys = draw(st.permutations(list(out)))
+    return {k: out[k] for k in keys}
 
 
 @st.composite
