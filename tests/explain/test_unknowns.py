@@ -726,7 +726,8 @@ def test_a_member_left_out_of_a_rank_needs_no_sibling_field(tmp_path: Path) -> N
         got = [(m.status(rule), m.needs(rule)) for m in d.members]
         assert got[0] == ("unknown", []), rule
         assert got[3] == ("unknown", []), rule
-        assert got[1][1] and got[2][1], (rule, got)
+        assert got[1][1], (rule, got)
+        assert got[2][1], (rule, got)
         assert "members[2].birth_date" in got[2][1], (rule, got)
         assert "Data needed" not in d.members[0].explain(rule, lang="en")
 
