@@ -30,7 +30,7 @@ from ..errors import EvaluationError, WelfareRulesError
 from ..expr import nodes as n
 from ..expr.check import Checker, Env, Refs
 from ..expr.functions import Function
-from ..expr.regex import compile_pattern
+from ..expr.regex import matcher
 from ..model import Rule, Table, UnaryTest
 from ..plan import EntityPlan, Missing, Plan
 from . import runtime
@@ -500,9 +500,8 @@ class PythonCompiler:
                 args[1].startswith(("'", '"')):
             import ast as _ast
 
-            rx = self.const(compile_pattern(_ast.literal_eval(args[1])))
-            g.emit(f"{t} = None if {nullable(args[0])} else "
-                   f"{rx}.fullmatch({args[0]}) is not None")
+            rx = self.const(matcher(_ast.literal_eval(args[1])))
+            g.emit(f"{t} = None if {nullable(args[0])} else {rx}({args[0]})")
             return True
         if name == "substr" and fn.python is F.substr and len(args) == 3 and \
                 args[1].isdigit() and args[2].isdigit():
