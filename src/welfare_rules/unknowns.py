@@ -589,6 +589,8 @@ def needs(d: DecisionView, rule_id: str, member: int | None = None) -> list[Inpu
     is then the parent's decision).
     """
     rule = d.plan.rules[rule_id]
+    if member is not None and _not_ranked(d, rule, member):
+        return []  # no completion ranks it (review3 F3a: its siblings' blanks were listed)
     c = cone(d.engine, rule, member is not None)
     missing = [i for i in missing_inputs(d, rule, member is not None, member)
                if i.field not in (c.blank_member if i.member is not None else c.blank_own)]
@@ -603,6 +605,29 @@ def needs(d: DecisionView, rule_id: str, member: int | None = None) -> list[Inpu
         if _decides(d, rule_id, trial, c, missing, member):
             chosen = trial
     return chosen
+
+
+def _not_ranked(d: DecisionView, rule: Rule, member: int) -> bool:
+    """Whether ``rule`` is a member's ``rank(..., where=w)`` whose ``w`` is a name (a field of
+    the member or a rule of the members) known false for member ``member``: the member is
+    ranked in no completion, so no blank of its siblings can give it a rank."""
+    node = rule.expr
+    if not (isinstance(node, n.Call) and node.func == "rank"):
+        return False
+    where = node.kwarg("where")
+    if not isinstance(where, n.Name):
+        return False
+    relation = d.plan.compiled.relation
+    rows = d.record.get(relation) if relation else None
+    if not rows or member >= len(rows):
+        return False
+    child = d.plan.compiled.child
+    if child is not None and where.id in child.slots:
+        run = _completed(d, {})
+        value = run[1][member][child.slots[where.id]] if run is not None else None
+    else:
+        value = rows[member].get(where.id)
+    return value is False
 
 
 def _drop_order(inp: Input) -> tuple[int, int, str]:

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -152,3 +153,91 @@ def test_parts_run_without_duckdbs_own_window_split(national: wr.Engine,
     assert all("partitioned_execution" in s for s in during), during
     assert after == ["build_side_probe_side"]
     assert got.equals(_run(national, hh, pp, outputs=["pkh_eligible"], memory_limit="64GB"))
+
+
+def _in_row_groups(hh: pa.Table, path: Path, rows: int, seed: int) -> None:
+    """``hh`` in key order, written in row groups of ``rows`` records, each row group's
+    records in no key order (the statistics then prove the row groups' key ranges, not the
+    rows' order within them)."""
+    hh = hh.sort_by("id")
+    rng = random.Random(seed)
+    order: list[int] = []
+    for start in range(0, hh.num_rows, rows):
+        block = list(range(start, min(start + rows, hh.num_rows)))
+        rng.shuffle(block)
+        order += block
+    pq.write_table(hh.take(order), path, row_group_size=rows)
+
+
+def test_parts_on_row_groups_are_one_query_in_input_order(
+        national: wr.Engine, parts_seen: list[int], tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A Parquet file of households whose row groups are in key order is cut on row-group
+    boundaries: every part is written sorted, one after the other, with no table of the
+    parts and no sort of the whole (``in_parts`` is not called); the rows, values, statuses
+    and types are those of one query — streamed to Parquet and fetched — and of the Python
+    reference, in input order (the rows within a row group in no key order)."""
+    hh, pp = population(23, 150, 0.05, AS_OF)
+    # NaN as missing, as evaluate_batch reads an Arrow table (DuckDB scanning the file
+    # would keep a NaN: held to the reference, which reads the tables, the inputs agree)
+    floats = [i for i, f in enumerate(hh.schema) if pa.types.is_floating(f.type)]
+    for i in floats:
+        c = hh.column(i)
+        hh = hh.set_column(i, hh.field(i), pc.if_else(pc.is_nan(c), None, c))
+    _in_row_groups(hh, tmp_path / "h.parquet", 9, 23)
+    pq.write_table(pp.take(random.Random(3).sample(range(pp.num_rows), pp.num_rows)),
+                   tmp_path / "p.parquet", row_group_size=50)
+    cut: list[list[Any]] = []
+    real = duck.row_group_cuts
+
+    def spy(*a: Any) -> list[Any] | None:
+        cuts = real(*a)
+        cut.append(cuts or [])
+        return cuts
+    monkeypatch.setattr(duck, "row_group_cuts", spy)
+    h, p = tmp_path / "h.parquet", tmp_path / "p.parquet"
+    sel = ["poor_bps", "pkh_eligible", "deceased_recipient"]
+    _run(national, h, p, outputs=sel, output=tmp_path / "parts.parquet")
+    got = _run(national, h, p)
+    assert len(cut) == 2
+    assert all(len(c) > 1 for c in cut), cut
+    assert parts_seen == []  # no part went through the table of parts
+    _run(national, h, p, outputs=sel, output=tmp_path / "one.parquet", memory_limit="64GB")
+    one = pq.read_table(tmp_path / "one.parquet")
+    assert pq.read_table(tmp_path / "parts.parquet").equals(one)
+    assert one.column("id").equals(pq.read_table(h).column("id"))
+    assert got.equals(_run(national, h, p, memory_limit="64GB"))
+    ref = _run(national, pq.read_table(h), pq.read_table(p), backend="python")  # no ingestion
+    assert not differences(ref, got, "households")
+
+
+def test_row_group_cuts_only_where_the_statistics_prove_them(
+        national: wr.Engine, tmp_path: Path) -> None:
+    """Cuts on whole row groups of about equal size where each row group's keys are above
+    the previous one's; none for row groups whose keys overlap or go down, a missing key,
+    a file with its own ``__row``, or fewer row groups than parts."""
+    from welfare_rules.backends.sqlrun import compile_query
+
+    hh, pp = population(2, 40, 0.0, AS_OF)
+    hh = hh.sort_by("id")
+    q = compile_query(duck.DuckDBCompiler(national.plan(AS_OF)), "household",
+                      dict.fromkeys(hh.column_names, "VARCHAR"), list(pp.column_names))
+
+    def cuts(tbl: pa.Table, parts: int, rows: int = 5) -> list[Any] | None:
+        path = tmp_path / "h.parquet"
+        pq.write_table(tbl, path, row_group_size=rows)
+        return duck.row_group_cuts(path, q, "id", parts)
+
+    ids = hh.column("id").to_pylist()
+    assert cuts(hh, 4) == [ids[10], ids[20], ids[30]]  # 8 row groups of 5, 2 a part
+    assert cuts(hh, 3) == [ids[15], ids[25]]  # row groups nearest a third and two thirds
+    assert cuts(hh, 9) is None  # 8 row groups for 9 parts
+    assert cuts(hh.take(list(range(39, -1, -1))), 2) is None  # keys going down
+    swapped = list(range(40))
+    swapped[4], swapped[5] = 5, 4  # row groups 0 and 1 overlap
+    assert cuts(hh.take(swapped), 2) is None
+    nulls = hh.set_column(0, "id", pa.array([*ids[:39], None], pa.string()))
+    assert cuts(nulls, 2) is None
+    own = hh.append_column("__row", pa.array(range(40), pa.int64()))
+    assert cuts(own, 2) is None
+    assert duck.row_group_cuts(hh, q, "id", 2) is None  # an Arrow table: no statistics

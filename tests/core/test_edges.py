@@ -277,6 +277,54 @@ def test_every_backend_agrees_with_python_at_the_edges(
     held.finish()
 
 
+#: a member aggregation behind a guard: reached only where the guard lets it be
+GUARDED_SUMS = """\
+- id: e_sum_and_guard
+  when: x > 5 and sum(members, income) > 0
+- id: e_sum_if_guard
+  value: sum(members, income) if x > 5 else 0
+- id: e_sum_where
+  value: sum(members, income, where=income < 0)
+"""
+
+
+@pytest.mark.parametrize("backend", OTHERS)
+def test_a_member_sum_beyond_64_bits_raises_only_where_reached(
+        engine_from: Any, backend: str, request: pytest.FixtureRequest) -> None:
+    """SQL and Polars computed every household's member sums (and narrowed them to 64 bits)
+    before any rule read them, so a total beyond 64 bits raised for the whole batch where
+    Python, which sums where the guard reaches, gave false / 0. The total is carried wide
+    and narrowed where it is read: the error only where reached, on every backend."""
+    engine = engine_from(GUARDED_SUMS, extra_plugins=[Backends()])
+    kw = {"spark": request.getfixturevalue("spark")} if backend == "spark" else {}
+    households = [("3375000000000001", 1), ("3375000000000002", 9)]
+    members = [("3375000000000001", [2**62, 2**62, 3, -1]), ("3375000000000002", [5, -2])]
+
+    def run(name: str, xs: dict[str, int]) -> Any:
+        hh = pa.table({"id": [k for k, _ in households],
+                       "x": pa.array([xs.get(k, x) for k, x in households], pa.int64())})
+        pp = pa.table({"nik": [f"{k[:-2]}{i:02d}" for k, inc in members
+                               for i in range(len(inc))],
+                       "household_id": [k for k, inc in members for _ in inc],
+                       "income": pa.array([v for _, inc in members for v in inc], pa.int64())})
+        try:
+            res = engine.evaluate_batch("household", hh, members=pp, as_of=AS_OF,
+                                        backend=name, validate=False, dataset_checks=False,
+                                        settle=False, **(kw if name == backend else {}))
+        except EvaluationError as e:
+            return ("EvaluationError", str(e).split(":")[0])
+        return res.to_arrow().select(["e_sum_and_guard", "e_sum_if_guard",
+                                      "e_sum_where"]).to_pylist()
+
+    quiet = run("python", {})
+    assert quiet == [{"e_sum_and_guard": False, "e_sum_if_guard": 0, "e_sum_where": -1},
+                     {"e_sum_and_guard": True, "e_sum_if_guard": 3, "e_sum_where": -2}]
+    assert run(backend, {}) == quiet, backend
+    reached = run("python", {"3375000000000001": 9})
+    assert reached == ("EvaluationError", "arithmetic out of range")
+    assert run(backend, {"3375000000000001": 9}) == reached, backend
+
+
 @pytest.mark.parametrize("backend", OTHERS)
 def test_dates_past_the_ends_of_the_range_agree(engine_from: Any, backend: str,
                                                 request: pytest.FixtureRequest) -> None:

@@ -96,3 +96,34 @@ def test_compile_pattern_raises_its_own_error() -> None:
 
 def test_the_java_spelling_anchors_and_spells_s_as_re2_does() -> None:
     assert r"(?d)^(?:a[\t\n\f\r ]b[^\t\n\f\r ]\\s)\z" == java_pattern(r"a\sb\S\\s")
+
+
+def test_settling_matches_each_text_once(engine_from: Any, monkeypatch: pytest.MonkeyPatch
+                                         ) -> None:
+    """review3 F7: settling re-runs a household's rules once per completion of its blanks,
+    and every run matched every NIK again (a google-re2 call each: more than half of the
+    time for six blank members). A pattern's matcher remembers its answers: RE2 sees each
+    text once, with the same answers."""
+    from welfare_rules.expr import regex
+
+    calls: list[str] = []
+
+    class Counting:
+        def __init__(self, rx: Any) -> None:
+            self.rx = rx
+
+        def fullmatch(self, text: str) -> Any:
+            calls.append(text)
+            return self.rx.fullmatch(text)
+
+    real = regex.compile_pattern
+    monkeypatch.setattr(regex, "_matchers", {}, raising=False)
+    monkeypatch.setattr(regex, "compile_pattern", lambda p: Counting(real(p)))
+    eng = engine_from("- id: t_all_ok\n  when: all(members, matches(nik, '[0-9]{16}') and "
+                      "alive)\n")
+    kk = "3375010101010001"
+    niks = [f"337501000000001{i}" for i in range(4)]
+    d = eng.evaluate("household", {"id": kk, "members": [
+        {"nik": nik, "household_id": kk} for nik in niks]}, as_of=datetime.date(2024, 1, 1))
+    assert (d.value("t_all_ok"), d.status("t_all_ok")) == (None, "unknown")  # settled: 16 runs
+    assert sorted(calls) == niks

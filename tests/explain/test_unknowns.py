@@ -694,6 +694,44 @@ def test_a_rank_without_where_reads_the_siblings(tmp_path: Path) -> None:
     assert first.needs("by_school") == ["members[1].school_level"]
 
 
+_RANK_WHERE = """\
+id: ranks_with_where
+entity: person
+rules:
+  - id: by_birth
+    value: rank(by=[desc(birth_date), nik], where=is_pregnant)
+  - id: expecting
+    when: is_pregnant
+  - id: by_birth_rule
+    value: rank(by=[desc(birth_date), nik], where=expecting)
+"""
+
+
+def test_a_member_left_out_of_a_rank_needs_no_sibling_field(tmp_path: Path) -> None:
+    """review3 F3a: a member whose ``where`` is false is ranked in no completion, yet its
+    rank's needs() listed its siblings' blanks (``members[1].is_pregnant``,
+    ``members[2].birth_date``), which cannot give it a rank. A member whose ``where`` holds
+    or is unknown still lists them."""
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(_RANK_WHERE, encoding="utf-8")
+    engine = Engine.load(rules=[rules])
+    pregnant = [False, None, True, False]
+    births = [datetime.date(1990, 1, 1), datetime.date(1991, 1, 1), None,
+              datetime.date(1992, 1, 1)]
+    members = [{"nik": f"33750000000000{11 + i}", "is_pregnant": pregnant[i],
+                "birth_date": births[i]} for i in range(4)]
+    d = engine.evaluate("household", {"id": "3375000000000001", "members": members},
+                        as_of=AS_OF)
+    for rule in ("by_birth", "by_birth_rule"):
+        got = [(m.status(rule), m.needs(rule)) for m in d.members]
+        assert got[0] == ("unknown", []), rule
+        assert got[3] == ("unknown", []), rule
+        assert got[1][1], (rule, got)
+        assert got[2][1], (rule, got)
+        assert "members[2].birth_date" in got[2][1], (rule, got)
+        assert "Data needed" not in d.members[0].explain(rule, lang="en")
+
+
 def test_a_decision_keeps_a_bounded_number_of_completions(national: Engine,
                                                           monkeypatch: pytest.MonkeyPatch
                                                           ) -> None:

@@ -23,7 +23,16 @@ from sqlglot import exp
 from ..adapters.result import empty_table
 from ..errors import EvaluationError
 from ..sqlbuild import bind, query, run
-from .base import FINDINGS_SCHEMA, ROW, STATUS_VALUES, BackendBase, Job, Outcome
+from .base import (
+    FINDINGS_SCHEMA,
+    ROW,
+    STATUS_VALUES,
+    BackendBase,
+    Job,
+    Outcome,
+    conform,
+    result_fields,
+)
 from .runtime import OUT_OF_RANGE, out_of_range
 from .sql import EntityQuery, SqlCompiler
 from .sqlrun import (
@@ -186,14 +195,25 @@ class DuckDBBackend(BackendBase):
             with bounded_arithmetic():
                 parts = 1 if rel is None or mcols is None else \
                     parts_for(con, inputs.tables[rel.entity])
+                sqls = [res_sql]
+                split: contextlib.AbstractContextManager[None] = contextlib.nullcontext()
                 if parts > 1:
-                    res_sql = in_parts(con, comp, q, carry_select(q, job.carry), ent.key,
-                                       parts)
-                if job.output is not None:
-                    results_path = Path(job.output)
-                    con.sql(res_sql).write_parquet(str(results_path))
-                else:
-                    cached = fetch_arrow(con.sql(res_sql))
+                    cuts = row_group_cuts(inputs.tables[entity], q, ent.key, parts)
+                    if cuts is None:
+                        sqls = [in_parts(con, comp, q, carry_select(q, job.carry), ent.key,
+                                         parts)]
+                    else:  # parts in input order, one after the other: no final sort
+                        sqls = ordered_parts(comp, q, carry_select(q, job.carry), ent.key,
+                                             cuts)
+                        split = _unsplit_windows(con)
+                with split:
+                    if job.output is not None:
+                        results_path = Path(job.output)
+                        write_results(con, sqls, results_path, result_fields(
+                            plan, entity, q.rule_ids, ent.key, job.carry))
+                    else:
+                        tables = [fetch_arrow(con.sql(sql)) for sql in sqls]
+                        cached = tables[0] if len(tables) == 1 else pa.concat_tables(tables)
         finally:
             con.execute("RESET disabled_optimizers")
 
@@ -250,6 +270,94 @@ def parts_for(con: Any, members: Any) -> int:
              "TB": 4, "PiB": 5, "PB": 5}
     gib = float(m.group(1)) * 1024.0 ** units[m.group(2)] / 1024.0 ** 3
     return max(1, math.ceil(rows / (MEMBERS_PER_GIB * max(gib, 1 / 64))))
+
+
+def row_group_cuts(src: Any, q: EntityQuery, key: str, parts: int) -> list[Any] | None:
+    """The keys that cut a Parquet file of records into about ``parts`` runs of whole row
+    groups with about equal rows (each run's smallest key, from the second run on), read
+    from the file's row-group statistics; ``None`` when these do not prove the cut.
+
+    The cut is proven when every row group's key has a minimum and maximum (integers or
+    text, compared as the query compares them: ``h0`` reads the key column as it is) and no
+    missing key, and each row group's keys are all above the previous one's. Then the
+    records with a key in ``[cut i, cut i+1)`` are exactly the rows of one run, and the
+    results of the parts, each sorted by its rows, follow each other in input order: the
+    parts are written one after the other, with no sort of the whole result and no table
+    to hold it. Anything else (an Arrow table, a file with its own ``__row``, fewer row
+    groups than parts, runs more than half again as large as the average) gives ``None``,
+    and :func:`in_parts` sorts the parts' results back into input order."""
+    if not isinstance(src, Path) or parts < 2:
+        return None
+    rec, _ = key_of(q, key)
+    if not isinstance(rec, exp.Column) or rec.name != key or rec.table:
+        return None
+    import pyarrow.parquet as pq
+
+    md = pq.read_metadata(src)
+    names = [md.schema.column(i).path for i in range(md.num_columns)]
+    if key not in names or ROW in names:
+        return None
+    at = names.index(key)
+    groups: list[tuple[Any, int]] = []  # (smallest key, rows) of each row group with rows
+    last: Any = None
+    for g in range(md.num_row_groups):
+        rg = md.row_group(g)
+        if rg.num_rows == 0:
+            continue
+        st = rg.column(at).statistics
+        if st is None or not st.has_min_max or not st.has_null_count or st.null_count:
+            return None
+        lo, hi = st.min, st.max
+        if type(lo) not in (int, str) or type(hi) is not type(lo) or \
+                (last is not None and not (type(last) is type(lo) and last < lo)):
+            return None
+        groups.append((lo, rg.num_rows))
+        last = hi
+    if len(groups) < parts:
+        return None
+    total = sum(n for _, n in groups)
+    starts = list(itertools.accumulate(n for _, n in groups[:-1]))  # row where group g+1 starts
+    ends: list[int] = []  # the group index each run after the first starts at
+    for k in range(1, parts):
+        at_g = 1 + min(range(len(starts)), key=lambda g: abs(starts[g] - k * total / parts))
+        if not ends or at_g > ends[-1]:
+            ends.append(at_g)
+    sizes = [sum(n for _, n in groups[a:b]) for a, b in itertools.pairwise([0, *ends,
+                                                                             len(groups)])]
+    if max(sizes) > 1.5 * total / parts:
+        return None
+    return [groups[g][0] for g in ends]
+
+
+def ordered_parts(comp: SqlCompiler, q: EntityQuery, result: Any, key: str,
+                  cuts: list[Any]) -> list[str]:
+    """The queries of the parts cut at ``cuts`` (see :func:`row_group_cuts`), each sorted
+    in input order: together, in this order, the rows of ``result``."""
+    bounds = [None, *[comp.literal(v) for v in cuts], None]
+    return [comp.sql(key_range_select(q, result, key, lo, hi, ordered=True))
+            for lo, hi in itertools.pairwise(bounds)]
+
+
+def write_results(con: Any, sqls: list[str], path: Path,
+                  fields: list[tuple[str, pa.DataType | None]]) -> None:
+    """The rows of the queries ``sqls``, one after the other, streamed into one Parquet
+    file at ``path`` in the shared result types (``fields``: the statuses dictionary-encoded
+    as :func:`~welfare_rules.backends.base.conform` gives them, so the file needs no second
+    pass), a batch of rows at a time: memory holds one batch, not the results."""
+    import pyarrow.parquet as pq
+
+    writer: pq.ParquetWriter | None = None
+    try:
+        for sql in sqls:
+            reader = arrow_reader(con.sql(sql))
+            if writer is None:
+                writer = pq.ParquetWriter(path, conform(reader.schema.empty_table(),
+                                                        fields).schema)
+            for batch in reader:
+                writer.write_table(conform(pa.Table.from_batches([batch]), fields))
+    finally:
+        if writer is not None:
+            writer.close()
 
 
 def in_parts(con: Any, comp: SqlCompiler, q: EntityQuery, result: Any, key: str,
@@ -344,6 +452,18 @@ def bounded_arithmetic() -> Iterator[None]:
         if OUT_OF_RANGE not in first:
             raise
         raise out_of_range(first.split(f"{OUT_OF_RANGE}: ", 1)[-1]) from None
+
+
+#: rows per Arrow batch of a result streamed into a Parquet file (a row group each)
+BATCH_ROWS = 1_000_000
+
+
+def arrow_reader(rel: Any) -> pa.RecordBatchReader:
+    """A DuckDB relation's rows as a stream of Arrow batches of :data:`BATCH_ROWS` rows
+    (whichever method this DuckDB has)."""
+    name = "to_arrow_reader" if hasattr(rel, "to_arrow_reader") else "fetch_record_batch"
+    reader: pa.RecordBatchReader = getattr(rel, name)(BATCH_ROWS)
+    return reader
 
 
 def fetch_arrow(rel: Any) -> pa.Table:

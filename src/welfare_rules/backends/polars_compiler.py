@@ -502,7 +502,11 @@ class PolarsCompiler:
         name = node.func
         if ctx.aggs is not None and node in ctx.aggs:
             value = pl.col(ctx.aggs[node])
-            return value if ctx.reach is None else pl.when(ctx.reach).then(value)
+            value = value if ctx.reach is None else pl.when(ctx.reach).then(value)
+            # an integer sum is carried in 128 bits (aggregate): narrowed here, so a total
+            # beyond 64 bits raises only on the rows that reach it, as in Python
+            return value.cast(_INT64, strict=True) if self._wide_sum(node, ctx.entity) \
+                else value
         if name == "rank":  # a window over every sibling, on every backend
             return self.rank(node, attrs.evolve(ctx, reach=None))
         if name in AGGREGATES and name not in ("min", "max"):
@@ -797,17 +801,22 @@ class PolarsCompiler:
         picked = pl.when(sel).then(x).otherwise(None) if w is not None else x
         ty = polars_type(self.type_of(node, self._parent_entity(mctx)))
         if func == "sum":
-            if ty == _INT64 or self.type_of(args[0], mctx.entity).kind == "int":
-                v = part("v", picked.cast(_WIDE), lambda c: c.sum())
-                total = v.cast(_INT64, strict=True)
+            if self._wide_sum(node, self._parent_entity(mctx)):
+                # kept in 128 bits: narrowed (and out of range raised) where a rule reads it
+                total = part("v", picked.cast(_WIDE), lambda c: c.sum())
             else:
                 v = part("v", picked.cast(pl.Float64), lambda c: c.sum())
                 total = finite(v)
-            if ty is not None:
-                total = total.cast(ty)
+                if ty is not None:
+                    total = total.cast(ty)
             return AggregateParts(rows, groups, unless(total), zero)
         v = part("v", picked, (lambda c: c.min()) if func == "min" else (lambda c: c.max()))
         return AggregateParts(rows, groups, unless(v), pl.lit(None, dtype=ty))
+
+    def _wide_sum(self, node: n.Call, entity: str) -> bool:
+        """Whether ``node`` (an aggregation read on ``entity``) is an integer ``sum``, whose
+        column holds the 128-bit total (see :meth:`call_expr`)."""
+        return node.func == "sum" and self.type_of(node, entity).kind == "int"
 
     def _parent_entity(self, mctx: Ctx) -> str:
         parent = self.model.schema.parent_of(mctx.entity)

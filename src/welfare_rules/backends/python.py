@@ -25,10 +25,12 @@ from typing import Any
 
 import attrs
 
-from ..errors import EvaluationError
+from .. import types as t
+from ..errors import EvaluationError, WelfareRulesError
 from ..expr import nodes as n
+from ..expr.check import Checker, Env, Refs
 from ..expr.functions import Function
-from ..expr.regex import compile_pattern
+from ..expr.regex import matcher
 from ..model import Rule, Table, UnaryTest
 from ..plan import EntityPlan, Missing, Plan
 from . import runtime
@@ -165,7 +167,12 @@ def compile_plan(plan: Plan, entity: str, namespace: Mapping[str, Any] | None = 
     comp = PythonCompiler(model.functions, plan.param_index, plan.not_in_force,
                           guarded=missing_params(plan),
                           lists=frozenset(r for r, ty in model.rule_types.items()
-                                          if ty.kind == "list"))
+                                          if ty.kind == "list"),
+                          env=Env(model.schema, {rid: vs[0].entity
+                                                 for rid, vs in model.rules.items()},
+                                  dict(model.rule_types),
+                                  {k: p.type for k, p in model.parameters.items()},
+                                  model.functions))
     comp.namespace.update(namespace or {})
     comp.names = {e: len(ent.fields) + len(ent.relations)
                   for e, ent in model.schema.entities.items()}
@@ -239,6 +246,8 @@ class _Ctx:
     in_member: bool = False
     rank_slot: Callable[[n.Call], str] | None = None
     relation_loop: str = _MEMBER_LOOP
+    #: the entity whose record the names read (a member's inside an aggregation over members)
+    entity: str = ""
 
 
 class PythonCompiler:
@@ -246,8 +255,14 @@ class PythonCompiler:
 
     def __init__(self, functions: Mapping[str, Function], param_index: Mapping[str, int],
                  not_in_force: frozenset[str] = frozenset(), *,
-                 guarded: frozenset[str] | None = None, lists: frozenset[str] = frozenset()):
+                 guarded: frozenset[str] | None = None, lists: frozenset[str] = frozenset(),
+                 env: Env | None = None):
         self.functions = functions
+        #: the types of expressions (None: not known, every comparison compiled plain)
+        self.env = env
+        self._checkers: dict[str, Checker] = {}
+        #: the child entity of the entity compiled (what an aggregation's names read)
+        self._child_entity = ""
         #: the rules whose value is a list (compared Kleene-wise: unknown with an unknown item)
         self.lists = lists
         self.param_index = param_index
@@ -275,6 +290,25 @@ class PythonCompiler:
         list (the Python compiler reads no other types)."""
         return isinstance(node, n.ListLit) or (isinstance(node, n.Name)
                                                and node.id in self.lists)
+
+    def _kind(self, node: n.Node, entity: str) -> str:
+        """The kind of ``node``'s type ("" when not known)."""
+        if self.env is None or not entity:
+            return ""
+        checker = self._checkers.get(entity)
+        if checker is None:
+            checker = self._checkers[entity] = Checker(self.env, entity)
+        try:
+            return checker.check(node, Refs()).kind
+        except WelfareRulesError:  # a type the checker cannot tell: compiled plain
+            return ""
+
+    def _mixed_numbers(self, node: n.Compare, ctx: _Ctx) -> bool:
+        """Whether a comparison compares an integer with a decimal: compared as doubles on
+        every backend (the integer converted, as SQL and Polars do), so past 2**53 an integer
+        equals the double it rounds to (docs/architecture.md, "Semantics at the edges")."""
+        kinds = {self._kind(node.left, ctx.entity), self._kind(node.right, ctx.entity)}
+        return kinds == {t.INT.kind, t.DECIMAL.kind}
 
     # -- constants ----------------------------------------------------------------------------
 
@@ -363,7 +397,10 @@ class PythonCompiler:
                                                                              node.right)):
                 # a list with an unknown item is unknown as a whole (record.status_of)
                 guard = f"{guard} or _rt.has_unknown({a}) or _rt.has_unknown({b})"
-            g.emit(f"{t} = None if {guard} else {a} {node.op} {b}")
+            if self._mixed_numbers(node, ctx):
+                g.emit(f"{t} = None if {guard} else float({a}) {node.op} float({b})")
+            else:
+                g.emit(f"{t} = None if {guard} else {a} {node.op} {b}")
             return t
         if isinstance(node, n.BoolOp):
             return self.boolop(g, node, ctx, params_used)
@@ -463,9 +500,8 @@ class PythonCompiler:
                 args[1].startswith(("'", '"')):
             import ast as _ast
 
-            rx = self.const(compile_pattern(_ast.literal_eval(args[1])))
-            g.emit(f"{t} = None if {nullable(args[0])} else "
-                   f"{rx}.fullmatch({args[0]}) is not None")
+            rx = self.const(matcher(_ast.literal_eval(args[1])))
+            g.emit(f"{t} = None if {nullable(args[0])} else {rx}({args[0]})")
             return True
         if name == "substr" and fn.python is F.substr and len(args) == 3 and \
                 args[1].isdigit() and args[2].isdigit():
@@ -490,7 +526,7 @@ class PythonCompiler:
 
     def aggregate(self, g: _Gen, node: n.Call, ctx: _Ctx, params_used: set[str]) -> str:
         name = node.func
-        mctx = attrs.evolve(ctx, in_member=True)
+        mctx = attrs.evolve(ctx, in_member=True, entity=self._child_entity)
         where = node.kwarg("where")
         args = node.args[1:]
         t = g.tmp()
@@ -582,6 +618,11 @@ class PythonCompiler:
         g.indent += 1
         g.emit(f"{t} = None")
         g.indent -= 1
+        if name == "sum":  # the total within 64 bits, as every backend checks where reached
+            g.emit("else:")
+            g.indent += 1
+            g.emit(f"_rt.bounded({t})")
+            g.indent -= 1
         return t
 
     # -- rule kinds ---------------------------------------------------------------------------
@@ -793,6 +834,7 @@ class PythonCompiler:
         """Compile one entity (and its child entity) into a ``run`` function."""
         self._relations = frozenset(relations)
         child = self._compile_child(plan.child) if plan.child is not None else None
+        self._child_entity = plan.child.entity if plan.child is not None else ""
         slots = self._slots(plan.rules)
         g = _Gen()
         params_used: set[str] = set()
@@ -821,7 +863,7 @@ class PythonCompiler:
             return f"mr[{mslots[rid]}]"
 
         ctx = _Ctx(field_var, rule_var, member_field if child else None,
-                   member_rule if child else None)
+                   member_rule if child else None, entity=plan.entity)
         for rule in plan.rules:
             blocked = f"v{slots[rule.id + '#blocked']}" if rule.kind == "ladder" else None
             start = len(body.lines)
@@ -908,7 +950,8 @@ class PythonCompiler:
             for node, slot in rank_nodes:
                 if rank_phase[id(node)] == phase:
                     fname = f"rank{slot}"
-                    funcs.append(self._rank_function(fname, node, slot, slots, all_params))
+                    funcs.append(self._rank_function(fname, node, slot, slots, all_params,
+                                                      plan.entity))
                     steps.append(f"    {fname}(members, MR, P, as_of)")
                     names.append(fname)
             rules = by_phase.get(phase, [])
@@ -993,7 +1036,7 @@ class PythonCompiler:
         def rank_slot(node: n.Call) -> str:
             return f"R[{rank_slot_of[id(node)]}]"
 
-        ctx = _Ctx(field_var, rule_var, rank_slot=rank_slot)
+        ctx = _Ctx(field_var, rule_var, rank_slot=rank_slot, entity=entity)
         assigned: dict[int, str] = {}
         for rule in rules:
             blocked = f"v{slots[rule.id + '#blocked']}" if rule.kind == "ladder" else None
@@ -1021,7 +1064,7 @@ class PythonCompiler:
                 (fields, takes, body.lines))
 
     def _rank_function(self, fname: str, node: n.Call, slot: int, slots: dict[str, int],
-                       all_params: set[str]) -> str:
+                       all_params: set[str], entity: str) -> str:
         body = _Gen()
         body.indent = 2
         fields: dict[str, str] = {}
@@ -1037,7 +1080,7 @@ class PythonCompiler:
                 raise KeyError(rid)
             return f"R[{slots[rid]}]"
 
-        ctx = _Ctx(field_var, rule_var)
+        ctx = _Ctx(field_var, rule_var, entity=entity)
         where = node.kwarg("where")
         w = "True"
         if where is not None:

@@ -547,7 +547,16 @@ class SqlCompiler:
     def call_expr(self, node: n.Call, ctx: Ctx) -> exp.Expression:
         name = node.func
         if ctx.aggs is not None and node in ctx.aggs:
-            return col(ctx.aggs[node], ctx.table)
+            agg: exp.Expression = col(ctx.aggs[node], ctx.table)
+            if not self._wide_sum(node, ctx.entity):
+                return agg
+            # an integer sum is carried as DECIMAL(38, 0) (aggregate): narrowed here, so a
+            # total beyond 64 bits raises only where the lazy CASE reaches it, as in Python
+            beyond = or_all([exp.LT(this=agg, expression=self.literal(t.INT64_MIN)),
+                             exp.GT(this=agg.copy(), expression=self.literal(t.INT64_MAX))])
+            return case([(is_null(agg.copy()), exp.Null()),
+                         (beyond, self.fail_sql("an integer beyond 64 bits"))],
+                        exp.cast(agg.copy(), "BIGINT"))
         if name == "rank":
             return self.rank(node, ctx)
         if name in ("min", "max"):
@@ -884,14 +893,21 @@ class SqlCompiler:
         picked = part("v", case([(sel, x)]) if w is not None else x)
         ty = self.type_of(node, self._parent_entity(mctx))
         if func == "sum":
-            total: exp.Expression = exp.Coalesce(this=exp.Sum(this=picked),
-                                                 expressions=[zero.copy()])
+            wide = self._wide_sum(node, self._parent_entity(mctx))
+            total: exp.Expression = exp.Coalesce(this=exp.Sum(
+                this=exp.cast(picked, "DECIMAL(38, 0)") if wide else picked),
+                expressions=[zero.copy()])
             target = sql_type(ty)
-            if target is not None:
+            if target is not None and not wide:  # a wide total is narrowed where it is read
                 total = exp.Cast(this=total, to=target)
             return done(case([(unknown_flag(), exp.Null())], total), zero)
         agg = exp.Min(this=picked) if func == "min" else exp.Max(this=picked)
         return done(case([(unknown_flag(), exp.Null())], agg), exp.Null())
+
+    def _wide_sum(self, node: n.Call, entity: str) -> bool:
+        """Whether ``node`` (an aggregation read on ``entity``) is an integer ``sum``, whose
+        column holds the DECIMAL(38, 0) total (see :meth:`call_expr`)."""
+        return node.func == "sum" and self.type_of(node, entity).kind == "int"
 
     def _parent_entity(self, mctx: Ctx) -> str:
         parent = self.model.schema.parent_of(mctx.entity)

@@ -107,12 +107,13 @@ def key_of(q: EntityQuery, key: str) -> tuple[exp.Expression, exp.Expression | N
 
 
 def key_range_select(q: EntityQuery, result: exp.Select, key: str, lo: exp.Expression | None,
-                     hi: exp.Expression | None) -> exp.Select:
+                     hi: exp.Expression | None, ordered: bool = False) -> exp.Select:
     """The result query ``result`` (``q.result`` or :func:`carry_select`'s) restricted to
     the records whose key is in ``[lo, hi)`` (``None``: unbounded; records without a key go
-    with the range that has no lower bound) and to their child records, with ``__row`` and
-    without the final sort: one part of a result computed part by part (the parts together
-    are the whole result, every record in exactly one part)."""
+    with the range that has no lower bound) and to their child records: one part of a result
+    computed part by part (the parts together are the whole result, every record in exactly
+    one part). With ``__row`` and without the final sort, or, ``ordered``, as ``result``
+    selects (sorted by ``__row``, which it does not select)."""
     rec, par = key_of(q, key)
 
     def within(k: exp.Expression, nulls: bool) -> exp.Expression:
@@ -130,7 +131,8 @@ def key_range_select(q: EntityQuery, result: exp.Select, key: str, lo: exp.Expre
              sel.copy().where(within(par, False)) if name == "p0" and par is not None else sel)
             for name, sel in q.ctes]
     res = result.copy()
-    res.set("order", None)
-    res.set("expressions", [*res.expressions, exp.alias_(col(ROW), ROW, quoted=True)])
+    if not ordered:
+        res.set("order", None)
+        res.set("expressions", [*res.expressions, exp.alias_(col(ROW), ROW, quoted=True)])
     part = attrs.evolve(q, ctes=ctes, result=res)
     return part.with_ctes(res)
