@@ -714,12 +714,17 @@ class SqlCompiler:
         return exp.Length(this=a[0])
 
     def fn_substr(self, a: list[exp.Expression], node: n.Call, ctx: Ctx) -> exp.Expression:
-        start = exp.Add(this=exp.Greatest(this=exp.cast(a[1], "BIGINT"),
-                                          expressions=[exp.Literal.number(0)]),
-                        expression=exp.Literal.number(1))
+        # offset and length clamped to 0 … 2**31 - 2 (no text is longer), so that substr never
+        # raises, as on Python: DuckDB refuses an offset past 2**32 and Spark casts to INT
+        # (review 4, F5; interp lists substr among the functions that never fail)
+        def clamped(v: exp.Expression) -> exp.Expression:
+            return exp.Greatest(this=self._clamped(exp.cast(v, "BIGINT"), 2**31 - 2),
+                                expressions=[exp.Literal.number(0)])
+
+        start = exp.Add(this=clamped(a[1]), expression=exp.Literal.number(1))
         if len(a) == 2:
             return exp.Substring(this=a[0], start=start)
-        length = exp.Greatest(this=exp.cast(a[2], "BIGINT"), expressions=[exp.Literal.number(0)])
+        length = clamped(a[2])
         return exp.Substring(this=a[0], start=start, length=length)
 
     def fn_startswith(self, a: list[exp.Expression], node: n.Call, ctx: Ctx) -> exp.Expression:
