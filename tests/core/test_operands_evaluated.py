@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from .test_edges import AS_OF, OTHERS, _agree
+from .test_edges import AS_OF, OTHERS, _agree, outcome
 from .test_regex import Backends
 
 
@@ -154,7 +154,7 @@ def test_a_constant_out_of_range_is_no_error_for_a_table_without_rows(
     where Python and DuckDB give no rows (review 4, F9); one row raises it everywhere."""
     import pyarrow as pa
 
-    from .test_edges import ARROW, outcome
+    from .test_edges import ARROW
 
     engine = engine_from("- id: e_const\n  value: 9223372036854775807 + 1\n",
                          extra_plugins=[Backends()])
@@ -167,3 +167,20 @@ def test_a_constant_out_of_range_is_no_error_for_a_table_without_rows(
         assert res.to_arrow().num_rows == 0, name
     assert outcome(engine, backend, _row(1, 1, 1), **kw) == outcome(engine, "python",
                                                                     _row(1, 1, 1))
+
+
+#: a decision table row's output is evaluated only where the row matches, as Python's ``if``
+#: (review 4, F12: an unmatched COLLECT row's overflow was raised on Python and Polars)
+TABLES = """\
+- id: e_collect
+  table: {hit_policy: collect, aggregation: sum, inputs: [x],
+          rows: [{when: ["> 5"], then: "= y * y"}, {when: ["-"], then: 0}]}
+"""
+
+
+@pytest.mark.parametrize("backend", OTHERS)
+def test_an_unmatched_table_row_s_output_is_not_evaluated(
+        engine_from: Any, backend: str, request: pytest.FixtureRequest) -> None:
+    engine = engine_from(TABLES, extra_plugins=[Backends()])
+    _agree(engine, backend, [_row(1, 1, 2**62), _row(2, 7, 3), _row(3, None, 2)], request)
+    assert outcome(engine, "python", _row(1, 1, 2**62))[0][2] == [0]

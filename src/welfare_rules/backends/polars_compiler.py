@@ -989,7 +989,10 @@ class PolarsCompiler:
             parts = [p for p in (self._unary_test(x, test, ctx)
                                  for x, test in zip(ins, row.tests, strict=True)) if p is not None]
             matches.append(_and_all(parts))
-        outs = [[self.expr(o, ctx) for o in row.outputs] for row in table.rows]
+        # a row's outputs are evaluated only where it matches, as on Python and DuckDB (DMN;
+        # review 4, F12: an unmatched COLLECT row's overflow was raised)
+        outs = [[self._reached(o, _true(m), ctx) for o in row.outputs]
+                for row, m in zip(table.rows, matches, strict=True)]
         default = [self.expr(o, ctx) for o in table.default] if table.default is not None else None
         names = [o.name for o in table.outputs]
         rtype = polars_type(self.plan.rule_type(rule.id))

@@ -764,10 +764,18 @@ class PythonCompiler:
                 m = g.tmp()
                 g.emit(f"{m} = _rt.kleene_and(({', '.join(parts)},))")
                 matches.append(m)
+        # a row's outputs are evaluated only where it matches (DMN, and as DuckDB does; review
+        # 4, F12: an unmatched COLLECT row's overflow was raised); hit() reads only the hits'
         outs = []
-        for row in table.rows:
-            vals = [self.expr(g, o, ctx, params_used) for o in row.outputs]
-            outs.append(f"({', '.join(vals)},)")
+        for row, m in zip(table.rows, matches, strict=True):
+            o = g.tmp()
+            g.emit(f"{o} = None")
+            g.emit(f"if ({m}) is True:")
+            g.indent += 1
+            vals = [self.expr(g, out, ctx, params_used) for out in row.outputs]
+            g.emit(f"{o} = ({', '.join(vals)},)")
+            g.indent -= 1
+            outs.append(o)
         default = "None"
         if table.default is not None:
             dv = [self.expr(g, o, ctx, params_used) for o in table.default]
