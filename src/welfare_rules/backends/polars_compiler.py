@@ -359,8 +359,11 @@ class PolarsCompiler:
         folded, value = fold(node, self.as_of, self.model.functions)
         if folded:
             return _lit(value)
-        if isinstance(value, EvaluationError) and ctx.reach is not None:
-            return _raise_where(value, ctx.reach)
+        if isinstance(value, EvaluationError):
+            # raised where a row reaches it: not for a table without rows, as on Python and
+            # DuckDB (a literal is evaluated once whatever the rows; review 4, F9)
+            return _raise_where(value, ctx.reach if ctx.reach is not None
+                                else pl.int_range(pl.len()) >= 0)
         method = getattr(self, f"{type(node).__name__.lower()}_expr")
         result: pl.Expr = method(node, ctx)
         if ctx.reach is None or isinstance(node, n.Literal | n.Param | n.Name):

@@ -112,6 +112,11 @@ def is_false(e: exp.Expression) -> exp.Expression:
     return exp.Is(this=paren(e), expression=exp.false())
 
 
+def _size(e: exp.Expression) -> int:
+    """The number of nodes of ``e``, a measure of its SQL text's length."""
+    return sum(1 for _ in e.walk())
+
+
 def case(whens: Sequence[tuple[exp.Expression, exp.Expression]],
          default: exp.Expression | None = None) -> exp.Expression:
     c = exp.Case()
@@ -527,16 +532,28 @@ class SqlCompiler:
         parts = [self.expr(v, ctx) for v in node.values]
         # lazy as on Python: the parts after one that is false (for "or": true) are not
         # evaluated, which matters where one may raise (DuckDB evaluates both sides of AND and
-        # OR; a CASE branch only where it is taken). Nested to the right, so each part is
-        # written at most twice: CASE WHEN p1 IS FALSE THEN FALSE ELSE p1 AND (p2 AND …) END
+        # OR; a CASE branch only where it is taken). Nested to the right; at each step the
+        # smaller of the first part and the rest is the one written twice, so an and/or
+        # nested in either side does not double the text at every level (review 4, F3):
+        #   CASE WHEN p1 IS FALSE THEN FALSE ELSE p1 AND rest END, or
+        #   CASE p1 WHEN FALSE THEN FALSE WHEN TRUE THEN rest ELSE NULLIF(rest, TRUE) END
+        # (p1 unknown: false where the rest is false, else unknown; "or" alike)
         decided = exp.false() if node.op == "and" else exp.true()
+        other = exp.true() if node.op == "and" else exp.false()
         join = exp.And if node.op == "and" else exp.Or
         out = paren(parts[-1])
         for i in range(len(parts) - 2, -1, -1):
-            both = join(this=paren(parts[i]), expression=out)
-            lazy = any(can_fail(v) for v in node.values[i + 1:])
-            out = paren(case([(exp.Is(this=paren(parts[i].copy()), expression=decided),
-                               decided)], both) if lazy else both)
+            first = paren(parts[i])
+            if not any(can_fail(v) for v in node.values[i + 1:]):
+                out = join(this=first, expression=out)
+            elif _size(first) <= _size(out):
+                out = paren(case([(exp.Is(this=first.copy(), expression=decided), decided)],
+                                 join(this=first, expression=out)))
+            else:
+                out = paren(exp.Case(this=first, ifs=[
+                    exp.If(this=decided.copy(), true=decided),
+                    exp.If(this=other.copy(), true=out.copy())],
+                    default=exp.Nullif(this=out, expression=other)))
         return out
 
     def ifexp_expr(self, node: n.IfExp, ctx: Ctx) -> exp.Expression:

@@ -249,15 +249,18 @@ _INTEGRAL = 2.0**52
 ROUND_DIGITS = 308
 
 
-def round_half_away(x: float, ndigits: int = 0) -> float | int:
+def round_half_away(x: float, ndigits: int | None = None) -> float | int:
     """Round half away from zero, as SQL does (Python's round() rounds half to even);
-    ``ndigits`` is clamped to ±:data:`ROUND_DIGITS`, as on every backend."""
-    f = 10 ** min(max(int(ndigits), -ROUND_DIGITS), ROUND_DIGITS)
+    ``ndigits`` is clamped to ±:data:`ROUND_DIGITS`, as on every backend. With ``ndigits``
+    the result is a decimal (a float) also for an integer, as its declared type and every
+    other backend say (review 4, F6: ``round(y, -1)`` was an int here, a double elsewhere)."""
+    digits = 0 if ndigits is None else int(ndigits)
+    f = 10 ** min(max(digits, -ROUND_DIGITS), ROUND_DIGITS)
     if abs(x) * f >= _INTEGRAL:  # no digit left to round (and x * f may be infinite)
-        return x
+        return x if ndigits is None else float(x)
     v = math.floor(abs(x) * f + 0.5) / f
     v = math.copysign(v, x)
-    return int(v) if int(ndigits) <= 0 and isinstance(x, int) else v
+    return int(v) if ndigits is None and isinstance(x, int) else v
 
 
 def abs_bounded(x: Any) -> Any:
