@@ -1365,9 +1365,16 @@ class SqlCompiler:
         def read(name: str, ty: exp.DataType | None) -> exp.Expression:
             if name not in types:
                 return exp.Cast(this=exp.Null(), to=ty) if ty is not None else exp.Null()
-            if ty is None or same_type(types[name], ty):
-                return col(name)
-            return exp.Cast(this=col(name), to=ty)
+            value = col(name) if ty is None or same_type(types[name], ty) else exp.Cast(
+                this=col(name), to=ty)
+            if ty is not None and ty.this == exp.DataType.Type.DOUBLE:
+                # NaN is a missing value, as the record contract reads it: a Parquet file the
+                # engine scans itself was not cleaned as an Arrow input is. ISNAN, not
+                # NULLIF(x, NaN): DuckDB 2.0 folds `x = NaN` to false from a Parquet file's
+                # statistics, which leave NaN out of min and max
+                return case([(exp.Anonymous(this="ISNAN", expressions=[value]), exp.Null())],
+                            value.copy())
+            return value
 
         for name, fld in ent.fields.items():
             sel.append(alias(read(name, sql_type(fld.type)), name, quoted=True))
