@@ -184,3 +184,36 @@ def test_an_unmatched_table_row_s_output_is_not_evaluated(
     engine = engine_from(TABLES, extra_plugins=[Backends()])
     _agree(engine, backend, [_row(1, 1, 2**62), _row(2, 7, 3), _row(3, None, 2)], request)
     assert outcome(engine, "python", _row(1, 1, 2**62))[0][2] == [0]
+
+
+RULE_ORDER_ON_X = """\
+- id: e_hits
+  table:
+    hit_policy: rule_order
+    inputs: [x]
+    rows:
+      - {when: ["> 5"], then: "= y * 2"}
+      - {when: ["-"], then: 0}
+- id: e_hits_list
+  table:
+    hit_policy: output_order
+    inputs: [x]
+    outputs: [{name: level, values: [high, low]}]
+    rows:
+      - {when: ["> 5"], then: high}
+      - {when: ["-"], then: low}
+"""
+
+
+@pytest.mark.parametrize("backend", OTHERS)
+def test_a_table_reading_a_field_named_x_agrees(
+        engine_from: Any, backend: str, request: pytest.FixtureRequest) -> None:
+    """The SQL spells a table's hits as a list filtered and transformed by lambdas; their
+    variable was ``x``, and a table reading a field ``x`` had ``x.h`` bound to the field
+    (DuckDB: "Cannot extract field 'h' from expression x"; found by rfix3)."""
+    from .test_regex import Backends
+
+    engine = engine_from(RULE_ORDER_ON_X, extra_plugins=[Backends()])
+    rows = [{"id": f"337500000000000{i}", "x": x, "y": 3, "amount": None, "seen": None,
+             "name": None} for i, x in enumerate([7, 1, None])]
+    _agree(engine, backend, rows, request)

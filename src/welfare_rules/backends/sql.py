@@ -60,6 +60,11 @@ class SqlCompileError(EvaluationError):
     """A rule cannot be compiled to SQL (e.g. a plugin function without a SQL version)."""
 
 
+#: the variable of the lambdas over lists of table hits (never a field's name: ``x`` was, and
+#: a table reading a field ``x`` resolved ``x.h`` to the field)
+ITEM = "__wr_item"
+
+
 def sql_type(ty: t.Type) -> exp.DataType | None:
     """The SQL type of a rule-language type (None: leave it to the engine)."""
     kind = {"bool": "BOOLEAN", "int": "BIGINT", "decimal": "DOUBLE", "str": "VARCHAR",
@@ -498,7 +503,7 @@ class SqlCompiler:
 
     def has_null(self, lst: exp.Expression) -> exp.Expression:
         """Whether a list has an unknown item."""
-        x = exp.to_identifier("x")
+        x = exp.to_identifier(ITEM)
         unknown = exp.Lambda(this=exp.Is(this=exp.column(x), expression=exp.Null()),
                              expressions=[x])
         return exp.GT(this=exp.ArraySize(this=exp.ArrayFilter(this=lst, expression=unknown)),
@@ -1220,9 +1225,9 @@ class SqlCompiler:
                                       ("h", exp.Coalesce(this=matches[i],
                                                          expressions=[exp.false()])),
                                       ("v", shape(outs[i]))]) for i in range(len(matches))]
-            lst = self.sort_sql(self.filter_sql(self.array_sql(items), "x",
-                                                exp.column("h", table="x")))
-            values = self.transform_sql(lst, "x", exp.column("v", table="x"))
+            lst = self.sort_sql(self.filter_sql(self.array_sql(items), ITEM,
+                                                exp.column("h", table=ITEM)))
+            values = self.transform_sql(lst, ITEM, exp.column("v", table=ITEM))
             if policy == "output_order":
                 return RuleColumns(case([(unknown, exp.Null())], values), extra)
             return RuleColumns(case([(unknown, exp.Null()),
@@ -1279,9 +1284,9 @@ class SqlCompiler:
             return self.array_sql([])
         items = [self.struct_sql([("h", exp.Coalesce(this=m, expressions=[exp.false()])),
                                   ("v", v)]) for m, v in zip(matches, values, strict=True)]
-        return self.transform_sql(self.filter_sql(self.array_sql(items), "x",
-                                                  exp.column("h", table="x")),
-                                  "x", exp.column("v", table="x"))
+        return self.transform_sql(self.filter_sql(self.array_sql(items), ITEM,
+                                                  exp.column("h", table=ITEM)),
+                                  ITEM, exp.column("v", table=ITEM))
 
     def _priority_key(self, table: Table, outs: Sequence[exp.Expression],
                       nodes: Sequence[n.Node]) -> int | exp.Expression:
@@ -1323,11 +1328,7 @@ class SqlCompiler:
             whens.append((col(rule.id + "__blocked", ctx.table), exp.Literal.string("unknown")))
         if self.model.rule_types.get(rule.id, t.ANY).kind == "list":
             # a list with an unknown element is unknown as a whole (backends/record.status_of)
-            x = exp.to_identifier("x")
-            unknown = exp.Lambda(this=exp.Is(this=exp.column(x), expression=exp.Null()),
-                                 expressions=[x])
-            has_null = exp.GT(this=exp.ArraySize(this=exp.ArrayFilter(this=v, expression=unknown)),
-                              expression=exp.Literal.number(0))
+            has_null = self.has_null(v)
             whens.append((has_null, exp.Literal.string("unknown")))
         return case(whens, exp.Literal.string("value"))
 
