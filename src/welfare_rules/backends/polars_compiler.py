@@ -180,6 +180,17 @@ def _flag(e: pl.Expr) -> pl.Expr:
     return _true(e).cast(_INT64)
 
 
+def _any_in_partition(flag: pl.Expr, partition: Sequence[pl.Expr]) -> pl.Expr:
+    """Whether ``flag`` (never null) holds for some record of each record's partition (one
+    column, or none: every record). The partition values where it holds are listed (few, as a
+    rule) and looked up: an ``any().over()`` window groups every record, which cost as much
+    as the rank it served (docs/performance.md)."""
+    if not partition:
+        return flag.any()
+    (key,) = partition
+    return key.is_in(key.filter(flag).implode(), nulls_equal=True)
+
+
 def _and_all(parts: Sequence[pl.Expr]) -> pl.Expr:
     if not parts:
         return pl.lit(True)
@@ -852,25 +863,27 @@ class PolarsCompiler:
             order.append(e)
         order.append(pl.col(ROW))
         number = pl.int_range(1, pl.len() + 1, dtype=_INT64)
-        win = number.over(partition or pl.lit(0), order_by=order, nulls_last=True)
         # a member that may or may not count (where unknown) or may sort anywhere (a key or
         # its group unknown) makes the ranks of its group unknown, of every group when its
         # group is unknown (as runtime.rank_members does)
         own = [x.is_null() for x in ([w] if w is not None else []) + keys]
         if group is not None:
             own.append(group.is_null())
-        if not own:
+        if not own:  # nothing can be unknown: the plain row number
+            win = number.over(partition or pl.lit(0), order_by=order, nulls_last=True)
             return win if passes is None else pl.when(passes).then(win).otherwise(None)
-        doubt = _or_all(own)
-        if w is not None:  # a member whose where is false counts nowhere
-            doubt = ~_false(w) & doubt
-        doubted = doubt.any().over([*base, group] if group is not None else base or pl.lit(0))
-        if group is not None:
-            doubted = doubted | (doubt & group.is_null()).any().over(base or pl.lit(0))
-        ok = ~doubt & ~doubted
-        if passes is not None:
-            ok = passes & ok
-        return pl.when(ok).then(win).otherwise(None)
+        # The rank and its group's doubt in one window: partitioned by "where is not false",
+        # the members whose where is unknown sit with the ones it holds for, and a group
+        # that holds any doubt numbers nobody. (A window of its own for the doubt cost as
+        # much as the rank's: Polars computes the groups of every window anew.)
+        counts = [~_false(w)] if w is not None else []
+        groups = [*base, *counts, *([group] if group is not None else [])]
+        win = (pl.when(_or_all(own).any()).then(None).otherwise(number)
+               .over(groups or pl.lit(0), order_by=order, nulls_last=True))
+        if group is not None:  # a member of an unknown group: every group's ranks unknown
+            lost = _any_in_partition(_and_all([*counts, group.is_null()]), base)
+            win = pl.when(lost).then(None).otherwise(win)
+        return win if passes is None else pl.when(passes).then(win).otherwise(None)
 
     @staticmethod
     def _descending(e: pl.Expr, kind: str) -> pl.Expr:
