@@ -118,20 +118,22 @@ def _alt(depth: int) -> str:
 
 
 def test_the_sql_of_and_or_alternation_grows_linearly(engine_from: Any) -> None:
-    """and/or alternating to a depth of 12 writes under ten times the SQL of depth 6 (each
-    level doubled it: 5,277 chars at depth 6, 4,653,852 at 16; review 4, F3)."""
+    """and/or alternating to a depth of 8 writes under five times the SQL of depth 4 (each
+    level doubled it: 5,277 chars at depth 6, 4,653,852 at 16; review 4, F3). (What DuckDB and
+    Spark evaluate of it still doubles, the operand of a simple CASE once per WHEN: from depth
+    10 the rule is refused by them, tests/core/test_nesting.py.)"""
     from welfare_rules.backends.duckdb import DuckDBCompiler
     from welfare_rules.backends.spark import SparkCompiler
 
     sizes = {}
-    for depth in (6, 12):
+    for depth in (4, 8):
         plan = engine_from(f"- id: e_alt\n  when: '{_alt(depth)}'\n").plan(AS_OF)
         for compiler in (DuckDBCompiler, SparkCompiler):
             comp = compiler(plan)
             q = comp.compile_entity("household", "h", ["id", "x", "y"])
             sizes[depth, compiler] = len(comp.sql(q.with_ctes(q.result)))
     for compiler in (DuckDBCompiler, SparkCompiler):
-        assert sizes[12, compiler] < 10 * sizes[6, compiler], sizes
+        assert sizes[8, compiler] < 5 * sizes[4, compiler], sizes
 
 
 #: round(int, n) is a decimal, as declared, on every backend (review 4, F6: an int on Python,

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import datetime
 import functools
+import itertools
 import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -178,6 +179,10 @@ def _false(e: pl.Expr) -> pl.Expr:
 
 def _flag(e: pl.Expr) -> pl.Expr:
     return _true(e).cast(_INT64)
+
+
+#: the size (expression nodes) from which a part read more than once is a column of its own
+_SHARED_SIZE = 8
 
 
 def _any_in_partition(flag: pl.Expr, partition: Sequence[pl.Expr]) -> pl.Expr:
@@ -337,6 +342,11 @@ class PolarsCompiler:
                        {k: p.type for k, p in model.parameters.items()}, model.functions)
         self._checkers: dict[str, Checker] = {}
         self._rule: Rule | None = None
+        #: the parts of the layer being compiled that are computed as columns before it
+        #: (depth, name, expression; see _shared_part), and the entity of that layer
+        self._shared: list[tuple[int, str, pl.Expr]] | None = None
+        self._layer_entity: str | None = None
+        self._names = itertools.count()
         self.builtins: dict[str, Callable[..., pl.Expr]] = {
             name[3:]: getattr(self, name) for name in dir(self) if name.startswith("fn_")}
 
@@ -383,6 +393,24 @@ class PolarsCompiler:
         # makes a value of a null (coalesce, is_missing, a Kleene `or`) would otherwise feed
         # the operator above it a value on a row that does not reach it, and overflow there
         return pl.when(ctx.reach).then(result)
+
+    def _shared_part(self, node: n.Node, ctx: Ctx) -> pl.Expr:
+        """``node`` compiled, for a caller that reads it more than once (the test of an
+        ``if``, the first part of an ``and``/``or`` whose rest is reached through it): a large
+        part is computed as a column before the layer and read from there. Polars expressions
+        are trees: a part written twice at every level of nesting was 2**depth copies (an
+        and/or alternating to a depth of 8 took 111 s to evaluate three records). The column
+        is the same expression, evaluated on every row as Polars does anyway (the fields it
+        reads are masked outside its reach, ``expr``)."""
+        if self._shared is None or ctx.entity != self._layer_entity \
+                or sum(1 for _ in n.walk(node)) < _SHARED_SIZE:
+            return self.expr(node, ctx)  # (not in a layer's frame: a member aggregation's)
+        start = len(self._shared)
+        value = self.expr(node, ctx)
+        depth = 1 + max((d for d, _, _ in self._shared[start:]), default=0)
+        name = f"__wr_s{next(self._names)}"
+        self._shared.append((depth, name, value))
+        return pl.col(name)
 
     def _reached(self, node: n.Node, where: pl.Expr, ctx: Ctx) -> pl.Expr:
         """``node`` as the Python reference evaluates it: only on the rows where ``where`` (a
@@ -497,17 +525,18 @@ class PolarsCompiler:
     def boolop_expr(self, node: n.BoolOp, ctx: Ctx) -> pl.Expr:
         # lazy as on Python: the parts after one that is false (for "or": true) are not
         # reached (_reached); nested to the right, p1 & (p2 & …), each reach reads one part
-        first = self.expr(node.values[0], ctx)
         if len(node.values) == 1:
-            return first
+            return self.expr(node.values[0], ctx)
         rest = n.BoolOp(node.op, node.values[1:], loc=node.loc) if len(node.values) > 2 \
             else node.values[1]
+        first = self._shared_part(node.values[0], ctx) if can_fail(rest) \
+            else self.expr(node.values[0], ctx)
         if node.op == "and":
             return first & self._reached(rest, first.fill_null(True), ctx)
         return first | self._reached(rest, (~first).fill_null(True), ctx)
 
     def ifexp_expr(self, node: n.IfExp, ctx: Ctx) -> pl.Expr:
-        c = self.expr(node.test, ctx)
+        c = self._shared_part(node.test, ctx)
         return (pl.when(c).then(self._reached(node.body, c.fill_null(False), ctx))
                 .when(~c).then(self._reached(node.orelse, (~c).fill_null(False), ctx))
                 .otherwise(None))
@@ -1205,10 +1234,17 @@ class PolarsCompiler:
         """One ``with_columns`` per dependency depth of ``rules``."""
         for layer in self.plan.layers(rules):
             cols: list[pl.Expr] = []
-            for r in layer:
-                value, helpers = self.rule(r, ctx)
-                cols.append(value.alias(r.id))
-                cols += [h.alias(k) for k, h in helpers.items()]
+            shared: list[tuple[int, str, pl.Expr]] = []
+            self._shared, self._layer_entity = shared, ctx.entity
+            try:
+                for r in layer:
+                    value, helpers = self.rule(r, ctx)
+                    cols.append(value.alias(r.id))
+                    cols += [h.alias(k) for k, h in helpers.items()]
+            finally:
+                self._shared = self._layer_entity = None
+            for depth in sorted({d for d, _, _ in shared}):  # a part before those that read it
+                frame = frame.with_columns([e.alias(name) for d, name, e in shared if d == depth])
             frame = frame.with_columns(cols)
         return frame
 

@@ -45,6 +45,7 @@ from ..errors import OUT_OF_RANGE, EvaluationError, beyond_dates
 from ..expr import functions as F
 from ..expr import nodes as n
 from ..expr.check import AGGREGATES, Checker, Env, Refs
+from ..formatting import number
 from ..masking import is_masked_field, mask_id_sql
 from ..model import Rule, Table, UnaryTest
 from ..plan import Plan
@@ -115,6 +116,25 @@ def is_true(e: exp.Expression) -> exp.Expression:
 
 def is_false(e: exp.Expression) -> exp.Expression:
     return exp.Is(this=paren(e), expression=exp.false())
+
+
+#: The most expression nodes the SQL of one rule may be evaluated as (:func:`evaluated_size`).
+#: The national pack's largest rule is far below it; at the limit DuckDB takes about a second
+#: to plan and run a rule on a few records (docs/security.md).
+MAX_EVALUATED = 20_000
+
+
+def evaluated_size(e: exp.Expression) -> int:
+    """The number of expression nodes ``e`` is evaluated as: the operand of a simple ``CASE x
+    WHEN a … WHEN b …`` once per ``WHEN`` (DuckDB and Spark rewrite it as ``x = a``, ``x = b``,
+    so its text is linear where its evaluation doubles at every level of nesting)."""
+    if isinstance(e, exp.Case) and e.this is not None:
+        ifs = e.args.get("ifs") or []
+        rest = [x for i in ifs for x in (i.this, i.args.get("true")) if x is not None]
+        if e.args.get("default") is not None:
+            rest.append(e.args["default"])
+        return 1 + max(len(ifs), 1) * evaluated_size(e.this) + sum(map(evaluated_size, rest))
+    return 1 + sum(evaluated_size(c) for c in e.iter_expressions())
 
 
 def _size(e: exp.Expression) -> int:
@@ -562,9 +582,12 @@ class SqlCompiler:
         return out
 
     def ifexp_expr(self, node: n.IfExp, ctx: Ctx) -> exp.Expression:
-        c = self.expr(node.test, ctx)
-        return case([(is_true(c), self.expr(node.body, ctx)),
-                     (is_false(c), self.expr(node.orelse, ctx))], exp.Null())
+        # a simple CASE: the test written once (`WHEN c IS TRUE … WHEN c IS FALSE` wrote it
+        # twice, so an `if` in the test of an `if` doubled the SQL at every level); an unknown
+        # test matches neither and gives NULL
+        return paren(exp.Case(this=paren(self.expr(node.test, ctx)), ifs=[
+            exp.If(this=exp.true(), true=self.expr(node.body, ctx)),
+            exp.If(this=exp.false(), true=self.expr(node.orelse, ctx))], default=exp.Null()))
 
     def call_expr(self, node: n.Call, ctx: Ctx) -> exp.Expression:
         name = node.func
@@ -1022,9 +1045,19 @@ class SqlCompiler:
     def rule(self, rule: Rule, ctx: Ctx) -> RuleColumns:
         self._rule = rule
         try:
-            return getattr(self, f"{rule.kind}_rule")(rule, ctx)  # type: ignore[no-any-return]
+            out: RuleColumns = getattr(self, f"{rule.kind}_rule")(rule, ctx)
         finally:
             self._rule = None
+        size = max(evaluated_size(e) for e in (out.value, *out.extra.values()))
+        if size > MAX_EVALUATED:
+            raise SqlCompileError(
+                f"{rule.location}: rule '{rule.id}' is nested too deeply for the {self.dialect} "
+                f"backend: its SQL is evaluated as {number(size)} expression nodes, more than "
+                f"the limit of {number(MAX_EVALUATED)} (the test of an `if` that is itself in "
+                "the test of an `if`, or an and/or in the first part of an and/or whose rest "
+                "may fail, is evaluated twice at every level); simplify it, split it into "
+                "rules, or use backend='python' or 'polars'", rule.id)
+        return out
 
     def _child(self, rid: str, ctx: Ctx) -> exp.Expression:
         return self.name_col(rid, ctx)
