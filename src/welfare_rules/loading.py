@@ -50,7 +50,7 @@ from .model import (
     TableRow,
     UnaryTest,
 )
-from .schema import Origin, Text
+from .schema import RESERVED, Origin, Text, reserved_problem
 
 # --------------------------------------------------------------------------------------------
 # Specs: the file format, one class per shape.
@@ -582,6 +582,33 @@ def make_basis(spec: Any, pos: Positions, path: tuple[str | int, ...],
                  bool(getattr(spec, "unverified", None)), tuple(str(x) for x in sources))
 
 
+_ID = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+#: the suffixes of a rule's helper columns in the backends (``<rule>__status`` of every backend's
+#: result, ``<rule>__error`` and ``<rule>__blocked`` of the SQL and Polars compilers): a ladder's
+#: level named so would make the level's rule ``<ladder>__status``, the ladder's own status column
+_HELPER_SUFFIXES = ("status", "error", "blocked")
+
+
+def _id_problem(what: str, rid: str) -> str | None:
+    """Why ``rid`` cannot be the id of a rule, a criterion or an indicator; ``None`` when it can:
+    a name (letters, digits, underscore) without two underscores in a row."""
+    if not _ID.fullmatch(rid):
+        return f"{what} '{rid}' must be a name (letters, digits, underscore)"
+    return reserved_problem(what, rid)
+
+
+def _level_problem(ladder: str, level: str) -> str | None:
+    """Why a ladder's level with criteria cannot be named ``level`` (its rule is
+    ``<ladder>__<level>``); ``None`` when it can: no two underscores in a row, no underscore
+    first (``a`` + ``_b`` would be the rule of ``a_`` + ``b``), not a helper column's suffix."""
+    if RESERVED in level or level.startswith("_") or level in _HELPER_SUFFIXES:
+        return (f"ladder '{ladder}': level '{level}' must not contain '{RESERVED}', begin with "
+                f"'_' or be one of {', '.join(_HELPER_SUFFIXES)} (its rule is "
+                f"'{ladder}{RESERVED}{level}', which would be a name the backends make)")
+    return None
+
+
 @attrs.define
 class _Flattener:
     """Turns one ruleset spec into flat rules, collecting every error."""
@@ -669,10 +696,9 @@ class _Flattener:
                     cid, "condition", path, None, mode="when", expr=expr, hidden=True,
                     parent=parent, title=Text(str(crit), str(crit)))))
             return cid
-        if crit.id is not None and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", str(crit.id)):
-            self.errors.append(RuleLoadError(
-                f"criterion id '{crit.id}' must be a name (letters, digits, underscore)",
-                self.pos.get((*path, "id"))))
+        problem = _id_problem("criterion id", crit.id) if crit.id is not None else None
+        if problem is not None:
+            self.errors.append(RuleLoadError(problem, self.pos.get((*path, "id"))))
         cid = crit.id or f"{parent}#{i + 1}"
         return self.condition(cid, crit, path, hidden=crit.id is None, parent=parent)
 
@@ -683,10 +709,9 @@ class _Flattener:
         if own.declared:
             self.current_basis = own
         rid = str(spec.id)
-        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", rid):
-            self.errors.append(RuleLoadError(
-                f"rule id '{rid}' must be a name (letters, digits, underscore)",
-                self.pos.get((*path, "id"))))
+        problem = _id_problem("rule id", rid)
+        if problem is not None:
+            self.errors.append(RuleLoadError(problem, self.pos.get((*path, "id"))))
             return
         if isinstance(spec, ConditionRuleSpec):
             self.condition(rid, spec, path, hidden=False, parent=None)
@@ -710,7 +735,11 @@ class _Flattener:
             for i, lv in enumerate(spec.ladder):
                 lpath = (*path, "ladder", i)
                 has = any(getattr(lv, m) is not None for m in ("when", "all", "any", "at_least"))
-                lrid = f"{rid}__{lv.level}" if has else None
+                lrid = f"{rid}{RESERVED}{lv.level}" if has else None
+                problem = _level_problem(rid, str(lv.level)) if has else None
+                if problem is not None:
+                    self.errors.append(RuleLoadError(problem, self.pos.get((*lpath, "level"))))
+                    continue
                 if lrid is not None:
                     self.condition(lrid, lv, lpath, hidden=False, parent=rid,
                                    title=lv.title or Text(lv.level, lv.level))
@@ -723,6 +752,10 @@ class _Flattener:
             inds = []
             for i, ind in enumerate(spec.score.indicators):
                 ipath = (*path, "score", "indicators", i)
+                problem = _id_problem("indicator id", ind.id)
+                if problem is not None:
+                    self.errors.append(RuleLoadError(problem, self.pos.get((*ipath, "id"))))
+                    continue
                 e = self.expr(ind.value, (*ipath, "value"))
                 w = (n.Literal(ind.weight) if isinstance(ind.weight, float)
                      else self.expr(ind.weight, (*ipath, "weight")))

@@ -68,6 +68,22 @@ class Origin:
 
 Bound = float | datetime.date
 
+#: Two underscores in a row, kept for the names the backends make: their own columns
+#: (``__row``, ``__parent``, ``__wr_item``, ``__agg0__n``, …), a rule's helper columns
+#: (``<rule>__status``, ``<rule>__error``, ``<rule>__blocked``) and the rule of a ladder's level
+#: (``<ladder>__<level>``). No field, relation, rule, criterion or indicator is named with it, so
+#: none of those names can be one the backends make (docs/rules.md, "Names").
+RESERVED = "__"
+
+
+def reserved_problem(what: str, name: str) -> str | None:
+    """Why ``name`` cannot name a ``what`` (``"field"``, ``"rule id"``, …): it holds
+    :data:`RESERVED`; ``None`` when it does not."""
+    if RESERVED not in name:
+        return None
+    return (f"{what} '{name}' must not contain '{RESERVED}' (two underscores in a row are kept "
+            f"for the backends' own names: __row, <rule>__status, <ladder>__<level>, …)")
+
 
 @attrs.frozen
 class Field:
@@ -178,6 +194,9 @@ def _label(value: Any, what: str, path: tuple[str | int, ...], pos: Positions) -
 def _field_from(name: str, spec: Any, path: tuple[str | int, ...], pos: Positions,
                 origin: Origin) -> Field:
     where = pos.get(path)
+    reserved = reserved_problem("field", name)
+    if reserved is not None:
+        raise RuleLoadError(reserved, where)
     if isinstance(spec, str):
         spec = {"type": spec}
     if not isinstance(spec, Mapping):
@@ -311,6 +330,11 @@ class SchemaBuilder:
                 ent["fields"][fname] = fld
             for rname, rspec in (espec.get("relations") or {}).items():
                 rpath = (*epath, "relations", rname)
+                reserved = reserved_problem("relation", str(rname))
+                if reserved is not None:
+                    self.errors.append(RuleLoadError(f"entity '{ename}': {reserved}",
+                                                     pos.get(rpath)))
+                    continue
                 if not isinstance(rspec, Mapping) or "entity" not in rspec or "key" not in rspec:
                     self.errors.append(RuleLoadError(
                         f"relation '{ename}.{rname}': needs 'entity' and 'key'", pos.get(rpath)))

@@ -68,6 +68,63 @@ def can_fail(node: n.Node) -> bool:
     return True
 
 
+#: a condition on the way to a sub-expression and what it must be for the Python reference to
+#: evaluate that sub-expression: ``"true"`` (an ``if``'s body), ``"false"`` (its ``else``),
+#: ``"not false"`` (a part of an ``and`` after it), ``"not true"`` (a part of an ``or``)
+Guard = tuple[n.Node, str]
+
+
+def _guards_to(root: n.Node, target: n.Node) -> list[tuple[Guard, ...]]:
+    """The guards on the way from ``root`` to each occurrence of ``target`` in it."""
+    out: list[tuple[Guard, ...]] = []
+
+    def walk(node: n.Node, path: tuple[Guard, ...]) -> None:
+        if node == target:
+            out.append(path)
+        elif isinstance(node, n.BoolOp):
+            want = "not false" if node.op == "and" else "not true"
+            for i, v in enumerate(node.values):
+                walk(v, path + tuple((p, want) for p in node.values[:i]))
+        elif isinstance(node, n.IfExp):
+            walk(node.test, path)
+            walk(node.body, (*path, (node.test, "true")))
+            walk(node.orelse, (*path, (node.test, "false")))
+        else:
+            for c in node.children():
+                walk(c, path)
+
+    walk(root, ())
+    return out
+
+
+def reach_of(target: n.Node, roots: list[n.Node], usable: Callable[[n.Node], bool]
+             ) -> list[tuple[Guard, ...]] | None:
+    """Where the Python reference evaluates ``target`` (a member aggregation of a parent's
+    rules, whose expression trees are ``roots``): on a record where, for some occurrence of it,
+    every guard on its way holds — a disjunction of conjunctions. A guard whose condition is
+    not ``usable`` (one the caller cannot compute before the aggregation) is left out, which
+    only widens the reach; ``None``: reached everywhere (an occurrence without a guard, or
+    none found)."""
+    paths = [tuple(g for g in path if usable(g[0]))
+             for root in roots for path in _guards_to(root, target)]
+    if not paths or any(not p for p in paths):
+        return None
+    return paths
+
+
+def on_fields(cond: n.Node, fields: Mapping[str, Any]) -> bool:
+    """Whether ``cond`` can be computed from a record's ``fields`` alone and never raises (no
+    rule, aggregation or rank read): a guard :func:`reach_of` can use before any rule."""
+    if can_fail(cond):
+        return False
+    for sub in n.walk(cond):
+        if isinstance(sub, n.Name) and sub.id != "as_of" and sub.id not in fields:
+            return False
+        if isinstance(sub, n.Call) and (sub.func in AGGREGATES or sub.func == "rank"):
+            return False
+    return True
+
+
 def fold(node: n.Node, as_of: Any, functions: Mapping[str, Any]) -> tuple[bool, Any]:
     """Constant folding, the same for every compiler: ``(True, value)`` for an expression
     that reads no field, rule or parameter; ``(False, None)`` when it does, when it is a bare

@@ -47,7 +47,7 @@ from ..expr.check import AGGREGATES, Checker, Env, Refs
 from ..model import Rule, Table, UnaryTest
 from ..plan import Plan
 from .base import ROW, STATUS_SUFFIX, STATUS_VALUES, arrow_type, needed_rules, selected_columns
-from .interp import can_fail, fold
+from .interp import Guard, can_fail, fold, on_fields, reach_of
 from .python import rule_nodes
 
 __all__ = ["PARENT", "AggregateParts", "EntityFrames", "Placeholder", "PolarsCompileError",
@@ -55,6 +55,7 @@ __all__ = ["PARENT", "AggregateParts", "EntityFrames", "Placeholder", "PolarsCom
 
 PARENT = "__parent"  # a child record's parent key
 HAS = "__has"  # set on the aggregation side of the parent join
+_GUARD_KEY = "__gkey"  # the parent key beside the guards of its aggregations
 BUILTIN_PLUGIN = "welfare-rules"
 
 #: status codes: the position in STATUS_VALUES
@@ -776,12 +777,18 @@ class PolarsCompiler:
 
     # -- members: aggregations and ranks ------------------------------------------------------
 
-    def aggregate(self, node: n.Call, mctx: Ctx, name: str) -> AggregateParts:
+    def aggregate(self, node: n.Call, mctx: Ctx, name: str,
+                  reach: pl.Expr | None = None) -> AggregateParts:
         """An aggregation over a group of child rows, in three parts: small columns computed
         on each child row (``<name>__<part>``: a flag, a code, the value), one plain
         aggregation of each over the group, and the value computed from those on the
         parent's row. Elementwise work stays out of the group-by, where Polars would
-        evaluate it group by group."""
+        evaluate it group by group.
+
+        A part that may raise is evaluated, as on Python, only on the rows that reach it
+        (:meth:`_reached`): ``reach`` (a column of the child row, true where the parent's
+        rules reach the aggregation; None: everywhere) for the ``where`` and the value, and
+        the value only where the ``where`` holds."""
         func = node.func
         where = node.kwarg("where")
         args = node.args[1:]
@@ -801,7 +808,10 @@ class PolarsCompiler:
             groups.append(agg(pl.col(col)).alias(col))
             return pl.col(col)
 
-        w = self.expr(where, mctx) if where is not None else None
+        w = None
+        if where is not None:
+            w = self._reached(where, reach, mctx) if reach is not None else \
+                self.expr(where, mctx)
         sel = _true(w) if w is not None else pl.lit(True)
         unknown = [w.is_null()] if w is not None else []
 
@@ -817,7 +827,9 @@ class PolarsCompiler:
                 return AggregateParts(rows, groups, pl.col(f"{name}__n"), zero)
             n_ = part("n", sel.cast(_INT64), lambda c: c.sum())
             return AggregateParts(rows, groups, unless(n_), zero)
-        x = self.expr(args[0], mctx)
+        lets = [c for c in ((reach, sel) if w is not None else (reach,)) if c is not None]
+        x = self._reached(args[0], _and_all(lets), mctx) if lets else self.expr(args[0], mctx)
+
         def and_sel(c: pl.Expr) -> pl.Expr:
             return sel & c if w is not None else c
 
@@ -855,6 +867,35 @@ class PolarsCompiler:
             return AggregateParts(rows, groups, unless(total), zero)
         v = part("v", picked, (lambda c: c.min()) if func == "min" else (lambda c: c.max()))
         return AggregateParts(rows, groups, unless(v), pl.lit(None, dtype=ty))
+
+    def _reaches(self, entity: str, rules: Sequence[Rule], aggs: Mapping[n.Node, str]
+                 ) -> dict[str, pl.Expr]:
+        """For each aggregation of ``entity``'s rules whose ``where`` or value may raise, where
+        the Python reference evaluates it (``interp.reach_of``), as a condition over the
+        entity's fields; an aggregation reached everywhere has none. A guard that reads a
+        rule or another aggregation is left out (the parts are then computed where the rest
+        of the guards hold, more than Python evaluates)."""
+        fields = self.model.schema.entity(entity).fields
+        roots = [node for r in rules for node in rule_nodes(r) + _check_nodes(r)]
+        hctx = Ctx(entity)
+        out: dict[str, pl.Expr] = {}
+        for node, name in aggs.items():
+            if not any(can_fail(c) for c in node.children()):
+                continue
+            paths = reach_of(node, roots, lambda c: on_fields(c, fields))
+            if paths is not None:
+                out[name] = _or_all([_and_all([self._guard(g, hctx) for g in path])
+                                     for path in paths])
+        return out
+
+    def _guard(self, guard: Guard, ctx: Ctx) -> pl.Expr:
+        cond, want = guard
+        c = self.expr(cond, ctx)
+        if want == "true":
+            return _true(c)
+        if want == "false":
+            return _false(c)
+        return ~(_false(c) if want == "not false" else _true(c))
 
     def _wide_sum(self, node: n.Call, entity: str) -> bool:
         """Whether ``node`` (an aggregation read on ``entity``) is an integer ``sum``, whose
@@ -1333,18 +1374,29 @@ class PolarsCompiler:
                             isinstance(sub.args[0], n.Name) and sub.args[0].id in ent.relations \
                             and sub not in aggs:
                         aggs[sub] = f"__agg{len(aggs)}"
+        member_rows = plast
+        reaches = self._reaches(entity, rules, aggs)
+        if reaches:
+            # the parent's guards of each aggregation whose parts may raise, joined to its
+            # children: the parts are evaluated only where the parent's rules reach them
+            guards = h0.select(pl.col(key).alias(_GUARD_KEY),
+                               *[e.alias(f"{name}__reach") for name, e in reaches.items()])
+            member_rows = member_rows.join(guards, left_on=PARENT, right_on=_GUARD_KEY,
+                                           how="left", maintain_order="left").with_columns(
+                [pl.col(f"{name}__reach").fill_null(False) for name in reaches])
         rows: dict[str, pl.Expr] = {}
         groups: list[pl.Expr] = [pl.lit(True).alias(HAS)]
         finals: list[pl.Expr] = []
         empties: dict[str, pl.Expr] = {}
         for node, name in aggs.items():
             self._rule = None
-            parts = self.aggregate(node, mctx, name)  # type: ignore[arg-type]
+            parts = self.aggregate(node, mctx, name,  # type: ignore[arg-type]
+                                   pl.col(f"{name}__reach") if name in reaches else None)
             rows.update(parts.rows)
             groups += parts.groups
             finals.append(parts.value.alias(name))
             empties[name] = parts.empty
-        member_rows = plast.with_columns(**rows) if rows else plast
+        member_rows = member_rows.with_columns(**rows) if rows else member_rows
         agg = member_rows.group_by(PARENT).agg(groups).select(
             PARENT, HAS, *finals)
         hj = h0.join(agg, left_on=key, right_on=PARENT, how="left", coalesce=True,

@@ -50,7 +50,7 @@ from ..masking import is_masked_field, mask_id_sql
 from ..model import Rule, Table, UnaryTest
 from ..plan import Plan
 from .base import ROW, STATUS_SUFFIX, needed_rules, rule_reads
-from .interp import can_fail, fold
+from .interp import Guard, can_fail, fold, on_fields, reach_of
 from .python import rule_nodes
 
 PARENT = "__parent"  # a child record's parent key
@@ -878,7 +878,8 @@ class SqlCompiler:
 
     # -- members: aggregations and ranks ------------------------------------------------------
 
-    def aggregate(self, node: n.Call, mctx: Ctx, name: str) -> AggregateParts:
+    def aggregate(self, node: n.Call, mctx: Ctx, name: str,
+                  reach: exp.Expression | None = None) -> AggregateParts:
         """An aggregation over a group of child rows, in two parts: columns computed on each
         child row (named ``<name>__<part>``), and the group expression that combines them.
 
@@ -887,6 +888,11 @@ class SqlCompiler:
         them, not the fields they read, through the window sorts of ranks. Every "is anything
         unknown?" test of one aggregation is one flag (the conditions are two-valued), and
         ``any``/``all`` one code ranking the outcomes.
+
+        A part that may raise is evaluated, as on Python, only on the rows that reach it:
+        ``reach`` (a column of the child row, true where the parent's rules reach the
+        aggregation; None: everywhere) for the ``where`` and the value, and the value only
+        where the ``where`` holds — under a lazy ``CASE``.
         """
         func = node.func
         where = node.kwarg("where")
@@ -905,6 +911,8 @@ class SqlCompiler:
             return AggregateParts(rows, group, empty)
 
         w = self.expr(where, mctx) if where is not None else None
+        if w is not None and reach is not None and can_fail(where):  # type: ignore[arg-type]
+            w = case([(reach.copy(), w)])
         sel = exp.Coalesce(this=w, expressions=[exp.false()]) if w is not None else exp.true()
         unknown = [is_null(w)] if w is not None else []
 
@@ -917,6 +925,10 @@ class SqlCompiler:
             return done(case([(unknown_flag(), exp.Null())],
                              exp.Sum(this=part("n", case([(sel, small(1))], small(0))))), zero)
         x = self.expr(args[0], mctx)
+        if can_fail(args[0]):
+            lets = [c for c in ((reach, sel) if w is not None else (reach,)) if c is not None]
+            if lets:
+                x = case([(and_all([c.copy() for c in lets]), x)])
         sel_and = (lambda c: and_all([sel, c])) if w is not None else (lambda c: c)
         if func == "count":
             unknown.append(sel_and(is_null(x)))
@@ -953,6 +965,35 @@ class SqlCompiler:
             return done(case([(unknown_flag(), exp.Null())], total), zero)
         agg = exp.Min(this=picked) if func == "min" else exp.Max(this=picked)
         return done(case([(unknown_flag(), exp.Null())], agg), exp.Null())
+
+    def _reaches(self, entity: str, rules: Sequence[Rule], aggs: Mapping[n.Node, str]
+                 ) -> dict[str, exp.Expression]:
+        """For each aggregation of ``entity``'s rules whose ``where`` or value may raise, where
+        the Python reference evaluates it (``interp.reach_of``), as a condition over the
+        entity's fields; an aggregation reached everywhere has none. A guard that reads a
+        rule or another aggregation is left out (the parts are then computed where the rest
+        of the guards hold, more than Python evaluates)."""
+        fields = self.model.schema.entity(entity).fields
+        roots = [node for r in rules for node in rule_nodes(r) + _check_nodes(r)]
+        hctx = Ctx(entity, None, frozenset())
+        out: dict[str, exp.Expression] = {}
+        for node, name in aggs.items():
+            if not any(can_fail(c) for c in node.children()):
+                continue
+            paths = reach_of(node, roots, lambda c: on_fields(c, fields))
+            if paths is not None:
+                out[name] = or_all([and_all([self._guard(g, hctx) for g in path])
+                                    for path in paths])
+        return out
+
+    def _guard(self, guard: Guard, ctx: Ctx) -> exp.Expression:
+        cond, want = guard
+        c = self.expr(cond, ctx)
+        if want == "true":
+            return is_true(c)
+        if want == "false":
+            return is_false(c)
+        return exp.Not(this=is_false(c) if want == "not false" else is_true(c))
 
     def _wide_sum(self, node: n.Call, entity: str) -> bool:
         """Whether ``node`` (an aggregation read on ``entity``) is an integer ``sum``, whose
@@ -1571,16 +1612,35 @@ class SqlCompiler:
                               alias(exp.true(), HAS, quoted=True)]
         empties: dict[str, exp.Expression] = {}
         member_cols: list[tuple[int, str, exp.Expression]] = []
+        reaches = self._reaches(entity, rules, aggs)
+        start = "p0"
+        if reaches:
+            # the parent's guards of each aggregation whose parts may raise, joined to its
+            # children: the parts are evaluated only where the parent's rules reach them
+            ctes.append(("g0", self._base(entity, source, columns, None)))
+            ctes.append(("g", exp.select(alias(col(key), key, quoted=True), *[
+                alias(e, f"{name}__reach", quoted=True) for name, e in reaches.items()])
+                .from_(exp.to_table("g0", quoted=True))))
+            ctes.append(("pg", exp.select(
+                exp.Column(this=exp.Star(), table=exp.to_identifier("p0")),
+                *[alias(exp.Coalesce(this=col(f"{name}__reach", "g"),
+                                     expressions=[exp.false()]), f"{name}__reach", quoted=True)
+                  for name in reaches]).from_(exp.to_table("p0", quoted=True)).join(
+                exp.to_table("g", quoted=True),
+                on=exp.EQ(this=col(PARENT, "p0"), expression=col(key, "g")),
+                join_type="left")))
+            start = "pg"
         for node, name in aggs.items():
             self._rule = None
-            parts = self.aggregate(node, mctx, name)  # type: ignore[arg-type]
+            parts = self.aggregate(node, mctx, name,  # type: ignore[arg-type]
+                                   col(f"{name}__reach") if name in reaches else None)
             names = {s.id for s in n.walk(node) if isinstance(s, n.Name)}
             at = max(1 + max((layer_of[x] for x in names if x in layer_of), default=0),
                      max((last_read.get(x, 0) for x in names), default=0))
             member_cols += [(at, k, e) for k, e in parts.rows]
             agg_sel.append(alias(parts.group, name, quoted=True))
             empties[name] = parts.empty
-        plast = self._rule_layers("p", "p0", crules, mctx, ctes, member_cols,
+        plast = self._rule_layers("p", start, crules, mctx, ctes, member_cols,
                                   member_layers)
         ctes.append(("agg", exp.select(*agg_sel).from_(exp.to_table(plast, quoted=True))
                      .group_by(col(PARENT))))
