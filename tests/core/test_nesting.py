@@ -103,3 +103,49 @@ def test_what_sql_would_evaluate_twice_at_every_level_is_refused(
             r"SQL is evaluated as [\d,]+ expression nodes, more than the limit of 20,000")):
         deep.evaluate_batch("household", pa.Table.from_pylist(ROWS, schema=ROW_SCHEMA),
                             as_of=AS_OF, backend=backend, validate=False, **kw).to_arrow()
+
+
+def _amount_row(i: int, amount: float | None) -> dict[str, Any]:
+    return {**_row(i, 1, 2), "amount": amount}
+
+
+def test_the_sql_of_a_long_decimal_sum_grows_linearly(engine_from: Any) -> None:
+    """A sum of 16 decimal terms writes under three times the SQL of 8: a chain of + - * is
+    checked finite at its top, not at every step (each check wrote its operand twice: 2**16
+    copies of the first term; 41,103 characters for `amount * 1.5` eight times)."""
+    from welfare_rules.backends.duckdb import DuckDBCompiler
+    from welfare_rules.backends.spark import SparkCompiler
+
+    sizes = {}
+    for terms in (8, 16):
+        body = " + ".join(f"amount * {i}.5" for i in range(terms))
+        plan = engine_from(f"- id: e_n\n  value: '{body}'\n").plan(AS_OF)
+        for compiler in (DuckDBCompiler, SparkCompiler):
+            comp = compiler(plan)
+            q = comp.compile_entity("household", "h", ["id", "x", "y", "amount"])
+            sizes[terms, compiler] = len(comp.sql(q.with_ctes(q.result)))
+    for compiler in (DuckDBCompiler, SparkCompiler):
+        assert sizes[16, compiler] < 3 * sizes[8, compiler], sizes
+
+
+#: an overflow inside a chain is the shared error, whatever follows it in the chain (inf * 0
+#: and inf - inf are NaN, which the check at the top catches) or above it (a comparison, a
+#: divisor, a function)
+CHAINS = {
+    "e_times_zero": "value: amount * 1e300 * 1e300 * 0",
+    "e_inf_minus_inf": "value: amount * 1e300 * 1e300 - amount * 1e300 * 1e300",
+    "e_compared": "when: amount * 1e300 * 1e300 + 1.5 > 0",
+    "e_divisor": "value: 1 / (amount * 1e300 * 1e300 + 1.5)",
+    "e_in_round": "value: round(amount * 1e300 * 1e300 - 1.5, 0)",
+    "e_long_sum": "value: " + " + ".join(f"amount * {i}.5" for i in range(16)),
+}
+
+
+@pytest.mark.parametrize("backend", OTHERS)
+def test_an_overflow_inside_a_decimal_chain_is_raised(
+        engine_from: Any, backend: str, request: pytest.FixtureRequest) -> None:
+    rows = [_amount_row(1, None), _amount_row(2, 2.0), _amount_row(3, 1e-300),
+            _amount_row(4, -3.5)]
+    for rule, body in CHAINS.items():
+        engine = engine_from(f"- id: {rule}\n  {body}\n", extra_plugins=[Backends()])
+        _agree(engine, backend, rows, request)

@@ -73,7 +73,8 @@ class DuckDBCompiler(SqlCompiler):
         if not decimal:
             return value
         v = exp.Paren(this=value)
-        bad = exp.func("isinf", v)
+        # not finite: inf, or NaN (inf - inf, inf * 0 in a chain checked at its top)
+        bad = exp.Not(this=exp.func("isfinite", v))
         return exp.Case(ifs=[exp.If(this=bad, true=exp.func(
             "error", exp.Literal.string(f"{OUT_OF_RANGE}: a decimal beyond the 64-bit range")))],
             default=v)

@@ -330,6 +330,8 @@ class SqlCompiler:
                        {k: p.type for k, p in model.parameters.items()}, model.functions)
         self._checkers: dict[str, Checker] = {}
         self._rule: Rule | None = None  # the rule being compiled (for error messages)
+        #: the decimal + - * nodes being compiled as operands of another (see binop_expr)
+        self._unchecked: set[int] = set()
         self.builtins: dict[str, Callable[..., exp.Expression]] = {
             name[3:]: getattr(self, name) for name in dir(self) if name.startswith("fn_")}
 
@@ -466,13 +468,28 @@ class SqlCompiler:
             return exp.Not(this=paren(a))
         return exp.Neg(this=paren(a))
 
+    def _decimal_arith(self, node: n.Node, entity: str) -> bool:
+        """Whether ``node`` is a ``+``, ``-`` or ``*`` with a decimal operand."""
+        return isinstance(node, n.BinOp) and node.op in ("+", "-", "*") and "decimal" in (
+            self.type_of(node.left, entity).kind, self.type_of(node.right, entity).kind)
+
     def binop_expr(self, node: n.BinOp, ctx: Ctx) -> exp.Expression:
-        a, b = self.expr(node.left, ctx), self.expr(node.right, ctx)
+        # A chain of decimal + - * is checked finite once, at its top: from finite operands
+        # these give a non-finite value (inf, or NaN from inf - inf, inf * 0) only after an
+        # overflow, and keep it through the rest of the chain. Checking each step wrote its
+        # operand twice (CASE WHEN NOT isfinite(v) THEN error ELSE v END), so a sum of 16
+        # decimal terms was 2**16 copies of the first.
+        chained = [k for k in (node.left, node.right) if self._decimal_arith(k, ctx.entity)]
+        self._unchecked.update(id(k) for k in chained)
+        try:
+            a, b = self.expr(node.left, ctx), self.expr(node.right, ctx)
+        finally:
+            self._unchecked.difference_update(id(k) for k in chained)
         lt, rt = self.type_of(node.left, ctx.entity), self.type_of(node.right, ctx.entity)
         pa, pb = paren(a), paren(b)
         if node.op == "+" and lt.kind == "str" and rt.kind == "str":
             return exp.DPipe(this=pa, expression=pb, safe=True)
-        decimal = "decimal" in (lt.kind, rt.kind)
+        decimal = "decimal" in (lt.kind, rt.kind) and id(node) not in self._unchecked
         if node.op == "+":
             return self.finite(exp.Add(this=pa, expression=pb), decimal)
         if node.op == "-":
