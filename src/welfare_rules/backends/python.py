@@ -538,8 +538,11 @@ class PythonCompiler:
                 "min": "None", "max": "None"}[name]
         g.emit(f"{t} = {init}")
         g.emit(f"{unk} = False")
-        # any/all with where=: a known stop value must not hide an unknown where of a later
-        # member (the result is unknown whatever the order), so they keep looking
+        # Every member is evaluated, as on every other backend: a member that decides the
+        # result (any true, all false) or makes it unknown does not stop the loop, so an error
+        # in a later member is raised whatever the members' order (the loop stopped there,
+        # and Python's answer depended on the order). any/all with where=: a known stop value
+        # must not hide an unknown where of another member (the result is unknown).
         kleene_where = where is not None and name in ("any", "all")
         wunk = g.tmp() if kleene_where else unk
         found = g.tmp() if kleene_where else ""
@@ -555,7 +558,7 @@ class PythonCompiler:
             g.emit(f"if {w} is None:")
             g.indent += 1
             g.emit(f"{wunk} = True")
-            g.emit("break")
+            g.emit("continue")
             g.indent -= 1
             g.emit(f"if not {w}:")
             g.indent += 1
@@ -583,8 +586,7 @@ class PythonCompiler:
                     g.emit("continue")
                 else:
                     g.emit(f"{t} = {stop}")
-                    g.emit(f"{unk} = False")
-                    g.emit("break")
+                    g.emit("continue")
                 g.indent -= 1
                 g.emit(f"if {x} is None:")
                 g.indent += 1
@@ -594,7 +596,7 @@ class PythonCompiler:
                 g.emit(f"if {x} is None:")
                 g.indent += 1
                 g.emit(f"{unk} = True")
-                g.emit("break")
+                g.emit("continue")
                 g.indent -= 1
                 if name == "sum":
                     g.emit(f"{t} += {x}")
@@ -614,7 +616,9 @@ class PythonCompiler:
             g.emit(f"{t} = None if {wunk} else ({stop} if {found} else "
                    f"(None if {unk} else {t}))")
             return t
-        g.emit(f"if {unk}:")
+        decided = f" and {t} is not {'True' if name == 'any' else 'False'}" \
+            if name in ("any", "all") else ""
+        g.emit(f"if {unk}{decided}:")
         g.indent += 1
         g.emit(f"{t} = None")
         g.indent -= 1
