@@ -117,8 +117,9 @@ def test_parts_run_without_duckdbs_own_window_split(national: wr.Engine,
     results query's optimizer settings are back afterwards."""
     import duckdb
 
-    if "partitioned_execution" not in {r[0] for r in duckdb.sql(
-            "SELECT name FROM duckdb_optimizers()").fetchall()}:
+    with duckdb.connect() as con:  # its own, not the module's shared default connection
+        optimizers = {r[0] for r in con.sql("SELECT name FROM duckdb_optimizers()").fetchall()}
+    if "partitioned_execution" not in optimizers:
         pytest.skip("this DuckDB does not split windows (nothing to turn off)")
     monkeypatch.setattr(duck, "MEMBERS_PER_GIB", 40)
     during: list[str] = []
