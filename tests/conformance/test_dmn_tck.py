@@ -55,8 +55,9 @@ def entity_of(model: dict[str, Any]) -> str:
 
 
 def rule_of(model: dict[str, Any], decision: dict[str, Any]) -> str:
-    """Rule ids are global, so the model's name is part of the decision's."""
-    return f"{entity_of(model)}__{identifier(decision['name'])}"
+    """Rule ids are global, so the model's name is part of the decision's (joined by one
+    underscore: two in a row are kept for the backends' own column names, docs/rules.md)."""
+    return f"{entity_of(model)}_{identifier(decision['name'])}"
 
 
 def field_map(model: dict[str, Any]) -> dict[str, str]:
