@@ -7,12 +7,13 @@ compiled code already produced, so this never re-evaluates rules.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from ..errors import EvaluationError
 from ..expr import nodes as n
 from ..expr.check import AGGREGATES
+from ..model import Rule
 from . import runtime
 
 
@@ -110,6 +111,31 @@ def reach_of(target: n.Node, roots: list[n.Node], usable: Callable[[n.Node], boo
     if not paths or any(not p for p in paths):
         return None
     return paths
+
+
+def check_nodes(rule: Rule) -> list[n.Node]:
+    """The severity conditions of a record-level check (they may aggregate over members too)."""
+    if rule.check is None or rule.check.for_each:
+        return []
+    return [c.when for c in rule.check.severity if c.when is not None]
+
+
+def aggregation_reaches(aggs: Mapping[n.Node, str], roots: Sequence[n.Node],
+                        fields: Mapping[str, Any]) -> dict[str, list[tuple[Guard, ...]]]:
+    """For each member aggregation of ``aggs`` (node -> its column) whose ``where`` or value
+    may raise, the ways the Python reference reaches it in the expression trees ``roots``
+    (:func:`reach_of`), each a path of guards computable from the record's ``fields``; an
+    aggregation reached everywhere has none, nor one behind a guard that reads a rule or
+    another aggregation (its parts are then computed where the rest of the guards hold, more
+    than Python evaluates). The SQL and Polars compilers write each path as a condition."""
+    out: dict[str, list[tuple[Guard, ...]]] = {}
+    for node, name in aggs.items():
+        if not any(can_fail(c) for c in node.children()):
+            continue
+        paths = reach_of(node, list(roots), lambda c: on_fields(c, fields))
+        if paths is not None:
+            out[name] = paths
+    return out
 
 
 def on_fields(cond: n.Node, fields: Mapping[str, Any]) -> bool:

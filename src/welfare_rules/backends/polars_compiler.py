@@ -47,7 +47,7 @@ from ..expr.check import AGGREGATES, Checker, Env, Refs
 from ..model import Rule, Table, UnaryTest
 from ..plan import Plan
 from .base import ROW, STATUS_SUFFIX, STATUS_VALUES, arrow_type, needed_rules, selected_columns
-from .interp import Guard, can_fail, fold, on_fields, reach_of
+from .interp import Guard, aggregation_reaches, can_fail, check_nodes, fold
 from .python import rule_nodes
 
 __all__ = ["PARENT", "AggregateParts", "EntityFrames", "Placeholder", "PolarsCompileError",
@@ -875,18 +875,11 @@ class PolarsCompiler:
         entity's fields; an aggregation reached everywhere has none. A guard that reads a
         rule or another aggregation is left out (the parts are then computed where the rest
         of the guards hold, more than Python evaluates)."""
-        fields = self.model.schema.entity(entity).fields
-        roots = [node for r in rules for node in rule_nodes(r) + _check_nodes(r)]
+        roots = [node for r in rules for node in rule_nodes(r) + check_nodes(r)]
+        reaches = aggregation_reaches(aggs, roots, self.model.schema.entity(entity).fields)
         hctx = Ctx(entity)
-        out: dict[str, pl.Expr] = {}
-        for node, name in aggs.items():
-            if not any(can_fail(c) for c in node.children()):
-                continue
-            paths = reach_of(node, roots, lambda c: on_fields(c, fields))
-            if paths is not None:
-                out[name] = _or_all([_and_all([self._guard(g, hctx) for g in path])
-                                     for path in paths])
-        return out
+        return {name: _or_all([_and_all([self._guard(g, hctx) for g in path]) for path in paths])
+                for name, paths in reaches.items()}
 
     def _guard(self, guard: Guard, ctx: Ctx) -> pl.Expr:
         cond, want = guard
@@ -1365,7 +1358,7 @@ class PolarsCompiler:
         plast = self.layers(p0, crules, mctx)
         aggs: dict[n.Node, str] = {}
         for r in rules:
-            nodes = rule_nodes(r) + _check_nodes(r)
+            nodes = rule_nodes(r) + check_nodes(r)
             if r.check is not None and r.check.for_each and r.check.where is None:
                 nodes.append(n.Call("any", (n.Name(r.check.for_each), n.Literal(True))))
             for node in nodes:
@@ -1551,13 +1544,6 @@ def _priority_key(table: Table, nodes: Sequence[n.Node]) -> int | None:
         pos = list(decl.values).index(value) if value in decl.values else len(decl.values)
         key = key * (len(decl.values) + 1) + pos
     return key
-
-
-def _check_nodes(rule: Rule) -> list[n.Node]:
-    """Severity conditions of a record-level check may aggregate over members too."""
-    if rule.check is None or rule.check.for_each:
-        return []
-    return [c.when for c in rule.check.severity if c.when is not None]
 
 
 # ---------------------------------------------------------------------------------------------

@@ -50,7 +50,7 @@ from ..masking import is_masked_field, mask_id_sql
 from ..model import Rule, Table, UnaryTest
 from ..plan import Plan
 from .base import ROW, STATUS_SUFFIX, needed_rules, rule_reads
-from .interp import Guard, can_fail, fold, on_fields, reach_of
+from .interp import Guard, aggregation_reaches, can_fail, check_nodes, fold
 from .python import rule_nodes
 
 PARENT = "__parent"  # a child record's parent key
@@ -990,18 +990,11 @@ class SqlCompiler:
         entity's fields; an aggregation reached everywhere has none. A guard that reads a
         rule or another aggregation is left out (the parts are then computed where the rest
         of the guards hold, more than Python evaluates)."""
-        fields = self.model.schema.entity(entity).fields
-        roots = [node for r in rules for node in rule_nodes(r) + _check_nodes(r)]
+        roots = [node for r in rules for node in rule_nodes(r) + check_nodes(r)]
+        reaches = aggregation_reaches(aggs, roots, self.model.schema.entity(entity).fields)
         hctx = Ctx(entity, None, frozenset())
-        out: dict[str, exp.Expression] = {}
-        for node, name in aggs.items():
-            if not any(can_fail(c) for c in node.children()):
-                continue
-            paths = reach_of(node, roots, lambda c: on_fields(c, fields))
-            if paths is not None:
-                out[name] = or_all([and_all([self._guard(g, hctx) for g in path])
-                                    for path in paths])
-        return out
+        return {name: or_all([and_all([self._guard(g, hctx) for g in path]) for path in paths])
+                for name, paths in reaches.items()}
 
     def _guard(self, guard: Guard, ctx: Ctx) -> exp.Expression:
         cond, want = guard
@@ -1608,7 +1601,7 @@ class SqlCompiler:
         # they read (so the rows carry them, not the fields, through rank windows)
         aggs: dict[n.Node, str] = {}
         for r in rules:
-            for node in rule_nodes(r) + _check_nodes(r):
+            for node in rule_nodes(r) + check_nodes(r):
                 for sub in n.walk(node):
                     if isinstance(sub, n.Call) and sub.func in AGGREGATES and sub.args and \
                             isinstance(sub.args[0], n.Name) and sub.args[0].id in ent.relations \
@@ -2060,10 +2053,3 @@ def _same_outputs(table: Table, i: int, j: int) -> bool:
     a, b = table.rows[i].outputs, table.rows[j].outputs
     return all(isinstance(x, n.Literal) and isinstance(y, n.Literal) and x.value == y.value
                and type(x.value) is type(y.value) for x, y in zip(a, b, strict=True))
-
-
-def _check_nodes(rule: Rule) -> list[n.Node]:
-    """Severity conditions of a record-level check may aggregate over members too."""
-    if rule.check is None or rule.check.for_each:
-        return []
-    return [c.when for c in rule.check.severity if c.when is not None]
