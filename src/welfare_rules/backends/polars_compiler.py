@@ -187,13 +187,14 @@ _SHARED_SIZE = 8
 
 
 def _any_in_partition(flag: pl.Expr, partition: Sequence[pl.Expr]) -> pl.Expr:
-    """Whether ``flag`` (never null) holds for some record of each record's partition (one
-    column, or none: every record). The partition values where it holds are listed (few, as a
-    rule) and looked up: an ``any().over()`` window groups every record, which cost as much
-    as the rank it served (docs/performance.md)."""
+    """Whether ``flag`` (never null) holds for some record of each record's partition (its
+    columns; none: every record), as ``flag.any().over(partition)`` (a null a value like
+    any other). The partition values where it holds are listed (few, as a rule) and looked
+    up: a window groups every record, which cost as much as the rank it served, and as an
+    aggregation inside the rank's own window still a third of it (docs/performance.md)."""
     if not partition:
         return flag.any()
-    (key,) = partition
+    key = partition[0] if len(partition) == 1 else pl.struct(partition)
     return key.is_in(key.filter(flag).implode(), nulls_equal=True)
 
 
@@ -935,17 +936,17 @@ class PolarsCompiler:
         if not own:  # nothing can be unknown: the plain row number
             win = number.over(partition or pl.lit(0), order_by=order, nulls_last=True)
             return win if passes is None else pl.when(passes).then(win).otherwise(None)
-        # The rank and its group's doubt in one window: partitioned by "where is not false",
-        # the members whose where is unknown sit with the ones it holds for, and a group
-        # that holds any doubt numbers nobody. (A window of its own for the doubt cost as
-        # much as the rank's: Polars computes the groups of every window anew.)
+        # Partitioned by "where is not false": the members whose where is unknown sit with the
+        # ones it holds for, and a partition that holds any doubt numbers nobody. The doubt
+        # is looked up, not a window of its own (Polars computes the groups of every window
+        # anew; _any_in_partition).
         counts = [~_false(w)] if w is not None else []
         groups = [*base, *counts, *([group] if group is not None else [])]
-        win = (pl.when(_or_all(own).any()).then(None).otherwise(number)
-               .over(groups or pl.lit(0), order_by=order, nulls_last=True))
+        win = number.over(groups or pl.lit(0), order_by=order, nulls_last=True)
+        unknown = _any_in_partition(_or_all(own), groups)
         if group is not None:  # a member of an unknown group: every group's ranks unknown
-            lost = _any_in_partition(_and_all([*counts, group.is_null()]), base)
-            win = pl.when(lost).then(None).otherwise(win)
+            unknown = unknown | _any_in_partition(_and_all([*counts, group.is_null()]), base)
+        win = pl.when(unknown).then(None).otherwise(win)
         return win if passes is None else pl.when(passes).then(win).otherwise(None)
 
     @staticmethod
