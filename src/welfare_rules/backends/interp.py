@@ -121,21 +121,37 @@ def check_nodes(rule: Rule) -> list[n.Node]:
 
 
 def aggregation_reaches(aggs: Mapping[n.Node, str], roots: Sequence[n.Node],
-                        fields: Mapping[str, Any]) -> dict[str, list[tuple[Guard, ...]]]:
+                        fields: Mapping[str, Any]) -> dict[str, n.Node]:
     """For each member aggregation of ``aggs`` (node -> its column) whose ``where`` or value
-    may raise, the ways the Python reference reaches it in the expression trees ``roots``
-    (:func:`reach_of`), each a path of guards computable from the record's ``fields``; an
-    aggregation reached everywhere has none, nor one behind a guard that reads a rule or
+    may raise, where the Python reference reaches it in the expression trees ``roots``
+    (:func:`reach_of`), as a condition over the record's ``fields`` that is never unknown;
+    an aggregation reached everywhere has none, nor one behind a guard that reads a rule or
     another aggregation (its parts are then computed where the rest of the guards hold, more
-    than Python evaluates). The SQL and Polars compilers write each path as a condition."""
-    out: dict[str, list[tuple[Guard, ...]]] = {}
+    than Python evaluates). The SQL and Polars compilers compile each condition as it is."""
+    out: dict[str, n.Node] = {}
     for node, name in aggs.items():
         if not any(can_fail(c) for c in node.children()):
             continue
         paths = reach_of(node, list(roots), lambda c: on_fields(c, fields))
         if paths is not None:
-            out[name] = paths
+            out[name] = _any_of([_all_of([_holds(g) for g in path]) for path in paths])
     return out
+
+
+def _holds(guard: Guard) -> n.Node:
+    """A guard as a condition that is never unknown: ``coalesce(c, False)`` is "c is true",
+    ``not coalesce(c, True)`` "c is false", and their negations the other two."""
+    cond, want = guard
+    known = n.Call("coalesce", (cond, n.Literal(want in ("not false", "false"))))
+    return known if want in ("true", "not false") else n.Unary("not", known)
+
+
+def _all_of(parts: Sequence[n.Node]) -> n.Node:
+    return parts[0] if len(parts) == 1 else n.BoolOp("and", tuple(parts))
+
+
+def _any_of(parts: Sequence[n.Node]) -> n.Node:
+    return parts[0] if len(parts) == 1 else n.BoolOp("or", tuple(parts))
 
 
 def on_fields(cond: n.Node, fields: Mapping[str, Any]) -> bool:

@@ -47,7 +47,7 @@ from ..expr.check import AGGREGATES, Checker, Env, Refs
 from ..model import Rule, Table, UnaryTest
 from ..plan import Plan
 from .base import ROW, STATUS_SUFFIX, STATUS_VALUES, arrow_type, needed_rules, selected_columns
-from .interp import Guard, aggregation_reaches, can_fail, check_nodes, fold
+from .interp import aggregation_reaches, can_fail, check_nodes, fold
 from .python import rule_nodes
 
 __all__ = ["PARENT", "AggregateParts", "EntityFrames", "Placeholder", "PolarsCompileError",
@@ -879,17 +879,7 @@ class PolarsCompiler:
         roots = [node for r in rules for node in rule_nodes(r) + check_nodes(r)]
         reaches = aggregation_reaches(aggs, roots, self.model.schema.entity(entity).fields)
         hctx = Ctx(entity)
-        return {name: _or_all([_and_all([self._guard(g, hctx) for g in path]) for path in paths])
-                for name, paths in reaches.items()}
-
-    def _guard(self, guard: Guard, ctx: Ctx) -> pl.Expr:
-        cond, want = guard
-        c = self.expr(cond, ctx)
-        if want == "true":
-            return _true(c)
-        if want == "false":
-            return _false(c)
-        return ~(_false(c) if want == "not false" else _true(c))
+        return {name: self.expr(cond, hctx) for name, cond in reaches.items()}
 
     def _wide_sum(self, node: n.Call, entity: str) -> bool:
         """Whether ``node`` (an aggregation read on ``entity``) is an integer ``sum``, whose

@@ -50,7 +50,7 @@ from ..masking import is_masked_field, mask_id_sql
 from ..model import Rule, Table, UnaryTest
 from ..plan import Plan
 from .base import ROW, STATUS_SUFFIX, needed_rules, rule_reads
-from .interp import Guard, aggregation_reaches, can_fail, check_nodes, fold
+from .interp import aggregation_reaches, can_fail, check_nodes, fold
 from .python import rule_nodes
 
 PARENT = "__parent"  # a child record's parent key
@@ -993,17 +993,7 @@ class SqlCompiler:
         roots = [node for r in rules for node in rule_nodes(r) + check_nodes(r)]
         reaches = aggregation_reaches(aggs, roots, self.model.schema.entity(entity).fields)
         hctx = Ctx(entity, None, frozenset())
-        return {name: or_all([and_all([self._guard(g, hctx) for g in path]) for path in paths])
-                for name, paths in reaches.items()}
-
-    def _guard(self, guard: Guard, ctx: Ctx) -> exp.Expression:
-        cond, want = guard
-        c = self.expr(cond, ctx)
-        if want == "true":
-            return is_true(c)
-        if want == "false":
-            return is_false(c)
-        return exp.Not(this=is_false(c) if want == "not false" else is_true(c))
+        return {name: self.expr(cond, hctx) for name, cond in reaches.items()}
 
     def _wide_sum(self, node: n.Call, entity: str) -> bool:
         """Whether ``node`` (an aggregation read on ``entity``) is an integer ``sum``, whose
@@ -1622,15 +1612,16 @@ class SqlCompiler:
                               alias(exp.true(), HAS, quoted=True)]
         empties: dict[str, exp.Expression] = {}
         member_cols: list[tuple[int, str, exp.Expression]] = []
+        h0 = self._base(entity, source, columns, None)
+        ctes.append(("h0", h0))
         reaches = self._reaches(entity, rules, aggs)
         start = "p0"
         if reaches:
             # the parent's guards of each aggregation whose parts may raise, joined to its
             # children: the parts are evaluated only where the parent's rules reach them
-            ctes.append(("g0", self._base(entity, source, columns, None)))
             ctes.append(("g", exp.select(alias(col(key), key, quoted=True), *[
                 alias(e, f"{name}__reach", quoted=True) for name, e in reaches.items()])
-                .from_(exp.to_table("g0", quoted=True))))
+                .from_(exp.to_table("h0", quoted=True))))
             ctes.append(("pg", exp.select(
                 exp.Column(this=exp.Star(), table=exp.to_identifier("p0")),
                 *[alias(exp.Coalesce(this=col(f"{name}__reach", "g"),
@@ -1654,8 +1645,6 @@ class SqlCompiler:
                                   member_layers)
         ctes.append(("agg", exp.select(*agg_sel).from_(exp.to_table(plast, quoted=True))
                      .group_by(col(PARENT))))
-        h0 = self._base(entity, source, columns, None)
-        ctes.append(("h0", h0))
         join_sel: list[Any] = [exp.Column(this=exp.Star(),
                                                      table=exp.to_identifier("h0"))]
         for name, empty in empties.items():
