@@ -15,6 +15,7 @@ from ..expr import nodes as n
 from ..expr.check import AGGREGATES
 from ..model import Rule
 from . import runtime
+from .python import rule_nodes
 
 
 class Scope:
@@ -120,19 +121,20 @@ def check_nodes(rule: Rule) -> list[n.Node]:
     return [c.when for c in rule.check.severity if c.when is not None]
 
 
-def aggregation_reaches(aggs: Mapping[n.Node, str], roots: Sequence[n.Node],
+def aggregation_reaches(aggs: Mapping[n.Node, str], rules: Sequence[Rule],
                         fields: Mapping[str, Any]) -> dict[str, n.Node]:
     """For each member aggregation of ``aggs`` (node -> its column) whose ``where`` or value
-    may raise, where the Python reference reaches it in the expression trees ``roots``
-    (:func:`reach_of`), as a condition over the record's ``fields`` that is never unknown;
-    an aggregation reached everywhere has none, nor one behind a guard that reads a rule or
+    may raise, where the Python reference reaches it in the expression trees of ``rules``
+    (:func:`reach_of`), as a condition over the record's ``fields`` that is never unknown; an
+    aggregation reached everywhere has none, nor one behind a guard that reads a rule or
     another aggregation (its parts are then computed where the rest of the guards hold, more
     than Python evaluates). The SQL and Polars compilers compile each condition as it is."""
+    roots = [node for r in rules for node in rule_nodes(r) + check_nodes(r)]
     out: dict[str, n.Node] = {}
     for node, name in aggs.items():
         if not any(can_fail(c) for c in node.children()):
             continue
-        paths = reach_of(node, list(roots), lambda c: on_fields(c, fields))
+        paths = reach_of(node, roots, lambda c: on_fields(c, fields))
         if paths is not None:
             out[name] = _any_of([_all_of([_holds(g) for g in path]) for path in paths])
     return out

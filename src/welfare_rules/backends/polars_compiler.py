@@ -871,15 +871,12 @@ class PolarsCompiler:
 
     def _reaches(self, entity: str, rules: Sequence[Rule], aggs: Mapping[n.Node, str]
                  ) -> dict[str, pl.Expr]:
-        """For each aggregation of ``entity``'s rules whose ``where`` or value may raise, where
-        the Python reference evaluates it (``interp.reach_of``), as a condition over the
-        entity's fields; an aggregation reached everywhere has none. A guard that reads a
-        rule or another aggregation is left out (the parts are then computed where the rest
-        of the guards hold, more than Python evaluates)."""
-        roots = [node for r in rules for node in rule_nodes(r) + check_nodes(r)]
-        reaches = aggregation_reaches(aggs, roots, self.model.schema.entity(entity).fields)
+        """Where each aggregation whose parts may raise is reached
+        (:func:`.interp.aggregation_reaches`), compiled on ``entity``'s record."""
+        fields = self.model.schema.entity(entity).fields
         hctx = Ctx(entity)
-        return {name: self.expr(cond, hctx) for name, cond in reaches.items()}
+        return {name: self.expr(cond, hctx)
+                for name, cond in aggregation_reaches(aggs, rules, fields).items()}
 
     def _wide_sum(self, node: n.Call, entity: str) -> bool:
         """Whether ``node`` (an aggregation read on ``entity``) is an integer ``sum``, whose
