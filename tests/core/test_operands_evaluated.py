@@ -81,6 +81,39 @@ def test_a_constant_out_of_range_is_the_error_where_reached(
                 request)
 
 
+#: an integer sum, difference or product with a constant, compared with a constant, overflows
+#: as on Python: DuckDB's optimizer moved the constant across the comparison
+#: (``y * 4611686018427387904 > 0`` became ``y > 0``, true for y = 2; session 6), also through a
+#: decision table's test of such an input and a negation of the smallest int64
+MOVED_CONSTANTS = {
+    "e_mul_gt": "when: y * 4611686018427387904 > 0",
+    "e_mul_eq": "when: y * 4611686018427387904 == 5",
+    "e_add_gt": "when: y + 9223372036854775807 > 0",
+    "e_sub_lt": "when: -9223372036854775807 - y < 0",
+    "e_const_first": "when: 0 < 4611686018427387904 * y",
+    "e_const_rhs_sub": "when: 9223372036854775807 - y * -1 >= 1",
+    "e_neg": "when: -x > 0",
+    "e_ne": "when: y + 9223372036854775807 != 5",
+    "e_in": "when: y * 4611686018427387904 in [5]",
+    "e_table": "table: {hit_policy: first, inputs: ['y * 4611686018427387904'], "
+               "rows: [{when: ['> 0'], then: true}, {when: ['-'], then: false}]}",
+    "e_table_range": "table: {hit_policy: first, inputs: ['y + 9223372036854775807'], "
+                     "rows: [{when: ['[1..5]'], then: true}, {when: ['-'], then: false}]}",
+}
+
+
+@pytest.mark.parametrize("backend", OTHERS)
+def test_a_constant_moved_across_a_comparison_keeps_the_overflow(
+        engine_from: Any, backend: str, request: pytest.FixtureRequest) -> None:
+    _agree_each(engine_from, MOVED_CONSTANTS, backend,
+                [_row(1, -(2**63), 2), _row(2, 1, 0), _row(3, None, None)], request)
+    engine = engine_from("- id: e_mul_gt\n  " + MOVED_CONSTANTS["e_mul_gt"] + "\n",
+                         extra_plugins=[Backends()])
+    # the rows agree on the error: Python raises it (not both answering true)
+    assert outcome(engine, "python", _row(1, 0, 2)) == ("EvaluationError",
+                                                        "arithmetic out of range")
+
+
 #: substr never raises, whatever its offset and length: '' past the end, as on Python (review
 #: 4, F5: DuckDB refused an offset past 2**32, Spark a cast to INT, and y + 1 overflowed)
 SUBSTR = {"e_substr_far": "value: substr(name, y, x)",

@@ -79,6 +79,12 @@ class DuckDBCompiler(SqlCompiler):
             "error", exp.Literal.string(f"{OUT_OF_RANGE}: a decimal beyond the 64-bit range")))],
             default=v)
 
+    def opaque(self, value: exp.Expression) -> exp.Expression:
+        # greatest() of one value is the value, and the comparison of a function call is not
+        # one DuckDB's optimizer rewrites (its move-constants rule would turn y * C > 0 into
+        # y > 0, losing the overflow; tests/core/test_operands_evaluated.py)
+        return exp.Greatest(this=value, expressions=[])
+
     def status_column(self, status: exp.Expression) -> exp.Expression:
         # An ENUM is one byte a row where text is sixteen: about a hundred status columns sort,
         # hash and write to Parquet several times faster (they read back from Parquet as text;

@@ -142,6 +142,11 @@ def _size(e: exp.Expression) -> int:
     return sum(1 for _ in e.walk())
 
 
+def _constant(e: exp.Expression) -> bool:
+    """Whether ``e`` reads no column (a literal, or arithmetic of literals)."""
+    return e.find(exp.Column) is None
+
+
 def case(whens: Sequence[tuple[exp.Expression, exp.Expression]],
          default: exp.Expression | None = None) -> exp.Expression:
     c = exp.Case()
@@ -528,6 +533,7 @@ class SqlCompiler:
             found = self.contains(a, node.right, ctx)
             return exp.Not(this=paren(found)) if node.op == "notin" else found
         b = self.expr(node.right, ctx)
+        a, b = self.unmoved(a, [b]), self.unmoved(b, [a])
         cls: Any = {"==": exp.EQ, "!=": exp.NEQ, "<": exp.LT, "<=": exp.LTE, ">": exp.GT,
                     ">=": exp.GTE}[node.op]
         result: exp.Expression = cls(this=paren(a), expression=paren(b))
@@ -537,6 +543,24 @@ class SqlCompiler:
             # be other values, or in another order (an OUTPUT ORDER row whose output is blank)
             result = case([(or_all([self.has_null(x) for x in (a, b)]), exp.Null())], result)
         return result
+
+    def unmoved(self, side: exp.Expression, others: Sequence[exp.Expression]
+                ) -> exp.Expression:
+        """One side of a comparison with ``others``, kept whole where it is a negation or an
+        arithmetic ``+``, ``-``, ``*`` with a constant operand and an other side is a constant:
+        an optimizer that moves the constant across the comparison (DuckDB rewrites
+        ``y * 4611686018427387904 > 0`` as ``y > 0``) loses the overflow Python raises. The
+        dialect's :meth:`opaque` is what keeps it."""
+        inner = side.unnest()
+        moved = isinstance(inner, exp.Neg) or (
+            isinstance(inner, exp.Add | exp.Sub | exp.Mul)
+            and (_constant(inner.this) or _constant(inner.expression)))
+        return self.opaque(side) if moved and any(_constant(o) for o in others) else side
+
+    def opaque(self, value: exp.Expression) -> exp.Expression:
+        """``value``, written so that the dialect's optimizer does not rewrite a comparison of
+        it (:meth:`unmoved`); as it is by default (Spark and Polars do not move constants)."""
+        return value
 
     def has_null(self, lst: exp.Expression) -> exp.Expression:
         """Whether a list has an unknown item."""
@@ -1178,6 +1202,7 @@ class SqlCompiler:
             assert test.value is not None
             assert test.high is not None
             lo, hi = self.expr(test.value, ctx), self.expr(test.high, ctx)
+            x = self.unmoved(x, [lo, hi])
             lcls = exp.LTE if test.low_closed else exp.LT
             hcls = exp.LTE if test.high_closed else exp.LT
             r = null_guard(and_all([lcls(this=paren(lo), expression=paren(x)),
@@ -1188,6 +1213,7 @@ class SqlCompiler:
         else:
             assert test.value is not None
             v = self.expr(test.value, ctx)
+            x, v = self.unmoved(x, [v]), self.unmoved(v, [x])
             ops: Any = {"==": exp.EQ, "!=": exp.NEQ, "<": exp.LT, "<=": exp.LTE, ">": exp.GT,
                         ">=": exp.GTE}[test.op]
             r = ops(this=paren(x), expression=paren(v))
