@@ -158,12 +158,14 @@ class _Base(Evaluation):
 class Decision(RecordResult, _Base):
     """The evaluation of one record."""
 
+    _member_decisions: list[MemberDecision] | None = None  # built when first asked for
+
     def __init__(self, engine: EngineView, entity: str, record: Mapping[str, Any],
                  as_of: datetime.date, plan: RecordPlan, values: list[Any],
                  members: Sequence[Any], problems: Sequence[InputProblem] = ()):
-        super().__init__(entity, record, as_of, plan, values, members, problems)
+        # the base named, not super(): one is built per Engine.evaluate call
+        RecordResult.__init__(self, entity, record, as_of, plan, values, members, problems)
         self.engine = engine
-        self._member_decisions: list[MemberDecision] | None = None
 
     def _member(self, index: int, record: Mapping[str, Any], values: list[Any]
                 ) -> MemberDecision:

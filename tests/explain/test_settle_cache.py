@@ -24,8 +24,8 @@ def test_settling_adds_nothing_to_the_decision_itself(national: Engine) -> None:
     """The settled answers and the completions are in settle_cache(d), not in the decision's
     attributes."""
     d = national.evaluate("household", HOUSEHOLD, AS_OF)
+    member_before = set(vars(d.members[0]))  # (the members, once built, are kept on d)
     before = set(vars(d))
-    member_before = set(vars(d.members[0]))
     assert ("true", "unknown") == (d.status("pkh_eligible"), d.status("pkh_benefit_year"))
     d.members[0].status("pkh_component")
     assert (before, member_before) == (set(vars(d)), set(vars(d.members[0])))

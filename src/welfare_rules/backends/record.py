@@ -173,6 +173,10 @@ class Evaluation:
 class RecordResult(Evaluation):
     """The evaluation of one record by the Python backend."""
 
+    # defaults of the class, not set per record (one is built per Engine.evaluate call)
+    _findings: list[Finding] | None = None
+    _problems: Sequence[InputProblem] = ()  # invalid input taken as unknown (on_invalid=...)
+
     def __init__(self, entity: str, record: Mapping[str, Any], as_of: datetime.date,
                  plan: RecordPlan, values: list[Any], members: Sequence[Any],
                  problems: Sequence[InputProblem] = ()):
@@ -183,8 +187,8 @@ class RecordResult(Evaluation):
         self._values = values
         self._member_values = members
         self._slots = plan.compiled.slots
-        self._findings: list[Finding] | None = None
-        self._problems = problems  # invalid input taken as unknown (on_invalid="unknown")
+        if problems:
+            self._problems = problems
 
     def _member(self, index: int, record: Mapping[str, Any], values: list[Any]) -> MemberResult:
         return MemberResult(self, index, record, values)
