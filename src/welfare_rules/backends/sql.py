@@ -195,13 +195,24 @@ def _is_const(e: exp.Expression) -> bool:
 
 
 def null_guard(value: exp.Expression, atoms: Sequence[exp.Expression]) -> exp.Expression:
-    """``value``, but NULL when any of the atoms is NULL (constants are skipped)."""
+    """``value``, but NULL when any of the atoms is NULL (constants are skipped).
+
+    Of two atoms or more, each is read whatever the others are: ``OR`` stops at the first
+    true part (DuckDB evaluates the rest only for the rows still undecided), so an error in a
+    later atom was lost where an earlier one is NULL (``add_days(seen, y + y)`` was unknown
+    for a missing ``seen`` where Python raises the overflow; found by
+    ``tests/core/test_generated_rules.py``): a sum of ``CAST(a IS NULL AS INT)`` is read
+    whole."""
     conds = [is_null(a) for a in atoms if not _is_const(a)]
     if any(isinstance(a, exp.Null) for a in atoms):
         return exp.Null()
     if not conds:
         return value
-    return case([(or_all(conds), exp.Null())], value)
+    if len(conds) == 1:
+        return case([(conds[0], exp.Null())], value)
+    nulls = add_all([exp.cast(c, "INT") for c in conds])
+    return case([(exp.GT(this=paren(nulls), expression=exp.Literal.number(0)), exp.Null())],
+                value)
 
 
 @attrs.define
@@ -390,14 +401,52 @@ class SqlCompiler:
             # a constant out of range fails where a row reaches it (a lazy CASE guards it),
             # not computed by the dialect, which may do it in a wider type (DuckDB's integer
             # literals: 9223372036854775807 + 1 > 0 was true; review 4, F8)
-            return self.fail_sql(str(value)[len(OUT_OF_RANGE) + 2:].split(" (integers")[0])
+            # of the node's type: DuckDB's error() is of type NULL, and y + error(...) was
+            # folded to NULL before anything ran (found by tests/core/test_generated_rules.py)
+            fail = self.fail_sql(str(value)[len(OUT_OF_RANGE) + 2:].split(" (integers")[0])
+            ty = sql_type(self.type_of(node, ctx.entity))
+            return fail if ty is None else exp.cast(fail, ty)
         method = getattr(self, f"{type(node).__name__.lower()}_expr")
         if not self._plain:
             operands = self._operands(node, ctx)
-            if any(can_fail(o) for o in self._skipped(node, operands)):
+            if any(can_fail(o) for o in self._skipped(node, operands)) or (
+                    any(can_fail(o) for o in operands)
+                    and any(self._always_null(o, ctx) for o in operands)):
                 return self._eager(method, node, operands, ctx)
         result: exp.Expression = method(node, ctx)
         return result
+
+    def _always_null(self, node: n.Node, ctx: Ctx) -> bool:
+        """Whether ``node`` is NULL for every record, as the dialect's optimizer can see: it
+        then folds a null-propagating operator of it to NULL and drops the other operands
+        (DuckDB: ``y * y + x // 0`` was unknown where Python raises the overflow of ``y * y``;
+        found by ``tests/core/test_generated_rules.py``), which :meth:`expr` then evaluates
+        first. ``None``, a rule not in force, a parameter without a value, a division by a
+        constant zero, and a null-propagating operation of one of these."""
+        if isinstance(node, n.Literal):
+            return node.value is None
+        if isinstance(node, n.Name):
+            return node.id in self.not_in_force and \
+                self.env.rule_entity.get(node.id) == ctx.entity
+        if isinstance(node, n.Param):
+            return self.param(node.path) is None
+        if isinstance(node, n.Unary):
+            return node.op == "-" and self._always_null(node.operand, ctx)
+        if isinstance(node, n.BinOp):
+            if node.op in ("/", "//", "%"):
+                folded, value = (True, node.right.value) if isinstance(
+                    node.right, n.Literal) else fold(node.right, self.as_of,
+                                                     self.model.functions)
+                if folded and value is not None and value == 0:
+                    return True
+            return self._always_null(node.left, ctx) or self._always_null(node.right, ctx)
+        if isinstance(node, n.Compare) and node.op not in ("in", "notin"):
+            return self._always_null(node.left, ctx) or self._always_null(node.right, ctx)
+        if isinstance(node, n.Call) and node.func in self.model.functions and not (
+                ctx.aggs is not None and node in ctx.aggs):
+            return self.model.functions[node.func].null_propagating and any(
+                self._always_null(a, ctx) for a in node.args)
+        return False
 
     #: Whether the dialect skips an operator's later operands once an earlier one is NULL
     #: (Spark's generated code does, for every null-intolerant operator and function). The
@@ -432,7 +481,7 @@ class SqlCompiler:
     def _eager(self, method: Callable[[Any, Ctx], exp.Expression], node: n.Node,
                operands: Sequence[n.Node], ctx: Ctx) -> exp.Expression:
         """``node`` with every operand evaluated first, each with its own errors:
-        ``CASE WHEN <never true, reading o1, o2, ...> THEN NULL ELSE <node> END``
+        ``CASE WHEN <never true, reading o1, o2, ...> THEN error ELSE <node> END``
         (:meth:`evaluates_sql`). The value part is
         compiled plain — its operands' errors were raised by the condition — so the SQL grows
         with the square of the depth at most, never exponentially."""
@@ -442,7 +491,10 @@ class SqlCompiler:
             value = method(node, ctx)
         finally:
             self._plain = False
-        return case([(never, exp.Null())], value)
+        # the branch never taken fails rather than being NULL: CASE WHEN c THEN NULL ELSE
+        # NULL END, where the value is NULL for every record (an operand always NULL,
+        # _always_null), was folded to NULL without evaluating c
+        return case([(never, self.fail_sql("an operand read"))], value)
 
     def evaluates_sql(self, values: Sequence[exp.Expression]) -> exp.Expression:
         """A condition that is never true and evaluates every one of ``values``, which the
@@ -515,10 +567,16 @@ class SqlCompiler:
             value = exp.Sub(this=exp.IntDiv(this=pa, expression=pb), expression=case(
                 [(exp.And(this=inexact, expression=signs), exp.Literal.number(1))], zero_))
         elif node.op == "%" and not decimal:
-            # % with Python's sign rule: the result takes the sign of the divisor
-            inner = exp.Mod(this=pa, expression=pb)
-            value = exp.Mod(this=exp.Paren(this=exp.Add(this=exp.Paren(this=inner),
-                                                        expression=pb)), expression=pb)
+            # % with Python's sign rule: the result takes the sign of the divisor, the
+            # divisor added where a remainder's sign differs from it — within 64 bits, which
+            # ((a % b) + b) % b was not: 1 % 9223372036854775807 overflowed (found by
+            # tests/core/test_generated_rules.py)
+            zero_ = exp.Literal.number(0)
+            r = exp.Paren(this=exp.Mod(this=pa, expression=pb))
+            differs = exp.And(this=exp.NEQ(this=r, expression=zero_), expression=exp.NEQ(
+                this=exp.Paren(this=exp.LT(this=r.copy(), expression=zero_)),
+                expression=exp.Paren(this=exp.LT(this=pb.copy(), expression=zero_))))
+            value = case([(differs, exp.Add(this=r.copy(), expression=pb.copy()))], r.copy())
         else:  # decimals, as runtime.floordiv/floormod: q = floor(a / b), r = a - b * q
             q = self.floor_double(self.finite(exp.Div(this=exp.cast(pa, "DOUBLE"),
                                                       expression=pb, typed=False, safe=False),

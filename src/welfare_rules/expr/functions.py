@@ -271,6 +271,23 @@ def abs_bounded(x: Any) -> Any:
     return v
 
 
+def floor_bounded(x: Any) -> int:
+    """``floor(x)``, the shared out-of-range error where it leaves 64 bits (``floor(1e300)``;
+    Python's own is an integer of 301 digits)."""
+    return _int64(math.floor(x))
+
+
+def ceil_bounded(x: Any) -> int:
+    """``ceil(x)``, the shared out-of-range error where it leaves 64 bits."""
+    return _int64(math.ceil(x))
+
+
+def _int64(v: int) -> int:
+    if v > t.INT64_MAX or v < t.INT64_MIN:
+        raise out_of_range(f"an integer of {len(str(abs(v)))} digits")
+    return v
+
+
 def is_missing(x: Any) -> bool:
     return x is None
 
@@ -398,9 +415,9 @@ def builtin_functions() -> list[Function]:
                  description="absolute value"),
         Function("round", "round(number[, digits]) -> number", _round_type, round_half_away,
                  description="round half away from zero"),
-        Function("floor", "floor(number) -> int", s(["number"], "int"), math.floor,
+        Function("floor", "floor(number) -> int", s(["number"], "int"), floor_bounded,
                  description="largest integer not above"),
-        Function("ceil", "ceil(number) -> int", s(["number"], "int"), math.ceil,
+        Function("ceil", "ceil(number) -> int", s(["number"], "int"), ceil_bounded,
                  description="smallest integer not below"),
         Function("least", "least(x, y, ...) -> x", _numeric_result, _least,
                  description="the smallest argument; unknown if any is unknown"),
