@@ -18,8 +18,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, given, reject, settings
 
+from welfare_rules.errors import ErrorGroup
 from welfare_rules.testing.strategies import edge_records
 
 from .conftest import build_engine, ruleset
@@ -39,8 +40,13 @@ def test_a_generated_rule_agrees_with_python(backend: str,
     @given(rules(), edge_records(FIELDS, max_size=4))
     def agree(rule: str, rows: list[dict[str, Any]]) -> None:
         with tempfile.TemporaryDirectory() as folder:
-            engine = build_engine(Path(folder), ruleset(f"- id: e_gen\n  {rule}\n"),
-                                  extra_plugins=[Backends()])
+            try:
+                engine = build_engine(Path(folder), ruleset(f"- id: e_gen\n  {rule}\n"),
+                                      extra_plugins=[Backends()])
+            except ErrorGroup as e:  # a sign folded onto the least int64: refused, located
+                if all("integer literal" in str(x) for x in e.errors):
+                    reject()
+                raise
         held = Agreement(engine, backend, request)
         held.check(rows)
         held.finish()
@@ -68,6 +74,13 @@ FOUND = {
     "e_none": ("value: 'y * y + None'", [_row(1, None, 2**53 + 1)]),
     "e_coalesce_null": ("value: 'coalesce(as_of, add_days(add_days(seen, 2147483648), "
                         "(0 // 0)))'", [_row(1, None, None, seen=datetime.date(1, 1, 1))]),
+    # Polars: a null folded from constants, or a constant's error, was of Polars' type Null,
+    # which a date function refused ("`year` operation not supported for dtype `null`")
+    "e_folded_null_arg": ("value: 'add_months(add_days(date(\"2024-02-29\"), to_int(\"\")), x)'",
+                          [_row(1, None, None), _row(2, 3, None)]),
+    "e_folded_error_arg": ("value: '(seen if (x == x) else add_months(add_days("
+                           "date(\"0001-01-01\"), -1), x))'",
+                           [_row(1, None, None), _row(2, 1, None, seen=datetime.date(2024, 1, 1))]),
     # Python's sign rule for % as ((a % b) + b) % b overflowed for a large divisor
     "e_mod_big": ("value: 'x % 9223372036854775807'", [_row(1, 1, None), _row(2, -7, None)]),
 }

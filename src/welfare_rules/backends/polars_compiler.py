@@ -151,15 +151,17 @@ def _lit(v: Any) -> pl.Expr:
     raise PolarsCompileError(f"cannot write {v!r} as a Polars literal")
 
 
-def _raise_where(error: EvaluationError, reach: pl.Expr) -> pl.Expr:
-    """Null, raising ``error`` when some row reaches it (a constant out of range)."""
+def _raise_where(error: EvaluationError, reach: pl.Expr, dtype: Any = None) -> pl.Expr:
+    """Null (of ``dtype``, when given), raising ``error`` when some row reaches it (a constant
+    out of range)."""
     def check(s: pl.Series) -> pl.Series:
         if s.fill_null(False).any():
             raise error
         return s
 
+    null = pl.lit(None) if dtype is None else pl.lit(None, dtype=dtype)
     return pl.when(reach.map_batches(check, return_dtype=pl.Boolean,
-                                     is_elementwise=True)).then(None)
+                                     is_elementwise=True)).then(null)
 
 
 def null_guard(value: pl.Expr, atoms: Sequence[pl.Expr]) -> pl.Expr:
@@ -381,12 +383,13 @@ class PolarsCompiler:
         """Compile an expression evaluated for one record of ``ctx.entity``."""
         folded, value = fold(node, self.as_of, self.model.functions)
         if folded:
-            return _lit(value)
+            return self._typed_null(node, ctx) if value is None else _lit(value)
         if isinstance(value, EvaluationError):
             # raised where a row reaches it: not for a table without rows, as on Python and
             # DuckDB (a literal is evaluated once whatever the rows; review 4, F9)
             return _raise_where(value, ctx.reach if ctx.reach is not None
-                                else pl.int_range(pl.len()) >= 0)
+                                else pl.int_range(pl.len()) >= 0,
+                                polars_type(self.type_of(node, ctx.entity)))
         method = getattr(self, f"{type(node).__name__.lower()}_expr")
         result: pl.Expr = method(node, ctx)
         if ctx.reach is None or isinstance(node, n.Literal | n.Param | n.Name):
@@ -425,8 +428,16 @@ class PolarsCompiler:
         reach = where if ctx.reach is None else ctx.reach & where
         return self.expr(node, attrs.evolve(ctx, reach=reach))
 
+    def _typed_null(self, node: n.Node, ctx: Ctx) -> pl.Expr:
+        """A null of ``node``'s type: a null literal is of Polars' type Null, which a function
+        of the type declared refuses (``add_months(add_days(d, to_int("")), x)``: "`year`
+        operation not supported for dtype `null`"; found by
+        ``tests/core/test_generated_rules.py``)."""
+        dtype = polars_type(self.type_of(node, ctx.entity))
+        return pl.lit(None) if dtype is None else pl.lit(None, dtype=dtype)
+
     def literal_expr(self, node: n.Literal, ctx: Ctx) -> pl.Expr:
-        return _lit(node.value)
+        return self._typed_null(node, ctx) if node.value is None else _lit(node.value)
 
     def name_expr(self, node: n.Name, ctx: Ctx) -> pl.Expr:
         if node.id == "as_of":
@@ -435,7 +446,8 @@ class PolarsCompiler:
         return value if ctx.reach is None else pl.when(ctx.reach).then(value)
 
     def param_expr(self, node: n.Param, ctx: Ctx) -> pl.Expr:
-        return _lit(self.param(node.path))
+        value = self.param(node.path)
+        return self._typed_null(node, ctx) if value is None else _lit(value)
 
     def listlit_expr(self, node: n.ListLit, ctx: Ctx) -> pl.Expr:
         if not node.items:
