@@ -160,8 +160,11 @@ def _raise_where(error: EvaluationError, reach: pl.Expr, dtype: Any = None) -> p
         return s
 
     null = pl.lit(None) if dtype is None else pl.lit(None, dtype=dtype)
+    # not elementwise: Polars evaluated an elementwise function in a branch of a when/then
+    # on the rows of that branch, and with none gave it one row, reached ([True]): a constant
+    # error in the branch not taken was raised (found by tests/core/test_generated_rules.py)
     return pl.when(reach.map_batches(check, return_dtype=pl.Boolean,
-                                     is_elementwise=True)).then(null)
+                                     is_elementwise=False)).then(null)
 
 
 def null_guard(value: pl.Expr, atoms: Sequence[pl.Expr]) -> pl.Expr:
@@ -761,8 +764,8 @@ class PolarsCompiler:
         v = (x.abs() * f + 0.5).floor() / f
         # from 2**52 up a double has no digit left to round (and x * f may be infinite)
         signed = pl.when(x.abs() * f >= 2.0**52).then(x).when(x < 0).then(-v).otherwise(v)
-        if len(a) == 1 and self.type_of(node.args[0], ctx.entity).kind == "int":
-            return signed.cast(_INT64)
+        if len(a) == 1:  # an integer, as declared (past 64 bits the cast fails)
+            return signed.cast(_INT64, strict=True)
         return signed
 
     def fn_floor(self, a: list[pl.Expr], node: n.Call, ctx: Ctx) -> pl.Expr:

@@ -555,8 +555,11 @@ class SqlCompiler:
             return self.finite(exp.Mul(this=pa, expression=pb), decimal)
         zero = exp.EQ(this=pb, expression=exp.Literal.number(0))
         if node.op == "/":
-            value: exp.Expression = exp.Div(this=exp.cast(pa, "DOUBLE"), expression=pb,
-                                            typed=False, safe=False)
+            # a decimal quotient may leave the doubles (x / 5e-324): checked here, as Python
+            # checks each result — coalesce(x, x / 5e-324) raised there and not here, where
+            # only the rule's value was checked (found by tests/core/test_generated_rules.py)
+            value: exp.Expression = self.finite(exp.Div(
+                this=exp.cast(pa, "DOUBLE"), expression=pb, typed=False, safe=False), decimal)
         elif node.op == "//" and lt.kind == "int" and rt.kind == "int":
             # exact in 64 bits (not through a double): the truncated quotient, one less when
             # the division is not exact and the signs differ
@@ -920,7 +923,7 @@ class SqlCompiler:
         signed = case([(exp.GTE(this=exp.Mul(this=exp.Abs(this=x), expression=f),
                                 expression=exp.Literal.number(2.0**52)), x),
                        (exp.LT(this=x, expression=exp.Literal.number(0)), exp.Neg(this=v))], v)
-        if len(a) == 1 and self.type_of(node.args[0], ctx.entity).kind == "int":
+        if len(a) == 1:  # an integer, as declared (past 64 bits the cast fails)
             return exp.cast(signed, "BIGINT")
         return signed
 

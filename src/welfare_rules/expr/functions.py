@@ -257,10 +257,12 @@ def round_half_away(x: float, ndigits: int | None = None) -> float | int:
     digits = 0 if ndigits is None else int(ndigits)
     f = 10 ** min(max(digits, -ROUND_DIGITS), ROUND_DIGITS)
     if abs(x) * f >= _INTEGRAL:  # no digit left to round (and x * f may be infinite)
-        return x if ndigits is None else float(x)
+        # without digits an integer, as declared: the shared out-of-range error past 64
+        # bits (round(1.7e308) was that double, which the batch could not write as int64)
+        return _int64(int(x)) if ndigits is None else float(x)
     v = math.floor(abs(x) * f + 0.5) / f
     v = math.copysign(v, x)
-    return int(v) if ndigits is None and isinstance(x, int) else v
+    return int(v) if ndigits is None else v
 
 
 def abs_bounded(x: Any) -> Any:
