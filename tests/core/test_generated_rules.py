@@ -99,6 +99,9 @@ FOUND = {
     "e_branch_not_taken": ("value: '(add_days(date(\"0001-01-01\"), -1) if is_missing(name) "
                            "else add_days(seen, 0))'",
                            [_row(1, None, None, name="José"), _row(2, None, None)]),
+    # Polars: a function's argument always null was skipped by its null guard (a literal)
+    "e_least_null": ("value: 'least(x, to_int(\"\"))'", [_row(1, 0, None), _row(2, None, None)]),
+    "e_none_arg": ("value: 'add_months(None, x)'", [_row(1, 0, None)]),
     # Python's sign rule for % as ((a % b) + b) % b overflowed for a large divisor
     "e_mod_big": ("value: 'x % 9223372036854775807'", [_row(1, 1, None), _row(2, -7, None)]),
 }
