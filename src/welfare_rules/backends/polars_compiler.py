@@ -47,7 +47,7 @@ from ..expr.check import AGGREGATES, Checker, Env, Refs
 from ..model import Rule, Table, UnaryTest
 from ..plan import Plan
 from .base import ROW, STATUS_SUFFIX, STATUS_VALUES, arrow_type, needed_rules, selected_columns
-from .interp import aggregation_reaches, can_fail, check_nodes, fold
+from .interp import aggregation_reaches, always_null, can_fail, check_nodes, fold
 from .python import rule_nodes
 
 __all__ = ["PARENT", "AggregateParts", "EntityFrames", "Placeholder", "PolarsCompileError",
@@ -431,15 +431,11 @@ class PolarsCompiler:
         reach = where if ctx.reach is None else ctx.reach & where
         return self.expr(node, attrs.evolve(ctx, reach=reach))
 
-    def _none(self, node: n.Node) -> bool:
-        """Whether ``node`` is the constant None (a literal, a parameter without a value, or
-        constants that fold to it)."""
-        if isinstance(node, n.Literal):
-            return node.value is None
-        if isinstance(node, n.Param):
-            return self.param(node.path) is None
-        folded, value = fold(node, self.as_of, self.model.functions)
-        return folded and value is None
+    def _none(self, node: n.Node, ctx: Ctx) -> bool:
+        """Whether ``node`` is null for every record (:func:`~.interp.always_null`)."""
+        return always_null(node, self.as_of, self.model.functions, self.param,
+                           lambda r: r in self.not_in_force
+                           and self.env.rule_entity.get(r) == ctx.entity)
 
     def _typed_null(self, node: n.Node, ctx: Ctx) -> pl.Expr:
         """A null of ``node``'s type: a null literal is of Polars' type Null, which a function
@@ -591,12 +587,12 @@ class PolarsCompiler:
         builtin = self.builtins.get(name)
         if builtin is not None and fn is not None and _is_builtin(fn):
             if fn.null_propagating and name not in _NULL_SAFE_BUILTINS and any(
-                    self._none(a) for a in node.args):
+                    self._none(a, ctx) for a in node.args):
                 # an argument always null: the call is (null_guard skips literals, and
                 # least(x, to_int("")) was x; found by tests/core/test_generated_rules.py)
                 return null_guard(self._typed_null(node, ctx),
                                   [x for a, x in zip(node.args, args, strict=True)
-                                   if not self._none(a)])
+                                   if not self._none(a, ctx)])
             value = builtin(args, node, ctx)
             if fn.null_propagating and name not in _NULL_SAFE_BUILTINS:
                 value = null_guard(value, args)

@@ -50,7 +50,7 @@ from ..masking import is_masked_field, mask_id_sql
 from ..model import Rule, Table, UnaryTest
 from ..plan import Plan
 from .base import ROW, STATUS_SUFFIX, needed_rules, rule_reads
-from .interp import aggregation_reaches, can_fail, check_nodes, fold
+from .interp import aggregation_reaches, always_null, can_fail, check_nodes, fold
 from .python import rule_nodes
 
 PARENT = "__parent"  # a child record's parent key
@@ -142,7 +142,7 @@ def _size(e: exp.Expression) -> int:
     return sum(1 for _ in e.walk())
 
 
-def _constant(e: exp.Expression) -> bool:
+def _reads_no_column(e: exp.Expression) -> bool:
     """Whether ``e`` reads no column (a literal, or arithmetic of literals)."""
     return e.find(exp.Column) is None
 
@@ -417,36 +417,12 @@ class SqlCompiler:
         return result
 
     def _always_null(self, node: n.Node, ctx: Ctx) -> bool:
-        """Whether ``node`` is NULL for every record, as the dialect's optimizer can see: it
-        then folds a null-propagating operator of it to NULL and drops the other operands
-        (DuckDB: ``y * y + x // 0`` was unknown where Python raises the overflow of ``y * y``;
-        found by ``tests/core/test_generated_rules.py``), which :meth:`expr` then evaluates
-        first. ``None``, a rule not in force, a parameter without a value, a division by a
-        constant zero, and a null-propagating operation of one of these."""
-        if isinstance(node, n.Literal):
-            return node.value is None
-        if isinstance(node, n.Name):
-            return node.id in self.not_in_force and \
-                self.env.rule_entity.get(node.id) == ctx.entity
-        if isinstance(node, n.Param):
-            return self.param(node.path) is None
-        if isinstance(node, n.Unary):
-            return node.op == "-" and self._always_null(node.operand, ctx)
-        if isinstance(node, n.BinOp):
-            if node.op in ("/", "//", "%"):
-                folded, value = (True, node.right.value) if isinstance(
-                    node.right, n.Literal) else fold(node.right, self.as_of,
-                                                     self.model.functions)
-                if folded and value is not None and value == 0:
-                    return True
-            return self._always_null(node.left, ctx) or self._always_null(node.right, ctx)
-        if isinstance(node, n.Compare) and node.op not in ("in", "notin"):
-            return self._always_null(node.left, ctx) or self._always_null(node.right, ctx)
-        if isinstance(node, n.Call) and node.func in self.model.functions and not (
-                ctx.aggs is not None and node in ctx.aggs):
-            return self.model.functions[node.func].null_propagating and any(
-                self._always_null(a, ctx) for a in node.args)
-        return False
+        """Whether ``node`` is NULL for every record (:func:`~.interp.always_null`): the
+        dialect's optimizer folds a null-propagating operator of it to NULL and drops the other
+        operands, which :meth:`expr` then evaluates first."""
+        return always_null(node, self.as_of, self.model.functions, self.param,
+                           lambda r: r in self.not_in_force
+                           and self.env.rule_entity.get(r) == ctx.entity)
 
     #: Whether the dialect skips an operator's later operands once an earlier one is NULL
     #: (Spark's generated code does, for every null-intolerant operator and function). The
@@ -615,8 +591,8 @@ class SqlCompiler:
         inner = side.unnest()
         moved = isinstance(inner, exp.Neg) or (
             isinstance(inner, exp.Add | exp.Sub | exp.Mul)
-            and (_constant(inner.this) or _constant(inner.expression)))
-        return self.opaque(side) if moved and any(_constant(o) for o in others) else side
+            and (_reads_no_column(inner.this) or _reads_no_column(inner.expression)))
+        return self.opaque(side) if moved and any(_reads_no_column(o) for o in others) else side
 
     def opaque(self, value: exp.Expression) -> exp.Expression:
         """``value``, written so that the dialect's optimizer does not rewrite a comparison of
