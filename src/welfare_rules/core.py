@@ -800,11 +800,14 @@ class _Loader:
                                 raise RuleTypeError(
                                     f"table '{r.id}': '{lit.value}' is not a value of {ty}"
                                     f"{did_you_mean(lit.value, ty.values)}", row.location)
-            for i, o in enumerate(row.outputs):
+        # the default is one more row of outputs: 0 beside text rows is refused, as a row is
+        for outputs, where in [*((row.outputs, row.location) for row in table.rows),
+                               (table.default or (), r.location)]:
+            for i, o in enumerate(outputs):
                 ot = checker.check(o, refs)
                 if not t.compatible(out_types[i], ot):
                     raise RuleTypeError(f"table '{r.id}': output '{table.outputs[i].name}' mixes "
-                                        f"{out_types[i]} and {ot}", row.location)
+                                        f"{out_types[i]} and {ot}", where)
                 out_types[i] = t.unify(out_types[i], ot)
         for i, out in enumerate(table.outputs):
             if out.values and all(isinstance(v, str) for v in out.values):

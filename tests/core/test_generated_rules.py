@@ -25,7 +25,7 @@ from welfare_rules.testing.strategies import edge_records
 
 from .conftest import build_engine, ruleset
 from .rulegen import rules
-from .test_edges import FIELDS, OTHERS, Agreement, _agree
+from .test_edges import AS_OF, FIELDS, OTHERS, Agreement, _agree
 from .test_regex import Backends
 
 EXAMPLES = int(os.environ.get("WELFARE_RULES_RULEGEN_EXAMPLES", "40"))
@@ -104,6 +104,17 @@ FOUND = {
     "e_none_arg": ("value: 'add_months(None, x)'", [_row(1, 0, None)]),
     # Python's sign rule for % as ((a % b) + b) % b overflowed for a large divisor
     "e_mod_big": ("value: 'x % 9223372036854775807'", [_row(1, 1, None), _row(2, -7, None)]),
+    # session 8: an if whose branches are an int and a decimal is a decimal, but Python gave
+    # the int (past 2**53 its Arrow column would not convert to double: the batch failed);
+    # the same for coalesce/least and a table's outputs (written by hand after the find)
+    "e_if_int_decimal": ("value: '(round(amount) if True else amount)'",
+                         [_row(1, None, None, amount=9007199254740994.0)]),
+    "e_coalesce_int_decimal": ("value: 'coalesce(x, amount)'", [_row(1, 2**53 + 1, None)]),
+    "e_least_int_decimal": ("value: 'least(x, amount) + 1'",
+                            [_row(1, 2**53 + 1, None, amount=1e300)]),
+    "e_table_int_decimal": ("table: {hit_policy: first, inputs: [x], rows: [{when: ['> 0'], "
+                            "then: '= x'}], default: '= amount'}",
+                            [_row(1, 2**53 + 1, None), _row(2, 0, None, amount=2.5)]),
 }
 
 
@@ -151,3 +162,15 @@ def test_a_date_range_error_only_where_reached(backend: str, case: str,
         engine = build_engine(Path(folder), ruleset(f"- id: e_gen\n  {rule}\n"),
                               extra_plugins=[Backends()])
     _agree(engine, backend, rows, request)
+
+
+@pytest.mark.parametrize("case", ["e_if_int_decimal", "e_coalesce_int_decimal",
+                                  "e_least_int_decimal", "e_table_int_decimal"])
+def test_a_decimal_rule_is_a_double_for_one_record(case: str) -> None:
+    """``Engine.evaluate``: a decimal rule's value is a double even where it comes from an
+    integer operand (it was the int, exact, where the batch and SQL give the double)."""
+    rule, rows = FOUND[case]
+    with tempfile.TemporaryDirectory() as folder:
+        engine = build_engine(Path(folder), ruleset(f"- id: e_gen\n  {rule}\n"))
+    values = [engine.evaluate("household", row, as_of=AS_OF).value("e_gen") for row in rows]
+    assert [float] * len(rows) == [type(v) for v in values], values

@@ -71,6 +71,20 @@ def test_an_enum_literal_in_a_table_cell_is_checked(errors_from):
         e.message
 
 
+def test_a_table_default_of_another_type_is_refused(errors_from):
+    """The default is one more row of outputs: a number beside text outputs is a located
+    error at load (it was not checked: Python gave the text, DuckDB failed converting it)."""
+    e = single_error(errors_from, """
+        - id: t_r
+          table:
+            hit_policy: first
+            inputs: [x]
+            rows: [{when: ["> 0"], then: high}]
+            default: 0
+        """)
+    assert "table 't_r': output 't_r' mixes str and int" == e.message
+
+
 @pytest.mark.parametrize(("expr", "message"), [
     ("x + 'x'", "'+' needs numbers, found str"),
     ("seen > 3", "cannot compare date with int"),

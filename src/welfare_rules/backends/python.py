@@ -234,6 +234,10 @@ class _Gen:
 #: the loop of an aggregate over a record's members and their rule values
 _MEMBER_LOOP = "zip(members, MR)"
 
+#: the built-in functions whose value is one of their arguments: of a decimal type when one
+#: argument is a decimal, whatever the argument it gives (PythonCompiler._as_decimal)
+_MERGING = frozenset({"coalesce", "least", "greatest"})
+
 
 @attrs.define
 class _Ctx:
@@ -421,10 +425,23 @@ class PythonCompiler:
             o = self.expr(g, node.orelse, ctx, params_used)
             g.emit(f"{t} = {o}")
             g.indent -= 1
-            return t
+            return self._as_decimal(g, node, t, ctx)
         if isinstance(node, n.Call):
-            return self.call(g, node, ctx, params_used)
+            v = self.call(g, node, ctx, params_used)
+            return self._as_decimal(g, node, v, ctx) if node.func in _MERGING else v
         raise TypeError(f"cannot compile {node!r}")
+
+    def _as_decimal(self, g: _Gen, node: n.Node, v: str, ctx: _Ctx) -> str:
+        """``v``, the value of an ``if`` or of a function giving one of its arguments
+        (:data:`_MERGING`), converted to a double where ``node`` is a decimal and the value an
+        integer: ``x if c else amount`` is a decimal, as on SQL and Polars (which convert the
+        integer), not the integer ``x`` (whose Arrow column would not hold a decimal's values,
+        and whose arithmetic above would be exact where theirs is not)."""
+        if self._kind(node, ctx.entity) != t.DECIMAL.kind:
+            return v
+        out = g.tmp()
+        g.emit(f"{out} = float({v}) if ({v}).__class__ is int else {v}")
+        return out
 
     def boolop(self, g: _Gen, node: n.BoolOp, ctx: _Ctx, params_used: set[str]) -> str:
         stop = "False" if node.op == "and" else "True"
@@ -750,6 +767,23 @@ class PythonCompiler:
             g.emit(f"{t} = None if {t} is None else not {t}")
         return t
 
+    def _outputs(self, g: _Gen, table: Table, outputs: Sequence[n.Node], ctx: _Ctx,
+                 params_used: set[str]) -> list[str]:
+        """The values of one row's (or the default's) outputs: an integer converted to a
+        double in an output some other row gives a decimal (the output is a decimal, as in
+        :meth:`_as_decimal`)."""
+        rows = [row.outputs for row in table.rows] + [table.default or ()]
+        out = []
+        for i, node in enumerate(outputs):
+            v = self.expr(g, node, ctx, params_used)
+            if self._kind(node, ctx.entity) != t.DECIMAL.kind and any(
+                    len(r) > i and self._kind(r[i], ctx.entity) == t.DECIMAL.kind for r in rows):
+                w = g.tmp()
+                g.emit(f"{w} = float({v}) if ({v}).__class__ is int else {v}")
+                v = w
+            out.append(v)
+        return out
+
     def _table(self, g: _Gen, rule: Rule, table: Table, ctx: _Ctx,
                params_used: set[str]) -> str:
         ins = [self.expr(g, e, ctx, params_used) for e in table.inputs]
@@ -776,13 +810,13 @@ class PythonCompiler:
             g.emit(f"{o} = None")
             g.emit(f"if ({m}) is True:")
             g.indent += 1
-            vals = [self.expr(g, out, ctx, params_used) for out in row.outputs]
+            vals = self._outputs(g, table, row.outputs, ctx, params_used)
             g.emit(f"{o} = ({', '.join(vals)},)")
             g.indent -= 1
             outs.append(o)
         default = "None"
         if table.default is not None:
-            dv = [self.expr(g, o, ctx, params_used) for o in table.default]
+            dv = self._outputs(g, table, table.default, ctx, params_used)
             default = f"({', '.join(dv)},)"
         names = self.const(tuple(o.name for o in table.outputs))
         declared = self.const(tuple(tuple(o.values) for o in table.outputs))
@@ -827,12 +861,12 @@ class PythonCompiler:
             g.emit("    break")
             g.emit(f"if {r}:")
             g.indent += 1
-            outs = [self.expr(g, o, ctx, params_used) for o in row.outputs]
+            outs = self._outputs(g, table, row.outputs, ctx, params_used)
             g.emit(f"{t} = {shape(outs)}")
             g.emit("break")
             g.indent -= 1
         if table.default is not None:
-            dv = [self.expr(g, o, ctx, params_used) for o in table.default]
+            dv = self._outputs(g, table, table.default, ctx, params_used)
             g.emit(f"{t} = {shape(dv)}")
         else:
             g.emit(f"{t} = None")
