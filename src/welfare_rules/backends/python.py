@@ -265,6 +265,8 @@ class PythonCompiler:
         #: the types of expressions (None: not known, every comparison compiled plain)
         self.env = env
         self._checkers: dict[str, Checker] = {}
+        #: per table (by id, the table kept by the plan), whether each output is a decimal
+        self._decimal_outputs: dict[int, tuple[bool, ...]] = {}
         #: the child entity of the entity compiled (what an aggregation's names read)
         self._child_entity = ""
         #: the rules whose value is a list (compared Kleene-wise: unknown with an unknown item)
@@ -772,12 +774,16 @@ class PythonCompiler:
         """The values of one row's (or the default's) outputs: an integer converted to a
         double in an output some other row gives a decimal (the output is a decimal, as in
         :meth:`_as_decimal`)."""
-        rows = [row.outputs for row in table.rows] + [table.default or ()]
+        decimal = self._decimal_outputs.get(id(table))
+        if decimal is None:  # once a table, not once a row: a table may have many rows
+            rows = [row.outputs for row in table.rows] + [table.default or ()]
+            decimal = self._decimal_outputs[id(table)] = tuple(
+                any(len(r) > i and self._kind(r[i], ctx.entity) == t.DECIMAL.kind
+                    for r in rows) for i in range(len(table.outputs)))
         out = []
         for i, node in enumerate(outputs):
             v = self.expr(g, node, ctx, params_used)
-            if self._kind(node, ctx.entity) != t.DECIMAL.kind and any(
-                    len(r) > i and self._kind(r[i], ctx.entity) == t.DECIMAL.kind for r in rows):
+            if decimal[i] and self._kind(node, ctx.entity) != t.DECIMAL.kind:
                 w = g.tmp()
                 g.emit(f"{w} = float({v}) if ({v}).__class__ is int else {v}")
                 v = w
