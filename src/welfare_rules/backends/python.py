@@ -239,6 +239,13 @@ _MEMBER_LOOP = "zip(members, MR)"
 _MERGING = frozenset({"coalesce", "least", "greatest"})
 
 
+def _as_double(g: _Gen, v: str) -> str:
+    """A new variable holding ``v`` as a double where it is an int (other values kept)."""
+    out = g.tmp()
+    g.emit(f"{out} = float({v}) if ({v}).__class__ is int else {v}")
+    return out
+
+
 @attrs.define
 class _Ctx:
     """How names resolve while generating one function."""
@@ -441,9 +448,7 @@ class PythonCompiler:
         and whose arithmetic above would be exact where theirs is not)."""
         if self._kind(node, ctx.entity) != t.DECIMAL.kind:
             return v
-        out = g.tmp()
-        g.emit(f"{out} = float({v}) if ({v}).__class__ is int else {v}")
-        return out
+        return _as_double(g, v)
 
     def boolop(self, g: _Gen, node: n.BoolOp, ctx: _Ctx, params_used: set[str]) -> str:
         stop = "False" if node.op == "and" else "True"
@@ -784,9 +789,7 @@ class PythonCompiler:
         for i, node in enumerate(outputs):
             v = self.expr(g, node, ctx, params_used)
             if decimal[i] and self._kind(node, ctx.entity) != t.DECIMAL.kind:
-                w = g.tmp()
-                g.emit(f"{w} = float({v}) if ({v}).__class__ is int else {v}")
-                v = w
+                v = _as_double(g, v)
             out.append(v)
         return out
 
