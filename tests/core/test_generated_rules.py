@@ -138,6 +138,13 @@ BRANCHES = {
     "e_days_else_not_taken": ("value: '(seen if (x > 5) else add_days(seen, y))'",
                               [_row(1, 9, 2**40, seen=datetime.date(2024, 1, 1)),
                                _row(2, 9, None, seen=datetime.date(2024, 1, 1))]),
+    # session 9: an if chain whose tests are large enough to be columns of their own and can
+    # fail: the second test, read only where the first is false, reads the first's column;
+    # Polars computed both in one step and failed ('unable to find column "__wr_s0"')
+    "e_chain_of_shared_tests": ("value: '1 if x * 2 + y * 3 > 10 + y else (2 if x * 3 + y * 2 "
+                                "> 10 + y else 3)'",
+                                [_row(1, 1, 1), _row(2, 3, 2), _row(3, None, 2),
+                                 _row(4, 2**62, 1)]),
 }
 
 

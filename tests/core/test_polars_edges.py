@@ -73,3 +73,39 @@ def test_a_plugin_function_runs_through_its_python_version(engine_from: Any) -> 
     table = pa.table({"id": ["3375010101010001", "3375010101010002"], "name": ["ab", None]})
     res = eng.evaluate_batch("household", table, as_of=AS_OF, backend="polars")
     assert res.to_arrow().column("t_r").to_pylist() == ["AB!", None]
+
+
+def test_a_plugin_function_in_an_if_chain_runs_once_a_row_per_call(engine_from: Any) -> None:
+    """Each test of an ``if`` chain is read again by the reach of every later branch; a plugin
+    function in the tests is computed once per row and call, not once per copy (a four-branch
+    chain was 2,506 Python calls a row, and an unshared test read a column not yet made)."""
+    from welfare_rules.expr.functions import Function, simple_signature
+    from welfare_rules.hookspecs import hookimpl
+
+    calls: list[str] = []
+
+    def norm(s: str) -> str:
+        calls.append(s)
+        return s.strip().upper()
+
+    class Funcs:
+        PLUGIN_NAME = "t-funcs"
+
+        @hookimpl
+        def register_functions(self, register: Any) -> None:
+            register(Function("norm", "norm(str) -> str", simple_signature(["text"], "str"),
+                              norm))
+
+    chain = " else ".join(f'"{v}" if norm(name) == "{v}"' for v in ("A", "B", "C", "D"))
+    eng = engine_from(f"- id: t_r\n  value: '{chain} else None'\n",
+                      extra_plugins=[Backends(), Funcs()])
+    names = ["a", " b", "c ", "d", "e", None, "B"] * 30
+    table = pa.table({"id": [f"33750101010{i:05d}" for i in range(len(names))], "name": names})
+    expected = eng.evaluate_batch("household", table, as_of=AS_OF, backend="python",
+                                  validate=False).to_arrow().column("t_r").to_pylist()
+    calls.clear()
+    res = eng.evaluate_batch("household", table, as_of=AS_OF, backend="polars", validate=False)
+    assert res.to_arrow().column("t_r").to_pylist() == expected
+    assert expected[:7] == ["A", "B", "C", "D", None, None, "B"]
+    # four call sites, each reached by the rows the earlier tests did not decide
+    assert 0 < len(calls) <= 4 * len(names), len(calls)

@@ -409,16 +409,32 @@ class PolarsCompiler:
         are trees: a part written twice at every level of nesting was 2**depth copies (an
         and/or alternating to a depth of 8 took 111 s to evaluate three records). The column
         is the same expression, evaluated on every row as Polars does anyway (the fields it
-        reads are masked outside its reach, ``expr``)."""
-        if self._shared is None or ctx.entity != self._layer_entity \
-                or sum(1 for _ in n.walk(node)) < _SHARED_SIZE:
+        reads are masked outside its reach, ``expr``). A part that calls a plugin's function
+        is a column whatever its size: the call runs row by row in Python, and the reach it
+        carries holds the earlier tests of an ``if`` chain, each with its own call (Kota
+        Pekalongan's four-branch ``kelurahan_kecamatan`` was 2,506 calls a row, 2.7 ms a
+        household)."""
+        if self._shared is None or ctx.entity != self._layer_entity or (
+                sum(1 for _ in n.walk(node)) < _SHARED_SIZE and not self._calls_plugin(node)):
             return self.expr(node, ctx)  # (not in a layer's frame: a member aggregation's)
-        start = len(self._shared)
         value = self.expr(node, ctx)
-        depth = 1 + max((d for d, _, _ in self._shared[start:]), default=0)
+        # after every shared part it reads: its own parts, and those the reach it carries
+        # reads (the earlier tests of an if chain)
+        reads = set(value.meta.root_names())
+        depth = 1 + max((d for d, name, _ in self._shared if name in reads), default=0)
         name = f"__wr_s{next(self._names)}"
         self._shared.append((depth, name, value))
         return pl.col(name)
+
+    def _calls_plugin(self, node: n.Node) -> bool:
+        """Whether ``node`` calls a function that runs through its Python implementation
+        (:meth:`python_call`: a plugin's, with no Polars form)."""
+        for x in n.walk(node):
+            if isinstance(x, n.Call) and x.func not in self.builtins:
+                fn = self.model.functions.get(x.func)
+                if fn is not None and not _is_builtin(fn):
+                    return True
+        return False
 
     def _reached(self, node: n.Node, where: pl.Expr, ctx: Ctx) -> pl.Expr:
         """``node`` as the Python reference evaluates it: only on the rows where ``where`` (a
