@@ -20,8 +20,9 @@ import datetime
 import hashlib
 import json
 import threading
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Mapping, Sequence
+from typing import Any, TypeVar
 
 import attrs
 
@@ -32,8 +33,14 @@ from .expr.functions import Function
 from .model import Parameter, Rule
 from .schema import Schema
 
-__all__ = ["EntityPlan", "Missing", "Plan", "RuleModel", "UnknownRuleError", "as_of_date",
-           "deps_of"]
+__all__ = ["MADE_PER_PLAN", "EntityPlan", "Missing", "Plan", "RuleModel", "UnknownRuleError",
+           "as_of_date", "deps_of"]
+
+T = TypeVar("T")
+
+#: how many values :meth:`Plan.cached` keeps a plan (one per input shape, result selection
+#: and query of a SQL runner); the least recently used goes beyond it
+MADE_PER_PLAN = 32
 
 
 class Missing:
@@ -267,6 +274,8 @@ class Plan:
         self.params, self.param_since = model.params_at(as_of)
         self.param_index = model.param_index
         self._entities: dict[str, EntityPlan] = {}
+        self._made: OrderedDict[Hashable, Any] = OrderedDict()
+        self._made_lock = threading.Lock()
 
     @property
     def schema(self) -> Schema:
@@ -301,6 +310,29 @@ class Plan:
         if ep is None:
             ep = self._entities[entity] = self.model.entity_plan(entity, self.rules)
         return ep
+
+    def cached(self, key: Hashable, make: Callable[[], T]) -> T:
+        """``make()``, made once for this plan and ``key`` and kept while the plan lives (the
+        :data:`MADE_PER_PLAN` most recently used).
+
+        For what a backend derives from the plan alone and reuses batch after batch: the SQL
+        runner's compiled query text for an input shape (``backends.duckdb``). A second batch
+        of the same engine, date and input columns (the next file of a monthly job, a reform
+        beside its baseline) then skips compiling, which for a large pack takes longer than
+        DuckDB takes to evaluate a few thousand records. ``key`` names everything ``make``
+        reads besides the plan. Kept on the plan, so it goes when the plan goes.
+        """
+        with self._made_lock:
+            if key in self._made:
+                self._made.move_to_end(key)
+                found: T = self._made[key]
+                return found
+        value = make()  # unlocked: a second thread may make the same value meanwhile
+        with self._made_lock:
+            self._made[key] = value
+            while len(self._made) > MADE_PER_PLAN:
+                self._made.popitem(last=False)
+        return value
 
     def layers(self, rules: Sequence[Rule]) -> list[list[Rule]]:
         """Group rules (in dependency order) by depth: a rule's layer comes after those it

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import json
 import math
 import re
 import shutil
@@ -191,17 +192,24 @@ class DuckDBBackend(BackendBase):
         mcols = None
         if rel is not None and rel.entity in inputs.tables:
             mcols = register_input(con, "src_members", inputs.tables[rel.entity])
-        comp = DuckDBCompiler(plan, lang=job.lang)
-        q = compile_query(comp, entity, columns, mcols, job.outputs)
-        res_sql = comp.sql(q.with_ctes(carry_select(q, job.carry)))
-        whole: list[EntityQuery] = [q] if job.outputs is None else []
+        # compiled once per plan and input shape (Plan.cached): the next batch of the
+        # same engine, date and columns runs the same SQL text
+        shape = (DuckDBCompiler, job.lang, entity, tuple(columns.items()),
+                 None if mcols is None else tuple(mcols.items()))
+        comp = plan.cached((*shape, "compiler"), lambda: DuckDBCompiler(plan, lang=job.lang))
+        outputs = None if job.outputs is None else tuple(job.outputs)
+        q = plan.cached((*shape, "query", outputs),
+                        lambda: compile_query(comp, entity, columns, mcols, job.outputs))
+        carry = tuple(job.carry)
+        res_sql = plan.cached((*shape, "results", outputs, carry),
+                              lambda: comp.sql(q.with_ctes(carry_select(q, job.carry))))
 
         def full() -> EntityQuery:
             # the member results and findings come from every rule: compiled when asked for,
             # if the results were a selection
-            if not whole:
-                whole.append(compile_query(comp, entity, columns, mcols))
-            return whole[0]
+            return q if job.outputs is None else plan.cached(
+                (*shape, "query", None),
+                lambda: compile_query(comp, entity, columns, mcols))
         results_path: Path | None = None
         cached: pa.Table | None = None
         # The results query joins the records to their members' aggregates with the aggregates
@@ -247,19 +255,28 @@ class DuckDBBackend(BackendBase):
 
         def members() -> pa.Table | None:
             fq = full()
-            if fq.members is None:
+            rows = fq.members
+            if rows is None:
                 return None
+            members_sql = plan.cached((*shape, "members"),
+                                      lambda: comp.sql(fq.with_ctes(rows)))
             with bounded_arithmetic():
-                return fetch_arrow(con.sql(comp.sql(fq.with_ctes(fq.members))))
+                return fetch_arrow(con.sql(members_sql))
 
-        def findings() -> pa.Table:
+        def findings_sql() -> str | None:
             ds = comp.dataset_findings(job.checks, entity, mcols is not None) if job.checks \
                 else None
             f = findings_query(comp, full(), ds)
+            return None if f is None else comp.sql(f)
+
+        def findings() -> pa.Table:
+            # the dataset checks are part of the key, written out whole as given
+            checks = json.dumps(job.checks, default=repr)
+            f = plan.cached((*shape, "findings", checks), findings_sql)
             if f is None:
                 return empty_table(FINDINGS_SCHEMA)
             with bounded_arithmetic():
-                return findings_as_shown(fetch_arrow(con.sql(comp.sql(f))))
+                return findings_as_shown(fetch_arrow(con.sql(f)))
 
         def cleanup() -> None:
             con.close()
