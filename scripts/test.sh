@@ -28,5 +28,6 @@ python3 -m venv .venv
 # Lint and types first (quick, and a failure is cheaper to read here than in pytest's output).
 .venv/bin/ruff check src tests plugins benchmarks docs
 .venv/bin/mypy
-# Two workers: CI has two cores (pytest-xdist); "$@" may add to or override it.
+# Two workers: CI has two cores (pytest-xdist); every Spark test on one of them (one JVM, see
+# tests/conftest.py); "$@" may add to or override it.
 .venv/bin/pytest -n 2 "$@"

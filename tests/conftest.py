@@ -5,7 +5,9 @@ time a test asks for it and shared by every Spark test after that. Starting one 
 JVM and context start-up, and each directory (and some modules) used to start and stop its own:
 ``tests/batch``, ``tests/impact``, ``tests/core/test_edges.py`` and ``tests/core/test_bounds.py``.
 A test that needs other SQL settings takes ``spark.newSession()`` (its own SQL settings, the same
-JVM and SparkContext) instead of changing the shared session's.
+JVM and SparkContext) instead of changing the shared session's. Every test marked ``spark``
+runs on one worker (``pytest_xdist_make_scheduler``): one JVM for the run instead of one per
+worker, warmed up once, and no second JVM competing with the two workers for CI's two cores.
 
 Hypothesis runs without its per-example deadline (200 ms by default): a deadline is a timing
 asserted in a test, and on a loaded two-core CI machine it failed examples that were only slow
@@ -22,6 +24,33 @@ from hypothesis import settings
 
 settings.register_profile("welfare-rules", deadline=None, print_blob=True)
 settings.load_profile("welfare-rules")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A Spark test says so in its id, which is all the xdist scheduler sees of it
+    (:func:`pytest_xdist_make_scheduler`)."""
+    for item in items:
+        if item.get_closest_marker("spark") is not None and "spark" not in item.nodeid:
+            raise pytest.UsageError(f"{item.nodeid} is marked spark but its id does not say "
+                                    "spark: name it so, or it runs beside the Spark worker")
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """Every Spark test on one worker, the others spread as ``--dist load`` spreads them.
+
+    One JVM for the run instead of one per worker, warmed up once, and no second JVM taking
+    CI's two cores from the workers. ``xdist_group`` would say this, but pytest-xdist 3.8 on
+    pytest 9.2 drops the groups silently (docs/testing.md), so the scheduler is xdist's own
+    load-scope one with a scope of one test, but for the Spark tests (by id: the hook above
+    makes sure a Spark test's id says so), which are one scope.
+    """
+    from xdist.scheduler import LoadScopeScheduling
+
+    class SparkOnOneWorker(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:  # xdist's hook for a scope
+            return "spark" if "spark" in nodeid else nodeid
+
+    return SparkOnOneWorker(config, log)
 
 
 @pytest.fixture(scope="session")
