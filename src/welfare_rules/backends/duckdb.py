@@ -192,24 +192,33 @@ class DuckDBBackend(BackendBase):
         mcols = None
         if rel is not None and rel.entity in inputs.tables:
             mcols = register_input(con, "src_members", inputs.tables[rel.entity])
-        # compiled once per plan and input shape (Plan.cached): the next batch of the
-        # same engine, date and columns runs the same SQL text
+        # The SQL text is kept on the plan for the next batch of the same input shape
+        # (Plan.cached): text only, so no two batches share an expression tree (rendering
+        # adds parentheses in place, and a compiler holds the rule it is compiling). The
+        # trees are this batch's own, compiled when a text is not kept yet.
         shape = (DuckDBCompiler, job.lang, entity, tuple(columns.items()),
                  None if mcols is None else tuple(mcols.items()))
-        comp = plan.cached((*shape, "compiler"), lambda: DuckDBCompiler(plan, lang=job.lang))
+        comp = DuckDBCompiler(plan, lang=job.lang)
         outputs = None if job.outputs is None else tuple(job.outputs)
-        q = plan.cached((*shape, "query", outputs),
-                        lambda: compile_query(comp, entity, columns, mcols, job.outputs))
-        carry = tuple(job.carry)
-        res_sql = plan.cached((*shape, "results", outputs, carry),
-                              lambda: comp.sql(q.with_ctes(carry_select(q, job.carry))))
+        trees: dict[tuple[str, ...] | None, EntityQuery] = {}
+
+        def query(wanted: tuple[str, ...] | None) -> EntityQuery:
+            if wanted not in trees:
+                trees[wanted] = compile_query(comp, entity, columns, mcols,
+                                              None if wanted is None else list(wanted))
+            return trees[wanted]
 
         def full() -> EntityQuery:
             # the member results and findings come from every rule: compiled when asked for,
             # if the results were a selection
-            return q if job.outputs is None else plan.cached(
-                (*shape, "query", None),
-                lambda: compile_query(comp, entity, columns, mcols))
+            return query(None)
+
+        def results_text() -> tuple[str, tuple[str, ...], tuple[str, ...]]:
+            q = query(outputs)
+            return (comp.sql(q.with_ctes(carry_select(q, job.carry))), tuple(q.rule_ids),
+                    tuple(q.error_rules))
+        res_sql, rule_ids, error_rules = plan.cached(
+            (*shape, "results", outputs, tuple(job.carry)), results_text)
         results_path: Path | None = None
         cached: pa.Table | None = None
         # The results query joins the records to their members' aggregates with the aggregates
@@ -226,6 +235,7 @@ class DuckDBBackend(BackendBase):
                 sqls = [res_sql]
                 split: contextlib.AbstractContextManager[None] = contextlib.nullcontext()
                 if parts > 1:
+                    q = query(outputs)
                     cuts = row_group_cuts(inputs.tables[entity], q, ent.key, parts)
                     if cuts is None:
                         sqls = [in_parts(con, comp, q, carry_select(q, job.carry), ent.key,
@@ -238,7 +248,7 @@ class DuckDBBackend(BackendBase):
                     if job.output is not None:
                         results_path = Path(job.output)
                         write_results(con, sqls, results_path, result_fields(
-                            plan, entity, q.rule_ids, ent.key, job.carry))
+                            plan, entity, list(rule_ids), ent.key, job.carry))
                     else:
                         tables = [fetch_arrow(con.sql(sql)) for sql in sqls]
                         cached = tables[0] if len(tables) == 1 else pa.concat_tables(tables)
@@ -253,17 +263,18 @@ class DuckDBBackend(BackendBase):
             assert results_path is not None
             return pq.read_table(results_path)
 
-        def members() -> pa.Table | None:
+        def members_text() -> str | None:
             fq = full()
-            rows = fq.members
-            if rows is None:
+            return None if fq.members is None else comp.sql(fq.with_ctes(fq.members))
+
+        def members() -> pa.Table | None:
+            members_sql = plan.cached((*shape, "members"), members_text)
+            if members_sql is None:
                 return None
-            members_sql = plan.cached((*shape, "members"),
-                                      lambda: comp.sql(fq.with_ctes(rows)))
             with bounded_arithmetic():
                 return fetch_arrow(con.sql(members_sql))
 
-        def findings_sql() -> str | None:
+        def findings_text() -> str | None:
             ds = comp.dataset_findings(job.checks, entity, mcols is not None) if job.checks \
                 else None
             f = findings_query(comp, full(), ds)
@@ -272,7 +283,7 @@ class DuckDBBackend(BackendBase):
         def findings() -> pa.Table:
             # the dataset checks are part of the key, written out whole as given
             checks = json.dumps(job.checks, default=repr)
-            f = plan.cached((*shape, "findings", checks), findings_sql)
+            f = plan.cached((*shape, "findings", checks), findings_text)
             if f is None:
                 return empty_table(FINDINGS_SCHEMA)
             with bounded_arithmetic():
@@ -283,7 +294,7 @@ class DuckDBBackend(BackendBase):
             shutil.rmtree(tmp, ignore_errors=True)
 
         return Outcome(results=results, members=members, findings=findings,
-                       rule_ids=q.rule_ids, error_rules=q.error_rules, cleanup=cleanup,
+                       rule_ids=list(rule_ids), error_rules=list(error_rules), cleanup=cleanup,
                        results_path=results_path)
 
 
