@@ -5,11 +5,13 @@ reform, the differential tests population after population: the same engine, dat
 columns every time. DuckDB's compiled query text is kept on the plan (``Plan.cached``), so the
 first batch compiles and the next ones do not. This script runs the national pack over a demo
 city of ``--households`` households (findings and member results included) ``--repeat`` times
-on DuckDB, alternating with the Python backend over the same records, and reports the first
-DuckDB batch, the median of the later ones, the median Python batch, and their ratio.
+on DuckDB (or ``--backend polars``), alternating with the Python backend over the same
+records, and reports the first batch, the median of the later ones, the median Python batch,
+and their ratio.
 
     python benchmarks/bench_small_batches.py                  # 2,000 households, 7 pairs
     python benchmarks/bench_small_batches.py --households 500 --repeat 9
+    python benchmarks/bench_small_batches.py --backend polars
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--households", type=int, default=2_000)
     ap.add_argument("--repeat", type=int, default=7)
+    ap.add_argument("--backend", choices=["duckdb", "polars"], default="duckdb")
     args = ap.parse_args()
 
     import welfare_rules as wr
@@ -44,19 +47,20 @@ def main() -> None:
             _ = res.member_results, res.findings
         return run
 
-    times: dict[str, list[float]] = {"duckdb": [], "python": []}
+    tested = args.backend
+    times: dict[str, list[float]] = {tested: [], "python": []}
     for _ in range(args.repeat):
-        for backend in ("duckdb", "python"):
+        for backend in (tested, "python"):
             t = time.perf_counter()
             batch(backend)()
             times[backend].append(time.perf_counter() - t)
-    first, later = times["duckdb"][0], statistics.median(times["duckdb"][1:])
+    first, later = times[tested][0], statistics.median(times[tested][1:])
     py = statistics.median(times["python"])
     print(f"{args.households:,} households, national pack, {args.repeat} alternating pairs:")
-    print(f"  duckdb, first batch (compiles)   {first * 1000:8.0f} ms")
-    print(f"  duckdb, later batches (median)   {later * 1000:8.0f} ms")
+    print(f"  {tested}, first batch (compiles)   {first * 1000:8.0f} ms")
+    print(f"  {tested}, later batches (median)   {later * 1000:8.0f} ms")
     print(f"  python backend (median)          {py * 1000:8.0f} ms")
-    print(f"  first / later {first / later:5.2f}x   later duckdb / python {later / py:5.2f}x")
+    print(f"  first / later {first / later:5.2f}x   later {tested} / python {later / py:5.2f}x")
 
 
 if __name__ == "__main__":

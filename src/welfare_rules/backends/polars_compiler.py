@@ -1377,8 +1377,8 @@ class PolarsCompiler:
             ctx = Ctx(entity, frozenset(r.id for r in rules), rank_partition=rank_part)
             last = self.layers(h0, rules, ctx)
             outs, ids, errs = self.outputs(entity, rules, outputs)
-            findings = self._findings_single(entity, rules, last, ctx) if outputs is None \
-                else []
+            findings = self._findings_single(entity, rules, last.cache(), ctx) \
+                if outputs is None else []
             return EntityFrames(entity, key, last, h0, None, None, outs, [], ids, [], errs,
                                 findings)
 
@@ -1503,6 +1503,10 @@ class PolarsCompiler:
         eng = self.model
         key = eng.schema.entity(entity).key
         ckey = eng.schema.entity(child).key
+        # every check's frame reads the same evaluated records and members: computed once
+        # (Polars' own subplan elimination does not find them once each frame's filter and
+        # projection are pushed down into it)
+        hlast, plast = hlast.cache(), plast.cache()
         out = self._findings_single(entity, rules, hlast, hctx)
 
         def joined(h_filter: pl.Expr, p_filter: pl.Expr, p_sev: pl.Expr,
