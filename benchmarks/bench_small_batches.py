@@ -57,7 +57,7 @@ def main() -> None:
     first, later = times[tested][0], statistics.median(times[tested][1:])
     py = statistics.median(times["python"])
     print(f"{args.households:,} households, national pack, {args.repeat} alternating pairs:")
-    print(f"  {tested}, first batch (compiles)   {first * 1000:8.0f} ms")
+    print(f"  {tested}, first batch              {first * 1000:8.0f} ms")
     print(f"  {tested}, later batches (median)   {later * 1000:8.0f} ms")
     print(f"  python backend (median)          {py * 1000:8.0f} ms")
     print(f"  first / later {first / later:5.2f}x   later {tested} / python {later / py:5.2f}x")

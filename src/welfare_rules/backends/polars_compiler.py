@@ -1377,6 +1377,9 @@ class PolarsCompiler:
             ctx = Ctx(entity, frozenset(r.id for r in rules), rank_partition=rank_part)
             last = self.layers(h0, rules, ctx)
             outs, ids, errs = self.outputs(entity, rules, outputs)
+            # every check's frame reads the same evaluated records (and members), cached:
+            # Polars' own subplan elimination does not find them once each frame's filter
+            # and projection are pushed down into it
             findings = self._findings_single(entity, rules, last.cache(), ctx) \
                 if outputs is None else []
             return EntityFrames(entity, key, last, h0, None, None, outs, [], ids, [], errs,
@@ -1437,7 +1440,7 @@ class PolarsCompiler:
             return EntityFrames(entity, key, hlast, h0, p0, None, outs, [], ids, [], errs, [])
         mouts, mids, _ = self.outputs(child.entity, crules)
         findings = self._findings_family(entity, rules, child.entity, crules,
-                                         hlast, plast, ctx, mctx)
+                                         hlast.cache(), plast.cache(), ctx, mctx)
         return EntityFrames(entity, key, hlast, h0, p0, plast, outs, mouts, ids, mids, errs,
                             findings)
 
@@ -1503,10 +1506,6 @@ class PolarsCompiler:
         eng = self.model
         key = eng.schema.entity(entity).key
         ckey = eng.schema.entity(child).key
-        # every check's frame reads the same evaluated records and members: computed once
-        # (Polars' own subplan elimination does not find them once each frame's filter and
-        # projection are pushed down into it)
-        hlast, plast = hlast.cache(), plast.cache()
         out = self._findings_single(entity, rules, hlast, hctx)
 
         def joined(h_filter: pl.Expr, p_filter: pl.Expr, p_sev: pl.Expr,
