@@ -116,10 +116,43 @@ def setup_notebook(ipython: Any = None, *, width: int = 900, height: int = 450) 
         else:
             os.environ.setdefault("BROWSER_PATH", chromium)  # where kaleido looks for Chrome
             renderer = "plotly_mimetype+png"
-            pio.renderers["png"].width = width
-            pio.renderers["png"].height = height
+            pio.renderers["png"] = _png_renderer(width, height)
     pio.renderers.default = renderer
     return renderer
+
+
+#: How many times a PNG is drawn before kaleido's error is raised (see :func:`_png_renderer`).
+_PNG_ATTEMPTS = 3
+
+
+def _png_renderer(width: int, height: int) -> Any:
+    """plotly's PNG renderer, drawing again (with a new Chromium) when kaleido's browser fails.
+
+    kaleido starts a Chromium for each image and calls its page's script once the page has
+    loaded; on a loaded machine the call has been seen to reach the page before its script had
+    run (``JavascriptError: ReferenceError: kaleido_scopes is not defined``). That error, and a
+    browser that fails or closes while starting, are kaleido's, not the figure's, so the image is
+    drawn again, at most :data:`_PNG_ATTEMPTS` times; a figure that cannot be drawn raises its
+    error at once (plotly's ``ValueError``), and the last browser error is raised as it is.
+    """
+    from kaleido.errors import BrowserClosedError, BrowserFailedError, JavascriptError
+    from plotly.io._base_renderers import PngRenderer
+
+    transient = (JavascriptError, BrowserFailedError, BrowserClosedError)
+
+    class SteadyPngRenderer(PngRenderer):  # type: ignore[misc]
+        def to_mimebundle(self, fig_dict: Any) -> dict[str, str]:
+            attempt = 1
+            while True:
+                try:
+                    bundle: dict[str, str] = super().to_mimebundle(fig_dict)
+                    return bundle
+                except transient:
+                    if attempt == _PNG_ATTEMPTS:
+                        raise
+                    attempt += 1
+
+    return SteadyPngRenderer(width=width, height=height)
 
 
 def load_ipython_extension(ipython: Any) -> None:

@@ -170,3 +170,56 @@ def test_setup_notebook_shows_tables_as_html_and_charts_with_a_png() -> None:
         assert bundle["image/png"]  # base64 PNG from kaleido and the system Chromium
     finally:
         pio.renderers.default = before
+
+
+def _flaky_to_image(failures: int, calls: list[int]) -> Any:
+    """plotly's ``to_image`` whose first ``failures`` calls fail as kaleido's did under load."""
+    from kaleido.errors import JavascriptError
+
+    def to_image(fig: Any, **kwargs: Any) -> bytes:
+        calls.append(1)
+        if len(calls) <= failures:
+            raise JavascriptError("ReferenceError: kaleido_scopes is not defined")
+        return b"\x89PNG fake"
+
+    return to_image
+
+
+def test_the_png_is_drawn_again_when_kaleido_s_browser_fails(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import plotly.io as pio
+    import plotly.io._base_renderers as base
+
+    before = pio.renderers.default
+    calls: list[int] = []
+    try:
+        assert setup_notebook(FakeShell()) == "plotly_mimetype+png"
+        monkeypatch.setattr(base, "to_image", _flaky_to_image(2, calls))
+        bundle = pio.renderers._build_mime_bundle({"data": [], "layout": {}})
+        assert len(calls) == 3
+        assert bundle["image/png"] == "iVBORyBmYWtl"  # base64 of the third call's bytes
+    finally:
+        pio.renderers.default = before
+
+
+def test_a_browser_that_keeps_failing_raises_kaleido_s_error(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import plotly.io as pio
+    import plotly.io._base_renderers as base
+    from kaleido.errors import JavascriptError
+
+    before = pio.renderers.default
+    calls: list[int] = []
+    try:
+        setup_notebook(FakeShell())
+        monkeypatch.setattr(base, "to_image", _flaky_to_image(99, calls))
+        with pytest.raises(JavascriptError, match="kaleido_scopes"):
+            pio.renderers._build_mime_bundle({"data": [], "layout": {}})
+        assert len(calls) == 3  # three attempts, then the error as kaleido raised it
+        calls.clear()
+        monkeypatch.setattr(base, "to_image", lambda fig, **kw: calls.append(1) or 1 / 0)
+        with pytest.raises(ZeroDivisionError):  # not kaleido's browser: raised at once
+            pio.renderers._build_mime_bundle({"data": [], "layout": {}})
+        assert len(calls) == 1
+    finally:
+        pio.renderers.default = before
