@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime
 import gc
+import re
 import weakref
 from typing import Any
 
@@ -114,3 +115,31 @@ def test_the_cache_does_not_keep_a_plan_alive() -> None:
     del engine
     gc.collect()
     assert plan() is None
+
+
+def test_the_sql_text_is_ascii_and_tests_no_constant_for_null(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """DuckDB's Python client tokenizes each query in Python, a character at a time where the
+    text is not ASCII (0.2 s a query of the kinds pack, whose text held an ellipsis and
+    str.strip()'s whitespace); and sqlglot writes GREATEST/LEAST with a NULL test of every
+    argument, so a clamp's value was written four times (``30 IS NULL OR 3652059 IS NULL``).
+    Every text DuckDB runs for the kinds pack is ASCII and tests no constant for NULL."""
+    from . import fixture_plugin
+
+    texts: list[str] = []
+    real = plan_module.Plan.cached
+
+    def spy(self: Any, key: Any, make: Any) -> Any:
+        got = real(self, key, make)
+        texts.extend(x for x in (got if isinstance(got, tuple) else (got,)) if isinstance(x, str))
+        return got
+    monkeypatch.setattr(plan_module.Plan, "cached", spy)
+    engine = wr.Engine.load(plugins=[fixture_plugin])
+    hh, pp, got = _batch(engine, 5, dataset_checks=CHECKS)
+    got.to_arrow(), got.member_results, got.findings
+    assert len(texts) == 3  # results, members, findings
+    for text in texts:
+        assert text.isascii()
+        assert re.search(r"(?<![\w\"'])-?\d+(\.\d+)? IS NULL", text) is None
+        assert "CHR(8230)" in text  # the ellipsis of the date-range error, as CHR()
+    _agrees(engine, hh, pp, got, AS_OF, dataset_checks=CHECKS)

@@ -189,6 +189,21 @@ def test_to_int_trims_the_same_whitespace(tmp_path: Path, backend: str,
            [{"kecamatan": s} for s in texts], [12, 12, 12, 12, -7, 3, None, None])
 
 
+# -- text constants beyond ASCII: DuckDB's SQL text is ASCII (CHR() for the others) ----------
+
+def test_text_constants_beyond_ascii_are_the_same_text(tmp_path: Path, backend: str,
+                                                       request: pytest.FixtureRequest) -> None:
+    rules = ("  - {id: t_na, value: \"kecamatan == 'Pekalongan — Ñ 北'\"}\n"
+             "  - {id: t_nb, value: \"'…' if owns_car else ('x—y' if desil > 5 else kecamatan)\"}"
+             "\n  - {id: t_nc, value: \"startswith(kecamatan, '—')\"}\n")
+    rows = [{"kecamatan": "Pekalongan — Ñ 北", "owns_car": True, "desil": 1},
+            {"kecamatan": "Pekalongan - N", "owns_car": False, "desil": 9},
+            {"kecamatan": "—ok", "owns_car": False, "desil": 1}]
+    _agree(tmp_path, backend, request, rules, "t_na", rows, [True, False, False])
+    _agree(tmp_path, backend, request, rules, "t_nb", rows, ["…", "x—y", "—ok"])
+    _agree(tmp_path, backend, request, rules, "t_nc", rows, [False, False, True])
+
+
 # -- #23: round(x, n) with a huge n is clamped, never a raw OverflowError ---------------------
 
 def test_round_with_huge_digits_is_clamped(tmp_path: Path, backend: str,

@@ -35,7 +35,7 @@ from .base import (
     result_fields,
 )
 from .runtime import OUT_OF_RANGE, out_of_range
-from .sql import EntityQuery, SqlCompiler
+from .sql import EntityQuery, SqlCompiler, greatest
 from .sqlrun import (
     carry_select,
     compile_query,
@@ -86,6 +86,15 @@ class DuckDBCompiler(SqlCompiler):
             "error", exp.Literal.string(f"{OUT_OF_RANGE}: a decimal beyond the 64-bit range")))],
             default=v)
 
+    def sql(self, e: exp.Expression) -> str:
+        # DuckDB's Python client tokenizes every query's text in Python to find its parameter
+        # markers, and maps the tokens' byte offsets back to characters one character at a
+        # time when the text is not ASCII: 0.2 s a query for the kinds pack, whose texts held
+        # an ellipsis (an error message) and str.strip()'s whitespace (to_int). The text is
+        # kept ASCII: such a string is written as ASCII pieces and CHR() of the others, which
+        # DuckDB folds to the same constant.
+        return super().sql(_ascii_strings(e))
+
     def evaluates_sql(self, values: Sequence[exp.Expression]) -> exp.Expression:
         # DuckDB folds ``v IS NULL`` to false where a Parquet file's statistics say a column
         # has no NULL (``y * y IS NULL`` then never computed ``y * y``); the hash of the values
@@ -97,7 +106,7 @@ class DuckDBCompiler(SqlCompiler):
         # greatest() of one value is the value, and the comparison of a function call is not
         # one DuckDB's optimizer rewrites (its move-constants rule would turn y * C > 0 into
         # y > 0, losing the overflow; tests/core/test_operands_evaluated.py)
-        return exp.Greatest(this=value, expressions=[])
+        return greatest(value)
 
     def status_column(self, status: exp.Expression) -> exp.Expression:
         # An ENUM is one byte a row where text is sixteen: about a hundred status columns sort,
@@ -130,6 +139,26 @@ class DuckDBCompiler(SqlCompiler):
     def fn_days_between(self, a: list[exp.Expression], node: object, ctx: object
                         ) -> exp.Expression:
         return exp.Sub(this=exp.cast(a[1], "DATE"), expression=exp.cast(a[0], "DATE"))
+
+
+def _ascii_strings(tree: exp.Expression) -> exp.Expression:
+    """``tree`` with every string constant that is not ASCII written as ASCII text and
+    ``CHR(code)`` joined by ``||`` (in place, as :func:`~.sql.parenthesize`: the result has no
+    such constant left, so doing it again changes nothing)."""
+    for lit in list(tree.find_all(exp.Literal)):
+        text = lit.this
+        if not lit.is_string or text.isascii():
+            continue
+        pieces = [exp.Literal.string(run) if run.isascii()
+                  else exp.Chr(expressions=[exp.Literal.number(ord(run))])
+                  for run in re.findall(r"[\x00-\x7f]+|[^\x00-\x7f]", text)]
+        joined = pieces[0]
+        for piece in pieces[1:]:
+            joined = exp.DPipe(this=joined, expression=piece, safe=True)
+        replaced = lit.replace(exp.Paren(this=joined) if len(pieces) > 1 else joined)
+        if lit is tree:
+            tree = replaced
+    return tree
 
 
 def register_input(con: Any, name: str, src: Any) -> dict[str, str]:
