@@ -149,7 +149,7 @@ def _ascii_strings(tree: exp.Expression) -> exp.Expression:
         text = lit.this
         if not lit.is_string or text.isascii():
             continue
-        pieces = [exp.Literal.string(run) if run.isascii()
+        pieces: list[exp.Expression] = [exp.Literal.string(run) if run.isascii()
                   else exp.Chr(expressions=[exp.Literal.number(ord(run))])
                   for run in re.findall(r"[\x00-\x7f]+|[^\x00-\x7f]", text)]
         joined = pieces[0]
