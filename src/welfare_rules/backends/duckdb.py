@@ -149,9 +149,10 @@ def _ascii_strings(tree: exp.Expression) -> exp.Expression:
         text = lit.this
         if not lit.is_string or text.isascii():
             continue
-        pieces: list[exp.Expression] = [exp.Literal.string(run) if run.isascii()
-                  else exp.Chr(expressions=[exp.Literal.number(ord(run))])
-                  for run in re.findall(r"[\x00-\x7f]+|[^\x00-\x7f]", text)]
+        pieces: list[exp.Expression] = [
+            exp.Literal.string(run) if run.isascii()
+            else exp.Chr(expressions=[exp.Literal.number(ord(run))])
+            for run in re.findall(r"[\x00-\x7f]+|[^\x00-\x7f]", text)]
         joined = pieces[0]
         for piece in pieces[1:]:
             joined = exp.DPipe(this=joined, expression=piece, safe=True)
