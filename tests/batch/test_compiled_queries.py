@@ -136,7 +136,7 @@ def test_the_sql_text_is_ascii_and_tests_no_constant_for_null(
     monkeypatch.setattr(plan_module.Plan, "cached", spy)
     engine = wr.Engine.load(plugins=[fixture_plugin])
     hh, pp, got = _batch(engine, 5, dataset_checks=CHECKS)
-    got.to_arrow(), got.member_results, got.findings
+    _ = got.to_arrow(), got.member_results, got.findings  # the three queries, run
     assert len(texts) == 3  # results, members, findings
     for text in texts:
         assert text.isascii()

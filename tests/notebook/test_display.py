@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime
 import re
+from collections.abc import Iterator
 from typing import Any
 
 import pyarrow as pa
@@ -154,22 +155,27 @@ class FakeShell:
         self.display_formatter = _Formatter()
 
 
-def test_setup_notebook_shows_tables_as_html_and_charts_with_a_png() -> None:
-    import plotly.graph_objects as go
+@pytest.fixture
+def renderers() -> Iterator[Any]:
+    """plotly's renderers, as setup_notebook leaves them for the test, then as they were."""
     import plotly.io as pio
 
+    default, png = pio.renderers.default, pio.renderers["png"]
+    yield pio.renderers
+    pio.renderers.default, pio.renderers["png"] = default, png
+
+
+def test_setup_notebook_shows_tables_as_html_and_charts_with_a_png(renderers: Any) -> None:
+    import plotly.graph_objects as go
+
     shell = FakeShell()
-    before = pio.renderers.default
-    try:
-        renderer = setup_notebook(shell)
-        assert renderer == "plotly_mimetype+png"  # kaleido and Chromium are installed here
-        fn = shell.display_formatter.formatters["text/html"].registered[pa.Table]
-        assert "<table>" in fn(pa.table({"a": [1]}))
-        bundle = pio.renderers._build_mime_bundle(go.Figure(go.Bar(x=[1], y=[2])).to_dict())
-        assert "application/vnd.plotly.v1+json" in bundle
-        assert bundle["image/png"]  # base64 PNG from kaleido and the system Chromium
-    finally:
-        pio.renderers.default = before
+    renderer = setup_notebook(shell)
+    assert renderer == "plotly_mimetype+png"  # kaleido and Chromium are installed here
+    fn = shell.display_formatter.formatters["text/html"].registered[pa.Table]
+    assert "<table>" in fn(pa.table({"a": [1]}))
+    bundle = renderers._build_mime_bundle(go.Figure(go.Bar(x=[1], y=[2])).to_dict())
+    assert "application/vnd.plotly.v1+json" in bundle
+    assert bundle["image/png"]  # base64 PNG from kaleido and the system Chromium
 
 
 def _flaky_to_image(failures: int, calls: list[int]) -> Any:
@@ -186,40 +192,36 @@ def _flaky_to_image(failures: int, calls: list[int]) -> Any:
 
 
 def test_the_png_is_drawn_again_when_kaleido_s_browser_fails(
-        monkeypatch: pytest.MonkeyPatch) -> None:
-    import plotly.io as pio
+        renderers: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     import plotly.io._base_renderers as base
 
-    before = pio.renderers.default
     calls: list[int] = []
-    try:
-        assert setup_notebook(FakeShell()) == "plotly_mimetype+png"
-        monkeypatch.setattr(base, "to_image", _flaky_to_image(2, calls))
-        bundle = pio.renderers._build_mime_bundle({"data": [], "layout": {}})
-        assert len(calls) == 3
-        assert bundle["image/png"] == "iVBORyBmYWtl"  # base64 of the third call's bytes
-    finally:
-        pio.renderers.default = before
+    assert setup_notebook(FakeShell()) == "plotly_mimetype+png"
+    monkeypatch.setattr(base, "to_image", _flaky_to_image(2, calls))
+    bundle = renderers._build_mime_bundle({"data": [], "layout": {}})
+    assert len(calls) == 3
+    assert bundle["image/png"] == "iVBORyBmYWtl"  # base64 of the third call's bytes
 
 
 def test_a_browser_that_keeps_failing_raises_kaleido_s_error(
-        monkeypatch: pytest.MonkeyPatch) -> None:
-    import plotly.io as pio
+        renderers: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     import plotly.io._base_renderers as base
     from kaleido.errors import JavascriptError
 
-    before = pio.renderers.default
     calls: list[int] = []
-    try:
-        setup_notebook(FakeShell())
-        monkeypatch.setattr(base, "to_image", _flaky_to_image(99, calls))
-        with pytest.raises(JavascriptError, match="kaleido_scopes"):
-            pio.renderers._build_mime_bundle({"data": [], "layout": {}})
-        assert len(calls) == 3  # three attempts, then the error as kaleido raised it
-        calls.clear()
-        monkeypatch.setattr(base, "to_image", lambda fig, **kw: calls.append(1) or 1 / 0)
-        with pytest.raises(ZeroDivisionError):  # not kaleido's browser: raised at once
-            pio.renderers._build_mime_bundle({"data": [], "layout": {}})
-        assert len(calls) == 1
-    finally:
-        pio.renderers.default = before
+    setup_notebook(FakeShell())
+    monkeypatch.setattr(base, "to_image", _flaky_to_image(99, calls))
+    with pytest.raises(JavascriptError, match="kaleido_scopes"):
+        renderers._build_mime_bundle({"data": [], "layout": {}})
+    assert len(calls) == 3  # three attempts, then the error as kaleido raised it
+
+    calls.clear()
+
+    def broken(fig: Any, **kwargs: Any) -> bytes:  # not kaleido's browser: raised at once
+        calls.append(1)
+        raise ZeroDivisionError
+
+    monkeypatch.setattr(base, "to_image", broken)
+    with pytest.raises(ZeroDivisionError):
+        renderers._build_mime_bundle({"data": [], "layout": {}})
+    assert len(calls) == 1
