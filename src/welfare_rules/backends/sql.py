@@ -336,11 +336,12 @@ class EntityQuery:
                         and not tb.args.get("db"):
                     needed.add(tb.name)
                     todo.append(defs[tb.name])
-        out = select.transform(rename)
+        out = select.transform(rename)  # a copy: the chain's trees stay as they are
         assert isinstance(out, exp.Select)
-        for name, q in self.ctes:
-            if name in needed:
-                out = out.with_(name, as_=q.transform(rename))
+        kept = [exp.CTE(this=q.transform(rename), alias=exp.TableAlias(
+            this=exp.to_identifier(name))) for name, q in self.ctes if name in needed]
+        if kept:  # one WITH of fresh copies (``Select.with_`` would copy the query per CTE)
+            out.set("with_", exp.With(expressions=kept))
         return out
 
 
