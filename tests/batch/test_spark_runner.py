@@ -102,9 +102,12 @@ def test_spark_keeps_the_inputs_and_last_layers_and_releases_them(national: wr.E
 @pytest.mark.spark
 def test_the_local_session_jvm_exits_when_out_of_memory(spark: Any) -> None:
     """An OutOfMemoryError can kill a scheduler thread and leave every call waiting: the
-    driver of local_session() exits instead (the Python side then fails, see below)."""
+    driver of local_session() exits instead (the Python side then fails, see below). The
+    ``java_options`` given (the tests' session leaves C2 out) come after that option."""
     bean = spark._jvm.java.lang.management.ManagementFactory.getRuntimeMXBean()
-    assert "-XX:+ExitOnOutOfMemoryError" in list(bean.getInputArguments())
+    args = list(bean.getInputArguments())
+    assert "-XX:+ExitOnOutOfMemoryError" in args
+    assert args.index("-XX:TieredStopAtLevel=1") > args.index("-XX:+ExitOnOutOfMemoryError")
 
 
 def test_a_lost_driver_is_an_evaluation_error_naming_the_memory_setting() -> None:

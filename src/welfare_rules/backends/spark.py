@@ -114,15 +114,22 @@ def driver_memory() -> str:
 
 
 def local_session(app_name: str = "welfare-rules", *, cores: int = 2,
-                  shuffle_partitions: int = 4) -> Any:
+                  shuffle_partitions: int = 4, java_options: Sequence[str] = ()) -> Any:
     """A local SparkSession with quiet logs and few shuffle partitions.
 
     Args:
         app_name: the Spark application name.
         cores: worker threads (``local[cores]``).
         shuffle_partitions: ``spark.sql.shuffle.partitions`` (the default 200 is slow locally).
+        java_options: more options of the driver JVM, after the session's own. Many short
+            queries over small data (a test suite) run faster with
+            ``("-XX:TieredStopAtLevel=1",)``: the JVM's optimizing compiler, busy on a core of
+            its own for Catalyst's code, is left out (docs/testing.md, session 12); a long
+            batch wants it, so it is not the default.
     """
     from pyspark.sql import SparkSession
+
+    options = " ".join(["-XX:+ExitOnOutOfMemoryError", *java_options])
 
     spark = (SparkSession.builder.master(f"local[{cores}]").appName(app_name)
              .config("spark.sql.shuffle.partitions", str(shuffle_partitions))
@@ -135,7 +142,7 @@ def local_session(app_name: str = "welfare-rules", *, cores: int = 2,
              .config("spark.driver.memory", driver_memory())
              # a JVM out of memory may lose a scheduler thread and leave every call waiting
              # forever: exit instead, so the Python side fails (see driver_guard)
-             .config("spark.driver.extraJavaOptions", "-XX:+ExitOnOutOfMemoryError")
+             .config("spark.driver.extraJavaOptions", options)
              .getOrCreate())
     spark.sparkContext.setLogLevel("ERROR")
     # a failed task (an overflow, the compiler's raise_error) is logged by the executor and
