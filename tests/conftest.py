@@ -53,6 +53,14 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
     return SparkOnOneWorker(config, log)
 
 
+#: the Spark tests' driver JVM compiles with C1 only: they are hundreds of short queries over a
+#: few rows, and C2 (the optimizing JIT) took a core of its own compiling Catalyst's code
+#: while the other worker needed it (docs/testing.md, session 12). C1's code fills the 48 MB
+#: code cache it gets by default within a minute of these queries, after which the JVM
+#: compiles nothing more ("CodeCache is full. Compiler has been disabled"): 256 MB instead.
+JIT = ("-XX:TieredStopAtLevel=1", "-XX:ReservedCodeCacheSize=256m")
+
+
 @pytest.fixture(scope="session")
 def spark() -> Iterator[Any]:
     """The local SparkSession of :func:`welfare_rules.backends.spark.local_session`, once per
@@ -61,10 +69,7 @@ def spark() -> Iterator[Any]:
 
     from welfare_rules.backends.spark import local_session
 
-    # C1 only: the Spark tests are hundreds of short queries over a few rows, and C2 (the
-    # optimizing JIT) spent a core of its own compiling Catalyst's code while the other
-    # worker needed it (docs/testing.md, session 12: 150 -> 98 CPU-seconds, and faster)
-    session = local_session("welfare-rules-tests", java_options=("-XX:TieredStopAtLevel=1",))
+    session = local_session("welfare-rules-tests", java_options=JIT)
     yield session
     session.stop()
 

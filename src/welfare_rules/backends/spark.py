@@ -123,9 +123,11 @@ def local_session(app_name: str = "welfare-rules", *, cores: int = 2,
         shuffle_partitions: ``spark.sql.shuffle.partitions`` (the default 200 is slow locally).
         java_options: more options of the driver JVM, after the session's own. Many short
             queries over small data (a test suite) run faster with
-            ``("-XX:TieredStopAtLevel=1",)``: the JVM's optimizing compiler, busy on a core of
-            its own for Catalyst's code, is left out (docs/testing.md, session 12); a long
-            batch wants it, so it is not the default.
+            ``("-XX:TieredStopAtLevel=1", "-XX:ReservedCodeCacheSize=256m")``: the JVM's
+            optimizing compiler, busy on a core of its own for Catalyst's code, is left out,
+            and the code cache made large enough for what the other compiler writes
+            (docs/testing.md, session 12); a long batch wants the optimizing compiler, so it
+            is not the default.
     """
     from pyspark.sql import SparkSession
 
