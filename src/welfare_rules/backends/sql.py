@@ -337,7 +337,8 @@ class EntityQuery:
                     needed.add(tb.name)
                     todo.append(defs[tb.name])
         out = select.transform(rename)  # a copy: the chain's trees stay as they are
-        assert isinstance(out, exp.Select) and out.args.get("with_") is None
+        assert isinstance(out, exp.Select)
+        assert out.args.get("with_") is None  # it is set below
         kept = [exp.CTE(this=q.transform(rename), alias=exp.TableAlias(
             this=exp.to_identifier(name))) for name, q in self.ctes if name in needed]
         if kept:  # one WITH of fresh copies (``Select.with_`` would copy the query per CTE)
