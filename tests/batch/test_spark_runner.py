@@ -107,7 +107,8 @@ def test_the_local_session_jvm_exits_when_out_of_memory(spark: Any) -> None:
     bean = spark._jvm.java.lang.management.ManagementFactory.getRuntimeMXBean()
     args = list(bean.getInputArguments())
     assert "-XX:+ExitOnOutOfMemoryError" in args
-    assert args.index("-XX:TieredStopAtLevel=1") > args.index("-XX:+ExitOnOutOfMemoryError")
+    for option in ("-XX:TieredStopAtLevel=1", "-XX:ReservedCodeCacheSize=256m"):
+        assert args.index(option) > args.index("-XX:+ExitOnOutOfMemoryError"), option
 
 
 def test_a_lost_driver_is_an_evaluation_error_naming_the_memory_setting() -> None:

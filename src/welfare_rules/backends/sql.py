@@ -285,11 +285,7 @@ class EntityQuery:
     def with_ctes(self, select: exp.Select) -> exp.Select:
         """``select`` preceded by every CTE (the CTE trees are shared, not copied: rendering
         only adds parentheses, which is idempotent)."""
-        out = select.copy()
-        out.set("with_", exp.With(expressions=[
-            exp.CTE(this=q, alias=exp.TableAlias(this=exp.to_identifier(name)))
-            for name, q in self.ctes]))
-        return out
+        return _preceded(select.copy(), self.ctes)
 
     # -- layers kept as tables (a runner that evaluates the chain once, e.g. Spark) ----------
 
@@ -338,12 +334,20 @@ class EntityQuery:
                     todo.append(defs[tb.name])
         out = select.transform(rename)  # a copy: the chain's trees stay as they are
         assert isinstance(out, exp.Select)
-        assert out.args.get("with_") is None  # it is set below
-        kept = [exp.CTE(this=q.transform(rename), alias=exp.TableAlias(
-            this=exp.to_identifier(name))) for name, q in self.ctes if name in needed]
-        if kept:  # one WITH of fresh copies (``Select.with_`` would copy the query per CTE)
-            out.set("with_", exp.With(expressions=kept))
-        return out
+        kept = [(name, q.transform(rename)) for name, q in self.ctes if name in needed]
+        return _preceded(out, kept) if kept else out
+
+
+def _preceded(out: exp.Select, ctes: Sequence[tuple[str, exp.Expression]]) -> exp.Select:
+    """``out`` (a query of the caller's own) given one ``WITH`` of ``ctes``, in place.
+
+    One node for all of them: sqlglot's ``Select.with_`` copies the query once per CTE added.
+    """
+    assert out.args.get("with_") is None  # the callers' queries have none of their own
+    out.set("with_", exp.With(expressions=[
+        exp.CTE(this=q, alias=exp.TableAlias(this=exp.to_identifier(name)))
+        for name, q in ctes]))
+    return out
 
 
 class SqlCompiler:
